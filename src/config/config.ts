@@ -1,0 +1,110 @@
+/**
+ * Doctor's configuration: one validated object.
+ * Precedence: built-in defaults < environment variables < explicit overrides (CLI flags).
+ * A bad value fails at start with a message naming the variable (or flag) and what is expected.
+ */
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+
+const bool = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])]).transform((v) =>
+  typeof v === 'boolean' ? v : ['1', 'true', 'yes', 'on'].includes(v),
+);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const list = z.union([z.array(z.string()), z.string()]).transform((v) =>
+  (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean),
+);
+
+/** Each setting: its schema, default, and the environment variable that sets it. */
+const settings = {
+  dataDir: { env: 'DATA_DIR', schema: z.string().min(1), default: 'data' },
+  dbPath: { env: 'DOCTOR_DB_PATH', schema: z.string().min(1).optional(), default: undefined },
+  host: { env: 'DOCTOR_HOST', schema: z.string().min(1), default: '127.0.0.1' },
+  port: { env: 'DOCTOR_PORT', schema: int(0, 65535), default: 9111 },
+  apiToken: { env: 'DOCTOR_API_TOKEN', schema: z.string().min(8).optional(), default: undefined },
+  logLevel: {
+    env: 'DOCTOR_LOG_LEVEL',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+  },
+  readOnly: { env: 'DOCTOR_READ_ONLY', schema: bool, default: false },
+
+  embeddingProvider: { env: 'DOCTOR_EMBEDDING_PROVIDER', schema: z.enum(['auto', 'openai', 'lexical']), default: 'auto' },
+  embeddingModel: { env: 'DOCTOR_EMBEDDING_MODEL', schema: z.string().min(1).optional(), default: undefined },
+  embeddingDimension: { env: 'DOCTOR_EMBEDDING_DIM', schema: int(1, 65536).optional(), default: undefined },
+  openaiApiKey: { env: 'OPENAI_API_KEY', schema: z.string().min(1).optional(), default: undefined },
+  openaiBaseUrl: { env: 'OPENAI_BASE_URL', schema: z.string().url().optional(), default: undefined },
+
+  vectorEngine: { env: 'DOCTOR_VECTOR_ENGINE', schema: z.enum(['auto', 'exact', 'vss', 'usearch']), default: 'auto' },
+  vssExtensionPath: { env: 'DOCTOR_VSS_EXTENSION', schema: z.string().min(1).optional(), default: undefined },
+  usearchQuantization: { env: 'DOCTOR_USEARCH_QUANTIZATION', schema: z.enum(['f32', 'f16', 'i8']), default: 'f16' },
+  usearchConnectivity: { env: 'DOCTOR_USEARCH_CONNECTIVITY', schema: int(4, 128), default: 16 },
+  usearchExpansionAdd: { env: 'DOCTOR_USEARCH_EXPANSION_ADD', schema: int(8, 4096), default: 128 },
+  usearchExpansionSearch: { env: 'DOCTOR_USEARCH_EXPANSION_SEARCH', schema: int(8, 4096), default: 128 },
+
+  workers: { env: 'DOCTOR_WORKERS', schema: int(1, 32), default: 2 },
+  crawlConcurrency: { env: 'DOCTOR_CRAWL_CONCURRENCY', schema: int(1, 64), default: 4 },
+  perHostConcurrency: { env: 'DOCTOR_PER_HOST_CONCURRENCY', schema: int(1, 64), default: 4 },
+  perHostDelayMs: { env: 'DOCTOR_PER_HOST_DELAY_MS', schema: int(0, 60_000), default: 50 },
+  requestTimeoutMs: { env: 'DOCTOR_REQUEST_TIMEOUT_MS', schema: int(100, 600_000), default: 20_000 },
+  maxPageBytes: { env: 'DOCTOR_MAX_PAGE_BYTES', schema: int(1024, 1024 * 1024 * 1024), default: 10 * 1024 * 1024 },
+  maxRedirects: { env: 'DOCTOR_MAX_REDIRECTS', schema: int(0, 20), default: 5 },
+  userAgent: { env: 'DOCTOR_USER_AGENT', schema: z.string().min(1).optional(), default: undefined },
+  respectRobots: { env: 'DOCTOR_RESPECT_ROBOTS', schema: bool, default: true },
+  render: { env: 'DOCTOR_RENDER', schema: z.enum(['never', 'auto', 'always']), default: 'auto' },
+  chromiumPath: { env: 'DOCTOR_CHROMIUM_PATH', schema: z.string().min(1), default: '/usr/bin/chromium' },
+  allowPrivateNetwork: { env: 'DOCTOR_ALLOW_PRIVATE', schema: bool, default: false },
+  allowHosts: { env: 'DOCTOR_ALLOW_HOSTS', schema: list, default: [] as string[] },
+  chunkSize: { env: 'DOCTOR_CHUNK_SIZE', schema: int(200, 20_000), default: 1000 },
+  chunkOverlap: { env: 'DOCTOR_CHUNK_OVERLAP', schema: int(0, 5_000), default: 200 },
+} as const;
+
+type Settings = typeof settings;
+export type SettingName = keyof Settings;
+export type DoctorConfig = { [K in SettingName]: z.output<Settings[K]['schema']> } & { dbPath: string };
+export type ConfigOverrides = { [K in SettingName]?: unknown };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** The environment variable behind each setting (for docs and error messages). */
+export const envVarOf = (name: SettingName): string => settings[name].env;
+export const settingNames = Object.keys(settings) as SettingName[];
+
+/**
+ * Builds the configuration. `overrides` come from CLI flags (undefined entries are ignored);
+ * `env` defaults to process.env. Throws ConfigError naming every bad variable.
+ */
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): DoctorConfig {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const name of settingNames) {
+    const s = settings[name];
+    const flag = overrides[name];
+    const fromEnv = env[s.env];
+    const source =
+      flag !== undefined ? `option --${kebab(name)}` : fromEnv !== undefined && fromEnv !== '' ? s.env : undefined;
+    const raw = flag !== undefined ? flag : source ? fromEnv : s.default;
+    const parsed = (s.schema as z.ZodType).safeParse(raw);
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => i.message).join('; ');
+      problems.push(`${source ?? name}=${JSON.stringify(raw)}: ${why}`);
+      continue;
+    }
+    out[name] = parsed.data;
+  }
+  if (out.chunkOverlap !== undefined && out.chunkSize !== undefined && Number(out.chunkOverlap) >= Number(out.chunkSize)) {
+    problems.push(`DOCTOR_CHUNK_OVERLAP (${out.chunkOverlap}) must be smaller than DOCTOR_CHUNK_SIZE (${out.chunkSize})`);
+  }
+  if (problems.length) {
+    throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}\nFix the values above and start again.`);
+  }
+  const dataDir = out.dataDir as string;
+  if (!out.dbPath) out.dbPath = join(dataDir, 'doctor.duckdb');
+  else if (out.dbPath !== ':memory:' && !isAbsolute(out.dbPath as string)) out.dbPath = resolve(out.dbPath as string);
+  return out as DoctorConfig;
+}
+
+function kebab(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}

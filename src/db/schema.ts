@@ -1,0 +1,99 @@
+/**
+ * Versioned schema migrations. Each migration runs once, in order, inside one transaction, and records
+ * the new version in `meta.schema_version`.
+ */
+import type { Database, Tx } from './database.js';
+
+export interface MigrationContext {
+  /** Embedding dimension of this database (fixed when the database is created). */
+  dimension: number;
+}
+
+export interface Migration {
+  version: number;
+  description: string;
+  up(tx: Tx, ctx: MigrationContext): Promise<void>;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    description: 'jobs, pages, document_embeddings',
+    async up(tx, { dimension }) {
+      await tx.run(`CREATE TABLE IF NOT EXISTS jobs (
+        job_id VARCHAR PRIMARY KEY,
+        start_url VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        pages_discovered INTEGER NOT NULL DEFAULT 0,
+        pages_crawled INTEGER NOT NULL DEFAULT 0,
+        pages_skipped INTEGER NOT NULL DEFAULT 0,
+        max_pages INTEGER NOT NULL,
+        max_depth INTEGER,
+        tags VARCHAR[] NOT NULL DEFAULT [],
+        options JSON,
+        skipped JSON,
+        error_message VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+      )`);
+      await tx.run(`CREATE TABLE IF NOT EXISTS pages (
+        id VARCHAR PRIMARY KEY,
+        url VARCHAR NOT NULL,
+        domain VARCHAR,
+        title VARCHAR,
+        raw_text VARCHAR,
+        crawl_date TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+        tags VARCHAR[] NOT NULL DEFAULT [],
+        job_id VARCHAR,
+        parent_page_id VARCHAR,
+        root_page_id VARCHAR,
+        depth INTEGER NOT NULL DEFAULT 0,
+        path VARCHAR,
+        content_hash VARCHAR
+      )`);
+      await tx.run('CREATE INDEX IF NOT EXISTS pages_url_idx ON pages(url)');
+      await tx.run('CREATE INDEX IF NOT EXISTS pages_root_idx ON pages(root_page_id)');
+      await tx.run('CREATE SEQUENCE IF NOT EXISTS embedding_seq START 1');
+      await tx.run(`CREATE TABLE IF NOT EXISTS document_embeddings (
+        id VARCHAR PRIMARY KEY,
+        seq BIGINT NOT NULL,
+        embedding FLOAT[${Number(dimension)}] NOT NULL,
+        text_chunk VARCHAR,
+        page_id VARCHAR,
+        url VARCHAR,
+        domain VARCHAR,
+        tags VARCHAR[] NOT NULL DEFAULT [],
+        job_id VARCHAR,
+        chunk_index INTEGER,
+        title VARCHAR,
+        heading_path VARCHAR,
+        extra JSON,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+      )`);
+    },
+  },
+];
+
+export const latestSchemaVersion = (): number => migrations[migrations.length - 1]!.version;
+
+/** Runs every migration newer than the database's schema version. Returns the version reached. */
+export async function migrate(db: Database, ctx: MigrationContext): Promise<number> {
+  await db.run('CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)');
+  const rows = await db.all<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'");
+  let current = rows.length ? Number(rows[0]!.value) : 0;
+  if (current > latestSchemaVersion()) {
+    throw new Error(
+      `The database ${db.path} has schema version ${current}, newer than this Doctor understands ` +
+        `(${latestSchemaVersion()}). Upgrade Doctor, or use another DATA_DIR.`,
+    );
+  }
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    await db.transaction(async (tx) => {
+      await m.up(tx, ctx);
+      await tx.run('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', ['schema_version', String(m.version)]);
+    });
+    current = m.version;
+  }
+  return current;
+}

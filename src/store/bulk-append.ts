@@ -1,0 +1,96 @@
+/**
+ * Bulk writes into document_embeddings through DuckDB's appender with data chunks. Each vector's
+ * Float32Array is copied straight into the chunk's ARRAY child vector (one memcpy per row) instead of
+ * being converted value by value: ~2-3x faster than `setColumnValues`, and 25x faster than one INSERT
+ * per row (see shared/notes/vector-storage-measurements.md).
+ */
+import bindings from '@duckdb/node-bindings';
+import {
+  ARRAY,
+  BIGINT,
+  DuckDBDataChunk,
+  FLOAT,
+  INTEGER,
+  LIST,
+  TIMESTAMPTZ,
+  VARCHAR,
+  listValue,
+  type DuckDBConnection,
+  type DuckDBType,
+  type DuckDBValue,
+  timestampTZValue,
+} from '@duckdb/node-api';
+
+/** One row of document_embeddings, in column order. */
+export interface EmbeddingRow {
+  id: string;
+  seq: bigint;
+  embedding: Float32Array;
+  text_chunk: string | null;
+  page_id: string | null;
+  url: string | null;
+  domain: string | null;
+  tags: readonly string[];
+  job_id: string | null;
+  chunk_index: number | null;
+  title: string | null;
+  heading_path: string | null;
+  extra: string | null;
+  created_at: Date;
+}
+
+const CHUNK_ROWS = 2048; // DuckDB's vector size: one data chunk holds at most this many rows
+
+function columnTypes(dimension: number): DuckDBType[] {
+  return [
+    VARCHAR, BIGINT, ARRAY(FLOAT, dimension), VARCHAR, VARCHAR, VARCHAR, VARCHAR,
+    LIST(VARCHAR), VARCHAR, INTEGER, VARCHAR, VARCHAR, VARCHAR, TIMESTAMPTZ,
+  ];
+}
+
+/** Appends rows on `connection` (inside the caller's transaction when one is open). */
+export async function appendEmbeddingRows(
+  connection: DuckDBConnection,
+  dimension: number,
+  rows: readonly EmbeddingRow[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const appender = await connection.createAppender('document_embeddings');
+  const types = columnTypes(dimension);
+  const rowBytes = dimension * 4;
+  try {
+    for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
+      const part = rows.slice(start, start + CHUNK_ROWS);
+      const chunk = DuckDBDataChunk.create(types, part.length);
+      const col = <T extends DuckDBValue>(i: number, f: (r: EmbeddingRow) => T) => chunk.setColumnValues(i, part.map(f));
+      col(0, (r) => r.id);
+      col(1, (r) => r.seq);
+      col(3, (r) => r.text_chunk);
+      col(4, (r) => r.page_id);
+      col(5, (r) => r.url);
+      col(6, (r) => r.domain);
+      col(7, (r) => listValue([...r.tags]));
+      col(8, (r) => r.job_id);
+      col(9, (r) => r.chunk_index);
+      col(10, (r) => r.title);
+      col(11, (r) => r.heading_path);
+      col(12, (r) => r.extra);
+      col(13, (r) => timestampTZValue(BigInt(r.created_at.getTime()) * 1000n));
+      const child = bindings.array_vector_get_child(bindings.data_chunk_get_vector(chunk.chunk, 2));
+      part.forEach((r, i) => {
+        const v = r.embedding;
+        bindings.copy_data_to_vector(child, i * rowBytes, v.buffer as ArrayBuffer, v.byteOffset, rowBytes);
+      });
+      appender.appendDataChunk(chunk);
+    }
+    appender.flushSync();
+  } catch (e) {
+    try {
+      appender.closeSync();
+    } catch {
+      /* closing flushes again and fails the same way: the first error is the one to report */
+    }
+    throw e;
+  }
+  appender.closeSync();
+}

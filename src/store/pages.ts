@@ -1,0 +1,166 @@
+/** The `pages` table: one row per crawled URL, with its Markdown and its place in the site. */
+import type { Database, Tx } from '../db/database.js';
+import type { VectorIndexer } from './embeddings.js';
+import { VARCHAR_LIST, timestamptz, TIMESTAMP_TZ, toDate, varcharList } from './sql-values.js';
+
+export interface PageRecord {
+  id: string;
+  url: string;
+  domain: string | null;
+  title: string | null;
+  raw_text: string | null;
+  crawl_date: Date;
+  tags: string[];
+  job_id: string | null;
+  parent_page_id: string | null;
+  root_page_id: string | null;
+  depth: number;
+  path: string | null;
+  content_hash: string | null;
+}
+
+/** Page list entries leave out the text. */
+export type PageSummary = Omit<PageRecord, 'raw_text'>;
+
+export interface PageSelector {
+  ids?: readonly string[];
+  tags?: readonly string[];
+  domain?: string;
+}
+
+export interface DeleteResult {
+  pages: number;
+  chunks: number;
+  page_ids: string[];
+}
+
+const SUMMARY_COLUMNS =
+  'id, url, domain, title, crawl_date, tags, job_id, parent_page_id, root_page_id, depth, path, content_hash';
+
+type Queryable = Pick<Database, 'all'> | Pick<Tx, 'all'>;
+
+export class PageStore {
+  constructor(
+    private readonly db: Database,
+    private readonly chunks: VectorIndexer,
+  ) {}
+
+  /** Inserts the page, or replaces the row with the same id. */
+  async upsert(tx: Tx, page: PageRecord): Promise<void> {
+    await tx.run(
+      `INSERT OR REPLACE INTO pages (id, url, domain, title, raw_text, crawl_date, tags, job_id, parent_page_id,
+         root_page_id, depth, path, content_hash)
+       VALUES ($id, $url, $domain, $title, $raw_text, $crawl_date, $tags, $job_id, $parent_page_id,
+         $root_page_id, $depth, $path, $content_hash)`,
+      {
+        id: page.id,
+        url: page.url,
+        domain: page.domain,
+        title: page.title,
+        raw_text: page.raw_text,
+        crawl_date: timestamptz(page.crawl_date),
+        tags: varcharList(page.tags),
+        job_id: page.job_id,
+        parent_page_id: page.parent_page_id,
+        root_page_id: page.root_page_id,
+        depth: page.depth,
+        path: page.path,
+        content_hash: page.content_hash,
+      },
+      { tags: VARCHAR_LIST, crawl_date: TIMESTAMP_TZ },
+    );
+  }
+
+  async get(id: string, db: Queryable = this.db): Promise<PageRecord | undefined> {
+    const rows = await db.all<PageRecord>(`SELECT ${SUMMARY_COLUMNS}, raw_text FROM pages WHERE id = ?`, [id]);
+    return rows[0] ? toPage(rows[0]) : undefined;
+  }
+
+  async getByUrl(url: string, db: Queryable = this.db): Promise<PageRecord | undefined> {
+    const rows = await db.all<PageRecord>(
+      `SELECT ${SUMMARY_COLUMNS}, raw_text FROM pages WHERE url = ? ORDER BY crawl_date DESC LIMIT 1`,
+      [url],
+    );
+    return rows[0] ? toPage(rows[0]) : undefined;
+  }
+
+  /** Summaries (no text) of the pages with these ids. */
+  async summaries(ids: readonly string[]): Promise<Map<string, PageSummary>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.all<PageSummary>(
+      `SELECT ${SUMMARY_COLUMNS} FROM pages WHERE id IN (SELECT unnest($ids))`,
+      { ids: varcharList(ids) },
+      { ids: VARCHAR_LIST },
+    );
+    return new Map(rows.map((r) => [r.id, toPage(r)]));
+  }
+
+  /** A page of summaries, newest first, optionally only pages having any of `tags`. */
+  async list(opts: { tags?: readonly string[]; domain?: string; offset?: number; limit?: number } = {}): Promise<{
+    pages: PageSummary[];
+    total: number;
+  }> {
+    const { where, params } = selectorWhere({ tags: opts.tags, domain: opts.domain });
+    const types = { tags: VARCHAR_LIST };
+    const [count] = await this.db.all<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM pages ${where}`, params, types);
+    const rows = await this.db.all<PageSummary>(
+      `SELECT ${SUMMARY_COLUMNS} FROM pages ${where} ORDER BY crawl_date DESC, id LIMIT $limit OFFSET $offset`,
+      { ...params, limit: opts.limit ?? 100, offset: opts.offset ?? 0 },
+      types,
+    );
+    return { pages: rows.map(toPage), total: count?.n ?? 0 };
+  }
+
+  /** Distinct tags over all pages, optionally only those containing `substring` (case-insensitive). */
+  async tags(substring?: string): Promise<string[]> {
+    const rows = await this.db.all<{ tag: string }>(
+      `SELECT DISTINCT tag FROM (SELECT unnest(tags) AS tag FROM pages)
+       WHERE $s IS NULL OR contains(lower(tag), lower($s)) ORDER BY tag`,
+      { s: substring ?? null },
+      { s: undefined },
+    );
+    return rows.map((r) => r.tag);
+  }
+
+  /** Deletes the selected pages and all their chunks in one transaction. */
+  async delete(selector: PageSelector): Promise<DeleteResult> {
+    const { where, params } = selectorWhere(selector);
+    if (!where) return { pages: 0, chunks: 0, page_ids: [] };
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.all<{ id: string }>(`SELECT id FROM pages ${where}`, params, { tags: VARCHAR_LIST, ids: VARCHAR_LIST });
+      const ids = rows.map((r) => r.id);
+      if (ids.length === 0) return { pages: 0, chunks: 0, page_ids: [] };
+      const chunks = await this.chunks.deleteByPageIds(tx, ids);
+      await tx.run('DELETE FROM pages WHERE id IN (SELECT unnest($ids))', { ids: varcharList(ids) }, { ids: VARCHAR_LIST });
+      return { pages: ids.length, chunks, page_ids: ids };
+    });
+  }
+
+  async count(): Promise<number> {
+    const [row] = await this.db.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM pages');
+    return row?.n ?? 0;
+  }
+}
+
+/** WHERE clause for a selector: conditions are ANDed; each value is a bound parameter. */
+function selectorWhere(sel: PageSelector): { where: string; params: Record<string, ReturnType<typeof varcharList> | string> } {
+  const conds: string[] = [];
+  const params: Record<string, ReturnType<typeof varcharList> | string> = {};
+  if (sel.ids && sel.ids.length) {
+    conds.push('id IN (SELECT unnest($ids))');
+    params.ids = varcharList(sel.ids);
+  }
+  if (sel.tags && sel.tags.length) {
+    conds.push('list_has_any(tags, $tags)');
+    params.tags = varcharList(sel.tags);
+  }
+  if (sel.domain) {
+    conds.push('domain = $domain');
+    params.domain = sel.domain;
+  }
+  return { where: conds.length ? `WHERE ${conds.join(' AND ')}` : '', params };
+}
+
+function toPage<T extends PageSummary>(row: T): T {
+  return { ...row, crawl_date: toDate(row.crawl_date), tags: row.tags ?? [], depth: Number(row.depth ?? 0) };
+}

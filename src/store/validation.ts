@@ -1,0 +1,49 @@
+/** Input validation for vectors and search requests, with messages that say what to fix. */
+
+export class ValidationError extends Error {
+  override name = 'ValidationError';
+}
+
+export const MAX_SEARCH_LIMIT = 1000;
+
+/** Checks one vector: non-empty, the store's dimension, finite numbers, not all zeros. */
+export function checkVector(vector: ArrayLike<number> | undefined | null, dimension: number, what = 'vector'): Float32Array {
+  if (!vector || typeof vector.length !== 'number') throw new ValidationError(`${what} is missing: pass an array of ${dimension} numbers.`);
+  if (vector.length === 0) throw new ValidationError(`${what} is empty: pass an array of ${dimension} numbers.`);
+  if (vector.length !== dimension) {
+    throw new ValidationError(
+      `${what} has ${vector.length} dimensions but this database stores ${dimension}-dimensional embeddings ` +
+        '(the embedding model must match the one the database was built with).',
+    );
+  }
+  const out = vector instanceof Float32Array ? vector : Float32Array.from(vector);
+  let norm = 0;
+  for (let i = 0; i < out.length; i++) {
+    const x = out[i]!;
+    if (!Number.isFinite(x) || !Number.isFinite(vector[i]!)) {
+      throw new ValidationError(`${what} has a non-finite value (${vector[i]}) at position ${i}: embeddings must be finite numbers.`);
+    }
+    norm += x * x;
+  }
+  if (norm === 0) throw new ValidationError(`${what} is all zeros: cosine similarity is undefined for it.`);
+  return out;
+}
+
+export function checkLimit(limit: unknown, max = MAX_SEARCH_LIMIT): number {
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > max) {
+    throw new ValidationError(`limit must be an integer from 1 to ${max} (got ${String(limit)}).`);
+  }
+  return limit;
+}
+
+export function checkSameLength(counts: Record<string, number | undefined>): void {
+  const entries = Object.entries(counts).filter(([, n]) => n !== undefined) as [string, number][];
+  const first = entries[0];
+  if (!first) return;
+  const bad = entries.find(([, n]) => n !== first[1]);
+  if (bad) {
+    throw new ValidationError(
+      `mismatched lengths: ${entries.map(([k, n]) => `${n} ${k}`).join(', ')}; pass one of each per item.`,
+    );
+  }
+}

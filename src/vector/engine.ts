@@ -1,0 +1,46 @@
+/**
+ * The vector-engine interface. Callers (VectorIndexer, search) never know which engine answers:
+ * `exact` (DuckDB core, always available), `vss` (HNSW inside DuckDB) or `usearch` (HNSW index file).
+ */
+
+/** A stored row as engines see it on insert: `seq` is the row's stable numeric key. */
+export interface EngineRow {
+  id: string;
+  seq: bigint;
+  vector: Float32Array;
+  tags: readonly string[];
+}
+
+export interface VectorSearchRequest {
+  query: Float32Array;
+  limit: number;
+  /** Keep rows having any of these tags (undefined or empty: no filter). */
+  tags?: readonly string[];
+}
+
+export interface VectorHit {
+  id: string;
+  /** 1 - cosine distance: higher is better, 1 is identical direction. */
+  score: number;
+}
+
+export interface EngineStatus {
+  engine: string;
+  /** True when the engine answers from an index that holds every stored row. */
+  ready: boolean;
+  rows?: number;
+  indexedRows?: number;
+  indexBytes?: number;
+  detail?: string;
+}
+
+export interface VectorEngine {
+  readonly name: string;
+  search(req: VectorSearchRequest): Promise<VectorHit[]>;
+  /** Called after a transaction that inserted rows has committed. */
+  afterInsert?(rows: readonly EngineRow[]): Promise<void> | void;
+  /** Called after a transaction that deleted rows has committed. */
+  afterDelete?(seqs: readonly bigint[]): Promise<void> | void;
+  status(): Promise<EngineStatus>;
+  close?(): Promise<void>;
+}
