@@ -111,11 +111,15 @@ export class PageStore {
     return { pages: rows.map(toPage), total: count?.n ?? 0 };
   }
 
-  /** Distinct tags over all pages, optionally only those containing `substring` (case-insensitive). */
+  /**
+   * Distinct tags over all pages; with `substring`, only those containing it (case-insensitive) or close to
+   * it (Jaro-Winkler >= 0.85, so small typos still match).
+   */
   async tags(substring?: string): Promise<string[]> {
     const rows = await this.db.all<{ tag: string }>(
       `SELECT DISTINCT tag FROM (SELECT unnest(tags) AS tag FROM pages)
-       WHERE $s IS NULL OR contains(lower(tag), lower($s)) ORDER BY tag`,
+       WHERE $s IS NULL OR contains(lower(tag), lower($s)) OR jaro_winkler_similarity(lower(tag), lower($s)) >= 0.85
+       ORDER BY tag`,
       { s: substring ?? null },
       { s: undefined },
     );

@@ -1,0 +1,58 @@
+/** The `doctor` command line. Each command lives in its own module and registers itself here. */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { addGlobalOptions } from './global.js';
+import { registerDelete } from './delete.js';
+import { registerJobs } from './jobs.js';
+import { registerPages } from './pages.js';
+import { registerSearch } from './search.js';
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export function buildProgram(): Command {
+  const program = addGlobalOptions(
+    new Command('doctor')
+      .description(
+        'Doctor crawls documentation sites, indexes them in one DuckDB file, and serves search over REST, MCP and this CLI.',
+      )
+      .version(packageVersion()),
+  );
+  program.showHelpAfterError('(run `doctor --help` for usage)');
+  registerSearch(program);
+  registerPages(program);
+  registerJobs(program);
+  registerDelete(program);
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode;
+      return;
+    }
+    reportError(e);
+    process.exitCode = 1;
+  }
+}
+
+/** One readable line for the user; the stack only with DOCTOR_LOG_LEVEL=debug. */
+export function reportError(e: unknown): void {
+  const err = e as Error;
+  const debug = ['debug', 'trace'].includes(process.env.DOCTOR_LOG_LEVEL ?? '');
+  process.stderr.write(`doctor: ${debug ? err.stack : err.message ?? String(e)}\n`);
+}
+
+const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isEntry) await main();

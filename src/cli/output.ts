@@ -1,0 +1,28 @@
+/** Printing command results: JSON for machines (--json), short readable text for people. */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function println(line = ''): void {
+  process.stdout.write(line + '\n');
+}
+
+/** Shortens text to one line of at most `max` characters. */
+export function oneLine(text: string, max = 160): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
+}
+
+/** A comma-separated flag value as a list. */
+export function csv(value: string | undefined): string[] | undefined {
+  const list = value?.split(',').map((s) => s.trim()).filter(Boolean);
+  return list && list.length ? list : undefined;
+}
+
+export function intOption(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n)) throw new Error(`${name} must be a whole number (got "${value}")`);
+    return n;
+  };
+}

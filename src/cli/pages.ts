@@ -1,0 +1,49 @@
+/** `doctor pages` (list) and `doctor page <id>` (read). */
+import type { Command } from 'commander';
+import { withBackend } from './run-with-backend.js';
+import { csv, intOption, printJson, println } from './output.js';
+
+export function registerPages(program: Command): void {
+  program
+    .command('pages')
+    .description('list indexed pages, newest first, 100 per page')
+    .option('--tags <tags>', 'only pages with any of these comma-separated tags')
+    .option('--page <n>', 'which page of the listing', intOption('--page'), 1)
+    .option('--json', 'print the raw JSON result')
+    .action(async (o: { tags?: string; page: number; json?: boolean }, cmd: Command) => {
+      await withBackend(cmd, async (b) => {
+        const res = await b.listDocPages({ page: o.page, tags: csv(o.tags) });
+        if (o.json) return printJson(res);
+        for (const p of res.doc_pages) println(`${p.page_id}  ${p.crawl_date.slice(0, 10)}  ${p.url}${p.tags.length ? `  [${p.tags.join(', ')}]` : ''}`);
+        println(`page ${res.current_page} of ${res.total_pages}`);
+      });
+    });
+
+  program
+    .command('page')
+    .description("print a page's Markdown (optionally a range of lines)")
+    .argument('<page_id>', 'the page id (from search or pages)')
+    .option('--from <line>', 'first line (1-based)', intOption('--from'), 1)
+    .option('--to <line>', 'last line (-1 = to the end)', intOption('--to'), -1)
+    .option('--json', 'print the raw JSON result')
+    .action(async (pageId: string, o: { from: number; to: number; json?: boolean }, cmd: Command) => {
+      await withBackend(cmd, async (b) => {
+        const res = await b.getDocPage({ page_id: pageId, starting_line: o.from, ending_line: o.to });
+        if (o.json) return printJson(res);
+        println(res.text);
+      });
+    });
+
+  program
+    .command('tags')
+    .description('list tags, optionally those matching a substring')
+    .argument('[substring]', 'part of the tag (small typos are tolerated)')
+    .option('--json', 'print the raw JSON result')
+    .action(async (substring: string | undefined, o: { json?: boolean }, cmd: Command) => {
+      await withBackend(cmd, async (b) => {
+        const res = await b.listTags({ search_substring: substring });
+        if (o.json) return printJson(res);
+        for (const t of res.tags) println(t);
+      });
+    });
+}

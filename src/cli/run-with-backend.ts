@@ -1,0 +1,19 @@
+/** Runs a command body against the backend (server or local database), closing it afterwards. */
+import type { Command } from 'commander';
+import type { ConfigOverrides } from '../config/config.js';
+import { connectBackend, type Backend, type ConnectOptions } from './backend.js';
+import { configFrom } from './global.js';
+
+export async function withBackend<T>(
+  cmd: Command,
+  fn: (backend: Backend) => Promise<T>,
+  opts: ConnectOptions & { overrides?: ConfigOverrides } = {},
+): Promise<T> {
+  const config = configFrom(cmd, { logLevel: (cmd.optsWithGlobals() as { logLevel?: string }).logLevel ?? 'warn', ...opts.overrides });
+  const backend = await connectBackend(config, opts);
+  try {
+    return await fn(backend);
+  } finally {
+    await backend.close();
+  }
+}

@@ -1,0 +1,23 @@
+/** What every service operation needs: configuration, the stores, the embedder, the job runner, a logger. */
+import type { DoctorConfig } from '../config/config.js';
+import type { Embedder } from '../ingest/embedders/embedder.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/store.js';
+
+/** Runs crawl jobs (implemented in src/ingest/job-runner.ts). */
+export interface JobRunnerPort {
+  /** Writes the job row, queues it, and returns at once. */
+  submit(job: import('../store/jobs.js').NewJob): Promise<void>;
+  /** Cancels a pending or running job; returns false when it already finished. */
+  cancel(jobId: string): Promise<boolean>;
+  /** Subscribes to progress of one job; returns an unsubscribe function. */
+  onProgress?(jobId: string, fn: (job: import('../store/jobs.js').JobRecord) => void): () => void;
+}
+
+export interface DoctorContext {
+  config: DoctorConfig;
+  store: Store;
+  embedder: Embedder;
+  log: Logger;
+  jobs?: JobRunnerPort;
+}

@@ -1,0 +1,10 @@
+/**
+ * The service layer: every operation Doctor offers, one function each. REST (src/http), MCP (src/mcp) and
+ * the CLI (src/cli) call these and hold no logic of their own.
+ */
+export * from './context.js';
+export * from './errors.js';
+export * from './inputs.js';
+export { searchDocs } from './search.js';
+export { listDocPages, getDocPage, listTags, deleteDocs, PAGES_PER_PAGE } from './pages.js';
+export { fetchUrl, jobProgress, cancelJob, listJobs, progressOf, type JobProgress } from './jobs.js';

@@ -1,0 +1,101 @@
+/** Crawl job operations: start (fetch_url), progress, cancel, list. */
+import { randomUUID } from 'node:crypto';
+import { AmbiguousJobIdError, FINISHED_STATUSES, type JobRecord, type JobStatus } from '../store/jobs.js';
+import type { DoctorContext } from './context.js';
+import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { fetchUrlInput, jobProgressInput, parseInput, type FetchUrlInput, type JobProgressInput } from './inputs.js';
+import { checkStartUrl } from './url-check.js';
+
+/** Starts a crawl job and returns its id at once; the job row exists before this returns. */
+export async function fetchUrl(ctx: DoctorContext, input: FetchUrlInput): Promise<{ job_id: string; status: JobStatus; url: string }> {
+  const p = parseInput(fetchUrlInput, input);
+  if (!ctx.jobs) throw new ConflictError('this Doctor process does not run crawl jobs (read-only); use `doctor serve` or `doctor crawl`.');
+  const url = checkStartUrl(p.url);
+  const job_id = randomUUID();
+  await ctx.jobs.submit({
+    job_id,
+    start_url: url,
+    max_pages: p.max_pages,
+    max_depth: p.max_depth ?? 3,
+    tags: p.tags ?? [],
+    options: {
+      scope: p.scope ?? 'prefix',
+      include: p.include,
+      exclude: p.exclude,
+      render: p.render,
+      respect_robots: p.respect_robots,
+    },
+  });
+  return { job_id, status: 'pending', url };
+}
+
+export interface JobProgress {
+  job_id: string;
+  status: JobStatus;
+  completed: boolean;
+  pages_crawled: number;
+  pages_discovered: number;
+  pages_skipped: number;
+  pages_total: number;
+  progress_percent: number;
+  max_pages: number;
+  url: string;
+  tags: string[];
+  error_message: string | null;
+  skipped: { url: string; reason: string }[];
+  created_at: string;
+  updated_at: string;
+}
+
+export function progressOf(job: JobRecord): JobProgress {
+  const finished = FINISHED_STATUSES.includes(job.status);
+  const total = Math.min(job.max_pages, Math.max(job.pages_discovered, job.pages_crawled));
+  const percent = job.status === 'completed' ? 100 : total > 0 ? Math.min(99, Math.floor((job.pages_crawled / total) * 100)) : 0;
+  return {
+    job_id: job.job_id,
+    status: job.status,
+    completed: finished,
+    pages_crawled: job.pages_crawled,
+    pages_discovered: job.pages_discovered,
+    pages_skipped: job.pages_skipped,
+    pages_total: total,
+    progress_percent: percent,
+    max_pages: job.max_pages,
+    url: job.start_url,
+    tags: job.tags,
+    error_message: job.error_message,
+    skipped: job.skipped,
+    created_at: job.created_at.toISOString(),
+    updated_at: job.updated_at.toISOString(),
+  };
+}
+
+async function findJob(ctx: DoctorContext, jobId: string): Promise<JobRecord> {
+  let job: JobRecord | undefined;
+  try {
+    job = await ctx.store.jobs.find(jobId);
+  } catch (e) {
+    if (e instanceof AmbiguousJobIdError) throw new ValidationError(e.message);
+    throw e;
+  }
+  if (!job) throw new NotFoundError(`no job with id "${jobId}" (a full id or its first 8+ characters).`);
+  return job;
+}
+
+export async function jobProgress(ctx: DoctorContext, input: JobProgressInput): Promise<JobProgress> {
+  const { job_id } = parseInput(jobProgressInput, input);
+  return progressOf(await findJob(ctx, job_id));
+}
+
+export async function cancelJob(ctx: DoctorContext, input: JobProgressInput): Promise<JobProgress> {
+  const { job_id } = parseInput(jobProgressInput, input);
+  const job = await findJob(ctx, job_id);
+  if (!ctx.jobs) throw new ConflictError('this Doctor process does not run crawl jobs; cancel through the running server.');
+  await ctx.jobs.cancel(job.job_id);
+  return progressOf((await ctx.store.jobs.get(job.job_id))!);
+}
+
+export async function listJobs(ctx: DoctorContext, input: { status?: JobStatus[]; limit?: number } = {}) {
+  const jobs = await ctx.store.jobs.list({ status: input.status, limit: Math.min(Math.max(input.limit ?? 50, 1), 1000) });
+  return { jobs: jobs.map(progressOf) };
+}

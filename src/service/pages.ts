@@ -1,0 +1,79 @@
+/** Page operations: list, read (by lines), tags, delete. */
+import type { DoctorContext } from './context.js';
+import { NotFoundError } from './errors.js';
+import {
+  deleteDocsInput,
+  getDocPageInput,
+  listDocPagesInput,
+  listTagsInput,
+  parseInput,
+  type DeleteDocsInput,
+  type GetDocPageInput,
+  type ListDocPagesInput,
+  type ListTagsInput,
+} from './inputs.js';
+
+export const PAGES_PER_PAGE = 100;
+
+export interface DocPageEntry {
+  page_id: string;
+  domain: string | null;
+  tags: string[];
+  crawl_date: string;
+  url: string;
+  title: string | null;
+  job_id: string | null;
+  root_page_id: string | null;
+  depth: number;
+}
+
+export async function listDocPages(ctx: DoctorContext, input: ListDocPagesInput = {}) {
+  const { page, tags } = parseInput(listDocPagesInput, input);
+  const { pages, total } = await ctx.store.pages.list({ tags, offset: (page - 1) * PAGES_PER_PAGE, limit: PAGES_PER_PAGE });
+  const doc_pages: DocPageEntry[] = pages.map((p) => ({
+    page_id: p.id,
+    domain: p.domain,
+    tags: p.tags,
+    crawl_date: p.crawl_date.toISOString(),
+    url: p.url,
+    title: p.title,
+    job_id: p.job_id,
+    root_page_id: p.root_page_id,
+    depth: p.depth,
+  }));
+  return {
+    doc_pages,
+    total_pages: Math.max(1, Math.ceil(total / PAGES_PER_PAGE)),
+    total_docs: total,
+    current_page: page,
+    pages_per_page: PAGES_PER_PAGE,
+  };
+}
+
+/** A page's text, optionally a range of lines (1-based, inclusive; ending_line -1 = to the end). */
+export async function getDocPage(ctx: DoctorContext, input: GetDocPageInput) {
+  const { page_id, starting_line, ending_line } = parseInput(getDocPageInput, input);
+  const page = await ctx.store.pages.get(page_id);
+  if (!page) throw new NotFoundError(`no page with id "${page_id}": list pages with list_doc_pages or search with search_docs.`);
+  const lines = (page.raw_text ?? '').split('\n');
+  const end = ending_line === -1 ? lines.length : Math.min(ending_line, lines.length);
+  return {
+    text: lines.slice(starting_line - 1, Math.max(starting_line - 1, end)).join('\n'),
+    total_lines: lines.length,
+    page_id: page.id,
+    url: page.url,
+    title: page.title,
+  };
+}
+
+export async function listTags(ctx: DoctorContext, input: ListTagsInput = {}) {
+  const { search_substring } = parseInput(listTagsInput, input);
+  return { tags: await ctx.store.pages.tags(search_substring || undefined) };
+}
+
+export async function deleteDocs(ctx: DoctorContext, input: DeleteDocsInput) {
+  const sel = parseInput(deleteDocsInput, input);
+  const r = await ctx.store.pages.delete({ ids: sel.page_ids, tags: sel.tags, domain: sel.domain });
+  ctx.log.info({ pages: r.pages, chunks: r.chunks, selector: sel }, 'deleted documents');
+  return { deleted_pages: r.pages, deleted_chunks: r.chunks, page_ids: r.page_ids };
+}

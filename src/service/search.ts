@@ -1,0 +1,9 @@
+/** search_docs: hybrid (vector + BM25 keyword, fused), vector-only or keyword-only search over chunks. */
+import { searchDocs as runSearch } from '../search/search-docs.js';
+import type { DoctorContext } from './context.js';
+import { parseInput, searchDocsInput, type SearchDocsInput } from './inputs.js';
+
+export async function searchDocs(ctx: DoctorContext, input: SearchDocsInput) {
+  const p = parseInput(searchDocsInput, input);
+  return runSearch({ store: ctx.store, embedder: ctx.embedder, keyword: ctx.store.keyword }, p);
+}
