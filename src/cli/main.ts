@@ -2,7 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { addGlobalOptions } from './global.js';
+import { registerCrawl } from './crawl.js';
 import { registerDelete } from './delete.js';
+import { registerDemo } from './demo.js';
+import { registerServe } from './serve.js';
 import { registerJobs } from './jobs.js';
 import { registerPages } from './pages.js';
 import { registerSearch } from './search.js';
@@ -25,10 +28,13 @@ export function buildProgram(): Command {
       .version(packageVersion()),
   );
   program.showHelpAfterError('(run `doctor --help` for usage)');
+  registerServe(program);
+  registerCrawl(program);
   registerSearch(program);
   registerPages(program);
   registerJobs(program);
   registerDelete(program);
+  registerDemo(program);
   return program;
 }
 

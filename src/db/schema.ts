@@ -18,7 +18,7 @@ export interface Migration {
 export const migrations: Migration[] = [
   {
     version: 1,
-    description: 'jobs, pages, document_embeddings',
+    description: 'jobs, pages, document_embeddings, crawl frontier, keyword index',
     async up(tx, { dimension }) {
       await tx.run(`CREATE TABLE IF NOT EXISTS jobs (
         job_id VARCHAR PRIMARY KEY,
@@ -53,6 +53,24 @@ export const migrations: Migration[] = [
       )`);
       await tx.run('CREATE INDEX IF NOT EXISTS pages_url_idx ON pages(url)');
       await tx.run('CREATE INDEX IF NOT EXISTS pages_root_idx ON pages(root_page_id)');
+      // The crawl frontier of each job: what was found, what is done, what was skipped and why.
+      // Persisted so that a job interrupted by a restart resumes where it stopped.
+      await tx.run(`CREATE TABLE IF NOT EXISTS crawl_frontier (
+        job_id VARCHAR NOT NULL,
+        url VARCHAR NOT NULL,
+        depth INTEGER NOT NULL,
+        parent_page_id VARCHAR,
+        state VARCHAR NOT NULL DEFAULT 'queued',
+        reason VARCHAR,
+        page_id VARCHAR,
+        seq BIGINT NOT NULL,
+        PRIMARY KEY (job_id, url)
+      )`);
+      // The BM25 keyword index over chunks (src/store/keyword-index.ts).
+      await tx.run(`CREATE TABLE IF NOT EXISTS kw_docs (
+        chunk_id VARCHAR PRIMARY KEY, page_id VARCHAR, len INTEGER NOT NULL, tags VARCHAR[] NOT NULL DEFAULT [])`);
+      await tx.run('CREATE TABLE IF NOT EXISTS kw_postings (term VARCHAR NOT NULL, chunk_id VARCHAR NOT NULL, tf INTEGER NOT NULL)');
+      await tx.run('CREATE INDEX IF NOT EXISTS kw_postings_term_idx ON kw_postings(term)');
       await tx.run('CREATE SEQUENCE IF NOT EXISTS embedding_seq START 1');
       await tx.run(`CREATE TABLE IF NOT EXISTS document_embeddings (
         id VARCHAR PRIMARY KEY,

@@ -6,6 +6,7 @@ import { getMeta, setMeta } from '../db/meta.js';
 import { migrate } from '../db/schema.js';
 import { VectorIndexer } from './embeddings.js';
 import { JobStore } from './jobs.js';
+import { KeywordIndex } from './keyword-index.js';
 import { PageStore } from './pages.js';
 
 /** Which embedder made (or will make) the vectors of a database. */
@@ -23,6 +24,7 @@ export interface Store {
   db: Database;
   embedding: EmbeddingIdentity;
   chunks: VectorIndexer;
+  keyword: KeywordIndex;
   pages: PageStore;
   jobs: JobStore;
   close(): Promise<void>;
@@ -77,10 +79,15 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       });
     }
     const chunks = new VectorIndexer(db, embedding.dimension);
+    const keyword = new KeywordIndex(db);
+    chunks.addHook(keyword);
+    // Chunks written without the keyword hook (older files, interrupted upgrades) are indexed now.
+    if ((await keyword.count()) < (await chunks.count())) await keyword.indexMissing();
     const store: Store = {
       db,
       embedding,
       chunks,
+      keyword,
       pages: new PageStore(db, chunks),
       jobs: new JobStore(db),
       close: async () => {

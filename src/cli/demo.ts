@@ -1,0 +1,60 @@
+/**
+ * `doctor demo`: the quickstart. Serves the documentation site in examples/site on 127.0.0.1, crawls and
+ * indexes it into the data directory (offline, no API key needed), then prints search results.
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { JobRunner } from '../ingest/job-runner.js';
+import { withBackend } from './run-with-backend.js';
+import { oneLine, println } from './output.js';
+import { crawlProgress } from './progress.js';
+import { serveDirectory } from './static-site.js';
+
+const SITE = resolve(fileURLToPath(new URL('../../examples/site', import.meta.url)));
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('quickstart: index the bundled example docs (examples/site) and search them, offline')
+    .option('--query <text>', 'what to search for', 'how do retries and backoff work?')
+    .action(async (o: { query: string }, cmd: Command) => {
+      const { url, server } = await serveDirectory(SITE);
+      let runner: JobRunner | undefined;
+      try {
+        await withBackend(
+          cmd,
+          async (b) => {
+            if (b.kind === 'remote') {
+              throw new Error(`a Doctor server is running on ${b.where}: stop it, or run the demo with another --data-dir.`);
+            }
+            println(`Serving the example documentation on ${url}`);
+            const { job_id } = await b.fetchUrl({ url: `${url}index.html`, tags: ['kettle', 'example'], max_pages: 50 });
+            const view = crawlProgress();
+            const final = await runner!.waitFor(job_id).finally(() => view.stop());
+            const p = await b.jobProgress({ job_id });
+            view.update(p);
+            view.stop();
+            println(`Crawl ${final.status}: ${p.pages_crawled} pages stored in ${b.where}${final.error_message ? ` (${final.error_message})` : ''}`);
+            println(`\nSearch: "${o.query}"\n`);
+            const res = await b.searchDocs({ query: o.query, tags: ['kettle'], max_results: 3 });
+            res.results.forEach((r, i) => {
+              println(`${i + 1}. ${r.title}  (${r.url})  score ${r.score.toFixed(3)}`);
+              println(`   ${oneLine(r.chunk_text, 200)}\n`);
+            });
+            println('Next: `npx doctor serve` for the REST API (/docs) and MCP (/mcp); `npx doctor crawl <url>` for real sites.');
+          },
+          {
+            overrides: { allowHosts: '127.0.0.1', logLevel: 'warn' },
+            prepareLocal: async (ctx) => {
+              runner = new JobRunner(ctx);
+              ctx.jobs = runner;
+              await runner.start();
+            },
+          },
+        );
+      } finally {
+        await runner?.stop();
+        server.close();
+      }
+    });
+}

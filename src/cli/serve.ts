@@ -1,0 +1,28 @@
+/** `doctor serve` */
+import type { Command } from 'commander';
+import { startServer } from '../server/serve.js';
+import { configFrom } from './global.js';
+import { intOption } from './output.js';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the REST API, MCP (/mcp) and crawl workers (default http://127.0.0.1:9111)')
+    .option('--host <host>', 'address to bind (env DOCTOR_HOST; default 127.0.0.1)')
+    .option('--port <port>', 'port (env DOCTOR_PORT; default 9111)', intOption('--port'))
+    .option('--read-only', 'refuse writes; MCP hides write tools (env DOCTOR_READ_ONLY)')
+    .option('--allow-hosts <hosts>', 'hosts/IPs/CIDRs crawls may reach despite the SSRF guard (env DOCTOR_ALLOW_HOSTS)')
+    .action(async (o: { host?: string; port?: number; readOnly?: boolean; allowHosts?: string }, cmd: Command) => {
+      const config = configFrom(cmd, { host: o.host, port: o.port, readOnly: o.readOnly, allowHosts: o.allowHosts });
+      const server = await startServer(config);
+      process.stderr.write(`Doctor is serving on ${server.url} (REST, /docs, /mcp). Ctrl-C to stop.\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.stderr.write('Stopping...\n');
+          server.close().then(resolve, resolve);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}

@@ -1,0 +1,320 @@
+/**
+ * One crawl job: breadth-first from the start URL within its scope, up to max_pages and max_depth.
+ * Each page is fetched, extracted to Markdown, chunked, embedded and stored (page + chunks in one
+ * transaction); progress goes to the jobs row as it happens. The frontier is persisted
+ * (crawl_frontier), so an interrupted job resumes where it stopped and skips pages already stored.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Dispatcher } from 'undici';
+import type { DoctorConfig } from '../config/config.js';
+import type { Logger } from '../log.js';
+import type { Embedder } from './embedders/embedder.js';
+import type { Store } from '../store/store.js';
+import type { JobRecord } from '../store/jobs.js';
+import type { PageRecord } from '../store/pages.js';
+import { FrontierStore, type FrontierEntry } from '../store/frontier.js';
+import { Fetcher, type FetchResult } from './fetcher.js';
+import { RobotsCache } from './robots.js';
+import { discoverLlmsTxtUrls, discoverSitemapUrls } from './sitemap.js';
+import { makeScopeFilter, normalizeUrl, TrapGuard, type Scope } from './url.js';
+import { extractPage, looksLikeJsOnly, type ExtractedPage } from './extract.js';
+import { chunkMarkdown, chunkSearchText } from './chunker.js';
+import type { Renderer } from './renderer.js';
+
+export interface CrawlOptions {
+  scope: Scope;
+  include?: string[];
+  exclude?: string[];
+  render: 'never' | 'auto' | 'always';
+  respectRobots: boolean;
+}
+
+export interface CrawlDeps {
+  config: DoctorConfig;
+  store: Store;
+  embedder: Embedder;
+  log: Logger;
+  dispatcher?: Dispatcher;
+  renderer?: Renderer;
+  /** Called after each progress write (for MCP progress notifications, CLI bars). */
+  onProgress?: (job: JobRecord) => void;
+}
+
+/** Per-stage wall time in ms, summed over pages (reported by the crawl benchmark). */
+export interface StageTimes {
+  fetch: number;
+  render: number;
+  extract: number;
+  chunk: number;
+  embed: number;
+  store: number;
+}
+
+export class CrawlCancelled extends Error {
+  override name = 'CrawlCancelled';
+}
+
+const MAX_SKIPPED_IN_JOB_ROW = 200;
+const MIME_INDEXED = new Set(['text/html', 'application/xhtml+xml', 'text/markdown', 'text/x-markdown', 'text/plain']);
+
+export class Crawl {
+  readonly stages: StageTimes = { fetch: 0, render: 0, extract: 0, chunk: 0, embed: 0, store: 0 };
+  private readonly frontier: FrontierStore;
+  private readonly fetcher: Fetcher;
+  private readonly robots: RobotsCache;
+  private readonly inScope: (url: string) => boolean;
+  private readonly traps = new TrapGuard();
+  private readonly options: CrawlOptions;
+  private readonly maxDepth: number;
+  private crawled = 0;
+  private rootPageId: string | null = null;
+  private lastProgressWrite = 0;
+
+  constructor(
+    private readonly job: JobRecord,
+    private readonly deps: CrawlDeps,
+    private readonly signal: AbortSignal,
+  ) {
+    const o = job.options as Partial<{ scope: Scope; include: string[]; exclude: string[]; render: CrawlOptions['render']; respect_robots: boolean }>;
+    this.options = {
+      scope: o.scope ?? 'prefix',
+      include: o.include,
+      exclude: o.exclude,
+      render: o.render ?? deps.config.render,
+      respectRobots: o.respect_robots ?? deps.config.respectRobots,
+    };
+    this.maxDepth = job.max_depth ?? 3;
+    this.frontier = new FrontierStore(deps.store.db);
+    this.fetcher = new Fetcher({
+      userAgent: deps.config.userAgent,
+      timeoutMs: deps.config.requestTimeoutMs,
+      maxBodyBytes: deps.config.maxPageBytes,
+      maxRedirects: deps.config.maxRedirects,
+      perHostConcurrency: deps.config.perHostConcurrency,
+      perHostDelayMs: deps.config.perHostDelayMs,
+      dispatcher: deps.dispatcher,
+    });
+    this.robots = new RobotsCache(this.fetcher, this.fetcher.userAgent);
+    this.inScope = makeScopeFilter(job.start_url, this.options.scope, this.options.include, this.options.exclude);
+  }
+
+  /** Runs the crawl to the end (or until cancelled); returns the final status and reason. */
+  async run(): Promise<{ status: 'completed' | 'failed'; error?: string }> {
+    const { store } = this.deps;
+    const counts = await this.frontier.counts(this.job.job_id);
+    this.crawled = counts.done;
+    if (counts.total === 0) await this.seed();
+    else this.rootPageId = (await this.frontier.pageIdOf(this.job.job_id, this.job.start_url)) ?? null;
+    await this.writeProgress(true);
+
+    const concurrency = Math.max(1, this.deps.config.crawlConcurrency);
+    const inFlight = new Map<string, Promise<void>>();
+    for (;;) {
+      this.throwIfCancelled();
+      const room = Math.min(concurrency - inFlight.size, this.job.max_pages - this.crawled - inFlight.size);
+      if (room > 0) {
+        const next = await this.frontier.next(this.job.job_id, room, [...inFlight.keys()]);
+        for (const entry of next) {
+          const p = this.processEntry(entry).finally(() => inFlight.delete(entry.url));
+          inFlight.set(entry.url, p);
+        }
+      }
+      if (inFlight.size === 0) break;
+      await Promise.race(inFlight.values());
+    }
+    this.throwIfCancelled();
+    await this.writeProgress(true);
+    await store.db.checkpoint().catch(() => {});
+    if (this.crawled === 0) {
+      const skipped = await this.frontier.skipped(this.job.job_id, 3);
+      const why = skipped.length ? skipped.map((s) => `${s.url}: ${s.reason}`).join('; ') : 'no page could be fetched';
+      return { status: 'failed', error: `no page was stored (${why})` };
+    }
+    return { status: 'completed' };
+  }
+
+  /** The start URL, plus sitemap.xml and llms.txt URLs in scope. */
+  private async seed(): Promise<void> {
+    const start = this.job.start_url;
+    const entries: FrontierEntry[] = [{ url: start, depth: 0, parent_page_id: null }];
+    const origin = new URL(start).origin;
+    try {
+      const robotsMaps = this.options.respectRobots ? await this.robots.sitemaps(origin) : [];
+      const fromSitemaps = await discoverSitemapUrls(this.fetcher, origin, robotsMaps, { limit: this.job.max_pages * 5 });
+      const fromLlms = await discoverLlmsTxtUrls(this.fetcher, start);
+      for (const raw of [...fromLlms, ...fromSitemaps]) {
+        const url = normalizeUrl(raw);
+        if (url && url !== start && this.inScope(url)) entries.push({ url, depth: 1, parent_page_id: null });
+      }
+    } catch (e) {
+      this.deps.log.debug({ err: (e as Error).message }, 'sitemap/llms.txt discovery failed');
+    }
+    await this.frontier.add(this.job.job_id, dedupe(entries));
+  }
+
+  private async processEntry(entry: FrontierEntry): Promise<void> {
+    const jobId = this.job.job_id;
+    try {
+      const outcome = await this.processUrl(entry);
+      if (outcome.kind === 'stored') {
+        this.crawled++;
+        await this.frontier.mark(jobId, entry.url, 'done', { page_id: outcome.pageId });
+      } else {
+        await this.frontier.mark(jobId, entry.url, 'skipped', { reason: outcome.reason });
+      }
+    } catch (e) {
+      if (e instanceof CrawlCancelled || this.signal.aborted) return; // stays queued: resumed later
+      const reason = (e as Error).message;
+      this.deps.log.warn({ url: entry.url, err: reason }, 'page failed');
+      await this.frontier.mark(jobId, entry.url, 'skipped', { reason: `error: ${reason}` });
+    }
+    await this.writeProgress(false);
+  }
+
+  private async processUrl(entry: FrontierEntry): Promise<{ kind: 'stored'; pageId: string } | { kind: 'skipped'; reason: string }> {
+    if (this.options.respectRobots && !(await this.robots.isAllowed(entry.url))) {
+      return { kind: 'skipped', reason: 'disallowed by robots.txt' };
+    }
+    let t = performance.now();
+    const res: FetchResult = await this.fetcher.fetch(entry.url, { signal: this.signal });
+    this.stages.fetch += performance.now() - t;
+    this.throwIfCancelled();
+    if (!res.ok) return { kind: 'skipped', reason: res.reason };
+    const finalUrl = normalizeUrl(res.url) ?? res.url;
+    if (finalUrl !== entry.url) {
+      if (!this.inScope(finalUrl)) return { kind: 'skipped', reason: `redirected out of scope to ${finalUrl}` };
+      if (await this.frontier.known(this.job.job_id, finalUrl)) return { kind: 'skipped', reason: `duplicate: redirects to ${finalUrl}` };
+    }
+    if (!MIME_INDEXED.has(res.contentType)) {
+      return { kind: 'skipped', reason: `unsupported content type ${res.contentType || 'unknown'}` };
+    }
+
+    t = performance.now();
+    let body = res.body;
+    let page: ExtractedPage = extractPage({ body, contentType: res.contentType, url: finalUrl });
+    this.stages.extract += performance.now() - t;
+    const isHtml = res.contentType === 'text/html' || res.contentType === 'application/xhtml+xml';
+    const wantRender =
+      isHtml && this.deps.renderer && (this.options.render === 'always' || (this.options.render === 'auto' && looksLikeJsOnly(page, body)));
+    if (wantRender && this.deps.renderer) {
+      t = performance.now();
+      try {
+        body = await this.deps.renderer.render(finalUrl, { timeoutMs: this.deps.config.requestTimeoutMs });
+        this.stages.render += performance.now() - t;
+        const t2 = performance.now();
+        page = extractPage({ body, contentType: 'text/html', url: finalUrl });
+        this.stages.extract += performance.now() - t2;
+      } catch (e) {
+        this.stages.render += performance.now() - t;
+        this.deps.log.warn({ url: finalUrl, err: (e as Error).message }, 'rendering failed; using the static HTML');
+      }
+    }
+
+    // The page id is known before its links are queued, so pages found on it can name it as parent.
+    const existing = await this.deps.store.pages.getByUrl(finalUrl);
+    const pageId = existing?.id ?? randomUUID();
+    // Links first: even a page with no text of its own can lead to others.
+    if (entry.depth < this.maxDepth) await this.enqueueLinks(page.links, entry, pageId);
+    if (page.markdown.trim().length === 0) return { kind: 'skipped', reason: 'no text content' };
+    await this.storePage(finalUrl, entry, page, pageId, existing);
+    if (entry.depth === 0 && !this.rootPageId) this.rootPageId = pageId;
+    return { kind: 'stored', pageId };
+  }
+
+  private async enqueueLinks(links: readonly string[], from: FrontierEntry, parentId: string): Promise<void> {
+    const entries: FrontierEntry[] = [];
+    for (const raw of links) {
+      const url = normalizeUrl(raw);
+      if (!url || !this.inScope(url) || !this.traps.allow(url)) continue;
+      entries.push({ url, depth: from.depth + 1, parent_page_id: parentId });
+    }
+    if (entries.length) await this.frontier.add(this.job.job_id, dedupe(entries));
+  }
+
+  /** Stores page + chunks in one transaction; an unchanged page (same content hash) is not re-embedded. */
+  private async storePage(url: string, entry: FrontierEntry, page: ExtractedPage, id: string, existing: PageRecord | undefined): Promise<string> {
+    const { store, embedder, config } = this.deps;
+    const hash = createHash('sha256').update(page.markdown).digest('hex');
+    const tags = [...new Set([...(existing?.tags ?? []), ...this.job.tags])];
+    const record = {
+      id,
+      url,
+      domain: new URL(url).hostname,
+      title: page.title,
+      raw_text: page.markdown,
+      crawl_date: new Date(),
+      tags,
+      job_id: this.job.job_id,
+      parent_page_id: entry.parent_page_id ?? existing?.parent_page_id ?? null,
+      root_page_id: entry.depth === 0 ? id : (this.rootPageId ?? existing?.root_page_id ?? id),
+      depth: entry.depth,
+      path: new URL(url).pathname,
+      content_hash: hash,
+    };
+    if (existing && existing.content_hash === hash && sameTags(existing.tags, tags)) {
+      let t = performance.now();
+      await store.db.transaction((tx) => store.pages.upsert(tx, { ...record, raw_text: existing.raw_text }));
+      this.stages.store += performance.now() - t;
+      return id;
+    }
+    let t = performance.now();
+    const chunks = chunkMarkdown(page.markdown, { maxChars: config.chunkSize, overlap: config.chunkOverlap, title: page.title });
+    this.stages.chunk += performance.now() - t;
+    t = performance.now();
+    const vectors = chunks.length ? await embedder.embed(chunks.map((c) => chunkSearchText(c, page.title)), { signal: this.signal }) : [];
+    this.stages.embed += performance.now() - t;
+    this.throwIfCancelled();
+    t = performance.now();
+    await store.db.transaction(async (tx) => {
+      await store.chunks.deleteByPageIds(tx, [id]);
+      await store.pages.upsert(tx, record);
+      await store.chunks.writeBatch(
+        tx,
+        vectors,
+        chunks.map((c) => ({
+          text: c.text,
+          page_id: id,
+          url,
+          domain: record.domain,
+          tags,
+          job_id: this.job.job_id,
+          chunk_index: c.index,
+          title: page.title,
+          heading_path: c.headingPath.join(' > ') || null,
+        })),
+      );
+    });
+    this.stages.store += performance.now() - t;
+    return id;
+  }
+
+  /** Progress goes to the jobs row at most every 250 ms (always when `force`). */
+  private async writeProgress(force: boolean): Promise<void> {
+    const now = Date.now();
+    if (!force && now - this.lastProgressWrite < 250) return;
+    this.lastProgressWrite = now;
+    const counts = await this.frontier.counts(this.job.job_id);
+    const skipped = await this.frontier.skipped(this.job.job_id, MAX_SKIPPED_IN_JOB_ROW);
+    await this.deps.store.jobs.update(this.job.job_id, {
+      pages_discovered: counts.total,
+      pages_crawled: counts.done,
+      pages_skipped: counts.skipped,
+      skipped,
+    });
+    const job = await this.deps.store.jobs.get(this.job.job_id);
+    if (job) this.deps.onProgress?.(job);
+  }
+
+  private throwIfCancelled(): void {
+    if (this.signal.aborted) throw new CrawlCancelled('crawl cancelled');
+  }
+}
+
+function dedupe(entries: FrontierEntry[]): FrontierEntry[] {
+  const seen = new Set<string>();
+  return entries.filter((e) => (seen.has(e.url) ? false : (seen.add(e.url), true)));
+}
+
+function sameTags(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((t) => b.includes(t));
+}

@@ -1,0 +1,160 @@
+/**
+ * The in-process worker pool for crawl jobs: pending -> running -> completed | failed | cancelled.
+ * Jobs left pending or running by a previous process are picked up again at start().
+ */
+import { EventEmitter } from 'node:events';
+import type { DoctorContext, JobRunnerPort } from '../service/context.js';
+import { FINISHED_STATUSES, type JobRecord, type NewJob } from '../store/jobs.js';
+import { Crawl, CrawlCancelled, type StageTimes } from './crawler.js';
+import { createGuardedDispatcher } from './net-guard.js';
+import { ChromiumRenderer } from './renderer.js';
+import type { Dispatcher } from 'undici';
+
+export class JobRunner implements JobRunnerPort {
+  private readonly queue: string[] = [];
+  private readonly running = new Map<string, { abort: AbortController; cancelled: boolean; done: Promise<void> }>();
+  private readonly events = new EventEmitter();
+  private readonly dispatcher: Dispatcher;
+  private readonly renderer: ChromiumRenderer;
+  private stopped = true;
+  /** Stage times of finished crawls, by job id (for benchmarks). */
+  readonly stageTimes = new Map<string, StageTimes>();
+
+  constructor(private readonly ctx: DoctorContext) {
+    this.events.setMaxListeners(0);
+    this.dispatcher = createGuardedDispatcher({
+      allowPrivate: ctx.config.allowPrivateNetwork,
+      allowlist: ctx.config.allowHosts,
+    });
+    this.renderer = new ChromiumRenderer(ctx.config.chromiumPath, ctx.config.userAgent);
+  }
+
+  /** Starts the pool and queues jobs that a previous process left pending or running. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    const unfinished = (await this.ctx.store.jobs.unfinished()).reverse(); // oldest first
+    for (const job of unfinished) {
+      this.ctx.log.info({ job_id: job.job_id, url: job.start_url }, 'resuming crawl job');
+      this.queue.push(job.job_id);
+    }
+    this.pump();
+  }
+
+  async submit(job: NewJob): Promise<void> {
+    await this.ctx.store.jobs.create(job);
+    this.queue.push(job.job_id);
+    this.pump();
+  }
+
+  async cancel(jobId: string): Promise<boolean> {
+    const queued = this.queue.indexOf(jobId);
+    if (queued >= 0) this.queue.splice(queued, 1);
+    const run = this.running.get(jobId);
+    if (run) {
+      run.cancelled = true;
+      run.abort.abort();
+      await run.done;
+      return true;
+    }
+    const job = await this.ctx.store.jobs.get(jobId);
+    if (!job || FINISHED_STATUSES.includes(job.status)) return false;
+    await this.finish(jobId, 'cancelled', 'cancelled by request');
+    return true;
+  }
+
+  onProgress(jobId: string, fn: (job: JobRecord) => void): () => void {
+    const listener = (job: JobRecord) => {
+      if (job.job_id === jobId) fn(job);
+    };
+    this.events.on('progress', listener);
+    return () => this.events.off('progress', listener);
+  }
+
+  /** Resolves with the job's final row when it has finished. */
+  waitFor(jobId: string): Promise<JobRecord> {
+    return new Promise((resolve, reject) => {
+      const check = async () => {
+        const job = await this.ctx.store.jobs.get(jobId);
+        if (!job) return reject(new Error(`no job ${jobId}`));
+        if (FINISHED_STATUSES.includes(job.status)) {
+          off();
+          resolve(job);
+        }
+      };
+      const off = this.onProgress(jobId, () => void check().catch(reject));
+      void check().catch(reject);
+    });
+  }
+
+  /**
+   * Stops the pool. Running jobs are interrupted but stay `running` in the database, so the next
+   * start() resumes them; pages stored so far are kept.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue.length = 0;
+    const runs = [...this.running.values()];
+    for (const r of runs) r.abort.abort();
+    await Promise.allSettled(runs.map((r) => r.done));
+    await this.renderer.close().catch(() => {});
+    await this.dispatcher.close().catch(() => {});
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.running.size < this.ctx.config.workers && this.queue.length) {
+      const jobId = this.queue.shift()!;
+      if (this.running.has(jobId)) continue;
+      const abort = new AbortController();
+      const entry = { abort, cancelled: false, done: Promise.resolve() };
+      entry.done = this.runJob(jobId, abort.signal, () => entry.cancelled).finally(() => {
+        this.running.delete(jobId);
+        this.pump();
+      });
+      this.running.set(jobId, entry);
+    }
+  }
+
+  private async runJob(jobId: string, signal: AbortSignal, wasCancelled: () => boolean): Promise<void> {
+    const { store, log } = this.ctx;
+    const job = await store.jobs.get(jobId);
+    if (!job || FINISHED_STATUSES.includes(job.status)) return;
+    await store.jobs.update(jobId, { status: 'running' });
+    this.emit(jobId);
+    const crawl = new Crawl({ ...job, status: 'running' }, {
+      config: this.ctx.config,
+      store,
+      embedder: this.ctx.embedder,
+      log,
+      dispatcher: this.dispatcher,
+      renderer: this.renderer.available ? this.renderer : undefined,
+      onProgress: (j) => this.events.emit('progress', j),
+    }, signal);
+    try {
+      const result = await crawl.run();
+      await this.finish(jobId, result.status, result.error ?? null);
+      log.info({ job_id: jobId, status: result.status, error: result.error }, 'crawl finished');
+    } catch (e) {
+      if (e instanceof CrawlCancelled || signal.aborted) {
+        if (wasCancelled()) await this.finish(jobId, 'cancelled', 'cancelled by request');
+        // otherwise the process is stopping: the job stays `running` and resumes at the next start
+        return;
+      }
+      const msg = (e as Error).message;
+      log.error({ job_id: jobId, err: msg }, 'crawl failed');
+      await this.finish(jobId, 'failed', msg);
+    } finally {
+      this.stageTimes.set(jobId, crawl.stages);
+    }
+  }
+
+  private async finish(jobId: string, status: 'completed' | 'failed' | 'cancelled', error: string | null): Promise<void> {
+    await this.ctx.store.jobs.update(jobId, { status, error_message: error });
+    this.emit(jobId);
+  }
+
+  private emit(jobId: string): void {
+    void this.ctx.store.jobs.get(jobId).then((job) => {
+      if (job) this.events.emit('progress', job);
+    });
+  }
+}

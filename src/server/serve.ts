@@ -1,0 +1,43 @@
+/**
+ * `doctor serve`: one process with the REST API, MCP (Streamable HTTP + SSE) and the crawl workers.
+ * It owns the database file and announces itself in the data directory for CLI commands.
+ */
+import type { DoctorConfig } from '../config/config.js';
+import { openApp } from '../app/open.js';
+import { buildHttpApp } from '../http/app.js';
+import { startHttpServer } from '../http/server.js';
+import { registerMcpRoutes } from '../mcp/http.js';
+import { JobRunner } from '../ingest/job-runner.js';
+import { removeServerInfo, writeServerInfo } from './server-info.js';
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: DoctorConfig): Promise<RunningServer> {
+  const ctx = await openApp(config);
+  const runner = new JobRunner(ctx);
+  ctx.jobs = runner;
+  try {
+    await runner.start();
+    const app = await buildHttpApp(ctx, { readOnly: config.readOnly, apiToken: config.apiToken });
+    await registerMcpRoutes(app, ctx, { readOnly: config.readOnly });
+    const server = await startHttpServer(app, { host: config.host, port: config.port, log: ctx.log, apiToken: config.apiToken });
+    writeServerInfo(config, server.url);
+    ctx.log.info({ url: server.url, db: config.dbPath, engine: ctx.store.chunks.vectorEngine.name }, 'Doctor is serving');
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        removeServerInfo(config);
+        await server.close();
+        await runner.stop();
+        await ctx.close();
+      })());
+    return { url: server.url, close };
+  } catch (e) {
+    await runner.stop().catch(() => {});
+    await ctx.close();
+    throw e;
+  }
+}

@@ -1,0 +1,105 @@
+/** The persisted crawl frontier (`crawl_frontier`): URLs found per job, in breadth-first order. */
+import { INTEGER, LIST } from '@duckdb/node-api';
+import type { Database } from '../db/database.js';
+import { VARCHAR_LIST, varcharList } from './sql-values.js';
+import { listValue } from '@duckdb/node-api';
+
+export type FrontierState = 'queued' | 'done' | 'skipped';
+
+export interface FrontierEntry {
+  url: string;
+  depth: number;
+  parent_page_id: string | null;
+}
+
+export interface FrontierCounts {
+  total: number;
+  queued: number;
+  done: number;
+  skipped: number;
+}
+
+export class FrontierStore {
+  constructor(private readonly db: Database) {}
+
+  /** Adds URLs not yet known for the job (known ones are left as they are); returns how many were new. */
+  async add(jobId: string, entries: readonly FrontierEntry[]): Promise<number> {
+    if (entries.length === 0) return 0;
+    return this.db.transaction(async (tx) => {
+      const [before] = await tx.all<{ n: number; s: number }>(
+        'SELECT count(*)::INTEGER AS n, coalesce(max(seq), 0)::INTEGER AS s FROM crawl_frontier WHERE job_id = ?',
+        [jobId],
+      );
+      await tx.run(
+        `INSERT OR IGNORE INTO crawl_frontier (job_id, url, depth, parent_page_id, state, seq)
+         SELECT $job, u.url, u.depth, u.parent, 'queued', $base + u.i
+         FROM (SELECT unnest($urls) AS url, unnest($depths) AS depth, unnest($parents) AS parent,
+                      unnest(range(1, len($urls) + 1)) AS i) u`,
+        {
+          job: jobId,
+          base: before?.s ?? 0,
+          urls: varcharList(entries.map((e) => e.url)),
+          depths: listValue(entries.map((e) => e.depth)),
+          parents: listValue(entries.map((e) => e.parent_page_id)),
+        },
+        { urls: VARCHAR_LIST, depths: LIST(INTEGER), parents: VARCHAR_LIST },
+      );
+      const [after] = await tx.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM crawl_frontier WHERE job_id = ?', [jobId]);
+      return (after?.n ?? 0) - (before?.n ?? 0);
+    });
+  }
+
+  /** Queued entries in breadth-first order, skipping `exclude` (URLs already in flight). */
+  async next(jobId: string, limit: number, exclude: readonly string[] = []): Promise<FrontierEntry[]> {
+    return this.db.all<FrontierEntry>(
+      `SELECT url, depth, parent_page_id FROM crawl_frontier
+       WHERE job_id = $job AND state = 'queued' AND NOT list_contains($exclude, url)
+       ORDER BY depth, seq LIMIT $limit`,
+      { job: jobId, exclude: varcharList(exclude), limit },
+      { exclude: VARCHAR_LIST },
+    );
+  }
+
+  async mark(jobId: string, url: string, state: FrontierState, extra: { reason?: string; page_id?: string } = {}): Promise<void> {
+    await this.db.run('UPDATE crawl_frontier SET state = ?, reason = ?, page_id = ? WHERE job_id = ? AND url = ?', [
+      state,
+      extra.reason ?? null,
+      extra.page_id ?? null,
+      jobId,
+      url,
+    ]);
+  }
+
+  async counts(jobId: string): Promise<FrontierCounts> {
+    const [row] = await this.db.all<FrontierCounts>(
+      `SELECT count(*)::INTEGER AS total,
+              count(*) FILTER (WHERE state = 'queued')::INTEGER AS queued,
+              count(*) FILTER (WHERE state = 'done')::INTEGER AS done,
+              count(*) FILTER (WHERE state = 'skipped')::INTEGER AS skipped
+       FROM crawl_frontier WHERE job_id = ?`,
+      [jobId],
+    );
+    return row ?? { total: 0, queued: 0, done: 0, skipped: 0 };
+  }
+
+  async skipped(jobId: string, limit = 200): Promise<{ url: string; reason: string }[]> {
+    return this.db.all(
+      "SELECT url, coalesce(reason, '') AS reason FROM crawl_frontier WHERE job_id = ? AND state = 'skipped' ORDER BY seq LIMIT ?",
+      [jobId, limit],
+    );
+  }
+
+  async known(jobId: string, url: string): Promise<boolean> {
+    const rows = await this.db.all('SELECT 1 FROM crawl_frontier WHERE job_id = ? AND url = ?', [jobId, url]);
+    return rows.length > 0;
+  }
+
+  /** The page stored for a URL by this job (for parent links of pages found from it). */
+  async pageIdOf(jobId: string, url: string): Promise<string | undefined> {
+    const rows = await this.db.all<{ page_id: string | null }>(
+      'SELECT page_id FROM crawl_frontier WHERE job_id = ? AND url = ?',
+      [jobId, url],
+    );
+    return rows[0]?.page_id ?? undefined;
+  }
+}
