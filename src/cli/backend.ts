@@ -11,6 +11,9 @@ import { readServerInfo } from '../server/server-info.js';
 
 type Fn<I, O> = (input: I) => Promise<O>;
 
+/** Every operation, wherever it runs: what MCP tools and CLI commands call. */
+export type Operations = Omit<Backend, 'kind' | 'where' | 'context' | 'close'>;
+
 export interface Backend {
   readonly kind: 'local' | 'remote';
   /** Where the operations run (the server URL, or the database path). */

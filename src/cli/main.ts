@@ -7,6 +7,7 @@ import { registerDelete } from './delete.js';
 import { registerDemo } from './demo.js';
 import { registerServe } from './serve.js';
 import { registerJobs } from './jobs.js';
+import { registerMcp } from './mcp.js';
 import { registerPages } from './pages.js';
 import { registerSearch } from './search.js';
 
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerPages(program);
   registerJobs(program);
   registerDelete(program);
+  registerMcp(program);
   registerDemo(program);
   return program;
 }

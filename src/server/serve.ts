@@ -9,6 +9,7 @@ import { startHttpServer } from '../http/server.js';
 import { registerMcpRoutes } from '../mcp/http.js';
 import { JobRunner } from '../ingest/job-runner.js';
 import { removeServerInfo, writeServerInfo } from './server-info.js';
+import { localBackend } from '../cli/backend.js';
 
 export interface RunningServer {
   url: string;
@@ -22,7 +23,7 @@ export async function startServer(config: DoctorConfig): Promise<RunningServer> 
   try {
     await runner.start();
     const app = await buildHttpApp(ctx, { readOnly: config.readOnly, apiToken: config.apiToken });
-    await registerMcpRoutes(app, ctx, { readOnly: config.readOnly });
+    await registerMcpRoutes(app, localBackend(ctx), { readOnly: config.readOnly });
     const server = await startHttpServer(app, { host: config.host, port: config.port, log: ctx.log, apiToken: config.apiToken });
     writeServerInfo(config, server.url);
     ctx.log.info({ url: server.url, db: config.dbPath, engine: ctx.store.chunks.vectorEngine.name }, 'Doctor is serving');

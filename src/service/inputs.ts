@@ -18,7 +18,7 @@ export const tagsInput = z
 const boolish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 
 export const searchDocsInput = z.object({
-  query: z.string().trim().min(1, 'query must not be empty').max(2000, 'query must be at most 2,000 characters'),
+  query: z.string({ error: 'query is required' }).trim().min(1, 'query must not be empty').max(2000, 'query must be at most 2,000 characters'),
   tags: tagsInput,
   max_results: z.coerce.number().int().min(1).max(100).default(10),
   return_full_document_text: boolish.default(false),
@@ -31,7 +31,7 @@ export const listDocPagesInput = z.object({
 });
 
 export const getDocPageInput = z.object({
-  page_id: z.string().min(1, 'page_id is required').max(200),
+  page_id: z.string({ error: 'page_id is required' }).min(1, 'page_id is required').max(200),
   starting_line: z.coerce.number().int().min(1).default(1),
   ending_line: z.coerce.number().int().min(-1).default(-1),
 });
@@ -41,7 +41,7 @@ export const listTagsInput = z.object({
 });
 
 export const fetchUrlInput = z.object({
-  url: z.string().min(1, 'url is required').max(2048, 'url must be at most 2,048 characters'),
+  url: z.string({ error: 'url is required' }).min(1, 'url is required').max(2048, 'url must be at most 2,048 characters'),
   tags: tagsInput,
   max_pages: z.coerce.number().int().min(1).max(1000).default(100),
   max_depth: z.coerce.number().int().min(0).max(20).optional(),
@@ -53,7 +53,7 @@ export const fetchUrlInput = z.object({
 });
 
 export const jobProgressInput = z.object({
-  job_id: z.string().min(1, 'job_id is required').max(100),
+  job_id: z.string({ error: 'job_id is required' }).min(1, 'job_id is required').max(100),
 });
 
 export const deleteDocsInput = z

@@ -140,6 +140,33 @@ export class PageStore {
     });
   }
 
+  /** Sites: pages that are the root of a crawl, with how many pages hang under each. */
+  async roots(): Promise<(PageSummary & { page_count: number; last_crawl: Date })[]> {
+    const rows = await this.db.all<PageSummary & { page_count: number; last_crawl: Date }>(
+      `SELECT r.id, r.url, r.domain, r.title, r.crawl_date, r.tags, r.job_id, r.parent_page_id, r.root_page_id, r.depth,
+              r.path, r.content_hash, count(p.id)::INTEGER AS page_count, max(p.crawl_date) AS last_crawl
+       FROM pages r JOIN pages p ON p.root_page_id = r.id
+       WHERE r.root_page_id = r.id
+       GROUP BY ALL ORDER BY r.domain, r.url`,
+    );
+    return rows.map((r) => ({ ...toPage(r), last_crawl: toDate(r.last_crawl) }));
+  }
+
+  /** Every page under a root (summaries), shallowest first. */
+  async underRoot(rootId: string): Promise<PageSummary[]> {
+    const rows = await this.db.all<PageSummary>(
+      `SELECT ${SUMMARY_COLUMNS} FROM pages WHERE root_page_id = ? ORDER BY depth, url`,
+      [rootId],
+    );
+    return rows.map(toPage);
+  }
+
+  /** Pages whose parent is `id`. */
+  async children(id: string): Promise<PageSummary[]> {
+    const rows = await this.db.all<PageSummary>(`SELECT ${SUMMARY_COLUMNS} FROM pages WHERE parent_page_id = ? ORDER BY url`, [id]);
+    return rows.map(toPage);
+  }
+
   async count(): Promise<number> {
     const [row] = await this.db.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM pages');
     return row?.n ?? 0;

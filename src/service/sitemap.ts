@@ -1,0 +1,62 @@
+/** The site map: sites (crawl roots), each site's page tree, and one page with its neighbours. */
+import type { PageRecord, PageSummary } from '../store/pages.js';
+import type { DoctorContext } from './context.js';
+import { NotFoundError } from './errors.js';
+
+export interface TreeNode {
+  page: PageSummary;
+  children: TreeNode[];
+}
+
+export async function listSites(ctx: DoctorContext) {
+  return { sites: await ctx.store.pages.roots() };
+}
+
+/** The pages under a root as a tree (pages whose parent is missing attach to the root). */
+export async function siteTree(ctx: DoctorContext, rootPageId: string): Promise<{ root: TreeNode; pages: number }> {
+  const pages = await ctx.store.pages.underRoot(rootPageId);
+  const rootPage = pages.find((p) => p.id === rootPageId);
+  if (!rootPage) throw new NotFoundError(`no site with root page "${rootPageId}".`);
+  const nodes = new Map(pages.map((p) => [p.id, { page: p, children: [] as TreeNode[] }]));
+  for (const node of nodes.values()) {
+    if (node.page.id === rootPageId) continue;
+    const parent = (node.page.parent_page_id && node.page.parent_page_id !== node.page.id && nodes.get(node.page.parent_page_id)) || nodes.get(rootPageId)!;
+    parent.children.push(node);
+  }
+  return { root: nodes.get(rootPageId)!, pages: pages.length };
+}
+
+export interface PageView {
+  page: PageRecord;
+  breadcrumbs: PageSummary[];
+  parent?: PageSummary;
+  children: PageSummary[];
+  previous?: PageSummary;
+  next?: PageSummary;
+}
+
+export async function pageView(ctx: DoctorContext, pageId: string): Promise<PageView> {
+  const page = await ctx.store.pages.get(pageId);
+  if (!page) throw new NotFoundError(`no page with id "${pageId}".`);
+  const breadcrumbs: PageSummary[] = [];
+  const seen = new Set([page.id]);
+  let parentId = page.parent_page_id;
+  while (parentId && !seen.has(parentId) && breadcrumbs.length < 50) {
+    seen.add(parentId);
+    const p = await ctx.store.pages.get(parentId);
+    if (!p) break;
+    breadcrumbs.unshift(p);
+    parentId = p.parent_page_id;
+  }
+  const parent = breadcrumbs[breadcrumbs.length - 1];
+  const children = (await ctx.store.pages.children(page.id)).filter((c) => c.id !== page.id);
+  let previous: PageSummary | undefined;
+  let next: PageSummary | undefined;
+  if (parent) {
+    const siblings = (await ctx.store.pages.children(parent.id)).filter((c) => c.id !== parent.id);
+    const i = siblings.findIndex((s) => s.id === page.id);
+    previous = i > 0 ? siblings[i - 1] : undefined;
+    next = i >= 0 ? siblings[i + 1] : undefined;
+  }
+  return { page, breadcrumbs, parent, children, previous, next };
+}
