@@ -147,6 +147,16 @@ function overlapOf(blocks: Block[], overlap: number): Block[] {
           if (next.length > overlap) break;
           tail = next;
         }
+        if (!tail) {
+          // no whole sentence fits: the trailing words
+          const words = b.text.split(/\s+/);
+          for (let j = words.length - 1; j > 0; j--) {
+            const next = tail ? `${words[j]} ${tail}` : words[j]!;
+            if (next.length > overlap) break;
+            tail = next;
+          }
+          if (tail) tail = `…${tail}`;
+        }
         if (tail && tail !== b.text) out.unshift({ text: tail, code: false });
       }
       break;
@@ -167,19 +177,23 @@ export function chunkMarkdown(markdown: string, opts: ChunkOptions = {}): Chunk[
     let cur: Block[] = [];
     let len = 0;
     let fresh = false; // whether `cur` holds content not yet emitted
+    let emitted: Block[] = [];
+    const size = (bs: Block[]) => bs.reduce((n, b) => n + b.text.length + 2, 0);
     const emit = () => {
       if (!fresh) return;
       const text = cur.map((b) => b.text).join('\n\n').trim();
       if (text) chunks.push({ text, headingPath: section.headingPath, index: chunks.length });
+      emitted = cur;
       cur = overlapOf(cur, overlap);
-      len = cur.reduce((n, b) => n + b.text.length + 2, 0);
+      len = size(cur);
       fresh = false;
     };
     for (const b of blocks) {
       if (len > 0 && len + b.text.length > max) emit();
       if (len > 0 && len + b.text.length > max) {
-        cur = []; // the overlap itself does not fit with this block
-        len = 0;
+        // the full overlap does not fit with this block: carry a shorter one, or none
+        cur = overlapOf(emitted, Math.max(0, max - b.text.length - 4));
+        len = size(cur);
       }
       cur.push(b);
       len += b.text.length + 2;
