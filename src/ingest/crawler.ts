@@ -8,7 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { DoctorConfig } from '../config/config.js';
 import type { Logger } from '../log.js';
-import type { Embedder } from './embedders/embedder.js';
+import { EmbeddingError, type Embedder } from './embedders/embedder.js';
 import type { Store } from '../store/store.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { PageRecord } from '../store/pages.js';
@@ -69,6 +69,7 @@ export class Crawl {
   private crawled = 0;
   private rootPageId: string | null = null;
   private lastProgressWrite = 0;
+  private fatal?: Error;
 
   constructor(
     private readonly job: JobRecord,
@@ -111,6 +112,10 @@ export class Crawl {
     const inFlight = new Map<string, Promise<void>>();
     for (;;) {
       this.throwIfCancelled();
+      if (this.fatal) {
+        await Promise.allSettled(inFlight.values());
+        throw this.fatal;
+      }
       const room = Math.min(concurrency - inFlight.size, this.job.max_pages - this.crawled - inFlight.size);
       if (room > 0) {
         const next = await this.frontier.next(this.job.job_id, room, [...inFlight.keys()]);
@@ -164,6 +169,10 @@ export class Crawl {
       }
     } catch (e) {
       if (e instanceof CrawlCancelled || this.signal.aborted) return; // stays queued: resumed later
+      if (e instanceof EmbeddingError && (e.code === 'auth' || e.code === 'model')) {
+        this.fatal ??= e; // every page would fail the same way: stop the job with this reason
+        return;
+      }
       const reason = (e as Error).message;
       this.deps.log.warn({ url: entry.url, err: reason }, 'page failed');
       await this.frontier.mark(jobId, entry.url, 'skipped', { reason: `error: ${reason}` });
@@ -288,10 +297,10 @@ export class Crawl {
     return id;
   }
 
-  /** Progress goes to the jobs row at most every 250 ms (always when `force`). */
+  /** Progress goes to the jobs row at most every 100 ms (always when `force`). */
   private async writeProgress(force: boolean): Promise<void> {
     const now = Date.now();
-    if (!force && now - this.lastProgressWrite < 250) return;
+    if (!force && now - this.lastProgressWrite < 100) return;
     this.lastProgressWrite = now;
     const counts = await this.frontier.counts(this.job.job_id);
     const skipped = await this.frontier.skipped(this.job.job_id, MAX_SKIPPED_IN_JOB_ROW);

@@ -1,0 +1,227 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { OpenAIEmbedder } from '../src/ingest/embedders/openai.js';
+import { JobRunner } from '../src/ingest/job-runner.js';
+import { fetchUrl, jobProgress, cancelJob } from '../src/service/jobs.js';
+import { startDocSite, type DocSite } from './helpers/doc-site.js';
+import { makeContext, type TestContext } from './helpers/context.js';
+import { tempDir } from './helpers/tmp.js';
+
+const hasChromium = existsSync('/usr/bin/chromium');
+
+describe('crawling a documentation site', () => {
+  let site: DocSite;
+  let ctx: TestContext;
+  let jobId = '';
+  const progress: number[] = [];
+
+  before(async () => {
+    site = await startDocSite({ delayMs: 30 });
+    ctx = await makeContext({ config: { maxPageBytes: 100_000, crawlConcurrency: 3 } });
+    const res = await fetchUrl(ctx, { url: `${site.url}/docs/index.html`, tags: ['widget'], max_pages: 40, max_depth: 3 });
+    jobId = res.job_id;
+    // the job row exists as soon as fetch_url returns
+    assert.ok(['pending', 'running'].includes((await jobProgress(ctx, { job_id: jobId })).status));
+    ctx.runner!.onProgress(jobId, (j) => progress.push(j.pages_crawled));
+    await ctx.runner!.waitFor(jobId);
+  });
+  after(async () => {
+    await ctx.close();
+    await site.close();
+  });
+
+  it('completes and reports counts while running, not only at the end', async () => {
+    const p = await jobProgress(ctx, { job_id: jobId });
+    assert.equal(p.status, 'completed', p.error_message ?? '');
+    assert.equal(p.progress_percent, 100);
+    assert.ok(progress.some((n) => n > 0 && n < p.pages_crawled), `intermediate progress seen: ${progress.join(',')}`);
+    for (let i = 1; i < progress.length; i++) assert.ok(progress[i]! >= progress[i - 1]!, 'progress never goes back');
+  });
+
+  it('stores pages as Markdown with their hierarchy', async () => {
+    const { pages } = await ctx.store.pages.list({ limit: 1000 });
+    const byPath = new Map(pages.map((p) => [new URL(p.url).pathname, p]));
+    const expected = ['/docs/index.html', '/docs/guide/intro.html', '/docs/guide/config.html', '/docs/guide/deep/one.html', '/docs/guide/deep/two.html', '/docs/api/ref.html', '/docs/api/hidden.html'];
+    for (const path of expected) assert.ok(byPath.has(path), `stored ${path}`);
+    const root = byPath.get('/docs/index.html')!;
+    const intro = (await ctx.store.pages.get(byPath.get('/docs/guide/intro.html')!.id))!;
+    assert.equal(root.depth, 0);
+    assert.equal(root.root_page_id, root.id);
+    assert.equal(intro.parent_page_id, root.id);
+    assert.equal(intro.root_page_id, root.id);
+    assert.equal(intro.depth, 1);
+    assert.equal(intro.path, '/docs/guide/intro.html');
+    assert.deepEqual(intro.tags, ['widget']);
+    assert.equal(intro.title, 'Introduction');
+    assert.match(intro.raw_text!, /## Setup/);
+    assert.match(intro.raw_text!, /```js\nimport \{ Widget \} from "widget";\n```/);
+    assert.ok(!intro.raw_text!.includes('Site footer'), 'footer dropped');
+    const two = byPath.get('/docs/guide/deep/two.html')!;
+    assert.equal(two.parent_page_id, byPath.get('/docs/guide/deep/one.html')!.id);
+    assert.equal(two.depth, 3);
+    const config = (await ctx.store.pages.get(byPath.get('/docs/guide/config.html')!.id))!;
+    assert.match(config.raw_text!, /\| Key \| Default \|/);
+    assert.ok(await ctx.store.chunks.count() >= expected.length);
+  });
+
+  it('skips what it must, with reasons', async () => {
+    const p = await jobProgress(ctx, { job_id: jobId });
+    const reason = (suffix: string) => p.skipped.find((s) => s.url.endsWith(suffix))?.reason ?? '';
+    assert.match(reason('/docs/missing.html'), /HTTP 404/);
+    assert.match(reason('/docs/broken.html'), /HTTP 500/);
+    assert.match(reason('/docs/manual.pdf'), /unsupported content type application\/pdf/);
+    assert.match(reason('/docs/big.html'), /larger than/);
+    assert.match(reason('/docs/loop-a.html'), /redirect loop/);
+    assert.match(reason('/docs/old.html'), /duplicate: redirects to .*guide\/intro.html/);
+    assert.match(reason('/docs/private/secret.html'), /robots\.txt/);
+    const { pages } = await ctx.store.pages.list({ limit: 1000 });
+    const urls = pages.map((pg) => new URL(pg.url).pathname + new URL(pg.url).search);
+    assert.ok(!urls.includes('/outside.html'), 'out of scope (also when listed in the sitemap)');
+    assert.ok(!urls.includes('/docs/guide/deep/three.html'), 'beyond max_depth');
+    assert.ok(!urls.includes('/docs/private/secret.html'));
+    assert.equal(new Set(pages.map((pg) => pg.url)).size, pages.length, 'no duplicate pages');
+    const calendar = urls.filter((u) => u.startsWith('/docs/cal/'));
+    assert.ok(calendar.length <= 10, `link trap bounded (${calendar.length} calendar pages)`);
+    // once by its own link (the #setup link is the same page), once more through old.html's redirect
+    assert.ok(site.hits.get('/docs/guide/intro.html')! <= 2, 'fragment links do not refetch a page');
+  });
+
+  it('renders a JavaScript-only page with Chromium', { skip: hasChromium ? false : 'Debian chromium not installed (/usr/bin/chromium): .ci/run installs it' }, async () => {
+    const spa = await ctx.store.pages.getByUrl(`${site.url}/docs/spa.html`);
+    assert.ok(spa, 'the SPA page is stored');
+    assert.match(spa!.raw_text!, /This text exists only after JavaScript runs/);
+  });
+
+  it('re-crawling updates pages in place: no duplicates, no orphan chunks, unchanged pages not re-embedded', async () => {
+    const before = { pages: await ctx.store.pages.count(), chunks: await ctx.store.chunks.count() };
+    const ids = new Map((await ctx.store.pages.list({ limit: 1000 })).pages.map((p) => [p.url, p.id]));
+    let embedCalls = 0;
+    const original = ctx.embedder.embed.bind(ctx.embedder);
+    ctx.embedder.embed = async (texts) => {
+      embedCalls++;
+      return original(texts);
+    };
+    const again = await fetchUrl(ctx, { url: `${site.url}/docs/index.html`, tags: ['widget'], max_pages: 40, max_depth: 3 });
+    const done = await ctx.runner!.waitFor(again.job_id);
+    ctx.embedder.embed = original;
+    assert.equal(done.status, 'completed');
+    assert.equal(await ctx.store.pages.count(), before.pages);
+    assert.equal(await ctx.store.chunks.count(), before.chunks);
+    for (const p of (await ctx.store.pages.list({ limit: 1000 })).pages) assert.equal(p.id, ids.get(p.url), 'same page id');
+    assert.equal(embedCalls, 0, 'unchanged content is not embedded again');
+    const [orphans] = await ctx.store.db.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM document_embeddings e ANTI JOIN pages p ON p.id = e.page_id');
+    assert.equal(orphans!.n, 0);
+  });
+
+  it('a crawl that stores nothing fails with the reason', async () => {
+    const res = await fetchUrl(ctx, { url: `${site.url}/nothing/missing.html`, max_pages: 5 });
+    const job = await ctx.runner!.waitFor(res.job_id);
+    assert.equal(job.status, 'failed');
+    assert.match(job.error_message!, /no page was stored.*missing.html: HTTP 404/);
+  });
+});
+
+describe('cancel and resume', () => {
+  it('cancel stops a running crawl and keeps what it stored', async () => {
+    const site = await startDocSite({ delayMs: 150 });
+    const ctx = await makeContext({ config: { crawlConcurrency: 1 } });
+    try {
+      const { job_id } = await fetchUrl(ctx, { url: `${site.url}/docs/cal/?month=1`, max_pages: 100, max_depth: 20 });
+      while ((await jobProgress(ctx, { job_id })).pages_crawled < 2) await new Promise((r) => setTimeout(r, 50));
+      const p = await cancelJob(ctx, { job_id });
+      assert.equal(p.status, 'cancelled');
+      const stored = await ctx.store.pages.count();
+      assert.ok(stored >= 2 && stored < 20);
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(await ctx.store.pages.count(), stored, 'nothing more after cancel');
+    } finally {
+      await ctx.close();
+      await site.close();
+    }
+  });
+
+  it('after a restart, an interrupted job resumes and skips pages already stored', async () => {
+    const site = await startDocSite({ delayMs: 120 });
+    const dbPath = join(tempDir(), 'resume.duckdb');
+    const first = await makeContext({ dbPath, config: { crawlConcurrency: 1, render: 'never' } });
+    const { job_id } = await fetchUrl(first, { url: `${site.url}/docs/index.html`, max_pages: 40, max_depth: 3 });
+    while ((await jobProgress(first, { job_id })).pages_crawled < 3) await new Promise((r) => setTimeout(r, 30));
+    await first.close(); // the process stops: the job stays "running"
+    const hitsBefore = new Map(site.hits);
+    const second = await makeContext({ dbPath, config: { crawlConcurrency: 2, render: 'never' }, runner: false });
+    try {
+      assert.equal((await second.store.jobs.get(job_id))!.status, 'running');
+      second.runner = new JobRunner(second);
+      second.jobs = second.runner;
+      await second.runner.start();
+      const job = await second.runner.waitFor(job_id);
+      assert.equal(job.status, 'completed');
+      const { pages } = await second.store.pages.list({ limit: 1000 });
+      assert.equal(new Set(pages.map((p) => p.url)).size, pages.length, 'no duplicates');
+      assert.ok(pages.some((p) => p.url.endsWith('/docs/guide/deep/two.html')), 'the crawl went on to the end');
+      assert.equal(site.hits.get('/docs/index.html'), hitsBefore.get('/docs/index.html'), 'the start page was not fetched again');
+    } finally {
+      await second.close();
+      await site.close();
+    }
+  });
+});
+
+describe('embeddings server trouble during a crawl', () => {
+  let server: Server;
+  let base = '';
+  let calls = 0;
+  before(async () => {
+    server = createServer(async (req, res) => {
+      let body = '';
+      for await (const c of req) body += c;
+      calls++;
+      if (req.headers.authorization !== 'Bearer good') {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ error: { message: 'Incorrect API key' } }));
+      }
+      if (calls === 1) {
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' });
+        return res.end(JSON.stringify({ error: { message: 'slow down' } }));
+      }
+      const { input } = JSON.parse(body) as { input: string[] };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ data: input.map((t, index) => ({ index, embedding: Array.from({ length: 16 }, (_, j) => ((t.length + j) % 7) + 1) })) }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`;
+  });
+  after(() => server.close());
+
+  it('a 429 is retried and the crawl completes', async () => {
+    const site = await startDocSite();
+    const ctx = await makeContext({ embedder: new OpenAIEmbedder({ apiKey: 'good', baseUrl: base, model: 'test-embed', dimension: 16 }), config: { render: 'never' } });
+    try {
+      const { job_id } = await fetchUrl(ctx, { url: `${site.url}/docs/guide/intro.html`, max_pages: 3, max_depth: 1 });
+      const job = await ctx.runner!.waitFor(job_id);
+      assert.equal(job.status, 'completed', job.error_message ?? '');
+      assert.ok(job.pages_crawled >= 1);
+    } finally {
+      await ctx.close();
+      await site.close();
+    }
+  });
+
+  it('a bad key fails the job at once with a message saying what to do', async () => {
+    const site = await startDocSite();
+    const ctx = await makeContext({ embedder: new OpenAIEmbedder({ apiKey: 'bad', baseUrl: base, model: 'test-embed', dimension: 16 }), config: { render: 'never' } });
+    try {
+      const { job_id } = await fetchUrl(ctx, { url: `${site.url}/docs/index.html`, max_pages: 20 });
+      const job = await ctx.runner!.waitFor(job_id);
+      assert.equal(job.status, 'failed');
+      assert.match(job.error_message!, /rejected the key.*OPENAI_API_KEY/);
+      assert.equal(await ctx.store.pages.count(), 0);
+    } finally {
+      await ctx.close();
+      await site.close();
+    }
+  });
+});
