@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { LexicalEmbedder } from '../src/ingest/embedders/lexical.js';
+import { chunkMarkdown, chunkSearchText } from '../src/ingest/chunker.js';
+import { searchDocs } from '../src/service/search.js';
+import { ValidationError } from '../src/service/errors.js';
+import { tokenize } from '../src/search/tokenize.js';
+import { makeContext, type TestContext } from './helpers/context.js';
+import { cosine } from './helpers/vectors.js';
+
+/** Stores a page and its chunks the way the crawler does. */
+async function addPage(ctx: TestContext, id: string, title: string, markdown: string, tags: string[]) {
+  const chunks = chunkMarkdown(markdown, { maxChars: 300, overlap: 0 });
+  const vectors = await ctx.embedder.embed(chunks.map((c) => chunkSearchText(c, title)));
+  await ctx.store.db.transaction(async (tx) => {
+    await ctx.store.pages.upsert(tx, {
+      id, url: `https://docs.test/${id}`, domain: 'docs.test', title, raw_text: markdown, crawl_date: new Date(), tags, job_id: 'j',
+      parent_page_id: null, root_page_id: id, depth: 0, path: `/${id}`, content_hash: id,
+    });
+    await ctx.store.chunks.writeBatch(tx, vectors, chunks.map((c) => ({
+      text: c.text, page_id: id, url: `https://docs.test/${id}`, domain: 'docs.test', tags, job_id: 'j', chunk_index: c.index, title,
+      heading_path: c.headingPath.join(' > ') || null,
+    })));
+  });
+}
+
+const filler = (topic: string, n: number) => Array.from({ length: n }, (_, i) => `## ${topic} part ${i}\n\nThis section explains ${topic} detail number ${i} with several words about ${topic}.`).join('\n\n');
+
+describe('tokenizer', () => {
+  it('case-folds and splits code identifiers while keeping them whole', () => {
+    assert.deepEqual(tokenize('readFileSync'), ['readfilesync', 'read', 'file', 'sync']);
+    assert.deepEqual(tokenize('read_file_sync'), ['read_file_sync', 'read', 'file', 'sync']);
+    assert.deepEqual(tokenize('os.path.join()'), ['os.path.join', 'os', 'path', 'join']);
+    assert.deepEqual(tokenize('The HTTPServer and the café'), ['httpserver', 'http', 'server', 'café']);
+  });
+});
+
+describe('searchDocs', () => {
+  let ctx: TestContext;
+  before(async () => {
+    ctx = await makeContext({ runner: false, embedder: new LexicalEmbedder(512) });
+    await addPage(ctx, 'fs', 'File system', '# File system\n\n## Reading files\n\nUse `readFileSync(path)` to read a whole file at once.\n\n## Writing files\n\nUse `writeFile` to write data.\n\n' + filler('streams', 6), ['node']);
+    await addPage(ctx, 'retries', 'Retries', '# Retries\n\nFailed tasks are retried with exponential backoff and jitter.\n\n' + filler('backoff', 8), ['kettle']);
+    await addPage(ctx, 'quotes', "It's 100%", '# Odd\n\nA page tagged with odd characters about quoting.', ["it's", '100%_']);
+    for (let i = 0; i < 30; i++) await addPage(ctx, `many-${i}`, `Widgets ${i}`, `# Widgets ${i}\n\n` + filler('widgets', 3), ['widgets']);
+    // a page whose only distinctive content is a rare identifier
+    await addPage(ctx, 'frob', 'Misc', '# Misc\n\nSet zqxFrobnicateLimit to cap frobnication.\n\n' + filler('widgets', 2), ['widgets']);
+  });
+  after(() => ctx.close());
+
+  it('returns one result per page, keeping the best chunk, and fills max_results pages', async () => {
+    const { results } = await searchDocs(ctx, { query: 'widgets detail', max_results: 20 });
+    assert.equal(results.length, 20);
+    assert.equal(new Set(results.map((r) => r.page_id)).size, 20);
+    const all = await searchDocs(ctx, { query: 'widgets detail', max_results: 100 });
+    assert.ok(all.results.length >= 31, 'every matching page, even when each has many chunks');
+  });
+
+  it('the kept chunk is the page best chunk (vector mode: highest cosine of that page)', async () => {
+    const query = 'read a whole file at once';
+    const { results } = await searchDocs(ctx, { query, mode: 'vector', max_results: 5 });
+    const top = results.find((r) => r.page_id === 'fs')!;
+    const [q] = await ctx.embedder.embed([query]);
+    const chunkIds = (await ctx.store.db.all<{ id: string }>("SELECT id FROM document_embeddings WHERE page_id = 'fs'")).map((r) => r.id);
+    const payloads = await ctx.store.chunks.payloads(chunkIds);
+    let best = -1;
+    for (const p of payloads.values()) {
+      const [v] = await ctx.embedder.embed([chunkSearchText({ text: p.text, headingPath: p.heading_path ? p.heading_path.split(' > ') : [], index: 0 }, p.title)]);
+      best = Math.max(best, cosine(q!, v!));
+    }
+    assert.ok(Math.abs(top.score - best) < 1e-4, `score ${top.score} is the best chunk's cosine ${best}`);
+    assert.match(top.chunk_text, /readFileSync/);
+    assert.equal(top.heading_path, 'File system > Reading files');
+  });
+
+  it('finds identifiers by their parts and by the whole', async () => {
+    const a = await searchDocs(ctx, { query: 'read file sync', mode: 'keyword', max_results: 3 });
+    assert.equal(a.results[0]!.page_id, 'fs');
+    const b = await searchDocs(ctx, { query: 'readFileSync', mode: 'keyword', max_results: 3 });
+    assert.equal(b.results[0]!.page_id, 'fs');
+  });
+
+  it('hybrid search finds a keyword-only term', async () => {
+    const { results } = await searchDocs(ctx, { query: 'zqxFrobnicateLimit', max_results: 3 });
+    assert.equal(results[0]!.page_id, 'frob');
+  });
+
+  it('tag filters keep only matching pages; odd tags are plain values', async () => {
+    const { results } = await searchDocs(ctx, { query: 'backoff retries', tags: ['node'], max_results: 10 });
+    assert.ok(results.length > 0 && results.every((r) => r.tags.includes('node')));
+    const odd = await searchDocs(ctx, { query: 'quoting', tags: ["it's"] });
+    assert.deepEqual(odd.results.map((r) => r.page_id), ['quotes']);
+    assert.deepEqual((await searchDocs(ctx, { query: 'quoting', tags: ['100%'] })).results, []);
+    assert.deepEqual((await searchDocs(ctx, { query: 'quoting', tags: ['%'] })).results, []);
+  });
+
+  it('return_full_document_text returns the whole page', async () => {
+    const { results } = await searchDocs(ctx, { query: 'exponential backoff jitter', max_results: 1, return_full_document_text: true });
+    const page = await ctx.store.pages.get('retries');
+    assert.equal(results[0]!.page_id, 'retries');
+    assert.equal(results[0]!.chunk_text, page!.raw_text);
+    assert.ok(results[0]!.chunk_text.split('\n').length > 30);
+  });
+
+  it('keeps the keyword index in step with deletes', async () => {
+    await addPage(ctx, 'temp', 'Temporary', '# Temporary\n\nThe word xylophonique appears only here.', ['tmp']);
+    assert.equal((await searchDocs(ctx, { query: 'xylophonique', mode: 'keyword' })).results[0]?.page_id, 'temp');
+    await ctx.store.pages.delete({ ids: ['temp'] });
+    assert.deepEqual((await searchDocs(ctx, { query: 'xylophonique', mode: 'keyword' })).results, []);
+    const [orphans] = await ctx.store.db.all<{ n: number }>("SELECT count(*)::INTEGER AS n FROM kw_postings WHERE chunk_id NOT IN (SELECT id FROM document_embeddings)");
+    assert.equal(orphans!.n, 0);
+  });
+
+  it('validates input with readable messages', async () => {
+    const bad: [object, RegExp][] = [
+      [{ query: '' }, /query must not be empty/],
+      [{}, /query is required/],
+      [{ query: 'x', max_results: 0 }, /max_results/],
+      [{ query: 'x', max_results: 101 }, /max_results/],
+      [{ query: 'x', mode: 'fuzzy' }, /mode/],
+    ];
+    for (const [input, re] of bad) await assert.rejects(searchDocs(ctx, input as never), (e: Error) => e instanceof ValidationError && re.test(e.message));
+  });
+});
