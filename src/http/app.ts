@@ -30,7 +30,7 @@ const jsonSchema = (schema: z.ZodType) => {
 };
 
 export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}): Promise<FastifyInstance> {
-  const maxQuery = opts.maxQueryLength ?? 16 * 1024;
+  const maxQuery = opts.maxQueryLength ?? 8 * 1024;
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
