@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { buildHttpApp } from '../src/http/app.js';
+import { makeContext, type TestContext } from './helpers/context.js';
+import { addPages } from './helpers/pages.js';
+
+const HOSTILE = [
+  '# Hostile <script>alert("title")</script>',
+  '',
+  '<script>alert(1)</script>',
+  '',
+  '<img src=x onerror=alert(2)>',
+  '',
+  '[click me](javascript:alert(3)) and <a href="javascript:alert(4)">raw link</a>',
+  '',
+  '<iframe src="https://evil.test"></iframe><style>body{display:none}</style>',
+  '',
+  '<div onclick="alert(5)">div</div>',
+  '',
+  'Fine **bold** and `code` and [a real link](https://docs.test/ok.html).',
+].join('\n');
+
+describe('site map', () => {
+  let ctx: TestContext;
+  let app: FastifyInstance;
+  let base = '';
+  before(async () => {
+    ctx = await makeContext({ runner: false });
+    await addPages(ctx, [
+      { id: 'root', title: 'Home <b>docs</b>', markdown: '# Home\n\nWelcome.', tags: ['<tag onload=x>'] },
+      { id: 'guide', title: 'Guide', markdown: '# Guide', parent: 'root', root: 'root', depth: 1 },
+      { id: 'api', title: 'API', markdown: '# API', parent: 'root', root: 'root', depth: 1 },
+      { id: 'deep', title: 'Deep', markdown: '# Deep\n\n```js\nconst a = 1 < 2;\n```', parent: 'guide', root: 'root', depth: 2 },
+      { id: 'orphan', title: 'Orphan', markdown: '# Orphan', parent: 'gone', root: 'root', depth: 2 },
+      { id: 'evil', title: '<script>alert("t")</script>', markdown: HOSTILE, parent: 'api', root: 'root', depth: 2 },
+    ]);
+    app = await buildHttpApp(ctx, {});
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    await app.close();
+    await ctx.close();
+  });
+  const html = async (path: string) => {
+    const r = await fetch(base + path);
+    return { status: r.status, type: r.headers.get('content-type') ?? '', csp: r.headers.get('content-security-policy') ?? '', text: await r.text() };
+  };
+
+  it('/map lists sites with escaped titles and tags', async () => {
+    const r = await html('/map');
+    assert.equal(r.status, 200);
+    assert.match(r.type, /text\/html/);
+    assert.match(r.text, /Home &#60;b&#62;docs&#60;\/b&#62;/);
+    assert.match(r.text, /6 pages/);
+    assert.ok(!r.text.includes('<tag onload'));
+  });
+
+  it('/map/site/{root} is a collapsible tree; pages with a missing parent hang under the root', async () => {
+    const r = await html('/map/site/root');
+    assert.equal(r.status, 200);
+    assert.match(r.text, /<details open><summary>/);
+    const guideAt = r.text.indexOf('>Guide<');
+    const deepAt = r.text.indexOf('>Deep<');
+    assert.ok(guideAt > 0 && deepAt > guideAt, 'Deep is nested after Guide');
+    assert.ok(r.text.includes('>Orphan<'));
+    assert.equal((await html('/map/site/nope')).status, 404);
+  });
+
+  it('/map/page/{id} renders Markdown with navigation', async () => {
+    const r = await html('/map/page/guide');
+    assert.equal(r.status, 200);
+    assert.match(r.text, /<h1>Guide<\/h1>/);
+    assert.match(r.text, /href="\/map\/page\/deep"/, 'children');
+    assert.match(r.text, /↑ <a href="\/map\/page\/root">/, 'parent');
+    assert.match(r.text, /href="\/map\/page\/api">API<\/a> →|← <a href="\/map\/page\/api">/, 'sibling navigation');
+    const deep = await html('/map/page/deep');
+    assert.match(deep.text, /<code class="language-js">const a = 1 &lt; 2;/);
+    assert.equal((await html('/map/page/nope')).status, 404);
+  });
+
+  it('hostile Markdown and titles are rendered inert', async () => {
+    const r = await html('/map/page/evil');
+    assert.equal(r.status, 200);
+    assert.ok(!/<script/i.test(r.text), 'no script element');
+    assert.ok(!/onerror|onclick|onload/i.test(r.text.replace(/&#\d+;/g, '')), 'no event handlers');
+    assert.ok(!/href="javascript:/i.test(r.text), 'no javascript: links');
+    assert.ok(!/<iframe|display:none/i.test(r.text), 'no iframes or injected styles');
+    assert.match(r.text, /<strong>bold<\/strong>/);
+    assert.match(r.text, /href="https:\/\/docs\.test\/ok\.html"/);
+    assert.match(r.csp, /default-src 'none'/);
+  });
+
+  it('/map/page/{id}/raw returns the Markdown as it is', async () => {
+    const r = await html('/map/page/evil/raw');
+    assert.match(r.type, /text\/markdown/);
+    assert.equal(r.text, HOSTILE);
+    assert.equal((await html('/map/page/nope/raw')).status, 404);
+  });
+});
