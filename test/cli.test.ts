@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { startDocSite, type DocSite } from './helpers/doc-site.js';
+import { tempDir } from './helpers/tmp.js';
+
+const run = promisify(execFile);
+const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+const env = { ...process.env, DOCTOR_LOG_LEVEL: 'warn', DOCTOR_RENDER: 'never', DOCTOR_PER_HOST_DELAY_MS: '0' };
+
+async function doctor(dataDir: string, ...args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [...CLI, '--data-dir', dataDir, ...args], { env, timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('CLI without a server (opens the database itself)', () => {
+  let site: DocSite;
+  const dir = tempDir();
+  before(async () => {
+    site = await startDocSite();
+  });
+  after(() => site.close());
+
+  it('--help lists every command', async () => {
+    const r = await doctor(dir, '--help');
+    for (const c of ['serve', 'crawl', 'search', 'jobs', 'pages', 'delete', 'mcp', 'demo']) assert.match(r.stdout, new RegExp(`\\n\\s+${c}\\b`), c);
+  });
+
+  it('crawl waits with progress, then search, pages, page, tags, jobs, delete work', async () => {
+    const crawl = await doctor(dir, 'crawl', `${site.url}/docs/index.html`, '--tags', 'widget', '--max-pages', '5', '--allow-hosts', '127.0.0.1', '--json');
+    assert.equal(crawl.code, 0, crawl.stderr);
+    const job = JSON.parse(crawl.stdout) as { status: string; pages_crawled: number; job_id: string };
+    assert.equal(job.status, 'completed');
+    assert.equal(job.pages_crawled, 5);
+    assert.match(crawl.stderr, /pages stored|crawling/);
+    const search = await doctor(dir, 'search', 'renderDashboard', '--json');
+    const results = (JSON.parse(search.stdout) as { results: { url: string }[] }).results;
+    assert.ok(results.length > 0);
+    const pages = await doctor(dir, 'pages', '--json');
+    const list = JSON.parse(pages.stdout) as { doc_pages: { page_id: string }[] };
+    assert.equal(list.doc_pages.length, 5);
+    const page = await doctor(dir, 'page', list.doc_pages[0]!.page_id, '--from', '1', '--to', '1');
+    assert.match(page.stdout, /^# /);
+    assert.match((await doctor(dir, 'tags')).stdout, /widget/);
+    assert.match((await doctor(dir, 'jobs')).stdout, new RegExp(`${job.job_id}\\s+completed`));
+    assert.match((await doctor(dir, 'job', job.job_id.slice(0, 8))).stdout, /completed/);
+    const del = await doctor(dir, 'delete', '--tags', 'widget');
+    assert.match(del.stdout, /deleted 5 page\(s\)/);
+  });
+
+  it('errors are one readable line and a non-zero exit', async () => {
+    const r = await doctor(dir, 'page', 'nope');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /^doctor: no page with id "nope"/);
+    const bad = await doctor(dir, 'search', 'x', '--max-results', '500');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /max_results/);
+    const cfg = await run(process.execPath, [...CLI, '--data-dir', dir, 'pages'], { env: { ...env, DOCTOR_PORT: 'abc' } }).catch((e) => e as { stderr: string });
+    assert.match(cfg.stderr, /DOCTOR_PORT="abc"/);
+    const del = await doctor(dir, 'delete');
+    assert.match(del.stderr, /at least one of tags, domain or page_ids/);
+  });
+});
+
+describe('CLI with a running server (talks to it over HTTP)', () => {
+  let site: DocSite;
+  const dir = tempDir();
+  let server: ReturnType<typeof spawn>;
+  before(async () => {
+    site = await startDocSite();
+    server = spawn(process.execPath, [...CLI, '--data-dir', dir, 'serve', '--port', '0', '--allow-hosts', '127.0.0.1'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    server.stderr!.on('data', (d) => (err += d));
+    for (let i = 0; i < 100 && !existsSync(join(dir, 'server.json')); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(existsSync(join(dir, 'server.json')), `server started: ${err}`);
+  });
+  after(async () => {
+    if (server.exitCode === null && server.signalCode === null) {
+      server.kill('SIGTERM');
+      await new Promise((r) => server.once('exit', r));
+    }
+    await site.close();
+  });
+
+  it('crawl, search and jobs go through the server; no lock error', async () => {
+    const crawl = await doctor(dir, 'crawl', `${site.url}/docs/guide/intro.html`, '--max-pages', '2', '--max-depth', '1', '--json');
+    assert.equal(crawl.code, 0, crawl.stderr);
+    assert.match(crawl.stderr, /on http:\/\/127\.0\.0\.1:/);
+    assert.equal(JSON.parse(crawl.stdout).status, 'completed');
+    const search = await doctor(dir, 'search', 'install widget toolkit');
+    assert.equal(search.code, 0, search.stderr);
+    assert.match(search.stdout, /Introduction/);
+    const noWait = await doctor(dir, 'crawl', `${site.url}/docs/api/ref.html`, '--no-wait');
+    assert.match(noWait.stdout.trim(), /^[0-9a-f-]{36}$/);
+    assert.ok(!/lock/i.test(crawl.stderr + search.stderr + noWait.stderr));
+  });
+
+  it('the server removes its address file when it stops', async () => {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    assert.equal(existsSync(join(dir, 'server.json')), false);
+    const pages = await doctor(dir, 'pages', '--json');
+    assert.equal(pages.code, 0, pages.stderr);
+    assert.ok((JSON.parse(pages.stdout) as { doc_pages: unknown[] }).doc_pages.length >= 2, 'local access after the server stopped');
+  });
+});
