@@ -6,6 +6,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
+import type { Tx } from '../db/database.js';
 import type { DoctorConfig } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { EmbeddingError, type Embedder } from './embedders/embedder.js';
@@ -20,6 +21,7 @@ import { makeScopeFilter, normalizeUrl, TrapGuard, type Scope } from './url.js';
 import { extractPage, looksLikeJsOnly, type ExtractedPage } from './extract.js';
 import { chunkMarkdown, chunkSearchText } from './chunker.js';
 import type { Renderer } from './renderer.js';
+import { GroupWriter } from './group-writer.js';
 
 export interface CrawlOptions {
   scope: Scope;
@@ -70,6 +72,9 @@ export class Crawl {
   private rootPageId: string | null = null;
   private lastProgressWrite = 0;
   private fatal?: Error;
+  private readonly writer: GroupWriter;
+  /** URLs already in the frontier: most links (navigation) repeat on every page. */
+  private known = new Set<string>();
 
   constructor(
     private readonly job: JobRecord,
@@ -86,6 +91,7 @@ export class Crawl {
     };
     this.maxDepth = job.max_depth ?? 3;
     this.frontier = new FrontierStore(deps.store.db);
+    this.writer = new GroupWriter(deps.store.db);
     this.fetcher = new Fetcher({
       userAgent: deps.config.userAgent,
       timeoutMs: deps.config.requestTimeoutMs,
@@ -104,6 +110,7 @@ export class Crawl {
     const { store } = this.deps;
     const counts = await this.frontier.counts(this.job.job_id);
     this.crawled = counts.done;
+    this.known = await this.frontier.urls(this.job.job_id);
     if (counts.total === 0) await this.seed();
     else this.rootPageId = (await this.frontier.pageIdOf(this.job.job_id, this.job.start_url)) ?? null;
     await this.writeProgress(true);
@@ -154,7 +161,17 @@ export class Crawl {
     } catch (e) {
       this.deps.log.debug({ err: (e as Error).message }, 'sitemap/llms.txt discovery failed');
     }
-    await this.frontier.add(this.job.job_id, dedupe(entries));
+    await this.addToFrontier(entries);
+  }
+
+  /** Queues URLs not seen before, in the group-commit transaction. */
+  private async addToFrontier(entries: FrontierEntry[]): Promise<void> {
+    const fresh = dedupe(entries).filter((e) => !this.known.has(e.url));
+    if (fresh.length === 0) return;
+    for (const e of fresh) this.known.add(e.url);
+    await this.writer.write(async (tx) => {
+      await this.frontier.add(this.job.job_id, fresh, tx);
+    });
   }
 
   private async processEntry(entry: FrontierEntry): Promise<void> {
@@ -162,8 +179,7 @@ export class Crawl {
     try {
       const outcome = await this.processUrl(entry);
       if (outcome.kind === 'stored') {
-        this.crawled++;
-        await this.frontier.mark(jobId, entry.url, 'done', { page_id: outcome.pageId });
+        this.crawled++; // the frontier entry was marked done in the page's own transaction
       } else {
         await this.frontier.mark(jobId, entry.url, 'skipped', { reason: outcome.reason });
       }
@@ -192,7 +208,8 @@ export class Crawl {
     const finalUrl = normalizeUrl(res.url) ?? res.url;
     if (finalUrl !== entry.url) {
       if (!this.inScope(finalUrl)) return { kind: 'skipped', reason: `redirected out of scope to ${finalUrl}` };
-      if (await this.frontier.known(this.job.job_id, finalUrl)) return { kind: 'skipped', reason: `duplicate: redirects to ${finalUrl}` };
+      if (this.known.has(finalUrl)) return { kind: 'skipped', reason: `duplicate: redirects to ${finalUrl}` };
+      this.known.add(finalUrl);
     }
     if (!MIME_INDEXED.has(res.contentType)) {
       return { kind: 'skipped', reason: `unsupported content type ${res.contentType || 'unknown'}` };
@@ -237,7 +254,7 @@ export class Crawl {
       if (!url || !this.inScope(url) || !this.traps.allow(url)) continue;
       entries.push({ url, depth: from.depth + 1, parent_page_id: parentId });
     }
-    if (entries.length) await this.frontier.add(this.job.job_id, dedupe(entries));
+    await this.addToFrontier(entries);
   }
 
   /** Stores page + chunks in one transaction; an unchanged page (same content hash) is not re-embedded. */
@@ -260,9 +277,13 @@ export class Crawl {
       path: new URL(url).pathname,
       content_hash: hash,
     };
+    const markDone = (tx: Tx) => this.frontier.mark(this.job.job_id, entry.url, 'done', { page_id: id }, tx);
     if (existing && existing.content_hash === hash && sameTags(existing.tags, tags)) {
       let t = performance.now();
-      await store.db.transaction((tx) => store.pages.upsert(tx, { ...record, raw_text: existing.raw_text }));
+      await this.writer.write(async (tx) => {
+        await store.pages.upsert(tx, { ...record, raw_text: existing.raw_text });
+        await markDone(tx);
+      });
       this.stages.store += performance.now() - t;
       return id;
     }
@@ -274,8 +295,8 @@ export class Crawl {
     this.stages.embed += performance.now() - t;
     this.throwIfCancelled();
     t = performance.now();
-    await store.db.transaction(async (tx) => {
-      await store.chunks.deleteByPageIds(tx, [id]);
+    await this.writer.write(async (tx) => {
+      if (existing) await store.chunks.deleteByPageIds(tx, [id]); // a new page has no chunks to replace
       await store.pages.upsert(tx, record);
       await store.chunks.writeBatch(
         tx,
@@ -292,6 +313,7 @@ export class Crawl {
           heading_path: c.headingPath.join(' > ') || null,
         })),
       );
+      await markDone(tx);
     });
     this.stages.store += performance.now() - t;
     return id;

@@ -1,74 +1,144 @@
 /**
  * MCP over HTTP on the REST server's Fastify instance:
- * - Streamable HTTP at /mcp (POST/GET/DELETE with `mcp-session-id`), one server + transport per session;
+ * - Streamable HTTP at /mcp (POST/GET/DELETE with `mcp-session-id`), one server + transport per session,
+ *   closed on DELETE, on shutdown, or after `sessionIdleMs` without requests or open streams;
  * - the older SSE transport at the same URL, so existing `{"type": "sse", "url": ".../mcp"}` configs keep
  *   working: a GET /mcp asking for text/event-stream *without* a session id opens an SSE stream whose
- *   `endpoint` event points to POST /messages?sessionId=... (GET /sse is an alias).
- * The bearer-token hook of the REST app applies here too.
+ *   `endpoint` event points to POST /messages?sessionId=... (GET /sse is an alias). A Streamable HTTP client
+ *   only GETs after initialize, and then always sends its `mcp-session-id`; an SSE client never sends one.
+ * Requests from a web page on another origin are refused (DNS rebinding); the REST app's bearer-token hook
+ * applies here too.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { Operations } from '../cli/backend.js';
 import { createMcpServer, type McpOptions } from './server.js';
+import type { McpTarget } from './operations.js';
 
-export async function registerMcpRoutes(app: FastifyInstance, ops: Operations, opts: McpOptions = {}): Promise<void> {
-  const streamable = new Map<string, StreamableHTTPServerTransport>();
+export interface McpHttpOptions extends McpOptions {
+  /** Close a Streamable HTTP session after this long without requests or open streams (ms). Default 30 min. */
+  sessionIdleMs?: number;
+  /** Most concurrent sessions (Streamable HTTP + SSE); further initialize requests get 503. Default 1000. */
+  maxSessions?: number;
+  /**
+   * Browser origins allowed besides loopback ones (http://localhost:*, http://127.0.0.1:*, http://[::1]:*),
+   * e.g. "https://my-mcp-ui.example". Requests without an Origin header (MCP clients, curl) are always allowed.
+   */
+  allowedOrigins?: string[];
+}
+
+interface StreamableSession {
+  transport: StreamableHTTPServerTransport;
+  lastSeen: number;
+  /** Requests whose response is still open (the GET notification stream, streamed POST answers). */
+  open: number;
+}
+
+const rpcError = (reply: FastifyReply, status: number, code: number, message: string) =>
+  reply.code(status).send({ jsonrpc: '2.0', error: { code, message }, id: null });
+
+const isLoopbackHost = (hostname: string) =>
+  hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+
+export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget, opts: McpHttpOptions = {}): Promise<void> {
+  const idleMs = opts.sessionIdleMs ?? 30 * 60_000;
+  const maxSessions = opts.maxSessions ?? 1000;
+  const allowedOrigins = new Set((opts.allowedOrigins ?? []).map((o) => o.replace(/\/+$/, '').toLowerCase()));
+  const streamable = new Map<string, StreamableSession>();
   const sse = new Map<string, SSEServerTransport>();
+  const sessionCount = () => streamable.size + sse.size;
 
-  const openSse = async (reply: FastifyReply) => {
+  const checkOrigin = async (req: FastifyRequest, reply: FastifyReply) => {
+    const origin = req.headers.origin;
+    if (origin === undefined) return;
+    let allowed = false;
+    try {
+      const u = new URL(origin);
+      allowed = isLoopbackHost(u.hostname) || allowedOrigins.has(u.origin.toLowerCase());
+    } catch {
+      allowed = false;
+    }
+    if (!allowed) {
+      return reply.code(403).send({ detail: `MCP requests from the web origin ${origin} are refused (only local pages may call this server)` });
+    }
+  };
+
+  const openSse = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (sessionCount() >= maxSessions) return reply.code(503).send({ detail: `too many MCP sessions (${maxSessions}); try again later` });
     reply.hijack();
     const transport = new SSEServerTransport('/messages', reply.raw);
     sse.set(transport.sessionId, transport);
     transport.onclose = () => sse.delete(transport.sessionId);
-    reply.raw.on('close', () => sse.delete(transport.sessionId));
-    await createMcpServer(ops, opts).connect(transport);
+    await createMcpServer(target, opts).connect(transport);
   };
 
   const handleStreamable = async (req: FastifyRequest, reply: FastifyReply) => {
-    const sessionId = req.headers['mcp-session-id'];
-    const id = Array.isArray(sessionId) ? sessionId[0] : sessionId;
-    let transport = id ? streamable.get(id) : undefined;
-    if (!transport) {
-      if (id) return reply.code(404).send({ jsonrpc: '2.0', error: { code: -32001, message: 'unknown or expired MCP session: initialize again' }, id: null });
+    const header = req.headers['mcp-session-id'];
+    const id = Array.isArray(header) ? header[0] : header;
+    let session = id ? streamable.get(id) : undefined;
+    if (!session) {
+      if (id) return rpcError(reply, 404, -32001, 'unknown or expired MCP session: initialize a new session');
       if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
-        return reply.code(400).send({ jsonrpc: '2.0', error: { code: -32000, message: 'no MCP session: send an initialize request first' }, id: null });
+        return rpcError(reply, 400, -32000, 'no MCP session: send an initialize request (POST) first, or GET with Accept: text/event-stream for the SSE transport');
       }
-      const created = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (sid) => {
-          streamable.set(sid, created);
-        },
-      });
-      created.onclose = () => {
-        if (created.sessionId) streamable.delete(created.sessionId);
+      if (sessionCount() >= maxSessions) return rpcError(reply, 503, -32000, `too many MCP sessions (${maxSessions}); try again later`);
+      const created: StreamableSession = {
+        transport: new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (sid) => {
+            streamable.set(sid, created);
+          },
+        }),
+        lastSeen: Date.now(),
+        open: 0,
       };
-      await createMcpServer(ops, opts).connect(created);
-      transport = created;
+      created.transport.onclose = () => {
+        if (created.transport.sessionId) streamable.delete(created.transport.sessionId);
+      };
+      await createMcpServer(target, opts).connect(created.transport);
+      session = created;
     }
+    const s = session;
+    s.lastSeen = Date.now();
+    s.open++;
+    reply.raw.once('close', () => {
+      s.open--;
+      s.lastSeen = Date.now();
+    });
     reply.hijack();
-    await transport.handleRequest(req.raw, reply.raw, req.body);
+    await s.transport.handleRequest(req.raw, reply.raw, req.body);
   };
 
-  app.post('/mcp', { schema: { hide: true } }, handleStreamable);
-  app.delete('/mcp', { schema: { hide: true } }, handleStreamable);
-  app.get('/mcp', { schema: { hide: true } }, async (req, reply) => {
+  const route = { schema: { hide: true }, onRequest: checkOrigin };
+  app.post('/mcp', route, handleStreamable);
+  app.delete('/mcp', route, handleStreamable);
+  app.get('/mcp', route, async (req, reply) => {
     const wantsSse = String(req.headers.accept ?? '').includes('text/event-stream');
-    if (!req.headers['mcp-session-id'] && wantsSse) return openSse(reply);
+    if (!req.headers['mcp-session-id'] && wantsSse) return openSse(req, reply);
     return handleStreamable(req, reply);
   });
-  app.get('/sse', { schema: { hide: true } }, async (_req, reply) => openSse(reply));
-  app.post('/messages', { schema: { hide: true } }, async (req, reply) => {
+  app.get('/sse', route, openSse);
+  app.post('/messages', route, async (req, reply) => {
     const sessionId = (req.query as { sessionId?: string }).sessionId ?? '';
     const transport = sse.get(sessionId);
-    if (!transport) return reply.code(404).send({ detail: 'unknown MCP SSE session: reconnect to GET /mcp' });
+    if (!transport) return reply.code(404).send({ detail: 'unknown or closed MCP SSE session: reconnect to GET /mcp (or /sse)' });
     reply.hijack();
     await transport.handlePostMessage(req.raw, reply.raw, req.body);
   });
 
-  app.addHook('onClose', async () => {
-    await Promise.allSettled([...streamable.values(), ...sse.values()].map((t) => t.close()));
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const s of streamable.values()) {
+      if (s.open <= 0 && now - s.lastSeen > idleMs) void s.transport.close();
+    }
+  }, Math.max(50, Math.min(idleMs / 2, 60_000)));
+  sweep.unref();
+
+  // preClose: before the server waits for connections to end, so open SSE streams do not hold up shutdown.
+  app.addHook('preClose', async () => {
+    clearInterval(sweep);
+    await Promise.allSettled([...[...streamable.values()].map((s) => s.transport.close()), ...[...sse.values()].map((t) => t.close())]);
   });
 }

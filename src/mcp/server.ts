@@ -1,114 +1,241 @@
 /**
  * The MCP server: Doctor's operations as tools for LLM agents. Tools call the same operations as REST and
  * the CLI (in this process, or on the running server for `doctor mcp`). Input schemas are the service's
- * zod schemas; errors come back as tool results with isError and a readable message, so the model can
- * correct its call.
+ * zod schemas (src/service/inputs.ts) with a description on every field; errors come back as tool results
+ * with isError and a readable message, so the model can correct its call.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { Operations } from '../cli/backend.js';
 import * as inputs from '../service/inputs.js';
+import type { JobProgress } from '../service/jobs.js';
 import { packageVersion } from '../version.js';
+import { mcpOperations, type McpTarget, type WatchJob } from './operations.js';
 
 export interface McpOptions {
+  /** Hide the write tools (fetch_url, cancel_job, delete_docs). */
   readOnly?: boolean;
-  /** How often fetch_url with wait=true polls the job for progress notifications (ms). */
+  /**
+   * fetch_url with wait=true re-reads the job this often (ms) to send progress notifications; it also
+   * wakes at once on the job runner's progress events when the runner lives in this process. Default 500.
+   */
   progressIntervalMs?: number;
+  /** Overrides how job progress events are received (default: the context's job runner, if any). */
+  watchJob?: WatchJob;
 }
 
-const result = (value: unknown): CallToolResult => ({
+/** The tools a read-only server hides. */
+export const WRITE_TOOLS = ['fetch_url', 'cancel_job', 'delete_docs'] as const;
+
+const result = (value: object): CallToolResult => ({
   content: [{ type: 'text', text: JSON.stringify(value, null, 2) }],
   structuredContent: value as Record<string, unknown>,
 });
 
-export function createMcpServer(ops: Operations, opts: McpOptions = {}): McpServer {
+/** The same field schemas with a description each; every field must be described (a new field fails tsc). */
+function described<S extends Record<string, z.ZodType>>(shape: S, descriptions: { [K in keyof S]: string }): S {
+  const out = { ...shape };
+  for (const key of Object.keys(descriptions) as (keyof S)[]) out[key] = shape[key]!.describe(descriptions[key]) as S[keyof S];
+  return out;
+}
+
+const TAGS_FILTER =
+  'Only pages carrying at least one of these tags (a tag names a documentation set, e.g. "react"; see list_tags). ' +
+  'A list of strings, or one string with commas between tags. Omit to use every page.';
+
+const searchDocsShape = described(inputs.searchDocsInput.shape, {
+  query:
+    'What to look for: a question in plain words, or exact identifiers (function, class or option names, CLI flags, error messages). At most 2,000 characters.',
+  tags: TAGS_FILTER,
+  max_results: 'How many pages to return, 1-100 (default 10). Each page appears once, with its best-matching passage.',
+  return_full_document_text:
+    "true: chunk_text holds each page's whole text instead of its best passage (can be very long; to read one page prefer get_doc_page). Default false.",
+  mode:
+    'hybrid (default): meaning and exact words combined; vector: meaning only (score = cosine similarity, 0-1); keyword: exact words only (BM25).',
+});
+
+const getDocPageShape = described(inputs.getDocPageInput.shape, {
+  page_id: 'The page to read: a page_id from search_docs or list_doc_pages.',
+  starting_line: 'First line to return, 1-based (default 1).',
+  ending_line: 'Last line to return, inclusive; -1 (default) reads to the end of the page.',
+});
+
+const listDocPagesShape = described(inputs.listDocPagesInput.shape, {
+  page: 'Which page of the listing, 1-based (default 1); each holds 100 entries and the answer gives total_pages.',
+  tags: TAGS_FILTER,
+});
+
+const listTagsShape = described(inputs.listTagsInput.shape, {
+  search_substring: 'Only tags containing this text (small typos are tolerated). Omit to list every tag.',
+});
+
+const jobIdShape = described(inputs.jobProgressInput.shape, {
+  job_id: 'The job_id that fetch_url returned (the full id or its first 8+ characters).',
+});
+
+const fetchUrlShape = {
+  ...described(inputs.fetchUrlInput.shape, {
+    url: "Where to start: an http(s) URL, usually the documentation's home page or the index page of one section.",
+    tags:
+      'Tags stored on every page of this crawl, naming the documentation set (e.g. ["react"] or "react,v19") so searches can filter on them. A list, or one string with commas.',
+    max_pages: 'Most pages to index, 1-1000 (default 100).',
+    max_depth: 'Most link hops from the start page, 0-20 (default 3).',
+    scope:
+      "Which links to follow: prefix (default) = same host, under the start URL's directory; host = anywhere on the same host; domain = any host of the same registrable domain.",
+    include: 'Only crawl URLs matching at least one of these patterns: globs with * (e.g. "*/api/*") or /regular expressions/.',
+    exclude: 'Never crawl URLs matching one of these patterns: globs with * or /regular expressions/.',
+    render:
+      'Run JavaScript in a headless browser before extracting: auto (server default) = only for pages that look empty without it; never; always (slow).',
+    respect_robots: "Obey the site's robots.txt (server default: true).",
+  }),
+  wait: z
+    .boolean()
+    .optional()
+    .describe(
+      'false (default): return the job_id at once; poll job_progress. true: return when the crawl has finished, with its final progress; ' +
+        'progress notifications are sent meanwhile when the request carries a progress token. If the call times out, the crawl goes on: poll job_progress.',
+    ),
+};
+
+const deleteDocsShape = described(inputs.deleteDocsInput.shape, {
+  tags: 'Delete every page carrying at least one of these tags (a list, or one string with commas).',
+  domain: 'Delete every page from this host, e.g. "docs.example.com".',
+  page_ids: 'Delete these pages (page_id values from search_docs or list_doc_pages).',
+});
+
+export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpServer {
+  const { ops, watchJob: contextWatch } = mcpOperations(target);
+  const watchJob = opts.watchJob ?? contextWatch;
   const server = new McpServer(
     { name: 'doctor', version: packageVersion() },
     {
       instructions:
-        'Doctor searches documentation that has been crawled and indexed. Start with search_docs; read more of a page with get_doc_page; ' +
-        'use list_tags to learn which documentation sets exist (tags name them). To index a new site, call fetch_url and poll job_progress.',
+        'Doctor searches documentation that has been crawled and indexed. Start with search_docs; read more of a page with get_doc_page ' +
+        '(in line ranges for long pages); use list_tags to learn which documentation sets exist (tags name them) and pass them as `tags` to narrow a search. ' +
+        (opts.readOnly ? 'This server is read-only: it cannot crawl or delete.' : 'To index a new site, call fetch_url and poll job_progress with the job_id it returns.'),
     },
   );
 
   server.registerTool('search_docs', {
     title: 'Search documentation',
     description:
-      'Search the indexed documentation and get the most relevant passage of each matching page (one result per page, best first). ' +
-      'Use natural-language questions or exact identifiers (function names, config keys, error messages); both are matched (hybrid vector + keyword search). ' +
-      'Filter with `tags` (documentation sets, see list_tags). Each result has chunk_text, url, title, heading_path, page_id and score ' +
-      '(higher is better, only comparable within one query). Set return_full_document_text=true to get whole pages, or call get_doc_page with the page_id.',
-    inputSchema: inputs.searchDocsInput,
+      'Search the indexed documentation; returns the most relevant passage of each matching page (one result per page, best first). ' +
+      'Ask in natural language or with exact identifiers (function names, config keys, error messages): both are matched (hybrid meaning + keyword search). ' +
+      'Use `tags` to search only some documentation sets (see list_tags). Each result has chunk_text (the passage), url, title, heading_path, page_id, tags and ' +
+      'score (higher is better; compare scores only within one answer). To read around a passage, call get_doc_page with its page_id. ' +
+      'No results means nothing indexed matches: try other words, fewer tags, or index the site with fetch_url.',
+    inputSchema: searchDocsShape,
+    annotations: { readOnlyHint: true, openWorldHint: false },
   }, async (args) => result(await ops.searchDocs(args)));
 
   server.registerTool('get_doc_page', {
     title: 'Read a documentation page',
     description:
-      "Get a page's full Markdown text by page_id (from search_docs or list_doc_pages). Long pages can be read in parts: " +
-      'starting_line and ending_line are 1-based and inclusive (ending_line -1 = to the end); the answer includes total_lines.',
-    inputSchema: inputs.getDocPageInput,
+      "Read an indexed page's text (Markdown) by page_id (from search_docs or list_doc_pages). The answer has text, total_lines, url and title. " +
+      'Long pages: read them in parts with starting_line and ending_line (1-based, inclusive; ending_line -1 = to the end), ' +
+      'e.g. lines 1-200 first, then 201-400, until total_lines. An unknown page_id is an error.',
+    inputSchema: getDocPageShape,
+    annotations: { readOnlyHint: true, openWorldHint: false },
   }, async (args) => result(await ops.getDocPage(args)));
 
   server.registerTool('list_doc_pages', {
     title: 'List indexed pages',
-    description: 'List indexed pages (page_id, url, title, tags, crawl_date), 100 per page, newest first; `page` pages through; `tags` filters.',
-    inputSchema: inputs.listDocPagesInput,
+    description:
+      'List the indexed pages (page_id, url, title, domain, tags, crawl_date), 100 per listing page. `page` pages through (total_pages says how many); ' +
+      '`tags` keeps only pages with one of those tags. Use it to browse what is indexed; to find something, search_docs is better.',
+    inputSchema: listDocPagesShape,
+    annotations: { readOnlyHint: true, openWorldHint: false },
   }, async (args) => result(await ops.listDocPages(args)));
 
   server.registerTool('list_tags', {
     title: 'List tags',
-    description: 'List the tags that name indexed documentation sets (e.g. "python", "react"); search_substring narrows the list and tolerates small typos.',
-    inputSchema: inputs.listTagsInput,
+    description:
+      'List the tags in use. Tags name documentation sets (e.g. "python", "react") and are given when a site is indexed; pass them as `tags` to ' +
+      'search_docs or list_doc_pages to narrow results. search_substring narrows this list and tolerates small typos.',
+    inputSchema: listTagsShape,
+    annotations: { readOnlyHint: true, openWorldHint: false },
   }, async (args) => result(await ops.listTags(args)));
 
   server.registerTool('job_progress', {
     title: 'Crawl job progress',
-    description: 'Progress of a crawl job started with fetch_url: status (pending, running, completed, failed, cancelled), pages crawled, skipped URLs with reasons. job_id may be its first 8+ characters.',
-    inputSchema: inputs.jobProgressInput,
+    description:
+      'Progress of a crawl job started with fetch_url: status (pending, running, completed, failed, cancelled), completed (true once it has ended), ' +
+      'pages_crawled, pages_total, progress_percent, error_message, and skipped URLs with reasons. Poll every few seconds until completed is true; ' +
+      'pages become searchable as they are crawled.',
+    inputSchema: jobIdShape,
+    annotations: { readOnlyHint: true, openWorldHint: false },
   }, async (args) => result(await ops.jobProgress(args)));
 
-  if (!opts.readOnly) {
-    server.registerTool('fetch_url', {
-      title: 'Crawl and index a documentation site',
-      description:
-        'Start crawling a documentation site from `url` (same host and path prefix by default) and index up to max_pages pages (1-1000, default 100), ' +
-        'tagged with `tags` so searches can be filtered. Returns a job_id at once; poll job_progress. With wait=true the call returns when the crawl ' +
-        'finishes and sends progress notifications if you passed a progress token.',
-      inputSchema: inputs.fetchUrlInput.extend({ wait: z.boolean().optional().describe('wait for the crawl to finish (default false)') }),
-    }, async (args, extra) => {
-      const { wait, ...input } = args;
-      const started = await ops.fetchUrl(input);
-      if (!wait) return result(started);
-      const token = extra._meta?.progressToken;
-      let last = -1;
+  if (opts.readOnly) return server;
+
+  server.registerTool('fetch_url', {
+    title: 'Crawl and index a documentation site',
+    description:
+      'Crawl a documentation site from `url` and index its pages for search_docs: it follows links under the start URL (see scope), ' +
+      'up to max_pages pages (1-1000, default 100) and max_depth link hops, and stores `tags` on every page so searches can filter on them. ' +
+      'Returns {job_id, status, url} at once; the crawl runs in the background: poll job_progress with the job_id. ' +
+      'With wait=true the call returns only when the crawl has finished (with its final progress), sending progress notifications meanwhile if the request has a progress token. ' +
+      'Crawling a site again updates its pages.',
+    inputSchema: fetchUrlShape,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  }, async (args, extra) => {
+    const { wait, ...input } = args;
+    const started = await ops.fetchUrl(input);
+    if (!wait) return result(started);
+    const token = extra._meta?.progressToken;
+    let lastSent = -1;
+    const report = async (p: JobProgress) => {
+      // Progress must increase with every notification: send only when pages were crawled since the last one.
+      if (token === undefined || p.pages_crawled <= lastSent) return;
+      lastSent = p.pages_crawled;
+      await extra.sendNotification({
+        method: 'notifications/progress',
+        params: {
+          progressToken: token,
+          progress: p.pages_crawled,
+          total: p.completed ? p.pages_crawled : Math.max(p.pages_total, p.pages_crawled) || p.max_pages,
+          message: `${p.status}: ${p.pages_crawled} page${p.pages_crawled === 1 ? '' : 's'} crawled`,
+        },
+      });
+    };
+    let wake: () => void = () => {};
+    const unwatch = watchJob?.(started.job_id, () => wake()) ?? (() => {});
+    const onAbort = () => wake();
+    extra.signal.addEventListener('abort', onAbort);
+    try {
       for (;;) {
-        if (extra.signal.aborted) return result({ ...started, note: 'stopped waiting; the crawl goes on' });
+        if (extra.signal.aborted) return result({ ...started, note: 'stopped waiting; the crawl goes on: poll job_progress' });
         const p = await ops.jobProgress({ job_id: started.job_id });
-        if (token !== undefined && p.pages_crawled !== last) {
-          last = p.pages_crawled;
-          await extra.sendNotification({
-            method: 'notifications/progress',
-            params: { progressToken: token, progress: p.pages_crawled, total: p.max_pages, message: `${p.status}: ${p.pages_crawled} pages` },
-          });
-        }
+        await report(p);
         if (p.completed) return result(p);
-        await new Promise((r) => setTimeout(r, opts.progressIntervalMs ?? 500));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, opts.progressIntervalMs ?? 500);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
       }
-    });
+    } finally {
+      unwatch();
+      extra.signal.removeEventListener('abort', onAbort);
+    }
+  });
 
-    server.registerTool('cancel_job', {
-      title: 'Cancel a crawl job',
-      description: 'Cancel a pending or running crawl job; pages already stored are kept.',
-      inputSchema: inputs.jobProgressInput,
-    }, async (args) => result(await ops.cancelJob(args)));
+  server.registerTool('cancel_job', {
+    title: 'Cancel a crawl job',
+    description: 'Cancel a pending or running crawl job (started with fetch_url). Pages already indexed are kept; remove them with delete_docs. Returns the final progress.',
+    inputSchema: jobIdShape,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  }, async (args) => result(await ops.cancelJob(args)));
 
-    server.registerTool('delete_docs', {
-      title: 'Delete documentation',
-      description: 'Delete indexed pages and their chunks selected by tags, domain and/or page_ids (at least one). Returns what was deleted. Cannot be undone.',
-      inputSchema: inputs.deleteDocsInput,
-      annotations: { destructiveHint: true },
-    }, async (args) => result(await ops.deleteDocs(args)));
-  }
+  server.registerTool('delete_docs', {
+    title: 'Delete indexed documentation',
+    description:
+      'Delete indexed pages (with their passages) selected by tags, domain and/or page_ids; give at least one; when several are given, a page must match all of them (e.g. tags and domain). ' +
+      'Returns deleted_pages, deleted_chunks and the deleted page_ids. This cannot be undone: re-index with fetch_url.',
+    inputSchema: deleteDocsShape,
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  }, async (args) => result(await ops.deleteDocs(args)));
   return server;
 }

@@ -1,14 +1,18 @@
 /** MCP over stdio (`doctor mcp`): stdout carries only the protocol; logs go to stderr. */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { Operations } from '../cli/backend.js';
 import { createMcpServer, type McpOptions } from './server.js';
+import type { McpTarget } from './operations.js';
 
-export async function runMcpStdio(ops: Operations, opts: McpOptions = {}): Promise<void> {
-  const server = createMcpServer(ops, opts);
+/** Serves MCP on stdin/stdout until the client closes stdin. */
+export async function runMcpStdio(target: McpTarget, opts: McpOptions = {}): Promise<void> {
+  // Anything a dependency prints with console.log/info/debug would corrupt the protocol stream.
+  console.log = console.info = console.debug = (...args: unknown[]) => console.error(...args);
+  const server = createMcpServer(target, opts);
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = () => resolve();
     process.stdin.once('end', () => resolve());
+    process.stdin.once('close', () => resolve());
   });
   await server.connect(transport);
   await closed;

@@ -1,6 +1,6 @@
 /** The persisted crawl frontier (`crawl_frontier`): URLs found per job, in breadth-first order. */
 import { INTEGER, LIST } from '@duckdb/node-api';
-import type { Database } from '../db/database.js';
+import type { Database, Tx } from '../db/database.js';
 import { VARCHAR_LIST, varcharList } from './sql-values.js';
 import { listValue } from '@duckdb/node-api';
 
@@ -23,9 +23,10 @@ export class FrontierStore {
   constructor(private readonly db: Database) {}
 
   /** Adds URLs not yet known for the job (known ones are left as they are); returns how many were new. */
-  async add(jobId: string, entries: readonly FrontierEntry[]): Promise<number> {
+  async add(jobId: string, entries: readonly FrontierEntry[], outer?: Tx): Promise<number> {
     if (entries.length === 0) return 0;
-    return this.db.transaction(async (tx) => {
+    const inTx = (fn: (tx: Tx) => Promise<number>) => (outer ? fn(outer) : this.db.transaction(fn));
+    return inTx(async (tx) => {
       const [before] = await tx.all<{ n: number; s: number }>(
         'SELECT count(*)::INTEGER AS n, coalesce(max(seq), 0)::INTEGER AS s FROM crawl_frontier WHERE job_id = ?',
         [jobId],
@@ -60,8 +61,8 @@ export class FrontierStore {
     );
   }
 
-  async mark(jobId: string, url: string, state: FrontierState, extra: { reason?: string; page_id?: string } = {}): Promise<void> {
-    await this.db.run('UPDATE crawl_frontier SET state = ?, reason = ?, page_id = ? WHERE job_id = ? AND url = ?', [
+  async mark(jobId: string, url: string, state: FrontierState, extra: { reason?: string; page_id?: string } = {}, tx?: Tx): Promise<void> {
+    await (tx ?? this.db).run('UPDATE crawl_frontier SET state = ?, reason = ?, page_id = ? WHERE job_id = ? AND url = ?', [
       state,
       extra.reason ?? null,
       extra.page_id ?? null,
@@ -87,6 +88,12 @@ export class FrontierStore {
       "SELECT url, coalesce(reason, '') AS reason FROM crawl_frontier WHERE job_id = ? AND state = 'skipped' ORDER BY seq LIMIT ?",
       [jobId, limit],
     );
+  }
+
+  /** Every URL known for the job (to skip links already queued without asking the database). */
+  async urls(jobId: string): Promise<Set<string>> {
+    const rows = await this.db.all<{ url: string }>('SELECT url FROM crawl_frontier WHERE job_id = ?', [jobId]);
+    return new Set(rows.map((r) => r.url));
   }
 
   async known(jobId: string, url: string): Promise<boolean> {
