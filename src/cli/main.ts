@@ -8,6 +8,7 @@ import { registerDemo } from './demo.js';
 import { registerServe } from './serve.js';
 import { registerJobs } from './jobs.js';
 import { registerMcp } from './mcp.js';
+import { registerMigrate } from './migrate.js';
 import { registerPages } from './pages.js';
 import { registerSearch } from './search.js';
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerJobs(program);
   registerDelete(program);
   registerMcp(program);
+  registerMigrate(program);
   registerDemo(program);
   return program;
 }

@@ -198,16 +198,22 @@ export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpSe
         },
       });
     };
-    let wake: () => void = () => {};
+    // Re-read the job on every progress event (when the runner is in this process) or every interval.
+    let changed = false;
+    let wake = () => {
+      changed = true;
+    };
     const unwatch = watchJob?.(started.job_id, () => wake()) ?? (() => {});
     const onAbort = () => wake();
     extra.signal.addEventListener('abort', onAbort);
     try {
       for (;;) {
         if (extra.signal.aborted) return result({ ...started, note: 'stopped waiting; the crawl goes on: poll job_progress' });
+        changed = false;
         const p = await ops.jobProgress({ job_id: started.job_id });
         await report(p);
         if (p.completed) return result(p);
+        if (changed) continue; // an event arrived while reading
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, opts.progressIntervalMs ?? 500);
           wake = () => {
@@ -215,6 +221,9 @@ export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpSe
             resolve();
           };
         });
+        wake = () => {
+          changed = true;
+        };
       }
     } finally {
       unwatch();

@@ -1,0 +1,303 @@
+/**
+ * `doctor migrate qdrant`: copies a Qdrant collection (ids, vectors, payloads) into document_embeddings,
+ * without re-embedding anything. Qdrant is only read. Pages through `scroll` with `next_page_offset`,
+ * one batch in memory at a time; each batch is validated and written through the bulk path in one
+ * transaction together with the resume point, so a crash loses nothing committed and `--resume`
+ * continues after the last committed batch. Re-running replaces rows by id (idempotent).
+ */
+import { QdrantClient } from '@qdrant/js-client-rest';
+import type { Store } from '../store/store.js';
+import { getMeta, setMeta } from '../db/meta.js';
+import type { ChunkPayload } from '../store/embeddings.js';
+
+export interface QdrantMigrationOptions {
+  url: string;
+  apiKey?: string;
+  collection: string;
+  vectorName?: string;
+  batchSize: number;
+  dryRun?: boolean;
+  resume?: boolean;
+  onError: 'skip' | 'stop';
+  force?: boolean;
+  /** Retries of a failing request before giving up. */
+  maxRetries?: number;
+  /** Points compared element by element in the verification. */
+  sampleSize?: number;
+}
+
+export interface MigrationProgress {
+  read: number;
+  written: number;
+  skipped: number;
+  total: number;
+}
+
+export interface MigrationReport extends MigrationProgress {
+  collection: string;
+  dimension: number;
+  distance: string;
+  notes: string[];
+  skippedPoints: { id: string; reason: string }[];
+  elapsedSeconds: number;
+  pointsPerSecond: number;
+  resumedFrom?: string | number | null;
+  dryRun: boolean;
+  verification?: { qdrantCount: number; rows: number; countsMatch: boolean; sampled: number; sampleMismatches: string[] };
+}
+
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+}
+
+type PointId = string | number;
+interface Point {
+  id: PointId;
+  vector?: unknown;
+  payload?: Record<string, unknown> | null;
+}
+
+const KNOWN_FIELDS = ['text', 'page_id', 'url', 'domain', 'tags', 'job_id'];
+const stateKey = (collection: string) => `migration:qdrant:${collection}`;
+export const sourceTag = (collection: string) => `qdrant:${collection}`;
+
+interface ResumeState {
+  next_offset: PointId | null;
+  read: number;
+  written: number;
+  skipped: number;
+  done: boolean;
+}
+
+/** Reads the collection's vector parameters, checking size and distance. */
+export async function inspectCollection(client: QdrantClient, opts: Pick<QdrantMigrationOptions, 'collection' | 'vectorName' | 'force' | 'url'>) {
+  const info = await client.getCollection(opts.collection);
+  const vectors = info.config?.params?.vectors as unknown;
+  let params: { size: number; distance: string } | undefined;
+  const notes: string[] = [];
+  if (vectors && typeof vectors === 'object' && 'size' in (vectors as object)) {
+    if (opts.vectorName) notes.push(`the collection has one unnamed vector: --vector-name ${opts.vectorName} is ignored`);
+    params = vectors as { size: number; distance: string };
+  } else if (vectors && typeof vectors === 'object') {
+    const named = vectors as Record<string, { size: number; distance: string }>;
+    const names = Object.keys(named);
+    if (!opts.vectorName) {
+      throw new MigrationError(`collection "${opts.collection}" has named vectors (${names.join(', ')}): choose one with --vector-name.`);
+    }
+    params = named[opts.vectorName];
+    if (!params) {
+      throw new MigrationError(`collection "${opts.collection}" has no vector named "${opts.vectorName}"; its vectors are: ${names.join(', ')}.`);
+    }
+  }
+  if (!params) throw new MigrationError(`collection "${opts.collection}" has no dense vectors to migrate.`);
+  const distance = String(params.distance);
+  if (distance === 'Dot') {
+    notes.push('the collection uses Dot distance: accepted because Doctor ranks by cosine, which equals dot product on normalised vectors (OpenAI embeddings are normalised)');
+  } else if (distance !== 'Cosine') {
+    if (!opts.force) {
+      throw new MigrationError(`collection "${opts.collection}" uses ${distance} distance; Doctor ranks by cosine similarity, so results would differ. Pass --force to migrate anyway.`);
+    }
+    notes.push(`the collection uses ${distance} distance (migrated with --force; Doctor ranks by cosine)`);
+  }
+  return { size: Number(params.size), distance, pointsCount: Number(info.points_count ?? 0), notes };
+}
+
+export function createQdrantClient(opts: Pick<QdrantMigrationOptions, 'url' | 'apiKey'>): QdrantClient {
+  return new QdrantClient({ url: opts.url, apiKey: opts.apiKey, checkCompatibility: false, timeout: 60_000 });
+}
+
+/** Retries transient failures (timeouts, network errors, 5xx, 429) with backoff. */
+export async function withRetries<T>(what: string, url: string, fn: () => Promise<T>, maxRetries = 5): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const err = e as Error & { status?: number };
+      if (err instanceof MigrationError) throw err;
+      const status = err.status;
+      const transient = status === undefined || status === 429 || status >= 500;
+      if (!transient || attempt >= maxRetries) {
+        if (status === 404) throw new MigrationError(`${what}: not found at ${url} (${err.message}). Check --collection.`);
+        if (status === 401 || status === 403) throw new MigrationError(`${what}: Qdrant refused the request (${status}): check --api-key.`);
+        if (status === undefined) throw new MigrationError(`${what}: cannot reach Qdrant at ${url} after ${attempt + 1} attempts (${err.message}). Is it running? Nothing half-written: run again with --resume.`);
+        throw new MigrationError(`${what}: Qdrant answered ${status} (${err.message}) after ${attempt + 1} attempts. Run again with --resume.`);
+      }
+      const base = Math.min(8000, 200 * 2 ** attempt);
+      await new Promise((r) => setTimeout(r, base / 2 + Math.random() * (base / 2)));
+    }
+  }
+}
+
+/** Turns one Qdrant point into a row, or says why it cannot be migrated. */
+export function toRow(point: Point, dimension: number, vectorName: string | undefined, collection: string):
+  | { ok: true; id: string; vector: Float32Array; payload: ChunkPayload }
+  | { ok: false; id: string; reason: string } {
+  const id = String(point.id);
+  let raw = point.vector as unknown;
+  if (raw && !Array.isArray(raw) && typeof raw === 'object') {
+    raw = vectorName ? (raw as Record<string, unknown>)[vectorName] : undefined;
+  }
+  if (!Array.isArray(raw)) return { ok: false, id, reason: 'no dense vector' };
+  if (raw.length !== dimension) return { ok: false, id, reason: `vector has ${raw.length} dimensions, expected ${dimension}` };
+  const vector = new Float32Array(dimension);
+  let norm = 0;
+  for (let i = 0; i < dimension; i++) {
+    const x = raw[i];
+    if (typeof x !== 'number' || !Number.isFinite(x)) return { ok: false, id, reason: `non-finite value (${String(x)}) at position ${i}` };
+    vector[i] = x;
+    norm += x * x;
+  }
+  if (norm === 0) return { ok: false, id, reason: 'all-zero vector' };
+  const p = point.payload ?? {};
+  const str = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? null : String(v));
+  const tags = Array.isArray(p.tags) ? p.tags.filter((t): t is string => typeof t === 'string') : typeof p.tags === 'string' ? parseTags(p.tags) : [];
+  const extra: Record<string, unknown> = { _source: sourceTag(collection) };
+  for (const [k, v] of Object.entries(p)) if (!KNOWN_FIELDS.includes(k)) extra[k] = v;
+  return {
+    ok: true,
+    id,
+    vector,
+    payload: { text: str(p.text) ?? '', page_id: str(p.page_id), url: str(p.url), domain: str(p.domain), tags, job_id: str(p.job_id), extra },
+  };
+}
+
+function parseTags(s: string): string[] {
+  try {
+    const v = JSON.parse(s) as unknown;
+    if (Array.isArray(v)) return v.filter((t): t is string => typeof t === 'string');
+  } catch {
+    /* a plain string */
+  }
+  return s.split(',').map((t) => t.trim()).filter(Boolean);
+}
+
+export async function migrateQdrant(
+  store: Store,
+  client: QdrantClient,
+  opts: QdrantMigrationOptions,
+  hooks: { onProgress?: (p: MigrationProgress) => void; onNote?: (note: string) => void } = {},
+): Promise<MigrationReport> {
+  const started = performance.now();
+  const retries = opts.maxRetries ?? 5;
+  const info = await withRetries(`reading collection "${opts.collection}"`, opts.url, () => inspectCollection(client, opts), retries);
+  if (info.size !== store.embedding.dimension) {
+    throw new MigrationError(
+      `collection "${opts.collection}" holds ${info.size}-dimensional vectors but this database stores ${store.embedding.dimension}-dimensional ones. ` +
+        'Migrate into a new database (another DATA_DIR) or choose the matching collection.',
+    );
+  }
+  for (const n of info.notes) hooks.onNote?.(n);
+  const total = await withRetries('counting points', opts.url, async () => (await client.count(opts.collection, { exact: true })).count, retries);
+
+  const saved = opts.resume ? await loadState(store, opts.collection) : undefined;
+  if (opts.resume && !saved) hooks.onNote?.('nothing to resume: starting from the beginning');
+  if (saved?.done) hooks.onNote?.('the previous run had finished: reading the collection again (rows are replaced, not duplicated)');
+  const state: ResumeState = saved && !saved.done ? { ...saved } : { next_offset: null, read: 0, written: 0, skipped: 0, done: false };
+  const resumedFrom = saved && !saved.done ? saved.next_offset : undefined;
+  const skippedPoints: { id: string; reason: string }[] = [];
+  let offset: PointId | null | undefined = resumedFrom ?? undefined;
+  const withVector = opts.vectorName ? [opts.vectorName] : true;
+
+  for (;;) {
+    const page = await withRetries(`reading points after offset ${offset ?? 'start'}`, opts.url, () =>
+      client.scroll(opts.collection, { limit: opts.batchSize, offset: offset ?? undefined, with_payload: true, with_vector: withVector }),
+      retries,
+    );
+    const points = (page.points ?? []) as Point[];
+    const vectors: Float32Array[] = [];
+    const payloads: ChunkPayload[] = [];
+    const ids: string[] = [];
+    let batchSkipped = 0;
+    for (const point of points) {
+      const row = toRow(point, info.size, opts.vectorName, opts.collection);
+      if (!row.ok) {
+        if (opts.onError === 'stop') {
+          throw new MigrationError(`point ${row.id}: ${row.reason}. Nothing of this batch was written; pass --on-error skip to skip such points, then --resume.`);
+        }
+        batchSkipped++;
+        if (skippedPoints.length < 1000) skippedPoints.push({ id: row.id, reason: row.reason });
+        continue;
+      }
+      vectors.push(row.vector);
+      payloads.push(row.payload);
+      ids.push(row.id);
+    }
+    const next = (page.next_page_offset ?? null) as PointId | null;
+    const nextState: ResumeState = {
+      next_offset: next,
+      read: state.read + points.length,
+      written: state.written + ids.length,
+      skipped: state.skipped + batchSkipped,
+      done: next === null,
+    };
+    if (!opts.dryRun) {
+      await store.db.transaction(async (tx) => {
+        if (ids.length) await store.chunks.writeBatch(tx, vectors, payloads, ids, { replace: true });
+        await setMeta(tx, stateKey(opts.collection), JSON.stringify(nextState));
+      });
+    }
+    Object.assign(state, nextState);
+    hooks.onProgress?.({ read: state.read, written: state.written, skipped: state.skipped, total });
+    if (next === null) break;
+    offset = next;
+  }
+  if (!opts.dryRun) await store.db.checkpoint();
+
+  const elapsedSeconds = (performance.now() - started) / 1000;
+  const report: MigrationReport = {
+    collection: opts.collection,
+    dimension: info.size,
+    distance: info.distance,
+    notes: info.notes,
+    read: state.read,
+    written: state.written,
+    skipped: state.skipped,
+    total,
+    skippedPoints,
+    elapsedSeconds,
+    pointsPerSecond: state.read / Math.max(elapsedSeconds, 1e-9),
+    resumedFrom,
+    dryRun: !!opts.dryRun,
+  };
+  if (!opts.dryRun) report.verification = await verify(store, client, opts, total, state.skipped);
+  return report;
+}
+
+async function loadState(store: Store, collection: string): Promise<ResumeState | undefined> {
+  const raw = await getMeta(store.db, stateKey(collection));
+  return raw ? (JSON.parse(raw) as ResumeState) : undefined;
+}
+
+/** Qdrant's count equals the rows migrated from this collection (plus skipped), and a sample matches exactly. */
+async function verify(store: Store, client: QdrantClient, opts: QdrantMigrationOptions, qdrantCount: number, skipped: number) {
+  const [row] = await store.db.all<{ n: number }>(
+    "SELECT count(*)::INTEGER AS n FROM document_embeddings WHERE json_extract_string(extra, '$._source') = ?",
+    [sourceTag(opts.collection)],
+  );
+  const rows = row?.n ?? 0;
+  // a deterministic spread of rows (ordered by a hash of the id)
+  const sample = await store.db.all<{ id: string; embedding: number[] }>(
+    "SELECT id, embedding FROM document_embeddings WHERE json_extract_string(extra, '$._source') = ? ORDER BY hash(id) LIMIT ?",
+    [sourceTag(opts.collection), Math.max(1, opts.sampleSize ?? 20)],
+  );
+  const mismatches: string[] = [];
+  if (sample.length) {
+    const ids = sample.map((s) => (/^\d+$/.test(s.id) ? Number(s.id) : s.id));
+    const points = (await withRetries('reading sample points', opts.url, () =>
+      client.retrieve(opts.collection, { ids, with_payload: false, with_vector: opts.vectorName ? [opts.vectorName] : true }),
+    )) as Point[];
+    const byId = new Map(points.map((p) => [String(p.id), p]));
+    for (const s of sample) {
+      const p = byId.get(s.id);
+      let v = p?.vector as unknown;
+      if (v && !Array.isArray(v) && opts.vectorName) v = (v as Record<string, unknown>)[opts.vectorName];
+      if (!Array.isArray(v) || v.length !== s.embedding.length) {
+        mismatches.push(`${s.id}: missing in Qdrant`);
+        continue;
+      }
+      const bad = s.embedding.findIndex((x, i) => x !== Math.fround(v[i] as number));
+      if (bad >= 0) mismatches.push(`${s.id}: differs at position ${bad}`);
+    }
+  }
+  return { qdrantCount, rows, countsMatch: rows + skipped === qdrantCount, sampled: sample.length, sampleMismatches: mismatches };
+}

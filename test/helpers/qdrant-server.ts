@@ -1,0 +1,124 @@
+/**
+ * A Qdrant-compatible REST server on 127.0.0.1 (the subset a migration reads), following Qdrant's
+ * published API: GET /collections/{name}, POST /collections/{name}/points/scroll (offset = a point id,
+ * `next_page_offset` in the answer), POST .../points/count, POST .../points (retrieve by ids), all in the
+ * `{result, status, time}` envelope. Failures can be injected; every request is recorded.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+
+export type QPointId = number | string;
+export interface QPoint {
+  id: QPointId;
+  vector: number[] | Record<string, number[]>;
+  payload: Record<string, unknown>;
+}
+export interface QCollection {
+  vectors: { size: number; distance: string } | Record<string, { size: number; distance: string }>;
+  points: QPoint[];
+}
+
+export interface FakeQdrant {
+  url: string;
+  collections: Map<string, QCollection>;
+  requests: { method: string; path: string }[];
+  /** Statuses to answer scroll requests with before succeeding (e.g. [503, 503]). */
+  failScroll: number[];
+  /** After this many successful scroll answers, the server dies (connections dropped, port closed). */
+  dieAfterScrolls?: number;
+  /** Answer scroll with a malformed body once. */
+  malformedScroll?: boolean;
+  close(): Promise<void>;
+}
+
+const order = (id: QPointId) => (typeof id === 'number' ? [0, id] : [1, id]) as [number, number | string];
+function compare(a: QPointId, b: QPointId): number {
+  const [ka, va] = order(a);
+  const [kb, vb] = order(b);
+  if (ka !== kb) return ka - kb;
+  return va < vb ? -1 : va > vb ? 1 : 0;
+}
+
+function pickVector(p: QPoint, withVector: unknown): QPoint['vector'] | undefined {
+  if (!withVector) return undefined;
+  if (withVector === true) return p.vector;
+  if (Array.isArray(withVector) && !Array.isArray(p.vector)) {
+    return Object.fromEntries(withVector.map((n: string) => [n, (p.vector as Record<string, number[]>)[n]]));
+  }
+  return p.vector;
+}
+
+export async function startFakeQdrant(collections: Record<string, QCollection> = {}): Promise<FakeQdrant> {
+  const sockets = new Set<Socket>();
+  const fake: FakeQdrant = {
+    url: '',
+    collections: new Map(Object.entries(collections).map(([k, v]) => [k, { ...v, points: [...v.points].sort((a, b) => compare(a.id, b.id)) }])),
+    requests: [],
+    failScroll: [],
+    close: async () => {},
+  };
+  let scrolls = 0;
+  const server: Server = createServer(async (req, res) => {
+    let body = '';
+    for await (const c of req) body += c;
+    const started = performance.now();
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    fake.requests.push({ method: req.method ?? '', path });
+    const send = (status: number, result: unknown) => {
+      const payload = status < 400 ? { result, status: 'ok', time: (performance.now() - started) / 1000 } : { status: { error: String(result) }, time: 0 };
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(payload));
+    };
+    const m = /^\/collections\/([^/]+)(\/points(?:\/(scroll|count))?)?$/.exec(path);
+    const name = m ? decodeURIComponent(m[1]!) : '';
+    const col = fake.collections.get(name);
+    if (!m) return send(404, `Not found: ${path}`);
+    if (!col) return send(404, `Not found: Collection \`${name}\` doesn't exist!`);
+    const args = body ? (JSON.parse(body) as Record<string, any>) : {};
+    if (req.method === 'GET' && !m[2]) {
+      return send(200, { status: 'green', optimizer_status: 'ok', points_count: col.points.length, segments_count: 1, config: { params: { vectors: col.vectors, shard_number: 1 } }, payload_schema: {} });
+    }
+    if (req.method === 'POST' && m[3] === 'count') return send(200, { count: col.points.length });
+    if (req.method === 'POST' && m[3] === 'scroll') {
+      const status = fake.failScroll.shift();
+      if (status) return send(status, 'Service Unavailable');
+      if (fake.malformedScroll) {
+        fake.malformedScroll = false;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end('{"result": {"points": [ {"id": 1, "vec');
+      }
+      if (fake.dieAfterScrolls !== undefined && scrolls >= fake.dieAfterScrolls) {
+        for (const s of sockets) s.destroy();
+        server.close();
+        return;
+      }
+      scrolls++;
+      const limit = Number(args.limit ?? 10);
+      const start = args.offset === undefined || args.offset === null ? 0 : col.points.findIndex((p) => compare(p.id, args.offset) >= 0);
+      const from = start < 0 ? col.points.length : start;
+      const slice = col.points.slice(from, from + limit);
+      const next = col.points[from + limit]?.id ?? null;
+      return send(200, {
+        points: slice.map((p) => ({ id: p.id, payload: args.with_payload === false ? null : p.payload, vector: pickVector(p, args.with_vector) ?? null })),
+        next_page_offset: next,
+      });
+    }
+    if (req.method === 'POST' && m[2] === '/points' && !m[3]) {
+      const ids = new Set((args.ids as QPointId[]).map(String));
+      return send(200, col.points.filter((p) => ids.has(String(p.id))).map((p) => ({ id: p.id, payload: args.with_payload ? p.payload : null, vector: pickVector(p, args.with_vector) ?? null })));
+    }
+    return send(405, `method ${req.method} not allowed on ${path}`);
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  fake.url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  fake.close = () =>
+    new Promise((r) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => r());
+    });
+  return fake;
+}
