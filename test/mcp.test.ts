@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -22,6 +22,21 @@ type CallResult = { isError?: boolean; content: { type: string; text: string }[]
 const text = (r: unknown) => (r as CallResult).content[0]!.text;
 const json = (r: unknown) => JSON.parse(text(r)) as Record<string, any>;
 
+const INITIALIZE = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
+
+/** A raw JSON-RPC POST to /mcp, for what the SDK client never does on its own. */
+const rpc = (base: string, body: object, headers: Record<string, string> = {}) =>
+  fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: JSON.stringify(body),
+  });
+
 /** The same checks for every transport. */
 async function exercise(client: Client, opts: { siteUrl?: string } = {}) {
   const { tools } = await client.listTools();
@@ -29,6 +44,15 @@ async function exercise(client: Client, opts: { siteUrl?: string } = {}) {
   const search = tools.find((t) => t.name === 'search_docs')!;
   assert.ok((search.description ?? '').length > 100, 'descriptions written for an LLM');
   assert.ok((search.inputSchema.properties as Record<string, unknown>).max_results, 'input schema');
+  assert.deepEqual(search.inputSchema.required, ['query']);
+  const field = (tool: string, name: string) =>
+    (tools.find((t) => t.name === tool)!.inputSchema.properties as Record<string, { description?: string }>)[name]!;
+  assert.match(field('search_docs', 'tags').description ?? '', /at least one of these tags/, 'fields described for an LLM');
+  assert.match(field('get_doc_page', 'ending_line').description ?? '', /-1/);
+  assert.match(tools.find((t) => t.name === 'get_doc_page')!.description ?? '', /starting_line/, 'paging through a long page is explained');
+  assert.match(tools.find((t) => t.name === 'fetch_url')!.description ?? '', /job_progress/);
+  for (const t of tools) assert.ok((t.description ?? '').length > 80 && t.title, `${t.name} has a title and a description`);
+  assert.equal(tools.find((t) => t.name === 'delete_docs')!.annotations?.destructiveHint, true);
 
   assert.deepEqual(json(await client.callTool({ name: 'list_tags', arguments: {} })).tags, ['kettle']);
   const pages = json(await client.callTool({ name: 'list_doc_pages', arguments: {} }));
@@ -45,16 +69,40 @@ async function exercise(client: Client, opts: { siteUrl?: string } = {}) {
   const invalid = (await client.callTool({ name: 'search_docs', arguments: { query: 'x', max_results: 500 } })) as CallResult;
   assert.equal(invalid.isError, true);
   assert.match(text(invalid), /max_results/);
+  assert.match(text(invalid), /100/, 'the message says the limit');
+  const noSelector = (await client.callTool({ name: 'delete_docs', arguments: {} })) as CallResult;
+  assert.equal(noSelector.isError, true);
+  assert.match(text(noSelector), /give at least one of tags, domain or page_ids/);
+  const badJob = (await client.callTool({ name: 'job_progress', arguments: { job_id: 'ffffffff-0000' } })) as CallResult;
+  assert.equal(badJob.isError, true);
+  assert.match(text(badJob), /no job with id "ffffffff-0000"/);
+  const structured = (await client.callTool({ name: 'list_tags', arguments: {} })) as { structuredContent?: { tags?: string[] } };
+  assert.deepEqual(structured.structuredContent?.tags, ['kettle'], 'structured content beside the JSON text');
 
   if (opts.siteUrl) {
-    const progress: number[] = [];
+    // Without wait: the job id at once, then job_progress and cancel_job.
+    const started = json(await client.callTool({ name: 'fetch_url', arguments: { url: `${opts.siteUrl}/docs/`, max_pages: 50, tags: ['to-cancel'] } }));
+    assert.match(started.job_id, /^[0-9a-f-]{36}$/);
+    assert.equal(started.status, 'pending');
+    assert.equal(json(await client.callTool({ name: 'job_progress', arguments: { job_id: started.job_id } })).job_id, started.job_id);
+    const cancelled = json(await client.callTool({ name: 'cancel_job', arguments: { job_id: started.job_id.slice(0, 8) } }));
+    assert.equal(cancelled.status, 'cancelled');
+    assert.equal(cancelled.completed, true);
+    await client.callTool({ name: 'delete_docs', arguments: { tags: ['to-cancel'] } });
+
+    // With wait and a progress token: progress notifications while pages are crawled, then the final progress.
+    const progress: { progress: number; total?: number; message?: string }[] = [];
     const done = json(await client.callTool(
       { name: 'fetch_url', arguments: { url: `${opts.siteUrl}/docs/guide/intro.html`, max_pages: 3, max_depth: 2, wait: true, tags: ['widget'] } },
       undefined,
-      { onprogress: (p) => progress.push(p.progress), timeout: 60_000 },
+      { onprogress: (p) => progress.push(p), timeout: 60_000 },
     ));
     assert.equal(done.status, 'completed');
+    assert.ok(done.pages_crawled >= 2);
     assert.ok(progress.length >= 1, 'progress notifications sent');
+    for (let i = 1; i < progress.length; i++) assert.ok(progress[i]!.progress > progress[i - 1]!.progress, 'progress increases');
+    assert.equal(progress.at(-1)!.progress, done.pages_crawled);
+    assert.match(progress.at(-1)!.message ?? '', /pages? crawled/);
     assert.equal(json(await client.callTool({ name: 'job_progress', arguments: { job_id: done.job_id.slice(0, 8) } })).status, 'completed');
     const del = json(await client.callTool({ name: 'delete_docs', arguments: { tags: ['widget'] } }));
     assert.equal(del.deleted_pages, done.pages_crawled);
@@ -74,7 +122,9 @@ describe('MCP over HTTP', () => {
       { id: 'install', title: 'Install', markdown: '# Install\n\npip install kettle', tags: ['kettle'] },
     ]);
     app = await buildHttpApp(ctx, {});
-    await registerMcpRoutes(app, localBackend(ctx));
+    // The context itself (as `doctor serve` could pass it); a long poll interval, so fetch_url's wait must be
+    // driven by the job runner's progress events.
+    await registerMcpRoutes(app, ctx, { progressIntervalMs: 120_000 });
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   });
@@ -102,6 +152,46 @@ describe('MCP over HTTP', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it('GET /sse is an alias for the SSE transport', async () => {
+    const client = new Client({ name: 'test-sse-alias', version: '1' });
+    await client.connect(new SSEClientTransport(new URL(`${base}/sse`)));
+    try {
+      assert.deepEqual(json(await client.callTool({ name: 'list_tags', arguments: { search_substring: 'ket' } })).tags, ['kettle']);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('sessions: DELETE ends one, unknown ids get 404, requests without a session need initialize', async () => {
+    const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`));
+    const client = new Client({ name: 'session', version: '1' });
+    await client.connect(transport as Transport);
+    const sid = transport.sessionId!;
+    assert.ok(sid);
+    await transport.terminateSession();
+    await client.close();
+    const again = await rpc(base, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'mcp-session-id': sid });
+    assert.equal(again.status, 404);
+    assert.match(((await again.json()) as { error: { message: string } }).error.message, /unknown or expired MCP session/);
+    const noSession = await rpc(base, { jsonrpc: '2.0', id: 3, method: 'tools/list' });
+    assert.equal(noSession.status, 400);
+    assert.match(await noSession.text(), /send an initialize request/);
+    const noSse = await fetch(`${base}/messages?sessionId=nope`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(noSse.status, 404);
+  });
+
+  it('refuses requests from web pages on other origins (DNS rebinding), allows local ones', async () => {
+    const evil = await rpc(base, INITIALIZE, { origin: 'http://attacker.example:9111' });
+    assert.equal(evil.status, 403);
+    assert.match(await evil.text(), /attacker\.example/);
+    const sse = await fetch(`${base}/mcp`, { headers: { accept: 'text/event-stream', origin: 'http://attacker.example' } });
+    assert.equal(sse.status, 403);
+    const local = await rpc(base, INITIALIZE, { origin: 'http://localhost:6274' });
+    assert.equal(local.status, 200);
+    assert.ok(local.headers.get('mcp-session-id'));
+    await local.body?.cancel();
   });
 
   it('read-only hides the write tools', async () => {
@@ -132,6 +222,69 @@ describe('MCP over HTTP', () => {
     } finally {
       await secured.close();
     }
+  });
+});
+
+describe('MCP HTTP sessions and shutdown', () => {
+  let ctx: TestContext;
+  before(async () => {
+    ctx = await makeContext({ runner: false });
+  });
+  after(async () => {
+    await ctx.close();
+  });
+
+  const start = async (opts: Parameters<typeof registerMcpRoutes>[2] = {}) => {
+    const app = Fastify();
+    await registerMcpRoutes(app, ctx, opts);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    return { app, base: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
+  };
+
+  it('closes sessions left idle, but not those whose client is still connected', async () => {
+    const { app, base } = await start({ sessionIdleMs: 100 });
+    try {
+      const client = new Client({ name: 'live', version: '1' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)) as Transport);
+      const init = await rpc(base, INITIALIZE);
+      const abandoned = init.headers.get('mcp-session-id')!;
+      await init.text();
+      assert.equal((await rpc(base, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'mcp-session-id': abandoned })).status, 202);
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal((await rpc(base, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'mcp-session-id': abandoned })).status, 404, 'idle session closed');
+      assert.ok((await client.listTools()).tools.length > 0, 'a connected client keeps its session');
+      await client.close();
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('caps the number of sessions', async () => {
+    const { app, base } = await start({ maxSessions: 1 });
+    try {
+      const first = await rpc(base, INITIALIZE);
+      assert.equal(first.status, 200);
+      await first.text();
+      const second = await rpc(base, INITIALIZE);
+      assert.equal(second.status, 503);
+      assert.match(await second.text(), /too many MCP sessions/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('shutting down closes open SSE and Streamable HTTP streams instead of hanging', async () => {
+    const { app, base } = await start();
+    const sse = new Client({ name: 'sse', version: '1' });
+    await sse.connect(new SSEClientTransport(new URL(`${base}/mcp`)));
+    const http = new Client({ name: 'http', version: '1' });
+    await http.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)) as Transport);
+    const sseClosed = new Promise<void>((resolve) => (sse.onclose = resolve));
+    const t0 = Date.now();
+    await app.close();
+    assert.ok(Date.now() - t0 < 3000, `app.close() took ${Date.now() - t0} ms`);
+    await sseClosed;
+    await http.close();
   });
 });
 

@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, it } from 'node:test';
+import { createQdrantClient, migrateQdrant, MigrationError, type QdrantMigrationOptions } from '../src/migrate/qdrant.js';
+import { openStore, EmbeddingMismatchError, type Store } from '../src/store/store.js';
+import { startFakeQdrant, type QPoint } from './helpers/qdrant-server.js';
+import { randomVectors } from './helpers/vectors.js';
+import { tempDir } from './helpers/tmp.js';
+
+const DIM = 64;
+const uuid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+
+function points(n: number, opts: { named?: boolean; seed?: number } = {}): QPoint[] {
+  const vs = randomVectors(n, DIM, opts.seed ?? 3);
+  return vs.map((v, i) => {
+    const vector = Array.from(v);
+    const payload: Record<string, unknown> = { text: `chunk ${i} — ünïcödé 文档 🚀`, page_id: `page-${i % 50}`, url: `https://docs.test/${i % 50}`, domain: 'docs.test', tags: ['py', `t${i % 3}`], job_id: 'job-1' };
+    if (i % 10 === 0) delete payload.domain; // missing fields
+    if (i % 7 === 0) payload.source_lang = 'en'; // unknown fields are kept
+    return { id: i % 2 === 0 ? i : uuid(i), vector: opts.named ? { text: vector, image: vector.slice(0, 8) } : vector, payload };
+  });
+}
+
+const base = (url: string, over: Partial<QdrantMigrationOptions> = {}): QdrantMigrationOptions => ({ url, collection: 'doctor_chunks', batchSize: 256, onError: 'stop', maxRetries: 3, ...over });
+const model = { provider: 'openai', model: 'text-embedding-ada-002', dimension: DIM };
+const newStore = () => openStore({ path: join(tempDir(), 'm.duckdb'), embedding: model });
+const count = async (s: Store) => s.chunks.count();
+
+describe('doctor migrate qdrant', () => {
+  it('copies every point: integer and UUID ids, payload fields, missing and extra fields, unicode; Qdrant only read', async () => {
+    const pts = points(3000);
+    const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: pts } });
+    const store = await newStore();
+    try {
+      const progress: number[] = [];
+      const report = await migrateQdrant(store, createQdrantClient(q), base(q.url), { onProgress: (p) => progress.push(p.read) });
+      assert.equal(report.read, 3000);
+      assert.equal(report.written, 3000);
+      assert.equal(report.skipped, 0);
+      assert.equal(await count(store), 3000);
+      assert.deepEqual(report.verification && { ...report.verification, sampleMismatches: report.verification.sampleMismatches.length }, { qdrantCount: 3000, rows: 3000, countsMatch: true, sampled: 20, sampleMismatches: 0 });
+      assert.ok(progress.length >= 12 && progress.at(-1) === 3000);
+      const ids = [uuid(7), '14', '10'];
+      const payloads = await store.chunks.payloads(ids);
+      assert.equal(payloads.get(uuid(7))!.text, 'chunk 7 — ünïcödé 文档 🚀');
+      assert.deepEqual(payloads.get('14')!.tags, ['py', 't2']);
+      assert.equal(payloads.get('10')!.domain, null);
+      const [extra] = await store.db.all<{ extra: string }>("SELECT extra FROM document_embeddings WHERE id = '14'");
+      assert.equal(JSON.parse(extra!.extra).source_lang, 'en');
+      const [hit] = await store.chunks.search(Float32Array.from(pts[11]!.vector as number[]), 1);
+      assert.equal(hit!.id, uuid(11));
+      assert.ok(Math.abs(hit!.score - 1) < 1e-5);
+      assert.ok(q.requests.every((r) => r.method === 'GET' || /\/points(\/scroll|\/count)?$/.test(r.path)), 'only reads');
+      // the keyword index covers migrated chunks too
+      const kw = await store.keyword.search('chunk 7', 5);
+      assert.ok(kw.length > 0);
+    } finally {
+      await store.close();
+      await q.close();
+    }
+  });
+
+  it('a second run writes nothing new (one row per point)', async () => {
+    const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: points(600) } });
+    const store = await newStore();
+    try {
+      await migrateQdrant(store, createQdrantClient(q), base(q.url));
+      const again = await migrateQdrant(store, createQdrantClient(q), base(q.url));
+      assert.equal(again.read, 600);
+      assert.equal(await count(store), 600);
+      assert.equal(again.verification!.countsMatch, true);
+    } finally {
+      await store.close();
+      await q.close();
+    }
+  });
+
+  it('named vectors: --vector-name picks one; missing or wrong names list the choices', async () => {
+    const q = await startFakeQdrant({ doctor_chunks: { vectors: { text: { size: DIM, distance: 'Cosine' }, image: { size: 8, distance: 'Cosine' } }, points: points(300, { named: true }) } });
+    const store = await newStore();
+    try {
+      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url)), /named vectors \(text, image\).*--vector-name/);
+      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url, { vectorName: 'nope' })), /no vector named "nope".*text, image/);
+      const r = await migrateQdrant(store, createQdrantClient(q), base(q.url, { vectorName: 'text' }));
+      assert.equal(r.written, 300);
+      assert.equal(r.verification!.sampleMismatches.length, 0);
+    } finally {
+      await store.close();
+      await q.close();
+    }
+  });
+
+  it('refuses a dimension mismatch, and a non-cosine distance unless forced; Dot is accepted with a note', async () => {
+    const q = await startFakeQdrant({
+      big: { vectors: { size: 128, distance: 'Cosine' }, points: [] },
+      euclid: { vectors: { size: DIM, distance: 'Euclid' }, points: points(10) },
+      dot: { vectors: { size: DIM, distance: 'Dot' }, points: points(10) },
+    });
+    const store = await newStore();
+    try {
+      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'big' })), /128-dimensional vectors but this database stores 64/);
+      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'euclid' })), /Euclid distance.*--force/);
+      assert.equal((await migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'euclid', force: true }))).written, 10);
+      const dot = await migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'dot' }));
+      assert.match(dot.notes.join(' '), /Dot distance: accepted/);
+      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'missing' })), /not found/);
+    } finally {
+      await store.close();
+      await q.close();
+    }
+    const other = await openStore({ path: join(tempDir(), 'o.duckdb'), embedding: { provider: 'lexical', model: 'lexical-hash-v1', dimension: DIM } });
+    await other.close();
+    await assert.rejects(openStore({ path: other.db.path, embedding: model }), EmbeddingMismatchError);
+  });
+
+  it('bad points stop the run by default (nothing of the batch written) or are skipped and reported', async () => {
+    const pts = points(500);
+    // Qdrant orders integer ids before UUIDs: both bad points are UUIDs in the second batch
+    (pts[301]!.vector as number[])[5] = Number.NaN; // JSON turns NaN into null
+    (pts[401]!.vector as number[]).pop();
+    const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: pts } });
+    const store = await newStore();
+    try {
+      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url)), (e: Error) => e instanceof MigrationError && new RegExp(`point ${uuid(301)}: non-finite value \\(null\\) at position 5`).test(e.message));
+      assert.equal(await count(store), 256, 'the first batch committed, the bad one not at all');
+      const r = await migrateQdrant(store, createQdrantClient(q), base(q.url, { onError: 'skip', resume: true }));
+      assert.equal(r.skipped, 2);
+      assert.deepEqual(r.skippedPoints.map((s) => s.id), [uuid(301), uuid(401)]);
+      assert.match(r.skippedPoints[1]!.reason, /63 dimensions, expected 64/);
+      assert.equal(await count(store), 498);
+      assert.equal(r.verification!.countsMatch, true);
+    } finally {
+      await store.close();
+      await q.close();
+    }
+  });
+
+  it('retries 503s; a server that dies mid-run stops it cleanly and --resume finishes the job', async () => {
+    const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: points(2000) } });
+    q.failScroll.push(503, 503);
+    q.dieAfterScrolls = 3;
+    const store = await newStore();
+    try {
+      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url, { maxRetries: 2 })), /cannot reach Qdrant.*--resume/);
+      const afterCrash = await count(store);
+      assert.equal(afterCrash, 3 * 256, 'exactly the committed batches');
+      const q2 = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: points(2000) } });
+      try {
+        const r = await migrateQdrant(store, createQdrantClient(q2), base(q2.url, { resume: true }));
+        assert.equal(r.resumedFrom, 1536, 'the id of the first point not yet committed (ids sort 0, 2, 4, ...)');
+        assert.equal(r.read, 2000, 'cumulative over both runs');
+        assert.equal(await count(store), 2000);
+        assert.equal(r.verification!.countsMatch, true);
+        const scrolls = q2.requests.filter((x) => x.path.endsWith('/scroll')).length;
+        assert.equal(scrolls, Math.ceil((2000 - 768) / 256), 'only the remaining pages were read');
+      } finally {
+        await q2.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('malformed Qdrant answers are retried, then reported', async () => {
+    const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: points(50) } });
+    q.malformedScroll = true;
+    const store = await newStore();
+    try {
+      const r = await migrateQdrant(store, createQdrantClient(q), base(q.url));
+      assert.equal(r.written, 50);
+    } finally {
+      await store.close();
+      await q.close();
+    }
+  });
+
+  it('the CLI command runs end to end with a report, and --dry-run writes nothing', async () => {
+    const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: points(400) } });
+    const dir = tempDir();
+    const run = promisify(execFile);
+    try {
+      const dry = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', dir, 'migrate', 'qdrant', '--url', q.url, '--dry-run'], { env: { ...process.env, DOCTOR_LOG_LEVEL: 'warn' } });
+      assert.match(dry.stdout, /Dry run of collection "doctor_chunks".*points read 400, written 400/s);
+      const out = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', dir, 'migrate', 'qdrant', '--url', q.url, '--batch-size', '100', '--json'], { env: { ...process.env, DOCTOR_LOG_LEVEL: 'warn' } });
+      const report = JSON.parse(out.stdout);
+      assert.equal(report.written, 400);
+      assert.equal(report.verification.countsMatch, true);
+      const store = await openStore({ path: join(dir, 'doctor.duckdb'), embedding: model });
+      assert.equal(await store.chunks.count(), 400);
+      await store.close();
+    } finally {
+      await q.close();
+    }
+  });
+});
