@@ -59,6 +59,13 @@ export class Database {
       instance = await DuckDBInstance.create(path, config);
     } catch (e) {
       const msg = (e as Error).message;
+      if (/hnsw/i.test(msg)) {
+        throw new Error(
+          `The database ${path} holds an HNSW index from DuckDB's vss extension, which cannot be loaded here (${msg.split('\n')[0]}). ` +
+            'Open it once with a DuckDB that has vss (e.g. the duckdb CLI: INSTALL vss; LOAD vss; DROP INDEX <name>;), ' +
+            'or set DOCTOR_VSS_EXTENSION to a local copy of the extension; Doctor then rebuilds its own index.',
+        );
+      }
       if (/lock/i.test(msg)) {
         throw new DatabaseLockedError(
           `The database ${path} is in use by another Doctor process (${msg.split('\n')[0]}). ` +

@@ -4,6 +4,7 @@
 import { Database, type OpenOptions } from '../db/database.js';
 import { getMeta, setMeta } from '../db/meta.js';
 import { migrate } from '../db/schema.js';
+import { isLegacyDatabase, upgradeLegacyDatabase } from '../db/legacy.js';
 import { VectorIndexer } from './embeddings.js';
 import { JobStore } from './jobs.js';
 import { KeywordIndex } from './keyword-index.js';
@@ -66,6 +67,8 @@ export function checkEmbeddingIdentity(path: string, recorded: EmbeddingIdentity
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const db = await Database.open(opts.path, opts);
   try {
+    // A file written by the Python Doctor is upgraded in place first (every row kept).
+    if (await isLegacyDatabase(db)) await upgradeLegacyDatabase(db, opts.embedding.dimension);
     const recorded = await recordedEmbedding(db);
     if (recorded) checkEmbeddingIdentity(opts.path, recorded, opts.embedding);
     const embedding = recorded ?? opts.embedding;
