@@ -86,4 +86,47 @@ describe('opening a Python Doctor database', () => {
       await store.close();
     }
   });
+  it('copies FLOAT[] list embeddings with their length as the dimension, past secondary indexes and odd tag texts', async () => {
+    const path = join(tempDir(), 'doctor.duckdb');
+    await pythonDoctorFile(path);
+    const inst = await DuckDBInstance.create(path);
+    const c = await inst.connect();
+    await c.run('CREATE INDEX pages_url ON pages(url)'); // an index blocks ALTER TABLE ... RENAME unless dropped first
+    await c.run(`INSERT INTO pages VALUES ('p4', NULL, NULL, 'no url', NULL, '"solo"', NULL), ('p5', 'https://x.test/', 'x.test', '', '2025-01-01 00:00:00', 'a, b,,c', NULL)`);
+    await c.run('CREATE TABLE document_embeddings (id VARCHAR PRIMARY KEY, embedding FLOAT[], text_chunk VARCHAR, page_id VARCHAR, url VARCHAR, domain VARCHAR, tags VARCHAR, job_id VARCHAR)');
+    await c.run(`INSERT INTO document_embeddings SELECT 'c' || i, list_transform(range(8), x -> (x * i + 1)::FLOAT), 'chunk ' || i, 'p1', NULL, NULL, '["python"]', 'j1' FROM range(4) t(i)`);
+    c.closeSync();
+    inst.closeSync();
+    const store = await openStore({ path, embedding: { provider: 'openai', model: 'text-embedding-ada-002', dimension: 8 } });
+    try {
+      assert.equal(await store.pages.count(), 5, 'every page kept, even one without url or date');
+      assert.deepEqual((await store.pages.get('p4'))!.tags, ['solo']);
+      assert.deepEqual((await store.pages.get('p5'))!.tags, ['a', 'b', 'c']);
+      assert.equal(await store.chunks.count(), 4);
+      assert.deepEqual((await store.chunks.payloads(['c2'])).get('c2')!.tags, ['python']);
+      const [row] = await store.db.all<{ e: number[] }>("SELECT embedding AS e FROM document_embeddings WHERE id = 'c3'");
+      assert.deepEqual(row!.e, [1, 4, 7, 10, 13, 16, 19, 22]);
+      assert.equal((await getAllMeta(store.db)).embedding_dimension, '8');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses embeddings of different lengths with the ids, and changes nothing', async () => {
+    const path = join(tempDir(), 'doctor.duckdb');
+    await pythonDoctorFile(path);
+    const inst = await DuckDBInstance.create(path);
+    const c = await inst.connect();
+    await c.run('CREATE TABLE document_embeddings (id VARCHAR PRIMARY KEY, embedding FLOAT[], text_chunk VARCHAR)');
+    await c.run(`INSERT INTO document_embeddings VALUES ('ok1', [1,2,3], 'a'), ('ok2', [1,2,4], 'b'), ('short', [1,2], 'c')`);
+    c.closeSync();
+    inst.closeSync();
+    await assert.rejects(openStore({ path, embedding: { provider: 'openai', model: 'text-embedding-ada-002', dimension: 3 } }), /different lengths: 2 of length 3, 1 of length 2 \(e\.g\. ids short\)/);
+    const check = await DuckDBInstance.create(path);
+    const cc = await check.connect();
+    const tables = (await cc.runAndReadAll("SELECT table_name FROM duckdb_tables() ORDER BY 1")).getRowObjectsJS().map((r) => r.table_name);
+    assert.deepEqual(tables, ['document_embeddings', 'jobs', 'pages'], 'still the Python file, untouched');
+    cc.closeSync();
+    check.closeSync();
+  });
 });

@@ -37,8 +37,9 @@ function tagsExpr(cols: Columns): string {
   if (!type) return '[]::VARCHAR[]';
   if (type.endsWith('[]')) return 'coalesce(tags, [])::VARCHAR[]';
   return `coalesce(CASE WHEN tags IS NULL OR trim(tags) = '' THEN []::VARCHAR[]
-    WHEN json_valid(tags) AND json_type(tags) = 'ARRAY' THEN from_json(tags, '["VARCHAR"]')
-    ELSE string_split(tags, ',') END, [])::VARCHAR[]`;
+    WHEN json_valid(tags) AND json_type(tags) = 'ARRAY' THEN list_filter(from_json(tags, '["VARCHAR"]'), x -> x IS NOT NULL)
+    WHEN json_valid(tags) AND json_type(tags) = 'VARCHAR' THEN [tags ->> '$']
+    ELSE list_filter(list_transform(string_split(tags, ','), x -> trim(x)), x -> x <> '') END, [])::VARCHAR[]`;
 }
 
 /** A naive TIMESTAMP is taken as UTC; TIMESTAMPTZ and text are converted; missing -> now. */
@@ -58,15 +59,69 @@ const col = (cols: Columns, name: string, fallback: string, cast?: string) =>
  * (undefined when it has none), so the caller knows which identity to record.
  */
 export async function upgradeLegacyDatabase(db: Database, fallbackDimension: number): Promise<{ embeddingDimension?: number }> {
+  try {
+    return await upgrade(db, fallbackDimension);
+  } catch (e) {
+    throw explainLegacyError(e, db.path);
+  }
+}
+
+export class LegacyDatabaseError extends Error {
+  override name = 'LegacyDatabaseError';
+}
+
+/** DuckDB's errors about an index type (vss's HNSW) that is not loaded: the table cannot be altered. */
+export function isUnknownIndexError(e: unknown): boolean {
+  const msg = e instanceof Error ? e.message : String(e);
+  return /unknown index type|index type .?HNSW.? not recognized|load the extension that provides this index type/i.test(msg);
+}
+
+/** Turns an HNSW/vss error met while upgrading into one that says what to do; other errors pass through. */
+export function explainLegacyError(e: unknown, path: string): unknown {
+  if (!isUnknownIndexError(e)) return e;
+  return new LegacyDatabaseError(
+    `Cannot upgrade ${path}, written by the Python Doctor: ${(e as Error).message.split('\n')[0]}. Its document_embeddings table ` +
+      "has an HNSW index from DuckDB's vss extension, which cannot be installed without internet access. Nothing was changed. " +
+      'Open the file once with a DuckDB that has vss (the duckdb CLI: INSTALL vss; LOAD vss; SET hnsw_enable_experimental_persistence = true; ' +
+      "then DROP INDEX for each name in SELECT index_name FROM duckdb_indexes() WHERE table_name = 'document_embeddings'), " +
+      'or set DOCTOR_VSS_EXTENSION to a local copy of the extension, or EXPORT DATABASE it there and IMPORT it into a new file; then open it with Doctor again.',
+  );
+}
+
+/** Dimension of legacy embeddings: from FLOAT[n], or from the stored lengths when the column is a FLOAT[] list. */
+async function legacyDimension(db: Database, type: string | undefined): Promise<number | undefined> {
+  if (!type) return undefined;
+  const fixed = /\[(\d+)\]$/.exec(type);
+  if (fixed) return Number(fixed[1]);
+  const lens = await db.all<{ n: number; rows: number; ids: string[] }>(
+    `SELECT len(embedding)::INTEGER AS n, count(*)::INTEGER AS rows, list(id::VARCHAR ORDER BY id)[1:5] AS ids
+     FROM document_embeddings GROUP BY 1 ORDER BY 2 DESC, 1`,
+  );
+  if (lens.length > 1 || (lens[0] && !(lens[0].n > 0))) {
+    const odd = lens.slice(1).concat(lens[0] && !(lens[0].n > 0) ? [lens[0]] : []);
+    throw new LegacyDatabaseError(
+      `${db.path} (written by the Python Doctor) holds embeddings of different lengths: ` +
+        lens.map((l) => `${l.rows} of length ${l.n ?? 'NULL'}`).join(', ') +
+        ` (e.g. ids ${odd.flatMap((l) => l.ids).slice(0, 5).join(', ')}). Nothing was changed. Delete or fix those rows ` +
+        '(duckdb CLI: DELETE FROM document_embeddings WHERE ...), then open it again.',
+    );
+  }
+  return lens[0]?.n;
+}
+
+async function upgrade(db: Database, fallbackDimension: number): Promise<{ embeddingDimension?: number }> {
   const pages = await columns(db, 'pages');
   const jobs = await columns(db, 'jobs');
   const emb = await columns(db, 'document_embeddings');
-  const embType = emb.get('embedding');
-  const dimMatch = embType ? /\[(\d+)\]$/.exec(embType) : null;
-  const embeddingDimension = dimMatch ? Number(dimMatch[1]) : undefined;
+  const embeddingDimension = emb.size ? await legacyDimension(db, emb.get('embedding')) : undefined;
   const dimension = embeddingDimension ?? fallbackDimension;
 
   await db.transaction(async (tx) => {
+    // Secondary indexes (ART, or vss's HNSW) block renaming a table; they belong to the old tables and go with them.
+    const indexes = await tx.all<{ name: string }>(
+      "SELECT index_name AS name FROM duckdb_indexes() WHERE schema_name = 'main' AND table_name IN ('pages', 'jobs', 'document_embeddings')",
+    );
+    for (const ix of indexes) await tx.run(`DROP INDEX "${ix.name.replace(/"/g, '""')}"`);
     if (pages.size) await tx.run('ALTER TABLE pages RENAME TO legacy_pages');
     if (jobs.size) await tx.run('ALTER TABLE jobs RENAME TO legacy_jobs');
     if (emb.size) await tx.run('ALTER TABLE document_embeddings RENAME TO legacy_document_embeddings');
@@ -100,7 +155,7 @@ export async function upgradeLegacyDatabase(db: Database, fallbackDimension: num
         SELECT id::VARCHAR, nextval('embedding_seq'), embedding::FLOAT[${embeddingDimension}], ${col(emb, 'text_chunk', col(emb, 'text', 'NULL'))},
           ${col(emb, 'page_id', 'NULL', 'VARCHAR')}, ${col(emb, 'url', 'NULL')}, ${col(emb, 'domain', 'NULL')}, ${tagsExpr(emb)},
           ${col(emb, 'job_id', 'NULL', 'VARCHAR')}, ${col(emb, 'chunk_index', 'NULL', 'INTEGER')}, '{"_source":"python-doctor"}'
-        FROM legacy_document_embeddings WHERE embedding IS NOT NULL`);
+        FROM legacy_document_embeddings`);
       await setMeta(tx, 'embedding_provider', LEGACY_EMBEDDING.provider);
       await setMeta(tx, 'embedding_model', LEGACY_EMBEDDING.model);
       await setMeta(tx, 'embedding_dimension', String(embeddingDimension));
