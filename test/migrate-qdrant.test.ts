@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { createQdrantClient, migrateQdrant, MigrationError, type QdrantMigrationOptions } from '../src/migrate/qdrant.js';
 import { openStore, EmbeddingMismatchError, type Store } from '../src/store/store.js';
 import { startFakeQdrant, type QPoint } from './helpers/qdrant-server.js';
-import { randomVectors } from './helpers/vectors.js';
+import { clusteredVectors, randomVectors } from './helpers/vectors.js';
 import { tempDir } from './helpers/tmp.js';
 
 const DIM = 64;
@@ -23,7 +23,7 @@ function points(n: number, opts: { named?: boolean; seed?: number } = {}): QPoin
   });
 }
 
-const base = (url: string, over: Partial<QdrantMigrationOptions> = {}): QdrantMigrationOptions => ({ url, collection: 'doctor_chunks', batchSize: 256, onError: 'stop', maxRetries: 3, ...over });
+const base = (url: string, over: Partial<QdrantMigrationOptions> = {}): QdrantMigrationOptions => ({ url, collection: 'doctor_chunks', batchSize: 256, writeGroupRows: 256, onError: 'stop', maxRetries: 3, ...over });
 const model = { provider: 'openai', model: 'text-embedding-ada-002', dimension: DIM };
 const newStore = () => openStore({ path: join(tempDir(), 'm.duckdb'), embedding: model });
 const count = async (s: Store) => s.chunks.count();
@@ -56,6 +56,27 @@ describe('doctor migrate qdrant', () => {
       // the keyword index covers migrated chunks too
       const kw = await store.keyword.search('chunk 7', 5);
       assert.ok(kw.length > 0);
+    } finally {
+      await store.close();
+      await q.close();
+    }
+  });
+
+  it('a 1536-d collection (as the Python Doctor wrote it) keeps every float32 exactly', async () => {
+    const D = 1536;
+    const vs = clusteredVectors(300, D, 10, 11);
+    const pts: QPoint[] = vs.map((v, i) => ({ id: uuid(i), vector: Array.from(v), payload: { text: `chunk ${i}`, page_id: `p${i % 30}`, url: `https://docs.test/${i % 30}`, domain: 'docs.test', tags: ['py'], job_id: 'j' } }));
+    const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: D, distance: 'Cosine' }, points: pts } });
+    const store = await openStore({ path: join(tempDir(), 'big.duckdb'), embedding: { provider: 'openai', model: 'text-embedding-ada-002', dimension: D } });
+    try {
+      const r = await migrateQdrant(store, createQdrantClient(q), base(q.url, { batchSize: 128 }));
+      assert.equal(r.written, 300);
+      assert.equal(r.dimension, D);
+      assert.deepEqual([r.verification!.countsMatch, r.verification!.sampled, r.verification!.sampleMismatches], [true, 20, []]);
+      const [row] = await store.db.all<{ e: number[] }>('SELECT embedding AS e FROM document_embeddings WHERE id = ?', [uuid(123)]);
+      assert.deepEqual(row!.e, Array.from(vs[123]!), 'bit-identical float32 values');
+      const [hit] = await store.chunks.search(vs[42]!, 1);
+      assert.equal(hit!.id, uuid(42));
     } finally {
       await store.close();
       await q.close();
