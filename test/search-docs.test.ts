@@ -107,7 +107,7 @@ describe('searchDocs', () => {
     assert.equal((await searchDocs(ctx, { query: 'xylophonique', mode: 'keyword' })).results[0]?.page_id, 'temp');
     await ctx.store.pages.delete({ ids: ['temp'] });
     assert.deepEqual((await searchDocs(ctx, { query: 'xylophonique', mode: 'keyword' })).results, []);
-    const [orphans] = await ctx.store.db.all<{ n: number }>("SELECT count(*)::INTEGER AS n FROM kw_postings WHERE chunk_id NOT IN (SELECT id FROM document_embeddings)");
+    const [orphans] = await ctx.store.db.all<{ n: number }>("SELECT count(*)::INTEGER AS n FROM kw_postings WHERE doc NOT IN (SELECT seq FROM document_embeddings)");
     assert.equal(orphans!.n, 0);
   });
 

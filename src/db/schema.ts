@@ -90,6 +90,21 @@ export const migrations: Migration[] = [
       )`);
     },
   },
+  {
+    version: 2,
+    description: 'keyword index v2: integer term hashes and chunk seqs (rebuilt from stored chunks on open)',
+    async up(tx) {
+      // The v1 tables keyed postings by term and chunk id strings, with an ART index on term: slow to
+      // append and to scan. Replaced by integer keys (src/store/keyword-index.ts); openStore re-indexes
+      // every stored chunk when kw_docs holds fewer chunks than document_embeddings.
+      await tx.run('DROP INDEX IF EXISTS kw_postings_term_idx');
+      await tx.run('DROP TABLE IF EXISTS kw_postings');
+      await tx.run('DROP TABLE IF EXISTS kw_docs');
+      await tx.run(`CREATE TABLE kw_docs (
+        doc BIGINT NOT NULL, chunk_id VARCHAR NOT NULL, page_id VARCHAR, len INTEGER NOT NULL, tags VARCHAR[] NOT NULL DEFAULT [])`);
+      await tx.run('CREATE TABLE kw_postings (term BIGINT NOT NULL, doc BIGINT NOT NULL, tf INTEGER NOT NULL)');
+    },
+  },
 ];
 
 export const latestSchemaVersion = (): number => migrations[migrations.length - 1]!.version;

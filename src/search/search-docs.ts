@@ -1,42 +1,62 @@
 /**
- * searchDocs: hybrid retrieval over chunks, one result per page.
+ * searchDocs: retrieval over chunks, one result per page (that page's best chunk).
  *
- * - `vector`: nearest chunks by embedding; score = 1 - cosine distance.
- * - `keyword`: BM25 over chunk text + page title + heading path; score = BM25 (only comparable within
- *   one query).
- * - `hybrid` (default): both candidate lists (same tag filter) fused with Reciprocal Rank Fusion,
- *   score = sum over the lists of 1 / (60 + rank) (at most 2/61 ~ 0.033; only comparable within one query).
+ * Each retriever yields a ranked list of *pages*, each represented by its best chunk (page-candidates.ts):
+ * - vector: nearest chunks by embedding (over-fetched, grouped per page, with the tag filter);
+ * - keyword: BM25 over chunk text + page title + heading path (grouped per page in SQL, same tag filter).
  *
- * Chunks are grouped per page keeping the page's *best* chunk; candidates are over-fetched (and fetched
- * again, wider, when grouping leaves fewer than `max_results` pages while more may exist).
+ * What `score` means, per mode (higher is always better):
+ * - `vector`: 1 - cosine distance between the query and the page's best chunk (as Qdrant reports it;
+ *   1 = same direction). Comparable across queries.
+ * - `keyword`: the BM25 score (k1 = 1.2, b = 0.75) of the page's best chunk. Unbounded; only
+ *   comparable within one query.
+ * - `hybrid` (default): Reciprocal Rank Fusion (k = 60) of the two page rankings:
+ *   score = sum over the two lists of 1 / (60 + rank of the page in that list), rank from 1; a page
+ *   missing from a list adds nothing. At most 2/61 ~ 0.0328 (first in both lists); only comparable
+ *   within one query. The chunk shown is the page's best chunk from the list that ranks the page higher
+ *   (the vector one on a tie).
+ *
+ * `max_results` pages come back whenever that many pages match: each list is asked for pages, not
+ * chunks, so a page with many matching chunks cannot crowd others out. With `return_full_document_text`,
+ * `chunk_text` holds the whole page text (as the Python service did) and `full_document` is true.
  */
 import type { Embedder } from '../ingest/embedders/embedder.js';
 import type { KeywordIndex } from '../store/keyword-index.js';
 import type { Store } from '../store/store.js';
 import { ValidationError } from '../store/validation.js';
+import { keywordPages, vectorPages, type PageCandidate } from './page-candidates.js';
 
 export type SearchMode = 'hybrid' | 'vector' | 'keyword';
+export const SEARCH_MODES: readonly SearchMode[] = ['hybrid', 'vector', 'keyword'];
+export const MAX_RESULTS_LIMIT = 100;
+export const RRF_K = 60;
 
 export interface SearchDocsParams {
   query: string;
+  /** Keep pages having any of these tags (exact values). */
   tags?: string[];
+  /** Pages to return, 1..100 (default 10). */
   max_results?: number;
+  /** Put the whole page text in chunk_text (default false). */
   return_full_document_text?: boolean;
   mode?: SearchMode;
 }
 
 export interface SearchDocResult {
-  /** The best chunk's text, or the whole page text with return_full_document_text. */
+  /** The page's best chunk, or the whole page text with return_full_document_text. */
   chunk_text: string;
   page_id: string;
   tags: string[];
+  /** See the module comment: cosine similarity (vector), BM25 (keyword) or RRF sum (hybrid). */
   score: number;
   url: string;
   title: string | null;
+  /** Headings above the chunk, joined with " > ". */
   heading_path: string | null;
   domain: string | null;
+  /** The id of the page's best chunk (also with return_full_document_text). */
   chunk_id: string;
-  /** True when chunk_text holds the whole page. */
+  /** True when chunk_text holds the whole page text. */
   full_document: boolean;
 }
 
@@ -46,73 +66,87 @@ export interface SearchDeps {
   keyword: KeywordIndex;
 }
 
-const RRF_K = 60;
-const MAX_CANDIDATES = 1000;
-
-interface Candidate {
-  id: string;
-  score: number;
-}
+/** How many pages each list contributes to hybrid fusion: deeper than max_results, so fusion can reorder. */
+const fusionDepth = (maxResults: number) => Math.max(50, 2 * maxResults);
 
 export async function searchDocs(deps: SearchDeps, params: SearchDocsParams): Promise<{ results: SearchDocResult[] }> {
-  const query = (params.query ?? '').trim();
-  if (!query) throw new ValidationError('query must not be empty.');
+  const { query, tags, maxResults, mode, fullText } = validate(params);
+  const depth = mode === 'hybrid' ? fusionDepth(maxResults) : maxResults;
+  const [vector, keyword] = await Promise.all([
+    mode === 'keyword' ? [] : embedQuery(deps.embedder, query).then((q) => vectorPages(deps.store, q, depth, tags)),
+    mode === 'vector' ? [] : keywordPages(deps.keyword, query, depth, tags),
+  ]);
+  const ranked = mode === 'vector' ? vector : mode === 'keyword' ? keyword : fuse([vector, keyword]);
+  return { results: await materialise(deps.store, ranked.slice(0, maxResults), fullText) };
+}
+
+function validate(params: SearchDocsParams) {
+  if (!params || typeof params !== 'object') throw new ValidationError('search input must be an object with a query.');
+  if (typeof params.query !== 'string') throw new ValidationError('query is required: pass the text to search for.');
+  const query = params.query.trim();
+  if (!query) throw new ValidationError('query must not be empty: pass the text to search for.');
   const maxResults = params.max_results ?? 10;
-  if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 100) {
-    throw new ValidationError(`max_results must be an integer from 1 to 100 (got ${String(params.max_results)}).`);
+  if (typeof maxResults !== 'number' || !Number.isInteger(maxResults) || maxResults < 1 || maxResults > MAX_RESULTS_LIMIT) {
+    throw new ValidationError(`max_results must be an integer from 1 to ${MAX_RESULTS_LIMIT} (got ${String(params.max_results)}).`);
   }
   const mode = params.mode ?? 'hybrid';
-  if (!['hybrid', 'vector', 'keyword'].includes(mode)) throw new ValidationError(`mode must be hybrid, vector or keyword (got ${mode}).`);
-  const tags = params.tags?.length ? params.tags : undefined;
-
-  const queryVector = mode === 'keyword' ? undefined : (await deps.embedder.embed([query]))[0]!;
-  let pool = Math.min(MAX_CANDIDATES, Math.max(50, maxResults * 8));
-  for (;;) {
-    const vector: Candidate[] = queryVector ? (await deps.store.chunks.search(queryVector, pool, { tags })).map((r) => ({ id: r.id, score: r.score })) : [];
-    const keyword: Candidate[] = mode !== 'vector' ? await deps.keyword.search(query, pool, tags) : [];
-    const ranked = mode === 'vector' ? vector : mode === 'keyword' ? keyword : fuse([vector, keyword]);
-    const payloads = await deps.store.chunks.payloads(ranked.map((c) => c.id));
-    const best = new Map<string, Candidate>(); // page id -> best chunk (ranked is best first)
-    for (const c of ranked) {
-      const pageId = payloads.get(c.id)?.page_id ?? `chunk:${c.id}`;
-      if (!best.has(pageId)) best.set(pageId, c);
-      if (best.size >= maxResults) break;
-    }
-    const exhausted = vector.length < pool && keyword.length < pool;
-    if (best.size >= maxResults || exhausted || pool >= MAX_CANDIDATES) {
-      return { results: await materialise(deps, [...best.entries()], payloads, !!params.return_full_document_text) };
-    }
-    pool = Math.min(MAX_CANDIDATES, pool * 4);
+  if (!SEARCH_MODES.includes(mode)) {
+    throw new ValidationError(`mode must be one of ${SEARCH_MODES.join(', ')} (got ${JSON.stringify(params.mode)}).`);
   }
+  if (params.tags !== undefined && (!Array.isArray(params.tags) || params.tags.some((t) => typeof t !== 'string'))) {
+    throw new ValidationError('tags must be a list of strings.');
+  }
+  const tags = params.tags?.length ? [...new Set(params.tags)] : undefined;
+  return { query, tags, maxResults, mode, fullText: params.return_full_document_text === true };
 }
 
-/** Reciprocal Rank Fusion of ranked lists (best first). */
-export function fuse(lists: Candidate[][]): Candidate[] {
-  const scores = new Map<string, number>();
+async function embedQuery(embedder: Embedder, query: string): Promise<Float32Array> {
+  const [v] = await embedder.embed([query]);
+  if (!v) throw new Error(`the ${embedder.provider} embedder returned no vector for the query.`);
+  return v;
+}
+
+/**
+ * Reciprocal Rank Fusion of page rankings (best first): score = sum of 1 / (RRF_K + rank), rank from 1.
+ * Each page keeps the chunk of the list that ranks it highest (earlier lists win ties).
+ */
+export function fuse(lists: readonly (readonly PageCandidate[])[]): PageCandidate[] {
+  const fused = new Map<string, { c: PageCandidate; score: number; bestRank: number }>();
   for (const list of lists) {
-    list.forEach((c, rank) => scores.set(c.id, (scores.get(c.id) ?? 0) + 1 / (RRF_K + rank + 1)));
+    list.forEach((c, i) => {
+      const rank = i + 1;
+      const f = fused.get(c.pageKey);
+      if (!f) fused.set(c.pageKey, { c, score: 1 / (RRF_K + rank), bestRank: rank });
+      else {
+        f.score += 1 / (RRF_K + rank);
+        if (rank < f.bestRank) {
+          f.c = c;
+          f.bestRank = rank;
+        }
+      }
+    });
   }
-  return [...scores.entries()].map(([id, score]) => ({ id, score })).sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+  return [...fused.values()]
+    .sort((a, b) => b.score - a.score || a.bestRank - b.bestRank || (a.c.pageKey < b.c.pageKey ? -1 : 1))
+    .map(({ c, score }) => ({ ...c, score }));
 }
 
-async function materialise(
-  deps: SearchDeps,
-  best: [string, Candidate][],
-  payloads: Awaited<ReturnType<Store['chunks']['payloads']>>,
-  fullText: boolean,
-): Promise<SearchDocResult[]> {
-  const pageIds = best.map(([pageId]) => pageId).filter((id) => !id.startsWith('chunk:'));
-  const fullTexts = new Map<string, string>();
+async function materialise(store: Store, ranked: readonly PageCandidate[], fullText: boolean): Promise<SearchDocResult[]> {
+  if (ranked.length === 0) return [];
+  const payloads = await store.chunks.payloads(ranked.map((c) => c.chunkId));
+  const texts = new Map<string, string>();
   if (fullText) {
-    for (const id of pageIds) {
-      const page = await deps.store.pages.get(id);
-      if (page?.raw_text) fullTexts.set(id, page.raw_text);
+    for (const c of ranked) {
+      const page = c.pageKey.startsWith('chunk:') ? undefined : await store.pages.get(c.pageKey);
+      if (page?.raw_text != null) texts.set(c.pageKey, page.raw_text);
     }
   }
-  return best.map(([pageId, c]) => {
-    const p = payloads.get(c.id)!;
-    const full = fullTexts.get(pageId);
-    return {
+  const out: SearchDocResult[] = [];
+  for (const c of ranked) {
+    const p = payloads.get(c.chunkId);
+    if (!p) continue; // deleted between ranking and now
+    const full = texts.get(c.pageKey);
+    out.push({
       chunk_text: full ?? p.text,
       page_id: p.page_id ?? '',
       tags: p.tags,
@@ -121,8 +155,9 @@ async function materialise(
       title: p.title,
       heading_path: p.heading_path,
       domain: p.domain,
-      chunk_id: c.id,
+      chunk_id: c.chunkId,
       full_document: full !== undefined,
-    };
-  });
+    });
+  }
+  return out;
 }

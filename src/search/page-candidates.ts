@@ -1,0 +1,62 @@
+/**
+ * Ranked *pages* from each retriever: every page once, represented by its best chunk. searchDocs fuses
+ * and returns these; the per-page step lives here so that a page with many matching chunks can never
+ * crowd other pages out of `max_results`.
+ */
+import { ARRAY, FLOAT, arrayValue } from '@duckdb/node-api';
+import type { KeywordIndex } from '../store/keyword-index.js';
+import type { Store } from '../store/store.js';
+import { MAX_SEARCH_LIMIT } from '../store/validation.js';
+import { VARCHAR_LIST, varcharList } from '../store/sql-values.js';
+
+export interface PageCandidate {
+  /** Page id; a chunk stored without a page stands for itself as `chunk:<id>`. */
+  pageKey: string;
+  chunkId: string;
+  /** The best chunk's score in this retriever (cosine similarity or BM25). */
+  score: number;
+}
+
+const pageKeyOf = (chunkId: string, pageId: string | null | undefined) => pageId ?? `chunk:${chunkId}`;
+
+/** Keyword side: BM25 with the best chunk per page chosen in SQL, so `limit` pages come back when they exist. */
+export async function keywordPages(keyword: KeywordIndex, query: string, limit: number, tags?: readonly string[]): Promise<PageCandidate[]> {
+  const hits = await keyword.search(query, limit, { tags, perPage: true });
+  return hits.map((h) => ({ pageKey: pageKeyOf(h.id, h.page_id), chunkId: h.id, score: h.score }));
+}
+
+/**
+ * Vector side: nearest chunks from the vector engine, over-fetched and grouped per page (first chunk of a
+ * page = its best). When grouping leaves fewer than `limit` pages, fetch again 4x wider; when even the
+ * engine's largest request (1,000 chunks) is not enough (pages with hundreds of near-identical chunks),
+ * fall back to an exact per-page scan in DuckDB. Returns `limit` pages whenever that many (matching) exist.
+ */
+export async function vectorPages(store: Store, query: Float32Array, limit: number, tags?: readonly string[]): Promise<PageCandidate[]> {
+  let pool = Math.min(MAX_SEARCH_LIMIT, Math.max(50, limit * 4));
+  for (;;) {
+    const hits = await store.chunks.search(query, pool, { tags });
+    const pages = new Map<string, PageCandidate>();
+    for (const h of hits) {
+      const key = pageKeyOf(h.id, h.payload.page_id);
+      if (!pages.has(key)) pages.set(key, { pageKey: key, chunkId: h.id, score: h.score });
+      if (pages.size >= limit) break;
+    }
+    if (pages.size >= limit || hits.length < pool) return [...pages.values()];
+    if (pool >= MAX_SEARCH_LIMIT) return exactVectorPages(store, query, limit, tags);
+    pool = Math.min(MAX_SEARCH_LIMIT, pool * 4);
+  }
+}
+
+/** Best chunk per page by exact cosine over every (matching) stored chunk; score = 1 - cosine distance. */
+export async function exactVectorPages(store: Store, query: Float32Array, limit: number, tags?: readonly string[]): Promise<PageCandidate[]> {
+  const filtered = !!tags && tags.length > 0;
+  const rows = await store.db.all<{ page_key: string; id: string; score: number }>(
+    `SELECT page_key, arg_max(id, score) AS id, max(score) AS score FROM (
+       SELECT id, coalesce(page_id, 'chunk:' || id) AS page_key, 1 - array_cosine_distance(embedding, $q) AS score
+       FROM document_embeddings ${filtered ? 'WHERE list_has_any(tags, $tags)' : ''})
+     GROUP BY page_key ORDER BY score DESC, id LIMIT $limit`,
+    { q: arrayValue(Array.from(query)), limit, ...(filtered ? { tags: varcharList(tags) } : {}) },
+    { q: ARRAY(FLOAT, store.chunks.dimension), ...(filtered ? { tags: VARCHAR_LIST } : {}) },
+  );
+  return rows.map((r) => ({ pageKey: r.page_key, chunkId: r.id, score: Number(r.score) }));
+}
