@@ -22,6 +22,8 @@ export interface QdrantMigrationOptions {
   force?: boolean;
   /** Retries of a failing request before giving up. */
   maxRetries?: number;
+  /** Rows written per transaction (pages are grouped up to this; default 1024). */
+  writeGroupRows?: number;
   /** Points compared element by element in the verification. */
   sampleSize?: number;
 }
@@ -195,51 +197,65 @@ export async function migrateQdrant(
   const state: ResumeState = saved && !saved.done ? { ...saved } : { next_offset: null, read: 0, written: 0, skipped: 0, done: false };
   const resumedFrom = saved && !saved.done ? saved.next_offset : undefined;
   const skippedPoints: { id: string; reason: string }[] = [];
-  let offset: PointId | null | undefined = resumedFrom ?? undefined;
+  const offset: PointId | null | undefined = resumedFrom ?? undefined;
   const withVector = opts.vectorName ? [opts.vectorName] : true;
 
-  for (;;) {
-    const page = await withRetries(`reading points after offset ${offset ?? 'start'}`, opts.url, () =>
-      client.scroll(opts.collection, { limit: opts.batchSize, offset: offset ?? undefined, with_payload: true, with_vector: withVector }),
+  const read = (from: PointId | null | undefined) =>
+    withRetries(`reading points after offset ${from ?? 'start'}`, opts.url, () =>
+      client.scroll(opts.collection, { limit: opts.batchSize, offset: from ?? undefined, with_payload: true, with_vector: withVector }),
       retries,
     );
+  // Ids can only collide when chunks are already stored (an earlier run, another collection): only then
+  // are existing rows replaced by id (deleting first costs a lookup per batch).
+  const replace = (await store.chunks.count()) > 0;
+  // The next page is requested while the current one is written (two batches in memory at most).
+  // The next page is requested while the current one is converted and written; pages are written in
+  // groups of about `writeGroupRows` rows (fewer, larger transactions: each commit costs a WAL sync).
+  const groupRows = Math.max(opts.batchSize, opts.writeGroupRows ?? 1024);
+  let pending = read(offset);
+  let group = { vectors: [] as Float32Array[], payloads: [] as ChunkPayload[], ids: [] as string[], read: 0, skipped: 0 };
+  for (;;) {
+    const page = await pending;
+    const next = (page.next_page_offset ?? null) as PointId | null;
+    if (next !== null) {
+      pending = read(next);
+      pending.catch(() => {}); // awaited on the next turn; a failure there stops the run after this group commits
+    }
     const points = (page.points ?? []) as Point[];
-    const vectors: Float32Array[] = [];
-    const payloads: ChunkPayload[] = [];
-    const ids: string[] = [];
-    let batchSkipped = 0;
     for (const point of points) {
       const row = toRow(point, info.size, opts.vectorName, opts.collection);
       if (!row.ok) {
         if (opts.onError === 'stop') {
-          throw new MigrationError(`point ${row.id}: ${row.reason}. Nothing of this batch was written; pass --on-error skip to skip such points, then --resume.`);
+          throw new MigrationError(`point ${row.id}: ${row.reason}. Nothing after the last committed batch was written; pass --on-error skip to skip such points, then --resume.`);
         }
-        batchSkipped++;
+        group.skipped++;
         if (skippedPoints.length < 1000) skippedPoints.push({ id: row.id, reason: row.reason });
         continue;
       }
-      vectors.push(row.vector);
-      payloads.push(row.payload);
-      ids.push(row.id);
+      group.vectors.push(row.vector);
+      group.payloads.push(row.payload);
+      group.ids.push(row.id);
     }
-    const next = (page.next_page_offset ?? null) as PointId | null;
+    group.read += points.length;
+    if (group.ids.length + group.skipped < groupRows && next !== null) continue;
     const nextState: ResumeState = {
       next_offset: next,
-      read: state.read + points.length,
-      written: state.written + ids.length,
-      skipped: state.skipped + batchSkipped,
+      read: state.read + group.read,
+      written: state.written + group.ids.length,
+      skipped: state.skipped + group.skipped,
       done: next === null,
     };
     if (!opts.dryRun) {
+      const g = group;
       await store.db.transaction(async (tx) => {
-        if (ids.length) await store.chunks.writeBatch(tx, vectors, payloads, ids, { replace: true });
+        if (g.ids.length) await store.chunks.writeBatch(tx, g.vectors, g.payloads, g.ids, { replace });
         await setMeta(tx, stateKey(opts.collection), JSON.stringify(nextState));
       });
     }
+    group = { vectors: [], payloads: [], ids: [], read: 0, skipped: 0 };
     Object.assign(state, nextState);
     hooks.onProgress?.({ read: state.read, written: state.written, skipped: state.skipped, total });
     if (next === null) break;
-    offset = next;
   }
   if (!opts.dryRun) await store.db.checkpoint();
 

@@ -58,6 +58,7 @@ export async function startFakeQdrant(collections: Record<string, QCollection> =
     close: async () => {},
   };
   let scrolls = 0;
+  const cache = new WeakMap<QPoint, Map<string, string>>();
   const server: Server = createServer(async (req, res) => {
     let body = '';
     for await (const c of req) body += c;
@@ -98,10 +99,17 @@ export async function startFakeQdrant(collections: Record<string, QCollection> =
       const from = start < 0 ? col.points.length : start;
       const slice = col.points.slice(from, from + limit);
       const next = col.points[from + limit]?.id ?? null;
-      return send(200, {
-        points: slice.map((p) => ({ id: p.id, payload: args.with_payload === false ? null : p.payload, vector: pickVector(p, args.with_vector) ?? null })),
-        next_page_offset: next,
+      // Points are encoded once and cached, as a server reading stored points would not re-encode floats.
+      const key = JSON.stringify([args.with_payload, args.with_vector]);
+      const encoded = slice.map((p) => {
+        let c = cache.get(p);
+        if (!c) cache.set(p, (c = new Map()));
+        let json = c.get(key);
+        if (!json) c.set(key, (json = JSON.stringify({ id: p.id, payload: args.with_payload === false ? null : p.payload, vector: pickVector(p, args.with_vector) ?? null })));
+        return json;
       });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(`{"result":{"points":[${encoded.join(',')}],"next_page_offset":${JSON.stringify(next)}},"status":"ok","time":${(performance.now() - started) / 1000}}`);
     }
     if (req.method === 'POST' && m[2] === '/points' && !m[3]) {
       const ids = new Set((args.ids as QPointId[]).map(String));
