@@ -5,12 +5,23 @@ import type { DoctorContext } from './context.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { fetchUrlInput, jobProgressInput, parseInput, type FetchUrlInput, type JobProgressInput } from './inputs.js';
 import { checkStartUrl } from './url-check.js';
+import { isIP } from 'node:net';
+import { AddressPolicy } from '../ingest/net-guard.js';
 
 /** Starts a crawl job and returns its id at once; the job row exists before this returns. */
 export async function fetchUrl(ctx: DoctorContext, input: FetchUrlInput): Promise<{ job_id: string; status: JobStatus; url: string }> {
   const p = parseInput(fetchUrlInput, input);
   if (!ctx.jobs) throw new ConflictError('this Doctor process does not run crawl jobs (read-only); use `doctor serve` or `doctor crawl`.');
   const url = checkStartUrl(p.url);
+  // Literal private addresses are refused at once; host names are checked on every connection (net-guard).
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host)) {
+    try {
+      new AddressPolicy({ allowPrivate: ctx.config.allowPrivateNetwork, allowlist: ctx.config.allowHosts }).check(host, host);
+    } catch (e) {
+      throw new ValidationError((e as Error).message);
+    }
+  }
   const job_id = randomUUID();
   await ctx.jobs.submit({
     job_id,
