@@ -3,10 +3,12 @@ import { after, before, describe, it } from 'node:test';
 import { LexicalEmbedder } from '../src/ingest/embedders/lexical.js';
 import { chunkMarkdown, chunkSearchText } from '../src/ingest/chunker.js';
 import { searchDocs } from '../src/service/search.js';
+import { RRF_K, searchDocs as runSearch } from '../src/search/search-docs.js';
 import { ValidationError } from '../src/service/errors.js';
 import { tokenize } from '../src/search/tokenize.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 import { cosine } from './helpers/vectors.js';
+import { ValidationError as StoreValidationError } from '../src/store/validation.js';
 
 /** Stores a page and its chunks the way the crawler does. */
 async function addPage(ctx: TestContext, id: string, title: string, markdown: string, tags: string[]) {
@@ -120,5 +122,69 @@ describe('searchDocs', () => {
       [{ query: 'x', mode: 'fuzzy' }, /mode/],
     ];
     for (const [input, re] of bad) await assert.rejects(searchDocs(ctx, input as never), (e: Error) => e instanceof ValidationError && re.test(e.message));
+  });
+
+  it('hybrid score is the RRF sum of the page ranks in the vector and keyword rankings', async () => {
+    const query = 'exponential backoff';
+    const vec = (await searchDocs(ctx, { query, mode: 'vector', max_results: 50 })).results.map((r) => r.page_id);
+    const kw = (await searchDocs(ctx, { query, mode: 'keyword', max_results: 50 })).results.map((r) => r.page_id);
+    const { results } = await searchDocs(ctx, { query, max_results: 5 });
+    assert.equal(results[0]!.page_id, 'retries');
+    for (const r of results) {
+      const rrf = [vec, kw].reduce((sum, list) => sum + (list.includes(r.page_id) ? 1 / (RRF_K + list.indexOf(r.page_id) + 1) : 0), 0);
+      assert.ok(Math.abs(r.score - rrf) < 1e-12, `${r.page_id}: ${r.score} = ${rrf}`);
+    }
+    assert.ok(results[0]!.score <= 2 / (RRF_K + 1));
+    const kwOnly = await searchDocs(ctx, { query, mode: 'keyword', max_results: 1 });
+    assert.ok(kwOnly.results[0]!.score > 1, 'keyword mode reports BM25');
+  });
+
+  it('validates input in searchDocs itself (not only in the service layer)', async () => {
+    const deps = { store: ctx.store, embedder: ctx.embedder, keyword: ctx.store.keyword };
+    const bad: [object, RegExp][] = [
+      [{ query: '   ' }, /query must not be empty/],
+      [{}, /query is required/],
+      [{ query: 'x', max_results: 0 }, /max_results must be an integer from 1 to 100 \(got 0\)/],
+      [{ query: 'x', max_results: 2.5 }, /max_results must be an integer from 1 to 100/],
+      [{ query: 'x', mode: 'fuzzy' }, /mode must be one of hybrid, vector, keyword \(got "fuzzy"\)/],
+      [{ query: 'x', tags: 'node' }, /tags must be a list of strings/],
+    ];
+    for (const [input, re] of bad) await assert.rejects(runSearch(deps, input as never), (e: Error) => e instanceof StoreValidationError && re.test(e.message));
+  });
+});
+
+describe('searchDocs with pages of hundreds of chunks', () => {
+  let ctx: TestContext;
+  before(async () => {
+    ctx = await makeContext({ runner: false, embedder: new LexicalEmbedder(128) });
+    const write = async (pageId: string, texts: string[]) => {
+      const vectors = await ctx.embedder.embed(texts);
+      await ctx.store.chunks.indexBatch(vectors, texts.map((text, i) => ({ text, page_id: pageId, url: `https://docs.test/${pageId}`, title: pageId, chunk_index: i, tags: ['big'] })));
+    };
+    // Two pages whose 600 chunks each all sit closer to the query than any chunk of the small pages:
+    // the vector engine's 1,000 nearest chunks hold only these two pages.
+    for (const p of ['big-a', 'big-b']) await write(p, Array.from({ length: 600 }, (_, i) => `lantern glow settings ${p} ${i}`));
+    for (let i = 0; i < 5; i++) await write(`small-${i}`, [`lantern maintenance and cleaning guide ${i}, unrelated words here`]);
+  });
+  after(() => ctx.close());
+
+  it('still returns max_results pages, each with its best chunk', async () => {
+    const [query] = await ctx.embedder.embed(['lantern glow settings']);
+    const nearest = await ctx.store.chunks.search(query!, 1000);
+    assert.deepEqual([...new Set(nearest.map((h) => h.payload.page_id))].sort(), ['big-a', 'big-b'], 'over-fetching alone cannot fill 6 pages');
+    for (const mode of ['vector', 'hybrid', 'keyword'] as const) {
+      const { results } = await searchDocs(ctx, { query: 'lantern glow settings', mode, max_results: 6 });
+      assert.equal(results.length, 6, mode);
+      assert.equal(new Set(results.map((r) => r.page_id)).size, 6, mode);
+    }
+    const { results } = await searchDocs(ctx, { query: 'lantern glow settings', mode: 'vector', max_results: 7 });
+    assert.deepEqual(results.slice(0, 2).map((r) => r.page_id).sort(), ['big-a', 'big-b']);
+    const [q] = await ctx.embedder.embed(['lantern glow settings']);
+    for (const r of results) {
+      const [v] = await ctx.embedder.embed([r.chunk_text]);
+      assert.ok(Math.abs(r.score - cosine(q!, v!)) < 1e-5, 'score = 1 - cosine distance of the chunk shown');
+    }
+    const all = await searchDocs(ctx, { query: 'lantern', mode: 'vector', max_results: 100, tags: ['big'] });
+    assert.equal(all.results.length, 7, 'every page, no more');
   });
 });
