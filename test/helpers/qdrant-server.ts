@@ -26,6 +26,8 @@ export interface FakeQdrant {
   failScroll: number[];
   /** After this many successful scroll answers, the server dies (connections dropped, port closed). */
   dieAfterScrolls?: number;
+  /** Delay before answering each scroll (ms), to stop a client mid-run. */
+  scrollDelayMs?: number;
   /** Answer scroll with a malformed body once. */
   malformedScroll?: boolean;
   close(): Promise<void>;
@@ -81,6 +83,7 @@ export async function startFakeQdrant(collections: Record<string, QCollection> =
     }
     if (req.method === 'POST' && m[3] === 'count') return send(200, { count: col.points.length });
     if (req.method === 'POST' && m[3] === 'scroll') {
+      if (fake.scrollDelayMs) await new Promise((r) => setTimeout(r, fake.scrollDelayMs));
       const status = fake.failScroll.shift();
       if (status) return send(status, 'Service Unavailable');
       if (fake.malformedScroll) {
