@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { describe, it } from 'node:test';
+import { buildHttpApp } from '../src/http/app.js';
+import { makeContext } from './helpers/context.js';
+import { addPages } from './helpers/pages.js';
+
+describe('concurrent requests while a crawl writes', () => {
+  it('50 concurrent search_docs (+ list_doc_pages, job_progress) get correct answers, no errors, no lock failures', async (t) => {
+    // a site that keeps the crawler writing for the whole test
+    const server = createServer((req, res) => {
+      const n = Number(/\/s\/(\d+)\.html/.exec(req.url ?? '')?.[1] ?? -1);
+      if (n < 0) return void res.writeHead(404).end();
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end(`<html><head><title>Site page ${n}</title></head><body><main><h1>Site page ${n}</h1>
+          ${Array.from({ length: 8 }, (_, i) => `<h2>Part ${i}</h2><p>Crawled content ${n}.${i} about gizmos and gadgets. ${'filler words '.repeat(40)}</p>`).join('')}
+          ${Array.from({ length: 5 }, (_, i) => `<a href="/s/${n * 5 + i + 1}.html">child</a>`).join('')}</main></body></html>`);
+      }, 10);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const siteUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const ctx = await makeContext({ config: { render: 'never', crawlConcurrency: 4 } });
+    await addPages(ctx, [
+      { id: 'anchor', title: 'Anchor page', markdown: '# Anchor\n\nThe quokkaZebra setting controls anchoring.', tags: ['fixed'] },
+      ...Array.from({ length: 40 }, (_, i) => ({ id: `f${i}`, title: `Fixed ${i}`, markdown: `# Fixed ${i}\n\nStable text number ${i} about widgets.`, tags: ['fixed'] })),
+    ]);
+    const app = await buildHttpApp(ctx, {});
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    try {
+      const start = await fetch(`${base}/fetch_url`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `${siteUrl}/s/0.html`, max_pages: 300, max_depth: 6, tags: ['crawled'] }) });
+      const { job_id } = (await start.json()) as { job_id: string };
+      const pagesAtStart = await ctx.store.pages.count();
+      const t0 = performance.now();
+      let requests = 0;
+      let failures = 0;
+      const crawlWasRunning: boolean[] = [];
+      const worker = async (i: number) => {
+        for (let round = 0; round < 6; round++) {
+          const kind = (i + round) % 5;
+          const url =
+            kind === 3 ? `${base}/list_doc_pages?tags=fixed` : kind === 4 ? `${base}/job_progress?job_id=${job_id}` : `${base}/search_docs?query=quokkaZebra%20anchoring&tags=fixed&max_results=5`;
+          const res = await fetch(url);
+          requests++;
+          if (res.status !== 200) {
+            failures++;
+            continue;
+          }
+          const body = (await res.json()) as Record<string, any>;
+          if (kind === 3) assert.equal(body.doc_pages.length, 41);
+          else if (kind === 4) crawlWasRunning.push(body.status === 'running');
+          else assert.equal(body.results[0].page_id, 'anchor', 'the right answer under load');
+        }
+      };
+      await Promise.all(Array.from({ length: 50 }, (_, i) => worker(i)));
+      const seconds = (performance.now() - t0) / 1000;
+      assert.equal(failures, 0);
+      assert.ok(crawlWasRunning.some(Boolean), 'the crawl was writing during the requests');
+      assert.ok((await ctx.store.pages.count()) > pagesAtStart, 'and it stored pages meanwhile');
+      t.diagnostic(`${requests} requests from 50 concurrent clients in ${seconds.toFixed(2)} s = ${(requests / seconds).toFixed(0)} requests/s while crawling`);
+      await fetch(`${base}/cancel_job`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job_id }) });
+    } finally {
+      await app.close();
+      await ctx.close();
+      server.close();
+    }
+  });
+});
