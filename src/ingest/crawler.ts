@@ -201,7 +201,8 @@ export class Crawl {
       return { kind: 'skipped', reason: 'disallowed by robots.txt' };
     }
     let t = performance.now();
-    const res: FetchResult = await this.fetcher.fetch(entry.url, { signal: this.signal });
+    // Redirects leaving the crawl scope are not followed (nothing out of scope is fetched).
+    const res: FetchResult = await this.fetcher.fetch(entry.url, { signal: this.signal, followRedirect: this.inScope });
     this.stages.fetch += performance.now() - t;
     this.throwIfCancelled();
     if (!res.ok) return { kind: 'skipped', reason: res.reason };

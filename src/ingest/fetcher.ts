@@ -92,7 +92,7 @@ export class Fetcher {
   }
 
   /** Fetches a URL, following redirects; never throws for HTTP or network problems (see `ok`). */
-  async fetch(url: string, opts: { signal?: AbortSignal } = {}): Promise<FetchResult> {
+  async fetch(url: string, opts: { signal?: AbortSignal; followRedirect?: (url: string) => boolean } = {}): Promise<FetchResult> {
     const redirects: string[] = [];
     let current = url;
     const seen = new Set([url]);
@@ -111,6 +111,9 @@ export class Fetcher {
         if (seen.has(next)) return { ok: false, url: current, status: hop.status, reason: `redirect loop (${[...seen, next].join(' -> ')})`, kind: 'redirect_loop' };
         if (redirects.length >= this.o.maxRedirects) {
           return { ok: false, url: current, status: hop.status, reason: `more than ${this.o.maxRedirects} redirects (DOCTOR_MAX_REDIRECTS)`, kind: 'too_many_redirects' };
+        }
+        if (opts.followRedirect && !opts.followRedirect(next)) {
+          return { ok: false, url: current, status: hop.status, reason: `redirected out of scope to ${next}`, kind: 'http_error' };
         }
         seen.add(next);
         redirects.push(next);
