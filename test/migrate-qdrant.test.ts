@@ -124,8 +124,21 @@ describe('doctor migrate qdrant', () => {
       await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'big' })), /128-dimensional vectors but this database stores 64/);
       await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'euclid' })), /Euclid distance.*--force/);
       assert.equal((await migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'euclid', force: true }))).written, 10);
-      const dot = await migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'dot' }));
-      assert.match(dot.notes.join(' '), /Dot distance: accepted/);
+      // 'dot' reuses the ids of 'euclid': its points must not overwrite the chunks migrated from there
+      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'dot' })), /point 0: this id already belongs to a chunk from qdrant:euclid \(10 such point\(s\).*own database/);
+      const clash = await migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'dot', onError: 'skip' }));
+      assert.deepEqual([clash.written, clash.skipped, clash.skippedPoints[0]!.reason], [0, 10, 'id already used by a chunk from qdrant:euclid']);
+      assert.equal(await count(store), 10);
+      const [src] = await store.db.all<{ n: number }>("SELECT count(*)::INTEGER AS n FROM document_embeddings WHERE json_extract_string(extra, '$._source') = 'qdrant:euclid'");
+      assert.equal(src!.n, 10, 'the euclid chunks are intact');
+      const own = await newStore();
+      try {
+        const dot = await migrateQdrant(own, createQdrantClient(q), base(q.url, { collection: 'dot' }));
+        assert.match(dot.notes.join(' '), /Dot distance: accepted/);
+        assert.equal(dot.written, 10);
+      } finally {
+        await own.close();
+      }
       await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'missing' })), /not found/);
     } finally {
       await store.close();
@@ -152,6 +165,29 @@ describe('doctor migrate qdrant', () => {
       assert.match(r.skippedPoints[1]!.reason, /63 dimensions, expected 64/);
       assert.equal(await count(store), 498);
       assert.equal(r.verification!.countsMatch, true);
+    } finally {
+      await store.close();
+      await q.close();
+    }
+  });
+
+  it('integer ids above 2^53 (which JSON.parse cannot keep exact) are reported, not stored under a wrong id', async () => {
+    const pts = points(20).filter((p) => typeof p.id === 'number');
+    pts[3]!.id = 2 ** 60;
+    const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: pts } });
+    const store = await newStore();
+    try {
+      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url)), /point 1152921504606847000: integer id above 2\^53/);
+      const r = await migrateQdrant(store, createQdrantClient(q), base(q.url, { onError: 'skip' }));
+      assert.deepEqual([r.written, r.skipped], [9, 1]);
+      const q2 = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: pts } });
+      const other = await newStore();
+      try {
+        await assert.rejects(migrateQdrant(other, createQdrantClient(q2), base(q2.url, { batchSize: 9, onError: 'skip' })), /page offset 1152921504606847000.*cannot represent exactly/);
+      } finally {
+        await other.close();
+        await q2.close();
+      }
     } finally {
       await store.close();
       await q.close();

@@ -5,7 +5,9 @@
  * transaction together with the resume point, so a crash loses nothing committed and `--resume`
  * continues after the last committed batch. Re-running replaces rows by id (idempotent).
  */
+import { LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import { QdrantClient } from '@qdrant/js-client-rest';
+import type { Tx } from '../db/database.js';
 import type { Store } from '../store/store.js';
 import { getMeta, setMeta } from '../db/meta.js';
 import type { ChunkPayload } from '../store/embeddings.js';
@@ -135,6 +137,9 @@ export function toRow(point: Point, dimension: number, vectorName: string | unde
   | { ok: true; id: string; vector: Float32Array; payload: ChunkPayload }
   | { ok: false; id: string; reason: string } {
   const id = String(point.id);
+  if (typeof point.id === 'number' && !Number.isSafeInteger(point.id)) {
+    return { ok: false, id, reason: 'integer id above 2^53: JSON parsing in JavaScript cannot read it exactly, so it would be stored under a wrong id' };
+  }
   let raw = point.vector as unknown;
   if (raw && !Array.isArray(raw) && typeof raw === 'object') {
     raw = vectorName ? (raw as Record<string, unknown>)[vectorName] : undefined;
@@ -217,6 +222,12 @@ export async function migrateQdrant(
   for (;;) {
     const page = await pending;
     const next = (page.next_page_offset ?? null) as PointId | null;
+    if (typeof next === 'number' && !Number.isSafeInteger(next)) {
+      throw new MigrationError(
+        `Qdrant returned the page offset ${next}, an integer id above 2^53 that JavaScript cannot represent exactly, so paging would skip or repeat points. ` +
+          'Collections with such ids cannot be migrated by this tool; re-key them to UUIDs in Qdrant first.',
+      );
+    }
     if (next !== null) {
       pending = read(next);
       pending.catch(() => {}); // awaited on the next turn; a failure there stops the run after this group commits
@@ -248,6 +259,27 @@ export async function migrateQdrant(
     if (!opts.dryRun) {
       const g = group;
       await store.db.transaction(async (tx) => {
+        if (replace && g.ids.length) {
+          // An id already used by a chunk from elsewhere (a crawl, another collection) is not overwritten.
+          const foreign = await foreignIds(tx, g.ids, sourceTag(opts.collection));
+          if (foreign.size) {
+            const [firstId, firstSource] = foreign.entries().next().value!;
+            if (opts.onError === 'stop') {
+              throw new MigrationError(
+                `point ${firstId}: this id already belongs to a chunk from ${firstSource} (${foreign.size} such point(s) in this batch); ` +
+                  'overwriting it would lose that chunk. Migrate this collection into its own database (DOCTOR_DB_PATH), ' +
+                  'or pass --on-error skip to leave such points out. Nothing after the last committed batch was written.',
+              );
+            }
+            const keep = g.ids.map((id) => !foreign.has(id));
+            for (const [id, src] of foreign) if (skippedPoints.length < 1000) skippedPoints.push({ id, reason: `id already used by a chunk from ${src}` });
+            g.vectors = g.vectors.filter((_, i) => keep[i]);
+            g.payloads = g.payloads.filter((_, i) => keep[i]);
+            g.ids = g.ids.filter((_, i) => keep[i]);
+            nextState.written -= foreign.size;
+            nextState.skipped += foreign.size;
+          }
+        }
         if (g.ids.length) await store.chunks.writeBatch(tx, g.vectors, g.payloads, g.ids, { replace });
         await setMeta(tx, stateKey(opts.collection), JSON.stringify(nextState));
       });
@@ -277,6 +309,17 @@ export async function migrateQdrant(
   };
   if (!opts.dryRun) report.verification = await verify(store, client, opts, total, state.skipped);
   return report;
+}
+
+/** Ids among `ids` already stored for another source than `source` (id -> that source). */
+async function foreignIds(tx: Tx, ids: readonly string[], source: string): Promise<Map<string, string>> {
+  const rows = await tx.all<{ id: string; src: string | null }>(
+    `SELECT id, json_extract_string(extra, '$._source') AS src FROM document_embeddings
+     WHERE id IN (SELECT unnest($ids)) AND coalesce(json_extract_string(extra, '$._source'), '') <> $source`,
+    { ids: listValue([...ids]), source },
+    { ids: LIST(VARCHAR), source: VARCHAR },
+  );
+  return new Map(rows.map((r) => [r.id, r.src ?? 'a crawl or an upgraded database']));
 }
 
 async function loadState(store: Store, collection: string): Promise<ResumeState | undefined> {
