@@ -169,23 +169,32 @@ export class KeywordIndex implements ChunkHook {
   async search(query: string, limit: number, o: KeywordSearchOptions = {}): Promise<KeywordHit[]> {
     const terms = [...new Set(tokenize(query))].slice(0, MAX_QUERY_TERMS);
     if (terms.length === 0 || limit < 1) return [];
-    const tags = o.tags && o.tags.length ? varcharList(o.tags) : null;
-    const rows = await this.db.all<{ id: string; page_id: string | null; score: number }>(
-      `WITH stats AS (SELECT count(*)::DOUBLE AS n, coalesce(avg(len), 1)::DOUBLE AS avgdl FROM kw_docs),
+    const filtered = !!o.tags && o.tags.length > 0;
+    // Scores are summed per doc (an integer key) first; chunk ids and page ids are joined in afterwards,
+    // only for what is returned (or, per page, for the scored docs). The tag filter runs once per chunk.
+    const scored = `WITH stats AS (SELECT count(*)::DOUBLE AS n, coalesce(avg(len), 1)::DOUBLE AS avgdl FROM kw_docs),
        hits AS (SELECT term, doc, tf FROM kw_postings WHERE term IN (SELECT unnest($terms))),
        df AS (SELECT term, ln(1 + (s.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf FROM hits, stats s GROUP BY term, s.n),
+       docs AS (SELECT doc, len FROM kw_docs ${filtered ? 'WHERE list_has_any(tags, $tags)' : ''}),
        scored AS (
-         SELECT d.chunk_id AS id, d.page_id,
-                sum(df.idf * (h.tf * ${K1 + 1}) / (h.tf + ${K1} * (1 - ${B} + ${B} * d.len / s.avgdl))) AS score
-         FROM hits h JOIN df USING (term) JOIN kw_docs d ON d.doc = h.doc CROSS JOIN stats s
-         WHERE $tags IS NULL OR list_has_any(d.tags, $tags)
-         GROUP BY d.chunk_id, d.page_id)
-       SELECT id, page_id, score FROM scored
-       ${o.perPage ? 'QUALIFY row_number() OVER (PARTITION BY coalesce(page_id, id) ORDER BY score DESC, id) = 1' : ''}
-       ORDER BY score DESC, id
-       LIMIT $limit`,
-      { terms: listValue(terms.map(termHash)), tags, limit },
-      { terms: LIST(BIGINT), tags: VARCHAR_LIST },
+         SELECT h.doc, sum(df.idf * (h.tf * ${K1 + 1}) / (h.tf + ${K1} * (1 - ${B} + ${B} * d.len / s.avgdl))) AS score
+         FROM hits h JOIN df USING (term) JOIN docs d ON d.doc = h.doc CROSS JOIN stats s
+         GROUP BY h.doc)`;
+    const sql = o.perPage
+      ? `${scored},
+         pages AS (
+           SELECT coalesce(d.page_id, 'chunk:' || d.chunk_id) AS page_key, any_value(d.page_id) AS page_id,
+                  arg_max(d.chunk_id, s.score) AS id, max(s.score) AS score
+           FROM scored s JOIN kw_docs d ON d.doc = s.doc GROUP BY page_key)
+         SELECT id, page_id, score FROM pages ORDER BY score DESC, id LIMIT $limit`
+      : `${scored}
+         SELECT d.chunk_id AS id, d.page_id, t.score
+         FROM (SELECT doc, score FROM scored ORDER BY score DESC, doc LIMIT $limit) t JOIN kw_docs d ON d.doc = t.doc
+         ORDER BY t.score DESC, t.doc`;
+    const rows = await this.db.all<{ id: string; page_id: string | null; score: number }>(
+      sql,
+      { terms: listValue(terms.map(termHash)), limit, ...(filtered ? { tags: varcharList(o.tags!) } : {}) },
+      { terms: LIST(BIGINT), ...(filtered ? { tags: VARCHAR_LIST } : {}) },
     );
     return rows.map((r) => ({ id: r.id, page_id: r.page_id, score: Number(r.score) }));
   }
