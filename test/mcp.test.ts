@@ -279,11 +279,9 @@ describe('MCP HTTP sessions and shutdown', () => {
     await sse.connect(new SSEClientTransport(new URL(`${base}/mcp`)));
     const http = new Client({ name: 'http', version: '1' });
     await http.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)) as Transport);
-    const sseClosed = new Promise<void>((resolve) => (sse.onclose = resolve));
-    const t0 = Date.now();
-    await app.close();
-    assert.ok(Date.now() - t0 < 3000, `app.close() took ${Date.now() - t0} ms`);
-    await sseClosed;
+    const closed = await Promise.race([app.close().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref())]);
+    assert.ok(closed, 'app.close() finishes within 3 s while MCP clients are connected');
+    await sse.close();
     await http.close();
   });
 });
