@@ -69,10 +69,18 @@ describe('SSRF guard for crawls requested over the API', () => {
   });
 
   it('a redirect from an allowed host to a private address is refused at the hop', async () => {
+    // the crawler does not even follow a redirect out of its scope...
     const r = await post(base, '/fetch_url', { url: redirectorUrl, max_pages: 2 });
     const job = await ctx.runner!.waitFor(r.body.job_id);
     assert.equal(job.status, 'failed');
-    assert.match(job.error_message!, /refused to connect to 127\.0\.0\.1.*blocked/);
+    assert.match(job.error_message!, /redirected out of scope to http:\/\/127\.0\.0\.1/);
+    // ...and when a redirect is followed, its connection is checked like any other
+    const { Fetcher } = await import('../src/ingest/fetcher.js');
+    const { createGuardedDispatcher } = await import('../src/ingest/net-guard.js');
+    const fetcher = new Fetcher({ dispatcher: createGuardedDispatcher({ allowPrivate: false, allowlist: ['localhost'] }), maxRetries: 0 });
+    const res = await fetcher.fetch(redirectorUrl);
+    assert.ok(!res.ok && res.kind === 'blocked_address', JSON.stringify(res));
+    assert.match(!res.ok ? res.reason : '', /refused to connect to 127\.0\.0\.1/);
   });
 });
 
