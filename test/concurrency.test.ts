@@ -31,7 +31,11 @@ describe('concurrent requests while a crawl writes', () => {
     try {
       const start = await fetch(`${base}/fetch_url`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `${siteUrl}/s/0.html`, max_pages: 300, max_depth: 6, tags: ['crawled'] }) });
       const { job_id } = (await start.json()) as { job_id: string };
+      // let the crawl get going, so the requests below overlap its writes
+      const fixedPages = await ctx.store.pages.count();
+      for (let i = 0; i < 300 && (await ctx.store.pages.count()) === fixedPages; i++) await new Promise((r) => setTimeout(r, 50));
       const pagesAtStart = await ctx.store.pages.count();
+      assert.ok(pagesAtStart > fixedPages, 'the crawl stores pages');
       const t0 = performance.now();
       let requests = 0;
       let failures = 0;
@@ -57,7 +61,8 @@ describe('concurrent requests while a crawl writes', () => {
       const seconds = (performance.now() - t0) / 1000;
       assert.equal(failures, 0);
       assert.ok(crawlWasRunning.some(Boolean), 'the crawl was writing during the requests');
-      assert.ok((await ctx.store.pages.count()) > pagesAtStart, 'and it stored pages meanwhile');
+      for (let i = 0; i < 200 && (await ctx.store.pages.count()) === pagesAtStart; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok((await ctx.store.pages.count()) > pagesAtStart, 'and it kept storing pages');
       t.diagnostic(`${requests} requests from 50 concurrent clients in ${seconds.toFixed(2)} s = ${(requests / seconds).toFixed(0)} requests/s while crawling`);
       await fetch(`${base}/cancel_job`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job_id }) });
     } finally {
