@@ -213,51 +213,18 @@ export async function migrateQdrant(
   // Ids can only collide when chunks are already stored (an earlier run, another collection): only then
   // are existing rows replaced by id (deleting first costs a lookup per batch).
   const replace = (await store.chunks.count()) > 0;
-  // The next page is requested while the current one is written (two batches in memory at most).
-  // The next page is requested while the current one is converted and written; pages are written in
-  // groups of about `writeGroupRows` rows (fewer, larger transactions: each commit costs a WAL sync).
+  // A pipeline with bounded memory: while one group of pages (about `writeGroupRows` rows) is written in
+  // its transaction (DuckDB works on its own threads), the next group is fetched and converted, with one
+  // scroll request ahead. At most two groups and one page are held at any time, whatever the collection
+  // size. Large groups mean fewer commits (each costs a WAL sync).
   const groupRows = Math.max(opts.batchSize, opts.writeGroupRows ?? 1024);
-  let pending = read(offset);
-  let group = { vectors: [] as Float32Array[], payloads: [] as ChunkPayload[], ids: [] as string[], read: 0, skipped: 0 };
-  for (;;) {
-    const page = await pending;
-    const next = (page.next_page_offset ?? null) as PointId | null;
-    if (typeof next === 'number' && !Number.isSafeInteger(next)) {
-      throw new MigrationError(
-        `Qdrant returned the page offset ${next}, an integer id above 2^53 that JavaScript cannot represent exactly, so paging would skip or repeat points. ` +
-          'Collections with such ids cannot be migrated by this tool; re-key them to UUIDs in Qdrant first.',
-      );
-    }
-    if (next !== null) {
-      pending = read(next);
-      pending.catch(() => {}); // awaited on the next turn; a failure there stops the run after this group commits
-    }
-    const points = (page.points ?? []) as Point[];
-    for (const point of points) {
-      const row = toRow(point, info.size, opts.vectorName, opts.collection);
-      if (!row.ok) {
-        if (opts.onError === 'stop') {
-          throw new MigrationError(`point ${row.id}: ${row.reason}. Nothing after the last committed batch was written; pass --on-error skip to skip such points, then --resume.`);
-        }
-        group.skipped++;
-        if (skippedPoints.length < 1000) skippedPoints.push({ id: row.id, reason: row.reason });
-        continue;
-      }
-      group.vectors.push(row.vector);
-      group.payloads.push(row.payload);
-      group.ids.push(row.id);
-    }
-    group.read += points.length;
-    if (group.ids.length + group.skipped < groupRows && next !== null) continue;
-    const nextState: ResumeState = {
-      next_offset: next,
-      read: state.read + group.read,
-      written: state.written + group.ids.length,
-      skipped: state.skipped + group.skipped,
-      done: next === null,
-    };
+  type Group = { vectors: Float32Array[]; payloads: ChunkPayload[]; ids: string[]; read: number; skipped: number; next: PointId | null };
+  const newGroup = (): Group => ({ vectors: [], payloads: [], ids: [], read: 0, skipped: 0, next: null });
+
+  /** Writes one group with the resume point after it, in one transaction; then counts it as committed. */
+  const commit = async (g: Group): Promise<void> => {
+    const foreignSkips: { id: string; reason: string }[] = [];
     if (!opts.dryRun) {
-      const g = group;
       await store.db.transaction(async (tx) => {
         if (replace && g.ids.length) {
           // An id already used by a chunk from elsewhere (a crawl, another collection) is not overwritten.
@@ -272,22 +239,73 @@ export async function migrateQdrant(
               );
             }
             const keep = g.ids.map((id) => !foreign.has(id));
-            for (const [id, src] of foreign) if (skippedPoints.length < 1000) skippedPoints.push({ id, reason: `id already used by a chunk from ${src}` });
+            for (const [id, src] of foreign) foreignSkips.push({ id, reason: `id already used by a chunk from ${src}` });
             g.vectors = g.vectors.filter((_, i) => keep[i]);
             g.payloads = g.payloads.filter((_, i) => keep[i]);
             g.ids = g.ids.filter((_, i) => keep[i]);
-            nextState.written -= foreign.size;
-            nextState.skipped += foreign.size;
           }
         }
         if (g.ids.length) await store.chunks.writeBatch(tx, g.vectors, g.payloads, g.ids, { replace });
-        await setMeta(tx, stateKey(opts.collection), JSON.stringify(nextState));
+        await setMeta(tx, stateKey(opts.collection), JSON.stringify(after(g, foreignSkips.length)));
       });
     }
-    group = { vectors: [], payloads: [], ids: [], read: 0, skipped: 0 };
-    Object.assign(state, nextState);
+    Object.assign(state, after(g, foreignSkips.length));
+    for (const f of foreignSkips) if (skippedPoints.length < 1000) skippedPoints.push(f);
     hooks.onProgress?.({ read: state.read, written: state.written, skipped: state.skipped, total });
-    if (next === null) break;
+  };
+  const after = (g: Group, foreign: number): ResumeState => ({
+    next_offset: g.next,
+    read: state.read + g.read,
+    written: state.written + g.ids.length,
+    skipped: state.skipped + g.skipped + foreign,
+    done: g.next === null,
+  });
+
+  let writing: Promise<void> | undefined; // the previous group's transaction
+  try {
+    let pending = read(offset);
+    let group = newGroup();
+    for (;;) {
+      const page = await pending;
+      const next = (page.next_page_offset ?? null) as PointId | null;
+      if (typeof next === 'number' && !Number.isSafeInteger(next)) {
+        throw new MigrationError(
+          `Qdrant returned the page offset ${next}, an integer id above 2^53 that JavaScript cannot represent exactly, so paging would skip or repeat points. ` +
+            'Collections with such ids cannot be migrated by this tool; re-key them to UUIDs in Qdrant first.',
+        );
+      }
+      if (next !== null) {
+        pending = read(next);
+        pending.catch(() => {}); // awaited on the next turn; a failure there stops the run after the committed groups
+      }
+      for (const point of (page.points ?? []) as Point[]) {
+        const row = toRow(point, info.size, opts.vectorName, opts.collection);
+        if (!row.ok) {
+          if (opts.onError === 'stop') {
+            throw new MigrationError(`point ${row.id}: ${row.reason}. Nothing after the last committed batch was written; pass --on-error skip to skip such points, then --resume.`);
+          }
+          group.skipped++;
+          if (skippedPoints.length < 1000) skippedPoints.push({ id: row.id, reason: row.reason });
+          continue;
+        }
+        group.vectors.push(row.vector);
+        group.payloads.push(row.payload);
+        group.ids.push(row.id);
+      }
+      group.read += (page.points ?? []).length;
+      group.next = next;
+      if (group.ids.length + group.skipped < groupRows && next !== null) continue;
+      if (writing) await writing; // groups commit in order: the resume point only moves forward
+      writing = commit(group);
+      writing.catch(() => {}); // awaited before the next commit, at the end, or on failure below
+      group = newGroup();
+      if (next === null) break;
+    }
+    await writing;
+  } catch (e) {
+    // The transaction in flight settles first: its own failure is the one to report; else the reader's.
+    if (writing) await writing;
+    throw e;
   }
   if (!opts.dryRun) await store.db.checkpoint();
 
