@@ -1,41 +1,120 @@
 /**
- * Fetching pages politely and safely: timeouts, a body size limit enforced while streaming, gzip/deflate/
- * brotli, redirects followed by hand (each hop normalised, counted, loop-checked and re-checked by the
- * SSRF guard), retries with backoff on 429/5xx honouring Retry-After, a per-host concurrency limit with a
- * polite delay, and charset-aware decoding that never throws.
+ * Fetching pages politely and safely.
+ *
+ * - redirects followed by hand: each hop normalised, counted, loop-checked, and opened through the
+ *   dispatcher again (so the SSRF guard of {@link createGuardedDispatcher} sees every hop);
+ * - a timeout per request, and a body size limit enforced while streaming (after decompression);
+ * - gzip / deflate / brotli content encodings, and `.gz` files (sitemap.xml.gz) unpacked;
+ * - retries with exponential backoff and jitter on 429, 502, 503, 504, timeouts and network errors,
+ *   honouring `Retry-After`;
+ * - a per-host concurrency limit with a polite delay between requests to one host (hosts never wait
+ *   for each other);
+ * - charset-aware decoding that never throws, and refusal of binary bodies.
+ *
+ * @example
+ * const fetcher = new Fetcher({ dispatcher: createGuardedDispatcher({ allowPrivate: false, allowlist: [] }) });
+ * const res = await fetcher.fetch('https://docs.example.com/');
+ * if (res.ok) console.log(res.url, res.contentType, res.body.length);
+ * else console.warn(`${res.url}: ${res.reason} (${res.kind})`);
+ *
+ * @see createGuardedDispatcher in ./net-guard.js
  */
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib';
+import { pipeline, Readable, type Transform } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { normalizeUrl } from './url.js';
-import { retryAfter } from './embedders/openai.js';
 
-export const DEFAULT_USER_AGENT = 'DoctorBot/0.1 (documentation indexer; +https://github.com/doctor-docs/doctor)';
+/** The User-Agent sent when none is configured (DOCTOR_USER_AGENT). */
+export const DEFAULT_USER_AGENT = 'DoctorBot/0.1 (+https://github.com/doctor-docs; documentation indexer)';
 
+/** Status codes that are retried (with backoff, honouring Retry-After). */
+export const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
+/** Longest wait honoured from a Retry-After header, in ms. */
+export const MAX_RETRY_AFTER_MS = 30_000;
+
+/** Options of a {@link Fetcher}; every field has a default. */
 export interface FetcherOptions {
+  /** User-Agent header (default {@link DEFAULT_USER_AGENT}). */
   userAgent?: string;
+  /** Time allowed for one request, headers and body, in ms (default 20 000; DOCTOR_REQUEST_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** Largest body accepted, after decompression, in bytes (default 10 MiB; DOCTOR_MAX_PAGE_BYTES). */
   maxBodyBytes?: number;
+  /** Redirects followed per fetch (default 5). */
   maxRedirects?: number;
+  /** Retries after the first attempt of each hop (default 3). */
   maxRetries?: number;
+  /** Requests in flight at once per host (default 2). */
   perHostConcurrency?: number;
+  /** Minimum time between the starts of two requests to one host, in ms (default 100). */
   perHostDelayMs?: number;
+  /** The undici dispatcher, normally the SSRF guard (default: undici's global dispatcher, unguarded). */
   dispatcher?: Dispatcher;
 }
 
+/** Why a fetch failed. */
 export type FetchFailureKind =
+  /** the server answered with an error status (status set), a redirect without a usable Location, or out of scope */
   | 'http_error'
+  /** the body is larger than `maxBodyBytes` (declared or while streaming) */
   | 'too_large'
+  /** no complete answer within `timeoutMs` (after retries) */
   | 'timeout'
+  /** a redirect led back to a URL already visited in this fetch */
   | 'redirect_loop'
+  /** more than `maxRedirects` redirects */
   | 'too_many_redirects'
+  /** the SSRF guard refused the address (first request or a redirect hop) */
   | 'blocked_address'
+  /** DNS failure, connection refused or reset, malformed response (after retries) */
   | 'network'
+  /** the body is binary (image, PDF, archive, ...), whatever the Content-Type says */
   | 'not_text';
 
-export type FetchResult =
-  | { ok: true; url: string; status: number; contentType: string; charset?: string; body: string; bytes: number; redirects: string[] }
-  | { ok: false; url: string; status?: number; reason: string; kind: FetchFailureKind };
+/** A successful fetch: the final URL (after redirects) and the decoded text. */
+export interface FetchSuccess {
+  ok: true;
+  /** Final URL after redirects (normalised). */
+  url: string;
+  status: number;
+  /** MIME type only, lowercased (`text/html`); `''` when the server sent none. */
+  contentType: string;
+  /** The character encoding the body was decoded with, when one was declared (header, BOM or meta tag). */
+  charset?: string;
+  /** The body as text (invalid bytes replaced by U+FFFD). */
+  body: string;
+  /** Body size in bytes after decompression. */
+  bytes: number;
+  /** Each redirect target in order (empty when there was none); the last one equals `url`. */
+  redirects: string[];
+}
+
+/** A failed fetch; `reason` is a readable sentence for logs and job reports. */
+export interface FetchFailure {
+  ok: false;
+  /** The URL of the hop that failed. */
+  url: string;
+  /** HTTP status when the server answered. */
+  status?: number;
+  reason: string;
+  kind: FetchFailureKind;
+}
+
+/** The outcome of {@link Fetcher.fetch}: check `ok`. */
+export type FetchResult = FetchSuccess | FetchFailure;
+
+/** Per-call options of {@link Fetcher.fetch}. */
+export interface FetchOptions {
+  /** Aborting it rejects the fetch with the signal's reason (it is not reported as a failure). */
+  signal?: AbortSignal;
+  /**
+   * Called with each redirect target before it is requested; returning false stops there with an
+   * `http_error` failure "redirected out of scope to ..." (nothing out of scope is fetched).
+   * By default every redirect is followed and the final URL is reported for the caller to judge.
+   */
+  followRedirect?: (url: string) => boolean;
+}
 
 class Failure extends Error {
   constructor(
@@ -48,24 +127,45 @@ class Failure extends Error {
   }
 }
 
-/** Per-host slots with a minimum delay between request starts. */
+type Hop = { redirect: string; status: number } | Omit<FetchSuccess, 'url' | 'redirects'>;
+
+/** Per-host slots with a minimum delay between request starts; waiting is abortable. */
 class HostLimiter {
   private active = 0;
-  private lastStart = 0;
+  private nextStart = 0;
   private readonly waiters: (() => void)[] = [];
 
   constructor(
     private readonly max: number,
-    private readonly delayMs: number,
+    public delayMs: number,
   ) {}
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((r) => this.waiters.push(r));
+  get idle(): boolean {
+    return this.active === 0 && this.waiters.length === 0 && Date.now() >= this.nextStart;
+  }
+
+  async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (this.active >= this.max) {
+      await new Promise<void>((resolve, reject) => {
+        const wake = () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        const onAbort = () => {
+          const i = this.waiters.indexOf(wake);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(signal!.reason);
+        };
+        this.waiters.push(wake);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    }
     this.active++;
     try {
-      const wait = this.lastStart + this.delayMs - Date.now();
-      this.lastStart = Math.max(Date.now(), this.lastStart + this.delayMs);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const now = Date.now();
+      const start = Math.max(now, this.nextStart);
+      this.nextStart = start + this.delayMs;
+      if (start > now) await sleep(start - now, signal);
       return await fn();
     } finally {
       this.active--;
@@ -74,10 +174,17 @@ class HostLimiter {
   }
 }
 
+/**
+ * An HTTP client for crawling. One instance per crawl (or per process): the per-host limits apply
+ * across all fetches of one instance. `fetch` never throws for HTTP or network problems; it returns a
+ * {@link FetchResult}.
+ */
 export class Fetcher {
+  /** The User-Agent sent (robots.txt rules are matched against its product token). */
   readonly userAgent: string;
   private readonly o: Required<Omit<FetcherOptions, 'dispatcher' | 'userAgent'>>;
   private readonly limiters = new Map<string, HostLimiter>();
+  private readonly hostDelays = new Map<string, number>();
 
   constructor(private readonly opts: FetcherOptions = {}) {
     this.userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
@@ -86,29 +193,55 @@ export class Fetcher {
       maxBodyBytes: opts.maxBodyBytes ?? 10 * 1024 * 1024,
       maxRedirects: opts.maxRedirects ?? 5,
       maxRetries: opts.maxRetries ?? 3,
-      perHostConcurrency: opts.perHostConcurrency ?? 2,
-      perHostDelayMs: opts.perHostDelayMs ?? 100,
+      perHostConcurrency: Math.max(1, opts.perHostConcurrency ?? 2),
+      perHostDelayMs: Math.max(0, opts.perHostDelayMs ?? 100),
     };
   }
 
-  /** Fetches a URL, following redirects; never throws for HTTP or network problems (see `ok`). */
-  async fetch(url: string, opts: { signal?: AbortSignal; followRedirect?: (url: string) => boolean } = {}): Promise<FetchResult> {
+  /**
+   * Sets a longer delay between requests to one host, e.g. a robots.txt `Crawl-delay` (in ms).
+   * It never goes below `perHostDelayMs`.
+   *
+   * @param hostOrUrl - a host (`docs.x.test:8080`) or any URL on it
+   */
+  setHostDelay(hostOrUrl: string, delayMs: number): void {
+    const host = hostKey(hostOrUrl);
+    const ms = Math.max(this.o.perHostDelayMs, delayMs);
+    this.hostDelays.set(host, ms);
+    const l = this.limiters.get(host);
+    if (l) l.delayMs = ms;
+  }
+
+  /**
+   * Fetches a URL as text, following redirects.
+   *
+   * @param url - an absolute http(s) URL
+   * @returns the final URL and decoded body, or a failure with its kind and a readable reason
+   * @throws TypeError when `url` is not an http(s) URL; the signal's reason when `signal` aborts
+   */
+  async fetch(url: string, opts: FetchOptions = {}): Promise<FetchResult> {
+    const first = normalizeUrl(url);
+    if (!first) throw new TypeError(`not a fetchable http(s) URL: ${url}`);
     const redirects: string[] = [];
-    let current = url;
-    const seen = new Set([url]);
+    let current = first;
+    const seen = new Set([first]);
     for (;;) {
-      let hop: Awaited<ReturnType<Fetcher['fetchOnce']>>;
+      let hop: Hop;
       try {
         hop = await this.withRetries(current, opts.signal);
       } catch (e) {
-        if (opts.signal?.aborted) throw e;
-        const f = toFailure(e, this.o);
+        if (opts.signal?.aborted) throw opts.signal.reason ?? e;
+        const f = toFailure(e, this.o.timeoutMs);
         return { ok: false, url: current, status: f.status, reason: f.message, kind: f.kind };
       }
       if ('redirect' in hop) {
         const next = normalizeUrl(hop.redirect, current);
-        if (!next) return { ok: false, url: current, status: hop.status, reason: `redirect to an invalid or non-http URL (${hop.redirect})`, kind: 'http_error' };
-        if (seen.has(next)) return { ok: false, url: current, status: hop.status, reason: `redirect loop (${[...seen, next].join(' -> ')})`, kind: 'redirect_loop' };
+        if (!next) {
+          return { ok: false, url: current, status: hop.status, reason: `redirect to an invalid or non-http URL (${hop.redirect})`, kind: 'http_error' };
+        }
+        if (seen.has(next)) {
+          return { ok: false, url: current, status: hop.status, reason: `redirect loop (${[...seen, next].join(' -> ')})`, kind: 'redirect_loop' };
+        }
         if (redirects.length >= this.o.maxRedirects) {
           return { ok: false, url: current, status: hop.status, reason: `more than ${this.o.maxRedirects} redirects (DOCTOR_MAX_REDIRECTS)`, kind: 'too_many_redirects' };
         }
@@ -124,33 +257,34 @@ export class Fetcher {
     }
   }
 
-  private async withRetries(url: string, signal?: AbortSignal) {
+  private async withRetries(url: string, signal?: AbortSignal): Promise<Hop> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.limiter(url).run(() => this.fetchOnce(url, signal));
+        return await this.limiter(url).run(() => this.fetchOnce(url, signal), signal);
       } catch (e) {
         if (signal?.aborted) throw e;
-        const f = toFailure(e, this.o);
-        const retryable = f.kind === 'timeout' || f.kind === 'network' || (f.kind === 'http_error' && [429, 502, 503, 504].includes(f.status ?? 0));
+        const f = toFailure(e, this.o.timeoutMs);
+        const retryable = f.kind === 'timeout' || f.kind === 'network' || (f.kind === 'http_error' && RETRYABLE_STATUS.has(f.status ?? 0));
         if (!retryable || attempt >= this.o.maxRetries) throw f;
-        const base = Math.min(10_000, 300 * 2 ** attempt);
-        const wait = f.retryAfterMs !== undefined ? Math.min(f.retryAfterMs, 30_000) : base / 2 + Math.random() * (base / 2);
-        await new Promise((r) => setTimeout(r, wait));
+        const backoff = Math.min(10_000, 300 * 2 ** attempt);
+        const wait = f.retryAfterMs !== undefined ? Math.min(f.retryAfterMs, MAX_RETRY_AFTER_MS) : backoff / 2 + Math.random() * (backoff / 2);
+        await sleep(wait, signal);
       }
     }
   }
 
   private limiter(url: string): HostLimiter {
-    const host = new URL(url).host;
+    const host = hostKey(url);
     let l = this.limiters.get(host);
-    if (!l) this.limiters.set(host, (l = new HostLimiter(this.o.perHostConcurrency, this.o.perHostDelayMs)));
+    if (!l) {
+      if (this.limiters.size > 1000) for (const [k, v] of this.limiters) if (v.idle) this.limiters.delete(k);
+      l = new HostLimiter(this.o.perHostConcurrency, this.hostDelays.get(host) ?? this.o.perHostDelayMs);
+      this.limiters.set(host, l);
+    }
     return l;
   }
 
-  private async fetchOnce(url: string, signal?: AbortSignal): Promise<
-    | { redirect: string; status: number }
-    | { ok: true; status: number; contentType: string; charset?: string; body: string; bytes: number }
-  > {
+  private async fetchOnce(url: string, signal?: AbortSignal): Promise<Hop> {
     const timeout = AbortSignal.timeout(this.o.timeoutMs);
     const res = await request(url, {
       method: 'GET',
@@ -158,99 +292,224 @@ export class Fetcher {
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       headers: {
         'user-agent': this.userAgent,
-        accept: 'text/html,application/xhtml+xml,text/markdown,text/plain;q=0.9,*/*;q=0.5',
+        accept: 'text/html,application/xhtml+xml,text/markdown,text/plain;q=0.9,application/xml;q=0.8,*/*;q=0.5',
         'accept-encoding': 'gzip, deflate, br',
       },
       headersTimeout: this.o.timeoutMs,
       bodyTimeout: this.o.timeoutMs,
     });
-    const header = (name: string) => {
+    const header = (name: string): string | undefined => {
       const v = res.headers[name];
       return Array.isArray(v) ? v[0] : v;
     };
-    if (res.statusCode >= 300 && res.statusCode < 400 && header('location')) {
-      res.body.resume();
-      return { redirect: header('location')!, status: res.statusCode };
+    const status = res.statusCode;
+    if (status >= 300 && status < 400) {
+      discard(res.body);
+      const location = header('location');
+      if (location) return { redirect: location, status };
+      throw new Failure('http_error', `HTTP ${status} without a Location header`, status);
     }
-    if (res.statusCode >= 400) {
-      res.body.resume();
-      throw new Failure('http_error', `HTTP ${res.statusCode}`, res.statusCode, retryAfter(header('retry-after') ?? null));
+    if (status >= 400) {
+      discard(res.body);
+      throw new Failure('http_error', `HTTP ${status}`, status, parseRetryAfter(header('retry-after')));
     }
     const [mime, ...params] = (header('content-type') ?? '').split(';').map((s) => s.trim());
     const contentType = (mime ?? '').toLowerCase();
+    const max = this.o.maxBodyBytes;
     const declared = Number(header('content-length'));
-    if (Number.isFinite(declared) && declared > this.o.maxBodyBytes) {
+    if (header('content-length') !== undefined && Number.isFinite(declared) && declared > max) {
       res.body.destroy();
-      throw new Failure('too_large', tooLarge(this.o.maxBodyBytes, declared));
+      throw new Failure('too_large', tooLarge(max, declared), status);
     }
-    const encoding = (header('content-encoding') ?? '').toLowerCase();
-    const raw = await readLimited(decode(res.body, encoding), this.o.maxBodyBytes);
-    let charset = params.find((p) => p.toLowerCase().startsWith('charset='))?.split('=')[1]?.replace(/"/g, '').toLowerCase();
-    if (!charset && (contentType === 'text/html' || contentType === '')) {
-      const m = /<meta[^>]+charset=["']?([\w-]+)/i.exec(raw.subarray(0, 2048).toString('latin1'));
-      if (m) charset = m[1]!.toLowerCase();
+    const encoding = (header('content-encoding') ?? '').trim().toLowerCase();
+    let raw: Buffer;
+    try {
+      raw = await readLimited(await decodeContent(res.body, encoding), max, status);
+      if (isGzipFile(raw, contentType, url)) raw = await readLimited(await decodeContent(Readable.from([raw]), 'gzip'), max, status);
+    } finally {
+      res.body.destroy();
     }
-    if (looksBinary(raw)) throw new Failure('not_text', `binary content served as ${contentType || 'unknown type'}`);
-    return { ok: true, status: res.statusCode, contentType, charset, body: decodeText(raw, charset), bytes: raw.length };
+    let charset = params.find((p) => /^charset=/i.test(p))?.slice('charset='.length).replace(/["']/g, '').trim().toLowerCase() || undefined;
+    const bom = bomCharset(raw);
+    if (bom) charset = bom;
+    else if (looksBinary(raw)) {
+      throw new Failure('not_text', `binary content served as ${contentType || 'an unknown type'}: not a text page`, status);
+    }
+    if (!charset) charset = sniffCharset(raw, contentType);
+    const decoded = decodeText(raw, charset);
+    return { ok: true, status, contentType, charset: charset ? decoded.encoding : undefined, body: decoded.text, bytes: raw.length };
   }
 }
 
-function decode(body: Readable, encoding: string): Readable {
-  if (encoding === 'gzip' || encoding === 'x-gzip') return body.pipe(createGunzip());
-  if (encoding === 'deflate') return body.pipe(createInflate());
-  if (encoding === 'br') return body.pipe(createBrotliDecompress());
-  return body;
+/** Reads away a small unwanted body (keeps the connection reusable); larger ones close it. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.dump({ limit: 64 * 1024 }).catch(() => {});
 }
 
-async function readLimited(stream: Readable, max: number): Promise<Buffer> {
+function hostKey(hostOrUrl: string): string {
+  try {
+    return new URL(hostOrUrl).host;
+  } catch {
+    return hostOrUrl.toLowerCase();
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 && !signal?.aborted) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Parses a Retry-After header: delay-seconds or an HTTP date. Returns ms (>= 0), or undefined when the
+ * header is missing or unreadable. Not capped (callers cap it).
+ */
+export function parseRetryAfter(value: string | undefined | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  const date = Date.parse(v);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** The decompressing stream for a Content-Encoding; errors and destruction propagate both ways. */
+async function decodeContent(body: Readable, encoding: string): Promise<Readable> {
+  if (encoding === '' || encoding === 'identity') return body;
+  let decoder: Transform;
+  let source: Readable = body;
+  if (encoding === 'gzip' || encoding === 'x-gzip') decoder = createGunzip();
+  else if (encoding === 'br') decoder = createBrotliDecompress();
+  else if (encoding === 'deflate') {
+    // "deflate" is meant to be zlib-wrapped, but some servers send raw deflate: look at the first byte.
+    const it = body[Symbol.asyncIterator]();
+    const first = await it.next();
+    if (first.done) return Readable.from([]);
+    const chunk = first.value as Buffer;
+    decoder = (chunk[0]! & 0x0f) === 8 ? createInflate() : createInflateRaw();
+    source = Readable.from(
+      (async function* () {
+        yield chunk;
+        for (let r = await it.next(); !r.done; r = await it.next()) yield r.value as Buffer;
+      })(),
+    );
+  } else {
+    throw new Failure('not_text', `unsupported Content-Encoding "${encoding}"`);
+  }
+  return pipeline(source, decoder, () => {}) as unknown as Readable;
+}
+
+async function readLimited(stream: Readable, max: number, status: number): Promise<Buffer> {
   const parts: Buffer[] = [];
   let size = 0;
-  for await (const chunk of stream) {
-    size += (chunk as Buffer).length;
-    if (size > max) {
-      stream.destroy();
-      throw new Failure('too_large', tooLarge(max));
+  try {
+    for await (const chunk of stream) {
+      const buf = chunk as Buffer;
+      size += buf.length;
+      if (size > max) throw new Failure('too_large', tooLarge(max), status);
+      parts.push(buf);
     }
-    parts.push(chunk as Buffer);
+  } catch (e) {
+    if (e instanceof Failure) throw e;
+    const code = (e as { code?: string }).code ?? '';
+    if (code.startsWith('Z_') || code.startsWith('ERR__')) {
+      throw new Failure('network', `could not decompress the body: ${(e as Error).message}`, status);
+    }
+    throw e;
+  } finally {
+    stream.destroy();
   }
-  return Buffer.concat(parts);
+  return Buffer.concat(parts, size);
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${Math.round((n / 2 ** 20) * 10) / 10} MB`;
+  if (n >= 1024) return `${Math.round((n / 1024) * 10) / 10} KB`;
+  return `${n} bytes`;
 }
 
 function tooLarge(max: number, declared?: number): string {
-  const mb = (n: number) => `${Math.round((n / 2 ** 20) * 10) / 10} MB`;
-  return `body larger than the ${mb(max)} limit${declared ? ` (${mb(declared)} declared)` : ''}: skipped (DOCTOR_MAX_PAGE_BYTES)`;
+  return `body larger than the ${formatBytes(max)} limit${declared !== undefined ? ` (${formatBytes(declared)} declared)` : ''}: skipped (DOCTOR_MAX_PAGE_BYTES)`;
 }
 
-/** NUL bytes or mostly control characters in the first KB: not text, whatever the Content-Type says. */
+/** A gzip file (not a gzip content encoding), such as sitemap.xml.gz: unpacked for the caller. */
+function isGzipFile(buf: Buffer, contentType: string, url: string): boolean {
+  if (buf.length < 2 || buf[0] !== 0x1f || buf[1] !== 0x8b) return false;
+  return contentType === 'application/gzip' || contentType === 'application/x-gzip' || new URL(url).pathname.endsWith('.gz');
+}
+
+function bomCharset(buf: Buffer): string | undefined {
+  if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) return 'utf-8';
+  if (buf[0] === 0xff && buf[1] === 0xfe) return 'utf-16le';
+  if (buf[0] === 0xfe && buf[1] === 0xff) return 'utf-16be';
+  return undefined;
+}
+
+/** `<meta charset>` / `<meta http-equiv content="...; charset=">` in HTML, `<?xml encoding=?>` in XML. */
+function sniffCharset(buf: Buffer, contentType: string): string | undefined {
+  const head = buf.subarray(0, 4096).toString('latin1');
+  if (contentType === '' || contentType === 'text/html' || contentType === 'application/xhtml+xml') {
+    const m = /<meta\b[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)/i.exec(head);
+    if (m) return m[1]!.toLowerCase();
+  }
+  if (contentType === '' || contentType.endsWith('xml')) {
+    const m = /^\s*<\?xml\b[^>]*\bencoding\s*=\s*["']([\w.:-]+)["']/i.exec(head);
+    if (m) return m[1]!.toLowerCase();
+  }
+  return undefined;
+}
+
+/** NUL bytes, or more than 10% control characters, in the first KB: binary, whatever the Content-Type says. */
 function looksBinary(buf: Buffer): boolean {
   const n = Math.min(buf.length, 1024);
-  if (n === 0) return false;
   let control = 0;
   for (let i = 0; i < n; i++) {
     const b = buf[i]!;
     if (b === 0) return true;
-    if (b < 9 || (b > 13 && b < 32)) control++;
+    if (b < 9 || (b > 13 && b < 32) || b === 127) control++;
   }
-  return control / n > 0.1;
+  return n > 0 && control / n > 0.1;
 }
 
-function decodeText(buf: Buffer, charset?: string): string {
+/** Decodes with the declared charset (unknown labels fall back to UTF-8); invalid bytes become U+FFFD. */
+function decodeText(buf: Buffer, charset?: string): { text: string; encoding: string } {
+  let decoder: TextDecoder;
   try {
-    return new TextDecoder(charset || 'utf-8', { fatal: false }).decode(buf);
+    decoder = new TextDecoder(charset || 'utf-8', { fatal: false });
   } catch {
-    return new TextDecoder('utf-8', { fatal: false }).decode(buf); // unknown charset label
+    decoder = new TextDecoder('utf-8', { fatal: false }); // unknown charset label
   }
+  let text = decoder.decode(buf);
+  // Some Node versions decode windows-1252 (the WHATWG meaning of latin1/iso-8859-1 too) as plain
+  // ISO-8859-1, leaving C1 controls where windows-1252 has quotes, dashes and the euro sign.
+  if (decoder.encoding === 'windows-1252') text = text.replace(/[\x80-\x9f]/g, (c) => CP1252_C1[c.charCodeAt(0) - 0x80] ?? c);
+  return { text, encoding: decoder.encoding };
 }
 
-function toFailure(e: unknown, o: { timeoutMs: number }): Failure {
+/** windows-1252 bytes 0x80..0x9F (undefined bytes map to the same C1 code point, as WHATWG says). */
+const CP1252_C1 = [
+  '\u20ac', '\x81', '\u201a', '\u0192', '\u201e', '\u2026', '\u2020', '\u2021', '\u02c6', '\u2030', '\u0160', '\u2039', '\u0152', '\x8d', '\u017d', '\x8f',
+  '\x90', '\u2018', '\u2019', '\u201c', '\u201d', '\u2022', '\u2013', '\u2014', '\u02dc', '\u2122', '\u0161', '\u203a', '\u0153', '\x9d', '\u017e', '\u0178',
+];
+
+function toFailure(e: unknown, timeoutMs: number): Failure {
   if (e instanceof Failure) return e;
-  const err = e as Error & { code?: string; cause?: Error & { code?: string } };
+  const err = (e ?? {}) as Error & { code?: string; cause?: Error & { code?: string } };
+  const blockedErr = [err, err.cause].find((x) => x?.name === 'BlockedAddressError' || x?.code === 'EBLOCKEDADDRESS');
+  if (blockedErr) return new Failure('blocked_address', blockedErr.message);
   const code = err.code ?? err.cause?.code;
-  if (err.name === 'BlockedAddressError' || code === 'EBLOCKEDADDRESS' || err.cause?.name === 'BlockedAddressError') {
-    return new Failure('blocked_address', (err.cause?.name === 'BlockedAddressError' ? err.cause : err).message);
-  }
   if (err.name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return new Failure('timeout', `no answer within ${o.timeoutMs} ms (DOCTOR_REQUEST_TIMEOUT_MS)`);
+    return new Failure('timeout', `no answer within ${timeoutMs} ms (DOCTOR_REQUEST_TIMEOUT_MS)`);
   }
-  return new Failure('network', `network error: ${err.message}${code ? ` (${code})` : ''}`);
+  const message = err.message || String(e);
+  return new Failure('network', `network error: ${message}${code && !message.includes(code) ? ` (${code})` : ''}`);
 }

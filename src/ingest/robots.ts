@@ -1,4 +1,12 @@
-/** robots.txt: fetched once per origin; a missing or unreadable robots.txt allows everything. */
+/**
+ * robots.txt, fetched once per origin through the {@link Fetcher} (so through the SSRF guard and the
+ * per-host limits). A missing, failed or unreadable robots.txt allows everything.
+ *
+ * @example
+ * const robots = new RobotsCache(fetcher);
+ * if (await robots.isAllowed(url)) ...
+ * const delay = await robots.crawlDelay(origin); // seconds, if the site asks for one
+ */
 import robotsParserModule from 'robots-parser';
 import type { Fetcher } from './fetcher.js';
 
@@ -12,37 +20,59 @@ type Parse = (url: string, body: string) => Robot;
 const robotsParser: Parse =
   (robotsParserModule as unknown as { default?: Parse }).default ?? (robotsParserModule as unknown as Parse);
 
+/** The product token robots.txt groups are matched against: `DoctorBot/0.1 (...)` -> `DoctorBot`. */
+export function robotsToken(userAgent: string): string {
+  return userAgent.trim().split(/[\s/]/)[0] || '*';
+}
+
+/** Per-origin robots.txt rules for one user agent. */
 export class RobotsCache {
   private readonly cache = new Map<string, Promise<Robot | null>>();
+  private readonly token: string;
 
+  /**
+   * @param fetcher - used to fetch `/robots.txt`
+   * @param userAgent - whose rules apply (default: the fetcher's User-Agent); only its product token counts
+   */
   constructor(
     private readonly fetcher: Fetcher,
-    private readonly userAgent: string,
-  ) {}
+    userAgent: string = fetcher.userAgent,
+  ) {
+    this.token = robotsToken(userAgent);
+  }
 
   private robot(origin: string): Promise<Robot | null> {
-    let p = this.cache.get(origin);
+    const key = new URL(origin).origin;
+    let p = this.cache.get(key);
     if (!p) {
-      const url = `${origin}/robots.txt`;
+      const url = `${key}/robots.txt`;
       p = this.fetcher.fetch(url).then(
-        (res) => (res.ok ? robotsParser(url, res.body) : null),
+        (res) => {
+          if (!res.ok) return null;
+          // A site that answers every path with its HTML app shell has no robots.txt.
+          if (res.contentType === 'text/html' || /^\s*<(!doctype|html)/i.test(res.body)) return null;
+          return robotsParser(url, res.body);
+        },
         () => null,
       );
-      this.cache.set(origin, p);
+      this.cache.set(key, p);
     }
     return p;
   }
 
+  /** True unless the origin's robots.txt disallows `url` for this user agent. */
   async isAllowed(url: string): Promise<boolean> {
-    const robot = await this.robot(new URL(url).origin);
-    return robot ? robot.isAllowed(url, this.userAgent) !== false : true;
+    const robot = await this.robot(url);
+    return robot ? robot.isAllowed(url, this.token) !== false : true;
   }
 
+  /** The `Sitemap:` URLs of the origin's robots.txt (absolute, as written). */
   async sitemaps(origin: string): Promise<string[]> {
     return (await this.robot(origin))?.getSitemaps() ?? [];
   }
 
+  /** The `Crawl-delay` for this user agent, in seconds, or undefined when none is given. */
   async crawlDelay(origin: string): Promise<number | undefined> {
-    return (await this.robot(origin))?.getCrawlDelay(this.userAgent);
+    return (await this.robot(origin))?.getCrawlDelay(this.token);
   }
 }

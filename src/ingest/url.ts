@@ -1,14 +1,35 @@
-/** URL normalisation, crawl scope, and link-trap guards. */
+/**
+ * URLs for the crawler: normalisation (so one page has one URL), the crawl scope of a start URL, and a
+ * guard against link traps (calendars, session ids, endlessly nested relative links).
+ *
+ * Everything here is pure (no I/O) and cheap enough to call for every link found on every page.
+ */
 import { getDomain } from 'tldts';
 
+/** Longest URL the crawler accepts, in characters (after normalisation). */
 export const MAX_URL_LENGTH = 2048;
 
 /**
- * Normalises an http(s) URL: lowercase scheme/host (WHATWG URL does it), no fragment, no default port,
- * no duplicate slashes, `.`/`..` resolved. Returns null for other schemes, credentials, or over-long URLs.
+ * Normalises an http(s) URL so that equal pages get equal strings.
+ *
+ * - resolves `raw` against `base` when given (links found in a page);
+ * - lowercases scheme and host, drops a trailing dot of the host, the fragment and default ports
+ *   (`:80` for http, `:443` for https);
+ * - collapses duplicate slashes in the path and resolves `.` / `..` segments;
+ * - keeps the query string as it is (parameters are not sorted: their order can matter to a server).
+ *
+ * @param raw - an absolute URL, or a relative one when `base` is given
+ * @param base - the URL of the page the link was found on
+ * @returns the normalised URL, or `null` when `raw` is not a valid URL, not http/https, carries
+ *   credentials (`user:pass@`), or is longer than {@link MAX_URL_LENGTH} characters once normalised
+ *
+ * @example
+ * normalizeUrl('HTTP://Docs.Example.COM:80//a/./b/../c#top') // 'http://docs.example.com/a/c'
+ * normalizeUrl('../up', 'https://x.test/a/b/c.html')         // 'https://x.test/a/up'
+ * normalizeUrl('mailto:someone@x.test')                       // null
  */
 export function normalizeUrl(raw: string, base?: string): string | null {
-  if (typeof raw !== 'string' || raw.length > MAX_URL_LENGTH * 2) return null;
+  if (typeof raw !== 'string' || raw.length > MAX_URL_LENGTH * 4) return null;
   let u: URL;
   try {
     u = new URL(raw.trim(), base);
@@ -17,49 +38,96 @@ export function normalizeUrl(raw: string, base?: string): string | null {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return null;
   if (u.username || u.password) return null;
+  if (!u.hostname) return null;
   u.hash = '';
-  u.pathname = u.pathname.replace(/\/{2,}/g, '/');
+  if (u.hostname.endsWith('.') && !u.hostname.startsWith('[')) u.hostname = u.hostname.replace(/\.+$/, '');
+  if (u.pathname.includes('//')) u.pathname = u.pathname.replace(/\/{2,}/g, '/'); // the setter resolves dots again
   const out = u.href;
   return out.length > MAX_URL_LENGTH ? null : out;
 }
 
-/** Checks a URL a user gave as the start of a crawl; throws a readable error. */
+/**
+ * Checks a URL a user gave as the start of a crawl, and returns it normalised.
+ *
+ * @throws Error with a message saying what is wrong and what to give instead: not a URL, not http(s),
+ *   carries credentials, or too long.
+ */
 export function validateStartUrl(raw: string): string {
+  const text = String(raw ?? '').trim();
   let u: URL;
   try {
-    u = new URL(String(raw).trim());
+    u = new URL(text);
   } catch {
-    throw new Error(`"${raw}" is not a valid URL: give an absolute http(s) URL such as https://docs.example.com/`);
+    throw new Error(`"${text}" is not a valid URL: give an absolute http(s) URL such as https://docs.example.com/`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`only http and https URLs can be crawled (got ${u.protocol})`);
-  if (u.username || u.password) throw new Error('URLs with credentials (user:password@) are refused');
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new Error(`only http and https URLs can be crawled (got ${u.protocol} in "${text}")`);
+  }
+  if (u.username || u.password) {
+    throw new Error('URLs with credentials (user:password@) are refused: give the URL without them');
+  }
   const n = normalizeUrl(u.href);
-  if (!n) throw new Error(`the URL is longer than ${MAX_URL_LENGTH} characters`);
+  if (!n) throw new Error(`the URL is longer than ${MAX_URL_LENGTH} characters: give a shorter start URL`);
   return n;
 }
 
+/**
+ * How far a crawl may wander from its start URL:
+ * - `prefix`: same host (and port), and the path starts with the start URL's directory
+ *   (`https://x.test/docs/v2/intro.html` -> everything under `https://x.test/docs/v2/`);
+ * - `host`: same host (and port), any path;
+ * - `domain`: same registrable domain (`docs.example.co.uk` and `api.example.co.uk` belong together;
+ *   private suffixes such as `github.io` count as public ones, so `alice.github.io` is its own site).
+ */
 export type Scope = 'prefix' | 'host' | 'domain';
 
-function patternMatcher(p: string): (url: string) => boolean {
-  if (p.length > 2 && p.startsWith('/') && p.endsWith('/')) {
-    const re = new RegExp(p.slice(1, -1));
-    return (url) => re.test(url);
-  }
-  const re = new RegExp('^' + p.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
-  return (url) => re.test(url);
+/** A URL predicate, e.g. the result of {@link makeScopeFilter}. */
+export type UrlFilter = (url: string) => boolean;
+
+/** The directory part of a URL path: `/a/b/c.html` -> `/a/b/`, `/a/b/` -> `/a/b/`. */
+export function directoryOf(pathname: string): string {
+  return pathname.endsWith('/') ? pathname : pathname.slice(0, pathname.lastIndexOf('/') + 1);
 }
 
 /**
- * The crawl scope of a start URL: `prefix` = same host and the start URL's directory as path prefix,
- * `host` = same host, `domain` = same registrable domain. Include patterns (any must match when given)
- * and exclude patterns (none may match): globs with `*` or `/regex/`.
+ * Compiles one include/exclude pattern. `/.../flags` is a regular expression searched anywhere in the
+ * URL; anything else is a glob matched against the whole URL, where `*` matches any run of characters.
+ *
+ * @throws Error naming the pattern when a regular expression does not compile
  */
-export function makeScopeFilter(startUrl: string, scope: Scope, include: string[] = [], exclude: string[] = []): (url: string) => boolean {
+export function compileUrlPattern(pattern: string): UrlFilter {
+  const re = /^\/(.+)\/([dgimsuvy]*)$/s.exec(pattern);
+  if (re) {
+    let compiled: RegExp;
+    try {
+      compiled = new RegExp(re[1]!, re[2]!.replace(/[gy]/g, ''));
+    } catch (e) {
+      throw new Error(`invalid regular expression in URL pattern ${pattern}: ${(e as Error).message}`);
+    }
+    return (url) => compiled.test(url);
+  }
+  const glob = new RegExp('^' + pattern.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$', 's');
+  return (url) => glob.test(url);
+}
+
+/**
+ * Builds the crawl-scope predicate of a start URL.
+ *
+ * A URL is in scope when it is http(s), matches `scope` (see {@link Scope}), matches at least one
+ * `include` pattern (when any are given) and no `exclude` pattern. Patterns are globs with `*`
+ * (`https://x.test/api/*`) or `/regex/` strings (`/\.pdf$/i`), both tested against the full URL.
+ * Give it normalised URLs ({@link normalizeUrl}).
+ *
+ * @throws Error when `startUrl` is not a valid URL or a pattern is not a valid regular expression
+ */
+export function makeScopeFilter(startUrl: string, scope: Scope, include: readonly string[] = [], exclude: readonly string[] = []): UrlFilter {
   const start = new URL(startUrl);
-  const dir = start.pathname.endsWith('/') ? start.pathname : start.pathname.slice(0, start.pathname.lastIndexOf('/') + 1);
-  const startDomain = getDomain(start.hostname) ?? start.hostname;
-  const inc = include.map(patternMatcher);
-  const exc = exclude.map(patternMatcher);
+  const dir = directoryOf(start.pathname);
+  // Private suffixes count (alice.github.io and mallory.github.io are different sites).
+  const registrable = (hostname: string) => getDomain(hostname, { allowPrivateDomains: true }) ?? hostname;
+  const startDomain = registrable(start.hostname);
+  const inc = include.map(compileUrlPattern);
+  const exc = exclude.map(compileUrlPattern);
   return (raw) => {
     let u: URL;
     try {
@@ -69,7 +137,7 @@ export function makeScopeFilter(startUrl: string, scope: Scope, include: string[
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') return false;
     let ok: boolean;
-    if (scope === 'domain') ok = (getDomain(u.hostname) ?? u.hostname) === startDomain;
+    if (scope === 'domain') ok = registrable(u.hostname) === startDomain;
     else ok = u.host === start.host && (scope === 'host' || u.pathname.startsWith(dir));
     if (!ok) return false;
     if (inc.length && !inc.some((m) => m(raw))) return false;
@@ -77,32 +145,60 @@ export function makeScopeFilter(startUrl: string, scope: Scope, include: string[
   };
 }
 
+/** Limits of a {@link TrapGuard}. */
+export interface TrapGuardOptions {
+  /** Distinct query strings allowed per path (origin + path); the next new one is refused. Default 10. */
+  maxQueryVariants?: number;
+  /** Most path segments a URL may have. Default 20. */
+  maxDepth?: number;
+  /** A path segment occurring this many times (anywhere in the path) marks a trap. Default 3. */
+  maxSegmentRepeats?: number;
+}
+
 /**
- * Refuses URLs that look like link traps: a path segment repeated 3+ times, very deep paths, or more than
- * `maxQueryVariants` different query strings on one path (calendars, session ids, sort orders).
+ * Refuses URLs that look like link traps: a path segment repeated 3+ times (`/a/b/a/b/a/b`, typical of
+ * relative links that nest forever), paths deeper than 20 segments, and more than 10 different query
+ * strings on one path (calendars, session ids, sort orders).
+ *
+ * It is stateful: it remembers the query strings it allowed, so use one guard per crawl. A URL it
+ * allowed once stays allowed.
+ *
+ * @example
+ * const traps = new TrapGuard();
+ * if (traps.allow(url)) queue.push(url);
  */
 export class TrapGuard {
   private readonly variants = new Map<string, Set<string>>();
+  private readonly maxQueryVariants: number;
+  private readonly maxDepth: number;
+  private readonly maxSegmentRepeats: number;
 
-  constructor(
-    private readonly maxQueryVariants = 10,
-    private readonly maxDepth = 20,
-  ) {}
+  /** @param options - limits, or (older form) the number of query variants per path */
+  constructor(options: TrapGuardOptions | number = {}, maxDepth?: number) {
+    const o: TrapGuardOptions = typeof options === 'number' ? { maxQueryVariants: options, maxDepth } : options;
+    this.maxQueryVariants = o.maxQueryVariants ?? 10;
+    this.maxDepth = o.maxDepth ?? 20;
+    this.maxSegmentRepeats = o.maxSegmentRepeats ?? 3;
+  }
 
-  allow(url: string): boolean {
+  /**
+   * Says why a URL is refused, or `null` when it is allowed. An allowed URL with a new query string is
+   * counted against its path's variant budget.
+   */
+  check(url: string): string | null {
     let u: URL;
     try {
       u = new URL(url);
     } catch {
-      return false;
+      return 'not a valid URL';
     }
-    if (url.length > MAX_URL_LENGTH) return false;
+    if (url.length > MAX_URL_LENGTH) return `URL longer than ${MAX_URL_LENGTH} characters`;
     const segments = u.pathname.split('/').filter(Boolean);
-    if (segments.length > this.maxDepth) return false;
+    if (segments.length > this.maxDepth) return `path deeper than ${this.maxDepth} segments (link trap?)`;
     const counts = new Map<string, number>();
     for (const s of segments) {
       const n = (counts.get(s) ?? 0) + 1;
-      if (n >= 3) return false;
+      if (n >= this.maxSegmentRepeats) return `path segment "${s}" repeated ${n} times (link trap?)`;
       counts.set(s, n);
     }
     if (u.search) {
@@ -110,10 +206,15 @@ export class TrapGuard {
       let set = this.variants.get(key);
       if (!set) this.variants.set(key, (set = new Set()));
       if (!set.has(u.search)) {
-        if (set.size >= this.maxQueryVariants) return false;
+        if (set.size >= this.maxQueryVariants) return `more than ${this.maxQueryVariants} query-string variants of ${key} (link trap?)`;
         set.add(u.search);
       }
     }
-    return true;
+    return null;
+  }
+
+  /** True when the URL does not look like a link trap (see {@link TrapGuard.check}). */
+  allow(url: string): boolean {
+    return this.check(url) === null;
   }
 }
