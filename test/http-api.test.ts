@@ -57,6 +57,10 @@ describe('REST API', () => {
     assert.deepEqual(csv.body.results.map((x: any) => x.page_id), ['install']);
     const full = await get('/search_docs?query=line&tags=text&return_full_document_text=true');
     assert.equal(full.body.results[0].chunk_text, lines);
+    // A single-valued parameter given twice takes its last value (as FastAPI did), not a confusing 422.
+    const twice = await get('/search_docs?query=nothing&query=exponential%20backoff&max_results=7&max_results=1');
+    assert.equal(twice.status, 200);
+    assert.deepEqual(twice.body.results.map((x: any) => x.page_id), ['retry']);
   });
 
   it('GET /search_docs validation: 422 with a readable detail', async () => {
@@ -119,7 +123,40 @@ describe('REST API', () => {
     assert.equal((await post('/fetch_url', { url: 'ftp://x.test/' })).status, 422);
     assert.equal((await post('/fetch_url', { url: 'https://x.test/', max_pages: 1001 })).status, 422);
     assert.equal((await post('/fetch_url', { url: 'https://u:p@x.test/' })).status, 422);
-    assert.equal((await post('/fetch_url', '{not json')).status, 400);
+    const bad = await post('/fetch_url', '{not json');
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.detail, /not valid JSON/);
+    const form = await post('/fetch_url', 'url=https://x.test/', { 'content-type': 'application/x-www-form-urlencoded' });
+    assert.equal(form.status, 415);
+    assert.match(form.body.detail, /Content-Type: application\/json/);
+    const text = await post('/delete_docs', '{"tags":["bulk"]}', { 'content-type': 'text/plain' });
+    assert.equal(text.status, 415, 'a text/plain body is refused, not read as a string');
+  });
+
+  it('/job_progress, /jobs and /cancel_job on jobs written in the store', async () => {
+    const ids = ['abcdef01-0000-4000-8000-000000000001', 'abcdef01-0000-4000-8000-000000000002', '12345678-0000-4000-8000-000000000003'];
+    for (const job_id of ids) await ctx.store.jobs.create({ job_id, start_url: 'https://docs.test/', max_pages: 10, max_depth: 2, tags: ['t'], options: {} as never });
+    await ctx.store.jobs.update(ids[2]!, { status: 'completed', pages_crawled: 4, pages_discovered: 4 });
+    const byPrefix = await get('/job_progress?job_id=12345678');
+    assert.equal(byPrefix.status, 200);
+    assert.equal(byPrefix.body.job_id, ids[2]);
+    assert.equal(byPrefix.body.progress_percent, 100);
+    assert.equal(byPrefix.body.completed, true);
+    const ambiguous = await get('/job_progress?job_id=abcdef01');
+    assert.equal(ambiguous.status, 422);
+    assert.match(ambiguous.body.detail, /matches several jobs/);
+    assert.equal((await get('/job_progress?job_id=1234567')).status, 404, 'prefixes shorter than 8 characters do not match');
+    assert.equal((await get('/job_progress')).status, 422);
+    const done = await get('/jobs?status=completed');
+    assert.ok(done.body.jobs.some((j: any) => j.job_id === ids[2]));
+    assert.ok(done.body.jobs.every((j: any) => j.status === 'completed'));
+    assert.equal((await get('/jobs?limit=1')).body.jobs.length, 1);
+    assert.equal((await get('/jobs?limit=0')).status, 422);
+    assert.match((await get('/jobs?status=bogus')).body.detail, /status/);
+    const cancelled = await post('/cancel_job', { job_id: ids[0] });
+    assert.equal(cancelled.status, 200);
+    assert.equal(cancelled.body.status, 'cancelled');
+    assert.equal((await post('/cancel_job', { job_id: 'ffffffff-nope' })).status, 404);
   });
 
   it('POST /delete_docs says what it deleted and refuses an empty selector', async () => {
@@ -137,13 +174,41 @@ describe('REST API', () => {
 
   it('/openapi.json lists every route; /docs serves the UI; unknown routes 404; body and query limits', async () => {
     const spec = await get('/openapi.json');
-    for (const path of ['/search_docs', '/list_doc_pages', '/get_doc_page', '/list_tags', '/fetch_url', '/job_progress', '/delete_docs']) assert.ok(spec.body.paths[path], path);
+    const routes = { '/search_docs': 'get', '/list_doc_pages': 'get', '/get_doc_page': 'get', '/list_tags': 'get', '/fetch_url': 'post', '/job_progress': 'get', '/delete_docs': 'post', '/cancel_job': 'post', '/jobs': 'get', '/health': 'get' };
+    for (const [path, method] of Object.entries(routes)) {
+      const op = spec.body.paths[path]?.[method];
+      assert.ok(op, `${method} ${path}`);
+      assert.ok(op.summary && op.description, `${path} is described`);
+    }
+    const params = spec.body.paths['/search_docs'].get.parameters as any[];
+    assert.deepEqual(params.map((p) => p.name).sort(), ['max_results', 'mode', 'query', 'return_full_document_text', 'tags']);
+    assert.ok(params.every((p) => typeof p.description === 'string' && p.description.length > 0), 'every parameter is described');
+    assert.equal(params.find((p) => p.name === 'query').required, true);
+    assert.equal(params.find((p) => p.name === 'max_results').schema.maximum, 100);
+    assert.equal(params.find((p) => p.name === 'tags').schema.type, 'array');
+    const fetchBody = spec.body.paths['/fetch_url'].post.requestBody.content['application/json'].schema;
+    assert.equal(fetchBody.properties.max_pages.maximum, 1000);
+    assert.deepEqual(fetchBody.required, ['url']);
+    for (const path of ['/map', '/map/site/{root_page_id}', '/map/page/{page_id}', '/map/page/{page_id}/raw']) assert.ok(spec.body.paths[path]?.get, path);
     const ui = await fetch(base + '/docs/');
     assert.equal(ui.status, 200);
     assert.match(await ui.text(), /swagger/i);
     assert.equal((await get('/nope')).status, 404);
-    assert.equal((await post('/delete_docs', { page_ids: ['x'.repeat(100)], pad: 'y'.repeat(2_000_000) })).status, 413);
-    assert.equal((await fetch(`${base}/search_docs?query=${'q'.repeat(10_000)}`)).status, 414);
+    const wrongMethod = await fetch(base + '/search_docs', { method: 'POST' });
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.get('allow'), 'GET');
+    assert.equal((await get('/fetch_url')).status, 405);
+    // 1 MiB body limit: just under passes to validation, just over is 413.
+    const under = await post('/delete_docs', { domain: 'none.test', pad: 'y'.repeat(1_000_000) });
+    assert.equal(under.status, 200);
+    const over = await post('/delete_docs', { page_ids: ['x'.repeat(100)], pad: 'y'.repeat(1_100_000) });
+    assert.equal(over.status, 413);
+    assert.match(over.body.detail, /larger than 1048576 bytes/);
+    // 8 KiB query-string limit.
+    assert.equal((await get(`/list_tags?search_substring=${'q'.repeat(150)}&pad=${'p'.repeat(8000)}`)).status, 200);
+    const long = await get(`/search_docs?query=${'q'.repeat(10_000)}`);
+    assert.equal(long.status, 414);
+    assert.match(long.body.detail, /query string longer than 8192/);
   });
 });
 
@@ -153,7 +218,11 @@ describe('REST API security options', () => {
     const app = await buildHttpApp(ctx, { apiToken: 'secret-token-123', readOnly: true });
     const base = await listen(app);
     try {
-      assert.equal((await fetch(base + '/health')).status, 200);
+      const health = await fetch(base + '/health');
+      assert.equal(health.status, 200);
+      const h = (await health.json()) as Record<string, unknown>;
+      assert.equal(h.status, 'ok');
+      for (const f of ['version', 'pages', 'chunks', 'engine']) assert.ok(f in h, f);
       assert.equal((await fetch(base + '/list_tags')).status, 401);
       assert.equal((await fetch(base + '/list_tags', { headers: { authorization: 'Bearer wrong' } })).status, 401);
       assert.equal((await fetch(base + '/openapi.json')).status, 401);
@@ -162,6 +231,26 @@ describe('REST API security options', () => {
       const write = await fetch(base + '/delete_docs', { method: 'POST', headers: { authorization: 'Bearer secret-token-123', 'content-type': 'application/json' }, body: '{"tags":["x"]}' });
       assert.equal(write.status, 403);
       assert.match(((await write.json()) as { detail: string }).detail, /read-only/);
+      for (const path of ['/fetch_url', '/cancel_job']) {
+        const r = await fetch(base + path, { method: 'POST', headers: { authorization: 'Bearer secret-token-123', 'content-type': 'application/json' }, body: '{"url":"https://x.test/","job_id":"x"}' });
+        assert.equal(r.status, 403, path);
+      }
+      assert.equal((await fetch(base + '/docs/', { headers: { authorization: 'Bearer secret-token' } })).status, 401, 'a prefix of the token is wrong');
+      assert.equal((await fetch(base + '/map')).status, 401);
+    } finally {
+      await app.close();
+      await ctx.close();
+    }
+  });
+
+  it('without a job runner, fetch_url answers 409 with what to do', async () => {
+    const ctx = await makeContext({ runner: false });
+    const app = await buildHttpApp(ctx, {});
+    const base = await listen(app);
+    try {
+      const r = await fetch(base + '/fetch_url', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"url":"https://docs.test/"}' });
+      assert.equal(r.status, 409);
+      assert.match(((await r.json()) as { detail: string }).detail, /doctor serve/);
     } finally {
       await app.close();
       await ctx.close();

@@ -18,6 +18,10 @@ const HOSTILE = [
   '',
   '<div onclick="alert(5)">div</div>',
   '',
+  '<input type="text" autofocus onfocus="alert(6)"><form action="https://evil.test/"><button formaction="javascript:alert(7)">go</button></form>',
+  '',
+  '[spaced](  JaVaScRiPt:alert(8)) <a href="java&#x09;script:alert(9)">tab</a> ![svg](data:image/svg+xml,<svg onload=alert(10)>)',
+  '',
   'Fine **bold** and `code` and [a real link](https://docs.test/ok.html).',
 ].join('\n');
 
@@ -34,6 +38,10 @@ describe('site map', () => {
       { id: 'deep', title: 'Deep', markdown: '# Deep\n\n```js\nconst a = 1 < 2;\n```', parent: 'guide', root: 'root', depth: 2 },
       { id: 'orphan', title: 'Orphan', markdown: '# Orphan', parent: 'gone', root: 'root', depth: 2 },
       { id: 'evil', title: '<script>alert("t")</script>', markdown: HOSTILE, parent: 'api', root: 'root', depth: 2 },
+      {
+        id: 'links', title: 'Links', parent: 'guide', root: 'root', depth: 3, url: 'https://docs.test/sub/links.html',
+        markdown: '[Guide](../guide.html#setup) [Deep](/deep.html) [Missing](missing.html) [Anchor](#here) ![pic](img/p.png)\n\n- [x] done\n- [ ] todo',
+      },
     ]);
     app = await buildHttpApp(ctx, {});
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -53,7 +61,7 @@ describe('site map', () => {
     assert.equal(r.status, 200);
     assert.match(r.type, /text\/html/);
     assert.match(r.text, /Home &#60;b&#62;docs&#60;\/b&#62;/);
-    assert.match(r.text, /6 pages/);
+    assert.match(r.text, /7 pages/);
     assert.ok(!r.text.includes('<tag onload'));
   });
 
@@ -77,14 +85,34 @@ describe('site map', () => {
     assert.match(r.text, /href="\/map\/page\/api">API<\/a> →|← <a href="\/map\/page\/api">/, 'sibling navigation');
     const deep = await html('/map/page/deep');
     assert.match(deep.text, /<code class="language-js">const a = 1 &lt; 2;/);
-    assert.equal((await html('/map/page/nope')).status, 404);
+    const nf = await html('/map/page/nope');
+    assert.equal(nf.status, 404);
+    assert.match(nf.type, /text\/html/);
+    assert.match(nf.text, /href="\/map"/);
+  });
+
+  it('breadcrumbs go up to the root; links to crawled pages stay in the site map, others go to the original site', async () => {
+    const r = await html('/map/page/links');
+    assert.equal(r.status, 200);
+    const crumbs = /<nav class="crumbs">(.*?)<\/nav>/s.exec(r.text)![1]!;
+    assert.ok(crumbs.indexOf('/map/page/root') < crumbs.indexOf('/map/page/guide'), 'root before guide');
+    assert.match(r.text, /<a href="\/map\/page\/guide#setup"[^>]*>Guide<\/a>/);
+    assert.match(r.text, /<a href="\/map\/page\/deep"[^>]*>Deep<\/a>/);
+    assert.match(r.text, /<a href="https:\/\/docs\.test\/sub\/missing\.html"[^>]*>Missing<\/a>/);
+    assert.match(r.text, /<a href="#here"/);
+    assert.match(r.text, /<img src="https:\/\/docs\.test\/sub\/img\/p\.png"/);
+    assert.match(r.text, /<li><input checked disabled type="checkbox" \/> done<\/li>/);
+    assert.ok(/↑ <a href="\/map\/page\/guide">/.test(r.text), 'parent link');
   });
 
   it('hostile Markdown and titles are rendered inert', async () => {
     const r = await html('/map/page/evil');
     assert.equal(r.status, 200);
     assert.ok(!/<script/i.test(r.text), 'no script element');
-    assert.ok(!/onerror|onclick|onload/i.test(r.text.replace(/&#\d+;/g, '')), 'no event handlers');
+    assert.ok(!/onerror|onclick|onload|onfocus/i.test(r.text.replace(/&#\d+;/g, '')), 'no event handlers');
+    assert.ok(!/(href|src|action)="\s*(javascript|data|java\s)/i.test(r.text), 'no javascript: or data: URLs in links or images');
+    assert.equal((r.text.match(/<a rel="nofollow noopener noreferrer">/g) ?? []).length, 4, 'the four javascript: links lost their href');
+    assert.ok(!/<input(?![^>]*type="checkbox")|<form|<button/i.test(r.text), 'no form controls');
     assert.ok(!/href="javascript:/i.test(r.text), 'no javascript: links');
     assert.ok(!/<iframe|display:none/i.test(r.text), 'no iframes or injected styles');
     assert.match(r.text, /<strong>bold<\/strong>/);

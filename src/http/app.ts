@@ -9,7 +9,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { z } from 'zod';
 import * as service from '../service/index.js';
-import { ConflictError, NotFoundError, ValidationError, type DoctorContext } from '../service/index.js';
+import { ConflictError, NotFoundError, ValidationError, parseInput, type DoctorContext } from '../service/index.js';
 import { requireToken } from './auth.js';
 import { registerSiteMap } from './sitemap.js';
 import { packageVersion } from '../version.js';
@@ -19,44 +19,156 @@ export interface HttpAppOptions {
   apiToken?: string;
   /** Fastify request logging (off by default; Doctor logs what matters itself). */
   logger?: boolean;
+  /** Largest accepted request body in bytes (default 1 MiB); larger bodies get 413. */
   bodyLimit?: number;
+  /**
+   * Longest accepted query string in characters (default 8 KiB); longer ones get 414. Node itself refuses
+   * request heads over 16 KiB (431), so the limit sits below that to answer with a readable detail.
+   */
   maxQueryLength?: number;
 }
 
-const jsonSchema = (schema: z.ZodType) => {
-  const s = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  delete s.$schema;
-  return s;
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_MAX_QUERY_LENGTH = 8 * 1024;
+
+/** Query parameters that may repeat (`tags=a&tags=b`); every other one takes its last value, as FastAPI did. */
+const REPEATABLE = new Set(['tags', 'status']);
+
+/** `GET /jobs` is Doctor's own (the Python service had none); its input is checked here with the same parser. */
+const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
+const listJobsInput = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  status: service.tagsInput.pipe(z.array(z.enum(JOB_STATUSES)).optional()),
+});
+
+/** Descriptions of every input field, for OpenAPI only (validation stays in src/service/inputs.ts). */
+const FIELD_DOCS: Record<string, string> = {
+  query: 'What to look for, in words or code identifiers.',
+  tags: 'Only pages having one of these tags. Repeat the parameter (tags=a&tags=b) or separate with commas (tags=a,b).',
+  max_results: 'How many pages to return (1 to 100); one result per page, its best-matching chunk.',
+  return_full_document_text: "Return each page's whole Markdown text in chunk_text instead of the matching chunk.",
+  mode: 'hybrid (vector + keyword, fused by reciprocal rank), vector (score = 1 - cosine distance) or keyword (BM25).',
+  page: 'Which page of the listing (100 entries each), starting at 1.',
+  page_id: 'A page id from search_docs or list_doc_pages.',
+  starting_line: 'First line to return (1-based).',
+  ending_line: 'Last line to return (inclusive); -1 means to the end of the page.',
+  search_substring: 'Only tags containing this text (case-insensitive; small typos tolerated).',
+  url: 'Start URL of the crawl (http or https). Links under it are followed.',
+  max_pages: 'Stop after this many pages (1 to 1000).',
+  max_depth: 'How many links away from the start URL to follow (0 to 20; default 3).',
+  scope: 'Which links to follow: prefix (under the start URL, default), host (same host) or domain (same registrable domain).',
+  include: 'Only follow URLs matching one of these patterns.',
+  exclude: 'Never follow URLs matching one of these patterns.',
+  render: 'Render pages in a headless browser: never, auto (when a page looks empty without it) or always.',
+  respect_robots: "Honour the site's robots.txt (default true).",
+  job_id: 'A job id from fetch_url, or its first 8 or more characters.',
+  domain: 'Delete every page of this domain (host name).',
+  page_ids: 'Delete these pages.',
+  limit: 'How many jobs to return, newest first (1 to 1000).',
+  status: 'Only jobs in these states (pending, running, completed, failed, cancelled); repeatable or comma-separated.',
 };
 
+type JsonSchema = Record<string, unknown> & { properties?: Record<string, JsonSchema>; anyOf?: JsonSchema[] };
+
+/**
+ * JSON Schema of a zod input schema, for documentation. Union inputs that exist for lenient parsing
+ * (a tag list given as one string, "true"/"1" booleans) are shown in their plain form, which is what a
+ * client should send; every field gets its description.
+ */
+function docSchema(schema: z.ZodType): JsonSchema {
+  const s = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  delete s.$schema;
+  for (const [key, prop] of Object.entries(s.properties ?? {})) {
+    let p = prop;
+    const variants = p.anyOf ?? [];
+    const list = variants.find((v) => v.type === 'array');
+    const bool = variants.find((v) => v.type === 'boolean');
+    if (list) p = { ...list, ...(p.default !== undefined ? { default: p.default } : {}) };
+    else if (bool) p = { type: 'boolean', ...(p.default !== undefined ? { default: p.default } : {}) };
+    const description = FIELD_DOCS[key];
+    s.properties![key] = description ? { ...p, description } : p;
+  }
+  return s;
+}
+
+const detail = { type: 'object', properties: { detail: { type: 'string', description: 'What went wrong and what to do.' } } };
+const errors = (...codes: number[]) => {
+  const text: Record<number, string> = {
+    400: 'The body is not valid JSON.',
+    401: 'Missing or wrong bearer token (when DOCTOR_API_TOKEN is set).',
+    403: 'The server is read-only.',
+    404: 'No such page or job.',
+    409: 'This process does not run crawl jobs.',
+    413: 'The body is larger than the limit (1 MiB by default).',
+    414: 'The query string is longer than the limit (8 KiB by default).',
+    415: 'The body is not sent as application/json.',
+    422: 'An input is missing or out of range; detail names it.',
+  };
+  return Object.fromEntries(codes.map((c) => [c, { description: text[c], ...detail }]));
+};
+
+const obj = (properties: Record<string, unknown>, description: string) => ({ type: 'object', description, properties });
+const str = { type: 'string' };
+const num = { type: 'number' };
+const int = { type: 'integer' };
+const strings = { type: 'array', items: str };
+const progressSchema = obj(
+  {
+    job_id: str, status: { type: 'string', enum: [...JOB_STATUSES] }, completed: { type: 'boolean' }, pages_crawled: int,
+    pages_discovered: int, pages_skipped: int, pages_total: int, progress_percent: int, max_pages: int, url: str, tags: strings,
+    error_message: { type: ['string', 'null'] }, created_at: str, updated_at: str,
+  },
+  "A crawl job's progress. completed is true once the job finished (completed, failed or cancelled).",
+);
+
 export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}): Promise<FastifyInstance> {
-  const maxQuery = opts.maxQueryLength ?? 8 * 1024;
+  const maxQuery = opts.maxQueryLength ?? DEFAULT_MAX_QUERY_LENGTH;
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
     logger: opts.logger ?? false,
-    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    bodyLimit,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
   });
-  // Validation is the service's (identical messages everywhere); route schemas only document.
+  // Validation is the service's (identical messages everywhere); route schemas only document, and
+  // responses are sent as they are (a response schema must never drop a field).
   app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // Bodies are JSON only; anything else gets a 415 that says so (not a confusing 422 about a string).
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('onRequest', async (req, reply) => {
     const q = req.url.indexOf('?');
-    if (q >= 0 && req.url.length - q > maxQuery) {
-      return reply.code(414).send({ detail: `query string longer than ${maxQuery} characters` });
+    if (q >= 0 && req.url.length - q - 1 > maxQuery) {
+      return reply.code(414).send({ detail: `query string longer than ${maxQuery} characters: send fewer or shorter parameters` });
     }
   });
   if (opts.apiToken) requireToken(app, opts.apiToken, ['/health']);
 
-  app.setErrorHandler((err: FastifyError | Error, _req, reply) => sendError(ctx, reply, err));
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ detail: `no route ${req.method} ${req.url.split('?')[0]}` }));
+  app.setErrorHandler((err: FastifyError | Error, req, reply) => sendError(ctx, req, reply, err, bodyLimit));
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!;
+    const allowed = (['GET', 'POST'] as const).filter((method) => app.hasRoute({ method, url: path }));
+    if (allowed.length) {
+      return reply.code(405).header('allow', allowed.join(', ')).send({ detail: `${req.method} is not allowed on ${path}: use ${allowed.join(' or ')}` });
+    }
+    return reply.code(404).send({ detail: `no route ${req.method} ${path}; the API is described at /docs` });
+  });
 
   await app.register(swagger, {
     openapi: {
       info: {
         title: 'Doctor',
         version: packageVersion(),
-        description: 'Crawl, index and search documentation. Compatible with the Python Doctor API.',
+        description:
+          'Crawl, index and search documentation. Compatible with the Python Doctor API (same paths, parameters and fields). ' +
+          'Errors are JSON {"detail": "..."}: 422 for invalid input, 404 for unknown ids.',
       },
+      tags: [
+        { name: 'search', description: 'Search and read indexed pages' },
+        { name: 'crawl', description: 'Crawl jobs' },
+        { name: 'manage', description: 'Delete indexed pages; server health' },
+        { name: 'site map', description: 'Browse crawled sites as HTML' },
+      ],
       components: opts.apiToken ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : undefined,
       security: opts.apiToken ? [{ bearer: [] }] : undefined,
     },
@@ -65,49 +177,153 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const writeGuard = async (_req: FastifyRequest, reply: FastifyReply) => {
-    if (opts.readOnly) return reply.code(403).send({ detail: 'this Doctor server is read-only (DOCTOR_READ_ONLY / --read-only)' });
+    if (opts.readOnly) return reply.code(403).send({ detail: 'this Doctor server is read-only (DOCTOR_READ_ONLY / --read-only): writes are refused' });
   };
+  const query = (req: FastifyRequest) => singleValued(req.query);
+  const body = (req: FastifyRequest) => (req.body ?? {}) as never;
 
   app.get('/search_docs', {
-    schema: { summary: 'Search indexed documentation (hybrid vector + keyword, one result per page)', querystring: jsonSchema(service.searchDocsInput) },
-  }, async (req) => service.searchDocs(ctx, req.query as service.SearchDocsInput));
+    schema: {
+      tags: ['search'],
+      summary: 'Search indexed documentation',
+      description:
+        'Hybrid search (vector similarity + BM25 keywords, fused with reciprocal rank fusion) over the indexed chunks. ' +
+        "One result per page, carrying that page's best chunk; max_results pages come back when that many match. " +
+        'score: in vector mode 1 - cosine distance; in keyword mode the BM25 score; in hybrid mode the fused RRF score (higher is better).',
+      querystring: docSchema(service.searchDocsInput),
+      response: {
+        200: obj(
+          {
+            results: {
+              type: 'array',
+              items: obj(
+                { chunk_text: str, page_id: str, tags: strings, score: num, url: str, title: { type: ['string', 'null'] } },
+                'The best chunk of one page (or the whole page with return_full_document_text).',
+              ),
+            },
+          },
+          'Results, best first.',
+        ),
+        ...errors(401, 414, 422),
+      },
+    },
+  }, async (req) => service.searchDocs(ctx, query(req)));
 
   app.get('/list_doc_pages', {
-    schema: { summary: 'List indexed pages, 100 per page, optionally filtered by tags', querystring: jsonSchema(service.listDocPagesInput) },
-  }, async (req) => service.listDocPages(ctx, req.query as service.ListDocPagesInput));
+    schema: {
+      tags: ['search'],
+      summary: 'List indexed pages',
+      description: 'Indexed pages, newest first, 100 per page, optionally only those with one of the given tags.',
+      querystring: docSchema(service.listDocPagesInput),
+      response: {
+        200: obj(
+          {
+            doc_pages: { type: 'array', items: obj({ page_id: str, domain: str, tags: strings, crawl_date: str, url: str, title: str }, 'A page.') },
+            total_pages: int,
+            total_docs: int,
+            current_page: int,
+            pages_per_page: int,
+          },
+          'One page of the listing.',
+        ),
+        ...errors(401, 422),
+      },
+    },
+  }, async (req) => service.listDocPages(ctx, query(req)));
 
   app.get('/get_doc_page', {
-    schema: { summary: "A page's Markdown text, or a range of its lines", querystring: jsonSchema(service.getDocPageInput) },
-  }, async (req) => service.getDocPage(ctx, req.query as service.GetDocPageInput));
+    schema: {
+      tags: ['search'],
+      summary: "Read a page's text",
+      description: "A page's Markdown text, whole or a range of its lines, with the page's total line count.",
+      querystring: docSchema(service.getDocPageInput),
+      response: { 200: obj({ text: str, total_lines: int, page_id: str, url: str, title: str }, 'The text.'), ...errors(401, 404, 422) },
+    },
+  }, async (req) => service.getDocPage(ctx, query(req)));
 
   app.get('/list_tags', {
-    schema: { summary: 'Tags in use, optionally matching a substring (typo-tolerant)', querystring: jsonSchema(service.listTagsInput) },
-  }, async (req) => service.listTags(ctx, req.query as service.ListTagsInput));
+    schema: {
+      tags: ['search'],
+      summary: 'List tags',
+      description: 'Every tag in use, optionally only those matching a substring (case-insensitive, typo-tolerant).',
+      querystring: docSchema(service.listTagsInput),
+      response: { 200: obj({ tags: strings }, 'Tags, sorted.'), ...errors(401, 422) },
+    },
+  }, async (req) => service.listTags(ctx, query(req)));
 
   app.post('/fetch_url', {
     preHandler: writeGuard,
-    schema: { summary: 'Start crawling a documentation site; returns a job id at once', body: jsonSchema(service.fetchUrlInput) },
-  }, async (req) => service.fetchUrl(ctx, (req.body ?? {}) as service.FetchUrlInput));
+    schema: {
+      tags: ['crawl'],
+      summary: 'Crawl a documentation site',
+      description:
+        'Starts a crawl job from url and returns its job_id at once; follow it with /job_progress. Pages are converted to Markdown, ' +
+        'chunked, embedded and indexed as they arrive. Private and loopback addresses are refused unless allowed in the configuration.',
+      body: docSchema(service.fetchUrlInput),
+      response: { 200: obj({ job_id: str, status: str, url: str }, 'The job started.'), ...errors(400, 401, 403, 409, 413, 415, 422) },
+    },
+  }, async (req) => service.fetchUrl(ctx, body(req)));
 
   app.get('/job_progress', {
-    schema: { summary: "A crawl job's progress (full id or its first 8+ characters)", querystring: jsonSchema(service.jobProgressInput) },
-  }, async (req) => service.jobProgress(ctx, req.query as service.JobProgressInput));
+    schema: {
+      tags: ['crawl'],
+      summary: "A crawl job's progress",
+      description: 'Progress of a crawl job, by its full id or its first 8 or more characters.',
+      querystring: docSchema(service.jobProgressInput),
+      response: { 200: progressSchema, ...errors(401, 404, 422) },
+    },
+  }, async (req) => service.jobProgress(ctx, query(req)));
 
   app.post('/cancel_job', {
     preHandler: writeGuard,
-    schema: { summary: 'Cancel a pending or running crawl job', body: jsonSchema(service.jobProgressInput) },
-  }, async (req) => service.cancelJob(ctx, (req.body ?? {}) as service.JobProgressInput));
+    schema: {
+      tags: ['crawl'],
+      summary: 'Cancel a crawl job',
+      description: 'Cancels a pending or running crawl job. Pages already indexed stay (remove them with /delete_docs). Returns the final progress.',
+      body: docSchema(service.jobProgressInput),
+      response: { 200: progressSchema, ...errors(400, 401, 403, 404, 409, 415, 422) },
+    },
+  }, async (req) => service.cancelJob(ctx, body(req)));
 
   app.get('/jobs', {
-    schema: { summary: 'Crawl jobs, newest first', querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 } } } },
-  }, async (req) => service.listJobs(ctx, { limit: Number((req.query as { limit?: string }).limit ?? 50) || 50 }));
+    schema: {
+      tags: ['crawl'],
+      summary: 'List crawl jobs',
+      description: 'Crawl jobs, newest first, optionally only those in the given states.',
+      querystring: docSchema(listJobsInput),
+      response: { 200: obj({ jobs: { type: 'array', items: progressSchema } }, 'Jobs.'), ...errors(401, 422) },
+    },
+  }, async (req) => service.listJobs(ctx, parseInput(listJobsInput, query(req))));
 
   app.post('/delete_docs', {
     preHandler: writeGuard,
-    schema: { summary: 'Delete pages (and their chunks) by tags, domain or page ids', body: jsonSchema(service.deleteDocsInput) },
-  }, async (req) => service.deleteDocs(ctx, (req.body ?? {}) as service.DeleteDocsInput));
+    schema: {
+      tags: ['manage'],
+      summary: 'Delete indexed pages',
+      description:
+        'Deletes the pages matching any of the selectors (tags, domain, page_ids) with their chunks and embeddings, in one transaction, ' +
+        'and says what it deleted. At least one selector is required.',
+      body: docSchema(service.deleteDocsInput),
+      response: {
+        200: obj({ deleted_pages: int, deleted_chunks: int, page_ids: strings }, 'What was deleted.'),
+        ...errors(400, 401, 403, 413, 415, 422),
+      },
+    },
+  }, async (req) => service.deleteDocs(ctx, body(req)));
 
-  app.get('/health', { schema: { summary: 'Liveness and counts' } }, async () => ({
+  app.get('/health', {
+    schema: {
+      tags: ['manage'],
+      summary: 'Health and counts',
+      description: 'Liveness, version, page and chunk counts, the vector engine in use. Never needs the token.',
+      response: {
+        200: obj(
+          { status: { type: 'string', enum: ['ok'] }, version: str, pages: int, chunks: int, engine: str, embedding: { type: 'object' }, read_only: { type: 'boolean' } },
+          'The server is up.',
+        ),
+      },
+    },
+  }, async () => ({
     status: 'ok',
     version: packageVersion(),
     pages: await ctx.store.pages.count(),
@@ -121,15 +337,30 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
   return app;
 }
 
-function sendError(ctx: DoctorContext, reply: FastifyReply, err: FastifyError | Error) {
+/** Query parameters as the service expects them: repeatable ones as given, the others their last value. */
+function singleValued(query: unknown): never {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries((query ?? {}) as Record<string, unknown>)) {
+    out[key] = Array.isArray(value) && !REPEATABLE.has(key) ? value[value.length - 1] : value;
+  }
+  return out as never;
+}
+
+function sendError(ctx: DoctorContext, req: FastifyRequest, reply: FastifyReply, err: FastifyError | Error, bodyLimit: number) {
   if (err instanceof ValidationError) return reply.code(422).send({ detail: err.message });
   if (err instanceof NotFoundError) return reply.code(404).send({ detail: err.message });
   if (err instanceof ConflictError) return reply.code(409).send({ detail: err.message });
   const fe = err as FastifyError;
-  if (fe.statusCode === 413) return reply.code(413).send({ detail: 'request body too large' });
-  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return reply.code(fe.statusCode === 415 ? 415 : 400).send({ detail: fe.message });
+  if (fe.statusCode === 413) {
+    return reply.code(413).send({ detail: `request body larger than ${bodyLimit} bytes: send less (for example fewer page_ids per request)` });
   }
-  ctx.log.error({ err: err.message, stack: err.stack }, 'request failed');
+  if (fe.statusCode === 415) {
+    const type = req.headers['content-type'] ?? 'none';
+    return reply.code(415).send({ detail: `send the request body as JSON with the header Content-Type: application/json (got ${type})` });
+  }
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return reply.code(400).send({ detail: `${fe.message}: send a valid JSON object` });
+  }
+  ctx.log.error({ err: err.message, stack: err.stack, url: req.url }, 'request failed');
   return reply.code(500).send({ detail: `internal error: ${err.message}` });
 }

@@ -1,14 +1,21 @@
 /** Listening: binds the app, warns when exposed beyond loopback without a token. */
+import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../log.js';
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** Loopback: localhost, 127.0.0.0/8, ::1 (also as an IPv4-mapped address). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
 
 export async function startHttpServer(
   app: FastifyInstance,
   opts: { host: string; port: number; log?: Logger; apiToken?: string },
 ): Promise<{ url: string; close(): Promise<void> }> {
-  if (!LOOPBACK.has(opts.host) && !opts.apiToken) {
+  if (!isLoopbackHost(opts.host) && !opts.apiToken) {
     opts.log?.warn(
       { host: opts.host },
       `Doctor is listening on ${opts.host} without DOCTOR_API_TOKEN: anyone who can reach this address can crawl and delete. Set DOCTOR_API_TOKEN.`,
@@ -25,6 +32,7 @@ export async function startHttpServer(
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host;
+  // A wildcard address is not one a client can dial: announce loopback instead.
+  const host = opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host === '::' ? '[::1]' : opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return { url: `http://${host}:${port}`, close: () => app.close() };
 }

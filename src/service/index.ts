@@ -8,4 +8,4 @@ export * from './inputs.js';
 export { searchDocs } from './search.js';
 export { listDocPages, getDocPage, listTags, deleteDocs, PAGES_PER_PAGE } from './pages.js';
 export { fetchUrl, jobProgress, cancelJob, listJobs, progressOf, type JobProgress } from './jobs.js';
-export { listSites, siteTree, pageView, type TreeNode, type PageView } from './sitemap.js';
+export { listSites, siteTree, pageView, siteLinkTargets, type TreeNode, type PageView } from './sitemap.js';

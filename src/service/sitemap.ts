@@ -2,6 +2,7 @@
 import type { PageRecord, PageSummary } from '../store/pages.js';
 import type { DoctorContext } from './context.js';
 import { NotFoundError } from './errors.js';
+import { normalizeUrl } from '../ingest/url.js';
 
 export interface TreeNode {
   page: PageSummary;
@@ -59,4 +60,34 @@ export async function pageView(ctx: DoctorContext, pageId: string): Promise<Page
     next = i >= 0 ? siblings[i + 1] : undefined;
   }
   return { page, breadcrumbs, parent, children, previous, next };
+}
+
+/**
+ * Where a page's links lead inside the site map: for each href (as written in the page, relative or
+ * absolute), the id of the crawled page of the same site it points to. Links to pages that were not
+ * crawled are left out (the site map links those to the original site).
+ */
+export async function siteLinkTargets(ctx: DoctorContext, page: PageSummary, hrefs: readonly string[]): Promise<Map<string, string>> {
+  const wanted = new Map<string, string[]>();
+  for (const href of new Set(hrefs)) {
+    if (href.startsWith('#')) continue;
+    const url = normalizeUrl(href, page.url);
+    if (!url) continue;
+    wanted.set(url, [...(wanted.get(url) ?? []), href]);
+  }
+  const out = new Map<string, string>();
+  if (wanted.size === 0) return out;
+  const byUrl = new Map<string, string>();
+  for (const p of await ctx.store.pages.underRoot(page.root_page_id ?? page.id)) {
+    const url = normalizeUrl(p.url) ?? p.url;
+    byUrl.set(url, p.id);
+    // A page stored as .../guide/ is the same page as .../guide (and the other way round).
+    const other = url.endsWith('/') ? url.slice(0, -1) : `${url}/`;
+    if (!byUrl.has(other)) byUrl.set(other, p.id);
+  }
+  for (const [url, sources] of wanted) {
+    const id = byUrl.get(url);
+    if (id) for (const href of sources) out.set(href, id);
+  }
+  return out;
 }
