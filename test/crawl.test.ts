@@ -225,3 +225,31 @@ describe('embeddings server trouble during a crawl', () => {
     }
   });
 });
+
+describe('politeness', () => {
+  it('honours robots.txt Crawl-delay between requests to the site', async () => {
+    const times: number[] = [];
+    const server = createServer((req, res) => {
+      if (req.url === '/robots.txt') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        return res.end('User-agent: *\nCrawl-delay: 0.4\n');
+      }
+      const n = Number(/\/d\/(\d+)\.html/.exec(req.url ?? '')?.[1] ?? -1);
+      if (n < 0) return void res.writeHead(404).end();
+      times.push(Date.now());
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<html><body><main><h1>Delay ${n}</h1><p>Polite page ${n}.</p>${n < 3 ? `<a href="/d/${n + 1}.html">next</a>` : ''}</main></body></html>`);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const ctx = await makeContext({ config: { render: 'never', crawlConcurrency: 4 } });
+    try {
+      const { job_id } = await fetchUrl(ctx, { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/d/0.html`, max_pages: 4 });
+      assert.equal((await ctx.runner!.waitFor(job_id)).status, 'completed');
+      assert.equal(times.length, 4);
+      for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 350, `gap ${times[i]! - times[i - 1]!} ms`);
+    } finally {
+      await ctx.close();
+      server.close();
+    }
+  });
+});

@@ -152,6 +152,9 @@ export class Crawl {
     const origin = new URL(start).origin;
     try {
       const robotsMaps = this.options.respectRobots ? await this.robots.sitemaps(origin) : [];
+      // honour robots.txt Crawl-delay (capped: a site asking for minutes between pages is crawled at 1 page / 10 s)
+      const delay = this.options.respectRobots ? await this.robots.crawlDelay(origin) : undefined;
+      if (delay && delay > 0) this.fetcher.setHostDelay(origin, Math.min(delay * 1000, 10_000));
       const fromSitemaps = await discoverSitemapUrls(this.fetcher, origin, robotsMaps, { limit: this.job.max_pages * 5 });
       const fromLlms = await discoverLlmsTxtUrls(this.fetcher, start);
       for (const raw of [...fromLlms, ...fromSitemaps]) {
