@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpApp } from '../src/http/app.js';
+import { isLoopbackHost, startHttpServer } from '../src/http/server.js';
 import { startDocSite, type DocSite } from './helpers/doc-site.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 import { addPages } from './helpers/pages.js';
@@ -174,6 +175,7 @@ describe('REST API', () => {
 
   it('/openapi.json lists every route; /docs serves the UI; unknown routes 404; body and query limits', async () => {
     const spec = await get('/openapi.json');
+    assert.match(spec.body.openapi, /^3\.1\./);
     const routes = { '/search_docs': 'get', '/list_doc_pages': 'get', '/get_doc_page': 'get', '/list_tags': 'get', '/fetch_url': 'post', '/job_progress': 'get', '/delete_docs': 'post', '/cancel_job': 'post', '/jobs': 'get', '/health': 'get' };
     for (const [path, method] of Object.entries(routes)) {
       const op = spec.body.paths[path]?.[method];
@@ -255,5 +257,28 @@ describe('REST API security options', () => {
       await app.close();
       await ctx.close();
     }
+  });
+
+  it('startHttpServer: a dialable url, no warning on loopback, a clear message when the port is taken', async () => {
+    const ctx = await makeContext({ runner: false });
+    const warnings: string[] = [];
+    const log = { ...ctx.log, warn: (_o: unknown, msg: string) => void warnings.push(msg) } as unknown as typeof ctx.log;
+    const app = await buildHttpApp(ctx, {});
+    const other = await buildHttpApp(ctx, {});
+    try {
+      const srv = await startHttpServer(app, { host: '127.0.0.1', port: 0, log });
+      assert.match(srv.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal((await fetch(srv.url + '/health')).status, 200);
+      assert.deepEqual(warnings, []);
+      const port = Number(new URL(srv.url).port);
+      await assert.rejects(startHttpServer(other, { host: '127.0.0.1', port, log }), /port \d+ on 127\.0\.0\.1 is in use: stop the other server or pass --port/);
+      await srv.close();
+    } finally {
+      await app.close();
+      await other.close();
+      await ctx.close();
+    }
+    for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) assert.equal(isLoopbackHost(h), true, h);
+    for (const h of ['0.0.0.0', '::', '192.168.1.4', '10.0.0.1', 'example.com']) assert.equal(isLoopbackHost(h), false, h);
   });
 });

@@ -156,6 +156,8 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
 
   await app.register(swagger, {
     openapi: {
+      // 3.1: its schema objects are JSON Schema 2020-12, which is what zod's toJSONSchema writes.
+      openapi: '3.1.0',
       info: {
         title: 'Doctor',
         version: packageVersion(),
