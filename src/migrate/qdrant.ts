@@ -54,7 +54,13 @@ export class MigrationError extends Error {
   override name = 'MigrationError';
 }
 
-type PointId = string | number;
+/** Where JSON.rawJSON exists (Node >= 22), the client parses integer ids above 2^53 as exact BigInts. */
+type PointId = string | number | bigint;
+const saveState = (st: ResumeState) => JSON.stringify(st, (_k, v: unknown) => (typeof v === 'bigint' ? { bigint: String(v) } : v));
+const loadStateText = (raw: string) =>
+  JSON.parse(raw, (_k, v: unknown) =>
+    v && typeof v === 'object' && 'bigint' in v && typeof (v as { bigint: unknown }).bigint === 'string' ? BigInt((v as { bigint: string }).bigint) : v,
+  ) as ResumeState;
 interface Point {
   id: PointId;
   vector?: unknown;
@@ -207,7 +213,8 @@ export async function migrateQdrant(
 
   const read = (from: PointId | null | undefined) =>
     withRetries(`reading points after offset ${from ?? 'start'}`, opts.url, () =>
-      client.scroll(opts.collection, { limit: opts.batchSize, offset: from ?? undefined, with_payload: true, with_vector: withVector }),
+      // (a BigInt offset is sent exactly: the client serialises BigInts with JSON.rawJSON where it parses them)
+      client.scroll(opts.collection, { limit: opts.batchSize, offset: (from ?? undefined) as string | number | undefined, with_payload: true, with_vector: withVector }),
       retries,
     );
   // Ids can only collide when chunks are already stored (an earlier run, another collection): only then
@@ -246,7 +253,7 @@ export async function migrateQdrant(
           }
         }
         if (g.ids.length) await store.chunks.writeBatch(tx, g.vectors, g.payloads, g.ids, { replace });
-        await setMeta(tx, stateKey(opts.collection), JSON.stringify(after(g, foreignSkips.length)));
+        await setMeta(tx, stateKey(opts.collection), saveState(after(g, foreignSkips.length)));
       });
     }
     Object.assign(state, after(g, foreignSkips.length));
@@ -322,7 +329,7 @@ export async function migrateQdrant(
     skippedPoints,
     elapsedSeconds,
     pointsPerSecond: state.read / Math.max(elapsedSeconds, 1e-9),
-    resumedFrom,
+    resumedFrom: typeof resumedFrom === 'bigint' ? String(resumedFrom) : resumedFrom,
     dryRun: !!opts.dryRun,
   };
   if (!opts.dryRun) report.verification = await verify(store, client, opts, total, state.skipped);
@@ -342,7 +349,7 @@ async function foreignIds(tx: Tx, ids: readonly string[], source: string): Promi
 
 async function loadState(store: Store, collection: string): Promise<ResumeState | undefined> {
   const raw = await getMeta(store.db, stateKey(collection));
-  return raw ? (JSON.parse(raw) as ResumeState) : undefined;
+  return raw ? loadStateText(raw) : undefined;
 }
 
 /** Qdrant's count equals the rows migrated from this collection (plus skipped), and a sample matches exactly. */
@@ -359,9 +366,13 @@ async function verify(store: Store, client: QdrantClient, opts: QdrantMigrationO
   );
   const mismatches: string[] = [];
   if (sample.length) {
-    const ids = sample.map((s) => (/^\d+$/.test(s.id) ? Number(s.id) : s.id));
+    const ids = sample.map((s) => {
+      if (!/^\d+$/.test(s.id)) return s.id;
+      const n = Number(s.id);
+      return Number.isSafeInteger(n) || !('rawJSON' in JSON) ? n : BigInt(s.id);
+    });
     const points = (await withRetries('reading sample points', opts.url, () =>
-      client.retrieve(opts.collection, { ids, with_payload: false, with_vector: opts.vectorName ? [opts.vectorName] : true }),
+      client.retrieve(opts.collection, { ids: ids as (string | number)[], with_payload: false, with_vector: opts.vectorName ? [opts.vectorName] : true }),
     )) as Point[];
     const byId = new Map(points.map((p) => [String(p.id), p]));
     for (const s of sample) {
