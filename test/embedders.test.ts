@@ -1,42 +1,90 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { EmbeddingError } from '../src/ingest/embedders/embedder.js';
 import { createEmbedder } from '../src/ingest/embedders/index.js';
 import { LexicalEmbedder } from '../src/ingest/embedders/lexical.js';
-import { OpenAIEmbedder } from '../src/ingest/embedders/openai.js';
+import { OpenAIEmbedder, probeDimension, retryAfterMs, type OpenAIEmbedderOptions } from '../src/ingest/embedders/openai.js';
 import { cosine } from './helpers/vectors.js';
 
-/** An OpenAI-compatible /v1/embeddings server with scripted misbehaviour. */
+interface Call {
+  model: string;
+  input: string[];
+  dimensions?: number;
+  url: string;
+  auth?: string;
+  apiKeyHeader?: string;
+}
+
+/**
+ * An OpenAI-compatible /embeddings server whose behaviour is chosen by the model name:
+ * `bad-dim` (7-d vectors), `nan` (a null inside), `short` (one embedding too few), `str` (strings),
+ * `nope` (OpenAI's 404 model_not_found), `ollama-missing` (Ollama's 404), `ctx` (400 for inputs over
+ * 1,000 characters, like a 512-token model), `slow` (answers after 2 s). `failures` scripts statuses
+ * to answer first per model. Vectors encode the text: [len % 13 + 1, ...] so order can be checked.
+ */
 function fakeOpenAI() {
-  const calls: { model: string; n: number; auth?: string }[] = [];
-  const failures = new Map<string, number[]>(); // model -> statuses to answer first
-  const server: Server = createServer(async (req: IncomingMessage, res) => {
-    let body = '';
-    for await (const c of req) body += c;
-    const { model, input } = JSON.parse(body) as { model: string; input: string[] };
-    calls.push({ model, n: input.length, auth: req.headers.authorization });
+  const calls: Call[] = [];
+  const failures = new Map<string, { status: number; headers?: Record<string, string> }[]>();
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const server: Server = createServer(async (req, res) => {
+    let raw = '';
+    for await (const c of req) raw += c;
+    const { model, input, dimensions } = JSON.parse(raw) as { model: string; input: string[]; dimensions?: number };
+    calls.push({ model, input, dimensions, url: req.url ?? '', auth: req.headers.authorization, apiKeyHeader: req.headers['api-key'] as string | undefined });
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
     const send = (status: number, obj: unknown, headers: Record<string, string> = {}) => {
+      inFlight--;
+      if (res.destroyed) return;
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
-      res.end(JSON.stringify(obj));
+      res.end(typeof obj === 'string' ? obj : JSON.stringify(obj));
     };
-    if (req.headers.authorization !== 'Bearer good-key') return send(401, { error: { message: 'Incorrect API key provided' } });
-    const queue = failures.get(model);
-    const status = queue?.shift();
-    if (status === 429) return send(429, { error: { message: 'Rate limit' } }, { 'retry-after': '0' });
-    if (status) return send(status, { error: { message: 'upstream trouble' } });
-    if (model === 'nope') return send(404, { error: { message: 'The model `nope` does not exist', code: 'model_not_found' } });
-    const dim = model === 'bad-dim' ? 7 : 8;
+    if (model !== 'no-key-needed' && req.headers.authorization !== 'Bearer good-key') {
+      return send(401, { error: { message: 'Incorrect API key provided: bad.', type: 'invalid_request_error', code: 'invalid_api_key' } });
+    }
+    const scripted = failures.get(model)?.shift();
+    if (scripted) return send(scripted.status, { error: { message: 'upstream trouble' } }, scripted.headers);
+    if (model === 'nope') return send(404, { error: { message: 'The model `nope` does not exist or you do not have access to it.', code: 'model_not_found' } });
+    if (model === 'ollama-missing') return send(404, { error: 'model "ollama-missing" not found, try pulling it first' });
+    if (model === 'ctx' && input.some((t) => t.length > 1000)) {
+      return send(400, { error: { message: "This model's maximum context length is 512 tokens. However, you requested 900 tokens in the input." } });
+    }
+    if (model === 'slow') await new Promise((r) => setTimeout(r, 2000).unref());
+    else await new Promise((r) => setTimeout(r, 5)); // long enough for requests to overlap
+    const dim = model === 'bad-dim' ? 7 : (dimensions ?? 8);
     const data = input.map((text, index) => ({
       index,
       object: 'embedding',
-      embedding: Array.from({ length: dim }, (_, j) => (model === 'nan' && j === 2 ? null : (text.length % 13) + j + 1)),
+      embedding: Array.from({ length: dim }, (_, j) =>
+        model === 'nan' && j === 2 ? null : model === 'str' && j === 0 ? '0.5' : (text.length % 13) + 1 + j / 100,
+      ),
     }));
-    // answer out of order: clients must sort by index
+    if (model === 'short') data.pop();
+    // Answer out of order: clients must sort by index.
     send(200, { object: 'list', data: data.reverse(), model });
   });
-  return { server, calls, failures };
+  return {
+    server,
+    calls,
+    failures,
+    reset() {
+      calls.length = 0;
+      maxInFlight = 0;
+    },
+    get maxInFlight() {
+      return maxInFlight;
+    },
+  };
 }
+
+const isCode = (code: string, re?: RegExp) => (err: unknown) => {
+  assert.ok(err instanceof EmbeddingError, `expected an EmbeddingError, got ${String(err)}`);
+  assert.equal(err.code, code, err.message);
+  if (re) assert.match(err.message, re);
+  return true;
+};
 
 describe('OpenAI-compatible embedder', () => {
   const fake = fakeOpenAI();
@@ -45,85 +93,282 @@ describe('OpenAI-compatible embedder', () => {
     await new Promise<void>((r) => fake.server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(fake.server.address() as { port: number }).port}/v1`;
   });
-  after(() => fake.server.close());
-  const make = (model: string, extra: Partial<ConstructorParameters<typeof OpenAIEmbedder>[0]> = {}) =>
-    new OpenAIEmbedder({ apiKey: 'good-key', baseUrl: base, model, dimension: 8, ...extra });
+  after(() => {
+    fake.server.closeAllConnections();
+    fake.server.close();
+  });
+  const make = (model: string, extra: OpenAIEmbedderOptions = {}) => new OpenAIEmbedder({ apiKey: 'good-key', baseUrl: base, model, dimension: 8, ...extra });
 
-  it('keeps input order across batches, batching by count and by size, with concurrency', async () => {
-    fake.calls.length = 0;
-    const texts = Array.from({ length: 25 }, (_, i) => 'x'.repeat(i + 1));
-    const e = make('m', { maxBatchTexts: 10, maxBatchChars: 60, concurrency: 3 });
-    const out = await e.embed(texts);
+  it('batches by count, keeps input order across batches answered out of order, with bounded concurrency', async () => {
+    fake.reset();
+    const texts = Array.from({ length: 25 }, (_, i) => `t${i}`.padEnd(i + 1, 'x'));
+    const out = await make('m', { maxBatchTexts: 10, concurrency: 2 }).embed(texts);
+    assert.deepEqual(fake.calls.map((c) => c.input.length).sort(), [10, 10, 5]);
     assert.equal(out.length, 25);
-    out.forEach((v, i) => assert.equal(v[0], (texts[i]!.length % 13) + 1));
-    assert.ok(fake.calls.every((c) => c.n <= 10));
-    assert.ok(fake.calls.length > 3, 'size limit splits batches further than the count limit alone');
+    out.forEach((v, i) => {
+      assert.equal(v.length, 8);
+      assert.ok(Math.abs(v[0]! - ((texts[i]!.length % 13) + 1)) < 1e-6, `vector ${i} belongs to text ${i}`);
+    });
+    assert.deepEqual(fake.calls.flatMap((c) => c.input).sort(), [...texts].sort(), 'every text sent exactly once');
+    assert.ok(fake.maxInFlight <= 2, `at most 2 requests in flight (saw ${fake.maxInFlight})`);
   });
 
-  it('retries a 429 (Retry-After) and 503s, then succeeds', async () => {
-    fake.failures.set('flaky', [429, 503, 503]);
-    fake.calls.length = 0;
-    const out = await make('flaky', { maxRetries: 4 }).embed(['a', 'b']);
+  it('batches by total size as well, and uses the configured concurrency', async () => {
+    fake.reset();
+    const texts = Array.from({ length: 30 }, (_, i) => String.fromCharCode(97 + (i % 26)).repeat(40));
+    const out = await make('m', { maxBatchTexts: 100, maxBatchChars: 100, concurrency: 4 }).embed(texts);
+    assert.equal(out.length, 30);
+    assert.ok(fake.calls.every((c) => c.input.join('').length <= 100), 'no request over the size budget');
+    assert.equal(fake.calls.length, 15, 'two 40-char texts per 100-char request');
+    assert.ok(fake.maxInFlight > 1 && fake.maxInFlight <= 4, `requests overlap, at most 4 at once (saw ${fake.maxInFlight})`);
+  });
+
+  it('waits as a 429 Retry-After asks, then succeeds', async () => {
+    fake.reset();
+    fake.failures.set('limited', [{ status: 429, headers: { 'retry-after': '1' } }]);
+    const t0 = Date.now();
+    const out = await make('limited').embed(['a', 'b']);
     assert.equal(out.length, 2);
-    assert.equal(fake.calls.length, 4);
+    assert.equal(fake.calls.length, 2);
+    assert.ok(Date.now() - t0 >= 950, `waited ${Date.now() - t0} ms for Retry-After: 1`);
   });
 
-  it('a bad key is a clear auth error, not retried', async () => {
-    fake.calls.length = 0;
-    const e = new OpenAIEmbedder({ apiKey: 'bad', baseUrl: base, model: 'm', dimension: 8 });
-    await assert.rejects(e.embed(['x']), (err: Error) => err instanceof EmbeddingError && err.code === 'auth' && /OPENAI_API_KEY/.test(err.message));
-    assert.equal(fake.calls.length, 1);
+  it('retries a 503 twice with growing backoff, then succeeds', async () => {
+    fake.reset();
+    fake.failures.set('flaky', [{ status: 503 }, { status: 503 }]);
+    const t0 = Date.now();
+    const out = await make('flaky').embed(['a', 'b', 'c']);
+    assert.equal(out.length, 3);
+    assert.equal(fake.calls.length, 3);
+    assert.ok(Date.now() - t0 >= 700, `backed off ${Date.now() - t0} ms (at least 0.25 s, then 0.5 s)`);
   });
 
-  it('an unknown model says which and what to set', async () => {
-    await assert.rejects(make('nope').embed(['x']), (err: Error) => err instanceof EmbeddingError && err.code === 'model' && /"nope"/.test(err.message) && /DOCTOR_EMBEDDING_MODEL/.test(err.message));
+  it('gives up on a server that keeps failing, saying so', async () => {
+    fake.reset();
+    const now = { headers: { 'retry-after': '0' } };
+    fake.failures.set('down', [{ status: 500, ...now }, { status: 500, ...now }, { status: 500, ...now }]);
+    await assert.rejects(make('down', { maxRetries: 2 }).embed(['x']), isCode('server', /answered 500.*after 2 retries/));
+    assert.equal(fake.calls.length, 3);
+    fake.failures.set('busy', [{ status: 429, ...now }, { status: 429, ...now }]);
+    await assert.rejects(make('busy', { maxRetries: 1 }).embed(['x']), isCode('rate_limit', /rate limit/));
   });
 
-  it('refuses wrong dimensions and non-numbers instead of storing them', async () => {
-    await assert.rejects(make('bad-dim').embed(['x']), /7 dimensions, expected 8/);
-    await assert.rejects(make('nan').embed(['x']), /non-finite value \(null\) at position 2/);
+  it('a bad key is a clear auth error, not retried, and stops the other batches', async () => {
+    fake.reset();
+    const e = new OpenAIEmbedder({ apiKey: 'bad', baseUrl: base, model: 'm', dimension: 8, maxBatchTexts: 1, concurrency: 2 });
+    await assert.rejects(e.embed(Array.from({ length: 20 }, (_, i) => `text ${i}`)), isCode('auth', /rejected the key.*set OPENAI_API_KEY/));
+    assert.ok(fake.calls.length <= 2, `no batch started after the failure (${fake.calls.length} requests)`);
+    await assert.rejects(new OpenAIEmbedder({ baseUrl: base, model: 'm', dimension: 8 }).embed(['x']), isCode('auth', /needs a key.*OPENAI_API_KEY/));
   });
 
-  it('gives up on a server that keeps failing with the status in the message', async () => {
-    fake.failures.set('down', [500, 500, 500]);
-    await assert.rejects(make('down', { maxRetries: 2 }).embed(['x']), /answered 500/);
+  it('sends the key as a bearer token, and works without one for local servers', async () => {
+    fake.reset();
+    await make('m').embed(['x']);
+    assert.equal(fake.calls[0]!.auth, 'Bearer good-key');
+    const local = new OpenAIEmbedder({ baseUrl: base, model: 'no-key-needed', dimension: 8 });
+    assert.equal((await local.embed(['x'])).length, 1);
+    assert.equal(fake.calls[1]!.auth, undefined);
   });
 
-  it('needs a dimension for unknown models', () => {
-    assert.throws(() => new OpenAIEmbedder({ baseUrl: base, model: 'my-local-model' }), /DOCTOR_EMBEDDING_DIM/);
+  it('an unknown model says which, where, and what to set (OpenAI and Ollama errors)', async () => {
+    await assert.rejects(make('nope').embed(['x']), isCode('model', /unknown model "nope" at http:\/\/127\.0\.0\.1:\d+\/v1.*DOCTOR_EMBEDDING_MODEL/));
+    await assert.rejects(make('ollama-missing').embed(['x']), isCode('model', /"ollama-missing".*try pulling it.*DOCTOR_EMBEDDING_MODEL/));
+  });
+
+  it('refuses wrong dimensions, wrong counts and non-numbers instead of returning them', async () => {
+    await assert.rejects(make('bad-dim').embed(['x']), isCode('invalid_response', /7 dimensions, expected 8/));
+    await assert.rejects(make('nan').embed(['x']), isCode('invalid_response', /non-finite value \(null\) at position 2/));
+    await assert.rejects(make('str').embed(['x']), isCode('invalid_response', /non-finite value \("0.5"\) at position 0/));
+    await assert.rejects(make('short').embed(['x', 'y', 'z']), isCode('invalid_response', /returned 2 embeddings for 3 texts/));
+  });
+
+  it('asks for a shorter vector only when a text-embedding-3 model is configured below its default size', async () => {
+    fake.reset();
+    const short = new OpenAIEmbedder({ apiKey: 'good-key', baseUrl: base, model: 'text-embedding-3-small', dimension: 256 });
+    assert.equal((await short.embed(['x']))[0]!.length, 256);
+    await new OpenAIEmbedder({ apiKey: 'good-key', baseUrl: base, model: 'text-embedding-3-small', dimension: 8 }).embed(['x']);
+    await make('m').embed(['x']);
+    assert.deepEqual(fake.calls.map((c) => c.dimensions), [256, 8, undefined]);
+    await assert.rejects(new OpenAIEmbedder({ apiKey: 'good-key', baseUrl: base, model: 'text-embedding-3-small' }).embed(['x']), /8 dimensions, expected 1536/);
+    assert.equal(fake.calls[3]!.dimensions, undefined, 'the default size is not requested explicitly');
+  });
+
+  it('knows the dimensions of OpenAI models, refuses impossible ones, and needs one for other models', async () => {
     assert.equal(new OpenAIEmbedder({ model: 'text-embedding-3-small' }).dimension, 1536);
+    assert.equal(new OpenAIEmbedder({ model: 'text-embedding-3-large' }).dimension, 3072);
+    assert.equal(new OpenAIEmbedder({ model: 'text-embedding-ada-002' }).dimension, 1536);
+    assert.throws(() => new OpenAIEmbedder({ model: 'text-embedding-ada-002', dimension: 768 }), isCode('model', /always returns 1536/));
+    assert.throws(() => new OpenAIEmbedder({ model: 'text-embedding-3-small', dimension: 3072 }), isCode('model', /at most 1536/));
+    assert.throws(() => new OpenAIEmbedder({ baseUrl: base, model: 'my-local-model' }), isCode('model', /"my-local-model".*DOCTOR_EMBEDDING_DIM/));
+    assert.equal(await probeDimension({ apiKey: 'good-key', baseUrl: base, model: 'my-local-model' }), 8);
+    await assert.rejects(probeDimension({ apiKey: 'good-key', baseUrl: base, model: 'nope' }), isCode('model'));
+  });
+
+  it('cuts very long texts before sending, and cuts further when the server says they are too long', async () => {
+    fake.reset();
+    const out = await make('m').embed(['é'.repeat(50_000), 'x'.repeat(100_000), '', '  ']);
+    assert.equal(out.length, 4);
+    const sent = fake.calls[0]!.input;
+    assert.ok(sent[0]!.length <= 8_000 && sent[1]!.length <= 24_000 && sent[1]!.length > 20_000, `sent lengths ${sent.map((s) => s.length)}`);
+    assert.ok(sent.every((s) => s.length > 0), 'no empty input (OpenAI refuses them)');
+
+    fake.reset();
+    const texts = ['short', 'y'.repeat(5_000), 'z'.repeat(3_000)];
+    const vs = await make('ctx').embed(texts);
+    assert.equal(vs.length, 3);
+    assert.ok(fake.calls.at(-1)!.input.every((t) => t.length <= 1000));
+    assert.equal(fake.calls.at(-1)!.input[0], 'short', 'short texts are untouched');
+  });
+
+  it('keeps a query string in the base URL (Azure api-version) and sends the api-key header', async () => {
+    fake.reset();
+    await make('m', { baseUrl: `${base}/openai/deployments/emb/?api-version=2024-02-01` }).embed(['x']);
+    assert.equal(fake.calls[0]!.url, '/v1/openai/deployments/emb/embeddings?api-version=2024-02-01');
+    assert.equal(fake.calls[0]!.apiKeyHeader, 'good-key');
+  });
+
+  it('reports an unreachable server or one that does not answer in time as a network error', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    await assert.rejects(
+      new OpenAIEmbedder({ baseUrl: `http://127.0.0.1:${port}/v1`, model: 'm', dimension: 8, maxRetries: 1 }).embed(['x']),
+      isCode('network', /cannot reach the embeddings API at http:\/\/127\.0\.0\.1:\d+\/v1\/embeddings.*ECONNREFUSED.*2 attempts.*OPENAI_BASE_URL/),
+    );
+    await assert.rejects(make('slow', { timeoutMs: 200, maxRetries: 0 }).embed(['x']), isCode('network', /no answer within 0 s|no answer within/));
+  });
+
+  it('stops at once when the caller aborts', async () => {
+    const ac = new AbortController();
+    const t0 = Date.now();
+    setTimeout(() => ac.abort(), 100);
+    await assert.rejects(make('slow').embed(['x'], { signal: ac.signal }), (e: Error) => e.name === 'AbortError');
+    assert.ok(Date.now() - t0 < 1500);
+    assert.deepEqual(await make('m').embed([]), []);
+  });
+
+  it('reads Retry-After in seconds, as an HTTP date, and as retry-after-ms; caps long waits', () => {
+    assert.equal(retryAfterMs(new Headers({ 'retry-after': '2' })), 2000);
+    const date = retryAfterMs(new Headers({ 'retry-after': new Date(Date.now() + 10_000).toUTCString() }))!;
+    assert.ok(date > 8_000 && date <= 10_000, String(date));
+    assert.equal(retryAfterMs(new Headers({ 'retry-after': new Date(Date.now() - 10_000).toUTCString() })), 0);
+    assert.equal(retryAfterMs(new Headers({ 'retry-after': '86400' })), 60_000);
+    assert.equal(retryAfterMs(new Headers({ 'retry-after-ms': '150', 'retry-after': '9' })), 150);
+    assert.equal(retryAfterMs(new Headers({ 'retry-after': 'soon' })), undefined);
+    assert.equal(retryAfterMs(new Headers()), undefined);
   });
 });
 
 describe('lexical embedder', () => {
   const e = new LexicalEmbedder();
-  it('is deterministic, unit-length and 1536-d by default', async () => {
+  const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+
+  it('is deterministic, unit-length, 1536-d by default and configurable', async () => {
     const [a, b] = await e.embed(['Configure the worker pool', 'Configure the worker pool']);
     assert.equal(a!.length, 1536);
     assert.deepEqual(a, b);
-    const norm = Math.sqrt(a!.reduce((s, x) => s + x * x, 0));
-    assert.ok(Math.abs(norm - 1) < 1e-5);
-    const [empty] = await e.embed(['']);
-    assert.ok(Math.abs(Math.sqrt(empty!.reduce((s, x) => s + x * x, 0)) - 1) < 1e-6, 'empty text still has a unit vector');
+    assert.deepEqual(a, new LexicalEmbedder().embedOne('Configure the worker pool'), 'same vector from a new instance');
+    assert.ok(Math.abs(norm(a!) - 1) < 1e-5);
+    assert.equal(e.provider, 'lexical');
+    assert.equal(e.model, 'lexical-hash-v1');
+    const [small] = await new LexicalEmbedder(256).embed(['Configure the worker pool']);
+    assert.equal(small!.length, 256);
+    assert.ok(Math.abs(norm(small!) - 1) < 1e-5);
+    assert.throws(() => new LexicalEmbedder(0), /DOCTOR_EMBEDDING_DIM/);
   });
 
-  it('ranks related texts above unrelated ones, and splits identifiers', async () => {
-    const [q, related, unrelated, ident, ident2] = await e.embed([
+  it('gives empty and symbol-only texts the same fixed unit vector (cosine stays defined)', async () => {
+    const [empty, blank, symbols, word] = await e.embed(['', '  \n\t', '--- *** ---', 'word']);
+    for (const v of [empty!, blank!, symbols!]) {
+      assert.equal(v[0], 1);
+      assert.ok(Math.abs(norm(v) - 1) < 1e-6);
+      assert.ok(Number.isFinite(cosine(v, word!)));
+    }
+    assert.deepEqual(empty, blank);
+  });
+
+  it('ranks related texts above unrelated ones', async () => {
+    const [q, related, unrelated] = await e.embed([
       'retry failed tasks with exponential backoff',
       'Failed tasks are retried; the backoff grows exponentially between retries.',
       'The logo is drawn with a blue gradient on the landing page.',
-      'read file sync',
-      'Use fs.readFileSync(path) to read a file synchronously.',
     ]);
-    assert.ok(cosine(q!, related!) > cosine(q!, unrelated!) + 0.1);
-    assert.ok(cosine(ident!, ident2!) > cosine(ident!, unrelated!) + 0.1);
+    assert.ok(cosine(q!, related!) > cosine(q!, unrelated!) + 0.2, `${cosine(q!, related!)} vs ${cosine(q!, unrelated!)}`);
+    // Common words alone do not make texts similar.
+    const [x, y] = await e.embed(['the cat is on the mat and it is there', 'the invoice is in the folder and it is there']);
+    assert.ok(cosine(x!, y!) < 0.35, `stopword-only overlap scores ${cosine(x!, y!)}`);
   });
 
-  it('auto picks lexical without a key and says so once; openai with a key', () => {
+  it('splits code identifiers so their words match', async () => {
+    const [q, camel, snake, dotted, other] = await e.embed([
+      'read file sync',
+      'readFileSync',
+      'read_file_sync',
+      'os.path.join(base, name)',
+      'Write the socket buffer asynchronously.',
+    ]);
+    assert.ok(cosine(q!, camel!) > 0.6, `read file sync ~ readFileSync: ${cosine(q!, camel!)}`);
+    assert.ok(cosine(q!, snake!) > 0.6, `read file sync ~ read_file_sync: ${cosine(q!, snake!)}`);
+    assert.ok(cosine(camel!, snake!) > 0.6);
+    assert.ok(cosine(q!, camel!) > cosine(q!, other!) + 0.4);
+    const [join] = await e.embed(['join path']);
+    assert.ok(cosine(join!, dotted!) > cosine(join!, other!) + 0.2);
+  });
+
+  it('handles text without spaces between words (Chinese)', async () => {
+    const [a, b, c] = await e.embed(['配置工作池的大小', '工作池的大小可以配置', '日志的颜色']);
+    assert.ok(cosine(a!, b!) > cosine(a!, c!) + 0.3);
+  });
+
+  it('embeds 1,000 texts of 1,000 characters well under a second', async () => {
+    const vocab = 'configure worker pool readFileSync os.path.join retry backoff index vector search the of to page crawl'.split(' ');
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const texts = Array.from({ length: 1000 }, () => {
+      let t = '';
+      while (t.length < 1000) t += `${vocab[Math.floor(next() * vocab.length)]} `;
+      return t.slice(0, 1000);
+    });
+    await e.embed(texts.slice(0, 50)); // warm up
+    const t0 = performance.now();
+    const out = await e.embed(texts);
+    const ms = performance.now() - t0;
+    assert.equal(out.length, 1000);
+    assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+  });
+
+  it('stops when aborted', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await assert.rejects(e.embed(['x'], { signal: ac.signal }), (err: Error) => err.name === 'AbortError');
+  });
+});
+
+describe('createEmbedder', () => {
+  it('auto picks lexical without a key and says once how to switch', () => {
     const said: string[] = [];
-    assert.equal(createEmbedder({ provider: 'auto' }, (m) => said.push(m)).provider, 'lexical');
+    const emb = createEmbedder({ provider: 'auto' }, (m) => said.push(m));
+    assert.equal(emb.provider, 'lexical');
+    assert.equal(emb.dimension, 1536);
     assert.equal(said.length, 1);
-    assert.match(said[0]!, /OPENAI_API_KEY/);
-    assert.equal(createEmbedder({ provider: 'auto', apiKey: 'k' }).provider, 'openai');
+    assert.match(said[0]!, /offline lexical embedder.*Set OPENAI_API_KEY/);
+    const said2: string[] = [];
+    createEmbedder({ provider: 'auto', baseUrl: 'http://127.0.0.1:11434/v1' }, (m) => said2.push(m));
+    assert.match(said2[0]!, /DOCTOR_EMBEDDING_PROVIDER=openai/);
+  });
+
+  it('auto picks openai with a key; openai works without a key; lexical takes a dimension', () => {
+    const said: string[] = [];
+    const withKey = createEmbedder({ provider: 'auto', apiKey: 'k' }, (m) => said.push(m));
+    assert.equal(withKey.provider, 'openai');
+    assert.equal(withKey.model, 'text-embedding-3-small');
+    assert.equal(withKey.dimension, 1536);
+    assert.equal(said.length, 0);
+    const local = createEmbedder({ provider: 'openai', baseUrl: 'http://127.0.0.1:11434/v1', model: 'nomic-embed-text', dimension: 768 });
+    assert.equal(local.provider, 'openai');
+    assert.equal(local.dimension, 768);
+    assert.equal(createEmbedder({ provider: 'lexical', dimension: 256 }).dimension, 256);
+    assert.throws(() => createEmbedder({ provider: 'openai', model: 'nomic-embed-text' }), isCode('model', /DOCTOR_EMBEDDING_DIM/));
   });
 });

@@ -1,82 +1,179 @@
 /**
  * Embeddings from any OpenAI-compatible `/embeddings` endpoint (OpenAI, Azure-style bases, Ollama `/v1`,
- * LM Studio, vLLM). Batches by count and size, bounded concurrency, retries with backoff on 429/5xx and
- * network errors (honouring Retry-After), and refuses malformed answers instead of storing them.
+ * LM Studio, vLLM). Batches by count and size, bounded concurrency, keeps input order, retries with
+ * backoff on 408/409/429/5xx and network errors (honouring Retry-After), and refuses malformed answers
+ * (wrong count, wrong dimension, non-finite numbers) instead of storing them.
  */
 import { EmbeddingError, type Embedder } from './embedder.js';
 
-export const KNOWN_DIMENSIONS: Record<string, number> = {
+/** Output sizes of OpenAI's embedding models when no `dimensions` is requested. */
+export const KNOWN_DIMENSIONS: Readonly<Record<string, number>> = {
   'text-embedding-3-small': 1536,
   'text-embedding-3-large': 3072,
   'text-embedding-ada-002': 1536,
 };
 
+export const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+export const DEFAULT_MODEL = 'text-embedding-3-small';
+
 export interface OpenAIEmbedderOptions {
+  /** Sent as `Authorization: Bearer` (and `api-key` for Azure-style bases). Local servers may need none. */
   apiKey?: string;
+  /** Base URL of the API; `/embeddings` is appended to its path (a query such as `?api-version=` is kept). */
   baseUrl?: string;
   model?: string;
+  /**
+   * Size of the vectors. Required for models not in KNOWN_DIMENSIONS (see `probeDimension`). For
+   * text-embedding-3-* a size below the model's default is requested with `dimensions`.
+   */
   dimension?: number;
+  /** Most texts in one request (default 256). */
   maxBatchTexts?: number;
+  /** Most characters in one request (default 250,000, well inside OpenAI's per-request token limit). */
   maxBatchChars?: number;
+  /** Requests in flight at once (default 2). */
   concurrency?: number;
+  /** Retries of one request after 408/409/429/5xx or a network error (default 5). */
   maxRetries?: number;
+  /** Time allowed for one request, answer included (default 60 s). */
   timeoutMs?: number;
-  /** Longest text sent (characters); longer texts are truncated (~8k tokens). */
-  maxTextChars?: number;
+  /**
+   * Longest text sent, in estimated tokens (default 8,000; OpenAI's models take 8,191). Longer texts are
+   * cut. When a server with a smaller context still refuses a text as too long, the texts are cut
+   * further and the request is sent again.
+   */
+  maxTextTokens?: number;
 }
+
+type Settings = Required<Omit<OpenAIEmbedderOptions, 'apiKey' | 'dimension'>> & { apiKey?: string };
+
+/** The longest wait honoured from a Retry-After header, and the longest backoff. */
+const MAX_WAIT_MS = 60_000;
+/** Shortest length texts are cut to when a server keeps refusing them as too long. */
+const MIN_CUT_CHARS = 256;
 
 export class OpenAIEmbedder implements Embedder {
   readonly provider = 'openai';
   readonly model: string;
   readonly dimension: number;
-  private readonly baseUrl: string;
-  private readonly o: Required<Omit<OpenAIEmbedderOptions, 'apiKey' | 'dimension' | 'baseUrl' | 'model'>> & { apiKey?: string };
-  private readonly sendDimensions: boolean;
+  private readonly client: Client;
 
   constructor(opts: OpenAIEmbedderOptions = {}) {
-    this.model = opts.model ?? 'text-embedding-3-small';
-    this.baseUrl = (opts.baseUrl ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
+    const s = settings(opts);
+    this.model = s.model;
     const known = KNOWN_DIMENSIONS[this.model];
     const dim = opts.dimension ?? known;
-    if (!dim) {
+    if (dim === undefined) {
       throw new EmbeddingError(
         'model',
-        `the embedding dimension of model "${this.model}" is unknown: set DOCTOR_EMBEDDING_DIM to the size of its vectors.`,
+        `the vector size of embedding model "${this.model}" is unknown: set DOCTOR_EMBEDDING_DIM to the size of its vectors (e.g. 768 for nomic-embed-text, 1024 for mxbai-embed-large).`,
       );
     }
+    if (!Number.isInteger(dim) || dim < 1 || dim > 65536) {
+      throw new EmbeddingError('model', `the embedding dimension must be an integer from 1 to 65536 (got ${dim}): fix DOCTOR_EMBEDDING_DIM.`);
+    }
+    const shortenable = known !== undefined && this.model.startsWith('text-embedding-3');
+    if (known !== undefined && dim !== known) {
+      if (!shortenable) {
+        throw new EmbeddingError('model', `${this.model} always returns ${known}-dimensional vectors; it cannot make ${dim}: unset DOCTOR_EMBEDDING_DIM or set it to ${known}.`);
+      }
+      if (dim > known) {
+        throw new EmbeddingError('model', `${this.model} makes at most ${known} dimensions (asked for ${dim}): set DOCTOR_EMBEDDING_DIM to ${known} or less.`);
+      }
+    }
     this.dimension = dim;
-    this.sendDimensions = opts.dimension !== undefined && known !== undefined && opts.dimension !== known && this.model.startsWith('text-embedding-3');
-    this.o = {
-      apiKey: opts.apiKey,
-      maxBatchTexts: opts.maxBatchTexts ?? 256,
-      maxBatchChars: opts.maxBatchChars ?? 250_000,
-      concurrency: opts.concurrency ?? 2,
-      maxRetries: opts.maxRetries ?? 5,
-      timeoutMs: opts.timeoutMs ?? 60_000,
-      maxTextChars: opts.maxTextChars ?? 30_000,
-    };
+    this.client = new Client(s, shortenable && dim !== known ? dim : undefined);
   }
 
   async embed(texts: string[], opts: { signal?: AbortSignal } = {}): Promise<Float32Array[]> {
-    const batches = this.batches(texts.map((t) => (t.length > this.o.maxTextChars ? t.slice(0, this.o.maxTextChars) : t || ' ')));
+    opts.signal?.throwIfAborted();
+    if (texts.length === 0) return [];
+    const batches = this.client.batches(texts.map((t) => this.client.prepare(t)));
     const out: Float32Array[][] = new Array(batches.length);
+    // One failure stops the rest: no new batches start and requests in flight are aborted.
+    const stop = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
     let next = 0;
+    let failure: { error: unknown } | undefined;
     const worker = async () => {
-      while (next < batches.length) {
+      while (next < batches.length && !failure) {
         const i = next++;
-        out[i] = await this.request(batches[i]!, opts.signal);
+        try {
+          out[i] = await this.client.embedBatch(batches[i]!, this.dimension, signal);
+        } catch (error) {
+          failure ??= { error };
+          stop.abort();
+        }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.o.concurrency, batches.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.client.s.concurrency, batches.length) }, worker));
+    if (failure) {
+      opts.signal?.throwIfAborted();
+      throw failure.error;
+    }
     return out.flat();
   }
+}
 
-  private batches(texts: string[]): string[][] {
+/**
+ * Asks the endpoint for one embedding and returns its length: the dimension of a model that is not in
+ * KNOWN_DIMENSIONS (e.g. a local model on Ollama or LM Studio). Errors are the same as `embed`'s.
+ */
+export async function probeDimension(opts: Omit<OpenAIEmbedderOptions, 'dimension'> = {}, signal?: AbortSignal): Promise<number> {
+  const client = new Client(settings(opts), undefined);
+  const [v] = await client.embedBatch(['dimension probe'], undefined, signal);
+  if (!v || v.length === 0) {
+    throw new EmbeddingError('invalid_response', `the embeddings API at ${client.s.baseUrl} returned an empty vector for model "${client.s.model}".`);
+  }
+  return v.length;
+}
+
+function settings(opts: OpenAIEmbedderOptions): Settings {
+  const s: Settings = {
+    apiKey: opts.apiKey || undefined,
+    baseUrl: (opts.baseUrl ?? DEFAULT_BASE_URL).trim(),
+    model: opts.model ?? DEFAULT_MODEL,
+    maxBatchTexts: opts.maxBatchTexts ?? 256,
+    maxBatchChars: opts.maxBatchChars ?? 250_000,
+    concurrency: opts.concurrency ?? 2,
+    maxRetries: opts.maxRetries ?? 5,
+    timeoutMs: opts.timeoutMs ?? 60_000,
+    maxTextTokens: opts.maxTextTokens ?? 8_000,
+  };
+  for (const key of ['maxBatchTexts', 'maxBatchChars', 'concurrency', 'timeoutMs', 'maxTextTokens'] as const) {
+    if (!Number.isInteger(s[key]) || s[key] < 1) throw new RangeError(`embedder option ${key} must be a positive integer (got ${s[key]})`);
+  }
+  if (!Number.isInteger(s.maxRetries) || s.maxRetries < 0) throw new RangeError(`embedder option maxRetries must be an integer >= 0 (got ${s.maxRetries})`);
+  return s;
+}
+
+/** One endpoint: builds requests, retries them, checks answers. */
+class Client {
+  readonly url: string;
+  /** Texts are cut to this many characters after a server refused longer ones (shared by all batches). */
+  private cutChars = Infinity;
+
+  constructor(
+    readonly s: Settings,
+    private readonly sendDimensions: number | undefined,
+  ) {
+    this.url = embeddingsUrl(s.baseUrl);
+  }
+
+  /** The text as sent: cut to the token budget (and any smaller limit learnt from the server); never empty. */
+  prepare(text: string): string {
+    let t = truncateToTokens(text, this.s.maxTextTokens);
+    if (t.length > this.cutChars) t = cutAt(t, this.cutChars);
+    // OpenAI refuses empty strings in `input`.
+    return t.length ? t : ' ';
+  }
+
+  batches(texts: string[]): string[][] {
     const batches: string[][] = [];
     let cur: string[] = [];
     let chars = 0;
     for (const t of texts) {
-      if (cur.length && (cur.length >= this.o.maxBatchTexts || chars + t.length > this.o.maxBatchChars)) {
+      if (cur.length && (cur.length >= this.s.maxBatchTexts || chars + t.length > this.s.maxBatchChars)) {
         batches.push(cur);
         cur = [];
         chars = 0;
@@ -88,72 +185,121 @@ export class OpenAIEmbedder implements Embedder {
     return batches;
   }
 
-  private async request(input: string[], signal?: AbortSignal): Promise<Float32Array[]> {
-    const url = `${this.baseUrl}/embeddings`;
-    const body = JSON.stringify({ model: this.model, input, ...(this.sendDimensions ? { dimensions: this.dimension } : {}) });
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.o.apiKey) {
-      headers.authorization = `Bearer ${this.o.apiKey}`;
-      headers['api-key'] = this.o.apiKey; // Azure-style bases
+  /** POSTs one batch, retrying what can be retried; returns one checked vector per input, in input order. */
+  async embedBatch(input: string[], dimension: number | undefined, signal?: AbortSignal): Promise<Float32Array[]> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    if (this.s.apiKey) {
+      headers.authorization = `Bearer ${this.s.apiKey}`;
+      headers['api-key'] = this.s.apiKey; // Azure-style bases read this header
     }
     for (let attempt = 0; ; attempt++) {
+      if (input.some((t) => t.length > this.cutChars)) input = input.map((t) => this.prepare(t));
+      const body = JSON.stringify({ model: this.s.model, input, ...(this.sendDimensions !== undefined ? { dimensions: this.sendDimensions } : {}) });
+      signal?.throwIfAborted();
       let res: Response;
+      let text: string;
+      const timeout = AbortSignal.timeout(this.s.timeoutMs);
       try {
-        const timeout = AbortSignal.timeout(this.o.timeoutMs);
-        res = await fetch(url, { method: 'POST', headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+        res = await fetch(this.url, { method: 'POST', headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+        text = await res.text();
       } catch (e) {
-        if (signal?.aborted) throw e;
-        if (attempt < this.o.maxRetries) {
+        signal?.throwIfAborted();
+        if (attempt < this.s.maxRetries) {
           await sleep(backoff(attempt), signal);
           continue;
         }
-        throw new EmbeddingError('network', `cannot reach the embeddings API at ${url}: ${(e as Error).message}`);
+        const why = timeout.aborted ? `no answer within ${Math.round(this.s.timeoutMs / 1000)} s` : networkReason(e);
+        throw new EmbeddingError(
+          'network',
+          `cannot reach the embeddings API at ${this.url} (${why}; ${attempt + 1} attempts): check OPENAI_BASE_URL and that the server is running.`,
+        );
       }
-      if (res.ok) return this.parse(await res.text(), input.length);
-      const text = await res.text().catch(() => '');
-      if ((res.status === 429 || res.status >= 500) && attempt < this.o.maxRetries) {
-        await sleep(retryAfter(res.headers.get('retry-after')) ?? backoff(attempt), signal);
+      if (res.ok) return this.parse(text, input.length, dimension);
+      const detail = errorDetail(text);
+      if (retryable(res.status) && attempt < this.s.maxRetries) {
+        await sleep(retryAfterMs(res.headers) ?? backoff(attempt), signal);
         continue;
       }
-      throw this.httpError(res.status, text);
+      if (res.status === 400 && isTooLong(detail)) {
+        const longest = Math.max(...input.map((t) => t.length));
+        if (longest > MIN_CUT_CHARS) {
+          this.cutChars = Math.min(this.cutChars, Math.max(MIN_CUT_CHARS, Math.floor(longest / 2)));
+          attempt--; // cutting is progress, not a failed attempt
+          continue;
+        }
+      }
+      throw this.httpError(res.status, detail);
     }
   }
 
-  private httpError(status: number, text: string): EmbeddingError {
-    const detail = errorMessage(text);
+  private httpError(status: number, detail: string): EmbeddingError {
+    const base = this.s.baseUrl;
+    const said = `${status}${detail ? `: ${detail}` : ''}`;
     if (status === 401 || status === 403) {
-      return new EmbeddingError('auth', `the embeddings API at ${this.baseUrl} rejected the key (${status}${detail ? `: ${detail}` : ''}): set OPENAI_API_KEY to a valid key.`);
+      return new EmbeddingError(
+        'auth',
+        this.s.apiKey
+          ? `the embeddings API at ${base} rejected the key (${said}): set OPENAI_API_KEY to a valid key.`
+          : `the embeddings API at ${base} needs a key (${said}): set OPENAI_API_KEY.`,
+      );
     }
-    if (status === 404 || /model/i.test(detail)) {
-      return new EmbeddingError('model', `unknown model "${this.model}" at ${this.baseUrl} (${status}${detail ? `: ${detail}` : ''}): set DOCTOR_EMBEDDING_MODEL to a model the endpoint serves.`);
+    if (status === 404 || (status >= 400 && status < 500 && status !== 429 && isUnknownModel(detail))) {
+      return new EmbeddingError(
+        'model',
+        `unknown model "${this.s.model}" at ${base} (${said}): set DOCTOR_EMBEDDING_MODEL to an embedding model this endpoint serves${
+          status === 404 && !isUnknownModel(detail) ? `, and check that OPENAI_BASE_URL is right (POST ${this.url} was not found)` : ''
+        }.`,
+      );
     }
-    if (status === 429) return new EmbeddingError('rate_limit', `the embeddings API kept answering 429 (rate limited) after retries${detail ? `: ${detail}` : ''}.`);
-    return new EmbeddingError('server', `the embeddings API answered ${status}${detail ? `: ${detail}` : ''}.`);
+    if (status === 429) {
+      return new EmbeddingError('rate_limit', `the embeddings API at ${base} is still rate limiting after ${this.s.maxRetries} retries (${said}): wait and run again, or raise the account's limits.`);
+    }
+    if (status >= 500) {
+      return new EmbeddingError('server', `the embeddings API at ${base} answered ${said} after ${this.s.maxRetries} retries: try again later.`);
+    }
+    return new EmbeddingError('server', `the embeddings API at ${base} refused the request (${said}).`);
   }
 
-  private parse(text: string, expected: number): Float32Array[] {
-    let data: { data?: { embedding?: unknown; index?: number }[] };
+  private parse(text: string, expected: number, dimension: number | undefined): Float32Array[] {
+    const where = `the embeddings API at ${this.s.baseUrl} (model "${this.s.model}")`;
+    let body: unknown;
     try {
-      data = JSON.parse(text);
+      body = JSON.parse(text);
     } catch {
-      throw new EmbeddingError('invalid_response', 'the embeddings API answered with something that is not JSON.');
+      throw new EmbeddingError('invalid_response', `${where} answered with something that is not JSON: ${JSON.stringify(text.slice(0, 120))}.`);
     }
-    const items = data.data;
-    if (!Array.isArray(items) || items.length !== expected) {
-      throw new EmbeddingError('invalid_response', `the embeddings API returned ${Array.isArray(items) ? items.length : 'no'} embeddings for ${expected} texts.`);
+    const items = (body as { data?: unknown } | null)?.data;
+    if (!Array.isArray(items)) throw new EmbeddingError('invalid_response', `${where} answered without a "data" list of embeddings.`);
+    if (items.length !== expected) {
+      throw new EmbeddingError('invalid_response', `${where} returned ${items.length} embeddings for ${expected} texts.`);
     }
-    const sorted = [...items].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
-    return sorted.map((item, i) => {
-      const e = item.embedding;
-      if (!Array.isArray(e)) throw new EmbeddingError('invalid_response', `embedding #${i} is not a list of numbers.`);
-      if (e.length !== this.dimension) {
-        throw new EmbeddingError('invalid_response', `embedding #${i} has ${e.length} dimensions, expected ${this.dimension} for ${this.model} (set DOCTOR_EMBEDDING_DIM if the model differs).`);
+    // Order by `index` when the server gives one (it may answer out of order); it must name each input once.
+    const ordered: unknown[] = new Array(expected);
+    const indexed = items.some((it) => typeof (it as { index?: unknown })?.index === 'number');
+    items.forEach((item, pos) => {
+      const index = indexed ? (item as { index?: unknown })?.index : pos;
+      if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= expected || ordered[index] !== undefined) {
+        throw new EmbeddingError('invalid_response', `${where} returned a missing, repeated or out-of-range index (${JSON.stringify(index)}) for ${expected} texts.`);
+      }
+      ordered[index] = (item as { embedding?: unknown })?.embedding;
+    });
+    const first = (ordered[0] as unknown[] | undefined)?.length;
+    return ordered.map((e, i) => {
+      if (!Array.isArray(e)) throw new EmbeddingError('invalid_response', `${where}: embedding #${i} is not a list of numbers.`);
+      const want = dimension ?? first;
+      if (e.length !== want) {
+        throw new EmbeddingError(
+          'invalid_response',
+          dimension !== undefined
+            ? `${where}: embedding #${i} has ${e.length} dimensions, expected ${dimension} (set DOCTOR_EMBEDDING_DIM to the model's size, or use the model this database was built with).`
+            : `${where}: embeddings of different sizes (${first} and ${e.length}).`,
+        );
       }
       const v = new Float32Array(e.length);
       for (let j = 0; j < e.length; j++) {
-        const x = e[j];
+        const x: unknown = e[j];
         if (typeof x !== 'number' || !Number.isFinite(x)) {
-          throw new EmbeddingError('invalid_response', `embedding #${i} has a non-finite value (${String(x)}) at position ${j}.`);
+          throw new EmbeddingError('invalid_response', `${where}: embedding #${i} has a non-finite value (${JSON.stringify(x) ?? String(x)}) at position ${j}.`);
         }
         v[j] = x;
       }
@@ -162,35 +308,110 @@ export class OpenAIEmbedder implements Embedder {
   }
 }
 
-function errorMessage(text: string): string {
+/** `${base}/embeddings`, keeping a query string (Azure's `?api-version=`); a base already ending in /embeddings is used as is. */
+export function embeddingsUrl(baseUrl: string): string {
+  let u: URL;
   try {
-    const j = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
-    if (typeof j.error === 'string') return j.error;
-    return j.error?.message ?? j.message ?? '';
+    u = new URL(baseUrl);
   } catch {
-    return text.slice(0, 200);
+    throw new EmbeddingError('network', `the embeddings base URL ${JSON.stringify(baseUrl)} is not a URL: set OPENAI_BASE_URL to e.g. https://api.openai.com/v1 or http://localhost:11434/v1.`);
   }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new EmbeddingError('network', `the embeddings base URL must be http(s) (got ${u.protocol}): fix OPENAI_BASE_URL.`);
+  }
+  const path = u.pathname.replace(/\/+$/, '');
+  if (!/\/embeddings$/.test(path)) u.pathname = `${path}/embeddings`;
+  return u.toString();
 }
 
+/**
+ * Cuts a text to about `maxTokens` tokens, estimated cautiously without a tokenizer: 3 ASCII characters
+ * per token (English runs about 4, code about 3), 1 token per other character (CJK runs 1-2 per token).
+ */
+export function truncateToTokens(text: string, maxTokens: number): string {
+  if (text.length <= maxTokens) return text;
+  const budget = maxTokens * 3;
+  let cost = 0;
+  for (let i = 0; i < text.length; i++) {
+    cost += text.charCodeAt(i) < 128 ? 1 : 3;
+    if (cost > budget) return cutAt(text, i);
+  }
+  return text;
+}
+
+/** text.slice(0, n) without splitting a surrogate pair. */
+function cutAt(text: string, n: number): string {
+  const c = text.charCodeAt(n - 1);
+  return text.slice(0, c >= 0xd800 && c <= 0xdbff ? n - 1 : n);
+}
+
+function retryable(status: number): boolean {
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+function isUnknownModel(detail: string): boolean {
+  return /model_not_found|(model|deployment).{0,80}(not found|does not exist|doesn't exist|not exist|unknown|not available|no such)|(unknown|invalid|no such) (embedding )?model|try pulling it/i.test(
+    detail,
+  );
+}
+
+function isTooLong(detail: string): boolean {
+  return /context length|context window|too many tokens|maximum.{0,40}tokens|input.{0,40}(too long|length)|exceeds?.{0,40}(token|length|limit)/i.test(detail);
+}
+
+/** The message in an error body: OpenAI `{error: {message, code}}`, Ollama `{error: "..."}`, or plain text. */
+function errorDetail(text: string): string {
+  let out: string;
+  try {
+    const j = JSON.parse(text) as { error?: { message?: unknown; code?: unknown } | string; message?: unknown; detail?: unknown };
+    if (typeof j.error === 'string') out = j.error;
+    else {
+      const msg = j.error?.message ?? j.message ?? j.detail;
+      const code = j.error?.code;
+      out = [typeof msg === 'string' ? msg : msg === undefined ? '' : JSON.stringify(msg), typeof code === 'string' && !String(msg).includes(code) ? `(${code})` : '']
+        .filter(Boolean)
+        .join(' ');
+    }
+  } catch {
+    out = text;
+  }
+  out = out.replace(/\s+/g, ' ').trim();
+  return out.length > 300 ? `${out.slice(0, 300)}…` : out;
+}
+
+function networkReason(e: unknown): string {
+  const err = e as { message?: string; cause?: { code?: string; message?: string } };
+  const cause = err.cause?.code ?? err.cause?.message;
+  return [err.message ?? String(e), cause].filter(Boolean).join(': ');
+}
+
+/** Exponential backoff with jitter: attempt 0 waits 0.25-0.5 s, then doubling, capped. */
 function backoff(attempt: number): number {
-  const base = Math.min(30_000, 500 * 2 ** attempt);
+  const base = Math.min(MAX_WAIT_MS, 500 * 2 ** attempt);
   return base / 2 + Math.random() * (base / 2);
 }
 
-/** Retry-After in ms (seconds or an HTTP date), capped at 60 s. */
-export function retryAfter(value: string | null): number | undefined {
+/** The wait a 429/503 asks for, in ms: `retry-after-ms`, or `Retry-After` in seconds or as an HTTP date; capped at 60 s. */
+export function retryAfterMs(headers: Headers): number | undefined {
+  const ms = Number(headers.get('retry-after-ms') ?? NaN);
+  if (Number.isFinite(ms) && ms >= 0) return Math.min(MAX_WAIT_MS, ms);
+  const value = headers.get('retry-after')?.trim();
   if (!value) return undefined;
-  const secs = Number(value);
-  const ms = Number.isFinite(secs) ? secs * 1000 : Date.parse(value) - Date.now();
-  return Number.isFinite(ms) ? Math.min(60_000, Math.max(0, ms)) : undefined;
+  const secs = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(secs) ? Math.min(MAX_WAIT_MS, Math.max(0, secs)) : undefined;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
       clearTimeout(t);
-      reject(signal.reason);
-    }, { once: true });
+      reject(signal!.reason);
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
