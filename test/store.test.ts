@@ -6,6 +6,7 @@ import type { PageRecord } from '../src/store/pages.js';
 import { randomVectors } from './helpers/vectors.js';
 import { tempDir } from './helpers/tmp.js';
 import { getAllMeta } from '../src/db/meta.js';
+import { latestSchemaVersion } from '../src/db/schema.js';
 
 const identity = { provider: 'lexical', model: 'lexical-hash-v1', dimension: 64 };
 
@@ -24,7 +25,7 @@ describe('database file and embedding identity', () => {
     const meta = await getAllMeta(store.db);
     assert.equal(meta.embedding_dimension, '64');
     assert.equal(meta.embedding_model, 'lexical-hash-v1');
-    assert.equal(meta.schema_version, '1');
+    assert.equal(meta.schema_version, String(latestSchemaVersion()));
     await store.db.transaction((tx) => store.pages.upsert(tx, page('p1')));
     await store.close();
 
