@@ -120,3 +120,20 @@ describe('bearer token and binding', () => {
     assert.match(warnings.join(' '), /without DOCTOR_API_TOKEN/);
   });
 });
+
+describe('DNS rebinding protection', () => {
+  it('with allowedHosts, requests for other host names are refused', async () => {
+    const ctx = await makeContext({ runner: false });
+    const { app, base } = await serve(ctx, { allowedHosts: ['localhost', '127.0.0.1'] });
+    try {
+      assert.equal((await fetch(`${base}/list_tags`)).status, 200);
+      const { request } = await import('undici');
+      const evil = await request(`${base}/list_tags`, { headers: { host: 'attacker.example:9111' } });
+      assert.equal(evil.statusCode, 403);
+      assert.match(((await evil.body.json()) as { detail: string }).detail, /DNS rebinding/);
+    } finally {
+      await app.close();
+      await ctx.close();
+    }
+  });
+});

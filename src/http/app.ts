@@ -26,6 +26,12 @@ export interface HttpAppOptions {
    * request heads over 16 KiB (431), so the limit sits below that to answer with a readable detail.
    */
   maxQueryLength?: number;
+  /**
+   * Host names the server answers to (the Host header, port aside). Set by `doctor serve` when it listens on
+   * loopback without a token: a web page that rebinds its own DNS name to 127.0.0.1 then gets 403 instead
+   * of reaching the API. Undefined: any Host.
+   */
+  allowedHosts?: readonly string[];
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -142,6 +148,17 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
       return reply.code(414).send({ detail: `query string longer than ${maxQuery} characters: send fewer or shorter parameters` });
     }
   });
+  if (opts.allowedHosts) {
+    const allowed = new Set(opts.allowedHosts.map((h) => h.toLowerCase()));
+    app.addHook('onRequest', async (req, reply) => {
+      const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
+      if (!allowed.has(host)) {
+        return reply.code(403).send({
+          detail: `requests for host "${host}" are refused (DNS rebinding protection): use http://127.0.0.1 or http://localhost, or set DOCTOR_API_TOKEN to serve other names`,
+        });
+      }
+    });
+  }
   if (opts.apiToken) requireToken(app, opts.apiToken, ['/health']);
 
   app.setErrorHandler((err: FastifyError | Error, req, reply) => sendError(ctx, req, reply, err, bodyLimit));

@@ -5,7 +5,7 @@
 import type { DoctorConfig } from '../config/config.js';
 import { openApp } from '../app/open.js';
 import { buildHttpApp } from '../http/app.js';
-import { startHttpServer } from '../http/server.js';
+import { isLoopbackHost, startHttpServer } from '../http/server.js';
 import { registerMcpRoutes } from '../mcp/http.js';
 import { JobRunner } from '../ingest/job-runner.js';
 import { removeServerInfo, writeServerInfo } from './server-info.js';
@@ -22,7 +22,9 @@ export async function startServer(config: DoctorConfig): Promise<RunningServer> 
   ctx.jobs = runner;
   try {
     await runner.start();
-    const app = await buildHttpApp(ctx, { readOnly: config.readOnly, apiToken: config.apiToken });
+    // Without a token on loopback, only local host names may reach the API (a DNS-rebinding page cannot).
+    const allowedHosts = !config.apiToken && isLoopbackHost(config.host) ? ['localhost', '127.0.0.1', '[::1]', config.host.toLowerCase()] : undefined;
+    const app = await buildHttpApp(ctx, { readOnly: config.readOnly, apiToken: config.apiToken, allowedHosts });
     await registerMcpRoutes(app, localBackend(ctx), { readOnly: config.readOnly });
     const server = await startHttpServer(app, { host: config.host, port: config.port, log: ctx.log, apiToken: config.apiToken });
     writeServerInfo(config, server.url);
