@@ -23,7 +23,8 @@ async function pythonDoctorFile(path: string, opts: { embeddings?: number } = {}
     ('p3', 'https://other.test/x', 'other.test', 'it''s "quoted" %_', '2025-03-03 12:00:00', NULL, 'j2')`);
   await c.run(`INSERT INTO jobs VALUES
     ('j1', 'https://docs.py.test/lib/', 'completed', 2, 2, 100, '["python"]', '2025-03-01 09:59:00', '2025-03-01 10:05:00', NULL),
-    ('j2', 'https://other.test/', 'failed', 1, 1, 10, '[]', '2025-03-03 11:00:00', '2025-03-03 12:01:00', 'boom')`);
+    ('j2', 'https://other.test/', 'failed', 1, 1, 10, '[]', '2025-03-03 11:00:00', '2025-03-03 12:01:00', 'boom'),
+    ('j3', 'https://third.test/', 'running', 5, 2, 10, '[]', '2025-03-04 11:00:00', '2025-03-04 11:01:00', NULL)`);
   if (opts.embeddings) {
     const d = opts.embeddings;
     await c.run(`CREATE TABLE document_embeddings (id VARCHAR PRIMARY KEY, embedding FLOAT[${d}], text_chunk VARCHAR, page_id VARCHAR, url VARCHAR, domain VARCHAR, tags VARCHAR[], job_id VARCHAR)`);
@@ -55,6 +56,10 @@ describe('opening a Python Doctor database', () => {
       assert.equal(j2.error_message, 'boom');
       assert.equal(j2.created_at.toISOString(), '2025-03-03T11:00:00.000Z');
       assert.deepEqual((await store.jobs.get('j1'))!.tags, ['python']);
+      const j3 = (await store.jobs.get('j3'))!;
+      assert.equal(j3.status, 'failed', 'a job the Python service left running is not resumed blindly');
+      assert.match(j3.error_message!, /interrupted before the upgrade.*start the crawl again/);
+      assert.deepEqual(await store.jobs.unfinished(), []);
       const meta = await getAllMeta(store.db);
       assert.equal(meta.upgraded_from, 'python-doctor');
       assert.equal(meta.embedding_model, 'lexical-hash-v1', 'no legacy embeddings: the current embedder is recorded');

@@ -143,11 +143,16 @@ async function upgrade(db: Database, fallbackDimension: number): Promise<{ embed
       await tx.run(`INSERT INTO jobs (job_id, start_url, status, pages_discovered, pages_crawled, pages_skipped, max_pages, max_depth, tags,
           options, skipped, error_message, created_at, updated_at)
         SELECT job_id::VARCHAR, coalesce(${col(jobs, 'start_url', "''")}, ''),
-          CASE WHEN lower(${col(jobs, 'status', "'completed'")}) IN ('pending','running','completed','failed','cancelled') THEN lower(status)
+          -- a job the Python service left pending or running has no resumable state here: it ends failed
+          CASE WHEN lower(${col(jobs, 'status', "'completed'")}) IN ('completed','failed','cancelled') THEN lower(status)
                WHEN lower(${col(jobs, 'status', "'completed'")}) = 'canceled' THEN 'cancelled' ELSE 'failed' END,
           coalesce(${col(jobs, 'pages_discovered', '0', 'INTEGER')}, 0), coalesce(${col(jobs, 'pages_crawled', '0', 'INTEGER')}, 0), 0,
           coalesce(${col(jobs, 'max_pages', '100', 'INTEGER')}, 100), ${col(jobs, 'max_depth', 'NULL', 'INTEGER')}, ${tagsExpr(jobs)},
-          '{}', '[]', ${col(jobs, 'error_message', 'NULL')}, ${timeExpr(jobs, 'created_at')}, ${timeExpr(jobs, 'updated_at')}
+          '{}', '[]',
+          CASE WHEN lower(${col(jobs, 'status', "'completed'")}) IN ('pending','running')
+               THEN 'interrupted before the upgrade from the Python Doctor: start the crawl again with fetch_url'
+               ELSE ${col(jobs, 'error_message', 'NULL')} END,
+          ${timeExpr(jobs, 'created_at')}, ${timeExpr(jobs, 'updated_at')}
         FROM legacy_jobs`);
     }
     if (emb.size && embeddingDimension) {
