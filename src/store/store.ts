@@ -6,6 +6,8 @@ import { getMeta, setMeta } from '../db/meta.js';
 import { migrate } from '../db/schema.js';
 import { isLegacyDatabase, upgradeLegacyDatabase } from '../db/legacy.js';
 import { VectorIndexer } from './embeddings.js';
+import { createVectorEngine, type CreateEngineOptions, type VectorEngineConfig } from '../vector/select.js';
+import type { Logger } from '../log.js';
 import { JobStore } from './jobs.js';
 import { KeywordIndex } from './keyword-index.js';
 import { PageStore } from './pages.js';
@@ -34,6 +36,8 @@ export interface Store {
 export interface OpenStoreOptions extends OpenOptions {
   path: string;
   embedding: EmbeddingIdentity;
+  /** Vector engine settings (DOCTOR_VECTOR_ENGINE etc.); without them the exact engine answers. */
+  vector?: VectorEngineConfig & { log?: Logger; options?: CreateEngineOptions };
 }
 
 /** The embedding identity recorded in a database, if any. */
@@ -82,6 +86,10 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       });
     }
     const chunks = new VectorIndexer(db, embedding.dimension);
+    if (opts.vector) {
+      const { log, options, ...vectorConfig } = opts.vector;
+      chunks.setEngine(await createVectorEngine(db, embedding.dimension, vectorConfig, log, options));
+    }
     const keyword = new KeywordIndex(db);
     chunks.addHook(keyword);
     // Chunks written without the keyword hook (older files, interrupted upgrades) are indexed now.

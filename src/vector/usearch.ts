@@ -1,0 +1,612 @@
+/**
+ * The usearch engine: an HNSW index (npm `usearch`) in a file beside the database (`<db>.usearch`, plus a
+ * JSON sidecar with its watermark, parameters and checksum), derived from `document_embeddings`.
+ *
+ * - The index lives in a worker thread (usearch calls are synchronous and slow to build); this thread keeps a
+ *   RowMap (seq -> id, tags) to turn index keys into chunk ids and to filter by tag without DuckDB.
+ * - Start-up: read the rows, then load the saved index when its sidecar agrees with the table (same build
+ *   parameters, same size and SHA-1, and the rows it claims, seq <= watermark, are still exactly there),
+ *   adding rows stored since; otherwise rebuild from DuckDB. Until the index is complete, exact search in
+ *   DuckDB answers (`status().ready` is false).
+ * - Commits: inserts are added and deletes removed after COMMIT (VectorIndexer's onCommit hooks). Bulk
+ *   inserts that outrun the index (a migration) switch it to catch-up: exact search answers until the rows
+ *   are read back from DuckDB in batches. After many deletes the index is rebuilt in the background (usearch
+ *   only marks removed entries), the old one serving until the new one is complete.
+ * - Saves are debounced (a few seconds after the last change, at most a minute late) and happen on close;
+ *   the worker writes the file, so request handling is never blocked by a save (searches wait in the
+ *   worker's queue for its duration; see bench/results/vector-engines.md).
+ * - For `:memory:` databases the index is built in memory at every open and never saved.
+ */
+import type { Database } from '../db/database.js';
+import type { Logger } from '../log.js';
+import type { EngineRow, EngineStatus, VectorEngine, VectorHit, VectorSearchRequest } from './engine.js';
+import { ExactEngine } from './exact.js';
+import { RowMap } from './row-map.js';
+import { BATCH_ROWS, readRowInfo, readVectorBatch } from './row-source.js';
+import {
+  SIDECAR_FORMAT,
+  fileSha1,
+  fileSize,
+  indexPathOf,
+  readSidecar,
+  sameBuildParams,
+  sidecarPathOf,
+  writeSidecar,
+} from './sidecar.js';
+import { WorkerIndex } from './usearch-client.js';
+import type { IndexParams } from './usearch-protocol.js';
+
+export interface UsearchEngineOptions {
+  params: IndexParams;
+  /** Database file path; the index goes to `<path>.usearch`. Undefined (or ':memory:'): in memory only. */
+  dbPath?: string;
+  log?: Logger;
+  /** Save this long after the last change (default 5 s)... */
+  saveDelayMs?: number;
+  /** ...but at most this long after the first unsaved change (default 60 s). */
+  maxSaveDelayMs?: number;
+  /** Rows waiting in the worker beyond which inserts switch to catch-up from DuckDB (default 20,000). */
+  maxBacklogRows?: number;
+  /** Tuning of tag-filtered search (see `searchFiltered`). */
+  filter?: Partial<FilterTuning>;
+}
+
+export interface FilterTuning {
+  /** Over-fetch factor: ask the index for limit / selectivity * this many neighbours. */
+  overfetch: number;
+  /** Largest k asked of the index; a filter needing more is answered exactly. */
+  maxK: number;
+  /** Below this selectivity the filter is answered exactly. */
+  minSelectivity: number;
+}
+
+/**
+ * Defaults measured at 100k 1536-d rows (bench/results/vector-engines.md): exact search over a 1% filter in
+ * DuckDB costs ~20-25 ms and grows with the matching rows (~150 ms at 20%), while an index search costs
+ * ~0.5 ms at k = 10 and grows roughly linearly with k (k = 2,000: a few ms). So: over-fetch from the index
+ * whenever the k it needs stays under maxK, else go exact, and fall back to exact when post-filtering still
+ * leaves the page short (a tag whose rows all lie far from the query).
+ */
+export const DEFAULT_FILTER_TUNING: FilterTuning = { overfetch: 2, maxK: 4096, minSelectivity: 0.002 };
+
+/** Rows per add message for commits: small, so searches queued behind it wait little. */
+const COMMIT_ADD_SLICE = 64;
+
+type State = 'idle' | 'loading' | 'building' | 'catching-up' | 'ready' | 'failed' | 'closed';
+
+interface Live {
+  index: WorkerIndex;
+  /** Vectors in the index (per the worker's last reply). */
+  size: number;
+  /** Largest seq sent to the index. */
+  maxSeq: number;
+  /** Rows removed since it was built (usearch keeps them as tombstones). */
+  removed: number;
+  /** Rows sent but not yet acknowledged. */
+  backlog: number;
+  /** Set when inserts stopped being sent: rows with seq >= this must be read back from DuckDB. */
+  lagFrom?: number;
+}
+
+export interface BuildProgress {
+  done: number;
+  total: number;
+}
+
+export class UsearchEngine implements VectorEngine {
+  readonly name = 'usearch';
+  private readonly exact: ExactEngine;
+  private readonly rows = new RowMap();
+  private readonly indexPath?: string;
+  private readonly sidecarPath?: string;
+  private readonly tuning: FilterTuning;
+  private live?: Live;
+  /** An index being prepared (loaded + caught up, or built): receives commits too. */
+  private pending?: Live;
+  /** Seqs deleted while an index was being prepared: removed again once it is complete (closes read races). */
+  private deletedMeanwhile?: Set<number>;
+  private state: State = 'idle';
+  private detail = 'not started';
+  private progress?: BuildProgress;
+  private started?: Promise<void>;
+  private building?: Promise<void>;
+  private catchingUp?: Promise<void>;
+  private aborted = false;
+  private dirty = false;
+  private firstDirtyAt?: number;
+  private saveTimer?: NodeJS.Timeout;
+  private saving: Promise<void> = Promise.resolve();
+  private lastSave?: { at: string; ms: number; bytes: number };
+  private progressListeners = new Set<(p: BuildProgress) => void>();
+  private origin?: 'loaded' | 'built';
+  /** How searches were answered (for status and the benchmark). */
+  readonly stats: SearchStats = { index: 0, filteredIndex: 0, filteredExact: 0, shortPageFallbacks: 0, notReady: 0 };
+
+  constructor(
+    private readonly db: Database,
+    private readonly dimension: number,
+    private readonly opts: UsearchEngineOptions,
+  ) {
+    this.exact = new ExactEngine(db, dimension);
+    if (opts.dbPath && opts.dbPath !== ':memory:') {
+      this.indexPath = indexPathOf(opts.dbPath);
+      this.sidecarPath = sidecarPathOf(opts.dbPath);
+    }
+    this.tuning = { ...DEFAULT_FILTER_TUNING, ...opts.filter };
+  }
+
+  /** Starts loading or building the index in the background; exact search answers meanwhile. */
+  start(): Promise<void> {
+    this.started ??= this.init().catch((e) => this.fail('could not prepare the index', e));
+    return this.started;
+  }
+
+  /** Resolves once the index is complete (or preparing it failed: then exact search keeps answering). */
+  async whenReady(): Promise<void> {
+    await this.start();
+    for (;;) {
+      const work = this.building ?? this.catchingUp;
+      if (!work) return;
+      await work;
+    }
+  }
+
+  get isReady(): boolean {
+    return this.state === 'ready' && !!this.live && this.live.lagFrom === undefined;
+  }
+
+  // ---- search ---------------------------------------------------------------------------------------
+
+  async search(req: VectorSearchRequest): Promise<VectorHit[]> {
+    const live = this.live;
+    if (!live || live.lagFrom !== undefined || this.state === 'closed') {
+      this.stats.notReady++;
+      return this.exact.search(req);
+    }
+    try {
+      if (req.tags && req.tags.length > 0) return await this.searchFiltered(live, req);
+      const want = Math.min(req.limit, this.rows.size);
+      if (want === 0) return [];
+      const hits = await this.annSearch(live, req.query, want);
+      // A short page (entries of rows deleted meanwhile, or an unreachable graph region): exact is complete.
+      if (hits.length < want) {
+        this.stats.shortPageFallbacks++;
+        return this.exact.search(req);
+      }
+      this.stats.index++;
+      return hits.slice(0, req.limit);
+    } catch (e) {
+      if ((this.state as State) === 'closed') throw e;
+      this.fail('the index failed during a search', e);
+      return this.exact.search(req);
+    }
+  }
+
+  /**
+   * Tag filters. usearch's JS API has no filtered search, and post-filtering the usual top-k would return
+   * short pages (a 1% tag leaves ~0.1 of 10 hits). So, by the filter's selectivity s (rows carrying a tag /
+   * all rows, kept in memory):
+   * - few matching rows (s < minSelectivity, or the needed k = limit / s * overfetch exceeds maxK): exact
+   *   search in DuckDB over the matching rows only. Its cost grows with the rows that match, so it is cheap
+   *   exactly when over-fetching would be expensive.
+   * - otherwise: ask the index for k neighbours and keep those carrying a tag. With tags independent of the
+   *   query, k * s ~ overfetch * limit rows match, so a short page is rare; when it happens (a tag whose rows
+   *   all lie far from the query), fall back to exact search, so `limit` results come back whenever that
+   *   many rows match.
+   */
+  private async searchFiltered(live: Live, req: VectorSearchRequest): Promise<VectorHit[]> {
+    const tags = req.tags!;
+    const matching = this.rows.matchingUpperBound(tags);
+    if (matching === 0) return [];
+    const selectivity = matching / Math.max(1, this.rows.size);
+    const k = Math.ceil((req.limit / selectivity) * this.tuning.overfetch);
+    if (matching <= req.limit || selectivity < this.tuning.minSelectivity || k > this.tuning.maxK) {
+      this.stats.filteredExact++;
+      return this.exact.search(req);
+    }
+    const wanted = new Set(tags);
+    const hits = await this.annSearch(live, req.query, Math.min(k, this.rows.size), (t) => t.some((x) => wanted.has(x)));
+    if (hits.length >= req.limit) {
+      this.stats.filteredIndex++;
+      return hits.slice(0, req.limit);
+    }
+    this.stats.shortPageFallbacks++;
+    return this.exact.search(req);
+  }
+
+  private async annSearch(
+    live: Live,
+    query: Float32Array,
+    k: number,
+    keep?: (tags: readonly string[]) => boolean,
+  ): Promise<VectorHit[]> {
+    const { keys, distances } = await live.index.search(query, k);
+    const out: VectorHit[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const row = this.rows.get(Number(keys[i]));
+      if (!row || (keep && !keep(row.tags))) continue;
+      out.push({ id: row.id, score: 1 - distances[i]! });
+    }
+    return out;
+  }
+
+  // ---- commits --------------------------------------------------------------------------------------
+
+  afterInsert(rows: readonly EngineRow[]): void {
+    for (const r of rows) this.rows.add(Number(r.seq), r.id, r.tags);
+    if (this.state === 'closed' || rows.length === 0) return;
+    for (const target of [this.live, this.pending]) if (target) this.sendAdds(target, rows);
+    this.markDirty();
+  }
+
+  afterDelete(seqs: readonly bigint[]): void {
+    const nums = seqs.map(Number);
+    for (const s of nums) this.rows.remove(s);
+    if (this.state === 'closed' || nums.length === 0) return;
+    if (this.deletedMeanwhile) for (const s of nums) this.deletedMeanwhile.add(s);
+    const keys = BigUint64Array.from(nums, (s) => BigInt(s));
+    for (const target of [this.live, this.pending]) {
+      if (!target) continue;
+      target.removed += nums.length;
+      target.index.remove(keys).then(
+        (size) => (target.size = size),
+        (e) => this.onIndexError(target, e),
+      );
+    }
+    this.markDirty();
+    const live = this.live;
+    if (live && !this.building && live.removed > Math.max(1000, 0.25 * live.size)) {
+      this.opts.log?.info({ removed: live.removed, size: live.size }, 'many vectors deleted: rebuilding the usearch index');
+      void this.rebuild().catch(() => undefined);
+    }
+  }
+
+  private sendAdds(target: Live, rows: readonly EngineRow[]): void {
+    const maxBacklog = this.opts.maxBacklogRows ?? 20_000;
+    if (target.lagFrom !== undefined || target.backlog + rows.length > maxBacklog) {
+      // The index cannot keep up (bulk load): read these rows back from DuckDB later, in large batches.
+      const lowest = rows.reduce((m, r) => Math.min(m, Number(r.seq)), Infinity);
+      target.lagFrom = Math.min(target.lagFrom ?? Infinity, lowest);
+      if (target === this.live) this.scheduleCatchUp();
+      return;
+    }
+    const dim = this.dimension;
+    for (let start = 0; start < rows.length; start += COMMIT_ADD_SLICE) {
+      const part = rows.slice(start, start + COMMIT_ADD_SLICE);
+      const keys = BigUint64Array.from(part, (r) => r.seq);
+      const vectors = new Float32Array(part.length * dim);
+      part.forEach((r, i) => vectors.set(r.vector, i * dim));
+      for (const r of part) target.maxSeq = Math.max(target.maxSeq, Number(r.seq));
+      target.backlog += part.length;
+      target.index.add(keys, vectors, 1).then(
+        (reply) => {
+          target.backlog -= part.length;
+          target.size = reply.size;
+        },
+        (e) => this.onIndexError(target, e),
+      );
+    }
+  }
+
+  private catchUpTimer?: NodeJS.Timeout;
+
+  /** Once inserts pause for a second, reads the rows the live index missed back from DuckDB. */
+  private scheduleCatchUp(): void {
+    if (this.catchUpTimer) clearTimeout(this.catchUpTimer);
+    this.catchUpTimer = setTimeout(() => {
+      this.catchUpTimer = undefined;
+      const live = this.live;
+      if (!live || live.lagFrom === undefined || this.catchingUp || this.state === 'closed') return;
+      this.catchingUp = this.catchUp(live).finally(() => (this.catchingUp = undefined));
+    }, 1000);
+    this.catchUpTimer.unref();
+  }
+
+  private async catchUp(live: Live): Promise<void> {
+    const from = live.lagFrom!;
+    this.state = 'catching-up';
+    this.deletedMeanwhile ??= new Set();
+    try {
+      // New inserts keep being diverted (lagFrom stays set) until the batches below are in; the last check
+      // and clearing lagFrom happen in one synchronous step, so no insert falls between them.
+      await this.fill(live, from - 1, () => this.aborted || this.live !== live);
+      while (this.rows.seqsAfter(live.maxSeq).length > 0 && !this.aborted && this.live === live) {
+        await this.fill(live, live.maxSeq, () => this.aborted || this.live !== live);
+      }
+      if (this.aborted || this.live !== live) return;
+      live.lagFrom = undefined;
+      await this.removeMeanwhile(live);
+      if (!this.pending) this.deletedMeanwhile = undefined;
+      if (this.live === live) this.state = 'ready';
+      this.markDirty();
+    } catch (e) {
+      this.fail('catching up with inserted rows failed', e);
+    }
+  }
+
+  // ---- start-up, builds -----------------------------------------------------------------------------
+
+  private async init(): Promise<void> {
+    this.state = 'loading';
+    this.detail = 'reading rows';
+    this.deletedMeanwhile = new Set();
+    await readRowInfo(this.db, (seq, id, tags) => this.rows.add(seq, id, tags));
+    if (this.aborted) return;
+    const loaded = this.indexPath ? await this.tryLoad() : undefined;
+    if (loaded) {
+      this.live = loaded;
+      this.pending = undefined;
+      this.state = 'ready';
+      this.origin = 'loaded';
+      this.detail = 'loaded from file';
+      this.deletedMeanwhile = undefined;
+      return;
+    }
+    await this.rebuild();
+  }
+
+  /** The saved index when it can be trusted (caught up with rows stored since); undefined otherwise. */
+  private async tryLoad(): Promise<Live | undefined> {
+    const why = (reason: string) => {
+      this.opts.log?.info({ index: this.indexPath, reason }, 'rebuilding the usearch index from the database');
+      this.detail = `rebuilding: ${reason}`;
+      return undefined;
+    };
+    const path = this.indexPath!;
+    const sc = readSidecar(this.sidecarPath!);
+    const bytes = fileSize(path);
+    if (bytes === undefined) return why('no index file');
+    if (!sc) return why('its sidecar is missing or unreadable');
+    if (!sameBuildParams(sc.params, this.opts.params)) return why('it was built with other parameters');
+    if (bytes !== sc.bytes) return why(`the file is ${bytes} bytes, ${sc.bytes} expected (truncated or replaced)`);
+    const held = this.rows.countUpTo(sc.maxSeq);
+    if (held !== sc.rows) return why(`stale: it holds ${sc.rows} rows up to seq ${sc.maxSeq}, the table ${held}`);
+    if ((await fileSha1(path)) !== sc.sha1) return why('the file is damaged (checksum differs)');
+    if (this.aborted) return undefined;
+    const index = await WorkerIndex.create(this.opts.params);
+    try {
+      const size = await index.load(path);
+      if (size !== sc.rows) {
+        await index.terminate();
+        return why(`the file holds ${size} vectors, ${sc.rows} expected`);
+      }
+      const live: Live = { index, size, maxSeq: sc.maxSeq, removed: 0, backlog: 0 };
+      this.pending = live;
+      const newer = this.rows.seqsAfter(sc.maxSeq).length;
+      if (newer > 0) {
+        this.state = 'catching-up';
+        this.detail = `adding ${newer} rows stored since the index was saved`;
+        await this.fill(live, sc.maxSeq, () => this.aborted);
+        this.markDirty();
+      }
+      await this.removeMeanwhile(live);
+      this.lastSave = { at: sc.savedAt, ms: 0, bytes: sc.bytes };
+      return live;
+    } catch (e) {
+      this.pending = undefined;
+      await index.terminate();
+      return why(`loading failed: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Builds a new index from every stored row, in a worker; the current index (if any) keeps answering
+   * until the new one is complete. Concurrent calls share one build.
+   */
+  rebuild(onProgress?: (p: BuildProgress) => void): Promise<void> {
+    if (onProgress) this.progressListeners.add(onProgress);
+    if (this.building) return this.building.finally(() => onProgress && this.progressListeners.delete(onProgress));
+    this.building = this.build()
+      .catch((e) => this.fail('building the index failed', e))
+      .finally(() => {
+        this.building = undefined;
+        if (onProgress) this.progressListeners.delete(onProgress);
+      });
+    return this.building;
+  }
+
+  private async build(): Promise<void> {
+    if (!this.started) {
+      // Called before start(): read the rows first (start() then finds the build under way).
+      this.started = Promise.resolve();
+      this.state = 'loading';
+      this.deletedMeanwhile = new Set();
+      await readRowInfo(this.db, (seq, id, tags) => this.rows.add(seq, id, tags));
+    }
+    if (!this.live) this.state = 'building';
+    this.deletedMeanwhile ??= new Set();
+    const t0 = performance.now();
+    const index = await WorkerIndex.create(this.opts.params);
+    const next: Live = { index, size: 0, maxSeq: 0, removed: 0, backlog: 0 };
+    this.pending = next;
+    try {
+      await this.fill(next, 0, () => this.aborted, true);
+      await this.removeMeanwhile(next);
+    } catch (e) {
+      if (this.pending === next) this.pending = undefined;
+      await index.terminate();
+      throw e;
+    }
+    if (this.aborted) {
+      if (this.pending === next) this.pending = undefined;
+      await index.terminate();
+      return;
+    }
+    const old = this.live;
+    this.live = next;
+    this.origin = 'built';
+    this.pending = undefined;
+    this.deletedMeanwhile = undefined;
+    this.state = next.lagFrom === undefined ? 'ready' : 'catching-up';
+    this.detail = `built in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+    this.progress = undefined;
+    this.opts.log?.info({ rows: next.size, seconds: (performance.now() - t0) / 1000 }, 'usearch index built');
+    if (next.lagFrom !== undefined) this.scheduleCatchUp();
+    if (old) await old.index.terminate();
+    this.dirty = true;
+    await this.save();
+  }
+
+  /**
+   * Adds every row with seq > `after` known to the row map, read from DuckDB in batches of ~BATCH_ROWS rows
+   * (the seq ranges are cut so that each holds that many rows). Rows inserted meanwhile reach `target`
+   * through afterInsert; duplicates are skipped by the worker.
+   */
+  private async fill(target: Live, after: number, stop: () => boolean, reportProgress = false): Promise<void> {
+    const seqs = this.rows.seqsAfter(after);
+    const total = seqs.length;
+    let done = 0;
+    const report = () => {
+      if (!reportProgress) return;
+      this.progress = { done, total };
+      this.detail = `building: ${done}/${total} rows`;
+      for (const l of this.progressListeners) l(this.progress);
+    };
+    report();
+    let lo = after;
+    for (let i = 0; i < seqs.length && !stop(); i += BATCH_ROWS) {
+      const hi = seqs[Math.min(seqs.length, i + BATCH_ROWS) - 1]!;
+      const batch = await readVectorBatch(this.db, this.dimension, lo, hi);
+      lo = hi;
+      if (batch.keys.length > 0) {
+        let maxKey = 0;
+        for (const k of batch.keys) maxKey = Math.max(maxKey, Number(k));
+        target.maxSeq = Math.max(target.maxSeq, maxKey);
+        const reply = await target.index.add(batch.keys, batch.vectors, 0);
+        target.size = reply.size;
+      }
+      done = Math.min(total, i + BATCH_ROWS);
+      report();
+    }
+  }
+
+  private async removeMeanwhile(target: Live): Promise<void> {
+    const gone = this.deletedMeanwhile;
+    if (!gone || gone.size === 0) return;
+    target.size = await target.index.remove(BigUint64Array.from(gone, (s) => BigInt(s)));
+    if (this.live === target || this.pending === target) gone.clear();
+  }
+
+  // ---- saving ---------------------------------------------------------------------------------------
+
+  private markDirty(): void {
+    if (!this.indexPath || this.state === 'closed') return;
+    this.dirty = true;
+    const now = Date.now();
+    this.firstDirtyAt ??= now;
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    const delay = Math.min(this.opts.saveDelayMs ?? 5000, Math.max(0, this.firstDirtyAt + (this.opts.maxSaveDelayMs ?? 60_000) - now));
+    this.saveTimer = setTimeout(() => void this.save().catch(() => undefined), delay);
+    this.saveTimer.unref();
+  }
+
+  /** Writes the live index and its sidecar (when something changed); saves never overlap. */
+  save(): Promise<void> {
+    this.saving = this.saving.then(() => this.saveNow()).catch((e) => {
+      this.opts.log?.warn({ err: (e as Error).message, index: this.indexPath }, 'saving the usearch index failed');
+    });
+    return this.saving;
+  }
+
+  private async saveNow(): Promise<void> {
+    const live = this.live;
+    if (!this.indexPath || !live || !this.dirty || live.lagFrom !== undefined) return;
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    this.dirty = false;
+    this.firstDirtyAt = undefined;
+    const t0 = performance.now();
+    const maxSeq = live.maxSeq;
+    const rows = await live.index.save(this.indexPath);
+    const bytes = fileSize(this.indexPath) ?? 0;
+    const sha1 = await fileSha1(this.indexPath);
+    const savedAt = new Date().toISOString();
+    writeSidecar(this.sidecarPath!, { format: SIDECAR_FORMAT, params: this.opts.params, rows, maxSeq, bytes, sha1, savedAt });
+    this.lastSave = { at: savedAt, ms: performance.now() - t0, bytes };
+  }
+
+  // ---- status, failures, close ----------------------------------------------------------------------
+
+  async status(): Promise<EngineStatus & UsearchStatusExtra> {
+    const live = this.live;
+    const ready = this.isReady;
+    let freshness: string;
+    if (this.state === 'failed') freshness = `failed (${this.detail}); exact search answers`;
+    else if (!live) freshness = `${this.detail}; exact search answers meanwhile`;
+    else if (live.lagFrom !== undefined) freshness = 'catching up with inserted rows; exact search answers meanwhile';
+    else if (this.building) freshness = `current; ${this.detail} (rebuilding in the background)`;
+    else freshness = 'current';
+    if (this.indexPath && live) {
+      freshness += this.dirty ? '; changes not yet saved' : this.lastSave ? `; saved ${this.lastSave.at}` : '';
+    }
+    return {
+      engine: this.name,
+      ready,
+      rows: this.rows.size,
+      indexedRows: live?.size ?? 0,
+      indexBytes: this.indexPath ? fileSize(this.indexPath) : undefined,
+      detail: freshness,
+      indexPath: this.indexPath,
+      state: this.state,
+      progress: this.progress,
+      lastSaveMs: this.lastSave?.ms,
+      origin: this.origin,
+      stats: { ...this.stats },
+    };
+  }
+
+  private onIndexError(target: Live, e: unknown): void {
+    if (this.state === 'closed') return;
+    if (target === this.live || target === this.pending) this.fail('the index worker failed', e);
+  }
+
+  private fail(what: string, e: unknown): void {
+    if (this.state === 'closed') return;
+    const msg = (e as Error)?.message ?? String(e);
+    this.opts.log?.warn({ err: msg, index: this.indexPath }, `${what}; exact search answers instead`);
+    const live = this.live;
+    this.live = undefined;
+    if (live) void live.index.terminate();
+    this.state = 'failed';
+    this.detail = `${what}: ${msg}`;
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    if (this.catchUpTimer) clearTimeout(this.catchUpTimer);
+    // A build in progress is abandoned (the next start rebuilds); a complete index is saved.
+    this.aborted = true;
+    await this.save();
+    const workers = [this.live, this.pending].filter((x): x is Live => !!x);
+    this.state = 'closed';
+    this.live = undefined;
+    this.pending = undefined;
+    await Promise.all(workers.map((w) => w.index.terminate()));
+    await this.building?.catch(() => undefined);
+    await this.catchingUp?.catch(() => undefined);
+  }
+}
+
+export interface UsearchStatusExtra {
+  indexPath?: string;
+  state: string;
+  progress?: BuildProgress;
+  lastSaveMs?: number;
+  /** Whether the current index was loaded from its file or built from the database. */
+  origin?: 'loaded' | 'built';
+  stats: SearchStats;
+}
+
+export interface SearchStats {
+  /** Unfiltered searches answered by the index. */
+  index: number;
+  /** Tag-filtered searches answered by over-fetching from the index. */
+  filteredIndex: number;
+  /** Tag-filtered searches sent to exact search because the filter is selective. */
+  filteredExact: number;
+  /** Searches whose index page came back short, answered exactly instead. */
+  shortPageFallbacks: number;
+  /** Searches answered exactly because the index was not complete. */
+  notReady: number;
+}

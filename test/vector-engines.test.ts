@@ -1,0 +1,309 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../src/config/config.js';
+import { openStore, type Store } from '../src/store/store.js';
+import { ExactEngine } from '../src/vector/exact.js';
+import { createVectorEngine } from '../src/vector/select.js';
+import { indexPathOf, readSidecar, sidecarPathOf } from '../src/vector/sidecar.js';
+import { UsearchEngine, type UsearchStatusExtra } from '../src/vector/usearch.js';
+import { VssEngine, loadVss } from '../src/vector/vss.js';
+import type { EngineStatus } from '../src/vector/engine.js';
+import { bruteForce, clusteredVectors } from './helpers/vectors.js';
+import { tempDir } from './helpers/tmp.js';
+
+const DIM = 128;
+const identity = { provider: 'test', model: 'test-model', dimension: DIM };
+const N = 3000;
+const sample = clusteredVectors(N + 40, DIM, 40, 11);
+const vectors = sample.slice(0, N);
+/** Queries from the same clusters, not stored. */
+const queries = sample.slice(N);
+const ids = vectors.map((_, i) => `c${i}`);
+/** 1% of rows carry 'rare', 20% 'common'; every row 'all'. Tags independent of the vectors. */
+const tagsOf = (i: number) => ['all', ...(i % 100 === 7 ? ['rare'] : []), ...(i % 5 === 1 ? ['common'] : [])];
+const payloads = vectors.map((_, i) => ({ text: `chunk ${i}`, page_id: `p${i}`, tags: tagsOf(i) }));
+
+// Tests never reach DuckDB's extension server: vss is only LOADed (from DOCTOR_VSS_EXTENSION when set).
+const engineConfig = (engine: 'usearch' | 'auto' | 'vss' | 'exact') => ({
+  ...loadConfig({ dbPath: ':memory:' }, { DOCTOR_VSS_EXTENSION: process.env.DOCTOR_VSS_EXTENSION }),
+  vectorEngine: engine,
+  options: { allowVssInstall: false, usearch: { saveDelayMs: 50 } },
+});
+
+async function writeAll(store: Store): Promise<void> {
+  for (let i = 0; i < N; i += 1000) {
+    await store.chunks.indexBatch(vectors.slice(i, i + 1000), payloads.slice(i, i + 1000), ids.slice(i, i + 1000));
+  }
+}
+
+const usearchOf = (store: Store) => {
+  const e = store.chunks.vectorEngine;
+  assert.ok(e instanceof UsearchEngine, `expected the usearch engine, got ${e.name}`);
+  return e;
+};
+const statusOf = async (store: Store) => (await usearchOf(store).status()) as EngineStatus & UsearchStatusExtra;
+
+function recallAt10(got: string[][], want: string[][]): number {
+  let hit = 0;
+  got.forEach((g, i) => (hit += g.filter((id) => want[i]!.includes(id)).length));
+  return hit / (want.length * 10);
+}
+
+describe('usearch engine (in memory)', () => {
+  let store: Store;
+  before(async () => {
+    store = await openStore({ path: ':memory:', embedding: identity, vector: engineConfig('usearch') });
+    await writeAll(store);
+    await usearchOf(store).whenReady();
+  });
+  after(() => store.close());
+
+  it('is ready, holds every row, and agrees with exact search (recall@10 >= 0.95)', async () => {
+    const st = await statusOf(store);
+    assert.equal(st.ready, true);
+    assert.equal(st.rows, N);
+    assert.equal(st.indexedRows, N);
+    const before = st.stats.index;
+    const got: string[][] = [];
+    const want: string[][] = [];
+    for (const q of queries) {
+      const hits = await store.chunks.search(q, 10);
+      assert.equal(hits.length, 10);
+      got.push(hits.map((h) => h.id));
+      want.push(bruteForce(vectors, ids, q, 10).map((h) => h.id));
+      const exact = bruteForce(vectors, ids, q, 1)[0]!;
+      if (hits[0]!.id === exact.id) assert.ok(Math.abs(hits[0]!.score - exact.score) < 5e-3, 'score = 1 - cosine distance');
+    }
+    const recall = recallAt10(got, want);
+    assert.ok(recall >= 0.95, `recall@10 ${recall}`);
+    assert.equal((await statusOf(store)).stats.index - before, queries.length, 'answered by the index, not exact search');
+  });
+
+  it('reflects inserts and deletes immediately', async () => {
+    const fresh = clusteredVectors(1, DIM, 40, 9999)[0]!;
+    await store.chunks.indexBatch([fresh], [{ text: 'fresh', tags: ['new'] }], ['fresh-1']);
+    const [top] = await store.chunks.search(fresh, 5);
+    assert.equal(top!.id, 'fresh-1');
+    await store.db.transaction((tx) => store.chunks.deleteByIds(tx, ['fresh-1', 'c10']));
+    const after = await store.chunks.search(fresh, 5);
+    assert.ok(!after.some((h) => h.id === 'fresh-1'));
+    const near10 = await store.chunks.search(vectors[10]!, 5);
+    assert.ok(!near10.some((h) => h.id === 'c10'));
+    const st = await statusOf(store);
+    assert.equal(st.ready, true);
+    assert.equal(st.indexedRows, N - 1);
+  });
+
+  for (const [tag, share] of [['rare', '1%'], ['common', '20%']] as const) {
+    it(`a ${share} tag filter returns full pages, matching exact search`, async () => {
+      const members = vectors.map((_, i) => i).filter((i) => tagsOf(i).includes(tag) && i !== 10);
+      for (const limit of [10, 25]) {
+        const got: string[][] = [];
+        const want: string[][] = [];
+        for (const q of queries.slice(0, 10)) {
+          const hits = await store.chunks.search(q, limit, { tags: [tag] });
+          assert.equal(hits.length, limit, `${tag} limit ${limit}`);
+          assert.ok(hits.every((h) => h.payload.tags.includes(tag)));
+          got.push(hits.slice(0, 10).map((h) => h.id));
+          want.push(bruteForce(members.map((i) => vectors[i]!), members.map((i) => ids[i]!), q, 10).map((h) => h.id));
+        }
+        const recall = recallAt10(got, want);
+        assert.ok(recall >= 0.95, `filtered recall@10 ${recall}`);
+      }
+    });
+  }
+
+  it('a filter matching fewer rows than the limit returns all of them', async () => {
+    await store.chunks.indexBatch(vectors.slice(0, 3), [0, 1, 2].map((i) => ({ text: `t${i}`, tags: ['trio'] })), ['t0', 't1', 't2']);
+    const hits = await store.chunks.search(queries[0]!, 10, { tags: ['trio', 'nothing'] });
+    assert.deepEqual(hits.map((h) => h.id).sort(), ['t0', 't1', 't2']);
+    await store.db.transaction((tx) => store.chunks.deleteByIds(tx, ['t0', 't1', 't2']));
+  });
+});
+
+describe('usearch filtered search when the tag lies far from the query', () => {
+  it('falls back to exact search instead of returning a short page', async () => {
+    const store = await openStore({ path: ':memory:', embedding: identity });
+    // Tag 'far' on the 40 rows nearest to one point; queries come from elsewhere.
+    const anchor = vectors[0]!;
+    const far = new Set(bruteForce(vectors, ids, anchor, 40).map((h) => h.id));
+    await store.chunks.indexBatch(vectors, vectors.map((_, i) => ({ text: `x${i}`, tags: far.has(ids[i]!) ? ['far'] : ['near'] })), ids);
+    // No over-fetch margin and no exact shortcut: the index path is taken and comes back short.
+    const engine = new UsearchEngine(store.db, DIM, {
+      params: { dimension: DIM, quantization: 'f16', connectivity: 16, expansionAdd: 128, expansionSearch: 128 },
+      filter: { overfetch: 1, maxK: 1_000_000, minSelectivity: 0 },
+    });
+    store.chunks.setEngine(engine);
+    await engine.start();
+    await engine.whenReady();
+    const q = bruteForce(vectors, ids, anchor, N).at(-1)!; // the row farthest from the anchor
+    const qv = vectors[ids.indexOf(q.id)]!;
+    const hits = await store.chunks.search(qv, 20, { tags: ['far'] });
+    assert.equal(hits.length, 20);
+    assert.ok(hits.every((h) => far.has(h.id)));
+    assert.ok(engine.stats.shortPageFallbacks > 0, 'the short page was detected');
+    await store.close();
+  });
+});
+
+describe('usearch index file beside the database', () => {
+  const dir = tempDir();
+  const path = join(dir, 'doctor.duckdb');
+  const open = () => openStore({ path, embedding: identity, vector: engineConfig('usearch') });
+
+  it('is built, saved with a watermark, and loaded (not rebuilt) on the next open', async () => {
+    let store = await open();
+    await writeAll(store);
+    await usearchOf(store).whenReady();
+    await store.close();
+    assert.ok(existsSync(indexPathOf(path)));
+    const sc = readSidecar(sidecarPathOf(path))!;
+    assert.equal(sc.rows, N);
+    assert.equal(sc.bytes, statSync(indexPathOf(path)).size);
+    store = await open();
+    await usearchOf(store).whenReady();
+    const st = await statusOf(store);
+    assert.equal(st.origin, 'loaded');
+    assert.equal(st.indexedRows, N);
+    const [top] = await store.chunks.search(vectors[42]!, 1);
+    assert.equal(top!.id, 'c42');
+    await store.close();
+  });
+
+  it('rows added while the index was not running are caught up on open; deletes trigger a rebuild', async () => {
+    // Written with the exact engine: the index file does not see these changes.
+    let store = await openStore({ path, embedding: identity });
+    const extra = clusteredVectors(50, DIM, 40, 4242);
+    await store.chunks.indexBatch(extra, extra.map((_, i) => ({ text: `e${i}` })), extra.map((_, i) => `e${i}`));
+    await store.close();
+    store = await open();
+    await usearchOf(store).whenReady();
+    let st = await statusOf(store);
+    assert.equal(st.origin, 'loaded');
+    assert.equal(st.indexedRows, N + 50);
+    assert.equal((await store.chunks.search(extra[7]!, 1))[0]!.id, 'e7');
+    await store.close();
+
+    store = await openStore({ path, embedding: identity });
+    await store.db.transaction((tx) => store.chunks.deleteByIds(tx, ['e7', 'c42']));
+    await store.close();
+    store = await open();
+    await usearchOf(store).whenReady();
+    st = await statusOf(store);
+    assert.equal(st.origin, 'built', 'stale index rebuilt');
+    assert.equal(st.indexedRows, N + 48);
+    assert.notEqual((await store.chunks.search(vectors[42]!, 1))[0]!.id, 'c42');
+    await store.close();
+  });
+
+  for (const [damage, spoil] of [
+    ['deleted', () => rmSync(indexPathOf(path))],
+    ['truncated', () => truncateSync(indexPathOf(path), Math.floor(statSync(indexPathOf(path)).size / 2))],
+    ['corrupted (same size)', () => {
+      const b = readFileSync(indexPathOf(path));
+      for (let i = 200; i < b.length; i += 97) b[i] = b[i]! ^ 0xff;
+      writeFileSync(indexPathOf(path), b);
+    }],
+    ['without sidecar', () => rmSync(sidecarPathOf(path))],
+  ] as const) {
+    it(`a ${damage} index file is rebuilt while exact search answers`, async () => {
+      spoil();
+      const store = await open();
+      const engine = usearchOf(store);
+      const early = await engine.status();
+      const q = vectors[99]!;
+      const hits = await store.chunks.search(q, 10);
+      assert.deepEqual(
+        hits.map((h) => h.id),
+        (await new ExactEngine(store.db, DIM).search({ query: q, limit: 10 })).map((h) => h.id),
+      );
+      await engine.whenReady();
+      const st = await statusOf(store);
+      assert.equal(st.ready, true);
+      assert.equal(st.origin, 'built');
+      assert.equal(st.indexedRows, N + 48);
+      assert.equal(early.ready, false, 'not ready right after open');
+      assert.ok(st.stats.notReady >= 1, 'the early search was answered exactly');
+      await store.close();
+      assert.equal(readSidecar(sidecarPathOf(path))!.rows, N + 48);
+    });
+  }
+});
+
+describe('engine selection', () => {
+  it('exact and usearch are chosen by name; auto falls back to usearch when vss cannot load', async () => {
+    const store = await openStore({ path: ':memory:', embedding: identity });
+    const cfg = engineConfig('exact');
+    assert.equal((await createVectorEngine(store.db, DIM, cfg)).name, 'exact');
+    const u = await createVectorEngine(store.db, DIM, { ...cfg, vectorEngine: 'usearch' });
+    assert.equal(u.name, 'usearch');
+    await u.close?.();
+    let vssLoads = true;
+    try {
+      await loadVss(store.db, { allowInstall: false, extensionPath: process.env.DOCTOR_VSS_EXTENSION });
+    } catch {
+      vssLoads = false;
+    }
+    const auto = await createVectorEngine(store.db, DIM, { ...cfg, vectorEngine: 'auto' }, undefined, { allowVssInstall: false });
+    assert.equal(auto.name, vssLoads ? 'vss' : 'usearch');
+    await auto.close?.();
+    await store.close();
+  });
+
+  it('vss, asked for by name, fails with the reason and what to do when it cannot load', async (t) => {
+    const store = await openStore({ path: ':memory:', embedding: identity });
+    try {
+      await loadVss(store.db, { allowInstall: false, extensionPath: process.env.DOCTOR_VSS_EXTENSION });
+      t.skip('vss loads here: nothing to refuse');
+      return;
+    } catch {
+      /* expected on machines without the extension */
+    }
+    await assert.rejects(
+      createVectorEngine(store.db, DIM, engineConfig('vss'), undefined, { allowVssInstall: false }),
+      (e: Error) => /vss extension cannot be loaded/.test(e.message) && /DOCTOR_VSS_EXTENSION/.test(e.message),
+    );
+    await store.close();
+  });
+});
+
+describe('vss engine', () => {
+  let store: Store | undefined;
+  let why = '';
+  before(async () => {
+    const s = await openStore({ path: join(tempDir(), 'vss.duckdb'), embedding: identity });
+    try {
+      await loadVss(s.db, { allowInstall: false, extensionPath: process.env.DOCTOR_VSS_EXTENSION });
+      store = s;
+    } catch (e) {
+      why = (e as Error).message;
+      await s.close();
+    }
+  });
+  after(() => store?.close());
+
+  it('searches through HNSW_INDEX_SCAN with recall@10 >= 0.95 and full filtered pages', async (t) => {
+    if (!store) {
+      t.skip(`vss cannot load on this machine (set DOCTOR_VSS_EXTENSION to a vss.duckdb_extension to run this test): ${why}`);
+      return;
+    }
+    await writeAll(store);
+    const engine = await VssEngine.open(store.db, DIM, { allowInstall: false, extensionPath: process.env.DOCTOR_VSS_EXTENSION });
+    store.chunks.setEngine(engine);
+    assert.match(await engine.explain(10), /HNSW_INDEX_SCAN/);
+    const got: string[][] = [];
+    const want: string[][] = [];
+    for (const q of queries) {
+      got.push((await store.chunks.search(q, 10)).map((h) => h.id));
+      want.push(bruteForce(vectors, ids, q, 10).map((h) => h.id));
+    }
+    assert.ok(recallAt10(got, want) >= 0.95);
+    for (const tag of ['rare', 'common']) {
+      const hits = await store.chunks.search(queries[0]!, 25, { tags: [tag] });
+      assert.equal(hits.length, 25);
+      assert.ok(hits.every((h) => h.payload.tags.includes(tag)));
+    }
+  });
+});
