@@ -2,100 +2,249 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { extractPage, looksLikeJsOnly } from '../src/ingest/extract.js';
 
+const html = (body: string, url = 'https://d.test/docs/page.html') => extractPage({ body, contentType: 'text/html; charset=utf-8', url });
+
 const DOC = `<!DOCTYPE html><html><head><title>Install — Acme Docs</title><base href="https://docs.acme.test/v2/"></head>
 <body>
+<a class="skip-link" href="#main">Skip to content</a>
 <header><a href="/">Acme</a> <nav><a href="guide/">Guide</a><a href="api/">API</a></nav></header>
-<div class="cookie-banner">We use cookies to improve your experience</div>
+<div id="CybotCookiebotDialog"><h2>This website uses cookies</h2><p>We use cookies to improve your experience</p></div>
 <aside class="sidebar"><ul><li><a href="intro.html">Intro</a></li><li><a href="setup.html#linux">Setup</a></li></ul></aside>
 <main>
-  <h1>Install</h1>
-  <p>Install <strong>Acme</strong> with pip. See <a href="../v1/old.html">the old docs</a> or <a href="javascript:alert(1)">this</a>.</p>
-  <div class="highlight-python"><pre><span>import acme</span>
-acme.run()</pre></div>
+  <div class="theme-doc-breadcrumbs"><a href="./">Docs</a> / Install</div>
+  <article>
+  <h1>Install<a class="hash-link" href="#install">#</a></h1>
+  <p>Install <strong>Acme</strong> with pip. See <a href="../v1/old.html">the old docs</a> or <a href="javascript:alert(1)">this</a>.
+     Call <code>acme.run_all()</code> on <em>my_config</em> and read <code>items[0]</code>.</p>
+  <div class="highlight-python notranslate"><div class="highlight"><pre><span>import acme</span>
+acme.run()</pre></div></div>
   <pre><code class="language-bash">pip install acme</code></pre>
-  <table><thead><tr><th>Option</th><th>Default</th></tr></thead><tbody><tr><td>timeout</td><td>30</td></tr></tbody></table>
-  <p><img src="img/arch.png" alt="architecture"></p>
+  <pre>no code element
+    indented line</pre>
+  <pre><code class="lang-md">Use \`\`\`python fences</code></pre>
+  <table>
+    <thead>
+      <tr>
+        <th>Option</th>
+        <th>Default</th>
+      </tr>
+    </thead>
+    <tbody>
+      <tr>
+        <td>timeout</td>
+        <td><p>30 seconds</p><p>or <code>a|b</code></p></td>
+      </tr>
+    </tbody>
+  </table>
+  <table><tr><td>name</td><td>kettle</td></tr><tr><td>version</td><td>2.1</td></tr></table>
+  <p>Old <del>deprecated</del> flag. <img src="img/arch.png" alt="architecture"> <img src="data:image/png;base64,AAAA" alt="inline"></p>
+  <ul><li><input type="checkbox" checked> done</li><li><input type="checkbox"> todo</li></ul>
+  <div class="theme-doc-toc-mobile"><a href="#opts">Options</a></div>
   <script>document.write('tracking')</script>
+  </article>
+  <nav class="pagination-nav"><a href="next.html">Next page</a></nav>
 </main>
-<footer>Copyright Acme <a href="mailto:x@acme.test">mail</a></footer>
+<footer>Copyright Acme <a href="mailto:x@acme.test">mail</a> <a href="https://acme.test/legal#terms">Legal</a></footer>
 </body></html>`;
 
-describe('HTML extraction', () => {
-  const page = extractPage({ body: DOC, contentType: 'text/html', url: 'https://docs.acme.test/v2/install.html' });
+describe('HTML documentation page', () => {
+  const page = html(DOC, 'https://docs.acme.test/v2/install.html');
 
-  it('keeps the main content as Markdown and drops navigation, banners, sidebars, footers and scripts', () => {
-    assert.match(page.markdown, /^# Install/);
+  it('keeps the main content as Markdown and drops navigation, banners, sidebars, breadcrumbs, footers and scripts', () => {
+    assert.match(page.markdown, /^# Install\n/);
     assert.match(page.markdown, /Install \*\*Acme\*\* with pip/);
-    for (const gone of ['We use cookies', 'Copyright', 'tracking', 'Intro', 'Guide']) assert.ok(!page.markdown.includes(gone), `dropped: ${gone}`);
+    for (const gone of ['We use cookies', 'uses cookies', 'Copyright', 'tracking', 'Intro', 'Guide', 'Skip to content', 'Next page', 'Docs /', 'Options']) {
+      assert.ok(!page.markdown.includes(gone), `dropped: ${gone}`);
+    }
   });
 
-  it('fenced code keeps its language (class="language-x" and Sphinx highlight-x)', () => {
+  it('fenced code keeps its language (language-x, lang-x, Sphinx highlight-x); a bare <pre> is fenced too', () => {
     assert.match(page.markdown, /```bash\npip install acme\n```/);
     assert.match(page.markdown, /```python\nimport acme\nacme.run\(\)\n```/);
+    assert.match(page.markdown, /```\nno code element\n {4}indented line\n```/);
+    assert.match(page.markdown, /````md\nUse ```python fences\n````/, 'a fence longer than the backticks inside');
   });
 
-  it('tables become GFM tables', () => {
-    assert.match(page.markdown, /\| Option \| Default \|\n\| --- \| --- \|\n\| timeout \| 30 \|/);
+  it('tables become GFM tables, multi-paragraph cells stay on their row, header-less tables too', () => {
+    assert.match(page.markdown, /\| Option \| Default \|\n\| --- \| --- \|\n\| timeout \| 30 seconds or `a\\\|b` \|/);
+    assert.match(page.markdown, /\| name \| kettle \|\n\| --- \| --- \|\n\| version \| 2\.1 \|/);
+    assert.ok(!page.markdown.includes('<table'), 'no raw HTML tables');
   });
 
-  it('links and images are absolute (against <base href>); javascript: links lose their href', () => {
+  it('identifiers stay readable; strikethrough and task lists are kept', () => {
+    assert.match(page.markdown, /`acme\.run_all\(\)`/);
+    assert.match(page.markdown, /\*my_config\*/);
+    assert.match(page.markdown, /`items\[0\]`/);
+    assert.match(page.markdown, /~deprecated~/);
+    assert.match(page.markdown, /- \[x\] done\n- \[ \] todo/);
+  });
+
+  it('links and images are absolute (against <base href>); javascript: links and data: images are dropped', () => {
     assert.match(page.markdown, /\[the old docs\]\(https:\/\/docs\.acme\.test\/v1\/old\.html\)/);
     assert.match(page.markdown, /!\[architecture\]\(https:\/\/docs\.acme\.test\/v2\/img\/arch\.png\)/);
     assert.ok(!page.markdown.includes('javascript:'));
+    assert.ok(!page.markdown.includes('data:image'));
+    assert.ok(!page.markdown.includes('hash-link') && !/\[#\]/.test(page.markdown), 'heading anchors removed');
   });
 
-  it('title prefers the <h1> the <title> starts with', () => {
+  it('title is the <h1> when <title> is that heading plus the site name', () => {
     assert.equal(page.title, 'Install');
   });
 
-  it('returns every http(s) link of the document, absolute, without fragments, de-duplicated', () => {
-    assert.ok(page.links.includes('https://docs.acme.test/v2/guide/'));
-    assert.ok(page.links.includes('https://docs.acme.test/v2/setup.html'));
-    assert.ok(page.links.includes('https://docs.acme.test/'));
-    assert.ok(!page.links.some((l) => l.startsWith('mailto:') || l.startsWith('javascript:') || l.includes('#')));
-    assert.equal(new Set(page.links).size, page.links.length);
+  it('returns every http(s) link of the document (navigation too), absolute, without fragments, de-duplicated, in order', () => {
+    const expected = [
+      'https://docs.acme.test/',
+      'https://docs.acme.test/v2/guide/',
+      'https://docs.acme.test/v2/api/',
+      'https://docs.acme.test/v2/intro.html',
+      'https://docs.acme.test/v2/setup.html',
+      'https://docs.acme.test/v2/',
+      'https://docs.acme.test/v1/old.html',
+      'https://docs.acme.test/v2/next.html',
+      'https://acme.test/legal',
+    ];
+    assert.deepEqual(page.links, expected);
+  });
+
+  it('counts the visible text of the whole page', () => {
+    assert.ok(page.textLength > 300 && page.textLength < DOC.length / 2, `textLength ${page.textLength}`);
   });
 });
 
-describe('other content and hostile input', () => {
-  it('Markdown passes through, with title and links', () => {
-    const p = extractPage({ body: '# Guide\n\nSee [setup](setup.md) and [x](https://other.test/a).', contentType: 'text/markdown', url: 'https://d.test/docs/guide.md' });
+const SPHINX = `<!DOCTYPE html><html><head><title>Retries &#8212; Kettle 2.1 documentation</title></head><body>
+<div class="related" role="navigation" aria-label="related navigation"><h3>Navigation</h3><ul><li><a href="genindex.html">index</a></li></ul></div>
+<div class="document">
+  <div class="documentwrapper"><div class="bodywrapper"><div class="body">
+    <section id="retries">
+      <h1>Retries<a class="headerlink" href="#retries" title="Link to this heading">¶</a></h1>
+      <p>Kettle retries failed requests with exponential backoff.</p>
+      <section id="navigation">
+        <h2>Navigation<a class="headerlink" href="#navigation">¶</a></h2>
+        <p>The retry navigation API walks through attempts.</p>
+      </section>
+      <section id="cookies">
+        <h2>Cookies</h2>
+        <p>Retries keep the session cookies of the first attempt.</p>
+      </section>
+      <div class="highlight-pycon notranslate"><div class="highlight"><pre><span></span><span class="gp">&gt;&gt;&gt; </span>kettle.retry(3)
+</pre></div></div>
+      <dl class="py function"><dt class="sig"><span class="sig-name">retry</span>(<em>n</em>)</dt><dd><p>Retry <em>n</em> times.</p></dd></dl>
+    </section>
+  </div></div></div>
+  <div class="sphinxsidebar" role="navigation"><h3><a href="index.html">Table of Contents</a></h3><ul><li><a href="#">Retries</a></li></ul></div>
+</div>
+<div class="footer">&#169;2024, Kettle team.</div>
+</body></html>`;
+
+describe('Sphinx-style page', () => {
+  const page = html(SPHINX, 'https://kettle.test/en/2.1/retries.html');
+
+  it('keeps div.body (the content) and its sections, even ones whose ids look like chrome', () => {
+    assert.match(page.markdown, /^# Retries\n\nKettle retries failed requests/);
+    assert.match(page.markdown, /## Navigation\n\nThe retry navigation API/);
+    assert.match(page.markdown, /## Cookies\n\nRetries keep the session cookies/);
+    assert.match(page.markdown, /retry\(\*n\*\)/);
+  });
+
+  it('drops the related bar, the sidebar, the footer and the ¶ anchors', () => {
+    for (const gone of ['genindex', 'Table of Contents', 'Kettle team', '¶']) assert.ok(!page.markdown.includes(gone), `dropped: ${gone}`);
+  });
+
+  it('Sphinx highlight-x blocks are fenced with their language; title loses the site suffix', () => {
+    assert.match(page.markdown, /```pycon\n>>> kettle\.retry\(3\)\n```/);
+    assert.equal(page.title, 'Retries');
+    assert.ok(page.links.includes('https://kettle.test/en/2.1/genindex.html'));
+    assert.ok(!page.links.some((l) => l.includes('#')), 'in-page anchors are not links to crawl');
+  });
+});
+
+describe('other content types', () => {
+  it('Markdown passes through; title from the first "# " heading; links (not images) resolved, fragments dropped', () => {
+    const md = '```sh\n# not the title\n[no](in-code.md)\n```\n\n# Guide\n\nSee [setup](setup.md#linux), [x](https://other.test/a "T") and ![logo](logo.png).\n\n[ref]: ../ref.html\n';
+    const p = extractPage({ body: md, contentType: 'text/markdown; charset=utf-8', url: 'https://d.test/docs/guide.md' });
     assert.equal(p.title, 'Guide');
-    assert.deepEqual(p.links, ['https://d.test/docs/setup.md', 'https://other.test/a']);
+    assert.equal(p.markdown, md.trim());
+    assert.deepEqual(p.links, ['https://d.test/docs/setup.md', 'https://other.test/a', 'https://d.test/ref.html']);
+  });
+
+  it('a .md URL served as text/plain (raw file hosts) is Markdown; front matter gives the title', () => {
+    const p = extractPage({ body: '---\ntitle: "Deploying"\n---\n\nText [a](b.md)', contentType: 'text/plain', url: 'https://raw.test/repo/main/docs/deploy.md' });
+    assert.equal(p.title, 'Deploying');
+    assert.deepEqual(p.links, ['https://raw.test/repo/main/docs/b.md']);
   });
 
   it('plain text passes through with a title from the URL', () => {
-    const p = extractPage({ body: 'hello\nworld', contentType: 'text/plain', url: 'https://d.test/notes/README.txt' });
+    const p = extractPage({ body: 'hello\r\nworld\n', contentType: 'text/plain', url: 'https://d.test/notes/README.txt' });
     assert.equal(p.markdown, 'hello\nworld');
     assert.equal(p.title, 'README');
+    assert.deepEqual(p.links, []);
   });
 
-  it('deeply nested HTML does not crash and keeps the text', () => {
+  it('without <title> the title is the first <h1>, else the URL path', () => {
+    assert.equal(html('<body><main><h1>Only heading</h1><p>text</p></main></body>').title, 'Only heading');
+    assert.equal(html('<body><p>just text</p></body>', 'https://d.test/guide/getting-started.html').title, 'getting-started');
+  });
+});
+
+describe('hostile input', () => {
+  it('10,000 levels of nested <div>s: no crash, the text and the Markdown around it are kept', () => {
     const depth = 10_000;
-    const html = `<html><body><main>${'<div>'.repeat(depth)}deep text here${'</div>'.repeat(depth)}</main></body></html>`;
-    const p = extractPage({ body: html, contentType: 'text/html', url: 'https://d.test/deep' });
-    assert.match(p.markdown, /deep text here/);
+    const body = `<html><head><title>Deep</title></head><body><main><h1>Deep page</h1><p>before <a href="/x">x</a></p>${'<div>'.repeat(depth)}<p>deep text here</p><p>second para</p>${'</div>'.repeat(depth)}<p>after</p></main></body></html>`;
+    const t = performance.now();
+    const p = html(body);
+    assert.ok(performance.now() - t < 5000);
+    assert.match(p.markdown, /^# Deep page\n\nbefore \[x\]\(https:\/\/d\.test\/x\)/);
+    assert.match(p.markdown, /deep text here\n\nsecond para/);
+    assert.match(p.markdown, /after$/);
   });
 
-  it('a huge single line and invalid markup are handled', () => {
-    const line = 'word '.repeat(400_000);
-    const p = extractPage({ body: `<html><body><main><p>${line}<p><b>unclosed <i>tags</main>`, contentType: 'text/html', url: 'https://d.test/huge' });
-    assert.ok(p.markdown.length > 1_000_000);
-    assert.match(p.markdown, /unclosed/);
+  it('a 5 MB single line of text is converted quickly', () => {
+    const line = 'word '.repeat(1_000_000);
+    const t = performance.now();
+    const p = html(`<html><body><main><p>${line}</p><p><b>unclosed <i>tags</main>`);
+    assert.ok(performance.now() - t < 5000, `took ${performance.now() - t} ms`);
+    assert.ok(p.markdown.length > 4_900_000);
+    assert.match(p.markdown, /unclosed \*tags\*/);
   });
 
-  it('script injection in text stays inert text in the Markdown', () => {
-    const p = extractPage({ body: '<main><p>&lt;script&gt;alert(1)&lt;/script&gt; is shown, not run</p><script>alert(2)</script></main>', contentType: 'text/html', url: 'https://d.test/x' });
-    assert.ok(!p.markdown.includes('alert(2)'));
-    assert.match(p.markdown, /alert\(1\)/);
+  it('a 5 MB line of dense markup (too many elements for a DOM) degrades to text with links, quickly', () => {
+    const line = 'word <b>x</b> <a href="/p?i=1">link</a> '.repeat(130_000);
+    const t = performance.now();
+    const p = html(`<html><head><title>Dense</title></head><body><h1>Dense</h1><script>var a = "<p>not text</p>";</script>${line}</body></html>`);
+    assert.ok(performance.now() - t < 5000, `took ${performance.now() - t} ms`);
+    assert.equal(p.title, 'Dense');
+    assert.match(p.markdown, /^# Dense\n\nword x link word x link/);
+    assert.ok(!p.markdown.includes('not text'));
+    assert.deepEqual(p.links, ['https://d.test/p?i=1']);
+  });
+
+  it('unterminated markup and stray "<" do not hang', () => {
+    for (const body of ['<div'.repeat(200_000), `<p>a < b and c <${'x'.repeat(1_000_000)}`, '<<<<'.repeat(500_000), `<a href="${'h'.repeat(2_000_000)}`]) {
+      const t = performance.now();
+      const p = html(body);
+      assert.ok(performance.now() - t < 5000);
+      assert.equal(typeof p.markdown, 'string');
+    }
+  });
+
+  it('script injection stays inert: scripts never run, escaped markup stays text', () => {
+    const g = globalThis as { __doctorPwned?: number };
+    const p = html(
+      '<main><p>&lt;script&gt;alert(1)&lt;/script&gt; is shown, not run</p><script>globalThis.__doctorPwned = 1</script>' +
+        '<img src="x" onerror="globalThis.__doctorPwned = 2"><p onclick="globalThis.__doctorPwned = 3">click</p></main>',
+    );
+    assert.equal(g.__doctorPwned, undefined);
+    assert.ok(!p.markdown.includes('__doctorPwned'));
+    assert.match(p.markdown, /<script>alert\(1\)<\/script> is shown/);
   });
 
   it('flags pages whose static HTML is almost empty but has scripts as JS-only', () => {
-    const html = '<html><body><div id="root"></div><script src="app.js"></script></body></html>';
-    const p = extractPage({ body: html, contentType: 'text/html', url: 'https://d.test/spa' });
-    assert.equal(looksLikeJsOnly(p, html), true);
-    const long = DOC.replace('<p>Install', `<p>${'Plenty of static documentation text. '.repeat(20)}</p><p>Install`);
-    const doc = extractPage({ body: long, contentType: 'text/html', url: 'https://docs.acme.test/v2/install.html' });
-    assert.equal(looksLikeJsOnly(doc, long), false);
+    const spa = '<html><body><div id="root"></div><noscript>You need to enable JavaScript to run this app.</noscript><script src="app.js"></script></body></html>';
+    const p = html(spa, 'https://d.test/spa');
+    assert.equal(looksLikeJsOnly(p, spa), true);
+    const doc = html(DOC, 'https://docs.acme.test/v2/install.html');
+    assert.equal(looksLikeJsOnly(doc, DOC), false);
+    const tiny = '<html><body><p>Short static page.</p></body></html>';
+    assert.equal(looksLikeJsOnly(html(tiny), tiny), false, 'no scripts: nothing to render');
   });
 });

@@ -1,0 +1,210 @@
+/**
+ * Text fallbacks and URL helpers for extraction. `domText` turns a DOM subtree into plain text with paragraph
+ * breaks without recursion (for markup nested too deeply for turndown); `fastHtmlText` does the same straight
+ * from the HTML source in one linear scan, for documents too large to build a DOM for (linkedom needs seconds
+ * per hundred thousand elements).
+ */
+
+const SKIP_TAGS = new Set(['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'SVG', 'IFRAME', 'OBJECT', 'CANVAS', 'HEAD', 'TITLE']);
+const BLOCK_TAGS = new Set([
+  'ADDRESS', 'ARTICLE', 'ASIDE', 'BLOCKQUOTE', 'BODY', 'DD', 'DETAILS', 'DIV', 'DL', 'DT', 'FIELDSET', 'FIGCAPTION',
+  'FIGURE', 'FOOTER', 'FORM', 'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'HEADER', 'HR', 'HTML', 'LI', 'MAIN', 'NAV', 'OL',
+  'P', 'PRE', 'SECTION', 'SUMMARY', 'TABLE', 'TR', 'UL',
+]);
+
+/** Plain text of a DOM subtree with blank lines between blocks and `#` before headings; iterative. */
+export function domText(root: Node): string {
+  const out: string[] = [];
+  let pre = 0;
+  const enter = (el: Element): boolean => {
+    const tag = el.nodeName.toUpperCase();
+    if (SKIP_TAGS.has(tag)) return false;
+    if (tag === 'BR') out.push('\n');
+    else if (BLOCK_TAGS.has(tag)) out.push('\n\n');
+    if (/^H[1-6]$/.test(tag)) out.push(`${'#'.repeat(Number(tag[1]))} `);
+    if (tag === 'PRE') pre++;
+    return true;
+  };
+  const leave = (el: Element) => {
+    const tag = el.nodeName.toUpperCase();
+    if (SKIP_TAGS.has(tag)) return;
+    if (BLOCK_TAGS.has(tag)) out.push('\n\n');
+    if (tag === 'PRE') pre--;
+  };
+  let node: Node | null = root.firstChild;
+  while (node) {
+    let descend = false;
+    if (node.nodeType === 3) {
+      const t = node.nodeValue ?? '';
+      out.push(pre > 0 ? t : t.replace(/\s+/g, ' '));
+    } else if (node.nodeType === 1) {
+      descend = enter(node as Element) && node.firstChild !== null;
+      if (!descend) leave(node as Element);
+    }
+    if (descend) {
+      node = node.firstChild;
+      continue;
+    }
+    // climb until a next sibling exists
+    let cur: Node | null = node;
+    node = null;
+    while (cur && cur !== root) {
+      if (cur.nextSibling) {
+        node = cur.nextSibling;
+        break;
+      }
+      cur = cur.parentNode;
+      if (cur && cur !== root && cur.nodeType === 1) leave(cur as Element);
+    }
+  }
+  return tidyText(out.join(''));
+}
+
+/** Trims line ends and collapses runs of blank lines. */
+export function tidyText(s: string): string {
+  return s
+    .replace(/[ \t]+\n/g, '\n')
+    .replace(/\n (?! )/g, '\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', ndash: '–', mdash: '—', hellip: '…', copy: '©' };
+
+export function decodeEntities(s: string): string {
+  if (!s.includes('&')) return s;
+  return s.replace(/&(#x[0-9a-f]{1,6}|#[0-9]{1,7}|[a-z]{2,8});/gi, (m, e: string) => {
+    if (e[0] === '#') {
+      const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+      return cp > 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) ? String.fromCodePoint(cp) : m;
+    }
+    return ENTITIES[e.toLowerCase()] ?? m;
+  });
+}
+
+const RAW_TEXT_TAGS = new Set(['script', 'style', 'noscript', 'template', 'svg', 'iframe', 'textarea', 'title']);
+const FAST_BLOCK = new Set([...BLOCK_TAGS].map((t) => t.toLowerCase()));
+
+export interface FastHtml {
+  title: string;
+  text: string;
+  hrefs: string[];
+  baseHref: string | null;
+}
+
+/**
+ * Text, title and link targets of an HTML document in a single linear pass over the source, without a DOM.
+ * Used for documents too large (or too element-heavy) to parse in reasonable time. Never backtracks: every
+ * search moves forward, so hostile input (unclosed tags, a 5 MB attribute) costs O(n).
+ */
+export function fastHtmlText(html: string): FastHtml {
+  const out: string[] = [];
+  const hrefs: string[] = [];
+  let title = '';
+  let baseHref: string | null = null;
+  const n = html.length;
+  let i = 0;
+  while (i < n) {
+    const lt = html.indexOf('<', i);
+    if (lt < 0) {
+      out.push(html.slice(i));
+      break;
+    }
+    if (lt > i) out.push(html.slice(i, lt));
+    const next = html.charCodeAt(lt + 1);
+    if (html.startsWith('<!--', lt)) {
+      const end = html.indexOf('-->', lt + 4);
+      i = end < 0 ? n : end + 3;
+      continue;
+    }
+    const isLetter = (next >= 65 && next <= 90) || (next >= 97 && next <= 122);
+    if (!isLetter && next !== 47 /* / */ && next !== 33 /* ! */) {
+      out.push('<');
+      i = lt + 1;
+      continue;
+    }
+    const gt = html.indexOf('>', lt + 1);
+    if (gt < 0) break; // an unterminated tag runs to the end: nothing visible follows
+    const src = html.slice(lt + 1, gt);
+    i = gt + 1;
+    const m = /^(\/?)([a-zA-Z][\w:-]*)/.exec(src);
+    if (!m) continue; // <!doctype>, <![CDATA[ ...
+    const closing = m[1] === '/';
+    const tag = m[2]!.toLowerCase();
+    if (!closing && RAW_TEXT_TAGS.has(tag)) {
+      const close = new RegExp(`</${tag}\\s*>`, 'gi');
+      close.lastIndex = i;
+      const found = close.exec(html);
+      const end = found ? found.index : n;
+      if (tag === 'title' && !title) title = decodeEntities(html.slice(i, end)).replace(/\s+/g, ' ').trim();
+      i = found ? end + found[0].length : n;
+      continue;
+    }
+    if (!closing && (tag === 'a' || tag === 'base')) {
+      const h = /\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/i.exec(src);
+      const value = h ? decodeEntities(h[1] ?? h[2] ?? h[3] ?? '') : null;
+      if (value !== null) {
+        if (tag === 'a') hrefs.push(value);
+        else baseHref ??= value;
+      }
+    }
+    if (tag === 'br') out.push('\n');
+    else if (FAST_BLOCK.has(tag)) {
+      out.push('\n\n');
+      if (!closing && /^h[1-6]$/.test(tag)) out.push(`${'#'.repeat(Number(tag[1]))} `);
+    } else if (tag === 'td' || tag === 'th') out.push(' ');
+  }
+  const text = tidyText(decodeEntities(out.join('')).replace(/[^\S\n]+/g, ' '));
+  return { title, text, hrefs, baseHref };
+}
+
+/** An absolute http(s) URL for `href` against `base`, or null. Fragments are dropped unless `keepFragment`. */
+export function absoluteUrl(href: string, base: string, keepFragment = false): string | null {
+  const h = href.trim();
+  if (!h || (h.startsWith('#') && !keepFragment)) return null;
+  try {
+    const u = new URL(h, base);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return null;
+    if (!keepFragment) u.hash = '';
+    return u.href;
+  } catch {
+    return null;
+  }
+}
+
+/** Absolute, fragment-free, http(s)-only, de-duplicated links in input order. */
+export function normaliseLinks(hrefs: Iterable<string>, base: string): string[] {
+  const seen = new Set<string>();
+  const links: string[] = [];
+  for (const href of hrefs) {
+    const abs = absoluteUrl(href, base);
+    if (abs && !seen.has(abs)) {
+      seen.add(abs);
+      links.push(abs);
+    }
+  }
+  return links;
+}
+
+/** A readable title from a URL: its last path segment without extension, else the host name. */
+export function titleFromUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const last = u.pathname.split('/').filter(Boolean).pop();
+    if (!last) return u.hostname;
+    let seg = last;
+    try {
+      seg = decodeURIComponent(last);
+    } catch {
+      // keep the raw segment
+    }
+    return seg.replace(/\.(html?|md|markdown|mdx|txt|rst)$/i, '') || u.hostname;
+  } catch {
+    return url;
+  }
+}
+
+/** Collapses whitespace runs to single spaces and trims. */
+export function cleanInline(s: string | null | undefined): string {
+  return (s ?? '').replace(/\s+/g, ' ').trim();
+}
