@@ -307,3 +307,62 @@ describe('vss engine', () => {
     }
   });
 });
+
+describe('doctor index status / rebuild', () => {
+  async function run(args: string[]): Promise<string> {
+    const { Command } = await import('commander');
+    const { addGlobalOptions } = await import('../src/cli/global.js');
+    const { registerIndex } = await import('../src/cli/index-cmd.js');
+    const program = addGlobalOptions(new Command('doctor')).exitOverride();
+    registerIndex(program);
+    let out = '';
+    const write = process.stdout.write.bind(process.stdout);
+    const stderr = process.stderr.write.bind(process.stderr);
+    process.stdout.write = ((chunk: string | Uint8Array) => ((out += String(chunk)), true)) as typeof process.stdout.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      await program.parseAsync(['node', 'doctor', ...args]);
+    } finally {
+      process.stdout.write = write;
+      process.stderr.write = stderr;
+    }
+    return out;
+  }
+
+  it('rebuilds the index file and reports rows, indexed rows, size and freshness', async () => {
+    const path = join(tempDir(), 'cli.duckdb');
+    const store = await openStore({ path, embedding: identity });
+    await store.chunks.indexBatch(vectors.slice(0, 500), payloads.slice(0, 500), ids.slice(0, 500));
+    await store.close();
+    const env = process.env.DOCTOR_VECTOR_ENGINE;
+    process.env.DOCTOR_VECTOR_ENGINE = 'usearch';
+    try {
+      const rebuilt = await run(['index', 'rebuild', '--db-path', path]);
+      assert.match(rebuilt, /rebuilt 500 rows in [\d.]+ s: .*cli\.duckdb\.usearch/);
+      assert.equal(readSidecar(sidecarPathOf(path))!.rows, 500);
+      type Status = EngineStatus & { freshness: string };
+      const status = JSON.parse(await run(['index', 'status', '--json', '--db-path', path])) as Status;
+      assert.equal(status.engine, 'usearch');
+      assert.equal(status.rows, 500);
+      assert.equal(status.indexedRows, 500);
+      assert.equal(status.freshness, 'current');
+      assert.ok(status.indexBytes! > 0);
+      const text = await run(['index', 'status', '--db-path', path]);
+      assert.match(text, /indexed rows: +500/);
+      assert.match(text, /freshness: +current/);
+      // Rows deleted without the index: status says stale (and rebuild fixes it).
+      const s2 = await openStore({ path, embedding: identity });
+      await s2.db.transaction((tx) => s2.chunks.deleteByIds(tx, ['c1', 'c2']));
+      await s2.close();
+      const stale = JSON.parse(await run(['index', 'status', '--json', '--db-path', path])) as Status;
+      assert.equal(stale.freshness, 'stale');
+      assert.equal(stale.rows, 498);
+      assert.match(await run(['index', 'rebuild', '--db-path', path]), /rebuilt 498 rows/);
+      assert.equal((JSON.parse(await run(['index', 'status', '--json', '--db-path', path])) as Status).freshness, 'current');
+      await assert.rejects(run(['index', 'status', '--db-path', join(tempDir(), 'none.duckdb')]), /No Doctor database at/);
+    } finally {
+      if (env === undefined) delete process.env.DOCTOR_VECTOR_ENGINE;
+      else process.env.DOCTOR_VECTOR_ENGINE = env;
+    }
+  });
+});

@@ -610,3 +610,42 @@ export interface SearchStats {
   /** Searches answered exactly because the index was not complete. */
   notReady: number;
 }
+
+export interface IndexFileAssessment {
+  /** current: usable as is; behind: usable after adding `newerRows`; otherwise rebuilt on the next open. */
+  state: 'current' | 'behind' | 'stale' | 'missing' | 'damaged' | 'other-parameters';
+  reason: string;
+  indexPath: string;
+  indexBytes?: number;
+  indexedRows?: number;
+  newerRows?: number;
+  rows: number;
+  savedAt?: string;
+}
+
+/**
+ * What the next start-up would do with the saved index, without loading it (for `doctor index status`):
+ * the same checks as UsearchEngine's start-up, with counts from SQL instead of the row map.
+ */
+export async function assessIndexFile(db: Database, dbPath: string, params: IndexParams): Promise<IndexFileAssessment> {
+  const indexPath = indexPathOf(dbPath);
+  const sc = readSidecar(sidecarPathOf(dbPath));
+  const bytes = fileSize(indexPath);
+  const [t] = await db.all<{ n: number; upto: number }>(
+    'SELECT count(*)::BIGINT AS n, count(*) FILTER (WHERE seq <= $max)::BIGINT AS upto FROM document_embeddings',
+    { max: BigInt(sc?.maxSeq ?? 0) },
+  );
+  const rows = Number(t?.n ?? 0);
+  const base = { indexPath, indexBytes: bytes, rows, indexedRows: sc?.rows, savedAt: sc?.savedAt };
+  if (bytes === undefined) return { ...base, state: 'missing', reason: 'no index file' };
+  if (!sc) return { ...base, state: 'damaged', reason: 'its sidecar is missing or unreadable' };
+  if (!sameBuildParams(sc.params, params)) return { ...base, state: 'other-parameters', reason: 'built with other parameters' };
+  if (bytes !== sc.bytes) return { ...base, state: 'damaged', reason: `the file is ${bytes} bytes, ${sc.bytes} expected` };
+  if (Number(t?.upto ?? 0) !== sc.rows) {
+    return { ...base, state: 'stale', reason: `rows were deleted since it was saved (${sc.rows} indexed up to seq ${sc.maxSeq}, ${t?.upto} stored)` };
+  }
+  if ((await fileSha1(indexPath)) !== sc.sha1) return { ...base, state: 'damaged', reason: 'the checksum differs' };
+  const newerRows = rows - sc.rows;
+  if (newerRows > 0) return { ...base, state: 'behind', newerRows, reason: `${newerRows} rows stored since it was saved (added on the next start)` };
+  return { ...base, state: 'current', reason: 'holds every stored row' };
+}
