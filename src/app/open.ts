@@ -31,6 +31,7 @@ export async function openApp(config: DoctorConfig, opts: OpenAppOptions = {}): 
   const store = await openStore({
     path: config.dbPath,
     embedding: { provider: embedder.provider, model: embedder.model, dimension: embedder.dimension },
+    vector: { ...config, log, options: { allowVssInstall: config.vssInstall } },
   });
   const ctx: DoctorContext & { close(): Promise<void> } = {
     config,

@@ -7,6 +7,7 @@ import { registerDelete } from './delete.js';
 import { registerDemo } from './demo.js';
 import { registerServe } from './serve.js';
 import { registerJobs } from './jobs.js';
+import { registerIndex } from './index-cmd.js';
 import { registerMcp } from './mcp.js';
 import { registerMigrate } from './migrate.js';
 import { registerPages } from './pages.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerDelete(program);
   registerMcp(program);
   registerMigrate(program);
+  registerIndex(program);
   registerDemo(program);
   return program;
 }
