@@ -5,28 +5,16 @@
  */
 import type { DoctorConfig } from '../config/config.js';
 import { openApp } from '../app/open.js';
-import * as service from '../service/index.js';
 import { NotFoundError, ValidationError, ConflictError, type DoctorContext } from '../service/index.js';
+import { serviceOperations, type Operations } from '../service/operations.js';
 import { readServerInfo } from '../server/server-info.js';
 
-type Fn<I, O> = (input: I) => Promise<O>;
+export type { Operations } from '../service/operations.js';
 
-/** Every operation, wherever it runs: what MCP tools and CLI commands call. */
-export type Operations = Omit<Backend, 'kind' | 'where' | 'context' | 'close'>;
-
-export interface Backend {
+export interface Backend extends Operations {
   readonly kind: 'local' | 'remote';
   /** Where the operations run (the server URL, or the database path). */
   readonly where: string;
-  searchDocs: Fn<service.SearchDocsInput, Awaited<ReturnType<typeof service.searchDocs>>>;
-  listDocPages: Fn<service.ListDocPagesInput, Awaited<ReturnType<typeof service.listDocPages>>>;
-  getDocPage: Fn<service.GetDocPageInput, Awaited<ReturnType<typeof service.getDocPage>>>;
-  listTags: Fn<service.ListTagsInput, Awaited<ReturnType<typeof service.listTags>>>;
-  fetchUrl: Fn<service.FetchUrlInput, Awaited<ReturnType<typeof service.fetchUrl>>>;
-  jobProgress: Fn<service.JobProgressInput, service.JobProgress>;
-  cancelJob: Fn<service.JobProgressInput, service.JobProgress>;
-  listJobs: Fn<{ limit?: number }, Awaited<ReturnType<typeof service.listJobs>>>;
-  deleteDocs: Fn<service.DeleteDocsInput, Awaited<ReturnType<typeof service.deleteDocs>>>;
   /** The in-process context when local (crawls run here), undefined when remote. */
   readonly context?: DoctorContext;
   close(): Promise<void>;
@@ -46,25 +34,11 @@ export async function connectBackend(config: DoctorConfig, opts: ConnectOptions 
 }
 
 export function localBackend(ctx: DoctorContext & { close(): Promise<void> }): Backend {
-  return {
-    kind: 'local',
-    where: ctx.config.dbPath,
-    context: ctx,
-    searchDocs: (i) => service.searchDocs(ctx, i),
-    listDocPages: (i) => service.listDocPages(ctx, i),
-    getDocPage: (i) => service.getDocPage(ctx, i),
-    listTags: (i) => service.listTags(ctx, i),
-    fetchUrl: (i) => service.fetchUrl(ctx, i),
-    jobProgress: (i) => service.jobProgress(ctx, i),
-    cancelJob: (i) => service.cancelJob(ctx, i),
-    listJobs: (i) => service.listJobs(ctx, i),
-    deleteDocs: (i) => service.deleteDocs(ctx, i),
-    close: () => ctx.close(),
-  };
+  return { kind: 'local', where: ctx.config.dbPath, context: ctx, ...serviceOperations(ctx), close: () => ctx.close() };
 }
 
 export function remoteBackend(baseUrl: string, token?: string): Backend {
-  const call = async <O>(method: 'GET' | 'POST', path: string, input: object): Promise<O> => {
+  const call = async <O>(method: 'GET' | 'POST', path: string, input: object = {}): Promise<O> => {
     const url = new URL(path, baseUrl);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token) headers.authorization = `Bearer ${token}`;

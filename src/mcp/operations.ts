@@ -4,7 +4,7 @@
  * set of operations, plus a way to be told when a crawl job moves (when the job runner lives here).
  */
 import type { Operations } from '../cli/backend.js';
-import * as service from '../service/index.js';
+import { serviceOperations } from '../service/operations.js';
 import type { DoctorContext } from '../service/index.js';
 import type { JobRecord } from '../store/jobs.js';
 
@@ -27,19 +27,7 @@ const contextOf = (t: McpTarget): DoctorContext | undefined =>
 
 export function mcpOperations(target: McpTarget): McpOperations {
   const ctx = contextOf(target);
-  const ops: Operations = isContext(target)
-    ? {
-        searchDocs: (i) => service.searchDocs(target, i),
-        listDocPages: (i) => service.listDocPages(target, i),
-        getDocPage: (i) => service.getDocPage(target, i),
-        listTags: (i) => service.listTags(target, i),
-        fetchUrl: (i) => service.fetchUrl(target, i),
-        jobProgress: (i) => service.jobProgress(target, i),
-        cancelJob: (i) => service.cancelJob(target, i),
-        listJobs: (i) => service.listJobs(target, i),
-        deleteDocs: (i) => service.deleteDocs(target, i),
-      }
-    : target;
+  const ops: Operations = isContext(target) ? serviceOperations(target) : target;
   // Looked up at call time: the job runner may be attached to the context after the MCP server is built.
   const watchJob: WatchJob | undefined = ctx
     ? (jobId, fn) => ctx.jobs?.onProgress?.(jobId, fn) ?? (() => {})

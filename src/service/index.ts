@@ -9,3 +9,4 @@ export { searchDocs } from './search.js';
 export { listDocPages, getDocPage, listTags, deleteDocs, PAGES_PER_PAGE } from './pages.js';
 export { fetchUrl, jobProgress, cancelJob, listJobs, progressOf, type JobProgress } from './jobs.js';
 export { listSites, siteTree, pageView, siteLinkTargets, type TreeNode, type PageView } from './sitemap.js';
+export { serviceOperations, type Operations } from './operations.js';

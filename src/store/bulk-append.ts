@@ -5,6 +5,7 @@
  * per row (see shared/notes/vector-storage-measurements.md).
  */
 import bindings from '@duckdb/node-bindings';
+import { appendAll } from './appender.js';
 import {
   ARRAY,
   BIGINT,
@@ -58,7 +59,7 @@ export async function appendEmbeddingRows(
   const appender = await connection.createAppender('document_embeddings');
   const types = columnTypes(dimension);
   const rowBytes = dimension * 4;
-  try {
+  await appendAll(appender, async () => {
     for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
       const part = rows.slice(start, start + CHUNK_ROWS);
       const chunk = DuckDBDataChunk.create(types, part.length);
@@ -83,14 +84,5 @@ export async function appendEmbeddingRows(
       });
       appender.appendDataChunk(chunk);
     }
-    appender.flushSync();
-  } catch (e) {
-    try {
-      appender.closeSync();
-    } catch {
-      /* closing flushes again and fails the same way: the first error is the one to report */
-    }
-    throw e;
-  }
-  appender.closeSync();
+  });
 }

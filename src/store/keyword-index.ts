@@ -19,6 +19,7 @@
 import bindings from '@duckdb/node-bindings';
 import { BIGINT, DuckDBDataChunk, INTEGER, LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { Database, Tx } from '../db/database.js';
+import { appendAll } from './appender.js';
 import { tokenize } from '../search/tokenize.js';
 import type { ChunkHook, IndexedChunk } from './embeddings.js';
 import { VARCHAR_LIST, varcharList } from './sql-values.js';
@@ -247,18 +248,3 @@ export class KeywordIndex implements ChunkHook {
   }
 }
 
-/** Runs the appends, then flushes; on any error closes the appender quietly and rethrows the first error. */
-async function appendAll(appender: { flushSync(): void; closeSync(): void }, fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-    appender.flushSync();
-  } catch (e) {
-    try {
-      appender.closeSync();
-    } catch {
-      /* closing flushes again and fails the same way: the first error is the one to report */
-    }
-    throw e;
-  }
-  appender.closeSync();
-}

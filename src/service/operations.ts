@@ -1,0 +1,34 @@
+/** Every operation as one object: what MCP tools and CLI commands call, in this process or on a server. */
+import type { DoctorContext } from './context.js';
+import { searchDocs } from './search.js';
+import { deleteDocs, getDocPage, listDocPages, listTags } from './pages.js';
+import { cancelJob, fetchUrl, jobProgress, listJobs } from './jobs.js';
+
+type Op<F extends (ctx: DoctorContext, input: never) => Promise<unknown>> = (input: Parameters<F>[1]) => ReturnType<F>;
+
+export interface Operations {
+  searchDocs: Op<typeof searchDocs>;
+  listDocPages: Op<typeof listDocPages>;
+  getDocPage: Op<typeof getDocPage>;
+  listTags: Op<typeof listTags>;
+  fetchUrl: Op<typeof fetchUrl>;
+  jobProgress: Op<typeof jobProgress>;
+  cancelJob: Op<typeof cancelJob>;
+  listJobs: Op<typeof listJobs>;
+  deleteDocs: Op<typeof deleteDocs>;
+}
+
+/** The operations bound to a context (this process opens the database). */
+export function serviceOperations(ctx: DoctorContext): Operations {
+  return {
+    searchDocs: (i) => searchDocs(ctx, i),
+    listDocPages: (i) => listDocPages(ctx, i),
+    getDocPage: (i) => getDocPage(ctx, i),
+    listTags: (i) => listTags(ctx, i),
+    fetchUrl: (i) => fetchUrl(ctx, i),
+    jobProgress: (i) => jobProgress(ctx, i),
+    cancelJob: (i) => cancelJob(ctx, i),
+    listJobs: (i) => listJobs(ctx, i),
+    deleteDocs: (i) => deleteDocs(ctx, i),
+  };
+}
