@@ -64,11 +64,13 @@ describe('concurrent requests while a crawl writes', () => {
       for (let i = 0; i < 200 && (await ctx.store.pages.count()) === pagesAtStart; i++) await new Promise((r) => setTimeout(r, 50));
       assert.ok((await ctx.store.pages.count()) > pagesAtStart, 'and it kept storing pages');
       t.diagnostic(`${requests} requests from 50 concurrent clients in ${seconds.toFixed(2)} s = ${(requests / seconds).toFixed(0)} requests/s while crawling`);
-      await fetch(`${base}/cancel_job`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job_id }) });
+      const cancelled = await fetch(`${base}/cancel_job`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job_id }) });
+      await cancelled.text(); // an unread body would keep its connection (and this process) alive
     } finally {
       await app.close();
       await ctx.close();
-      server.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 });

@@ -249,6 +249,7 @@ describe('politeness', () => {
       for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 350, `gap ${times[i]! - times[i - 1]!} ms`);
     } finally {
       await ctx.close();
+      server.closeAllConnections();
       server.close();
     }
   });

@@ -96,6 +96,10 @@ document.getElementById('app').innerHTML = '<main><h1>Rendered page</h1><p>' + '
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   site.server = server;
   site.url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  site.close = () => new Promise((r) => server.close(() => r()));
+  site.close = () =>
+    new Promise((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   return site;
 }
