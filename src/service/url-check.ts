@@ -1,19 +1,12 @@
 /** Early, readable refusal of start URLs that can never be crawled (the fetcher re-checks every connection). */
+import { validateStartUrl } from '../ingest/url.js';
 import { ValidationError } from './errors.js';
 
+/** The start URL, normalised as the crawler normalises every link; a ValidationError (422) otherwise. */
 export function checkStartUrl(raw: string): string {
-  let u: URL;
   try {
-    u = new URL(raw.trim());
-  } catch {
-    throw new ValidationError(`"${raw}" is not a valid URL: give an absolute http(s) URL such as https://docs.example.com/`);
+    return validateStartUrl(raw);
+  } catch (e) {
+    throw new ValidationError((e as Error).message);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new ValidationError(`only http and https URLs can be crawled (got ${u.protocol.replace(':', '')}).`);
-  }
-  if (u.username || u.password) {
-    throw new ValidationError('URLs with credentials (user:password@) are refused: Doctor would store and send them.');
-  }
-  u.hash = '';
-  return u.href;
 }
