@@ -96,6 +96,18 @@ describe('usearch engine (in memory)', () => {
     assert.equal(st.indexedRows, N - 1);
   });
 
+  it('hits carry each chunk\'s page id, as stored (null without a page), so grouping needs no payload read', async () => {
+    const fresh = clusteredVectors(1, DIM, 40, 777)[0]!;
+    await store.chunks.indexBatch([fresh], [{ text: 'no page' }], ['pageless-1']);
+    const hits = await store.chunks.nearest(fresh, 20);
+    assert.equal(hits[0]!.id, 'pageless-1');
+    assert.equal(hits[0]!.pageId, null);
+    for (const h of hits.slice(1)) assert.equal(h.pageId, `p${h.id.slice(1)}`);
+    const exact = await new ExactEngine(store.db, DIM).search({ query: fresh, limit: 20 });
+    assert.deepEqual(exact.map((h) => h.pageId), exact.map((h) => (h.id === 'pageless-1' ? null : `p${h.id.slice(1)}`)));
+    await store.db.transaction((tx) => store.chunks.deleteByIds(tx, ['pageless-1']));
+  });
+
   for (const [tag, share] of [['rare', '1%'], ['common', '20%']] as const) {
     it(`a ${share} tag filter returns full pages, matching exact search`, async () => {
       const members = vectors.map((_, i) => i).filter((i) => tagsOf(i).includes(tag) && i !== 10);
@@ -169,6 +181,8 @@ describe('usearch index file beside the database', () => {
     assert.equal(st.indexedRows, N);
     const [top] = await store.chunks.search(vectors[42]!, 1);
     assert.equal(top!.id, 'c42');
+    const [hit] = await store.chunks.nearest(vectors[42]!, 1);
+    assert.equal(hit!.pageId, 'p42', 'page ids are read back with the rows on open');
     await store.close();
   });
 

@@ -34,10 +34,12 @@ export async function keywordPages(keyword: KeywordIndex, query: string, limit: 
 export async function vectorPages(store: Store, query: Float32Array, limit: number, tags?: readonly string[]): Promise<PageCandidate[]> {
   let pool = Math.min(MAX_SEARCH_LIMIT, Math.max(50, limit * 4));
   for (;;) {
-    const hits = await store.chunks.search(query, pool, { tags });
+    // Hits carry their page id (engines keep it in memory or read it with the hit): grouping needs no
+    // payloads, which are read for the final results only (searchDocs' materialise).
+    const hits = await store.chunks.nearest(query, pool, { tags });
     const pages = new Map<string, PageCandidate>();
     for (const h of hits) {
-      const key = pageKeyOf(h.id, h.payload.page_id);
+      const key = pageKeyOf(h.id, h.pageId);
       if (!pages.has(key)) pages.set(key, { pageKey: key, chunkId: h.id, score: h.score });
       if (pages.size >= limit) break;
     }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { Database, Tx } from '../db/database.js';
-import type { EngineRow, VectorEngine } from '../vector/engine.js';
+import type { EngineRow, VectorEngine, VectorHit } from '../vector/engine.js';
 import { ExactEngine } from '../vector/exact.js';
 import { appendEmbeddingRows, type EmbeddingRow } from './bulk-append.js';
 import { tagsOfFilter, type TagFilter } from './tag-filter.js';
@@ -188,7 +188,7 @@ export class VectorIndexer {
       tags: r.tags,
     }));
     for (const hook of this.hooks) await hook.onInsert(tx, indexed);
-    const engineRows: EngineRow[] = rows.map((r) => ({ id: r.id, seq: r.seq, vector: r.embedding, tags: r.tags }));
+    const engineRows: EngineRow[] = rows.map((r) => ({ id: r.id, seq: r.seq, vector: r.embedding, tags: r.tags, pageId: r.page_id }));
     tx.onCommit(() => this.engine.afterInsert?.(engineRows));
     return ids;
   }
@@ -222,15 +222,22 @@ export class VectorIndexer {
    * `filter` keeps chunks having any of the given tags.
    */
   async search(queryVector: ArrayLike<number>, limit: number, filter?: TagFilter): Promise<SearchResult[]> {
-    const query = checkVector(queryVector, this.dimension, 'query vector');
-    checkLimit(limit);
-    const tags = tagsOfFilter(filter);
-    const hits = await this.engine.search({ query, limit, tags });
+    const hits = await this.nearest(queryVector, limit, filter);
     if (hits.length === 0) return [];
     const payloads = await this.payloads(hits.map((h) => h.id));
     return hits
       .filter((h) => payloads.has(h.id))
       .map((h) => ({ id: h.id, score: h.score, payload: payloads.get(h.id)! }));
+  }
+
+  /**
+   * Nearest chunks as the engine returns them (id, score, page id), without payloads: for callers that
+   * rank or group first and read payloads only for what they keep.
+   */
+  async nearest(queryVector: ArrayLike<number>, limit: number, filter?: TagFilter): Promise<VectorHit[]> {
+    const query = checkVector(queryVector, this.dimension, 'query vector');
+    checkLimit(limit);
+    return this.engine.search({ query, limit, tags: tagsOfFilter(filter) });
   }
 
   /** Payloads of the given chunk ids (missing ids are absent from the map). */

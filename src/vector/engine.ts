@@ -9,6 +9,8 @@ export interface EngineRow {
   seq: bigint;
   vector: Float32Array;
   tags: readonly string[];
+  /** The chunk's page (null for a chunk stored without one). */
+  pageId: string | null;
 }
 
 export interface VectorSearchRequest {
@@ -22,6 +24,11 @@ export interface VectorHit {
   id: string;
   /** 1 - cosine distance: higher is better, 1 is identical direction. */
   score: number;
+  /**
+   * The chunk's page (null: stored without one). Every engine fills it, so that grouping hits per page
+   * needs no database read; only the final results' payloads are read (search/page-candidates.ts).
+   */
+  pageId: string | null;
 }
 
 export interface EngineStatus {

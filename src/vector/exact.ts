@@ -19,7 +19,7 @@ export class ExactEngine implements VectorEngine {
     const vectorType = ARRAY(FLOAT, this.dimension);
     const q = arrayValue(Array.from(query));
     const filtered = tags && tags.length > 0;
-    const sql = `SELECT id, 1 - array_cosine_distance(embedding, $q) AS score
+    const sql = `SELECT id, page_id, 1 - array_cosine_distance(embedding, $q) AS score
       FROM document_embeddings
       ${filtered ? 'WHERE list_has_any(tags, $tags)' : ''}
       ORDER BY array_cosine_distance(embedding, $q), id
@@ -33,8 +33,8 @@ export class ExactEngine implements VectorEngine {
       params.tags = listValue([...tags]);
       types.tags = LIST(VARCHAR);
     }
-    const rows = await this.db.all<{ id: string; score: number }>(sql, params, types);
-    return rows.map((r) => ({ id: r.id, score: Number(r.score) }));
+    const rows = await this.db.all<{ id: string; page_id: string | null; score: number }>(sql, params, types);
+    return rows.map((r) => ({ id: r.id, score: Number(r.score), pageId: r.page_id ?? null }));
   }
 
   async status(): Promise<EngineStatus> {

@@ -1,5 +1,5 @@
 /**
- * The engine's in-memory view of `document_embeddings`: seq -> (id, tags), and how many rows carry each
+ * The engine's in-memory view of `document_embeddings`: seq -> (id, tags, page id), and how many rows carry each
  * tag. It turns index keys into chunk ids without a database round trip (the index answers in well under a
  * millisecond; a DuckDB lookup would cost more than the search), post-filters hits by tag, and estimates a
  * tag filter's selectivity. ~150 bytes a row (100k rows: ~15 MB); tag lists are shared between rows.
@@ -7,12 +7,16 @@
 export interface RowEntry {
   id: string;
   tags: readonly string[];
+  /** Shared between the rows of one page (interned below). */
+  pageId: string | null;
 }
 
 export class RowMap {
   private readonly rows = new Map<number, RowEntry>();
   private readonly tagCounts = new Map<string, number>();
   private readonly tagLists = new Map<string, readonly string[]>();
+  /** Interned page ids with their row counts: a page's chunks share one string. */
+  private readonly pageIds = new Map<string, { id: string; rows: number }>();
   private maxSeqSeen = 0;
 
   get size(): number {
@@ -32,7 +36,7 @@ export class RowMap {
     return this.rows.has(seq);
   }
 
-  add(seq: number, id: string, tags: readonly string[]): void {
+  add(seq: number, id: string, tags: readonly string[], pageId: string | null): void {
     if (this.rows.has(seq)) this.remove(seq);
     const key = tags.join('\u0000');
     let shared = this.tagLists.get(key);
@@ -40,7 +44,14 @@ export class RowMap {
       shared = Object.freeze([...tags]);
       this.tagLists.set(key, shared);
     }
-    this.rows.set(seq, { id, tags: shared });
+    let page: string | null = null;
+    if (pageId !== null) {
+      const interned = this.pageIds.get(pageId);
+      if (interned) interned.rows++;
+      else this.pageIds.set(pageId, { id: pageId, rows: 1 });
+      page = interned?.id ?? pageId;
+    }
+    this.rows.set(seq, { id, tags: shared, pageId: page });
     for (const t of new Set(shared)) this.tagCounts.set(t, (this.tagCounts.get(t) ?? 0) + 1);
     if (seq > this.maxSeqSeen) this.maxSeqSeen = seq;
   }
@@ -49,6 +60,10 @@ export class RowMap {
     const row = this.rows.get(seq);
     if (!row) return false;
     this.rows.delete(seq);
+    if (row.pageId !== null) {
+      const interned = this.pageIds.get(row.pageId);
+      if (interned && --interned.rows <= 0) this.pageIds.delete(row.pageId);
+    }
     for (const t of new Set(row.tags)) {
       const n = (this.tagCounts.get(t) ?? 1) - 1;
       if (n > 0) this.tagCounts.set(t, n);
@@ -86,6 +101,7 @@ export class RowMap {
     this.rows.clear();
     this.tagCounts.clear();
     this.tagLists.clear();
+    this.pageIds.clear();
     this.maxSeqSeen = 0;
   }
 }

@@ -13,13 +13,13 @@ import type { Database } from '../db/database.js';
 /** Rows per vector batch: ~50 MB of 1536-d float32, a few seconds of usearch adds on two cores. */
 export const BATCH_ROWS = 8192;
 
-/** Calls `onRow` for every stored row (seq, id, tags) from one snapshot; returns the row count. */
+/** Calls `onRow` for every stored row (seq, id, tags, page id) from one snapshot; returns the row count. */
 export async function readRowInfo(
   db: Database,
-  onRow: (seq: number, id: string, tags: readonly string[]) => void,
+  onRow: (seq: number, id: string, tags: readonly string[], pageId: string | null) => void,
 ): Promise<number> {
   return db.transaction(async (tx) => {
-    const result = await tx.connection.stream('SELECT seq, id, tags FROM document_embeddings');
+    const result = await tx.connection.stream('SELECT seq, id, tags, page_id FROM document_embeddings');
     let n = 0;
     for (;;) {
       const chunk = await result.fetchChunk();
@@ -27,8 +27,9 @@ export async function readRowInfo(
       const seqs = chunk.getColumnVector(0).toArray() as bigint[];
       const ids = chunk.getColumnVector(1).toArray() as string[];
       const tags = chunk.getColumnVector(2).toArray() as (DuckDBListValue | null)[];
+      const pages = chunk.getColumnVector(3).toArray() as (string | null)[];
       for (let i = 0; i < chunk.rowCount; i++) {
-        onRow(Number(seqs[i]), ids[i]!, (tags[i]?.items ?? []) as string[]);
+        onRow(Number(seqs[i]), ids[i]!, (tags[i]?.items ?? []) as string[], pages[i] ?? null);
       }
       n += chunk.rowCount;
     }

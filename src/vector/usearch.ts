@@ -3,7 +3,7 @@
  * JSON sidecar with its watermark, parameters and checksum), derived from `document_embeddings`.
  *
  * - The index lives in a worker thread (usearch calls are synchronous and slow to build); this thread keeps a
- *   RowMap (seq -> id, tags) to turn index keys into chunk ids and to filter by tag without DuckDB.
+ *   RowMap (seq -> id, tags, page id) to turn index keys into chunk ids and to filter by tag without DuckDB.
  * - Start-up: read the rows, then load the saved index when its sidecar agrees with the table (same build
  *   parameters, same size and SHA-1, and the rows it claims, seq <= watermark, are still exactly there),
  *   adding rows stored since; otherwise rebuild from DuckDB. Until the index is complete, exact search in
@@ -225,7 +225,7 @@ export class UsearchEngine implements VectorEngine {
     for (let i = 0; i < keys.length; i++) {
       const row = this.rows.get(Number(keys[i]));
       if (!row || (keep && !keep(row.tags))) continue;
-      out.push({ id: row.id, score: 1 - distances[i]! });
+      out.push({ id: row.id, score: 1 - distances[i]!, pageId: row.pageId });
     }
     return out;
   }
@@ -233,7 +233,7 @@ export class UsearchEngine implements VectorEngine {
   // ---- commits --------------------------------------------------------------------------------------
 
   afterInsert(rows: readonly EngineRow[]): void {
-    for (const r of rows) this.rows.add(Number(r.seq), r.id, r.tags);
+    for (const r of rows) this.rows.add(Number(r.seq), r.id, r.tags, r.pageId);
     if (this.state === 'closed' || rows.length === 0) return;
     for (const target of [this.live, this.pending]) if (target) this.sendAdds(target, rows);
     this.markDirty();
@@ -330,7 +330,7 @@ export class UsearchEngine implements VectorEngine {
     this.state = 'loading';
     this.detail = 'reading rows';
     this.deletedMeanwhile = new Set();
-    await readRowInfo(this.db, (seq, id, tags) => this.rows.add(seq, id, tags));
+    await readRowInfo(this.db, (seq, id, tags, pageId) => this.rows.add(seq, id, tags, pageId));
     if (this.aborted) return;
     const loaded = this.indexPath ? await this.tryLoad() : undefined;
     if (loaded) {
@@ -411,7 +411,7 @@ export class UsearchEngine implements VectorEngine {
       this.started = Promise.resolve();
       this.state = 'loading';
       this.deletedMeanwhile = new Set();
-      await readRowInfo(this.db, (seq, id, tags) => this.rows.add(seq, id, tags));
+      await readRowInfo(this.db, (seq, id, tags, pageId) => this.rows.add(seq, id, tags, pageId));
     }
     if (!this.live) this.state = 'building';
     this.deletedMeanwhile ??= new Set();

@@ -145,15 +145,15 @@ export class VssEngine implements VectorEngine {
 
   /** Top k through the HNSW index; with tags, those of the k that carry one (filtered after the index). */
   private async topK(query: Float32Array, k: number, tags?: readonly string[]): Promise<VectorHit[]> {
-    const rows = await this.db.all<{ id: string; score: number }>(
-      `SELECT id, score FROM (
-         SELECT id, tags, 1 - array_cosine_distance(embedding, $q) AS score FROM document_embeddings
+    const rows = await this.db.all<{ id: string; page_id: string | null; score: number }>(
+      `SELECT id, page_id, score FROM (
+         SELECT id, page_id, tags, 1 - array_cosine_distance(embedding, $q) AS score FROM document_embeddings
          ORDER BY array_cosine_distance(embedding, $q) LIMIT $k)
        ${tags ? 'WHERE list_has_any(tags, $tags)' : ''} ORDER BY score DESC, id`,
       { q: arrayValue(Array.from(query)), k, ...(tags ? { tags: listValue([...tags]) } : {}) },
       { q: ARRAY(FLOAT, this.dimension), ...(tags ? { tags: LIST(VARCHAR) } : {}) },
     );
-    return rows.map((r) => ({ id: r.id, score: Number(r.score) }));
+    return rows.map((r) => ({ id: r.id, score: Number(r.score), pageId: r.page_id ?? null }));
   }
 
   /** Row counts (all rows, or those carrying any of `tags`), cached for 10 s per tag set. */
