@@ -246,6 +246,29 @@ describe('usearch index file beside the database', () => {
   }
 });
 
+describe('usearch automatic saves', () => {
+  it('follow changes, but take at most a set share of the time (large indexes save rarely); close always saves', async () => {
+    const path = join(tempDir(), 'saves.duckdb');
+    // A duty of 0.01%: a save taking S ms holds the next automatic one for 10,000 x S ms.
+    const cfg = engineConfig('usearch');
+    const vector = { ...cfg, options: { ...cfg.options, usearch: { saveDelayMs: 50, saveDuty: 1e-4 } } };
+    const store = await openStore({ path, embedding: identity, vector });
+    const engine = usearchOf(store);
+    const savedRows = () => readSidecar(sidecarPathOf(path))?.rows;
+    await store.chunks.indexBatch(vectors.slice(0, 1000), payloads.slice(0, 1000), ids.slice(0, 1000));
+    await engine.whenReady();
+    for (let i = 0; i < 400 && savedRows() !== 1000; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(savedRows(), 1000, 'the first change is saved a debounce delay later');
+    assert.ok((await statusOf(store)).lastSaveMs! > 0);
+    await store.chunks.indexBatch(vectors.slice(1000, 1010), payloads.slice(1000, 1010), ids.slice(1000, 1010));
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(savedRows(), 1000, 'the next automatic save is held back');
+    assert.match((await statusOf(store)).detail ?? '', /changes not yet saved/);
+    await store.close();
+    assert.equal(savedRows(), 1010, 'close saves');
+  });
+});
+
 describe('engine selection', () => {
   it('exact and usearch are chosen by name; auto falls back to usearch when vss cannot load', async () => {
     const store = await openStore({ path: ':memory:', embedding: identity });
@@ -373,10 +396,16 @@ describe('doctor index status / rebuild', () => {
       assert.equal(stale.rows, 498);
       assert.match(await run(['index', 'rebuild', '--db-path', path]), /rebuilt 498 rows/);
       assert.equal((JSON.parse(await run(['index', 'status', '--json', '--db-path', path])) as Status).freshness, 'current');
+      // Other build parameters configured: status names what changed; the next open rebuilds.
+      process.env.DOCTOR_USEARCH_QUANTIZATION = 'f16';
+      const other = JSON.parse(await run(['index', 'status', '--json', '--db-path', path])) as Status;
+      assert.equal(other.freshness, 'other-parameters');
+      assert.match(other.detail!, /quantization bf16, now f16/);
       await assert.rejects(run(['index', 'status', '--db-path', join(tempDir(), 'none.duckdb')]), /No Doctor database at/);
     } finally {
       if (env === undefined) delete process.env.DOCTOR_VECTOR_ENGINE;
       else process.env.DOCTOR_VECTOR_ENGINE = env;
+      delete process.env.DOCTOR_USEARCH_QUANTIZATION;
     }
   });
 });

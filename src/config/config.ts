@@ -38,11 +38,14 @@ const settings = {
   vssExtensionPath: { env: 'DOCTOR_VSS_EXTENSION', schema: z.string().min(1).optional(), default: undefined },
   // INSTALL reaches DuckDB's extension server: opt-in, so an offline machine never tries the network.
   vssInstall: { env: 'DOCTOR_VSS_INSTALL', schema: bool, default: false },
-  usearchQuantization: { env: 'DOCTOR_USEARCH_QUANTIZATION', schema: z.enum(['f32', 'f16', 'i8']), default: 'f16' },
+  // bf16: same recall as f16 on embedding-like data, searches ~25% and builds ~30% faster (bench/results/vector-engines.md);
+  // i8 caps recall@10 near 0.95.
+  usearchQuantization: { env: 'DOCTOR_USEARCH_QUANTIZATION', schema: z.enum(['f32', 'f16', 'bf16', 'i8']), default: 'bf16' },
   usearchConnectivity: { env: 'DOCTOR_USEARCH_CONNECTIVITY', schema: int(4, 128), default: 16 },
   usearchExpansionAdd: { env: 'DOCTOR_USEARCH_EXPANSION_ADD', schema: int(8, 4096), default: 128 },
-  // 256: recall@10 0.986 at 1.6 ms on 100k clustered 1536-d vectors (128: 0.956 at 1.2 ms), bench/results/vector-engines.md
-  usearchExpansionSearch: { env: 'DOCTOR_USEARCH_EXPANSION_SEARCH', schema: int(8, 4096), default: 256 },
+  // 128: recall@10 >= 0.99 under 1 ms at 100k embedding-like 1536-d vectors; 256 buys recall on the isotropic
+  // stress set (0.96 -> 0.99) for ~0.5 ms more. bench/results/vector-engines.md
+  usearchExpansionSearch: { env: 'DOCTOR_USEARCH_EXPANSION_SEARCH', schema: int(8, 4096), default: 128 },
 
   workers: { env: 'DOCTOR_WORKERS', schema: int(1, 32), default: 2 },
   crawlConcurrency: { env: 'DOCTOR_CRAWL_CONCURRENCY', schema: int(1, 64), default: 4 },

@@ -75,9 +75,11 @@ export class Database {
       throw e;
     }
     const writer = await instance.connect();
-    // Float vectors compress poorly and ALP/ALPRD decoding makes vector scans ~3x slower; strings keep
-    // their (cheap, effective) compression.
-    await writer.run("SET disabled_compression_methods = 'alp,alprd'");
+    // Float vectors compress poorly and ALP/ALPRD decoding makes vector scans ~3x slower. FSST (string
+    // compression) makes fetching single rows slow: reading the payloads of search_docs' 10 results took
+    // 4.2 ms with it and 2.3 ms without at 100k chunks, for a 7% larger file (crawl of postgresql-doc-15:
+    // 55.5 -> 59.3 MB; vectors are most of it). Dictionary and RLE compression stay.
+    await writer.run("SET disabled_compression_methods = 'alp,alprd,fsst'");
     // The default 16 MB WAL threshold checkpoints every ~2,700 vectors, and each checkpoint rewrites the
     // open row group: bulk loads fell from ~14,000 to ~2,700 vectors/s at 100k rows. Checkpoint rarely
     // (and explicitly after bulk work, see checkpoint()).

@@ -60,6 +60,15 @@ export function fileSize(path: string): number | undefined {
   }
 }
 
+/** What differs between the parameters a file was built with and the configured ones, e.g. "quantization f16, now bf16". */
+export function buildParamsChange(built: IndexParams, configured: IndexParams): string {
+  const keys = ['dimension', 'quantization', 'connectivity', 'expansionAdd'] as const;
+  return keys
+    .filter((k) => built[k] !== configured[k])
+    .map((k) => `${k} ${built[k]}, now ${configured[k]}`)
+    .join('; ');
+}
+
 export function sameBuildParams(a: IndexParams, b: IndexParams): boolean {
   // expansionSearch is a search-time setting: changing it needs no rebuild.
   return (

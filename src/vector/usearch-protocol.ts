@@ -7,7 +7,7 @@
 /** Parameters an index is built with; a saved file is reused only when they match. */
 export interface IndexParams {
   dimension: number;
-  quantization: 'f32' | 'f16' | 'i8';
+  quantization: 'f32' | 'f16' | 'bf16' | 'i8';
   connectivity: number;
   expansionAdd: number;
   expansionSearch: number;
