@@ -65,6 +65,7 @@ describe('usearch engine (in memory)', () => {
     assert.equal(st.ready, true);
     assert.equal(st.rows, N);
     assert.equal(st.indexedRows, N);
+    assert.equal(st.expansionSearch, 64, 'auto search expansion at this size');
     const before = st.stats.index;
     const got: string[][] = [];
     const want: string[][] = [];
@@ -387,6 +388,7 @@ describe('doctor index status / rebuild', () => {
       const text = await run(['index', 'status', '--db-path', path]);
       assert.match(text, /indexed rows: +500/);
       assert.match(text, /freshness: +current/);
+      assert.match(text, /settings: +bf16, connectivity 32, expansion add 128, search auto \(64 at this size\)/);
       // Rows deleted without the index: status says stale (and rebuild fixes it).
       const s2 = await openStore({ path, embedding: identity });
       await s2.db.transaction((tx) => s2.chunks.deleteByIds(tx, ['c1', 'c2']));

@@ -12,6 +12,7 @@ import { recordedEmbedding } from '../store/store.js';
 import type { EngineStatus } from '../vector/engine.js';
 import { usearchParams } from '../vector/select.js';
 import { UsearchEngine, assessIndexFile, type BuildProgress, type UsearchStatusExtra } from '../vector/usearch.js';
+import { autoExpansionSearch } from '../vector/usearch-protocol.js';
 import { configFrom } from './global.js';
 import { printJson, println } from './output.js';
 import type { DoctorConfig } from '../config/config.js';
@@ -48,6 +49,11 @@ function describe(config: DoctorConfig, st: EngineStatus & Partial<UsearchStatus
     `index file:    ${st.indexPath ?? '-'} (${human(st.indexBytes)})`,
     `freshness:     ${st.detail ?? '-'}`,
   ];
+  if (st.engine !== 'exact') {
+    const ef = config.usearchExpansionSearch;
+    const search = ef === 'auto' ? `auto (${autoExpansionSearch(st.rows ?? 0)} at this size)` : String(ef);
+    lines.push(`settings:      ${config.usearchQuantization}, connectivity ${config.usearchConnectivity}, expansion add ${config.usearchExpansionAdd}, search ${search}`);
+  }
   return lines;
 }
 

@@ -41,11 +41,17 @@ const settings = {
   // bf16: same recall as f16 on embedding-like data, searches ~25% and builds ~30% faster (bench/results/vector-engines.md);
   // i8 caps recall@10 near 0.95.
   usearchQuantization: { env: 'DOCTOR_USEARCH_QUANTIZATION', schema: z.enum(['f32', 'f16', 'bf16', 'i8']), default: 'bf16' },
-  usearchConnectivity: { env: 'DOCTOR_USEARCH_CONNECTIVITY', schema: int(4, 128), default: 16 },
+  // 32: at 300k embedding-like rows, recall@10 1.000 at ef 128 in 1.1 ms, where 16 needed ef 512 (2.3 ms) for
+  // 0.999; builds take ~25% longer and the file ~4% more.
+  usearchConnectivity: { env: 'DOCTOR_USEARCH_CONNECTIVITY', schema: int(4, 128), default: 32 },
   usearchExpansionAdd: { env: 'DOCTOR_USEARCH_EXPANSION_ADD', schema: int(8, 4096), default: 128 },
-  // 128: recall@10 >= 0.99 under 1 ms at 100k embedding-like 1536-d vectors; 256 buys recall on the isotropic
-  // stress set (0.96 -> 0.99) for ~0.5 ms more. bench/results/vector-engines.md
-  usearchExpansionSearch: { env: 'DOCTOR_USEARCH_EXPANSION_SEARCH', schema: int(8, 4096), default: 128 },
+  // auto: 64 up to 100k rows (recall@10 1.000 in ~0.7 ms on embedding-like 1536-d vectors), growing with
+  // the rows beyond (autoExpansionSearch in vector/usearch-protocol.ts). bench/results/vector-engines.md
+  usearchExpansionSearch: {
+    env: 'DOCTOR_USEARCH_EXPANSION_SEARCH',
+    schema: z.union([z.literal('auto'), int(8, 4096)], { error: 'expected auto or a whole number from 8 to 4096' }),
+    default: 'auto' as const,
+  },
 
   workers: { env: 'DOCTOR_WORKERS', schema: int(1, 32), default: 2 },
   crawlConcurrency: { env: 'DOCTOR_CRAWL_CONCURRENCY', schema: int(1, 64), default: 4 },

@@ -3,7 +3,7 @@
  * Every call is a message; replies come back in order. If the worker dies, pending and later calls fail.
  */
 import { Worker } from 'node:worker_threads';
-import type { AddReply, IndexParams, SearchReply, WorkerReply, WorkerRequest } from './usearch-protocol.js';
+import type { AddReply, ResolvedIndexParams, SearchReply, WorkerReply, WorkerRequest } from './usearch-protocol.js';
 
 const here = import.meta.url;
 
@@ -24,7 +24,7 @@ export class WorkerIndex {
   private failure: Error | undefined;
   private terminated = false;
 
-  private constructor(readonly params: IndexParams) {
+  private constructor(readonly params: ResolvedIndexParams) {
     this.worker = startWorker();
     this.worker.unref();
     this.worker.on('message', (reply: WorkerReply) => {
@@ -47,7 +47,7 @@ export class WorkerIndex {
   }
 
   /** Starts a worker holding an empty index with these parameters. */
-  static async create(params: IndexParams): Promise<WorkerIndex> {
+  static async create(params: ResolvedIndexParams): Promise<WorkerIndex> {
     const w = new WorkerIndex(params);
     await w.call({ op: 'init', params });
     return w;

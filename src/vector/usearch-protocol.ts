@@ -10,11 +10,30 @@ export interface IndexParams {
   quantization: 'f32' | 'f16' | 'bf16' | 'i8';
   connectivity: number;
   expansionAdd: number;
-  expansionSearch: number;
+  /** 'auto': chosen from the row count when the index is loaded or built (see autoExpansionSearch). */
+  expansionSearch: number | 'auto';
+}
+
+/** Parameters as the worker gets them: the search expansion resolved to a number. */
+export type ResolvedIndexParams = IndexParams & { expansionSearch: number };
+
+/**
+ * The search expansion (HNSW ef) for an index of `rows` vectors. Recall at a fixed expansion falls as the
+ * index grows (embedding-like 1536-d data: with connectivity 16, recall@10 at ef 128 was 1.000 at 100k
+ * rows, 0.94 at 300k and 0.84 at 1M; with connectivity 32, ef 64 gave 1.000 at 100k in 0.66 ms and ef 128
+ * 1.000 at 300k), so the expansion grows with the rows: 64 up to 100k, then in proportion (300k: 192,
+ * 1M: 640), at most 2,048. Latency grows more slowly than the expansion (bench/results/vector-engines*.md).
+ */
+export function autoExpansionSearch(rows: number): number {
+  return Math.min(2048, Math.max(64, Math.ceil((64 * rows) / 100_000 / 32) * 32));
+}
+
+export function resolveParams(params: IndexParams, rows: number): ResolvedIndexParams {
+  return { ...params, expansionSearch: params.expansionSearch === 'auto' ? autoExpansionSearch(rows) : params.expansionSearch };
 }
 
 export type WorkerRequest =
-  | { op: 'init'; params: IndexParams }
+  | { op: 'init'; params: ResolvedIndexParams }
   /** Adds vectors (row-major, `keys.length` x dimension); keys already present are skipped. */
   | { op: 'add'; keys: BigUint64Array; vectors: Float32Array; threads: number }
   | { op: 'remove'; keys: BigUint64Array }

@@ -6,14 +6,14 @@ import { createRequire } from 'node:module';
 import { renameSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import type { Index as IndexType } from 'usearch';
-import type { IndexParams, WorkerReply, WorkerRequest } from './usearch-protocol.js';
+import type { ResolvedIndexParams, WorkerReply, WorkerRequest } from './usearch-protocol.js';
 
 // usearch is loaded through require: its ESM entry hangs when imported in a worker under tsx's loader.
 const usearch = createRequire(import.meta.url)('usearch') as typeof import('usearch');
 
 let index: IndexType | undefined;
 
-function create(params: IndexParams): IndexType {
+function create(params: ResolvedIndexParams): IndexType {
   return new usearch.Index({
     dimensions: params.dimension,
     metric: usearch.MetricKind.Cos,

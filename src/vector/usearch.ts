@@ -37,7 +37,7 @@ import {
   writeSidecar,
 } from './sidecar.js';
 import { WorkerIndex } from './usearch-client.js';
-import type { IndexParams } from './usearch-protocol.js';
+import { resolveParams, type IndexParams } from './usearch-protocol.js';
 
 export interface UsearchEngineOptions {
   params: IndexParams;
@@ -376,7 +376,7 @@ export class UsearchEngine implements VectorEngine {
     if (held !== sc.rows) return why(`stale: it holds ${sc.rows} rows up to seq ${sc.maxSeq}, the table ${held}`);
     if ((await fileSha1(path)) !== sc.sha1) return why('the file is damaged (checksum differs)');
     if (this.aborted) return undefined;
-    const index = await WorkerIndex.create(this.opts.params);
+    const index = await WorkerIndex.create(resolveParams(this.opts.params, this.rows.size));
     try {
       const size = await index.load(path);
       if (size !== sc.rows) {
@@ -429,7 +429,7 @@ export class UsearchEngine implements VectorEngine {
     if (!this.live) this.state = 'building';
     this.deletedMeanwhile ??= new Set();
     const t0 = performance.now();
-    const index = await WorkerIndex.create(this.opts.params);
+    const index = await WorkerIndex.create(resolveParams(this.opts.params, this.rows.size));
     const next: Live = { index, size: 0, maxSeq: 0, removed: 0, backlog: 0 };
     this.pending = next;
     try {
@@ -567,6 +567,7 @@ export class UsearchEngine implements VectorEngine {
       progress: this.progress,
       lastSaveMs: this.lastSave?.ms,
       origin: this.origin,
+      expansionSearch: live?.index.params.expansionSearch,
       stats: { ...this.stats },
     };
   }
@@ -611,6 +612,8 @@ export interface UsearchStatusExtra {
   lastSaveMs?: number;
   /** Whether the current index was loaded from its file or built from the database. */
   origin?: 'loaded' | 'built';
+  /** The search expansion the current index answers with (DOCTOR_USEARCH_EXPANSION_SEARCH, or auto by size). */
+  expansionSearch?: number;
   stats: SearchStats;
 }
 
