@@ -4,7 +4,7 @@
  * database file, and reports pages/s end to end and the share of time per stage.
  * Run: `npm run bench:crawl [-- --dir /usr/share/doc/postgresql-doc-15/html --max-pages 1000 --runs 3]`
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,7 +32,7 @@ if (!existsSync(values.dir!)) {
   process.exit(1);
 }
 
-interface Run { pages: number; seconds: number; stages: Record<string, number>; chunks: number }
+interface Run { pages: number; seconds: number; stages: Record<string, number>; chunks: number; bytes: number }
 const runs: Run[] = [];
 const { url, server } = await serveDirectory(values.dir!);
 for (let i = 0; i < Number(values.runs); i++) {
@@ -50,10 +50,11 @@ for (let i = 0; i < Number(values.runs); i++) {
   const job = await runner.waitFor(`bench-${i}`);
   const seconds = (performance.now() - t0) / 1000;
   const stages = { ...(runner.stageTimes.get(`bench-${i}`) ?? {}) } as Record<string, number>;
-  runs.push({ pages: job.pages_crawled, seconds, stages, chunks: await store.chunks.count() });
+  const chunks = await store.chunks.count();
   console.log(`run ${i + 1}: ${job.status}, ${job.pages_crawled} pages in ${seconds.toFixed(1)} s = ${(job.pages_crawled / seconds).toFixed(1)} pages/s`, stages);
   await runner.stop();
-  await store.close();
+  await store.close(); // checkpoints: the file then holds everything
+  runs.push({ pages: job.pages_crawled, seconds, stages, chunks, bytes: statSync(dbPath).size });
   rmSync(dir, { recursive: true, force: true });
 }
 server.close();
@@ -68,9 +69,9 @@ ${machineDescription()}
 - Site: \`${values.dir}\` served on 127.0.0.1 by a Node static server; start \`${values.start}\`, scope prefix, max_depth 10, up to ${values['max-pages']} pages.
 - Embedder: lexical (1536-d, offline); crawl concurrency ${values.concurrency}; rendering off; a fresh database file per run.
 
-| run | pages stored | chunks | time | pages/s |
-|---|---|---|---|---|
-${runs.map((r, i) => `| ${i + 1} | ${r.pages} | ${r.chunks} | ${r.seconds.toFixed(1)} s | ${(r.pages / r.seconds).toFixed(1)} |`).join('\n')}
+| run | pages stored | chunks | time | pages/s | database file |
+|---|---|---|---|---|---|
+${runs.map((r, i) => `| ${i + 1} | ${r.pages} | ${r.chunks} | ${r.seconds.toFixed(1)} s | ${(r.pages / r.seconds).toFixed(1)} | ${(r.bytes / 2 ** 20).toFixed(1)} MB |`).join('\n')}
 
 **Median: ${median(rates).toFixed(1)} pages/s** (target >= 30 pages/s).
 
