@@ -20,12 +20,12 @@ export type ResolvedIndexParams = IndexParams & { expansionSearch: number };
 /**
  * The search expansion (HNSW ef) for an index of `rows` vectors. Recall at a fixed expansion falls as the
  * index grows (embedding-like 1536-d data: with connectivity 16, recall@10 at ef 128 was 1.000 at 100k
- * rows, 0.94 at 300k and 0.84 at 1M; with connectivity 32, ef 64 gave 1.000 at 100k in 0.66 ms and ef 128
- * 1.000 at 300k), so the expansion grows with the rows: 64 up to 100k, then in proportion (300k: 192,
- * 1M: 640), at most 2,048. Latency grows more slowly than the expansion (bench/results/vector-engines*.md).
+ * rows, 0.94 at 300k and 0.84 at 1M; with connectivity 32, ef 64 gave 1.000 at 100k in 0.7 ms, ef 128
+ * 1.000 at 300k, and at 1M 0.985 from ef 64 to 256 (1.1-2.1 ms) and 0.990 at 512 (3.6 ms)), so the
+ * expansion grows with the square root of the rows: 64 up to 100k, 128 at 300k, 224 at 1M, at most 2,048.
  */
 export function autoExpansionSearch(rows: number): number {
-  return Math.min(2048, Math.max(64, Math.ceil((64 * rows) / 100_000 / 32) * 32));
+  return Math.min(2048, Math.max(64, Math.ceil((64 * Math.sqrt(rows / 100_000)) / 32) * 32));
 }
 
 export function resolveParams(params: IndexParams, rows: number): ResolvedIndexParams {
