@@ -161,6 +161,9 @@ describe('usearch filtered search when the tag lies far from the query', () => {
   });
 });
 
+/** Rows left after the deletes of the index-file tests: N + 50 added, 2 deleted, then 1,099 more. */
+const LEFT_AFTER_DELETES = N + 48 - 1099;
+
 describe('usearch index file beside the database', () => {
   const dir = tempDir();
   const path = join(dir, 'doctor.duckdb');
@@ -187,7 +190,7 @@ describe('usearch index file beside the database', () => {
     await store.close();
   });
 
-  it('rows added while the index was not running are caught up on open; deletes trigger a rebuild', async () => {
+  it('rows added or deleted while the index was not running are caught up on open; mass deletes trigger a rebuild', async () => {
     // Written with the exact engine: the index file does not see these changes.
     let store = await openStore({ path, embedding: identity });
     const extra = clusteredVectors(50, DIM, 40, 4242);
@@ -207,9 +210,25 @@ describe('usearch index file beside the database', () => {
     store = await open();
     await usearchOf(store).whenReady();
     st = await statusOf(store);
-    assert.equal(st.origin, 'built', 'stale index rebuilt');
+    assert.equal(st.origin, 'loaded', 'a few deletes are removed from the loaded index, not rebuilt');
     assert.equal(st.indexedRows, N + 48);
     assert.notEqual((await store.chunks.search(vectors[42]!, 1))[0]!.id, 'c42');
+    assert.notEqual((await store.chunks.search(extra[7]!, 1))[0]!.id, 'e7');
+    await store.close();
+    assert.equal(readSidecar(sidecarPathOf(path))!.rows, N + 48, 'saved without the deleted rows');
+
+    // Over a quarter of the rows deleted: the index would be mostly tombstones, so it is rebuilt.
+    const gone = ids.slice(0, 1100).filter((id) => id !== 'c42');
+    assert.equal(N + 48 - gone.length, LEFT_AFTER_DELETES);
+    store = await openStore({ path, embedding: identity });
+    await store.db.transaction((tx) => store.chunks.deleteByIds(tx, gone));
+    await store.close();
+    store = await open();
+    await usearchOf(store).whenReady();
+    st = await statusOf(store);
+    assert.equal(st.origin, 'built', 'rebuilt after mass deletes');
+    assert.equal(st.indexedRows, N + 48 - gone.length);
+    assert.ok(!(await store.chunks.search(vectors[5]!, 5)).some((h) => h.id === 'c5'));
     await store.close();
   });
 
@@ -238,11 +257,11 @@ describe('usearch index file beside the database', () => {
       const st = await statusOf(store);
       assert.equal(st.ready, true);
       assert.equal(st.origin, 'built');
-      assert.equal(st.indexedRows, N + 48);
+      assert.equal(st.indexedRows, LEFT_AFTER_DELETES);
       assert.equal(early.ready, false, 'not ready right after open');
       assert.ok(st.stats.notReady >= 1, 'the early search was answered exactly');
       await store.close();
-      assert.equal(readSidecar(sidecarPathOf(path))!.rows, N + 48);
+      assert.equal(readSidecar(sidecarPathOf(path))!.rows, LEFT_AFTER_DELETES);
     });
   }
 });
@@ -389,13 +408,14 @@ describe('doctor index status / rebuild', () => {
       assert.match(text, /indexed rows: +500/);
       assert.match(text, /freshness: +current/);
       assert.match(text, /settings: +bf16, connectivity 32, expansion add 128, search auto \(64 at this size\)/);
-      // Rows deleted without the index: status says stale (and rebuild fixes it).
+      // Rows deleted without the index: status says they are removed on the next start (rebuild works too).
       const s2 = await openStore({ path, embedding: identity });
       await s2.db.transaction((tx) => s2.chunks.deleteByIds(tx, ['c1', 'c2']));
       await s2.close();
-      const stale = JSON.parse(await run(['index', 'status', '--json', '--db-path', path])) as Status;
-      assert.equal(stale.freshness, 'stale');
-      assert.equal(stale.rows, 498);
+      const behind = JSON.parse(await run(['index', 'status', '--json', '--db-path', path])) as Status;
+      assert.equal(behind.freshness, 'behind');
+      assert.match(behind.detail!, /2 rows deleted since it was saved \(removed on the next start\)/);
+      assert.equal(behind.rows, 498);
       assert.match(await run(['index', 'rebuild', '--db-path', path]), /rebuilt 498 rows/);
       assert.equal((JSON.parse(await run(['index', 'status', '--json', '--db-path', path])) as Status).freshness, 'current');
       // Other build parameters configured: status names what changed; the next open rebuilds.

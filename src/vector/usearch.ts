@@ -5,8 +5,9 @@
  * - The index lives in a worker thread (usearch calls are synchronous and slow to build); this thread keeps a
  *   RowMap (seq -> id, tags, page id) to turn index keys into chunk ids and to filter by tag without DuckDB.
  * - Start-up: read the rows, then load the saved index when its sidecar agrees with the table (same build
- *   parameters, same size and SHA-1, and the rows it claims, seq <= watermark, are still exactly there),
- *   adding rows stored since; otherwise rebuild from DuckDB. Until the index is complete, exact search in
+ *   parameters, same size and SHA-1, and no row up to its watermark appeared since), adding rows stored
+ *   since and removing rows deleted since (unless over a quarter of it was deleted); otherwise rebuild
+ *   from DuckDB. Until the index is complete, exact search in
  *   DuckDB answers (`status().ready` is false).
  * - Commits: inserts are added and deletes removed after COMMIT (VectorIndexer's onCommit hooks). Bulk
  *   inserts that outrun the index (a migration) switch it to catch-up: exact search answers until the rows
@@ -372,8 +373,12 @@ export class UsearchEngine implements VectorEngine {
     if (!sc) return why('its sidecar is missing or unreadable');
     if (!sameBuildParams(sc.params, this.opts.params)) return why(`it was built with other parameters (${buildParamsChange(sc.params, this.opts.params)})`);
     if (bytes !== sc.bytes) return why(`the file is ${bytes} bytes, ${sc.bytes} expected (truncated or replaced)`);
+    // Seqs only grow and commits are serialised, so rows up to the watermark can only have been deleted since
+    // the save: they are removed from the loaded index, unless so many went that a rebuild is cheaper.
     const held = this.rows.countUpTo(sc.maxSeq);
-    if (held !== sc.rows) return why(`stale: it holds ${sc.rows} rows up to seq ${sc.maxSeq}, the table ${held}`);
+    const deleted = sc.rows - held;
+    const stale = savedIndexStaleness(sc.rows, held, sc.maxSeq);
+    if (stale) return why(stale);
     if ((await fileSha1(path)) !== sc.sha1) return why('the file is damaged (checksum differs)');
     if (this.aborted) return undefined;
     const index = await WorkerIndex.create(resolveParams(this.opts.params, this.rows.size));
@@ -385,6 +390,17 @@ export class UsearchEngine implements VectorEngine {
       }
       const live: Live = { index, size, maxSeq: sc.maxSeq, removed: 0, backlog: 0 };
       this.pending = live;
+      if (deleted > 0) {
+        this.detail = `removing ${deleted} rows deleted since the index was saved`;
+        await this.removeDeletedSince(live, sc.maxSeq);
+        live.removed += deleted;
+        if (live.size !== held) {
+          this.pending = undefined;
+          await index.terminate();
+          return why(`after removing deleted rows it holds ${live.size} vectors, ${held} expected`);
+        }
+        this.markDirty();
+      }
       const newer = this.rows.seqsAfter(sc.maxSeq).length;
       if (newer > 0) {
         this.state = 'catching-up';
@@ -491,6 +507,22 @@ export class UsearchEngine implements VectorEngine {
       done = Math.min(total, i + BATCH_ROWS);
       report();
     }
+  }
+
+  /** Removes from `target` every key up to `maxSeq` that is no longer a stored row (absent keys are no-ops). */
+  private async removeDeletedSince(target: Live, maxSeq: number): Promise<void> {
+    const chunk: bigint[] = [];
+    const flush = async () => {
+      if (chunk.length === 0) return;
+      target.size = await target.index.remove(BigUint64Array.from(chunk));
+      chunk.length = 0;
+    };
+    for (let seq = 0; seq <= maxSeq; seq++) {
+      if (this.rows.has(seq)) continue;
+      chunk.push(BigInt(seq));
+      if (chunk.length >= 1 << 20) await flush();
+    }
+    await flush();
   }
 
   private async removeMeanwhile(target: Live): Promise<void> {
@@ -643,6 +675,20 @@ export interface IndexFileAssessment {
 }
 
 /**
+ * Why a saved index (holding `saved` rows up to seq `maxSeq`, of which `stillStored` are still in the
+ * table) is rebuilt rather than loaded; undefined when it can be loaded. Deleted rows are removed on load
+ * unless they are so many that the index would be mostly tombstones (usearch only marks removals), or
+ * the seq range to check is huge.
+ */
+export function savedIndexStaleness(saved: number, stillStored: number, maxSeq: number): string | undefined {
+  if (stillStored > saved) return `stale: it holds ${saved} rows up to seq ${maxSeq}, the table ${stillStored}`;
+  const deleted = saved - stillStored;
+  if (deleted > Math.max(1000, 0.25 * saved)) return `${deleted} of its ${saved} rows were deleted since it was saved (rebuilding beats removing them)`;
+  if (deleted > 0 && maxSeq > 50_000_000) return `rows were deleted since it was saved and its seq range (${maxSeq}) is too large to check`;
+  return undefined;
+}
+
+/**
  * What the next start-up would do with the saved index, without loading it (for `doctor index status`):
  * the same checks as UsearchEngine's start-up, with counts from SQL instead of the row map.
  */
@@ -660,11 +706,16 @@ export async function assessIndexFile(db: Database, dbPath: string, params: Inde
   if (!sc) return { ...base, state: 'damaged', reason: 'its sidecar is missing or unreadable' };
   if (!sameBuildParams(sc.params, params)) return { ...base, state: 'other-parameters', reason: `built with other parameters (${buildParamsChange(sc.params, params)})` };
   if (bytes !== sc.bytes) return { ...base, state: 'damaged', reason: `the file is ${bytes} bytes, ${sc.bytes} expected` };
-  if (Number(t?.upto ?? 0) !== sc.rows) {
-    return { ...base, state: 'stale', reason: `rows were deleted since it was saved (${sc.rows} indexed up to seq ${sc.maxSeq}, ${t?.upto} stored)` };
-  }
+  const upto = Number(t?.upto ?? 0);
+  const stale = savedIndexStaleness(sc.rows, upto, sc.maxSeq);
+  if (stale) return { ...base, state: 'stale', reason: stale };
   if ((await fileSha1(indexPath)) !== sc.sha1) return { ...base, state: 'damaged', reason: 'the checksum differs' };
-  const newerRows = rows - sc.rows;
-  if (newerRows > 0) return { ...base, state: 'behind', newerRows, reason: `${newerRows} rows stored since it was saved (added on the next start)` };
+  const newerRows = rows - upto;
+  const deleted = sc.rows - upto;
+  const changes = [
+    ...(newerRows > 0 ? [`${newerRows} rows stored since it was saved (added on the next start)`] : []),
+    ...(deleted > 0 ? [`${deleted} rows deleted since it was saved (removed on the next start)`] : []),
+  ];
+  if (changes.length) return { ...base, state: 'behind', newerRows, reason: changes.join('; ') };
   return { ...base, state: 'current', reason: 'holds every stored row' };
 }
