@@ -60,21 +60,16 @@ export function fileSize(path: string): number | undefined {
   }
 }
 
+/** Parameters fixed when an index is built; expansionSearch is a search-time setting and needs no rebuild. */
+const BUILD_PARAMS = ['dimension', 'quantization', 'connectivity', 'expansionAdd'] as const;
+
 /** What differs between the parameters a file was built with and the configured ones, e.g. "quantization f16, now bf16". */
 export function buildParamsChange(built: IndexParams, configured: IndexParams): string {
-  const keys = ['dimension', 'quantization', 'connectivity', 'expansionAdd'] as const;
-  return keys
-    .filter((k) => built[k] !== configured[k])
+  return BUILD_PARAMS.filter((k) => built[k] !== configured[k])
     .map((k) => `${k} ${built[k]}, now ${configured[k]}`)
     .join('; ');
 }
 
 export function sameBuildParams(a: IndexParams, b: IndexParams): boolean {
-  // expansionSearch is a search-time setting: changing it needs no rebuild.
-  return (
-    a.dimension === b.dimension &&
-    a.quantization === b.quantization &&
-    a.connectivity === b.connectivity &&
-    a.expansionAdd === b.expansionAdd
-  );
+  return BUILD_PARAMS.every((k) => a[k] === b[k]);
 }
