@@ -110,3 +110,33 @@ describe('pages and jobs', () => {
     await store.close();
   });
 });
+
+describe('appender error path', () => {
+  it('a rejected append leaves no rows buffered, so they cannot be replayed into a later transaction', async () => {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const { appendAll } = await import('../src/store/appender.js');
+    const instance = await DuckDBInstance.create(':memory:');
+    const conn = await instance.connect();
+    try {
+      await conn.run('CREATE TABLE t (id VARCHAR PRIMARY KEY)');
+      await conn.run("INSERT INTO t VALUES ('a')");
+      const appender = await conn.createAppender('t');
+      await assert.rejects(
+        appendAll(appender, async () => {
+          appender.appendVarchar('b');
+          appender.endRow();
+          appender.appendVarchar('a');
+          appender.endRow();
+        }),
+        /Duplicate key/,
+      );
+      // What a garbage-collected appender would do: flush whatever it still holds.
+      assert.doesNotThrow(() => appender.flushSync());
+      const reader = await conn.runAndReadAll('SELECT count(*)::INTEGER AS n FROM t');
+      assert.equal(reader.getRowObjectsJS()[0]!.n, 1, 'nothing of the rejected batch was written');
+    } finally {
+      conn.closeSync();
+      instance.closeSync();
+    }
+  });
+});
