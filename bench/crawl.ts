@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/config.js';
-import { LexicalEmbedder } from '../src/ingest/embedders/lexical.js';
+import { LexicalEmbedder } from '../src/embed/lexical.js';
 import { JobRunner } from '../src/ingest/job-runner.js';
 import { silentLogger } from '../src/log.js';
 import type { DoctorContext } from '../src/service/context.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/config.js';
 import { buildHttpApp } from '../src/http/app.js';
-import type { Embedder } from '../src/ingest/embedders/embedder.js';
+import type { Embedder } from '../src/embed/embedder.js';
 import { silentLogger } from '../src/log.js';
 import { openStore } from '../src/store/store.js';
 import type { UsearchEngine } from '../src/vector/usearch.js';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LexicalEmbedder } from '../src/ingest/embedders/lexical.js';
+import { LexicalEmbedder } from '../src/embed/lexical.js';
 import { searchDocs, type SearchMode } from '../src/search/search-docs.js';
 import { openStore } from '../src/store/store.js';
 import { machineDescription, percentile } from './machine.js';

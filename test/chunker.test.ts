@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chunkMarkdown, chunkSearchText, type Chunk } from '../src/ingest/chunker.js';
+import { chunkMarkdown, chunkSearchText, type Chunk } from '../src/ingest/extract/chunker.js';
 
 const para = (n: number, word: string) => Array.from({ length: n }, (_, i) => `${word}${i}`).join(' ') + '.';
 const sentences = (n: number, word: string) => Array.from({ length: n }, (_, i) => `The ${word} sentence number ${i} ends here.`).join(' ');

@@ -49,7 +49,7 @@ describe('SIGKILL in the middle of the work', () => {
     const dir = tempDir();
     try {
       await killWhen(['--data-dir', dir, 'crawl', `${site.url}/p/0.html`, '--max-pages', '25', '--max-depth', '20', '--allow-hosts', '127.0.0.1'], () => hits.size >= 8);
-      const ctx = await makeContext({ dbPath: join(dir, 'doctor.duckdb'), runner: false, embedder: new (await import('../src/ingest/embedders/lexical.js')).LexicalEmbedder() });
+      const ctx = await makeContext({ dbPath: join(dir, 'doctor.duckdb'), runner: false, embedder: new (await import('../src/embed/lexical.js')).LexicalEmbedder() });
       try {
         const [job] = await ctx.store.jobs.list();
         assert.equal(job!.status, 'running', 'the interrupted job is still marked running');

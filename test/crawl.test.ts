@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { OpenAIEmbedder } from '../src/ingest/embedders/openai.js';
+import { OpenAIEmbedder } from '../src/embed/openai.js';
 import { JobRunner } from '../src/ingest/job-runner.js';
 import { fetchUrl, jobProgress, cancelJob } from '../src/service/jobs.js';
 import { startDocSite, type DocSite } from './helpers/doc-site.js';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { EmbeddingError } from '../src/ingest/embedders/embedder.js';
-import { createEmbedder } from '../src/ingest/embedders/index.js';
-import { LexicalEmbedder } from '../src/ingest/embedders/lexical.js';
-import { OpenAIEmbedder, probeDimension, retryAfterMs, type OpenAIEmbedderOptions } from '../src/ingest/embedders/openai.js';
+import { EmbeddingError } from '../src/embed/embedder.js';
+import { createEmbedder } from '../src/embed/index.js';
+import { LexicalEmbedder } from '../src/embed/lexical.js';
+import { OpenAIEmbedder, probeDimension, retryAfterMs, type OpenAIEmbedderOptions } from '../src/embed/openai.js';
 import { cosine } from './helpers/vectors.js';
 
 interface Call {

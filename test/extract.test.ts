@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { extractPage, looksLikeJsOnly } from '../src/ingest/extract.js';
+import { extractPage, looksLikeJsOnly } from '../src/ingest/extract/extract.js';
 
 const html = (body: string, url = 'https://d.test/docs/page.html') => extractPage({ body, contentType: 'text/html; charset=utf-8', url });
 

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { Fetcher, DEFAULT_USER_AGENT, parseRetryAfter } from '../src/ingest/fetcher.js';
-import { RobotsCache, robotsToken } from '../src/ingest/robots.js';
-import { discoverLlmsTxtUrls, discoverSitemapUrls, markdownLinks, parseSitemap } from '../src/ingest/sitemap.js';
+import { Fetcher, DEFAULT_USER_AGENT, parseRetryAfter } from '../src/ingest/fetch/fetcher.js';
+import { RobotsCache, robotsToken } from '../src/ingest/fetch/robots.js';
+import { discoverLlmsTxtUrls, discoverSitemapUrls, markdownLinks, parseSitemap } from '../src/ingest/fetch/sitemap.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, path: string) => void;
 const servers: Server[] = [];

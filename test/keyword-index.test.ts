@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LexicalEmbedder } from '../src/ingest/embedders/lexical.js';
-import { tokenize } from '../src/search/tokenize.js';
+import { LexicalEmbedder } from '../src/embed/lexical.js';
+import { tokenize } from '../src/text/tokenize.js';
 import type { ChunkPayload } from '../src/store/embeddings.js';
 import { openStore, type Store } from '../src/store/store.js';
 import { tempDir } from './helpers/tmp.js';

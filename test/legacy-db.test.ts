@@ -5,7 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { openStore, EmbeddingMismatchError } from '../src/store/store.js';
 import { getAllMeta } from '../src/db/meta.js';
 import { searchDocs } from '../src/service/search.js';
-import { LexicalEmbedder } from '../src/ingest/embedders/lexical.js';
+import { LexicalEmbedder } from '../src/embed/lexical.js';
 import { silentLogger } from '../src/log.js';
 import { loadConfig } from '../src/config/config.js';
 import { tempDir } from './helpers/tmp.js';

@@ -9,7 +9,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { buildHttpApp } from '../src/http/app.js';
 import { registerMcpRoutes } from '../src/mcp/http.js';
-import { localBackend } from '../src/cli/backend.js';
+import { localBackend } from '../src/app/backend.js';
 import { startDocSite, type DocSite } from './helpers/doc-site.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 import { addPages } from './helpers/pages.js';
@@ -289,7 +289,7 @@ describe('MCP HTTP sessions and shutdown', () => {
 describe('MCP over stdio (doctor mcp)', () => {
   it('serves the tools from the database when no server runs', async () => {
     const dir = tempDir();
-    const seed = await makeContext({ dbPath: join(dir, 'doctor.duckdb'), runner: false, embedder: new (await import('../src/ingest/embedders/lexical.js')).LexicalEmbedder() });
+    const seed = await makeContext({ dbPath: join(dir, 'doctor.duckdb'), runner: false, embedder: new (await import('../src/embed/lexical.js')).LexicalEmbedder() });
     await addPages(seed, [
       { id: 'retry', title: 'Retries', markdown: '# Retries\n\nFailed tasks are retried with exponential backoff.', tags: ['kettle'] },
       { id: 'install', title: 'Install', markdown: '# Install\n\npip install kettle', tags: ['kettle'] },

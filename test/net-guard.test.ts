@@ -14,8 +14,8 @@ import {
   guardedLookup,
   isBlockedAddress,
   type Resolver,
-} from '../src/ingest/net-guard.js';
-import { Fetcher } from '../src/ingest/fetcher.js';
+} from '../src/ingest/fetch/net-guard.js';
+import { Fetcher } from '../src/ingest/fetch/fetcher.js';
 
 let server: Server;
 let port = 0;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LexicalEmbedder } from '../src/ingest/embedders/lexical.js';
-import { chunkMarkdown, chunkSearchText } from '../src/ingest/chunker.js';
+import { LexicalEmbedder } from '../src/embed/lexical.js';
+import { chunkMarkdown, chunkSearchText } from '../src/ingest/extract/chunker.js';
 import { searchDocs } from '../src/service/search.js';
 import { RRF_K, searchDocs as runSearch } from '../src/search/search-docs.js';
 import { ValidationError } from '../src/service/errors.js';
-import { tokenize } from '../src/search/tokenize.js';
+import { tokenize } from '../src/text/tokenize.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 import { cosine } from './helpers/vectors.js';
 import { ValidationError as StoreValidationError } from '../src/store/validation.js';

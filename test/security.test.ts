@@ -75,8 +75,8 @@ describe('SSRF guard for crawls requested over the API', () => {
     assert.equal(job.status, 'failed');
     assert.match(job.error_message!, /redirected out of scope to http:\/\/127\.0\.0\.1/);
     // ...and when a redirect is followed, its connection is checked like any other
-    const { Fetcher } = await import('../src/ingest/fetcher.js');
-    const { createGuardedDispatcher } = await import('../src/ingest/net-guard.js');
+    const { Fetcher } = await import('../src/ingest/fetch/fetcher.js');
+    const { createGuardedDispatcher } = await import('../src/ingest/fetch/net-guard.js');
     const fetcher = new Fetcher({ dispatcher: createGuardedDispatcher({ allowPrivate: false, allowlist: ['localhost'] }), maxRetries: 0 });
     const res = await fetcher.fetch(redirectorUrl);
     assert.ok(!res.ok && res.kind === 'blocked_address', JSON.stringify(res));
@@ -89,7 +89,7 @@ describe('bearer token and binding', () => {
     const ctx = await makeContext({ runner: false });
     const { app, base } = await serve(ctx, { apiToken: 'a-long-secret-token' });
     const { registerMcpRoutes } = await import('../src/mcp/http.js');
-    const { localBackend } = await import('../src/cli/backend.js');
+    const { localBackend } = await import('../src/app/backend.js');
     await app.close();
     const app2 = await buildHttpApp(ctx, { apiToken: 'a-long-secret-token' });
     await registerMcpRoutes(app2, localBackend(ctx));

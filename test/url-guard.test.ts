@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TrapGuard, makeScopeFilter, normalizeUrl, validateStartUrl } from '../src/ingest/url.js';
-import { AddressPolicy, isBlockedAddress } from '../src/ingest/net-guard.js';
+import { TrapGuard, makeScopeFilter, normalizeUrl, validateStartUrl } from '../src/ingest/fetch/url.js';
+import { AddressPolicy, isBlockedAddress } from '../src/ingest/fetch/net-guard.js';
 
 describe('URL normalisation and scope', () => {
   it('normalises', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_URL_LENGTH, TrapGuard, compileUrlPattern, makeScopeFilter, normalizeUrl, validateStartUrl } from '../src/ingest/url.js';
+import { MAX_URL_LENGTH, TrapGuard, compileUrlPattern, makeScopeFilter, normalizeUrl, validateStartUrl } from '../src/ingest/fetch/url.js';
 
 describe('normalizeUrl', () => {
   it('lowercases scheme and host, drops fragment and default ports, collapses slashes, resolves dots', () => {

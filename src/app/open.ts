@@ -3,8 +3,8 @@
  * Every interface (server, CLI, MCP stdio) starts here.
  */
 import type { DoctorConfig } from '../config/config.js';
-import { createEmbedder } from '../ingest/embedders/index.js';
-import type { Embedder } from '../ingest/embedders/embedder.js';
+import { createEmbedder } from '../embed/index.js';
+import type { Embedder } from '../embed/embedder.js';
 import { createLogger, type Logger } from '../log.js';
 import type { DoctorContext } from '../service/context.js';
 import { openStore } from '../store/store.js';

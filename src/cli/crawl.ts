@@ -1,7 +1,7 @@
 /** `doctor crawl <url>` */
 import type { Command } from 'commander';
 import { JobRunner } from '../ingest/job-runner.js';
-import type { Backend } from './backend.js';
+import type { Backend } from '../app/backend.js';
 import { describeJob } from './jobs.js';
 import { crawlProgress } from './progress.js';
 import { withBackend } from './run-with-backend.js';

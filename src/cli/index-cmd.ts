@@ -7,7 +7,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { Database } from '../db/database.js';
 import { createLogger } from '../log.js';
-import { readServerInfo } from '../server/server-info.js';
+import { readServerInfo } from '../app/server-info.js';
 import { recordedEmbedding } from '../store/store.js';
 import type { EngineStatus } from '../vector/engine.js';
 import { usearchParams } from '../vector/select.js';

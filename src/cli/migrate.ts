@@ -2,7 +2,7 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { createQdrantClient, inspectCollection, migrateQdrant, withRetries, type MigrationReport } from '../migrate/qdrant.js';
-import { readServerInfo } from '../server/server-info.js';
+import { readServerInfo } from '../app/server-info.js';
 import { openStore } from '../store/store.js';
 import { configFrom } from './global.js';
 import { intOption, printJson, println } from './output.js';

@@ -1,7 +1,7 @@
 /** Runs a command body against the backend (server or local database), closing it afterwards. */
 import type { Command } from 'commander';
 import type { ConfigOverrides } from '../config/config.js';
-import { connectBackend, type Backend, type ConnectOptions } from './backend.js';
+import { connectBackend, type Backend, type ConnectOptions } from '../app/backend.js';
 import { configFrom } from './global.js';
 
 export async function withBackend<T>(

@@ -9,18 +9,18 @@ import type { Dispatcher } from 'undici';
 import type { Tx } from '../db/database.js';
 import type { DoctorConfig } from '../config/config.js';
 import type { Logger } from '../log.js';
-import { EmbeddingError, type Embedder } from './embedders/embedder.js';
+import { EmbeddingError, type Embedder } from '../embed/embedder.js';
 import type { Store } from '../store/store.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { PageRecord } from '../store/pages.js';
 import { FrontierStore, type FrontierEntry } from '../store/frontier.js';
-import { Fetcher, type FetchResult } from './fetcher.js';
-import { RobotsCache } from './robots.js';
-import { discoverLlmsTxtUrls, discoverSitemapUrls } from './sitemap.js';
-import { makeScopeFilter, normalizeUrl, TrapGuard, type Scope } from './url.js';
-import { extractPage, looksLikeJsOnly, type ExtractedPage } from './extract.js';
-import { chunkMarkdown, chunkSearchText } from './chunker.js';
-import type { Renderer } from './renderer.js';
+import { Fetcher, type FetchResult } from './fetch/fetcher.js';
+import { RobotsCache } from './fetch/robots.js';
+import { discoverLlmsTxtUrls, discoverSitemapUrls } from './fetch/sitemap.js';
+import { makeScopeFilter, normalizeUrl, TrapGuard, type Scope } from './fetch/url.js';
+import { extractPage, looksLikeJsOnly, type ExtractedPage } from './extract/extract.js';
+import { chunkMarkdown, chunkSearchText } from './extract/chunker.js';
+import type { Renderer } from './fetch/renderer.js';
 import { GroupWriter } from './group-writer.js';
 
 export interface CrawlOptions {

@@ -3,14 +3,28 @@
  * Jobs left pending or running by a previous process are picked up again at start().
  */
 import { EventEmitter } from 'node:events';
-import type { DoctorContext, JobRunnerPort } from '../service/context.js';
+import type { DoctorConfig } from '../config/config.js';
+import type { Embedder } from '../embed/embedder.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/store.js';
 import { FINISHED_STATUSES, type JobRecord, type NewJob } from '../store/jobs.js';
 import { Crawl, CrawlCancelled, type StageTimes } from './crawler.js';
-import { createGuardedDispatcher } from './net-guard.js';
-import { ChromiumRenderer } from './renderer.js';
+import { createGuardedDispatcher } from './fetch/net-guard.js';
+import { ChromiumRenderer } from './fetch/renderer.js';
 import type { Dispatcher } from 'undici';
 
-export class JobRunner implements JobRunnerPort {
+/**
+ * What the job runner needs from the process that hosts it. The service layer's context satisfies it; the
+ * runner in turn satisfies the service layer's JobRunnerPort (structurally: ingest never imports service).
+ */
+export interface JobRunnerHost {
+  config: DoctorConfig;
+  store: Store;
+  embedder: Embedder;
+  log: Logger;
+}
+
+export class JobRunner {
   private readonly queue: string[] = [];
   private readonly running = new Map<string, { abort: AbortController; cancelled: boolean; done: Promise<void> }>();
   private readonly events = new EventEmitter();
@@ -20,7 +34,7 @@ export class JobRunner implements JobRunnerPort {
   /** Stage times of finished crawls, by job id (for benchmarks). */
   readonly stageTimes = new Map<string, StageTimes>();
 
-  constructor(private readonly ctx: DoctorContext) {
+  constructor(private readonly ctx: JobRunnerHost) {
     this.events.setMaxListeners(0);
     this.dispatcher = createGuardedDispatcher({
       allowPrivate: ctx.config.allowPrivateNetwork,

@@ -3,8 +3,7 @@
  * server for `doctor mcp`) or a `DoctorContext` directly (the server's own process). Both become the same
  * set of operations, plus a way to be told when a crawl job moves (when the job runner lives here).
  */
-import type { Operations } from '../cli/backend.js';
-import { serviceOperations } from '../service/operations.js';
+import { serviceOperations, type Operations } from '../service/operations.js';
 import type { DoctorContext } from '../service/index.js';
 import type { JobRecord } from '../store/jobs.js';
 

@@ -20,7 +20,7 @@
  * chunks, so a page with many matching chunks cannot crowd others out. With `return_full_document_text`,
  * `chunk_text` holds the whole page text (as the Python service did) and `full_document` is true.
  */
-import type { Embedder } from '../ingest/embedders/embedder.js';
+import type { Embedder } from '../embed/embedder.js';
 import type { KeywordIndex } from '../store/keyword-index.js';
 import type { Store } from '../store/store.js';
 import { ValidationError } from '../store/validation.js';

@@ -8,8 +8,8 @@ import { buildHttpApp } from '../http/app.js';
 import { isLoopbackHost, startHttpServer } from '../http/server.js';
 import { registerMcpRoutes } from '../mcp/http.js';
 import { JobRunner } from '../ingest/job-runner.js';
-import { removeServerInfo, writeServerInfo } from './server-info.js';
-import { localBackend } from '../cli/backend.js';
+import { removeServerInfo, writeServerInfo } from '../app/server-info.js';
+import { localBackend } from '../app/backend.js';
 
 export interface RunningServer {
   url: string;

@@ -1,10 +1,10 @@
 /** What every service operation needs: configuration, the stores, the embedder, the job runner, a logger. */
 import type { DoctorConfig } from '../config/config.js';
-import type { Embedder } from '../ingest/embedders/embedder.js';
+import type { Embedder } from '../embed/embedder.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 
-/** Runs crawl jobs (implemented in src/ingest/job-runner.ts). */
+/** Runs crawl jobs: what the service layer needs of a job runner (src/ingest/job-runner.ts is one). */
 export interface JobRunnerPort {
   /** Writes the job row, queues it, and returns at once. */
   submit(job: import('../store/jobs.js').NewJob): Promise<void>;

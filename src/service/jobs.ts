@@ -6,7 +6,7 @@ import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { fetchUrlInput, jobProgressInput, parseInput, type FetchUrlInput, type JobProgressInput } from './inputs.js';
 import { checkStartUrl } from './url-check.js';
 import { isIP } from 'node:net';
-import { AddressPolicy } from '../ingest/net-guard.js';
+import { AddressPolicy } from '../ingest/fetch/net-guard.js';
 
 /** Starts a crawl job and returns its id at once; the job row exists before this returns. */
 export async function fetchUrl(ctx: DoctorContext, input: FetchUrlInput): Promise<{ job_id: string; status: JobStatus; url: string }> {

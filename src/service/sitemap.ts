@@ -2,7 +2,7 @@
 import type { PageRecord, PageSummary } from '../store/pages.js';
 import type { DoctorContext } from './context.js';
 import { NotFoundError } from './errors.js';
-import { normalizeUrl } from '../ingest/url.js';
+import { normalizeUrl } from '../ingest/fetch/url.js';
 
 export interface TreeNode {
   page: PageSummary;

@@ -1,5 +1,5 @@
 /** Early, readable refusal of start URLs that can never be crawled (the fetcher re-checks every connection). */
-import { validateStartUrl } from '../ingest/url.js';
+import { validateStartUrl } from '../ingest/fetch/url.js';
 import { ValidationError } from './errors.js';
 
 /** The start URL, normalised as the crawler normalises every link; a ValidationError (422) otherwise. */

@@ -20,7 +20,7 @@ import bindings from '@duckdb/node-bindings';
 import { BIGINT, DuckDBDataChunk, INTEGER, LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { Database, Tx } from '../db/database.js';
 import { appendAll } from './appender.js';
-import { tokenize } from '../search/tokenize.js';
+import { tokenize } from '../text/tokenize.js';
 import type { ChunkHook, IndexedChunk } from './embeddings.js';
 import { VARCHAR_LIST, varcharList } from './sql-values.js';
 

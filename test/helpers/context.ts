@@ -1,8 +1,8 @@
 /** A real Doctor context for tests: a DuckDB file (or :memory:), the lexical embedder, a quiet logger. */
 import { join } from 'node:path';
 import { loadConfig, type ConfigOverrides } from '../../src/config/config.js';
-import type { Embedder } from '../../src/ingest/embedders/embedder.js';
-import { LexicalEmbedder } from '../../src/ingest/embedders/lexical.js';
+import type { Embedder } from '../../src/embed/embedder.js';
+import { LexicalEmbedder } from '../../src/embed/lexical.js';
 import { JobRunner } from '../../src/ingest/job-runner.js';
 import { silentLogger } from '../../src/log.js';
 import type { DoctorContext } from '../../src/service/context.js';

@@ -1,5 +1,5 @@
 /** Writes pages (and their chunks) the way the crawler does, for tests. */
-import { chunkMarkdown, chunkSearchText } from '../../src/ingest/chunker.js';
+import { chunkMarkdown, chunkSearchText } from '../../src/ingest/extract/chunker.js';
 import type { DoctorContext } from '../../src/service/context.js';
 
 export interface TestPage {

@@ -6,15 +6,9 @@
  */
 import { extractHtml } from './extract-html.js';
 import { normaliseLinks, titleFromUrl } from './extract-text.js';
+import type { ExtractedPage } from './extracted-page.js';
 
-export interface ExtractedPage {
-  title: string;
-  markdown: string;
-  /** Every http(s) link of the document (navigation included), absolute, without fragment, de-duplicated. */
-  links: string[];
-  /** Length of the visible text of the whole document (decides whether a page needs JS rendering). */
-  textLength: number;
-}
+export type { ExtractedPage } from './extracted-page.js';
 
 export interface ExtractInput {
   body: string;

@@ -4,10 +4,10 @@
  * A user never sees a DuckDB lock error.
  */
 import type { DoctorConfig } from '../config/config.js';
-import { openApp } from '../app/open.js';
+import { openApp } from './open.js';
 import { NotFoundError, ValidationError, ConflictError, type DoctorContext } from '../service/index.js';
 import { serviceOperations, type Operations } from '../service/operations.js';
-import { readServerInfo } from '../server/server-info.js';
+import { readServerInfo } from './server-info.js';
 
 export type { Operations } from '../service/operations.js';
 

@@ -4,7 +4,7 @@
  * recursion, degrade to plain text (with paragraph breaks) instead of hanging or throwing.
  */
 import { parseHTML } from 'linkedom';
-import type { ExtractedPage } from './extract.js';
+import type { ExtractedPage } from './extracted-page.js';
 import { createTurndown } from './extract-turndown.js';
 import { absoluteUrl, cleanInline, domText, fastHtmlText, normaliseLinks, titleFromUrl } from './extract-text.js';
 
