@@ -69,7 +69,8 @@ export class Database {
       if (/lock/i.test(msg)) {
         throw new DatabaseLockedError(
           `The database ${path} is in use by another Doctor process (${msg.split('\n')[0]}). ` +
-            'Stop that process, or talk to it: CLI commands use a running `doctor serve` automatically.',
+            'Stop that process, or talk to it: CLI commands use a running `doctor serve` automatically when they can reach it ' +
+            '(a server in another container cannot be reached: run the command in its container, `docker compose exec doctor doctor ...`).',
         );
       }
       throw e;

@@ -1,0 +1,348 @@
+/**
+ * Runs a Doctor image without a container runtime: its exported filesystem in a chroot (own mount
+ * namespace with /proc and /dev), as the image's user, with the image's environment, working directory,
+ * entrypoint and command, on a fresh /data. Checks what a `docker compose up` user relies on: /health
+ * answers and the HEALTHCHECK passes, the token guards the API, the example site is crawled and searched,
+ * the CLI works inside the running container (`docker compose exec`) and with the server stopped
+ * (`docker compose run --rm`), the database survives a restart, and Chromium renders JavaScript pages
+ * exactly when the image ships it.
+ *
+ * Usage (as root): node --import tsx scripts/image-check.ts --rootfs DIR --inspect FILE --chromium true|false
+ *   [--out FILE.json]. FILE is `podman image inspect` output. Prints one line per check; exit 1 on a failure.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { serveDirectory } from '../src/cli/static-site.js';
+
+interface ImageInspect {
+  Config: { User?: string; Env?: string[]; Entrypoint?: string[]; Cmd?: string[]; WorkingDir?: string; ExposedPorts?: Record<string, unknown>; Volumes?: Record<string, unknown> };
+  Healthcheck?: { Test?: string[] } | null;
+}
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+const { values: args } = parseArgs({
+  options: { rootfs: { type: 'string' }, inspect: { type: 'string' }, chromium: { type: 'string' }, out: { type: 'string' } },
+});
+if (!args.rootfs || !args.inspect || !['true', 'false'].includes(args.chromium ?? '')) {
+  console.error('usage: image-check.ts --rootfs DIR --inspect FILE --chromium true|false [--out FILE.json]');
+  process.exit(2);
+}
+const ROOTFS = resolve(args.rootfs);
+const IMAGE = (JSON.parse(readFileSync(args.inspect, 'utf8')) as ImageInspect[])[0]!;
+const WITH_CHROMIUM = args.chromium === 'true';
+const TOKEN = 'image-test-token-' + Math.random().toString(36).slice(2);
+const REPO = resolve(import.meta.dirname, '..');
+const checks: Check[] = [];
+const logDir = mkdtempSync(join(tmpdir(), 'doctor-image-check-'));
+
+function check(name: string, ok: boolean, detail = ''): void {
+  checks.push({ name, ok, detail });
+  console.log(`${ok ? 'PASS' : 'FAIL'}  ${name}${detail ? `: ${detail}` : ''}`);
+}
+
+// --- the image's user and environment -------------------------------------------------------------
+function imageUser(): { uid: number; gid: number; home: string; name: string } {
+  const spec = IMAGE.Config.User || 'root';
+  const [userPart, groupPart] = spec.split(':') as [string, string | undefined];
+  const passwd = readFileSync(join(ROOTFS, 'etc/passwd'), 'utf8').split('\n').map((l) => l.split(':'));
+  const entry = passwd.find((f) => f[0] === userPart || f[2] === userPart);
+  if (!entry) throw new Error(`image user ${spec} is not in the image's /etc/passwd`);
+  const gid = groupPart ? Number(groupPart) : Number(entry[3]);
+  return { name: entry[0]!, uid: Number(entry[2]), gid, home: entry[5]! };
+}
+const USER = imageUser();
+const baseEnv: Record<string, string> = { HOME: USER.home };
+for (const kv of IMAGE.Config.Env ?? []) {
+  const i = kv.indexOf('=');
+  baseEnv[kv.slice(0, i)] = kv.slice(i + 1);
+}
+const WORKDIR = IMAGE.Config.WorkingDir || '/';
+const ENTRY = [...(IMAGE.Config.Entrypoint ?? []), ...(IMAGE.Config.Cmd ?? [])];
+
+/** Namespaces of a new container: mount always; `pid` makes the entrypoint PID 1, `net` gives it its own network. */
+interface Isolation {
+  pid?: boolean;
+  net?: boolean;
+}
+
+/** `sh -c` script run in the container's mount namespace: mounts /proc and /dev, then chroots as the image's user. */
+const ENTER = 'exec chroot --userspec="$U" "$R" /usr/bin/env -i -C "$W" "$@"';
+const MOUNT_AND_ENTER = `mount -t proc proc "$R/proc" && mount --rbind /dev "$R/dev" && ${ENTER}`;
+
+function spawnLogged(cmd: string, args: string[], logName: string): ChildProcess {
+  const child = spawn(cmd, args, {
+    env: { R: ROOTFS, U: `${USER.uid}:${USER.gid}`, W: WORKDIR, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+    detached: true, // its own process group: killGroup reaches everything it started
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = createWriteStream(join(logDir, `${logName}.log`), { flags: 'a' });
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  return child;
+}
+
+const envArgs = (env: Record<string, string>) => Object.entries({ ...baseEnv, ...env }).map(([k, v]) => `${k}=${v}`);
+
+/** A new container from the image (`docker run`): argv in the chroot with the image's user and environment. */
+function inImage(argv: string[], env: Record<string, string>, logName: string, iso: Isolation = {}): ChildProcess {
+  const ns = [...(iso.pid ? ['--pid', '--fork'] : []), ...(iso.net ? ['--net'] : [])];
+  return spawnLogged('unshare', ['--mount', '--propagation', 'private', ...ns, 'sh', '-c', MOUNT_AND_ENTER, 'sh', ...envArgs(env), ...argv], logName);
+}
+
+/** `docker exec`: argv in a running container's mount and process namespaces, with its environment. */
+function execIn(server: Server, argv: string[], logName: string): ChildProcess {
+  // The container's PID 1 is the child that `unshare --fork` started.
+  const children = readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, 'utf8').trim().split(/\s+/);
+  return spawnLogged('nsenter', ['--target', children[0]!, '--mount', '--pid', 'sh', '-c', ENTER, 'sh', ...envArgs(server.env), ...argv], logName);
+}
+
+async function finished(child: ChildProcess, timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => killGroup(child, 'SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+const logTail = (name: string) => {
+  const file = join(logDir, `${name}.log`);
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-15).join('\n') : '(no log)';
+};
+
+// --- HTTP -----------------------------------------------------------------------------------------
+interface Reply {
+  status: number;
+  json: any;
+}
+function http(port: number, method: string, path: string, opts: { body?: unknown; token?: string; host?: string } = {}): Promise<Reply> {
+  return new Promise((done, fail) => {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (opts.host) headers.host = opts.host;
+    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    if (payload) headers['content-type'] = 'application/json';
+    const req = request({ host: '127.0.0.1', port, method, path, headers, timeout: 30_000 }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => {
+        let json: unknown = text;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          /* not JSON */
+        }
+        done({ status: res.statusCode ?? 0, json });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
+    req.on('error', fail);
+    req.end(payload);
+  });
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  return port;
+}
+
+// --- the server ---------------------------------------------------------------------------------
+interface Server {
+  child: ChildProcess;
+  port: number;
+  env: Record<string, string>;
+  exited: Promise<number | null>;
+}
+/** `docker compose up`: the entrypoint as PID 1 of its own process namespace (network shared with this host). */
+async function startServer(port: number, logName: string): Promise<Server> {
+  const env = { DOCTOR_PORT: String(port), DOCTOR_API_TOKEN: TOKEN, DOCTOR_ALLOW_HOSTS: '127.0.0.1' };
+  const child = inImage(ENTRY, env, logName, { pid: true });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline && !gone) {
+    try {
+      if ((await http(port, 'GET', '/health')).status === 200) return { child, port, env, exited };
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  killGroup(child, 'SIGKILL');
+  throw new Error(`the server did not answer /health (${gone ? 'it exited' : 'timeout'}):\n${logTail(logName)}`);
+}
+
+async function stopServer(server: Server): Promise<number | null> {
+  killGroup(server.child, 'SIGTERM'); // as `docker stop`: PID 1 (tini) forwards it to Doctor
+  const timer = setTimeout(() => killGroup(server.child, 'SIGKILL'), 60_000);
+  const code = await server.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+async function waitForJob(port: number, jobId: string): Promise<any> {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const r = await http(port, 'GET', `/job_progress?job_id=${jobId}`, { token: TOKEN });
+    if (r.status !== 200) throw new Error(`job_progress answered ${r.status}: ${JSON.stringify(r.json)}`);
+    if (r.json.completed || ['completed', 'failed', 'cancelled'].includes(r.json.status)) return r.json;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${r.json.status} after 3 minutes`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}
+
+const searchPath = (query: string, tag: string, mode = 'hybrid') =>
+  `/search_docs?query=${encodeURIComponent(query)}&tags=${tag}&max_results=5&mode=${mode}`;
+
+// --- the checks ---------------------------------------------------------------------------------
+async function main(): Promise<void> {
+  const cfg = IMAGE.Config;
+  check('runs as a non-root user', USER.uid !== 0, `${cfg.User} (uid ${USER.uid})`);
+  check('exposes 9111, /data is a volume, DATA_DIR=/data', !!cfg.ExposedPorts?.['9111/tcp'] && !!cfg.Volumes?.['/data'] && baseEnv.DATA_DIR === '/data');
+  check('default command is `doctor serve --host 0.0.0.0`', ENTRY.includes('doctor') && ENTRY.join(' ').endsWith('serve --host 0.0.0.0'), ENTRY.join(' '));
+  const healthTest = IMAGE.Healthcheck?.Test ?? [];
+  check('has a HEALTHCHECK', healthTest[0] === 'CMD' || healthTest[0] === 'CMD-SHELL', healthTest.slice(0, 3).join(' '));
+
+  const data = join(ROOTFS, 'data');
+  const st = statSync(data);
+  check('/data belongs to the image user and starts empty', st.uid === USER.uid && readdirSync(data).length === 0, `uid ${st.uid}, ${readdirSync(data).length} entries`);
+
+  // The example site, plus a page whose text exists only after JavaScript runs.
+  const site = mkdtempSync(join(tmpdir(), 'doctor-image-site-'));
+  cpSync(join(REPO, 'examples/site'), site, { recursive: true });
+  mkdirSync(join(site, 'js'));
+  writeFileSync(
+    join(site, 'js/index.html'),
+    '<!DOCTYPE html><html><head><title>Rendered page</title></head><body><p>This paragraph is in the HTML as served, before any script runs.</p><div id="app"></div><script>' +
+      "document.getElementById('app').innerHTML = '<h1>Rendered by script</h1><p>The quetzalcoatlus keyword appears only after JavaScript runs in a browser.</p>';" +
+      '</script></body></html>',
+  );
+  const htmlPages = readdirSync(join(REPO, 'examples/site'), { recursive: true }).filter((f) => String(f).endsWith('.html')).length;
+  const { url: siteUrl, server: siteServer } = await serveDirectory(site);
+
+  const port = await freePort();
+  let server: Server | undefined;
+  try {
+    const t0 = performance.now();
+    server = await startServer(port, 'serve-1');
+    const health = await http(port, 'GET', '/health');
+    check('`doctor serve` starts as the image user; /health answers', health.status === 200, `${((performance.now() - t0) / 1000).toFixed(1)} s, ${JSON.stringify(health.json)}`);
+
+    const hc = await finished(execIn(server, healthTest.slice(1), 'healthcheck'), 30_000); // Docker runs it like `exec`
+    check('the HEALTHCHECK command passes', hc.code === 0, `exit ${hc.code}`);
+
+    const noToken = await http(port, 'GET', searchPath('retry', 'kettle'));
+    const foreignHost = await http(port, 'GET', searchPath('retry', 'kettle'), { token: TOKEN, host: 'doctor:9111' });
+    check('the token guards the API (401 without it); with it, any Host name is served', noToken.status === 401 && foreignHost.status === 200, `without: ${noToken.status}, Host doctor:9111 with token: ${foreignHost.status}`);
+
+    const t1 = performance.now();
+    const started = await http(port, 'POST', '/fetch_url', { token: TOKEN, body: { url: `${siteUrl}index.html`, tags: ['kettle'], max_pages: 50 } });
+    if (started.status !== 200) throw new Error(`fetch_url answered ${started.status}: ${JSON.stringify(started.json)}`);
+    const job = await waitForJob(port, started.json.job_id);
+    check('the example site is crawled', job.status === 'completed' && job.pages_crawled === htmlPages, `${job.status}, ${job.pages_crawled}/${htmlPages} pages in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+
+    const found = await http(port, 'GET', searchPath('retry with exponential backoff', 'kettle'), { token: TOKEN });
+    const top = found.json?.results?.[0];
+    check('and searched', found.status === 200 && String(top?.url).endsWith('/guide/retries.html'), `top hit ${top?.url} (${top?.title})`);
+
+    const viaServer = await finished(execIn(server, ['doctor', 'search', 'retry with exponential backoff', '--tags', 'kettle', '--json'], 'cli-exec'));
+    const execTop = parseCliTop(viaServer.stdout);
+    const info = JSON.parse(readFileSync(join(data, 'server.json'), 'utf8')) as { url: string; pid: number };
+    check(
+      'CLI in the running container talks to the server (`docker compose exec doctor doctor ...`)',
+      viaServer.code === 0 && execTop === top?.url,
+      `exit ${viaServer.code}, top hit ${execTop}; server.json: ${info.url}, pid ${info.pid} in the container`,
+    );
+
+    // `docker compose run --rm` while the server runs: another container, whose 127.0.0.1 is not the
+    // server's. The CLI cannot reach the server and DuckDB's lock keeps it out of the file.
+    const otherContainer = await finished(inImage(['doctor', 'search', 'retry', '--json'], { DOCTOR_API_TOKEN: TOKEN }, 'cli-run-while-serving', { pid: true, net: true }));
+    const message = otherContainer.stderr.trim().replace(/\(IO Error:[^)]*\)/, '(...)');
+    check(
+      'CLI in another container while the server runs is refused with a clear message (use `exec`)',
+      otherContainer.code !== 0 && /in use/i.test(otherContainer.stderr) && /docker compose exec/.test(otherContainer.stderr),
+      `exit ${otherContainer.code}: ${message.slice(0, 400)}`,
+    );
+
+    const rendered = await http(port, 'POST', '/fetch_url', { token: TOKEN, body: { url: `${siteUrl}js/index.html`, tags: ['rendered'], max_pages: 1, render: 'always' } });
+    const renderJob = await waitForJob(port, rendered.json.job_id);
+    const hit = await http(port, 'GET', searchPath('quetzalcoatlus', 'rendered', 'keyword'), { token: TOKEN });
+    const renderedFound = (hit.json?.results ?? []).length > 0;
+    check(
+      WITH_CHROMIUM ? 'Chromium renders a JavaScript-only page' : 'without Chromium a JavaScript-only page is kept as static HTML',
+      renderJob.status === 'completed' && renderedFound === WITH_CHROMIUM,
+      `job ${renderJob.status}${renderJob.error_message ? ` (${renderJob.error_message})` : ''}, script-made text ${renderedFound ? 'found' : 'not found'}`,
+    );
+
+    const before = (await http(port, 'GET', '/health')).json;
+    const code = await stopServer(server);
+    server = undefined;
+    check('SIGTERM stops the server cleanly and removes server.json', code === 0 && !existsSync(join(data, 'server.json')), `exit ${code}`);
+
+    const local = await finished(inImage(['doctor', 'search', 'retry with exponential backoff', '--tags', 'kettle', '--json'], { DOCTOR_API_TOKEN: TOKEN }, 'cli-run', { pid: true, net: true }));
+    check('CLI with the server stopped opens /data itself (`docker compose run --rm doctor ...`)', local.code === 0 && parseCliTop(local.stdout) === top?.url, `exit ${local.code}, top hit ${parseCliTop(local.stdout)}`);
+
+    server = await startServer(port, 'serve-2');
+    const after = (await http(port, 'GET', '/health')).json;
+    const again = await http(port, 'GET', searchPath('retry with exponential backoff', 'kettle'), { token: TOKEN });
+    check(
+      'the database survives a restart',
+      after.pages === before.pages && after.chunks === before.chunks && again.json?.results?.[0]?.url === top?.url,
+      `pages ${before.pages} -> ${after.pages}, chunks ${before.chunks} -> ${after.chunks}`,
+    );
+    await stopServer(server);
+    server = undefined;
+
+    const owners = readdirSync(data).map((f) => statSync(join(data, f)).uid);
+    check('everything in /data is written by the image user', owners.length > 0 && owners.every((u) => u === USER.uid), readdirSync(data).join(', '));
+  } catch (e) {
+    check('unexpected error', false, (e as Error).message);
+  } finally {
+    if (server) killGroup(server.child, 'SIGKILL');
+    siteServer.close();
+    rmSync(site, { recursive: true, force: true });
+  }
+
+  const failed = checks.filter((c) => !c.ok);
+  if (args.out) writeFileSync(args.out, JSON.stringify({ checks }, null, 2));
+  if (!failed.length) rmSync(logDir, { recursive: true, force: true });
+  console.log(failed.length ? `${failed.length} of ${checks.length} checks failed; logs in ${logDir}` : `all ${checks.length} checks passed`);
+  process.exit(failed.length ? 1 : 0);
+}
+
+/** The first result URL of `doctor search --json` output. */
+function parseCliTop(stdout: string): string | undefined {
+  try {
+    const out = JSON.parse(stdout) as { results?: { url: string }[] };
+    return out.results?.[0]?.url;
+  } catch {
+    return undefined;
+  }
+}
+
+await main();
