@@ -34,6 +34,7 @@ describe('web interface in Chromium', () => {
   /** A fresh tab (its own context: storage, permissions) that fails the test on any script error or dialog it did not expect. */
   async function tab(base: string): Promise<{ page: Page; context: BrowserContext; errors: string[]; requests: Request[] }> {
     const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    context.setDefaultTimeout(60_000); // generous: the machine running the tests may be busy
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
     const page = await context.newPage();
     const errors: string[] = [];
@@ -83,7 +84,7 @@ describe('web interface in Chromium', () => {
       read();
       new MutationObserver(read).observe(document.getElementById('main'), { subtree: true, childList: true, characterData: true });
     })()`);
-    await page.locator('[data-field="status"]', { hasText: 'completed' }).waitFor({ timeout: 30_000 });
+    await page.locator('[data-field="status"]', { hasText: 'completed' }).waitFor({ timeout: 120_000 });
     const seen = await page.evaluate(() => (window as unknown as { seen: { stored: string[]; rate: string[] } }).seen);
     const job = await ctx.store.jobs.get(jobId);
     assert.equal(job?.status, 'completed');
@@ -134,9 +135,25 @@ describe('web interface in Chromium', () => {
     await page.locator('#flash', { hasText: 'Copied' }).waitFor();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), (await ctx.store.pages.get(decodeURIComponent(pageId)))!.raw_text);
 
-    // Sites: the crawl is one site; deleting it says what goes, then it is gone.
+    // Sites: the crawl is one site. Re-crawl it (slowly) and cancel that from its job screen.
     await nav(page, 'Sites').click();
     const row = page.locator('table.sites tbody tr');
+    await row.first().waitFor();
+    assert.equal(await row.count(), 1);
+    site.delayMs = 1500;
+    await row.getByRole('button', { name: 'Re-crawl' }).click();
+    await page.waitForURL(/\/ui\/jobs\/[0-9a-f-]{36}$/);
+    const again = page.url().split('/').pop()!;
+    assert.notEqual(again, jobId);
+    assert.deepEqual((await ctx.store.jobs.get(again))!.tags, ['widget', 'ui-test']);
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('[data-field="status"]', { hasText: 'cancelled' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Cancel' }).isVisible(), false);
+    site.delayMs = 60;
+
+    // Deleting the site says what goes, then it is gone.
+    await nav(page, 'Sites').click();
     await row.first().waitFor();
     assert.equal(await row.count(), 1);
     const pages = job!.pages_crawled;
