@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { removeServerInfo, writeServerInfo } from '../src/app/server-info.js';
 import { buildHttpApp } from '../src/http/app.js';
 import { renderMarkdown } from '../src/http/markdown.js';
 import { deleteDocs, fetchUrl, indexStatus, recrawlSite, siteOverview, watchJobs, type JobEvent } from '../src/service/index.js';
@@ -147,6 +148,26 @@ describe('sites, re-crawls and live job events', () => {
     assert.equal(st.freshness, 'current');
     assert.equal(st.rows, await ctx.store.chunks.count());
     assert.deepEqual(await (await fetch(`${base}/index_status`)).json(), JSON.parse(JSON.stringify(st)));
+    // `doctor index status` asks the running server (announced in the data directory) for the same.
+    writeServerInfo(ctx.config, base);
+    try {
+      const { Command } = await import('commander');
+      const { addGlobalOptions } = await import('../src/cli/global.js');
+      const { registerIndex } = await import('../src/cli/index-cmd.js');
+      const program = addGlobalOptions(new Command('doctor')).exitOverride();
+      registerIndex(program);
+      let out = '';
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = ((chunk: string | Uint8Array) => ((out += String(chunk)), true)) as typeof process.stdout.write;
+      try {
+        await program.parseAsync(['node', 'doctor', '--db-path', ctx.config.dbPath, 'index', 'status', '--json']);
+      } finally {
+        process.stdout.write = write;
+      }
+      assert.deepEqual(JSON.parse(out), JSON.parse(JSON.stringify(st)));
+    } finally {
+      removeServerInfo(ctx.config);
+    }
   });
 
   it('refuses re-crawls on a read-only server', async () => {

@@ -71,6 +71,8 @@ function failed(/** @type {unknown} */ e) {
 
 /** @type {AbortController | undefined} */
 let loading;
+/** Path and query of the screen on show (a change of the hash alone needs no fetch). */
+let shown = location.pathname + location.search;
 
 /** Marks the time the response arrived; measures until the next frame is drawn (bench/ui.ts reads it). */
 function timeRender(/** @type {number} */ start) {
@@ -104,6 +106,7 @@ async function load(url, opts = {}) {
     if (opts.history === 'push') history.pushState(null, '', u.href);
     else if (opts.history === 'replace') history.replaceState(null, '', u.href);
     main.innerHTML = html;
+    shown = u.pathname + u.search;
     applyHeaders(res);
     enhance();
     timeRender(start);
@@ -151,6 +154,7 @@ async function search(/** @type {HTMLFormElement} */ form) {
     applyHeaders(res);
     timeRender(start);
     if (location.pathname + location.search !== url) history.pushState(null, '', url);
+    shown = url;
   } catch (e) {
     failed(e);
   }
@@ -451,7 +455,10 @@ document.addEventListener('keydown', (e) => {
   }
 });
 
-window.addEventListener('popstate', () => load(location.href, { history: 'none', focus: false }));
+window.addEventListener('popstate', () => {
+  if (location.pathname + location.search !== shown) load(location.href, { history: 'none', focus: false });
+  else if (location.hash) document.getElementById(decodeURIComponent(location.hash.slice(1)))?.scrollIntoView();
+});
 
 if (main.dataset.pending) {
   // The shell served when a token is required: sign in first, or load the screen with the stored token.
