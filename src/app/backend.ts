@@ -85,6 +85,9 @@ export function remoteBackend(baseUrl: string, token?: string): Backend {
     cancelJob: (i) => call('POST', '/cancel_job', i),
     listJobs: (i) => call('GET', '/jobs', i),
     deleteDocs: (i) => call('POST', '/delete_docs', i),
+    siteOverview: () => call('GET', '/sites'),
+    recrawlSite: (i) => call('POST', '/recrawl_site', i),
+    indexStatus: () => call('GET', '/index_status'),
     close: async () => {},
   };
 }

@@ -6,14 +6,15 @@ import { csv, printJson, println } from './output.js';
 export function registerDelete(program: Command): void {
   program
     .command('delete')
-    .description('delete pages (and their chunks) by tags, domain or page ids')
+    .description('delete pages (and their chunks) by tags, domain, page ids or site')
     .option('--tags <tags>', 'pages with any of these comma-separated tags')
     .option('--domain <domain>', 'pages of this domain (e.g. docs.python.org)')
     .option('--page-ids <ids>', 'comma-separated page ids')
+    .option('--site <root_page_id>', 'every page of a site (its root page id, from `doctor pages --json` or GET /sites)')
     .option('--json', 'print the raw JSON result')
-    .action(async (o: { tags?: string; domain?: string; pageIds?: string; json?: boolean }, cmd: Command) => {
+    .action(async (o: { tags?: string; domain?: string; pageIds?: string; site?: string; json?: boolean }, cmd: Command) => {
       await withBackend(cmd, async (b) => {
-        const res = await b.deleteDocs({ tags: csv(o.tags), domain: o.domain, page_ids: csv(o.pageIds) });
+        const res = await b.deleteDocs({ tags: csv(o.tags), domain: o.domain, page_ids: csv(o.pageIds), root_page_id: o.site });
         if (o.json) return printJson(res);
         println(`deleted ${res.deleted_pages} page(s) and ${res.deleted_chunks} chunk(s)`);
       });

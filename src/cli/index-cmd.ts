@@ -1,6 +1,7 @@
 /**
  * `doctor index status` and `doctor index rebuild`: the vector index beside the database.
- * Both open the database themselves (a running server owns the file and its index: stop it first).
+ * Status asks the running server for its live index, or assesses the index file when no server runs
+ * (src/service/index-status.ts either way). Rebuild opens the database itself: stop the server first.
  */
 import { existsSync } from 'node:fs';
 import cliProgress from 'cli-progress';
@@ -11,8 +12,9 @@ import { readServerInfo } from '../app/server-info.js';
 import { recordedEmbedding } from '../store/store.js';
 import type { EngineStatus } from '../vector/engine.js';
 import { usearchParams } from '../vector/select.js';
-import { UsearchEngine, assessIndexFile, type BuildProgress, type UsearchStatusExtra } from '../vector/usearch.js';
-import { autoExpansionSearch } from '../vector/usearch-protocol.js';
+import { UsearchEngine, type BuildProgress, type UsearchStatusExtra } from '../vector/usearch.js';
+import { indexFileStatus, type IndexStatus } from '../service/index.js';
+import { remoteBackend } from '../app/backend.js';
 import { configFrom } from './global.js';
 import { printJson, println } from './output.js';
 import type { DoctorConfig } from '../config/config.js';
@@ -26,7 +28,7 @@ async function openForIndex(config: DoctorConfig): Promise<{ db: Database; dimen
   if (server) {
     throw new Error(
       `A Doctor server (${server.url}, pid ${server.pid}) holds ${config.dbPath} and its vector index. ` +
-        'Stop it to inspect or rebuild the index from the command line; the server itself keeps the index current.',
+        'Stop it to rebuild the index from the command line; the server itself keeps the index current.',
     );
   }
   if (config.dbPath === ':memory:' || !existsSync(config.dbPath)) {
@@ -41,19 +43,27 @@ async function openForIndex(config: DoctorConfig): Promise<{ db: Database; dimen
   return { db, dimension: identity.dimension };
 }
 
-function describe(config: DoctorConfig, st: EngineStatus & Partial<UsearchStatusExtra>): string[] {
+/** The running server's live index, or the index file beside the database when no server holds it. */
+async function statusOf(config: DoctorConfig): Promise<{ status: IndexStatus; live: boolean }> {
+  const server = await readServerInfo(config);
+  if (server) return { status: await remoteBackend(server.url, config.apiToken).indexStatus({}), live: true };
+  const { db, dimension } = await openForIndex(config);
+  try {
+    return { status: await indexFileStatus(db, config, dimension), live: false };
+  } finally {
+    await db.close();
+  }
+}
+
+function describe(st: IndexStatus): string[] {
   const lines = [
     `engine:        ${st.engine}`,
     `rows:          ${st.rows ?? '-'}`,
     `indexed rows:  ${st.indexedRows ?? '-'}`,
     `index file:    ${st.indexPath ?? '-'} (${human(st.indexBytes)})`,
-    `freshness:     ${st.detail ?? '-'}`,
+    `freshness:     ${st.detail.startsWith(st.freshness) ? st.detail : `${st.freshness}: ${st.detail}`}`,
   ];
-  if (st.engine !== 'exact') {
-    const ef = config.usearchExpansionSearch;
-    const search = ef === 'auto' ? `auto (${autoExpansionSearch(st.rows ?? 0)} at this size)` : String(ef);
-    lines.push(`settings:      ${config.usearchQuantization}, connectivity ${config.usearchConnectivity}, expansion add ${config.usearchExpansionAdd}, search ${search}`);
-  }
+  if (st.settings) lines.push(`settings:      ${st.settings}`);
   return lines;
 }
 
@@ -66,32 +76,12 @@ export function registerIndex(program: Command): void {
     .option('--json', 'print the raw JSON result')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const config = configFrom(cmd);
-      const { db, dimension } = await openForIndex(config);
-      try {
-        if (config.vectorEngine === 'exact') {
-          const [row] = await db.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM document_embeddings');
-          const st = { engine: 'exact', ready: true, rows: row?.n ?? 0, detail: 'no index: exact search in DuckDB (DOCTOR_VECTOR_ENGINE=exact)' };
-          return o.json ? printJson(st) : describe(config, st).forEach((l) => println(l));
-        }
-        // The same checks start-up makes (watermark, parameters, size, checksum), without loading the index.
-        const a = await assessIndexFile(db, config.dbPath, usearchParams(dimension, config));
-        const st = {
-          engine: config.vectorEngine === 'usearch' ? 'usearch' : `usearch (or vss when it loads: DOCTOR_VECTOR_ENGINE=${config.vectorEngine})`,
-          ready: a.state === 'current',
-          rows: a.rows,
-          indexedRows: a.indexedRows,
-          indexBytes: a.indexBytes,
-          indexPath: a.indexPath,
-          freshness: a.state,
-          detail: `${a.state}: ${a.reason}${a.savedAt ? ` (saved ${a.savedAt})` : ''}`,
-        };
-        if (o.json) return printJson(st);
-        describe(config, st).forEach((l) => println(l));
-        if (!['current', 'behind'].includes(a.state)) {
-          println('The index is rebuilt from the database on the next start (exact search answers meanwhile), or now with: doctor index rebuild');
-        }
-      } finally {
-        await db.close();
+      const { status, live } = await statusOf(config);
+      if (o.json) return printJson(status);
+      if (live) println(`(the running server's index)`);
+      describe(status).forEach((l) => println(l));
+      if (!live && !['current', 'behind'].includes(status.freshness)) {
+        println('The index is rebuilt from the database on the next start (exact search answers meanwhile), or now with: doctor index rebuild');
       }
     });
 

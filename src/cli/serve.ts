@@ -15,7 +15,7 @@ export function registerServe(program: Command): void {
     .action(async (o: { host?: string; port?: number; readOnly?: boolean; allowHosts?: string }, cmd: Command) => {
       const config = configFrom(cmd, { host: o.host, port: o.port, readOnly: o.readOnly, allowHosts: o.allowHosts });
       const server = await startServer(config);
-      process.stderr.write(`Doctor is serving on ${server.url} (REST, /docs, /mcp). Ctrl-C to stop.\n`);
+      process.stderr.write(`Doctor is serving on ${server.url}: web interface at /, REST, /docs, /mcp. Ctrl-C to stop.\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.stderr.write('Stopping...\n');

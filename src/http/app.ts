@@ -12,6 +12,8 @@ import * as service from '../service/index.js';
 import { ConflictError, NotFoundError, ValidationError, parseInput, type DoctorContext } from '../service/index.js';
 import { requireToken } from './auth.js';
 import { registerSiteMap } from './sitemap.js';
+import { eventStreams } from './sse.js';
+import { isPublicUiRequest, registerUi } from './ui/routes.js';
 import { packageVersion } from '../version.js';
 
 export interface HttpAppOptions {
@@ -70,6 +72,7 @@ const FIELD_DOCS: Record<string, string> = {
   job_id: 'A job id from fetch_url, or its first 8 or more characters.',
   domain: 'Delete every page of this domain (host name).',
   page_ids: 'Delete these pages.',
+  root_page_id: 'A site: the root page of a crawl (root_page_id of its pages). delete_docs deletes every page of it.',
   limit: 'How many jobs to return, newest first (1 to 1000).',
   status: 'Only jobs in these states (pending, running, completed, failed, cancelled); repeatable or comma-separated.',
 };
@@ -159,7 +162,7 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
       }
     });
   }
-  if (opts.apiToken) requireToken(app, opts.apiToken, ['/health']);
+  if (opts.apiToken) requireToken(app, opts.apiToken, ['/health', isPublicUiRequest]);
 
   app.setErrorHandler((err: FastifyError | Error, req, reply) => sendError(ctx, req, reply, err, bodyLimit));
   app.setNotFoundHandler((req, reply) => {
@@ -342,17 +345,75 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
         ),
       },
     },
-  }, async () => ({
-    status: 'ok',
-    version: packageVersion(),
-    pages: await ctx.store.pages.count(),
-    chunks: await ctx.store.chunks.count(),
-    engine: ctx.store.chunks.vectorEngine.name,
-    embedding: ctx.store.embedding,
-    read_only: !!opts.readOnly,
-  }));
+  }, async () => {
+    const { runs_crawls: _, ...status } = await service.doctorStatus(ctx, { read_only: !!opts.readOnly });
+    return { status: 'ok', ...status };
+  });
+
+  app.get('/sites', {
+    schema: {
+      tags: ['manage'],
+      summary: 'Everything indexed, by site and by tag',
+      description:
+        'Sites (the root page of each crawl) with their tags, page and chunk counts and last crawl; every tag with its sites, pages and chunks; ' +
+        'chunks stored without a page (e.g. migrated from Qdrant), by domain.',
+      response: { 200: obj({ sites: { type: 'array' }, tags: { type: 'array' }, unattached: { type: 'array' }, totals: { type: 'object' } }, 'Counts.'), ...errors(401) },
+    },
+  }, async () => service.siteOverview(ctx));
+
+  app.post('/recrawl_site', {
+    preHandler: writeGuard,
+    schema: {
+      tags: ['crawl'],
+      summary: 'Crawl a site again',
+      description: 'Starts a crawl job with the settings of the job that crawled the site (start URL, tags, limits, scope, patterns). Unchanged pages are not re-embedded.',
+      body: docSchema(service.siteInput),
+      response: { 200: obj({ job_id: str, status: str, url: str }, 'The job started.'), ...errors(400, 401, 403, 404, 409, 415, 422) },
+    },
+  }, async (req) => service.recrawlSite(ctx, body(req)));
+
+  app.get('/index_status', {
+    schema: {
+      tags: ['manage'],
+      summary: 'The vector index',
+      description: 'Engine, rows, indexed rows, index file and size, freshness (current, behind, building, ...) and settings: what `doctor index status` prints.',
+      response: { 200: obj({ engine: str, ready: { type: 'boolean' }, rows: int, indexedRows: int, indexPath: str, indexBytes: int, freshness: str, detail: str, settings: str }, 'Status.'), ...errors(401) },
+    },
+  }, async () => service.indexStatus(ctx));
+
+  const openStream = eventStreams(app);
+  app.get('/job_events', {
+    schema: {
+      tags: ['crawl'],
+      summary: 'Live crawl progress (Server-Sent Events)',
+      description:
+        'A text/event-stream of `progress` events, each a job_progress object plus pages_per_second and eta_seconds, pushed as the crawl moves ' +
+        '(at most ~10 a second per job). With job_id: that job, first its current state, ending with an `end` event once it finished. ' +
+        'Without: every job, first each unfinished one.',
+      querystring: docSchema(service.jobEventsInput),
+      response: { 200: { description: 'text/event-stream', type: 'string' }, ...errors(401, 404, 409, 422) },
+    },
+  }, async (req, reply) => {
+    const input = query(req) as { job_id?: string };
+    let stream: ReturnType<typeof openStream> | undefined;
+    const pending: service.JobEvent[] = [];
+    const send = (e: service.JobEvent) => {
+      if (!stream) return void pending.push(e);
+      stream.send('progress', e);
+      if (input.job_id && e.completed) {
+        stream.send('end', {});
+        stream.end();
+      }
+    };
+    // Errors (unknown job, no job runner) are thrown here, before the stream starts, as JSON.
+    const watch = await service.watchJobs(ctx, input, send);
+    stream = openStream(req, reply);
+    stream.onEnd(() => watch.close());
+    for (const e of [...watch.initial, ...pending]) send(e);
+  });
 
   registerSiteMap(app, ctx);
+  registerUi(app, ctx, { readOnly: !!opts.readOnly, apiToken: opts.apiToken });
   return app;
 }
 

@@ -1,14 +1,17 @@
 /** Optional bearer token for every route (REST and MCP alike), compared in constant time. */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-export function requireToken(app: FastifyInstance, token: string, exempt: readonly string[] = []): void {
+/** A path that needs no token, or a test of the request (the web interface's pages, which carry no data). */
+export type Exemption = string | ((req: FastifyRequest, path: string) => boolean);
+
+export function requireToken(app: FastifyInstance, token: string, exempt: readonly Exemption[] = []): void {
   const expected = digest(token);
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
-    if (exempt.includes(path)) return;
+    if (exempt.some((e) => (typeof e === 'string' ? e === path : e(req, path)))) return;
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(header);
     if (!m || !timingSafeEqual(digest(m[1]!.trim()), expected)) {

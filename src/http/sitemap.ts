@@ -4,97 +4,9 @@
  * javascript: URLs, styles or embeds); every title, URL and tag printed here is escaped.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { marked } from 'marked';
-import sanitizeHtml from 'sanitize-html';
-import { NotFoundError, listSites, pageView, siteLinkTargets, siteTree, type DoctorContext, type TreeNode } from '../service/index.js';
-import type { PageRecord, PageSummary } from '../store/pages.js';
-
-export function escapeHtml(s: unknown): string {
-  return String(s ?? '').replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** Only http(s) links survive into href attributes. */
-function safeHref(url: string | null | undefined): string {
-  return url && /^https?:\/\//i.test(url) ? escapeHtml(url) : '#';
-}
-
-export interface RenderOptions {
-  /** The page's own URL: relative links and images resolve against it (to the original site). */
-  baseUrl?: string;
-  /** Links (href as written) that lead to crawled pages: they open in the site map instead. */
-  internal?: ReadonlyMap<string, string>;
-}
-
-const ALLOWED_TAGS = [
-  'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'p', 'a', 'ul', 'ol', 'li', 'blockquote', 'code', 'pre', 'em', 'strong',
-  'del', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'hr', 'br', 'img', 'span', 'input',
-];
-
-/** An absolute URL for a relative link of the page (the original site); fragments and bad URLs stay as written. */
-function absolute(href: string, base: string | undefined): string {
-  if (!base || href.startsWith('#')) return href;
-  try {
-    return new URL(href, base).href;
-  } catch {
-    return href;
-  }
-}
-
-function sanitize(html: string, opts: RenderOptions, seen?: string[]): string {
-  return sanitizeHtml(html, {
-    allowedTags: ALLOWED_TAGS,
-    allowedAttributes: {
-      a: ['href', 'title', 'rel'],
-      img: ['src', 'alt', 'title'],
-      code: ['class'],
-      th: ['align'],
-      td: ['align'],
-      input: ['type', 'checked', 'disabled'],
-    },
-    allowedSchemes: ['http', 'https', 'mailto'],
-    allowedSchemesAppliedToAttributes: ['href', 'src'],
-    allowProtocolRelative: false,
-    // Only task-list checkboxes (GFM "- [x]") survive as inputs, and never as live controls.
-    exclusiveFilter: (frame) => frame.tag === 'input' && frame.attribs.type !== 'checkbox',
-    transformTags: {
-      a: (tag, attribs) => {
-        const href = attribs.href ?? '';
-        seen?.push(href);
-        const id = opts.internal?.get(href);
-        const hash = id ? hashOf(href) : '';
-        return {
-          tagName: tag,
-          attribs: {
-            ...attribs,
-            href: id ? `/map/page/${encodeURIComponent(id)}${hash}` : absolute(href, opts.baseUrl),
-            rel: 'nofollow noopener noreferrer',
-          },
-        };
-      },
-      img: (tag, attribs) => ({ tagName: tag, attribs: { ...attribs, src: absolute(attribs.src ?? '', opts.baseUrl) } }),
-      input: (tag, attribs) => ({ tagName: tag, attribs: { ...attribs, disabled: '' } }),
-    },
-  });
-}
-
-function hashOf(href: string): string {
-  const i = href.indexOf('#');
-  return i >= 0 ? href.slice(i) : '';
-}
-
-/** Markdown to safe HTML: rendered by marked, then sanitised (page text is untrusted). */
-export function renderMarkdown(markdown: string, opts: RenderOptions = {}): string {
-  return sanitize(marked.parse(markdown, { async: false, gfm: true }) as string, opts);
-}
-
-/** Like renderMarkdown, and links to pages of the same site lead to their site-map pages. */
-async function renderPage(ctx: DoctorContext, page: PageRecord): Promise<string> {
-  const html = marked.parse(page.raw_text ?? '', { async: false, gfm: true }) as string;
-  const hrefs: string[] = [];
-  sanitize(html, {}, hrefs);
-  const internal = await siteLinkTargets(ctx, page, hrefs.slice(0, 2000));
-  return sanitize(html, { baseUrl: page.url, internal });
-}
+import { NotFoundError, listSites, pageView, siteTree, type DoctorContext, type TreeNode } from '../service/index.js';
+import type { PageSummary } from '../store/pages.js';
+import { escapeHtml, renderPage, safeHref } from './markdown.js';
 
 const STYLE = `body{font:15px/1.55 system-ui,sans-serif;max-width:980px;margin:2rem auto;padding:0 1rem;color:#1d1d1f}
 a{color:#0b57d0;text-decoration:none}a:hover{text-decoration:underline}nav.crumbs{font-size:.9em;color:#555;margin-bottom:1rem}
@@ -166,7 +78,7 @@ export function registerSiteMap(app: FastifyInstance, ctx: DoctorContext): void 
       const nav = `<div class="nav"><span>${v.previous ? `← ${pageLink(v.previous)}` : ''}</span><span>${v.parent ? `↑ ${pageLink(v.parent)}` : ''}</span><span>${v.next ? `${pageLink(v.next)} →` : ''}</span></div>`;
       const body = `<nav class="crumbs">${crumbs}</nav>
 <p class="meta"><a href="${safeHref(p.url)}">${escapeHtml(p.url)}</a> · crawled ${escapeHtml(p.crawl_date.toISOString().slice(0, 10))} · <a href="/map/page/${encodeURIComponent(p.id)}/raw">Markdown</a> ${tags(p.tags)}</p>
-<article>${await renderPage(ctx, p)}</article>${children}${nav}`;
+<article>${(await renderPage(ctx, p)).html}</article>${children}${nav}`;
       return html(reply, 200, layout(p.title || p.url, body));
     } catch (e) {
       if (e instanceof NotFoundError) return notFound(reply, e.message);

@@ -70,6 +70,8 @@ export class Crawl {
   private readonly maxDepth: number;
   private crawled = 0;
   private rootPageId: string | null = null;
+  /** The start URL was processed (stored or skipped): the crawl may go wide. */
+  private startSettled = false;
   private lastProgressWrite = 0;
   private fatal?: Error;
   private readonly writer: GroupWriter;
@@ -112,7 +114,10 @@ export class Crawl {
     this.crawled = counts.done;
     this.known = await this.frontier.urls(this.job.job_id);
     if (counts.total === 0) await this.seed();
-    else this.rootPageId = (await this.frontier.pageIdOf(this.job.job_id, this.job.start_url)) ?? null;
+    else {
+      this.rootPageId = (await this.frontier.pageIdOf(this.job.job_id, this.job.start_url)) ?? null;
+      this.startSettled = true;
+    }
     await this.writeProgress(true);
 
     const concurrency = Math.max(1, this.deps.config.crawlConcurrency);
@@ -123,11 +128,16 @@ export class Crawl {
         await Promise.allSettled(inFlight.values());
         throw this.fatal;
       }
-      const room = Math.min(concurrency - inFlight.size, this.job.max_pages - this.crawled - inFlight.size);
+      // The start page first, alone: pages stored before it would not know their site's root page.
+      const width = this.startSettled ? concurrency : 1;
+      const room = Math.min(width - inFlight.size, this.job.max_pages - this.crawled - inFlight.size);
       if (room > 0) {
         const next = await this.frontier.next(this.job.job_id, room, [...inFlight.keys()]);
         for (const entry of next) {
-          const p = this.processEntry(entry).finally(() => inFlight.delete(entry.url));
+          const p = this.processEntry(entry).finally(() => {
+            inFlight.delete(entry.url);
+            if (entry.depth === 0) this.startSettled = true;
+          });
           inFlight.set(entry.url, p);
         }
       }

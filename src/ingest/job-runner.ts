@@ -77,11 +77,15 @@ export class JobRunner {
   }
 
   onProgress(jobId: string, fn: (job: JobRecord) => void): () => void {
-    const listener = (job: JobRecord) => {
+    return this.onAnyProgress((job) => {
       if (job.job_id === jobId) fn(job);
-    };
-    this.events.on('progress', listener);
-    return () => this.events.off('progress', listener);
+    });
+  }
+
+  /** Progress of every job (the web interface's job list); returns an unsubscribe function. */
+  onAnyProgress(fn: (job: JobRecord) => void): () => void {
+    this.events.on('progress', fn);
+    return () => this.events.off('progress', fn);
   }
 
   /** Resolves with the job's final row when it has finished. */

@@ -101,6 +101,7 @@ const deleteDocsShape = described(inputs.deleteDocsInput.shape, {
   tags: 'Delete every page carrying at least one of these tags (a list, or one string with commas).',
   domain: 'Delete every page from this host, e.g. "docs.example.com".',
   page_ids: 'Delete these pages (page_id values from search_docs or list_doc_pages).',
+  root_page_id: 'Delete a whole site: every page whose root_page_id (from list_doc_pages) is this.',
 });
 
 export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpServer {

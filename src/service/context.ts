@@ -12,6 +12,8 @@ export interface JobRunnerPort {
   cancel(jobId: string): Promise<boolean>;
   /** Subscribes to progress of one job; returns an unsubscribe function. */
   onProgress?(jobId: string, fn: (job: import('../store/jobs.js').JobRecord) => void): () => void;
+  /** Subscribes to progress of every job; returns an unsubscribe function. */
+  onAnyProgress?(fn: (job: import('../store/jobs.js').JobRecord) => void): () => void;
 }
 
 export interface DoctorContext {

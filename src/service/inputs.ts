@@ -61,10 +61,21 @@ export const deleteDocsInput = z
     tags: tagsInput,
     domain: z.string().min(1).max(300).optional(),
     page_ids: z.array(z.string().min(1).max(200)).max(10_000).optional(),
+    root_page_id: z.string().min(1).max(200).optional(),
   })
-  .refine((v) => (v.tags?.length ?? 0) > 0 || !!v.domain || (v.page_ids?.length ?? 0) > 0, {
-    message: 'give at least one of tags, domain or page_ids (deleting everything needs an explicit selector)',
+  .refine((v) => (v.tags?.length ?? 0) > 0 || !!v.domain || (v.page_ids?.length ?? 0) > 0 || !!v.root_page_id, {
+    message: 'give at least one of tags, domain or page_ids, or root_page_id (deleting everything needs an explicit selector)',
   });
+
+/** A site: the root page of a crawl (root_page_id of its pages, from list_doc_pages or /sites). */
+export const siteInput = z.object({
+  root_page_id: z.string({ error: 'root_page_id is required' }).min(1, 'root_page_id is required').max(200),
+});
+
+/** One job's events, or every job's when job_id is left out. */
+export const jobEventsInput = z.object({
+  job_id: z.string().min(1).max(100).optional(),
+});
 
 export type SearchDocsInput = z.input<typeof searchDocsInput>;
 export type ListDocPagesInput = z.input<typeof listDocPagesInput>;
@@ -73,6 +84,8 @@ export type ListTagsInput = z.input<typeof listTagsInput>;
 export type FetchUrlInput = z.input<typeof fetchUrlInput>;
 export type JobProgressInput = z.input<typeof jobProgressInput>;
 export type DeleteDocsInput = z.input<typeof deleteDocsInput>;
+export type SiteInput = z.input<typeof siteInput>;
+export type JobEventsInput = z.input<typeof jobEventsInput>;
 
 /** Parses input with a schema; failures become one readable ValidationError. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {

@@ -81,7 +81,8 @@ export function progressOf(job: JobRecord): JobProgress {
   };
 }
 
-async function findJob(ctx: DoctorContext, jobId: string): Promise<JobRecord> {
+/** A job by full id or 8+ character prefix: NotFound when unknown, ValidationError when ambiguous. */
+export async function findJob(ctx: DoctorContext, jobId: string): Promise<JobRecord> {
   let job: JobRecord | undefined;
   try {
     job = await ctx.store.jobs.find(jobId);

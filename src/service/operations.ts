@@ -3,6 +3,8 @@ import type { DoctorContext } from './context.js';
 import { searchDocs } from './search.js';
 import { deleteDocs, getDocPage, listDocPages, listTags } from './pages.js';
 import { cancelJob, fetchUrl, jobProgress, listJobs } from './jobs.js';
+import { recrawlSite, siteOverview } from './sites.js';
+import { indexStatus } from './index-status.js';
 
 type Op<F extends (ctx: DoctorContext, input: never) => Promise<unknown>> = (input: Parameters<F>[1]) => ReturnType<F>;
 
@@ -16,6 +18,9 @@ export interface Operations {
   cancelJob: Op<typeof cancelJob>;
   listJobs: Op<typeof listJobs>;
   deleteDocs: Op<typeof deleteDocs>;
+  siteOverview: Op<typeof siteOverview>;
+  recrawlSite: Op<typeof recrawlSite>;
+  indexStatus: Op<typeof indexStatus>;
 }
 
 /** The operations bound to a context (this process opens the database). */
@@ -30,5 +35,8 @@ export function serviceOperations(ctx: DoctorContext): Operations {
     cancelJob: (i) => cancelJob(ctx, i),
     listJobs: (i) => listJobs(ctx, i),
     deleteDocs: (i) => deleteDocs(ctx, i),
+    siteOverview: (i) => siteOverview(ctx, i),
+    recrawlSite: (i) => recrawlSite(ctx, i),
+    indexStatus: (i) => indexStatus(ctx, i),
   };
 }

@@ -73,7 +73,7 @@ export async function listTags(ctx: DoctorContext, input: ListTagsInput = {}) {
 
 export async function deleteDocs(ctx: DoctorContext, input: DeleteDocsInput) {
   const sel = parseInput(deleteDocsInput, input);
-  const r = await ctx.store.pages.delete({ ids: sel.page_ids, tags: sel.tags, domain: sel.domain });
+  const r = await ctx.store.pages.delete({ ids: sel.page_ids, tags: sel.tags, domain: sel.domain, rootPageId: sel.root_page_id });
   ctx.log.info({ pages: r.pages, chunks: r.chunks, selector: sel }, 'deleted documents');
   return { deleted_pages: r.pages, deleted_chunks: r.chunks, page_ids: r.page_ids };
 }

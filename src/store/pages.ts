@@ -26,6 +26,8 @@ export interface PageSelector {
   ids?: readonly string[];
   tags?: readonly string[];
   domain?: string;
+  /** Pages of this site: its root page and every page under it. */
+  rootPageId?: string;
 }
 
 export interface DeleteResult {
@@ -188,6 +190,10 @@ function selectorWhere(sel: PageSelector): { where: string; params: Record<strin
   if (sel.domain) {
     conds.push('domain = $domain');
     params.domain = sel.domain;
+  }
+  if (sel.rootPageId) {
+    conds.push('coalesce(root_page_id, id) = $root');
+    params.root = sel.rootPageId;
   }
   return { where: conds.length ? `WHERE ${conds.join(' AND ')}` : '', params };
 }

@@ -11,7 +11,7 @@ const STOPWORDS = new Set(
 );
 
 // An identifier-ish run: letters/digits joined by _ . - :: (dotted paths, snake_case, kebab-case).
-const TOKEN_RE = /[\p{L}\p{N}]+(?:(?:[._\-]|::)[\p{L}\p{N}]+)*/gu;
+export const TOKEN_RE = /[\p{L}\p{N}]+(?:(?:[._\-]|::)[\p{L}\p{N}]+)*/gu;
 const CAMEL_RE = /[\p{Lu}]?[\p{Ll}\p{N}]+|[\p{Lu}]+(?![\p{Ll}])|[\p{N}]+/gu;
 
 export interface TokenizeOptions {

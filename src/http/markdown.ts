@@ -1,0 +1,187 @@
+/**
+ * Stored Markdown as safe HTML, for the site map and the web interface alike. Page text is untrusted:
+ * Markdown is rendered with marked and then sanitised (no scripts, event handlers, javascript: URLs,
+ * styles or embeds). Optionally headings get ids (for a table of contents), links to pages of the same
+ * site lead to their stored copies, and query terms are marked.
+ */
+import { Marked, type Tokens } from 'marked';
+import sanitizeHtml from 'sanitize-html';
+import { siteLinkTargets, type DoctorContext } from '../service/index.js';
+import type { PageRecord } from '../store/pages.js';
+import { markTerms } from '../text/highlight.js';
+
+export function escapeHtml(s: unknown): string {
+  return String(s ?? '').replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Only http(s) links survive into href attributes. */
+export function safeHref(url: string | null | undefined): string {
+  return url && /^https?:\/\//i.test(url) ? escapeHtml(url) : '#';
+}
+
+export interface RenderOptions {
+  /** The page's own URL: relative links and images resolve against it (to the original site). */
+  baseUrl?: string;
+  /** Links (href as written) that lead to crawled pages: they open in Doctor instead. */
+  internal?: ReadonlyMap<string, string>;
+  /** Where a crawled page opens (default: its site-map page). */
+  pageHref?: (pageId: string) => string;
+  /** Give headings ids (`h-` + a slug of their text) and point in-page links at them. */
+  headingIds?: boolean;
+  /** Wrap words matching these query tokens in <mark>. */
+  highlight?: ReadonlySet<string>;
+}
+
+export interface TocEntry {
+  level: number;
+  text: string;
+  id: string;
+}
+
+const ALLOWED_TAGS = [
+  'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'p', 'a', 'ul', 'ol', 'li', 'blockquote', 'code', 'pre', 'em', 'strong',
+  'del', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'hr', 'br', 'img', 'span', 'input',
+];
+const HEADINGS = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'];
+
+/** A heading's anchor: `h-` and its words, lower case, joined by hyphens ("Set up `npm`" -> "h-set-up-npm"). */
+export function headingAnchor(text: string): string {
+  const slug = text
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\p{L}\p{N}]+/gu, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 80);
+  return `h-${slug || 'section'}`;
+}
+
+/** An absolute URL for a relative link of the page (the original site); fragments and bad URLs stay as written. */
+function absolute(href: string, base: string | undefined): string {
+  if (!base || href.startsWith('#')) return href;
+  try {
+    return new URL(href, base).href;
+  } catch {
+    return href;
+  }
+}
+
+function hashOf(href: string): string {
+  const i = href.indexOf('#');
+  return i >= 0 ? href.slice(i) : '';
+}
+
+const unescapeText = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const escapeText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function sanitize(html: string, opts: RenderOptions, seen?: string[]): string {
+  const pageHref = opts.pageHref ?? ((id: string) => `/map/page/${encodeURIComponent(id)}`);
+  // Heading ids come from headingAnchor; an id a page wrote itself survives only in that form.
+  const headingAttrs = opts.headingIds ? Object.fromEntries(HEADINGS.map((h) => [h, ['id']])) : {};
+  const anchorHash = (hash: string) => (opts.headingIds && hash.length > 1 ? `#${headingAnchor(decodeURIComponent(hash.slice(1)))}` : hash);
+  const terms = opts.highlight;
+  return sanitizeHtml(html, {
+    allowedTags: ALLOWED_TAGS,
+    allowedAttributes: {
+      a: ['href', 'title', 'rel'],
+      img: ['src', 'alt', 'title'],
+      code: ['class'],
+      th: ['align'],
+      td: ['align'],
+      input: ['type', 'checked', 'disabled'],
+      ...headingAttrs,
+    },
+    allowedSchemes: ['http', 'https', 'mailto'],
+    allowedSchemesAppliedToAttributes: ['href', 'src'],
+    allowProtocolRelative: false,
+    // Only task-list checkboxes (GFM "- [x]") survive as inputs, and never as live controls.
+    exclusiveFilter: (frame) => frame.tag === 'input' && frame.attribs.type !== 'checkbox',
+    transformTags: {
+      a: (tag, attribs) => {
+        const href = attribs.href ?? '';
+        seen?.push(href);
+        const id = opts.internal?.get(href);
+        const hash = id ? hashOf(href) : '';
+        return {
+          tagName: tag,
+          attribs: {
+            ...attribs,
+            href: id ? pageHref(id) + anchorHash(hash) : href.startsWith('#') ? anchorHash(href) : absolute(href, opts.baseUrl),
+            rel: 'nofollow noopener noreferrer',
+          },
+        };
+      },
+      img: (tag, attribs) => ({ tagName: tag, attribs: { ...attribs, src: absolute(attribs.src ?? '', opts.baseUrl) } }),
+      input: (tag, attribs) => ({ tagName: tag, attribs: { ...attribs, disabled: '' } }),
+      ...Object.fromEntries(
+        HEADINGS.map((h) => [h, (tag: string, attribs: Record<string, string>) => {
+          const id = attribs.id && /^h-[\p{L}\p{N}-]{1,90}$/u.test(attribs.id) ? { id: attribs.id } : {};
+          return { tagName: tag, attribs: id as Record<string, string> };
+        }]),
+      ),
+    },
+    ...(terms && terms.size
+      ? {
+          textFilter: (escaped: string) =>
+            markTerms(unescapeText(escaped), terms)
+              .map((s) => (s.hit ? `<mark>${escapeText(s.text)}</mark>` : escapeText(s.text)))
+              .join(''),
+        }
+      : {}),
+  });
+}
+
+/** Renders Markdown; with `toc`, headings get ids and are listed in `toc` in document order. */
+function toHtml(markdown: string, toc?: TocEntry[]): string {
+  if (!toc) return marked.parse(markdown, { async: false }) as string;
+  const used = new Map<string, number>();
+  const tokens = marked.lexer(markdown);
+  marked.walkTokens(tokens, (t) => {
+    if (t.type !== 'heading') return;
+    const h = t as Tokens.Heading & { anchor?: string };
+    const text = plainHeading(h);
+    let id = headingAnchor(text);
+    const n = used.get(id) ?? 0;
+    used.set(id, n + 1);
+    if (n > 0) id = `${id}-${n + 1}`;
+    h.anchor = id;
+    toc.push({ level: h.depth, text, id });
+  });
+  return marked.parser(tokens);
+}
+
+/** A heading's text without Markdown: what a reader sees. */
+function plainHeading(h: Tokens.Heading): string {
+  const walk = (tokens: Tokens.Generic[] | undefined): string =>
+    (tokens ?? []).map((t) => (t.tokens ? walk(t.tokens) : t.type === 'image' ? (t as Tokens.Image).text : 'text' in t ? String(t.text) : '')).join('');
+  return walk(h.tokens as Tokens.Generic[]).replace(/\s+/g, ' ').trim();
+}
+
+const marked = new Marked({
+  gfm: true,
+  renderer: {
+    heading(token) {
+      const id = (token as Tokens.Heading & { anchor?: string }).anchor;
+      if (!id) return false;
+      return `<h${token.depth} id="${id}">${this.parser.parseInline(token.tokens)}</h${token.depth}>\n`;
+    },
+  },
+});
+
+/** Markdown to safe HTML: rendered by marked, then sanitised (page text is untrusted). */
+export function renderMarkdown(markdown: string, opts: RenderOptions = {}): string {
+  return sanitize(toHtml(markdown, opts.headingIds ? [] : undefined), opts);
+}
+
+/**
+ * A stored page as safe HTML: links to pages of the same site lead to their stored copies (opts.pageHref);
+ * with headingIds, the table of contents too.
+ */
+export async function renderPage(ctx: DoctorContext, page: PageRecord, opts: Omit<RenderOptions, 'baseUrl' | 'internal'> = {}): Promise<{ html: string; toc: TocEntry[] }> {
+  const toc: TocEntry[] = [];
+  const html = toHtml(page.raw_text ?? '', opts.headingIds ? toc : undefined);
+  const hrefs: string[] = [];
+  sanitize(html, {}, hrefs);
+  const internal = await siteLinkTargets(ctx, page, hrefs.slice(0, 2000));
+  return { html: sanitize(html, { ...opts, baseUrl: page.url, internal }), toc };
+}

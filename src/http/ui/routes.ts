@@ -1,0 +1,112 @@
+/**
+ * The web interface at `/`: Search, Sites, Add documentation, Jobs, the page viewer and Status. Screens
+ * are rendered here from the service operations (the same ones REST and MCP call); the script
+ * (assets/app.js) adds keyboard use, in-place navigation, the write actions (through the REST routes)
+ * and live job progress (GET /job_events).
+ *
+ * Every screen URL answers two ways:
+ * - a plain request (a browser navigating) gets the whole page. With DOCTOR_API_TOKEN set it gets an
+ *   empty shell instead, without any data: a browser cannot send a bearer header when it navigates,
+ *   so the script signs in and fetches the screen itself;
+ * - a request with `X-Doctor-Fragment: main` (or `results`, the search results alone) gets the screen's
+ *   content only, and like every data route needs the token.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { gzipSync } from 'node:zlib';
+import type { DoctorContext } from '../../service/index.js';
+import { addScreen } from './add-screen.js';
+import { assets } from './assets.js';
+import { Html } from './html.js';
+import { jobScreen, jobsScreen } from './jobs-screen.js';
+import { UI_CSP, page, type LayoutOptions, type Screen } from './layout.js';
+import { pageScreen } from './page-screen.js';
+import { searchQueryOf, searchResults, searchScreen, searchTitle } from './search-screen.js';
+import { sitesScreen } from './sites-screen.js';
+import { statusScreen } from './status-screen.js';
+
+export const FRAGMENT_HEADER = 'x-doctor-fragment';
+
+const isUiPath = (path: string) => path === '/' || path === '/ui' || path.startsWith('/ui/');
+
+/** Requests that need no token: interface pages without the fragment header (shells, no data) and assets. */
+export function isPublicUiRequest(req: FastifyRequest, path: string): boolean {
+  return isUiPath(path) && req.headers[FRAGMENT_HEADER] === undefined && (req.method === 'GET' || req.method === 'HEAD');
+}
+
+export interface UiOptions {
+  readOnly: boolean;
+  apiToken?: string;
+}
+
+const GZIP_MIN = 1024;
+
+function secure(reply: FastifyReply): FastifyReply {
+  return reply
+    .header('content-security-policy', UI_CSP)
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'no-referrer')
+    .header('x-frame-options', 'DENY');
+}
+
+/** Sends HTML, gzipped when the client takes it and it is worth it. */
+function sendHtml(req: FastifyRequest, reply: FastifyReply, status: number, body: Html | string): FastifyReply {
+  const text = body.toString();
+  secure(reply).code(status).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').header('vary', `accept-encoding, ${FRAGMENT_HEADER}`);
+  if (text.length >= GZIP_MIN && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+    return reply.header('content-encoding', 'gzip').send(gzipSync(text));
+  }
+  return reply.send(text);
+}
+
+export function registerUi(app: FastifyInstance, ctx: DoctorContext, opts: UiOptions): void {
+  const layout: LayoutOptions = { readOnly: opts.readOnly, tokenRequired: !!opts.apiToken };
+  const { readOnly } = opts;
+
+  /**
+   * A screen route: the whole page, the shell, or the content alone (see the module comment). `results`
+   * builds what `X-Doctor-Fragment: results` asks for (the search results alone, when Enter is pressed).
+   */
+  const screen = (path: string, build: (req: FastifyRequest) => Promise<Screen> | Screen, results?: (req: FastifyRequest) => Promise<Screen>) => {
+    app.get(path, { schema: { hide: true } }, async (req, reply) => {
+      const fragment = req.headers[FRAGMENT_HEADER];
+      if (fragment === undefined && opts.apiToken) return sendHtml(req, reply, 200, page(undefined, layout));
+      const s = fragment === 'results' && results ? await results(req) : await build(req);
+      if (fragment === undefined) return sendHtml(req, reply, s.status ?? 200, page(s, layout));
+      reply.header('x-doctor-title', encodeURIComponent(`${s.title} · Doctor`)).header('x-doctor-nav', s.nav);
+      return sendHtml(req, reply, s.status ?? 200, s.body);
+    });
+  };
+  const params = (req: FastifyRequest) => req.params as Record<string, string>;
+  const query = (req: FastifyRequest) => (req.query ?? {}) as Record<string, unknown>;
+
+  screen(
+    '/',
+    (req) => searchScreen(ctx, searchQueryOf(query(req))),
+    async (req) => {
+      const q = searchQueryOf(query(req));
+      return { nav: 'search', title: searchTitle(q), body: await searchResults(ctx, q) };
+    },
+  );
+  app.get('/ui', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/'));
+  screen('/ui/sites', (req) => sitesScreen(ctx, { readOnly, tag: String(query(req).tag ?? '') || undefined }));
+  screen('/ui/add', (req) => addScreen(ctx.config, { readOnly, url: typeof query(req).url === 'string' ? (query(req).url as string) : undefined }));
+  screen('/ui/jobs', () => jobsScreen(ctx, { readOnly }));
+  screen('/ui/jobs/:job_id', (req) => jobScreen(ctx, params(req).job_id!, { readOnly }));
+  screen('/ui/page/:page_id', (req) => pageScreen(ctx, params(req).page_id!, String(query(req).q ?? '').slice(0, 2000)));
+  screen('/ui/status', () => statusScreen(ctx, { readOnly, tokenRequired: !!opts.apiToken }));
+
+  app.get('/ui/assets/:name', { schema: { hide: true } }, async (req, reply) => {
+    const { name } = params(req);
+    const a = assets().get(name!);
+    if (!a) return reply.code(404).header('content-type', 'text/plain; charset=utf-8').send(`no asset ${name}`);
+    const versioned = (query(req).v as string | undefined) === a.hash;
+    secure(reply)
+      .header('content-type', a.type)
+      .header('etag', `"${a.hash}"`)
+      .header('vary', 'accept-encoding')
+      .header('cache-control', versioned ? 'public, max-age=31536000, immutable' : 'no-cache');
+    if (req.headers['if-none-match'] === `"${a.hash}"`) return reply.code(304).send();
+    if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) return reply.header('content-encoding', 'gzip').send(a.gzip);
+    return reply.send(a.body);
+  });
+}

@@ -1,0 +1,105 @@
+/**
+ * Which words of a text match a query, as the keyword index sees them: a word (or code identifier) is a
+ * hit when one of its tokens is a query token (`renderDashboard` matches "dashboard"). For highlighting
+ * search results and pages; also picks the snippet of a result that holds the most query terms.
+ */
+import { TOKEN_RE, tokenize } from './tokenize.js';
+
+export interface Segment {
+  text: string;
+  hit: boolean;
+}
+
+/** The query's tokens (stopwords dropped), as searched. */
+export function queryTerms(query: string): Set<string> {
+  return new Set(tokenize(query));
+}
+
+interface Hit {
+  start: number;
+  end: number;
+  tokens: string[];
+}
+
+function hitsIn(text: string, terms: ReadonlySet<string>): Hit[] {
+  const hits: Hit[] = [];
+  if (terms.size === 0) return hits;
+  for (const m of text.matchAll(TOKEN_RE)) {
+    const tokens = tokenize(m[0]).filter((t) => terms.has(t));
+    if (tokens.length) hits.push({ start: m.index, end: m.index + m[0].length, tokens });
+  }
+  return hits;
+}
+
+function segmentsOf(text: string, hits: readonly Hit[], from = 0, to = text.length): Segment[] {
+  const out: Segment[] = [];
+  let at = from;
+  for (const h of hits) {
+    if (h.end <= from || h.start >= to) continue;
+    if (h.start > at) out.push({ text: text.slice(at, h.start), hit: false });
+    out.push({ text: text.slice(Math.max(h.start, from), Math.min(h.end, to)), hit: true });
+    at = Math.min(h.end, to);
+  }
+  if (at < to) out.push({ text: text.slice(at, to), hit: false });
+  return out;
+}
+
+/** The text cut into plain and matching pieces. */
+export function markTerms(text: string, terms: ReadonlySet<string>): Segment[] {
+  return segmentsOf(text, hitsIn(text, terms));
+}
+
+/** Markdown as plain running text: no fences, heading marks, emphasis, link targets or table pipes. */
+export function plainText(markdown: string): string {
+  return markdown
+    .replace(/^\s*(```|~~~).*$/gm, ' ')
+    .replace(/^\s{0,3}#{1,6}\s+/gm, '')
+    .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/^\s*\|?[\s:|-]+\|[\s:|-]*$/gm, ' ')
+    .replace(/\*\*(\S(?:[^*]*\S)?)\*\*/g, '$1')
+    .replace(/`/g, '')
+    .replace(/\s\|\s/g, ' ')
+    .replace(/\\([\\`*_[\]#<>])/g, '$1')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+export interface Snippet {
+  segments: Segment[];
+  /** Text was cut before / after the snippet. */
+  before: boolean;
+  after: boolean;
+}
+
+/**
+ * About `maxChars` of a chunk's text around the place holding the most distinct query terms (the start
+ * when none match), cut at word boundaries.
+ */
+export function snippet(markdown: string, terms: ReadonlySet<string>, maxChars = 280): Snippet {
+  const text = plainText(markdown);
+  const hits = hitsIn(text, terms);
+  if (text.length <= maxChars) return { segments: segmentsOf(text, hits), before: false, after: false };
+  let best = 0;
+  let bestScore = -1;
+  for (let i = 0; i < hits.length; i++) {
+    const seen = new Set<string>();
+    for (let j = i; j < hits.length && hits[j]!.end - hits[i]!.start <= maxChars; j++) hits[j]!.tokens.forEach((t) => seen.add(t));
+    if (seen.size > bestScore) {
+      bestScore = seen.size;
+      best = hits[i]!.start;
+    }
+  }
+  // Some words of context before the first hit.
+  let from = Math.max(0, best - Math.floor(maxChars / 5));
+  if (from > 0) {
+    const space = text.indexOf(' ', from);
+    from = space >= 0 && space < best ? space + 1 : best;
+  }
+  let to = Math.min(text.length, from + maxChars);
+  if (to < text.length) {
+    const space = text.lastIndexOf(' ', to);
+    if (space > from) to = space;
+  }
+  return { segments: segmentsOf(text, hits, from, to), before: from > 0, after: to < text.length };
+}
