@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
-import { createQdrantClient, migrateQdrant, MigrationError, type QdrantMigrationOptions } from '../src/migrate/qdrant.js';
+import { migrateQdrant, MigrationError, type QdrantMigrationOptions } from '../src/migrate/qdrant.js';
 import { openStore, EmbeddingMismatchError, type Store } from '../src/store/store.js';
 import { startFakeQdrant, type QPoint } from './helpers/qdrant-server.js';
 import { clusteredVectors, randomVectors } from './helpers/vectors.js';
@@ -35,7 +35,7 @@ describe('doctor migrate qdrant', () => {
     const store = await newStore();
     try {
       const progress: number[] = [];
-      const report = await migrateQdrant(store, createQdrantClient(q), base(q.url), { onProgress: (p) => progress.push(p.read) });
+      const report = await migrateQdrant(store, base(q.url), { onProgress: (p) => progress.push(p.read) });
       assert.equal(report.read, 3000);
       assert.equal(report.written, 3000);
       assert.equal(report.skipped, 0);
@@ -69,7 +69,7 @@ describe('doctor migrate qdrant', () => {
     const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: D, distance: 'Cosine' }, points: pts } });
     const store = await openStore({ path: join(tempDir(), 'big.duckdb'), embedding: { provider: 'openai', model: 'text-embedding-ada-002', dimension: D } });
     try {
-      const r = await migrateQdrant(store, createQdrantClient(q), base(q.url, { batchSize: 128 }));
+      const r = await migrateQdrant(store, base(q.url, { batchSize: 128 }));
       assert.equal(r.written, 300);
       assert.equal(r.dimension, D);
       assert.deepEqual([r.verification!.countsMatch, r.verification!.sampled, r.verification!.sampleMismatches], [true, 20, []]);
@@ -87,8 +87,8 @@ describe('doctor migrate qdrant', () => {
     const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: points(600) } });
     const store = await newStore();
     try {
-      await migrateQdrant(store, createQdrantClient(q), base(q.url));
-      const again = await migrateQdrant(store, createQdrantClient(q), base(q.url));
+      await migrateQdrant(store, base(q.url));
+      const again = await migrateQdrant(store, base(q.url));
       assert.equal(again.read, 600);
       assert.equal(await count(store), 600);
       assert.equal(again.verification!.countsMatch, true);
@@ -102,9 +102,9 @@ describe('doctor migrate qdrant', () => {
     const q = await startFakeQdrant({ doctor_chunks: { vectors: { text: { size: DIM, distance: 'Cosine' }, image: { size: 8, distance: 'Cosine' } }, points: points(300, { named: true }) } });
     const store = await newStore();
     try {
-      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url)), /named vectors \(text, image\).*--vector-name/);
-      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url, { vectorName: 'nope' })), /no vector named "nope".*text, image/);
-      const r = await migrateQdrant(store, createQdrantClient(q), base(q.url, { vectorName: 'text' }));
+      await assert.rejects(migrateQdrant(store, base(q.url)), /named vectors \(text, image\).*--vector-name/);
+      await assert.rejects(migrateQdrant(store, base(q.url, { vectorName: 'nope' })), /no vector named "nope".*text, image/);
+      const r = await migrateQdrant(store, base(q.url, { vectorName: 'text' }));
       assert.equal(r.written, 300);
       assert.equal(r.verification!.sampleMismatches.length, 0);
     } finally {
@@ -121,25 +121,25 @@ describe('doctor migrate qdrant', () => {
     });
     const store = await newStore();
     try {
-      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'big' })), /128-dimensional vectors but this database stores 64/);
-      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'euclid' })), /Euclid distance.*--force/);
-      assert.equal((await migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'euclid', force: true }))).written, 10);
+      await assert.rejects(migrateQdrant(store, base(q.url, { collection: 'big' })), /128-dimensional vectors but this database stores 64/);
+      await assert.rejects(migrateQdrant(store, base(q.url, { collection: 'euclid' })), /Euclid distance.*--force/);
+      assert.equal((await migrateQdrant(store, base(q.url, { collection: 'euclid', force: true }))).written, 10);
       // 'dot' reuses the ids of 'euclid': its points must not overwrite the chunks migrated from there
-      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'dot' })), /point 0: this id already belongs to a chunk from qdrant:euclid \(10 such point\(s\).*own database/);
-      const clash = await migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'dot', onError: 'skip' }));
+      await assert.rejects(migrateQdrant(store, base(q.url, { collection: 'dot' })), /point 0: this id already belongs to a chunk from qdrant:euclid \(10 such point\(s\).*own database/);
+      const clash = await migrateQdrant(store, base(q.url, { collection: 'dot', onError: 'skip' }));
       assert.deepEqual([clash.written, clash.skipped, clash.skippedPoints[0]!.reason], [0, 10, 'id already used by a chunk from qdrant:euclid']);
       assert.equal(await count(store), 10);
       const [src] = await store.db.all<{ n: number }>("SELECT count(*)::INTEGER AS n FROM document_embeddings WHERE json_extract_string(extra, '$._source') = 'qdrant:euclid'");
       assert.equal(src!.n, 10, 'the euclid chunks are intact');
       const own = await newStore();
       try {
-        const dot = await migrateQdrant(own, createQdrantClient(q), base(q.url, { collection: 'dot' }));
+        const dot = await migrateQdrant(own, base(q.url, { collection: 'dot' }));
         assert.match(dot.notes.join(' '), /Dot distance: accepted/);
         assert.equal(dot.written, 10);
       } finally {
         await own.close();
       }
-      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url, { collection: 'missing' })), /not found/);
+      await assert.rejects(migrateQdrant(store, base(q.url, { collection: 'missing' })), /not found/);
     } finally {
       await store.close();
       await q.close();
@@ -157,9 +157,9 @@ describe('doctor migrate qdrant', () => {
     const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: pts } });
     const store = await newStore();
     try {
-      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url)), (e: Error) => e instanceof MigrationError && new RegExp(`point ${uuid(301)}: non-finite value \\(null\\) at position 5`).test(e.message));
+      await assert.rejects(migrateQdrant(store, base(q.url)), (e: Error) => e instanceof MigrationError && new RegExp(`point ${uuid(301)}: non-finite value \\(null\\) at position 5`).test(e.message));
       assert.equal(await count(store), 256, 'the first batch committed, the bad one not at all');
-      const r = await migrateQdrant(store, createQdrantClient(q), base(q.url, { onError: 'skip', resume: true }));
+      const r = await migrateQdrant(store, base(q.url, { onError: 'skip', resume: true }));
       assert.equal(r.skipped, 2);
       assert.deepEqual(r.skippedPoints.map((s) => s.id), [uuid(301), uuid(401)]);
       assert.match(r.skippedPoints[1]!.reason, /63 dimensions, expected 64/);
@@ -180,15 +180,15 @@ describe('doctor migrate qdrant', () => {
     const other = await newStore();
     try {
       if (exact) {
-        const r = await migrateQdrant(store, createQdrantClient(q), base(q.url, { batchSize: 9, writeGroupRows: 9 }));
+        const r = await migrateQdrant(store, base(q.url, { batchSize: 9, writeGroupRows: 9 }));
         assert.deepEqual([r.written, r.skipped, r.verification!.sampleMismatches], [10, 0, []]);
         assert.equal((await store.chunks.payloads(['1152921504606847000'])).size, 1, 'the id exactly as the server wrote it');
         return;
       }
-      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url)), /point 1152921504606847000: integer id above 2\^53/);
-      const r = await migrateQdrant(store, createQdrantClient(q), base(q.url, { onError: 'skip' }));
+      await assert.rejects(migrateQdrant(store, base(q.url)), /point 1152921504606847000: integer id above 2\^53/);
+      const r = await migrateQdrant(store, base(q.url, { onError: 'skip' }));
       assert.deepEqual([r.written, r.skipped], [9, 1]);
-      await assert.rejects(migrateQdrant(other, createQdrantClient(q), base(q.url, { batchSize: 9, onError: 'skip' })), /page offset 1152921504606847000.*cannot represent exactly/);
+      await assert.rejects(migrateQdrant(other, base(q.url, { batchSize: 9, onError: 'skip' })), /page offset 1152921504606847000.*cannot represent exactly/);
     } finally {
       await store.close();
       await other.close();
@@ -202,12 +202,12 @@ describe('doctor migrate qdrant', () => {
     q.dieAfterScrolls = 3;
     const store = await newStore();
     try {
-      await assert.rejects(migrateQdrant(store, createQdrantClient(q), base(q.url, { maxRetries: 2 })), /cannot reach Qdrant.*--resume/);
+      await assert.rejects(migrateQdrant(store, base(q.url, { maxRetries: 2 })), /cannot reach Qdrant.*--resume/);
       const afterCrash = await count(store);
       assert.equal(afterCrash, 3 * 256, 'exactly the committed batches');
       const q2 = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: points(2000) } });
       try {
-        const r = await migrateQdrant(store, createQdrantClient(q2), base(q2.url, { resume: true }));
+        const r = await migrateQdrant(store, base(q2.url, { resume: true }));
         assert.equal(r.resumedFrom, 1536, 'the id of the first point not yet committed (ids sort 0, 2, 4, ...)');
         assert.equal(r.read, 2000, 'cumulative over both runs');
         assert.equal(await count(store), 2000);
@@ -227,7 +227,7 @@ describe('doctor migrate qdrant', () => {
     q.malformedScroll = true;
     const store = await newStore();
     try {
-      const r = await migrateQdrant(store, createQdrantClient(q), base(q.url));
+      const r = await migrateQdrant(store, base(q.url));
       assert.equal(r.written, 50);
     } finally {
       await store.close();
