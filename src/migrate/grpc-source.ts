@@ -4,6 +4,7 @@
  * float vectors barely compress, and gzip would cost CPU on both ends.
  */
 import { ConnectErrorCode as Code, ConnectError, Distance, QdrantClient, toDenseVector, type PointId as GrpcPointId, type RetrievedPoint, type Value, type VectorOutput } from '@qdrant/js-client-grpc';
+import { createRawScroll, decodePointId, decodeRetrievedPoint, type RawScrollAnswer } from './grpc-scroll.js';
 import type { PointId } from './points.js';
 import type { CollectionInfo, ErrorClass, QdrantSource, RawPoint, SourceConfig, VectorParams } from './source.js';
 
@@ -11,10 +12,13 @@ type Apis = { collections: any; points: any };
 
 export class GrpcSource implements QdrantSource {
   private readonly apis: Apis;
+  private readonly rawScroll: (req: Record<string, unknown>) => Promise<RawScrollAnswer>;
 
   constructor(readonly config: SourceConfig) {
-    const client = new QdrantClient({ url: config.url, apiKey: config.apiKey, checkCompatibility: false, timeout: config.timeoutMs ?? 60_000, compression: false });
+    const timeout = config.timeoutMs ?? 60_000;
+    const client = new QdrantClient({ url: config.url, apiKey: config.apiKey, checkCompatibility: false, timeout, compression: false });
     this.apis = { collections: client.api('collections'), points: client.api('points') };
+    this.rawScroll = createRawScroll(config.url, config.apiKey, timeout);
   }
 
   async collectionInfo(collection: string): Promise<CollectionInfo> {
@@ -34,14 +38,19 @@ export class GrpcSource implements QdrantSource {
   }
 
   async scroll(collection: string, args: { offset: PointId | null; limit: number; vectorName?: string }) {
-    const res = await this.apis.points.scroll({
+    const res = await this.rawScroll({
       collectionName: collection,
       offset: args.offset === null ? undefined : toGrpcId(args.offset),
       limit: args.limit,
       withPayload: { selectorOptions: { case: 'enable', value: true } },
       withVectors: withVectors(args.vectorName),
     });
-    return { points: (res.result as RetrievedPoint[]).map((p) => toRawPoint(p, args.vectorName)), next: res.nextPageOffset ? fromGrpcId(res.nextPageOffset) : null };
+    const points = res.result.map((bytes) => {
+      const { point, vector } = decodeRetrievedPoint(bytes, args.vectorName);
+      return { id: point.id ? fromGrpcId(point.id) : '', vector, payload: fromPayload(point.payload) };
+    });
+    const next = decodePointId(res.nextPageOffset);
+    return { points, next: next ? fromGrpcId(next) : null };
   }
 
   async retrieve(collection: string, ids: PointId[], vectorName?: string): Promise<RawPoint[]> {
@@ -65,6 +74,8 @@ export class GrpcSource implements QdrantSource {
         return { transient: false, kind: 'auth', status };
       case Code.Unavailable:
         return { transient: true, kind: /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENOTFOUND|socket|connect/i.test(err.message) ? 'unreachable' : 'other', status };
+      case Code.Canceled: // a stream the server closed, or our own timeout
+        return { transient: true, kind: 'other', status };
       case Code.DeadlineExceeded:
       case Code.ResourceExhausted:
       case Code.Aborted:

@@ -32,7 +32,7 @@ async function run(job: ReadJob): Promise<void> {
     for (;;) {
       const from = offset;
       const raw = await withRetries(`reading points after offset ${from ?? 'start'}`, source, () =>
-        source.scroll(job.collection, { offset: from, limit: job.batchSize, vectorName: job.vectorName }),
+        source.scroll(job.collection, { offset: from, limit: job.batchSize, vectorName: job.vectorName, dimension: job.dimension }),
         job.maxRetries,
       );
       const page = decodePage(raw, job.dimension, job.collection);

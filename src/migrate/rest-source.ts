@@ -1,26 +1,83 @@
-/** Qdrant's REST API (port 6333) through the official client, @qdrant/js-client-rest. */
-import { QdrantClient } from '@qdrant/js-client-rest';
+/**
+ * Qdrant's REST API (port 6333), following its published API: GET /collections/{name}, POST
+ * .../points/count, .../points/scroll and .../points (retrieve), answers in the `{result, status, time}`
+ * envelope. Requests go through undici; answers with points are read from their bytes (rest-json.ts), the
+ * hot path of a migration, and integer ids above 2^53 travel exactly both ways.
+ */
+import { Agent, request } from 'undici';
 import type { PointId } from './points.js';
-import { pickVector, type CollectionInfo, type ErrorClass, type QdrantSource, type RawPoint, type SourceConfig, type VectorParams } from './source.js';
+import { parseRetrieveAnswer, parseScrollAnswer } from './rest-json.js';
+import type { CollectionInfo, ErrorClass, QdrantSource, RawPoint, SourceConfig, VectorParams } from './source.js';
 
-interface RestPoint {
-  id: PointId;
-  vector?: number[] | Record<string, number[]> | null;
-  payload?: Record<string, unknown> | null;
+/** An HTTP answer other than 200, with its status for the retry policy. */
+export class QdrantHttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
-const isArray = (v: unknown): v is number[] => Array.isArray(v);
+/** JSON with BigInts written as plain integers (ids above 2^53). */
+const toJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `\u0000${x}\u0000` : x)).replace(/"\\u0000(\d+)\\u0000"/g, '$1');
+
+/** The whole body in one buffer: copied once into a buffer of the announced length when there is one. */
+async function readBody(body: AsyncIterable<Uint8Array>, length: number): Promise<Uint8Array> {
+  if (Number.isSafeInteger(length) && length >= 0) {
+    const out = new Uint8Array(length);
+    let at = 0;
+    for await (const chunk of body) {
+      if (at + chunk.length > length) throw new SyntaxError('the answer is longer than its content-length');
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    return at === length ? out : out.subarray(0, at);
+  }
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
 
 export class RestSource implements QdrantSource {
-  private readonly client: QdrantClient;
+  private readonly agent: Agent;
+  private readonly base: string;
 
   constructor(readonly config: SourceConfig) {
-    this.client = new QdrantClient({ url: config.url, apiKey: config.apiKey, checkCompatibility: false, timeout: config.timeoutMs ?? 60_000 });
+    const timeout = config.timeoutMs ?? 60_000;
+    this.agent = new Agent({ headersTimeout: timeout, bodyTimeout: timeout, connections: 4 });
+    this.base = config.url.replace(/\/+$/, '');
+  }
+
+  private async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Uint8Array> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.config.apiKey) headers['api-key'] = this.config.apiKey;
+    const res = await request(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : toJson(body), dispatcher: this.agent });
+    const bytes = await readBody(res.body, Number(res.headers['content-length'] ?? NaN));
+    if (res.statusCode !== 200) {
+      let detail = Buffer.from(bytes).toString('utf8').slice(0, 300);
+      try {
+        const e = JSON.parse(detail) as { status?: { error?: string } };
+        if (e.status?.error) detail = e.status.error;
+      } catch {
+        /* not JSON: keep the text */
+      }
+      throw new QdrantHttpError(res.statusCode, detail || `HTTP ${res.statusCode}`);
+    }
+    return bytes;
+  }
+
+  private async result<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    return (JSON.parse(Buffer.from(await this.call(method, path, body)).toString('utf8')) as { result: T }).result;
+  }
+
+  private path(collection: string, tail = ''): string {
+    return `/collections/${encodeURIComponent(collection)}${tail}`;
   }
 
   async collectionInfo(collection: string): Promise<CollectionInfo> {
-    const info = await this.client.getCollection(collection);
-    const vectors = info.config?.params?.vectors as unknown;
+    const info = await this.result<{ points_count?: number; config?: { params?: { vectors?: unknown } } }>('GET', this.path(collection));
+    const vectors = info.config?.params?.vectors;
     let out: CollectionInfo['vectors'];
     if (vectors && typeof vectors === 'object' && 'size' in vectors) out = vectors as VectorParams;
     else if (vectors && typeof vectors === 'object') out = vectors as Record<string, VectorParams>;
@@ -28,36 +85,30 @@ export class RestSource implements QdrantSource {
   }
 
   async count(collection: string): Promise<number> {
-    return (await this.client.count(collection, { exact: true })).count;
+    return (await this.result<{ count: number }>('POST', this.path(collection, '/points/count'), { exact: true })).count;
   }
 
-  async scroll(collection: string, args: { offset: PointId | null; limit: number; vectorName?: string }) {
-    const page = await this.client.scroll(collection, {
-      limit: args.limit,
-      // (a BigInt offset is sent exactly where the client serialises BigInts with JSON.rawJSON, Node >= 22)
-      offset: (args.offset ?? undefined) as string | number | undefined,
-      with_payload: true,
-      with_vector: args.vectorName ? [args.vectorName] : true,
-    });
-    return { points: (page.points as RestPoint[]).map((p) => this.point(p, args.vectorName)), next: (page.next_page_offset ?? null) as PointId | null };
+  async scroll(collection: string, args: { offset: PointId | null; limit: number; vectorName?: string; dimension?: number }) {
+    const body = { limit: args.limit, offset: args.offset ?? undefined, with_payload: true, with_vector: args.vectorName ? [args.vectorName] : true };
+    return parseScrollAnswer(await this.call('POST', this.path(collection, '/points/scroll'), body), args.vectorName, args.dimension);
   }
 
   async retrieve(collection: string, ids: PointId[], vectorName?: string): Promise<RawPoint[]> {
-    const points = await this.client.retrieve(collection, { ids: ids as (string | number)[], with_payload: false, with_vector: vectorName ? [vectorName] : true });
-    return (points as RestPoint[]).map((p) => this.point(p, vectorName));
-  }
-
-  private point(p: RestPoint, vectorName: string | undefined): RawPoint {
-    return { id: p.id, vector: pickVector(p.vector, vectorName, isArray), payload: p.payload ?? null };
+    const body = { ids, with_payload: false, with_vector: vectorName ? [vectorName] : true };
+    return parseRetrieveAnswer(await this.call('POST', this.path(collection, '/points'), body), vectorName);
   }
 
   classify(e: unknown): ErrorClass {
-    const status = (e as { status?: number })?.status;
-    if (status === undefined) return { transient: true, kind: 'unreachable', status: 'no answer' };
-    const transient = status === 429 || status >= 500;
-    const kind = status === 404 ? 'not-found' : status === 401 || status === 403 ? 'auth' : 'other';
-    return { transient, kind, status: String(status) };
+    if (!(e instanceof QdrantHttpError)) {
+      // no answer (refused, reset, timed out) or an unreadable one: worth another try
+      return { transient: true, kind: e instanceof SyntaxError ? 'other' : 'unreachable', status: e instanceof SyntaxError ? 'malformed JSON' : 'no answer' };
+    }
+    const s = e.status;
+    const kind = s === 404 ? 'not-found' : s === 401 || s === 403 ? 'auth' : 'other';
+    return { transient: s === 429 || s >= 500, kind, status: String(s) };
   }
 
-  close(): void {}
+  close(): void {
+    void this.agent.close();
+  }
 }

@@ -47,7 +47,8 @@ export interface QdrantSource {
   readonly config: SourceConfig;
   collectionInfo(collection: string): Promise<CollectionInfo>;
   count(collection: string): Promise<number>;
-  scroll(collection: string, args: { offset: PointId | null; limit: number; vectorName?: string }): Promise<RawPage>;
+  /** `dimension`: the expected vector length (a hint for buffers). */
+  scroll(collection: string, args: { offset: PointId | null; limit: number; vectorName?: string; dimension?: number }): Promise<RawPage>;
   retrieve(collection: string, ids: PointId[], vectorName?: string): Promise<RawPoint[]>;
   classify(e: unknown): ErrorClass;
   close(): void;

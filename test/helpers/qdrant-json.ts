@@ -78,7 +78,7 @@ export function qdrantRecordJson(record: { id: unknown; payload: unknown; vector
   const vec = record.vector;
   let vjson: string;
   if (vec === null || vec === undefined) vjson = 'null';
-  else if (Array.isArray(vec)) vjson = f32ArrayToJson(vec as number[]);
+  else if (Array.isArray(vec) || ArrayBuffer.isView(vec)) vjson = f32ArrayToJson(vec as ArrayLike<number>);
   else vjson = `{${Object.entries(vec as Record<string, number[]>).map(([k, v]) => `${JSON.stringify(k)}:${f32ArrayToJson(v)}`).join(',')}}`;
   return `{"id":${JSON.stringify(record.id)},"payload":${JSON.stringify(record.payload ?? null)},"vector":${vjson}}`;
 }

@@ -61,7 +61,7 @@ export function sortPoints(points: readonly QPoint[]): QPoint[] {
 function pickVector(p: QPoint, withVector: unknown): QPoint['vector'] | undefined {
   if (!withVector) return undefined;
   if (withVector === true) return p.vector;
-  if (Array.isArray(withVector) && !Array.isArray(p.vector)) {
+  if (Array.isArray(withVector) && !Array.isArray(p.vector) && !ArrayBuffer.isView(p.vector)) {
     return Object.fromEntries(withVector.map((n: string) => [n, (p.vector as Record<string, number[]>)[n]]));
   }
   return p.vector;
