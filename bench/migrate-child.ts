@@ -9,10 +9,13 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 
 const { values } = parseArgs({ options: { root: { type: 'string' }, kind: { type: 'string', default: 'rest' }, url: { type: 'string' }, db: { type: 'string' }, batch: { type: 'string', default: '256' }, rebuild: { type: 'string' }, dim: { type: 'string', default: '1536' } } });
 const root = values.root ?? process.cwd();
-const load = (p: string) => import(pathToFileURL(join(root, p)).href);
+// The compiled code (dist/, what `doctor` runs) when it is built, else the sources through tsx.
+const built = existsSync(join(root, 'dist', 'migrate', 'qdrant.js'));
+const load = (p: string) => import(pathToFileURL(join(root, built ? p.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js') : p)).href);
 const dimension = Number(values.dim);
 
 if (values.rebuild) {

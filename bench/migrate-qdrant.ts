@@ -48,6 +48,11 @@ function child(args: string[]): Promise<Record<string, unknown>> {
   });
 }
 
+// Runs measure the compiled code (dist/), what `doctor` runs: build it (and the baseline's) first.
+for (const root of [here, ...(values.baseline ? [resolve(values.baseline)] : [])]) {
+  log(`building ${root}`);
+  execFileSync(process.execPath, [join(here, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+}
 log(`starting the Qdrant-compatible server with ${N} points (every page encoded once before the runs)`);
 const serverProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/qdrant-server-process.ts', String(N), String(DIM), values.batch!], { stdio: ['ignore', 'pipe', 'inherit'] });
 process.on('exit', () => serverProcess.kill('SIGTERM'));
@@ -68,6 +73,7 @@ const variants: { name: string; root: string; kind: 'rest' | 'grpc' }[] = [
 const runs: Run[] = [];
 let serverCpuUs = 0;
 let keptDb: string | undefined;
+let rebuild: { seconds: number; cpuUs: number; rows: number; params: Record<string, unknown>; load: number } | undefined;
 for (let r = 0; r < Number(values.runs); r++) {
   for (const v of variants) {
     const dir = mkdtempSync(join(tmpdir(), 'doctor-migrate-bench-'));
@@ -78,13 +84,13 @@ for (let r = 0; r < Number(values.runs); r++) {
     serverCpuUs += serverCpu() - s0;
     runs.push({ variant: v.name, seconds: out.seconds as number, cpuUs: out.cpuUs as number, maxRssMb: out.maxRssMb as number, verified: out.verified as boolean, load });
     log(`${v.name} run ${r + 1}: ${(N / (out.seconds as number)).toFixed(0)} points/s, ${((out.cpuUs as number) / N).toFixed(0)} µs CPU/point, verified ${String(out.verified)}`);
+    write(); // partial results survive an interrupted benchmark
     if (!keptDb && v.root === here && values.rebuild) keptDb = db;
     else rmSync(dir, { recursive: true, force: true });
   }
 }
 serverProcess.kill('SIGTERM');
 
-let rebuild: { seconds: number; cpuUs: number; rows: number; params: Record<string, unknown>; load: number } | undefined;
 if (keptDb) {
   log('rebuilding the usearch index over the migrated rows');
   const load = loadavg()[0]!;
@@ -92,6 +98,10 @@ if (keptDb) {
   rmSync(join(keptDb, '..'), { recursive: true, force: true });
 }
 
+const md = write();
+console.log(md);
+
+function write(): string {
 const row = (r: Run, i: number) =>
   `| ${r.variant} | ${i + 1} | ${r.seconds.toFixed(1)} s | ${Math.round(N / r.seconds).toLocaleString('en')} | ${Math.round(r.cpuUs / N)} µs | ${Math.round(r.maxRssMb)} MB | ${r.load.toFixed(1)} | ${r.verified ? 'yes' : 'NO'} |`;
 const byVariant = variants.map((v) => {
@@ -104,7 +114,7 @@ const md = `# Qdrant migration benchmark
 ${machineDescription()}
 - Load average (1 min) at the start of each run is in the table: this machine is shared, so compare the CPU time per point (the migrating process's own, every thread) more than the wall-clock rate.
 - Data: ${N.toLocaleString('en')} points x ${DIM}-d embedding-like vectors (\`topicSpace\`), integer and UUID ids mixed, payloads like the Python Doctor's with unicode text (plus an unknown field on every fifth point), served by Qdrant-compatible REST and gRPC servers on 127.0.0.1 in their own process (bench/qdrant-server-process.ts). REST prints vector components as Qdrant does (serde_json: the shortest decimal that reads back as the same f32, e.g. \`0.0435315892\`); gRPC sends packed floats. Every page is encoded once before the runs; the server used ${(serverCpuUs / 1000 / runs.length / N * 1000).toFixed(0)} µs CPU per point served.
-- Each run: \`migrateQdrant\` with batches of ${values.batch}, in its own process, into a fresh database file, including the final checkpoint and the verification (count + 20 vectors compared element by element).
+- Each run: \`migrateQdrant\` (the compiled code in dist/) with batches of ${values.batch}, in its own process, into a fresh database file, including the final checkpoint and the verification (count + 20 vectors compared element by element).
 
 | variant | run | time | points/s | CPU of the migrating process per point | peak RSS | load average | verified |
 |---|---|---|---|---|---|---|---|
@@ -122,5 +132,6 @@ ${
 `
     : ''
 }`;
-writeFileSync(values.out!, md);
-console.log(md);
+  writeFileSync(values.out!, md);
+  return md;
+}

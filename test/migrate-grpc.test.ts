@@ -170,7 +170,7 @@ describe('doctor migrate qdrant --grpc-url', () => {
       // the progress line comes after a committed group
       let stderr = '';
       child.stderr!.on('data', (d) => (stderr += d));
-      for (let i = 0; i < 1200 && !/migrated \d+\/3000/.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 2400 && !/migrated \d+\/3000/.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));
       assert.match(stderr, /migrated \d+\/3000/, 'the migration was under way');
       child.kill('SIGKILL');
       await exited;
