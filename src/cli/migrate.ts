@@ -2,7 +2,7 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { inspectCollection, migrateQdrant, sourceConfig, withRetries, type MigrationReport } from '../migrate/qdrant.js';
-import { openSource } from '../migrate/source.js';
+import { openSource } from '../migrate/open-source.js';
 import { readServerInfo } from '../app/server-info.js';
 import { openStore } from '../store/store.js';
 import { configFrom } from './global.js';

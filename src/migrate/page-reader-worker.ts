@@ -7,7 +7,8 @@ import { parentPort } from 'node:worker_threads';
 import { decodePage } from './decode-page.js';
 import { MigrationError } from './errors.js';
 import type { FromReader, ReadJob, ToReader } from './page-protocol.js';
-import { openSource, withRetries } from './source.js';
+import { openSource } from './open-source.js';
+import { withRetries } from './source.js';
 
 const port = parentPort;
 if (!port) throw new Error('page-reader-worker must run in a worker thread');

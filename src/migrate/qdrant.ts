@@ -14,7 +14,8 @@ import { MigrationError } from './errors.js';
 import type { DecodedPage } from './page-protocol.js';
 import { PageStream } from './page-stream.js';
 import { sourceTag, type PointId } from './points.js';
-import { openSource, withRetries, type QdrantSource, type SourceConfig } from './source.js';
+import { openSource } from './open-source.js';
+import { withRetries, type QdrantSource, type SourceConfig } from './source.js';
 
 export { MigrationError } from './errors.js';
 export { sourceTag } from './points.js';

@@ -54,11 +54,6 @@ export interface QdrantSource {
   close(): void;
 }
 
-export async function openSource(config: SourceConfig): Promise<QdrantSource> {
-  if (config.kind === 'grpc') return new (await import('./grpc-source.js')).GrpcSource(config);
-  return new (await import('./rest-source.js')).RestSource(config);
-}
-
 /** The vector a point holds under `vectorName` (named vectors), or its only vector. */
 export function pickVector<T>(vector: T | Record<string, T> | null | undefined, vectorName: string | undefined, isVector: (v: unknown) => v is T): T | undefined {
   if (vector === null || vector === undefined) return undefined;
