@@ -1,58 +1,137 @@
 /**
- * Migration benchmark: a Qdrant-compatible server on 127.0.0.1 (test/helpers/qdrant-server.ts) holding
- * N x 1536-d points; measures points/s of `migrateQdrant` into a fresh database file, and peak RSS.
- * Run: `npm run bench:migrate [-- --points 50000 --runs 3 --batch 256]`
+ * Migration benchmark: `migrateQdrant` of N x 1536-d points from a Qdrant-compatible server (REST and gRPC,
+ * bench/qdrant-server-process.ts, its own process) into a fresh database file, each run in its own process
+ * (bench/migrate-child.ts) so that its CPU time is the migration's alone; then `doctor index rebuild` of the
+ * migrated rows (usearch with the configured parameters): rows/s and CPU per row.
+ * Run: `npm run bench:migrate [-- --points 50000 --runs 3 --batch 256 --baseline DIR --rebuild-rows 0]`
+ * `--baseline DIR` also runs an earlier checkout (REST only; its node_modules must be installed or linked)
+ * in the same session, interleaved with this one, for before/after figures on the same machine load.
  */
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createQdrantClient, migrateQdrant } from '../src/migrate/qdrant.js';
-import { openStore } from '../src/store/store.js';
-import { spawn } from 'node:child_process';
-import { loadavg } from 'node:os';
 import { machineDescription, median } from './machine.js';
 
-const { values } = parseArgs({ options: { points: { type: 'string', default: '50000' }, runs: { type: 'string', default: '3' }, batch: { type: 'string', default: '256' }, out: { type: 'string', default: 'bench/results/migrate-qdrant.md' } } });
+const { values } = parseArgs({
+  options: {
+    points: { type: 'string', default: '50000' },
+    runs: { type: 'string', default: '3' },
+    batch: { type: 'string', default: '256' },
+    baseline: { type: 'string' },
+    kinds: { type: 'string', default: 'rest,grpc' },
+    rebuild: { type: 'boolean', default: true },
+    out: { type: 'string', default: 'bench/results/migrate-qdrant.md' },
+  },
+});
 const N = Number(values.points);
 const DIM = 1536;
-// the server runs in its own process, as Qdrant would
-const serverProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/qdrant-server-process.ts', String(N), String(DIM)], { stdio: ['ignore', 'pipe', 'inherit'] });
-const url = await new Promise<string>((resolve, reject) => {
-  serverProcess.stdout!.once('data', (d) => resolve(String(d).trim()));
-  serverProcess.once('exit', (code) => reject(new Error(`server exited ${code}`)));
+const here = process.cwd();
+
+const log = (msg: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+interface Run {
+  variant: string;
+  seconds: number;
+  cpuUs: number;
+  maxRssMb: number;
+  verified: boolean;
+  load: number;
+}
+
+function child(args: string[]): Promise<Record<string, unknown>> {
+  return new Promise((resolvePromise, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', join(here, 'bench/migrate-child.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: here });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.on('exit', (code) => (code === 0 ? resolvePromise(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`child exited ${code}`))));
+  });
+}
+
+// Runs measure the compiled code (dist/), what `doctor` runs: build it (and the baseline's) first.
+for (const root of [here, ...(values.baseline ? [resolve(values.baseline)] : [])]) {
+  log(`building ${root}`);
+  execFileSync(process.execPath, [join(here, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+}
+log(`starting the Qdrant-compatible server with ${N} points (every page encoded once before the runs)`);
+const serverProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/qdrant-server-process.ts', String(N), String(DIM), values.batch!], { stdio: ['ignore', 'pipe', 'inherit'] });
+process.on('exit', () => serverProcess.kill('SIGTERM'));
+const urls = await new Promise<{ rest: string; grpc: string }>((ok, fail) => {
+  serverProcess.stdout!.once('data', (d) => ok(JSON.parse(String(d).trim())));
+  serverProcess.once('exit', (code) => fail(new Error(`server exited ${code}`)));
 });
-const q = { url };
-const results: { seconds: number; rate: number; rssMb: number; ok: boolean; cpuUsPerPoint: number; load: number }[] = [];
+const serverCpu = () => {
+  const stat = execFileSync('cat', [`/proc/${serverProcess.pid}/stat`], { encoding: 'utf8' }).split(') ')[1]!.split(' ');
+  return (Number(stat[11]) + Number(stat[12])) * 10_000; // utime + stime, clock ticks (10 ms) -> µs
+};
+
+const kinds = values.kinds!.split(',') as ('rest' | 'grpc')[];
+const variants: { name: string; root: string; kind: 'rest' | 'grpc' }[] = [
+  ...(values.baseline ? [{ name: 'before (REST)', root: resolve(values.baseline), kind: 'rest' as const }] : []),
+  ...kinds.map((kind) => ({ name: kind === 'rest' ? 'REST' : 'gRPC', root: here, kind })),
+];
+const runs: Run[] = [];
+let serverCpuUs = 0;
+let keptDb: string | undefined;
+let rebuild: { seconds: number; cpuUs: number; rows: number; params: Record<string, unknown>; load: number } | undefined;
 for (let r = 0; r < Number(values.runs); r++) {
-  const dir = mkdtempSync(join(tmpdir(), 'doctor-migrate-bench-'));
-  const store = await openStore({ path: join(dir, 'm.duckdb'), embedding: { provider: 'openai', model: 'text-embedding-ada-002', dimension: DIM } });
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
-  const load = loadavg()[0]!;
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  const report = await migrateQdrant(store, createQdrantClient(q), { url: q.url, collection: 'doctor_chunks', batchSize: Number(values.batch), onError: 'stop' });
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(c0);
-  clearInterval(timer);
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-  results.push({ seconds, rate: N / seconds, rssMb: peak / 2 ** 20, cpuUsPerPoint: (cpu.user + cpu.system) / N, load, ok: !!report.verification?.countsMatch && report.verification.sampleMismatches.length === 0 });
-  console.log(results.at(-1));
+  for (const v of variants) {
+    const dir = mkdtempSync(join(tmpdir(), 'doctor-migrate-bench-'));
+    const db = join(dir, 'm.duckdb');
+    const load = loadavg()[0]!;
+    const s0 = serverCpu();
+    const out = await child(['--root', v.root, '--kind', v.kind, '--url', v.kind === 'grpc' ? urls.grpc : urls.rest, '--db', db, '--batch', values.batch!]);
+    serverCpuUs += serverCpu() - s0;
+    runs.push({ variant: v.name, seconds: out.seconds as number, cpuUs: out.cpuUs as number, maxRssMb: out.maxRssMb as number, verified: out.verified as boolean, load });
+    log(`${v.name} run ${r + 1}: ${(N / (out.seconds as number)).toFixed(0)} points/s, ${((out.cpuUs as number) / N).toFixed(0)} µs CPU/point, verified ${String(out.verified)}`);
+    write(); // partial results survive an interrupted benchmark
+    if (!keptDb && v.root === here && values.rebuild) keptDb = db;
+    else rmSync(dir, { recursive: true, force: true });
+  }
 }
 serverProcess.kill('SIGTERM');
+
+if (keptDb) {
+  log('rebuilding the usearch index over the migrated rows');
+  const load = loadavg()[0]!;
+  rebuild = { ...(await child(['--root', here, '--rebuild', keptDb])), load } as typeof rebuild;
+  rmSync(join(keptDb, '..'), { recursive: true, force: true });
+}
+
+const md = write();
+console.log(md);
+
+function write(): string {
+const row = (r: Run, i: number) =>
+  `| ${r.variant} | ${i + 1} | ${r.seconds.toFixed(1)} s | ${Math.round(N / r.seconds).toLocaleString('en')} | ${Math.round(r.cpuUs / N)} µs | ${Math.round(r.maxRssMb)} MB | ${r.load.toFixed(1)} | ${r.verified ? 'yes' : 'NO'} |`;
+const byVariant = variants.map((v) => {
+  const rs = runs.filter((r) => r.variant === v.name);
+  return { name: v.name, rs, rate: median(rs.map((r) => N / r.seconds)), cpu: median(rs.map((r) => r.cpuUs / N)) };
+});
+const targets: Record<string, number> = { REST: 4000, gRPC: 10000 };
 const md = `# Qdrant migration benchmark
 
 ${machineDescription()}
-- ${N.toLocaleString('en')} points x ${DIM}-d (clustered, normalised; payloads like Doctor's) served by a Qdrant-compatible server on 127.0.0.1 in its own Node process (bench/qdrant-server-process.ts).
-- \`migrateQdrant\` with batches of ${values.batch}, into a fresh database file, including the final checkpoint and the verification (count + 20 vectors compared element by element).
+- Load average (1 min) at the start of each run is in the table: this machine is shared, so compare the CPU time per point (the migrating process's own, every thread) more than the wall-clock rate.
+- Data: ${N.toLocaleString('en')} points x ${DIM}-d embedding-like vectors (\`topicSpace\`), integer and UUID ids mixed, payloads like the Python Doctor's with unicode text (plus an unknown field on every fifth point), served by Qdrant-compatible REST and gRPC servers on 127.0.0.1 in their own process (bench/qdrant-server-process.ts). REST prints vector components as Qdrant does (serde_json: the shortest decimal that reads back as the same f32, e.g. \`0.0435315892\`); gRPC sends packed floats. Every page is encoded once before the runs; the server used ${(serverCpuUs / 1000 / runs.length / N * 1000).toFixed(0)} µs CPU per point served.
+- Each run: \`migrateQdrant\` (the compiled code in dist/) with batches of ${values.batch}, in its own process, into a fresh database file, including the final checkpoint and the verification (count + 20 vectors compared element by element).
 
-| run | time | points/s | CPU of the migrating process per point | peak RSS of the migrating process | load average at start | verified |
-|---|---|---|---|---|---|---|
-${results.map((r, i) => `| ${i + 1} | ${r.seconds.toFixed(1)} s | ${Math.round(r.rate).toLocaleString('en')} | ${Math.round(r.cpuUsPerPoint)} µs | ${Math.round(r.rssMb)} MB | ${r.load.toFixed(1)} | ${r.ok ? 'yes' : 'NO'} |`).join('\n')}
+| variant | run | time | points/s | CPU of the migrating process per point | peak RSS | load average | verified |
+|---|---|---|---|---|---|---|---|
+${byVariant.flatMap((v) => v.rs.map(row)).join('\n')}
 
-**Median: ${Math.round(median(results.map((r) => r.rate))).toLocaleString('en')} points/s** (target >= 3,000).
-`;
-writeFileSync(values.out!, md);
-console.log(md);
+| variant | median points/s | median CPU per point | target |
+|---|---|---|---|
+${byVariant.map((v) => `| ${v.name} | **${Math.round(v.rate).toLocaleString('en')}** | ${Math.round(v.cpu)} µs | ${targets[v.name] ? `>= ${targets[v.name]!.toLocaleString('en')} points/s` : '-'} |`).join('\n')}
+${
+  rebuild
+    ? `
+## Index rebuild after the migration
+
+\`doctor index rebuild\` (UsearchEngine.rebuild) over the ${rebuild.rows.toLocaleString('en')} migrated rows with the default parameters (${Object.entries(rebuild.params).map(([k, v]) => `${k} ${String(v)}`).join(', ')}): **${Math.round(rebuild.rows / rebuild.seconds).toLocaleString('en')} rows/s** (${rebuild.seconds.toFixed(1)} s), ${(rebuild.cpuUs / 1000 / rebuild.rows).toFixed(2)} ms CPU per row, load average ${rebuild.load.toFixed(1)} at the start.
+`
+    : ''
+}`;
+  writeFileSync(values.out!, md);
+  return md;
+}

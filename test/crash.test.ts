@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { JobRunner } from '../src/ingest/job-runner.js';
-import { createQdrantClient, migrateQdrant } from '../src/migrate/qdrant.js';
+import { migrateQdrant } from '../src/migrate/qdrant.js';
 import { openStore } from '../src/store/store.js';
 import { getMeta } from '../src/db/meta.js';
 import { createServer } from 'node:http';
@@ -95,7 +95,7 @@ describe('SIGKILL in the middle of the work', () => {
         assert.ok(rows > 0, 'at least one group committed');
         assert.equal(rows, state.written, 'rows and the saved resume point agree');
         assert.equal(state.next_offset, rows, 'the resume point is the first id not written');
-        const report = await migrateQdrant(store, createQdrantClient(q), { url: q.url, collection: 'doctor_chunks', batchSize: 100, onError: 'stop', resume: true });
+        const report = await migrateQdrant(store, { url: q.url, collection: 'doctor_chunks', batchSize: 100, onError: 'stop', resume: true });
         assert.equal(await store.chunks.count(), 3000);
         assert.equal(report.verification!.countsMatch, true);
         assert.equal(report.verification!.sampleMismatches.length, 0);

@@ -1,7 +1,8 @@
 /** `doctor migrate qdrant`: move a Qdrant collection into Doctor's DuckDB file. */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { createQdrantClient, inspectCollection, migrateQdrant, withRetries, type MigrationReport } from '../migrate/qdrant.js';
+import { inspectCollection, migrateQdrant, sourceConfig, withRetries, type MigrationReport } from '../migrate/qdrant.js';
+import { openSource } from '../migrate/open-source.js';
 import { readServerInfo } from '../app/server-info.js';
 import { openStore } from '../store/store.js';
 import { configFrom } from './global.js';
@@ -9,6 +10,7 @@ import { intOption, printJson, println } from './output.js';
 
 interface Flags {
   url: string;
+  grpcUrl?: string;
   apiKey?: string;
   collection: string;
   vectorName?: string;
@@ -27,6 +29,7 @@ export function registerMigrate(program: Command): void {
     .command('qdrant')
     .description('copy a Qdrant collection (ids, vectors, payloads) into DuckDB; Qdrant is only read')
     .option('--url <url>', 'Qdrant REST URL', 'http://localhost:6333')
+    .option('--grpc-url <url>', "read over Qdrant's gRPC API instead (e.g. http://localhost:6334): vectors travel as packed floats, several times faster")
     .option('--api-key <key>', 'Qdrant API key (env QDRANT_API_KEY)', process.env.QDRANT_API_KEY)
     .option('--collection <name>', 'collection to migrate', 'doctor_chunks')
     .option('--vector-name <name>', 'which named vector to take (collections with named vectors)')
@@ -43,8 +46,9 @@ export function registerMigrate(program: Command): void {
       const config = configFrom(cmd);
       const server = await readServerInfo(config);
       if (server) throw new Error(`a Doctor server (pid ${server.pid}, ${server.url}) holds ${config.dbPath}: stop it, migrate, then start it again.`);
-      const client = createQdrantClient(o);
-      const info = await withRetries(`reading collection "${o.collection}"`, o.url, () => inspectCollection(client, o));
+      if (o.grpcUrl && !/^https?:\/\//.test(o.grpcUrl)) throw new Error(`--grpc-url must start with http:// or https:// (got ${o.grpcUrl}), e.g. http://localhost:6334`);
+      const source = await openSource(sourceConfig(o));
+      const info = await withRetries(`reading collection "${o.collection}"`, source, () => inspectCollection(source, o)).finally(() => source.close());
       const store = await openStore({ path: config.dbPath, embedding: { provider: 'openai', model: o.model, dimension: info.size } });
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar({ format: 'migrating [{bar}] {value}/{total} points | {rate} points/s | ETA {eta_formatted} | skipped {skipped}', stream: process.stderr }, cliProgress.Presets.shades_classic)
@@ -53,7 +57,7 @@ export function registerMigrate(program: Command): void {
       let lastLog = 0;
       let barStarted = false;
       try {
-        const report = await migrateQdrant(store, client, { ...o, onError: o.onError }, {
+        const report = await migrateQdrant(store, { ...o, onError: o.onError }, {
           onNote: (n) => process.stderr.write(`note: ${n}\n`),
           onProgress: (p) => {
             const rate = Math.round(p.read / Math.max((performance.now() - t0) / 1000, 0.001));

@@ -492,11 +492,19 @@ export class UsearchEngine implements VectorEngine {
       for (const l of this.progressListeners) l(this.progress);
     };
     report();
-    let lo = after;
-    for (let i = 0; i < seqs.length && !stop(); i += BATCH_ROWS) {
+    // The next batch is read from DuckDB while the worker adds the current one (usearch's threaded add
+    // keeps both cores busy; the read would otherwise leave them idle). At most two batches are held.
+    const read = (i: number) => {
+      const lo = i === 0 ? after : seqs[i - 1]!;
       const hi = seqs[Math.min(seqs.length, i + BATCH_ROWS) - 1]!;
-      const batch = await readVectorBatch(this.db, this.dimension, lo, hi);
-      lo = hi;
+      const p = readVectorBatch(this.db, this.dimension, lo, hi);
+      p.catch(() => undefined); // awaited below, or abandoned when the build stops
+      return p;
+    };
+    let next = seqs.length > 0 ? read(0) : undefined;
+    for (let i = 0; i < seqs.length && !stop(); i += BATCH_ROWS) {
+      const batch = await next!;
+      next = i + BATCH_ROWS < seqs.length ? read(i + BATCH_ROWS) : undefined;
       if (batch.keys.length > 0) {
         let maxKey = 0;
         for (const k of batch.keys) maxKey = Math.max(maxKey, Number(k));
@@ -507,6 +515,7 @@ export class UsearchEngine implements VectorEngine {
       done = Math.min(total, i + BATCH_ROWS);
       report();
     }
+    await next?.catch(() => undefined);
   }
 
   /** Removes from `target` every key up to `maxSeq` that is no longer a stored row (absent keys are no-ops). */

@@ -3,9 +3,13 @@
  * published API: GET /collections/{name}, POST /collections/{name}/points/scroll (offset = a point id,
  * `next_page_offset` in the answer), POST .../points/count, POST .../points (retrieve by ids), all in the
  * `{result, status, time}` envelope. Failures can be injected; every request is recorded.
+ * Points are printed as Qdrant prints them (qdrant-json.ts: vector components as f32 shortest round-trip
+ * decimals). Each scroll page is encoded once and then served from a buffer, as cheaply as possible, so
+ * that a benchmark measures the client rather than this server.
  */
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { qdrantRecordJson } from './qdrant-json.js';
 
 export type QPointId = number | string;
 export interface QPoint {
@@ -30,6 +34,8 @@ export interface FakeQdrant {
   scrollDelayMs?: number;
   /** Answer scroll with a malformed body once. */
   malformedScroll?: boolean;
+  /** Encodes every page of a scroll through `collection` with this page size now (for benchmarks). */
+  warm(collection: string, limit: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,10 +47,21 @@ function compare(a: QPointId, b: QPointId): number {
   return va < vb ? -1 : va > vb ? 1 : 0;
 }
 
+/** Index of the first point at or after `offset` (Qdrant's order: integers, then UUIDs). */
+export function scrollStart(points: readonly QPoint[], offset: QPointId | null | undefined): number {
+  if (offset === undefined || offset === null) return 0;
+  const i = points.findIndex((p) => compare(p.id, offset) >= 0);
+  return i < 0 ? points.length : i;
+}
+
+export function sortPoints(points: readonly QPoint[]): QPoint[] {
+  return [...points].sort((a, b) => compare(a.id, b.id));
+}
+
 function pickVector(p: QPoint, withVector: unknown): QPoint['vector'] | undefined {
   if (!withVector) return undefined;
   if (withVector === true) return p.vector;
-  if (Array.isArray(withVector) && !Array.isArray(p.vector)) {
+  if (Array.isArray(withVector) && !Array.isArray(p.vector) && !ArrayBuffer.isView(p.vector)) {
     return Object.fromEntries(withVector.map((n: string) => [n, (p.vector as Record<string, number[]>)[n]]));
   }
   return p.vector;
@@ -54,13 +71,31 @@ export async function startFakeQdrant(collections: Record<string, QCollection> =
   const sockets = new Set<Socket>();
   const fake: FakeQdrant = {
     url: '',
-    collections: new Map(Object.entries(collections).map(([k, v]) => [k, { ...v, points: [...v.points].sort((a, b) => compare(a.id, b.id)) }])),
+    collections: new Map(Object.entries(collections).map(([k, v]) => [k, { ...v, points: sortPoints(v.points) }])),
     requests: [],
     failScroll: [],
+    warm: async () => {},
     close: async () => {},
   };
   let scrolls = 0;
-  const cache = new WeakMap<QPoint, Map<string, string>>();
+  const pages = new Map<string, Buffer>();
+  /** The answer to a scroll from position `from`: encoded once, then served from the buffer. */
+  const scrollPage = (name: string, col: QCollection, from: number, limit: number, withPayload: unknown, withVector: unknown): Buffer => {
+    const key = JSON.stringify([name, from, limit, withPayload, withVector]);
+    let page = pages.get(key);
+    if (!page) {
+      const slice = col.points.slice(from, from + limit);
+      const next = col.points[from + limit]?.id ?? null;
+      const encoded = slice.map((p) => qdrantRecordJson({ id: p.id, payload: withPayload === false ? null : p.payload, vector: pickVector(p, withVector) ?? null }));
+      page = Buffer.from(`{"result":{"points":[${encoded.join(',')}],"next_page_offset":${JSON.stringify(next)}},"status":"ok","time":0.002}`);
+      pages.set(key, page);
+    }
+    return page;
+  };
+  fake.warm = async (name, limit) => {
+    const col = fake.collections.get(name)!;
+    for (let from = 0; from < col.points.length; from += limit) scrollPage(name, col, from, limit, true, true);
+  };
   const server: Server = createServer(async (req, res) => {
     let body = '';
     for await (const c of req) body += c;
@@ -98,25 +133,16 @@ export async function startFakeQdrant(collections: Record<string, QCollection> =
       }
       scrolls++;
       const limit = Number(args.limit ?? 10);
-      const start = args.offset === undefined || args.offset === null ? 0 : col.points.findIndex((p) => compare(p.id, args.offset) >= 0);
-      const from = start < 0 ? col.points.length : start;
-      const slice = col.points.slice(from, from + limit);
-      const next = col.points[from + limit]?.id ?? null;
-      // Points are encoded once and cached, as a server reading stored points would not re-encode floats.
-      const key = JSON.stringify([args.with_payload, args.with_vector]);
-      const encoded = slice.map((p) => {
-        let c = cache.get(p);
-        if (!c) cache.set(p, (c = new Map()));
-        let json = c.get(key);
-        if (!json) c.set(key, (json = JSON.stringify({ id: p.id, payload: args.with_payload === false ? null : p.payload, vector: pickVector(p, args.with_vector) ?? null })));
-        return json;
-      });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(`{"result":{"points":[${encoded.join(',')}],"next_page_offset":${JSON.stringify(next)}},"status":"ok","time":${(performance.now() - started) / 1000}}`);
+      const from = scrollStart(col.points, args.offset);
+      const page = scrollPage(name, col, from, limit, args.with_payload, args.with_vector);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': page.length });
+      return res.end(page);
     }
     if (req.method === 'POST' && m[2] === '/points' && !m[3]) {
       const ids = new Set((args.ids as QPointId[]).map(String));
-      return send(200, col.points.filter((p) => ids.has(String(p.id))).map((p) => ({ id: p.id, payload: args.with_payload ? p.payload : null, vector: pickVector(p, args.with_vector) ?? null })));
+      const found = col.points.filter((p) => ids.has(String(p.id)));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(`{"result":[${found.map((p) => qdrantRecordJson({ id: p.id, payload: args.with_payload ? p.payload : null, vector: pickVector(p, args.with_vector) ?? null })).join(',')}],"status":"ok","time":0.001}`);
     }
     return send(405, `method ${req.method} not allowed on ${path}`);
   });

@@ -1,0 +1,35 @@
+/**
+ * Messages between the migration (main thread) and its page reader (page-reader-worker.ts), which fetches
+ * scroll pages over REST or gRPC, decodes them and checks every point, off the main thread. Vectors come
+ * back packed in one Float32Array per page, moved (transferred), not copied.
+ */
+import type { ChunkPayload } from '../store/embeddings.js';
+import type { PointId } from './points.js';
+import type { SourceConfig } from './source.js';
+
+export interface ReadJob {
+  config: SourceConfig;
+  collection: string;
+  vectorName?: string;
+  dimension: number;
+  batchSize: number;
+  /** Where to start (a resume point), or null for the beginning. */
+  offset: PointId | null;
+  maxRetries: number;
+  /** Pages handed over and not yet acknowledged, at most: bounds the memory of a fast reader. */
+  window: number;
+}
+
+export interface DecodedPage {
+  /** Points in the page (good and bad). */
+  read: number;
+  next: PointId | null;
+  /** The good points, in order: ids, vectors (row-major, ids.length x dimension), payloads. */
+  ids: string[];
+  vectors: Float32Array;
+  payloads: ChunkPayload[];
+  bad: { id: string; reason: string }[];
+}
+
+export type ToReader = { type: 'start'; job: ReadJob } | { type: 'ack' };
+export type FromReader = { type: 'page'; page: DecodedPage } | { type: 'error'; message: string; migration: boolean };

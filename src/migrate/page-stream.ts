@@ -1,0 +1,69 @@
+/** The main thread's end of the page reader (page-reader-worker.ts): pages in order, errors as MigrationErrors. */
+import { Worker } from 'node:worker_threads';
+import { MigrationError } from './errors.js';
+import type { DecodedPage, FromReader, ReadJob, ToReader } from './page-protocol.js';
+
+const here = import.meta.url;
+
+function startWorker(): Worker {
+  if (here.endsWith('.ts')) {
+    // Running from sources (tests, benchmarks under tsx): the worker needs tsx's loader registered first.
+    const url = new URL('./page-reader-worker.ts', here).href;
+    return new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`, { eval: true });
+  }
+  return new Worker(new URL('./page-reader-worker.js', here));
+}
+
+export class PageStream {
+  private readonly worker: Worker;
+  private readonly queue: DecodedPage[] = [];
+  private failure: Error | undefined;
+  private waiter: { resolve: (p: DecodedPage) => void; reject: (e: Error) => void } | undefined;
+  private closed = false;
+
+  constructor(job: ReadJob) {
+    this.worker = startWorker();
+    this.worker.on('message', (m: FromReader) => {
+      if (m.type === 'page') this.deliver(m.page);
+      else this.fail(m.migration ? new MigrationError(m.message) : new Error(`reading from Qdrant failed: ${m.message}`));
+    });
+    this.worker.on('error', (e) => this.fail(new Error(`the page reader failed: ${e.message}`)));
+    this.worker.on('exit', (code) => {
+      if (!this.closed) this.fail(new Error(`the page reader stopped (exit code ${code})`));
+    });
+    this.worker.postMessage({ type: 'start', job } satisfies ToReader);
+  }
+
+  private deliver(page: DecodedPage): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.resolve(page);
+    } else this.queue.push(page);
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(this.failure);
+  }
+
+  /** The next page; the reader fetches another once this one is acknowledged with `ack`. */
+  next(): Promise<DecodedPage> {
+    const page = this.queue.shift();
+    if (page) return Promise.resolve(page);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  ack(): void {
+    if (!this.closed) this.worker.postMessage({ type: 'ack' } satisfies ToReader);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.worker.terminate();
+  }
+}

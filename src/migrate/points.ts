@@ -1,0 +1,71 @@
+/**
+ * From Qdrant points to Doctor rows, shared by the REST and gRPC sources: vector checks (length, finite,
+ * not all zero) straight into one packed Float32Array per page, and payload fields to chunk columns.
+ */
+import type { ChunkPayload } from '../store/embeddings.js';
+
+/** A Qdrant point id: an unsigned integer or a UUID. gRPC (uint64) and Node >= 22 REST give BigInts above 2^53. */
+export type PointId = string | number | bigint;
+
+const KNOWN_FIELDS = new Set(['text', 'page_id', 'url', 'domain', 'tags', 'job_id']);
+export const sourceTag = (collection: string) => `qdrant:${collection}`;
+
+/** Why an id cannot be stored exactly, if it cannot. */
+export function idProblem(id: PointId): string | undefined {
+  if (typeof id === 'number' && !Number.isSafeInteger(id)) {
+    return 'integer id above 2^53: JSON parsing in JavaScript cannot read it exactly, so it would be stored under a wrong id';
+  }
+  return undefined;
+}
+
+/**
+ * Copies one vector into `out` at row `row` (dimension `dim`), or says why it cannot be migrated.
+ * `raw` is what the source decoded: a number array (REST) or one the gRPC client decoded.
+ */
+export function packVector(raw: unknown, dim: number, out: Float32Array, row: number): string | undefined {
+  if (!raw || typeof (raw as ArrayLike<number>).length !== 'number' || typeof raw === 'string') return 'no dense vector';
+  const v = raw as ArrayLike<unknown>;
+  if (v.length !== dim) return `vector has ${v.length} dimensions, expected ${dim}`;
+  const base = row * dim;
+  let norm = 0;
+  for (let i = 0; i < dim; i++) {
+    const x = v[i];
+    if (typeof x !== 'number' || !Number.isFinite(x)) return `non-finite value (${String(x)}) at position ${i}`;
+    out[base + i] = x;
+    norm += x * x;
+  }
+  if (norm === 0) return 'all-zero vector';
+  return undefined;
+}
+
+/** A Qdrant payload as a chunk's columns; fields without a column of their own go to `extra`. */
+export function toChunkPayload(p: Record<string, unknown> | null | undefined, collection: string): ChunkPayload {
+  const payload = p ?? {};
+  const str = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? null : String(v));
+  const tags = Array.isArray(payload.tags)
+    ? payload.tags.filter((t): t is string => typeof t === 'string')
+    : typeof payload.tags === 'string'
+      ? parseTags(payload.tags)
+      : [];
+  const extra: Record<string, unknown> = { _source: sourceTag(collection) };
+  for (const k in payload) if (!KNOWN_FIELDS.has(k)) extra[k] = payload[k];
+  return {
+    text: str(payload.text) ?? '',
+    page_id: str(payload.page_id),
+    url: str(payload.url),
+    domain: str(payload.domain),
+    tags,
+    job_id: str(payload.job_id),
+    extra,
+  };
+}
+
+function parseTags(s: string): string[] {
+  try {
+    const v = JSON.parse(s) as unknown;
+    if (Array.isArray(v)) return v.filter((t): t is string => typeof t === 'string');
+  } catch {
+    /* a plain string */
+  }
+  return s.split(',').map((t) => t.trim()).filter(Boolean);
+}

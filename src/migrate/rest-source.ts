@@ -1,0 +1,114 @@
+/**
+ * Qdrant's REST API (port 6333), following its published API: GET /collections/{name}, POST
+ * .../points/count, .../points/scroll and .../points (retrieve), answers in the `{result, status, time}`
+ * envelope. Requests go through undici; answers with points are read from their bytes (rest-json.ts), the
+ * hot path of a migration, and integer ids above 2^53 travel exactly both ways.
+ */
+import { Agent, request } from 'undici';
+import type { PointId } from './points.js';
+import { parseRetrieveAnswer, parseScrollAnswer } from './rest-json.js';
+import type { CollectionInfo, ErrorClass, QdrantSource, RawPoint, SourceConfig, VectorParams } from './source.js';
+
+/** An HTTP answer other than 200, with its status for the retry policy. */
+export class QdrantHttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** JSON with BigInts written as plain integers (ids above 2^53). */
+const toJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `\u0000${x}\u0000` : x)).replace(/"\\u0000(\d+)\\u0000"/g, '$1');
+
+/** The whole body in one buffer: copied once into a buffer of the announced length when there is one. */
+async function readBody(body: AsyncIterable<Uint8Array>, length: number): Promise<Uint8Array> {
+  if (Number.isSafeInteger(length) && length >= 0) {
+    const out = new Uint8Array(length);
+    let at = 0;
+    for await (const chunk of body) {
+      if (at + chunk.length > length) throw new SyntaxError('the answer is longer than its content-length');
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    return at === length ? out : out.subarray(0, at);
+  }
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+export class RestSource implements QdrantSource {
+  private readonly agent: Agent;
+  private readonly base: string;
+
+  constructor(readonly config: SourceConfig) {
+    const timeout = config.timeoutMs ?? 60_000;
+    this.agent = new Agent({ headersTimeout: timeout, bodyTimeout: timeout, connections: 4 });
+    this.base = config.url.replace(/\/+$/, '');
+  }
+
+  private async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Uint8Array> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.config.apiKey) headers['api-key'] = this.config.apiKey;
+    const res = await request(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : toJson(body), dispatcher: this.agent });
+    const bytes = await readBody(res.body, Number(res.headers['content-length'] ?? NaN));
+    if (res.statusCode !== 200) {
+      let detail = Buffer.from(bytes).toString('utf8').slice(0, 300);
+      try {
+        const e = JSON.parse(detail) as { status?: { error?: string } };
+        if (e.status?.error) detail = e.status.error;
+      } catch {
+        /* not JSON: keep the text */
+      }
+      throw new QdrantHttpError(res.statusCode, detail || `HTTP ${res.statusCode}`);
+    }
+    return bytes;
+  }
+
+  private async result<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    return (JSON.parse(Buffer.from(await this.call(method, path, body)).toString('utf8')) as { result: T }).result;
+  }
+
+  private path(collection: string, tail = ''): string {
+    return `/collections/${encodeURIComponent(collection)}${tail}`;
+  }
+
+  async collectionInfo(collection: string): Promise<CollectionInfo> {
+    const info = await this.result<{ points_count?: number; config?: { params?: { vectors?: unknown } } }>('GET', this.path(collection));
+    const vectors = info.config?.params?.vectors;
+    let out: CollectionInfo['vectors'];
+    if (vectors && typeof vectors === 'object' && 'size' in vectors) out = vectors as VectorParams;
+    else if (vectors && typeof vectors === 'object') out = vectors as Record<string, VectorParams>;
+    return { vectors: out, pointsCount: Number(info.points_count ?? 0) };
+  }
+
+  async count(collection: string): Promise<number> {
+    return (await this.result<{ count: number }>('POST', this.path(collection, '/points/count'), { exact: true })).count;
+  }
+
+  async scroll(collection: string, args: { offset: PointId | null; limit: number; vectorName?: string; dimension?: number }) {
+    const body = { limit: args.limit, offset: args.offset ?? undefined, with_payload: true, with_vector: args.vectorName ? [args.vectorName] : true };
+    return parseScrollAnswer(await this.call('POST', this.path(collection, '/points/scroll'), body), args.vectorName, args.dimension);
+  }
+
+  async retrieve(collection: string, ids: PointId[], vectorName?: string): Promise<RawPoint[]> {
+    const body = { ids, with_payload: false, with_vector: vectorName ? [vectorName] : true };
+    return parseRetrieveAnswer(await this.call('POST', this.path(collection, '/points'), body), vectorName);
+  }
+
+  classify(e: unknown): ErrorClass {
+    if (!(e instanceof QdrantHttpError)) {
+      // no answer (refused, reset, timed out) or an unreadable one: worth another try
+      return { transient: true, kind: e instanceof SyntaxError ? 'other' : 'unreachable', status: e instanceof SyntaxError ? 'malformed JSON' : 'no answer' };
+    }
+    const s = e.status;
+    const kind = s === 404 ? 'not-found' : s === 401 || s === 403 ? 'auth' : 'other';
+    return { transient: s === 429 || s >= 500, kind, status: String(s) };
+  }
+
+  close(): void {
+    void this.agent.close();
+  }
+}
