@@ -9,4 +9,16 @@ export { searchDocs } from './search.js';
 export { listDocPages, getDocPage, listTags, deleteDocs, PAGES_PER_PAGE } from './pages.js';
 export { fetchUrl, jobProgress, cancelJob, listJobs, progressOf, type JobProgress } from './jobs.js';
 export { listSites, siteTree, pageView, siteLinkTargets, type TreeNode, type PageView } from './sitemap.js';
+export {
+  exportIndex,
+  importIndex,
+  exportIndexInput,
+  importIndexInput,
+  type ExportIndexInput,
+  type ImportIndexInput,
+  type ExportSummary,
+  type ImportSummary,
+  type PortableProgress,
+  type ProgressFn,
+} from './portable.js';
 export { serviceOperations, type Operations } from './operations.js';

@@ -3,6 +3,7 @@ import type { DoctorContext } from './context.js';
 import { searchDocs } from './search.js';
 import { deleteDocs, getDocPage, listDocPages, listTags } from './pages.js';
 import { cancelJob, fetchUrl, jobProgress, listJobs } from './jobs.js';
+import { exportIndex, importIndex, type ProgressFn } from './portable.js';
 
 type Op<F extends (ctx: DoctorContext, input: never) => Promise<unknown>> = (input: Parameters<F>[1]) => ReturnType<F>;
 
@@ -16,6 +17,9 @@ export interface Operations {
   cancelJob: Op<typeof cancelJob>;
   listJobs: Op<typeof listJobs>;
   deleteDocs: Op<typeof deleteDocs>;
+  /** Export and import report progress as they go (on a server too: the answer streams it). */
+  exportIndex: (input: Parameters<typeof exportIndex>[1], onProgress?: ProgressFn) => ReturnType<typeof exportIndex>;
+  importIndex: (input: Parameters<typeof importIndex>[1], onProgress?: ProgressFn) => ReturnType<typeof importIndex>;
 }
 
 /** The operations bound to a context (this process opens the database). */
@@ -30,5 +34,7 @@ export function serviceOperations(ctx: DoctorContext): Operations {
     cancelJob: (i) => cancelJob(ctx, i),
     listJobs: (i) => listJobs(ctx, i),
     deleteDocs: (i) => deleteDocs(ctx, i),
+    exportIndex: (i, onProgress) => exportIndex(ctx, i, onProgress),
+    importIndex: (i, onProgress) => importIndex(ctx, i, onProgress),
   };
 }
