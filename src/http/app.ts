@@ -12,6 +12,7 @@ import * as service from '../service/index.js';
 import { ConflictError, NotFoundError, ValidationError, parseInput, type DoctorContext } from '../service/index.js';
 import { requireToken } from './auth.js';
 import { registerSiteMap } from './sitemap.js';
+import { registerPortableRoutes } from './portable.js';
 import { packageVersion } from '../version.js';
 
 export interface HttpAppOptions {
@@ -32,6 +33,11 @@ export interface HttpAppOptions {
    * of reaching the API. Undefined: any Host.
    */
   allowedHosts?: readonly string[];
+  /**
+   * The key `doctor serve` writes into server.json: /export_index and /import_index (paths on this machine)
+   * answer only requests carrying it (src/http/portable.ts). Undefined: they refuse every request.
+   */
+  localKey?: string;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -353,6 +359,7 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
   }));
 
   registerSiteMap(app, ctx);
+  registerPortableRoutes(app, ctx, { localKey: opts.localKey, readOnly: opts.readOnly });
   return app;
 }
 

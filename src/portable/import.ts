@@ -42,6 +42,8 @@ export interface ImportOptions {
   /** Chunks per write batch (default 2,048). */
   batchSize?: number;
   onProgress?: ProgressFn;
+  /** Least time between two progress reports of one step (default 250 ms). */
+  progressEveryMs?: number;
 }
 
 export interface ImportSummary {
@@ -100,7 +102,7 @@ export async function importIndex(store: Store, opts: ImportOptions): Promise<Im
   const source = opts.source;
   if (!isAbsolute(source)) throw new ValidationError(`the import path must be absolute (got "${source}").`);
   if (!existsSync(source)) throw new ValidationError(`${source} does not exist: give the .tar file or the directory that doctor export wrote.`);
-  const progress = throttled(opts.onProgress);
+  const progress = throttled(opts.onProgress, opts.progressEveryMs);
   const st = statSync(source);
   let dir = source;
   let staging: string | undefined;
