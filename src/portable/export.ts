@@ -163,7 +163,11 @@ export async function exportIndex(store: Store, opts: ExportOptions): Promise<Ex
     if (format === 'tar') {
       const partial = join(staging, 'export.tar');
       let packed = 0;
-      await packExport(staging, partial, (n) => progress({ step: 'writing the archive', done: (packed += n), total: sizes, unit: 'bytes' }));
+      // What tar adds: a 512-byte header per file, padding to 512-byte blocks, two closing blocks.
+      const tarBytes = [pagesPath, chunksPath, join(staging, MANIFEST_NAME)].reduce((s, p) => s + 512 + Math.ceil(statSync(p).size / 512) * 512, 1024);
+      await packExport(staging, partial, (n) =>
+        progress({ step: 'writing the archive', done: Math.min((packed += n), tarBytes), total: tarBytes, unit: 'bytes' }),
+      );
       if (existsSync(opts.out)) rmSync(opts.out, { force: true });
       renameSync(partial, opts.out);
       bytes = statSync(opts.out).size;
