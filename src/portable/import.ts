@@ -180,6 +180,8 @@ async function merge(
 ): Promise<Merged> {
   const dim = Number(store.embedding.dimension);
   progress({ step: 'loading the export', done: 0, total: m.counts.chunks, unit: 'chunks' });
+  // A cast that fails (a vector of another length, a column of the wrong type) fails the load with DuckDB's
+  // message, prefixed with the file's name.
   await load(
     tx,
     files.pages,
@@ -190,15 +192,15 @@ async function merge(
        content_hash::VARCHAR AS content_hash
      FROM read_parquet($file)`,
   );
-  // rn: the order chunks were stored in the exporting database; they are written here in that order.
+  // First only the chunks' keys and tags (Parquet reads just these columns): enough to check the file and to plan.
+  // rn is the row's position in the file, which export writes in storage order: chunks are written here in
+  // that order, with no sort.
   await load(
     tx,
     files.chunks,
-    `CREATE OR REPLACE TEMP TABLE imp_chunks AS SELECT row_number() OVER (ORDER BY seq, id) AS rn, id::VARCHAR AS id,
-       embedding::FLOAT[${dim}] AS embedding, coalesce(text_chunk::VARCHAR, '') AS text_chunk, page_id::VARCHAR AS page_id,
-       url::VARCHAR AS url, domain::VARCHAR AS domain, coalesce(tags::VARCHAR[], []) AS tags, job_id::VARCHAR AS job_id,
-       chunk_index::INTEGER AS chunk_index, title::VARCHAR AS title, heading_path::VARCHAR AS heading_path, extra::VARCHAR AS extra
-     FROM read_parquet($file) ORDER BY rn`,
+    `CREATE OR REPLACE TEMP TABLE imp_keys AS SELECT file_row_number AS rn, id::VARCHAR AS id, page_id::VARCHAR AS page_id,
+       coalesce(tags::VARCHAR[], []) AS tags
+     FROM read_parquet($file, file_row_number = true)`,
   );
 
   // What the files hold must be what the manifest says, and sane.
@@ -208,10 +210,10 @@ async function merge(
             count(*) FILTER (url IS NULL OR url = '')::INTEGER AS no_url, count(*) FILTER (crawl_date IS NULL)::INTEGER AS no_date,
             (count(id) - count(DISTINCT id))::INTEGER AS dup_ids FROM imp_pages`,
   );
-  const cc = await one<{ n: number; no_id: number; no_vec: number; dup_ids: number }>(
+  const cc = await one<{ n: number; no_id: number; dup_ids: number }>(
     tx,
     `SELECT count(*)::INTEGER AS n, count(*) FILTER (id IS NULL OR id = '')::INTEGER AS no_id,
-            count(*) FILTER (embedding IS NULL)::INTEGER AS no_vec, (count(id) - count(DISTINCT id))::INTEGER AS dup_ids FROM imp_chunks`,
+            (count(id) - count(DISTINCT id))::INTEGER AS dup_ids FROM imp_keys`,
   );
   const bad = (file: string, what: string) => {
     throw new ValidationError(`${file} ${what}; nothing was imported. It was not written by doctor export, or it was edited.`);
@@ -220,7 +222,7 @@ async function merge(
   if (cc.n !== m.counts.chunks) bad(files.chunks, `holds ${cc.n} chunks but the manifest says ${m.counts.chunks}`);
   if (pc.no_id || pc.no_url || pc.no_date) bad(files.pages, `has ${pc.no_id} pages without an id, ${pc.no_url} without a URL and ${pc.no_date} without a crawl date`);
   if (pc.dup_ids) bad(files.pages, `has ${pc.dup_ids} repeated page ids`);
-  if (cc.no_id || cc.no_vec) bad(files.chunks, `has ${cc.no_id} chunks without an id and ${cc.no_vec} without a vector`);
+  if (cc.no_id) bad(files.chunks, `has ${cc.no_id} chunks without an id`);
   if (cc.dup_ids) bad(files.chunks, `has ${cc.dup_ids} repeated chunk ids`);
 
   // The plan, one row per imported page: new, replace (newer than the stored page of that URL), kept
@@ -239,7 +241,7 @@ async function merge(
     WHERE action IN ('new', 'replace') AND EXISTS (SELECT 1 FROM pages p WHERE p.id = imp_plan.id AND p.url <> imp_plan.url)`);
   await tx.run(`UPDATE imp_plan SET action = 'chunk_conflict'
     WHERE action IN ('new', 'replace') AND id IN (
-      SELECT c.page_id FROM imp_chunks c JOIN document_embeddings e ON e.id = c.id
+      SELECT c.page_id FROM imp_keys c JOIN document_embeddings e ON e.id = c.id
       WHERE e.page_id IS NULL OR e.page_id NOT IN (SELECT unnest(local_ids) FROM imp_plan WHERE action = 'replace'))`);
 
   const actions = new Map(
@@ -268,14 +270,28 @@ async function merge(
   // Chunks to write: those of added/replacing pages, and page-less chunks whose id is new here.
   await tx.run(`CREATE OR REPLACE TEMP TABLE imp_accept AS
     SELECT c.rn, ${mergedTags('c.tags')} AS tags
-    FROM imp_chunks c LEFT JOIN imp_plan p ON p.id = c.page_id
+    FROM imp_keys c LEFT JOIN imp_plan p ON p.id = c.page_id
     WHERE p.action IN ('new', 'replace')
        OR (p.id IS NULL AND NOT EXISTS (SELECT 1 FROM document_embeddings e WHERE e.id = c.id))
     ORDER BY c.rn`);
   const toWrite = (await one<{ n: number }>(tx, 'SELECT count(*)::INTEGER AS n FROM imp_accept')).n;
+  if (toWrite > 0) {
+    // Now the whole rows, of the chunks to write only (a repeated import reads no vector at all).
+    await load(
+      tx,
+      files.chunks,
+      `CREATE OR REPLACE TEMP TABLE imp_chunks AS SELECT file_row_number AS rn, id::VARCHAR AS id,
+         embedding::FLOAT[${dim}] AS embedding, coalesce(text_chunk::VARCHAR, '') AS text_chunk, page_id::VARCHAR AS page_id,
+         url::VARCHAR AS url, domain::VARCHAR AS domain, job_id::VARCHAR AS job_id, chunk_index::INTEGER AS chunk_index,
+         title::VARCHAR AS title, heading_path::VARCHAR AS heading_path, extra::VARCHAR AS extra
+       FROM read_parquet($file, file_row_number = true) WHERE file_row_number IN (SELECT rn FROM imp_accept)`,
+    );
+    const noVec = (await one<{ n: number }>(tx, 'SELECT count(*)::INTEGER AS n FROM imp_chunks WHERE embedding IS NULL')).n;
+    if (noVec) bad(files.chunks, `has ${noVec} chunks without a vector`);
+  }
 
   let written = 0;
-  let after = 0n;
+  let after = -1n; // rn (file_row_number) starts at 0
   progress({ step: 'writing chunks', done: 0, total: toWrite, unit: 'chunks' });
   for (;;) {
     const batch = await tx.all<{ rn: bigint; tags: string[] }>('SELECT rn, tags FROM imp_accept WHERE rn > ? ORDER BY rn LIMIT ?', [after, batchSize]);
@@ -309,7 +325,7 @@ async function merge(
     after = hi;
     progress({ step: 'writing chunks', done: written, total: toWrite, unit: 'chunks' });
   }
-  for (const t of ['imp_accept', 'imp_plan', 'imp_chunks', 'imp_pages']) await tx.run(`DROP TABLE IF EXISTS temp.${t}`);
+  for (const t of ['imp_accept', 'imp_plan', 'imp_chunks', 'imp_keys', 'imp_pages']) await tx.run(`DROP TABLE IF EXISTS temp.${t}`);
 
   const n = (a: string) => actions.get(a) ?? 0;
   const skipped = n('duplicate') + n('id_conflict') + n('chunk_conflict');
