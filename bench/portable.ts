@@ -15,7 +15,7 @@
  * Run: `npm run bench:portable [-- --copies 2 --runs 3 --dim 1536 --out bench/results/portable.md]`
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -175,6 +175,7 @@ ${machineDescription()}
   (${docs.length} pages with text) x ${copies} copies under different URLs, extracted and chunked by Doctor (1,000 characters, 200 overlap);
   dense ${dim}-d embedding-like vectors (topic mixture, as in bench:vectors). Exact vector engine.
 - ${runs} runs, medians. CPU = user + system time of the whole process (DuckDB's threads included).
+- Load average when the run ended: ${loadavg().map((x) => x.toFixed(1)).join(', ')} (on a busy machine compare CPU times, not wall times).
 - Command: \`npm run bench:portable${copies !== 2 || runs !== 3 || dim !== 1536 ? ` -- --copies ${copies} --runs ${runs} --dim ${dim}` : ''}\`
 
 ## Sizes
@@ -195,7 +196,7 @@ ${row('import into a fresh database', imports)}
 ${row('import again (all pages kept, nothing written)', reimports)}
 ${row('baseline: DuckDB loading chunks.parquet into a table', baselines)}
 
-Import / baseline: ${(med(imports, (m) => m.wall) / med(baselines, (m) => m.wall)).toFixed(1)} x (the import also checks
+Import / baseline: ${(med(imports, (m) => m.wall) / med(baselines, (m) => m.wall)).toFixed(1)} x wall, ${(med(imports, (m) => m.cpu) / med(baselines, (m) => m.cpu)).toFixed(1)} x CPU (the import also checks
 checksums, merges by URL, validates every vector and builds the keyword index in the same transaction).
 
 ### Export, by step (median)
