@@ -16,7 +16,7 @@ const LAYERS: string[][] = [
   ['http', 'mcp'],
   ['app'],
   ['service'],
-  ['search', 'ingest', 'migrate'],
+  ['search', 'ingest', 'migrate', 'portable'],
   ['store', 'embed'],
   ['vector'],
   ['db', 'text'],

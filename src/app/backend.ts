@@ -7,7 +7,8 @@ import type { DoctorConfig } from '../config/config.js';
 import { openApp } from './open.js';
 import { NotFoundError, ValidationError, ConflictError, type DoctorContext } from '../service/index.js';
 import { serviceOperations, type Operations } from '../service/operations.js';
-import { readServerInfo } from './server-info.js';
+import { LOCAL_KEY_HEADER, readServerInfo } from './server-info.js';
+import type { PortableProgress, ProgressFn } from '../service/portable.js';
 
 export type { Operations } from '../service/operations.js';
 
@@ -27,7 +28,7 @@ export interface ConnectOptions {
 
 export async function connectBackend(config: DoctorConfig, opts: ConnectOptions = {}): Promise<Backend> {
   const server = await readServerInfo(config);
-  if (server) return remoteBackend(server.url, config.apiToken);
+  if (server) return remoteBackend(server.url, config.apiToken, server.localKey);
   const ctx = await openApp(config);
   await opts.prepareLocal?.(ctx);
   return localBackend(ctx);
@@ -37,7 +38,25 @@ export function localBackend(ctx: DoctorContext & { close(): Promise<void> }): B
   return { kind: 'local', where: ctx.config.dbPath, context: ctx, ...serviceOperations(ctx), close: () => ctx.close() };
 }
 
-export function remoteBackend(baseUrl: string, token?: string): Backend {
+/** The error a failed request becomes (the same classes the service throws locally). */
+function errorFor(baseUrl: string, status: number, detail: string): Error {
+  if (status === 404) return new NotFoundError(detail);
+  if (status === 422 || status === 400) return new ValidationError(detail);
+  if (status === 409 || status === 403) return new ConflictError(detail);
+  if (status === 401) return new Error(`the server at ${baseUrl} needs a token: set DOCTOR_API_TOKEN (${detail})`);
+  return new Error(`the server at ${baseUrl} answered ${status}: ${detail}`);
+}
+
+/** Seconds without a byte from the server (progress comes at least every 5 s) before a streamed call gives up. */
+const STREAM_IDLE_MS = 120_000;
+
+/**
+ * `localKey` (from server.json) goes with export/import, which take paths on the server's machine: the
+ * server accepts them only from a CLI that could read that file (src/http/portable.ts).
+ */
+export function remoteBackend(baseUrl: string, token?: string, localKey?: string): Backend {
+  const unreachable = (e: unknown) =>
+    new Error(`cannot reach the Doctor server at ${baseUrl} (${(e as Error).message}); is \`doctor serve\` still running?`);
   const call = async <O>(method: 'GET' | 'POST', path: string, input: object = {}): Promise<O> => {
     const url = new URL(path, baseUrl);
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -56,7 +75,7 @@ export function remoteBackend(baseUrl: string, token?: string): Backend {
     try {
       res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(120_000) });
     } catch (e) {
-      throw new Error(`cannot reach the Doctor server at ${baseUrl} (${(e as Error).message}); is \`doctor serve\` still running?`);
+      throw unreachable(e);
     }
     const text = await res.text();
     let data: unknown;
@@ -66,12 +85,62 @@ export function remoteBackend(baseUrl: string, token?: string): Backend {
       data = { detail: text };
     }
     if (res.ok) return data as O;
-    const detail = (data as { detail?: string }).detail ?? `${res.status} ${res.statusText}`;
-    if (res.status === 404) throw new NotFoundError(detail);
-    if (res.status === 422 || res.status === 400) throw new ValidationError(detail);
-    if (res.status === 409 || res.status === 403) throw new ConflictError(detail);
-    if (res.status === 401) throw new Error(`the server at ${baseUrl} needs a token: set DOCTOR_API_TOKEN (${detail})`);
-    throw new Error(`the server at ${baseUrl} answered ${res.status}: ${detail}`);
+    throw errorFor(baseUrl, res.status, (data as { detail?: string }).detail ?? `${res.status} ${res.statusText}`);
+  };
+  /** A POST whose answer streams NDJSON: progress lines, then a result or an error line. */
+  const streamed = async <O>(path: string, input: object, onProgress?: ProgressFn): Promise<O> => {
+    const headers: Record<string, string> = { accept: 'application/x-ndjson', 'content-type': 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (localKey) headers[LOCAL_KEY_HEADER] = localKey;
+    const abort = new AbortController();
+    let idle: NodeJS.Timeout | undefined;
+    const alive = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => abort.abort(new Error(`no answer for ${STREAM_IDLE_MS / 1000} s`)), STREAM_IDLE_MS);
+    };
+    alive();
+    try {
+      let res: Response;
+      try {
+        res = await fetch(new URL(path, baseUrl), { method: 'POST', headers, body: JSON.stringify(input), signal: abort.signal });
+      } catch (e) {
+        throw unreachable(e);
+      }
+      if (!res.ok || !res.body) {
+        const text = await res.text();
+        let detail = text;
+        try {
+          detail = (JSON.parse(text) as { detail?: string }).detail ?? text;
+        } catch {
+          /* not JSON */
+        }
+        throw errorFor(baseUrl, res.status, detail || `${res.status} ${res.statusText}`);
+      }
+      const decoder = new TextDecoder();
+      let buffered = '';
+      try {
+        for await (const bytes of res.body) {
+          alive();
+          buffered += decoder.decode(bytes as Uint8Array, { stream: true });
+          let nl: number;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (!line) continue;
+            const msg = JSON.parse(line) as { progress?: PortableProgress | null; result?: O; error?: { status: number; detail: string } };
+            if (msg.progress) onProgress?.(msg.progress);
+            if (msg.error) throw errorFor(baseUrl, msg.error.status, msg.error.detail);
+            if (msg.result !== undefined) return msg.result;
+          }
+        }
+      } catch (e) {
+        if (e instanceof SyntaxError || abort.signal.aborted || (e as Error).name === 'TypeError') throw unreachable(abort.signal.reason ?? e);
+        throw e;
+      }
+      throw new Error(`the server at ${baseUrl} ended its answer without a result; see its log (the work may or may not have finished).`);
+    } finally {
+      clearTimeout(idle);
+    }
   };
   return {
     kind: 'remote',
@@ -88,6 +157,8 @@ export function remoteBackend(baseUrl: string, token?: string): Backend {
     siteOverview: () => call('GET', '/sites'),
     recrawlSite: (i) => call('POST', '/recrawl_site', i),
     indexStatus: () => call('GET', '/index_status'),
+    exportIndex: (i, onProgress) => streamed('/export_index', i, onProgress),
+    importIndex: (i, onProgress) => streamed('/import_index', i, onProgress),
     close: async () => {},
   };
 }

@@ -6,20 +6,27 @@ import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { DoctorConfig } from '../config/config.js';
 
+/** The header carrying `localKey` (export/import requests of the local CLI). */
+export const LOCAL_KEY_HEADER = 'x-doctor-local-key';
+
 export interface ServerInfo {
   url: string;
   pid: number;
   dbPath: string;
   startedAt: string;
+  /** Sent by the CLI with export/import requests, which take paths on this machine (src/http/portable.ts). */
+  localKey?: string;
 }
 
 export const serverInfoPath = (config: DoctorConfig): string => join(dirname(resolve(config.dbPath)), 'server.json');
 
-export function writeServerInfo(config: DoctorConfig, url: string): void {
+export function writeServerInfo(config: DoctorConfig, url: string, localKey?: string): void {
   const path = serverInfoPath(config);
   mkdirSync(dirname(path), { recursive: true });
-  const info: ServerInfo = { url, pid: process.pid, dbPath: resolve(config.dbPath), startedAt: new Date().toISOString() };
-  writeFileSync(path, JSON.stringify(info, null, 2));
+  const info: ServerInfo = { url, pid: process.pid, dbPath: resolve(config.dbPath), startedAt: new Date().toISOString(), localKey };
+  // Readable by this user only (it holds the local key); removed first so that the mode applies to a new file.
+  rmSync(path, { force: true });
+  writeFileSync(path, JSON.stringify(info, null, 2), { mode: 0o600 });
 }
 
 export function removeServerInfo(config: DoctorConfig): void {

@@ -11,6 +11,7 @@ import { registerIndex } from './index-cmd.js';
 import { registerMcp } from './mcp.js';
 import { registerMigrate } from './migrate.js';
 import { registerPages } from './pages.js';
+import { registerPortable } from './portable.js';
 import { registerSearch } from './search.js';
 
 function packageVersion(): string {
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerMcp(program);
   registerMigrate(program);
   registerIndex(program);
+  registerPortable(program);
   registerDemo(program);
   return program;
 }

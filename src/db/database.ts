@@ -159,6 +159,33 @@ export class Database {
     });
   }
 
+  /**
+   * Runs `fn` on a connection of its own inside one read transaction: every statement sees the same
+   * committed state (e.g. an export's pages and its chunks), while writers go on. Nothing `fn` does is
+   * committed to the database (the transaction is rolled back); files it writes with COPY stay.
+   */
+  async snapshot<T>(fn: (q: Pick<Tx, 'run' | 'all' | 'connection'>) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    const conn = await this.instance.connect();
+    try {
+      await conn.run('BEGIN TRANSACTION');
+      try {
+        return await fn({
+          connection: conn,
+          run: async (sql, params, types) => {
+            await conn.run(sql, params, types);
+          },
+          all: async <R = Row>(sql: string, params?: Params, types?: ParamTypes) =>
+            (await conn.runAndReadAll(sql, params, types)).getRowObjectsJS() as R[],
+        });
+      } finally {
+        await conn.run('ROLLBACK').catch(() => undefined);
+      }
+    } finally {
+      conn.closeSync();
+    }
+  }
+
   /** Writes the WAL into the database file. */
   async checkpoint(): Promise<void> {
     if (this.isMemory) return;

@@ -14,6 +14,7 @@ import { requireToken } from './auth.js';
 import { registerSiteMap } from './sitemap.js';
 import { eventStreams } from './sse.js';
 import { isPublicUiRequest, registerUi } from './ui/routes.js';
+import { registerPortableRoutes } from './portable.js';
 import { packageVersion } from '../version.js';
 
 export interface HttpAppOptions {
@@ -34,6 +35,11 @@ export interface HttpAppOptions {
    * of reaching the API. Undefined: any Host.
    */
   allowedHosts?: readonly string[];
+  /**
+   * The key `doctor serve` writes into server.json: /export_index and /import_index (paths on this machine)
+   * answer only requests carrying it (src/http/portable.ts). Undefined: they refuse every request.
+   */
+  localKey?: string;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -414,6 +420,7 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
 
   registerSiteMap(app, ctx);
   registerUi(app, ctx, { readOnly: !!opts.readOnly, apiToken: opts.apiToken });
+  registerPortableRoutes(app, ctx, { localKey: opts.localKey, readOnly: opts.readOnly });
   return app;
 }
 

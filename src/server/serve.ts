@@ -2,6 +2,7 @@
  * `doctor serve`: one process with the REST API, MCP (Streamable HTTP + SSE) and the crawl workers.
  * It owns the database file and announces itself in the data directory for CLI commands.
  */
+import { randomBytes } from 'node:crypto';
 import type { DoctorConfig } from '../config/config.js';
 import { openApp } from '../app/open.js';
 import { buildHttpApp } from '../http/app.js';
@@ -24,10 +25,12 @@ export async function startServer(config: DoctorConfig): Promise<RunningServer> 
     await runner.start();
     // Without a token on loopback, only local host names may reach the API (a DNS-rebinding page cannot).
     const allowedHosts = !config.apiToken && isLoopbackHost(config.host) ? ['localhost', '127.0.0.1', '[::1]', config.host.toLowerCase()] : undefined;
-    const app = await buildHttpApp(ctx, { readOnly: config.readOnly, apiToken: config.apiToken, allowedHosts });
+    // Proves a request comes from the doctor CLI on this machine (it reads server.json): export/import only.
+    const localKey = randomBytes(32).toString('hex');
+    const app = await buildHttpApp(ctx, { readOnly: config.readOnly, apiToken: config.apiToken, allowedHosts, localKey });
     await registerMcpRoutes(app, localBackend(ctx), { readOnly: config.readOnly });
     const server = await startHttpServer(app, { host: config.host, port: config.port, log: ctx.log, apiToken: config.apiToken });
-    writeServerInfo(config, server.url);
+    writeServerInfo(config, server.url, localKey);
     ctx.log.info({ url: server.url, db: config.dbPath, engine: ctx.store.chunks.vectorEngine.name }, 'Doctor is serving');
     let closing: Promise<void> | undefined;
     const close = () =>

@@ -13,4 +13,16 @@ export { siteOverview, recrawlSite, type SiteOverview, type SiteEntry } from './
 export { indexStatus, indexFileStatus, type IndexStatus } from './index-status.js';
 export { doctorStatus, fullStatus, type DoctorStatus } from './status.js';
 export { listSites, siteTree, pageView, siteLinkTargets, type TreeNode, type PageView } from './sitemap.js';
+export {
+  exportIndex,
+  importIndex,
+  exportIndexInput,
+  importIndexInput,
+  type ExportIndexInput,
+  type ImportIndexInput,
+  type ExportSummary,
+  type ImportSummary,
+  type PortableProgress,
+  type ProgressFn,
+} from './portable.js';
 export { serviceOperations, type Operations } from './operations.js';

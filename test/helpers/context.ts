@@ -11,11 +11,18 @@ import { tempDir } from './tmp.js';
 
 export type TestContext = DoctorContext & { runner?: JobRunner; close(): Promise<void> };
 
-export async function makeContext(opts: { dbPath?: string; embedder?: Embedder; config?: ConfigOverrides; runner?: boolean } = {}): Promise<TestContext> {
+export async function makeContext(
+  opts: { dbPath?: string; embedder?: Embedder; config?: ConfigOverrides; runner?: boolean; vectorEngine?: 'exact' | 'usearch' } = {},
+): Promise<TestContext> {
   const dbPath = opts.dbPath ?? join(tempDir(), 'doctor.duckdb');
   const config = loadConfig({ dbPath, allowHosts: '127.0.0.1', perHostDelayMs: 0, logLevel: 'silent', ...opts.config }, {});
   const embedder = opts.embedder ?? new LexicalEmbedder(256);
-  const store = await openStore({ path: dbPath, embedding: { provider: embedder.provider, model: embedder.model, dimension: embedder.dimension } });
+  const store = await openStore({
+    path: dbPath,
+    embedding: { provider: embedder.provider, model: embedder.model, dimension: embedder.dimension },
+    // Without an engine the exact one answers; 'usearch' builds the index file beside the database.
+    vector: opts.vectorEngine ? { ...config, vectorEngine: opts.vectorEngine, log: silentLogger, options: { allowVssInstall: false } } : undefined,
+  });
   const ctx: TestContext = {
     config,
     store,

@@ -12,6 +12,8 @@ export interface TestPage {
   depth?: number;
   url?: string;
   domain?: string;
+  /** When the page was crawled (default: now). */
+  crawlDate?: Date;
 }
 
 export async function addPages(ctx: DoctorContext, pages: TestPage[]): Promise<void> {
@@ -23,7 +25,7 @@ export async function addPages(ctx: DoctorContext, pages: TestPage[]): Promise<v
     const vectors = await ctx.embedder.embed(chunks.map((c) => chunkSearchText(c, p.title)));
     await ctx.store.db.transaction(async (tx) => {
       await ctx.store.pages.upsert(tx, {
-        id: p.id, url, domain, title: p.title, raw_text: p.markdown, crawl_date: new Date(), tags, job_id: 'job-test',
+        id: p.id, url, domain, title: p.title, raw_text: p.markdown, crawl_date: p.crawlDate ?? new Date(), tags, job_id: 'job-test',
         parent_page_id: p.parent ?? null, root_page_id: p.root ?? p.id, depth: p.depth ?? 0, path: new URL(url).pathname, content_hash: p.id,
       });
       await ctx.store.chunks.writeBatch(tx, vectors, chunks.map((c) => ({

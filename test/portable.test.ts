@@ -1,0 +1,443 @@
+/**
+ * Export and import (issue 17): round trips with identical search results, the embedder identity check,
+ * idempotence, merging by URL, checksums, and an import that fails midway losing nothing.
+ * Real DuckDB files, a real crawl of a site on 127.0.0.1, real Parquet files and tar archives.
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as tar from 'tar';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { fetchUrl } from '../src/service/jobs.js';
+import { exportIndex, importIndex, searchDocs, listDocPages, ConflictError, ValidationError, type DoctorContext } from '../src/service/index.js';
+import { importIndex as importDirect } from '../src/portable/import.js';
+import { fileDigest } from '../src/portable/manifest.js';
+import { UsearchEngine } from '../src/vector/usearch.js';
+import { ExactEngine } from '../src/vector/exact.js';
+import { LexicalEmbedder } from '../src/embed/lexical.js';
+import type { Embedder } from '../src/embed/embedder.js';
+import { makeContext, type TestContext } from './helpers/context.js';
+import { startDocSite, type DocSite } from './helpers/doc-site.js';
+import { addPages } from './helpers/pages.js';
+import { tempDir } from './helpers/tmp.js';
+
+const QUERIES = ['install widget toolkit', 'WIDGET_THEME dark light', 'refreshIntervalMs', 'dashboard', 'configuration table default'];
+const MODES = ['hybrid', 'vector', 'keyword'] as const;
+
+/** Every query in every mode (and with a tag filter and full pages), as the API answers them. */
+async function answers(ctx: DoctorContext): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const mode of MODES) {
+    for (const query of QUERIES) {
+      out.push(await searchDocs(ctx, { query, mode, max_results: 20 }));
+      out.push(await searchDocs(ctx, { query, mode, tags: ['widget'], return_full_document_text: true }));
+    }
+  }
+  return out;
+}
+
+/** Everything stored that an import could change, in a comparable form. */
+async function contents(ctx: DoctorContext) {
+  const db = ctx.store.db;
+  return {
+    pages: await db.all('SELECT id, url, title, raw_text, crawl_date, tags, root_page_id, parent_page_id, depth, content_hash FROM pages ORDER BY id'),
+    chunks: await db.all('SELECT id, seq, page_id, text_chunk, tags, chunk_index, heading_path, embedding::VARCHAR AS v FROM document_embeddings ORDER BY id'),
+    kw: await db.all('SELECT count(*)::INTEGER AS docs, (SELECT count(*)::INTEGER FROM kw_postings) AS postings FROM kw_docs'),
+  };
+}
+
+async function crawlSite(ctx: TestContext, site: DocSite): Promise<void> {
+  const { job_id } = await fetchUrl(ctx, { url: `${site.url}/docs/index.html`, tags: ['widget'], max_pages: 40, max_depth: 3 });
+  const job = await ctx.runner!.waitFor(job_id);
+  assert.equal(job.status, 'completed');
+}
+
+async function usearchReady(ctx: DoctorContext): Promise<void> {
+  const engine = ctx.store.chunks.vectorEngine;
+  assert.ok(engine instanceof UsearchEngine, `expected usearch, got ${engine.name}`);
+  await engine.whenReady();
+}
+
+/** Swaps the store's vector engine for exact search; returns a function that puts the original back. */
+function withExactEngine(ctx: DoctorContext): () => void {
+  const original = ctx.store.chunks.vectorEngine;
+  ctx.store.chunks.setEngine(new ExactEngine(ctx.store.db, ctx.store.chunks.dimension));
+  return () => ctx.store.chunks.setEngine(original);
+}
+
+type Answer = { results: { score: number; page_id: string }[] };
+
+/** An embedder that reports another identity (vectors from "another model"). */
+function renamed(inner: Embedder, model: string): Embedder {
+  return Object.assign(Object.create(inner) as Embedder, { model });
+}
+
+describe('export and import round trip', () => {
+  let site: DocSite;
+  let source: TestContext;
+  const dir = tempDir();
+  // A path with a quote and spaces: file names reach DuckDB's COPY and read_parquet as bound parameters.
+  const archive = join(dir, "it's a widget export.tar");
+
+  before(async () => {
+    site = await startDocSite();
+    source = await makeContext({ vectorEngine: 'usearch' });
+    await crawlSite(source, site);
+    await usearchReady(source);
+  });
+  after(async () => {
+    await source.close();
+    await site.close();
+  });
+
+  it('a .tar export imported into a fresh database gives identical search results (ids and scores)', async () => {
+    const ex = await exportIndex(source, { path: archive });
+    assert.equal(ex.format, 'tar');
+    assert.ok(ex.pages >= 10 && ex.chunks > ex.pages, `exported ${ex.pages} pages, ${ex.chunks} chunks`);
+    assert.deepEqual(ex.manifest.embedding, source.store.embedding);
+    assert.equal(ex.manifest.counts.pages, await source.store.pages.count());
+    assert.equal(ex.manifest.counts.chunks, await source.store.chunks.count());
+    // One plain tar any tool can list: the manifest and the two Parquet files.
+    const names: string[] = [];
+    await tar.t({ file: archive, onReadEntry: (e) => void names.push(e.path) });
+    assert.deepEqual(names.sort(), ['chunks.parquet', 'manifest.json', 'pages.parquet']);
+
+    const fresh = await makeContext({ runner: false, vectorEngine: 'usearch' });
+    try {
+      const progress: string[] = [];
+      const im = await importIndex(fresh, { path: archive }, (p) => progress.push(p.step));
+      assert.deepEqual(im.pages, { added: ex.pages, replaced: 0, kept: 0, skipped: 0 });
+      assert.deepEqual(im.chunks, { added: ex.chunks, removed: 0, unchanged: 0 });
+      assert.ok(progress.includes('checking checksums') && progress.includes('writing chunks'), progress.join(', '));
+      await usearchReady(fresh);
+      assert.deepEqual(await listDocPages(fresh, {}), await listDocPages(source, {}));
+
+      // Exact vector search: every answer identical, in every mode.
+      const [exactSource, exactFresh] = [withExactEngine(source), withExactEngine(fresh)];
+      try {
+        const expected = await answers(source);
+        assert.ok((expected[0] as { results: unknown[] }).results.length > 5);
+        assert.deepEqual(await answers(fresh), expected);
+      } finally {
+        exactSource();
+        exactFresh();
+      }
+      // The usearch index is approximate and leaves the order among exactly equal scores open (the lexical
+      // test embedder makes many such ties); every answer without a tie is identical there too.
+      const [a, b] = [await answers(source), await answers(fresh)];
+      let compared = 0;
+      a.forEach((x, i) => {
+        const scores = (x as Answer).results.map((r) => r.score);
+        if (new Set(scores).size < scores.length) return;
+        compared++;
+        assert.deepEqual(b[i], x, `usearch answer ${i}`);
+      });
+      assert.ok(compared >= a.length / 2, `${compared} of ${a.length} answers had no ties`);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('a directory export works the same; --force is needed to overwrite, and filters select pages', async () => {
+    const out = join(dir, 'by-dir');
+    const ex = await exportIndex(source, { path: out });
+    assert.equal(ex.format, 'directory');
+    assert.deepEqual(readdirSync(out).sort(), ['chunks.parquet', 'manifest.json', 'pages.parquet']);
+    await assert.rejects(exportIndex(source, { path: out }), /already exists.*--force/);
+    await assert.rejects(exportIndex(source, { path: archive }), /already exists.*--force/);
+    await exportIndex(source, { path: out, force: true });
+    assert.equal(readdirSync(dir).filter((n) => n.includes('.partial-')).length, 0, 'no staging left behind');
+
+    const guide = await exportIndex(source, { path: join(dir, 'none.tar'), tags: ['no-such-tag'] });
+    assert.equal(guide.pages, 0);
+    assert.equal(guide.chunks, 0);
+    const host = new URL(site.url).hostname;
+    const byDomain = await exportIndex(source, { path: join(dir, 'domain.tar'), domain: host, tags: ['widget'] });
+    assert.equal(byDomain.pages, ex.pages);
+    assert.deepEqual(byDomain.manifest.filters, { tags: ['widget'], domain: host });
+
+    const fresh = await makeContext({ runner: false });
+    try {
+      const im = await importIndex(fresh, { path: out });
+      assert.equal(im.pages.added, ex.pages);
+      assert.equal(await fresh.store.chunks.count(), ex.chunks);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('importing the same export twice changes nothing', async () => {
+    const target = await makeContext({ runner: false });
+    try {
+      await importIndex(target, { path: archive });
+      const before = await contents(target);
+      const again = await importIndex(target, { path: archive });
+      assert.deepEqual(again.pages, { added: 0, replaced: 0, kept: before.pages.length, skipped: 0 });
+      assert.deepEqual(again.chunks, { added: 0, removed: 0, unchanged: before.chunks.length });
+      assert.deepEqual(await contents(target), before);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('a page-less chunk filter: --tags exports only matching pages and their chunks', async () => {
+    const ctx = await makeContext({ runner: false });
+    try {
+      await addPages(ctx, [
+        { id: 'a', title: 'Alpha', markdown: '# Alpha\n\nalpha words here', tags: ['one'] },
+        { id: 'b', title: 'Beta', markdown: '# Beta\n\nbeta words here', tags: ['two'] },
+        { id: 'c', title: 'Gamma', markdown: '# Gamma\n\ngamma words', tags: ['one', 'three'], url: 'https://other.test/c.html' },
+      ]);
+      // A chunk stored without a page (as migrated from Qdrant), tagged "one".
+      const [v] = await ctx.embedder.embed(['orphan chunk about alpha']);
+      await ctx.store.chunks.indexBatch([v!], [{ text: 'orphan chunk about alpha', tags: ['one'] }], ['orphan-1']);
+      const ex = await exportIndex(ctx, { path: join(dir, 'one.tar'), tags: ['one'] });
+      assert.equal(ex.pages, 2);
+      const fresh = await makeContext({ runner: false });
+      try {
+        const im = await importIndex(fresh, { path: join(dir, 'one.tar') });
+        assert.equal(im.pages.added, 2);
+        const ids = (await fresh.store.db.all<{ id: string }>('SELECT DISTINCT coalesce(page_id, id) AS id FROM document_embeddings ORDER BY 1')).map((r) => r.id);
+        assert.deepEqual(ids, ['a', 'c', 'orphan-1']);
+        const again = await importIndex(fresh, { path: join(dir, 'one.tar') });
+        assert.equal(again.chunks.added, 0, 'a page-less chunk already stored is not written twice');
+      } finally {
+        await fresh.close();
+      }
+      const dom = await exportIndex(ctx, { path: join(dir, 'other.tar'), domain: 'other.test' });
+      assert.equal(dom.pages, 1);
+      assert.equal(dom.chunks, (await ctx.store.db.all<{ n: number }>("SELECT count(*)::INTEGER AS n FROM document_embeddings WHERE page_id = 'c'"))[0]!.n);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('is refused on an embedder mismatch, with what to do, and writes nothing', async () => {
+    for (const embedder of [new LexicalEmbedder(128), renamed(new LexicalEmbedder(256), 'another-model')]) {
+      const other = await makeContext({ runner: false, embedder });
+      try {
+        const err = await importIndex(other, { path: archive }).then(
+          () => assert.fail('import should be refused'),
+          (e: unknown) => e as Error,
+        );
+        assert.ok(err instanceof ConflictError, String(err));
+        assert.match(err.message, /holds vectors made by lexical\/lexical-hash-v1 \(256 dimensions\)/);
+        assert.match(err.message, /cannot be compared, so nothing was imported/);
+        assert.match(err.message, /DOCTOR_EMBEDDING_MODEL=lexical-hash-v1 DOCTOR_EMBEDDING_DIM=256 doctor --data-dir/);
+        assert.equal(await other.store.pages.count(), 0);
+      } finally {
+        await other.close();
+      }
+    }
+  });
+});
+
+describe('import: merging by URL', () => {
+  const dir = tempDir();
+  const T1 = new Date('2024-01-01T00:00:00Z');
+  const T2 = new Date('2025-06-01T00:00:00Z');
+  const URL_SHARED = 'https://docs.test/shared.html';
+
+  it('the newer crawl wins: a stored older page is replaced with its chunks (tags kept); a stored newer page stays', async () => {
+    // The exporting database crawled the shared URL at T2 (text about zebras) and has a page of its own.
+    const src = await makeContext({ runner: false });
+    await addPages(src, [
+      { id: 'src-shared', title: 'Shared', markdown: '# Shared\n\nzebras graze quietly on the savanna', url: URL_SHARED, tags: ['zoo'], crawlDate: T2 },
+      { id: 'src-only', title: 'Only here', markdown: '# Only\n\npenguins waddle', tags: ['zoo'], crawlDate: T2 },
+    ]);
+    const file = join(dir, 'zoo.tar');
+    await exportIndex(src, { path: file });
+    await src.close();
+
+    // Older here: replaced.
+    const older = await makeContext({ runner: false, vectorEngine: 'usearch' });
+    try {
+      await addPages(older, [{ id: 'old-shared', title: 'Shared', markdown: '# Shared\n\ngiraffes eat leaves from tall acacia trees', url: URL_SHARED, tags: ['mine'], crawlDate: T1 }]);
+      await usearchReady(older);
+      const im = await importIndex(older, { path: file });
+      assert.deepEqual(im.pages, { added: 1, replaced: 1, kept: 0, skipped: 0 });
+      assert.ok(im.chunks.removed >= 1);
+      const page = await older.store.pages.getByUrl(URL_SHARED);
+      assert.equal(page?.id, 'src-shared');
+      assert.match(page!.raw_text!, /zebras/);
+      assert.deepEqual(page!.tags, ['zoo', 'mine'], 'the replaced page keeps its tags');
+      assert.equal(await older.store.pages.get('old-shared'), undefined);
+      assert.equal((await searchDocs(older, { query: 'giraffes acacia', mode: 'keyword' })).results.length, 0, 'old chunks left the keyword index');
+      const zebra = await searchDocs(older, { query: 'zebras graze', mode: 'keyword', tags: ['mine'] });
+      assert.equal(zebra.results[0]?.page_id, 'src-shared', 'new chunks carry the kept tags');
+      await usearchReady(older);
+      const vec = await searchDocs(older, { query: 'giraffes eat leaves from tall acacia trees', mode: 'vector', max_results: 10 });
+      assert.ok(vec.results.every((r) => r.page_id !== 'old-shared'), 'old vectors left the vector index');
+    } finally {
+      await older.close();
+    }
+
+    // Newer here: kept, and its chunks untouched.
+    const newer = await makeContext({ runner: false });
+    try {
+      const T3 = new Date('2026-01-01T00:00:00Z');
+      await addPages(newer, [{ id: 'new-shared', title: 'Shared', markdown: '# Shared\n\nlions sleep all day', url: URL_SHARED, crawlDate: T3 }]);
+      const before = await newer.store.db.all("SELECT id, seq FROM document_embeddings WHERE page_id = 'new-shared' ORDER BY id");
+      const im = await importIndex(newer, { path: file });
+      assert.deepEqual(im.pages, { added: 1, replaced: 0, kept: 1, skipped: 0 });
+      assert.equal((await newer.store.pages.getByUrl(URL_SHARED))?.id, 'new-shared');
+      assert.deepEqual(await newer.store.db.all("SELECT id, seq FROM document_embeddings WHERE page_id = 'new-shared' ORDER BY id"), before);
+      assert.equal((await searchDocs(newer, { query: 'zebras', mode: 'keyword' })).results.length, 0);
+    } finally {
+      await newer.close();
+    }
+  });
+});
+
+describe('import: bad or damaged exports are refused and change nothing', () => {
+  const dir = tempDir();
+  let ctx: TestContext;
+  let exportDir: string;
+
+  before(async () => {
+    ctx = await makeContext({ runner: false });
+    await addPages(ctx, Array.from({ length: 30 }, (_, i) => ({
+      id: `p${i}`, title: `Page ${i}`, markdown: `# Page ${i}\n\n${'lorem ipsum dolor sit amet '.repeat(40)} topic${i}`, tags: ['t'],
+    })));
+    exportDir = join(dir, 'good');
+    await exportIndex(ctx, { path: exportDir });
+  });
+  after(() => ctx.close());
+
+  /** A copy of the good export in a new directory, changed by `edit`. */
+  const variant = (name: string, edit: (d: string) => void): string => {
+    const d = join(dir, name);
+    mkdirSync(d);
+    for (const f of readdirSync(exportDir)) writeFileSync(join(d, f), readFileSync(join(exportDir, f)));
+    edit(d);
+    return d;
+  };
+
+  it('a Parquet file changed after the export fails its checksum', async () => {
+    const target = await makeContext({ runner: false });
+    try {
+      const damaged = variant('damaged', (d) => {
+        const p = join(d, 'chunks.parquet');
+        const buf = readFileSync(p);
+        buf[Math.floor(buf.length / 2)]! ^= 0xff;
+        writeFileSync(p, buf);
+      });
+      await assert.rejects(importIndex(target, { path: damaged }), (e: Error) => {
+        assert.ok(e instanceof ValidationError);
+        assert.match(e.message, /chunks\.parquet in .* does not match the SHA-256 checksum in its manifest/);
+        return true;
+      });
+      const appended = variant('appended', (d) => appendFileSync(join(d, 'pages.parquet'), 'x'));
+      await assert.rejects(importIndex(target, { path: appended }), /pages\.parquet .* does not match the SHA-256/);
+      const noManifest = variant('no-manifest', (d) => writeFileSync(join(d, 'manifest.json'), '{"format": "something-else"}'));
+      await assert.rejects(importIndex(target, { path: noManifest }), /not the manifest of a Doctor export/);
+      const future = variant('future', (d) => {
+        const m = JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8'));
+        writeFileSync(join(d, 'manifest.json'), JSON.stringify({ ...m, format_version: 99, doctor_version: '9.0.0' }));
+      });
+      await assert.rejects(importIndex(target, { path: future }), /export format version 99, written by Doctor 9\.0\.0.*Upgrade Doctor/);
+      assert.equal(await target.store.pages.count(), 0);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('archives: a Parquet file instead of the export, and a tar with foreign entries, are refused', async () => {
+    const target = await makeContext({ runner: false });
+    try {
+      await assert.rejects(importIndex(target, { path: join(exportDir, 'pages.parquet') }), /not a Doctor export archive.*single Parquet file/);
+      const evilDir = variant('evil', (d) => writeFileSync(join(d, 'run.sh'), 'echo hi'));
+      const evil = join(dir, 'evil.tar');
+      await tar.c({ file: evil, cwd: evilDir }, ['manifest.json', 'pages.parquet', 'chunks.parquet', 'run.sh']);
+      await assert.rejects(importIndex(target, { path: evil }), /entries a Doctor export never has \(run\.sh\)/);
+      assert.equal(readdirSync(dir).some((n) => n === 'run.sh'), false);
+      await assert.rejects(importIndex(target, { path: 'relative.tar' }), /path must be an absolute path/);
+      await assert.rejects(importIndex(target, { path: join(dir, 'missing.tar') }), /does not exist/);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('a vector that cannot be stored (NaN) in the last batch fails the whole import: nothing is lost or half-written', async () => {
+    // A well-formed export (right checksums) whose last chunk has a NaN in its vector.
+    const nan = variant('nan', (d) => {
+      /* rewritten below with DuckDB */ void d;
+    });
+    const inst = await DuckDBInstance.create(':memory:');
+    const conn = await inst.connect();
+    const file = join(nan, 'chunks.parquet');
+    await conn.run(`CREATE TABLE c AS SELECT * FROM read_parquet($f)`, { f: file });
+    await conn.run(`UPDATE c SET embedding = list_transform(embedding, x -> 'nan'::FLOAT) WHERE seq = (SELECT max(seq) FROM c)`);
+    await conn.run(`COPY (SELECT * FROM c ORDER BY seq) TO $f (FORMAT parquet, COMPRESSION zstd)`, { f: file });
+    conn.closeSync();
+    inst.closeSync();
+    const m = JSON.parse(readFileSync(join(nan, 'manifest.json'), 'utf8'));
+    const d = await fileDigest(file);
+    m.files.chunks = { ...m.files.chunks, ...d };
+    writeFileSync(join(nan, 'manifest.json'), JSON.stringify(m));
+
+    // The target has an older copy of every page: the import would replace them all.
+    const target = await makeContext({ runner: false });
+    try {
+      await addPages(target, Array.from({ length: 30 }, (_, i) => ({
+        id: `old${i}`, title: `Old ${i}`, markdown: `# Old ${i}\n\nprevious text ${i}`, url: `https://docs.test/p${i}.html`, crawlDate: new Date('2020-01-01'),
+      })));
+      const before = await contents(target);
+      const answersBefore = await searchDocs(target, { query: 'previous text', mode: 'hybrid' });
+      await assert.rejects(importDirect(target.store, { source: nan, batchSize: 8 }), /non-finite value/);
+      assert.deepEqual(await contents(target), before);
+      assert.deepEqual(await searchDocs(target, { query: 'previous text', mode: 'hybrid' }), answersBefore);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('a failure midway (after some batches were written) rolls everything back', async () => {
+    const target = await makeContext({ runner: false, vectorEngine: 'usearch' });
+    try {
+      await addPages(target, [{ id: 'keep', title: 'Keep', markdown: '# Keep\n\nstays whatever happens', url: 'https://docs.test/p3.html', crawlDate: new Date('2020-01-01') }]);
+      await usearchReady(target);
+      const before = await contents(target);
+      let batches = 0;
+      await assert.rejects(
+        importDirect(target.store, {
+          source: exportDir,
+          batchSize: 8,
+          progressEveryMs: 0,
+          onProgress: (p) => {
+            if (p.step === 'writing chunks' && p.done > 0 && ++batches === 3) throw new Error('disk full (simulated)');
+          },
+        }),
+        /disk full/,
+      );
+      assert.deepEqual(await contents(target), before);
+      await usearchReady(target);
+      const hits = await searchDocs(target, { query: 'stays whatever happens', mode: 'vector' });
+      assert.deepEqual(hits.results.map((r) => r.page_id), ['keep'], 'the vector index holds exactly what the table holds');
+      // The same import then succeeds.
+      const im = await importIndex(target, { path: exportDir });
+      assert.equal(im.pages.replaced, 1);
+      assert.equal(im.pages.added, 29);
+    } finally {
+      await target.close();
+    }
+  });
+});
+
+describe('export/import paths exist only where expected', () => {
+  it('nothing is left in the work directory after importing an archive', async () => {
+    const ctx = await makeContext({ runner: false });
+    const work = tempDir();
+    try {
+      await addPages(ctx, [{ id: 'x', title: 'X', markdown: '# X\n\nsome text' }]);
+      const file = join(tempDir(), 'x.tar');
+      await exportIndex(ctx, { path: file });
+      await importDirect(ctx.store, { source: file, workDir: work });
+      assert.deepEqual(readdirSync(work), []);
+      assert.ok(existsSync(file));
+    } finally {
+      await ctx.close();
+    }
+  });
+});
