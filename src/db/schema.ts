@@ -105,6 +105,13 @@ export const migrations: Migration[] = [
       await tx.run('CREATE TABLE kw_postings (term BIGINT NOT NULL, doc BIGINT NOT NULL, tf INTEGER NOT NULL)');
     },
   },
+  {
+    version: 3,
+    description: 'jobs.attempts: starts of a job in a row that ended without progress (a crash loop ends as failed)',
+    async up(tx) {
+      await tx.run('ALTER TABLE jobs ADD COLUMN IF NOT EXISTS attempts INTEGER DEFAULT 0');
+    },
+  },
 ];
 
 export const latestSchemaVersion = (): number => migrations[migrations.length - 1]!.version;

@@ -25,16 +25,21 @@ export interface JobRecord {
   /** URLs skipped with the reason (bounded list). */
   skipped: SkippedUrl[];
   error_message: string | null;
+  /**
+   * Starts of this job in a row that ended without progress (the process stopped while running it, or
+   * crashed). Reset when the job makes progress; the job runner fails a job past its limit.
+   */
+  attempts: number;
   created_at: Date;
   updated_at: Date;
 }
 
 export type NewJob = Pick<JobRecord, 'job_id' | 'start_url' | 'max_pages' | 'max_depth' | 'tags' | 'options'>;
 export type JobUpdate = Partial<
-  Pick<JobRecord, 'status' | 'pages_discovered' | 'pages_crawled' | 'pages_skipped' | 'skipped' | 'error_message'>
+  Pick<JobRecord, 'status' | 'pages_discovered' | 'pages_crawled' | 'pages_skipped' | 'skipped' | 'error_message' | 'attempts'>
 >;
 
-const UPDATABLE = ['status', 'pages_discovered', 'pages_crawled', 'pages_skipped', 'skipped', 'error_message'] as const;
+const UPDATABLE = ['status', 'pages_discovered', 'pages_crawled', 'pages_skipped', 'skipped', 'error_message', 'attempts'] as const;
 
 export class JobStore {
   constructor(private readonly db: Database) {}
@@ -104,6 +109,22 @@ export class JobStore {
     return rows.map(toJob);
   }
 
+  /**
+   * Cancels a pending or running job in the table alone, for a process that holds the database but runs
+   * no jobs (no other process can be running it then). Returns false when the job had already finished.
+   */
+  async cancelUnheld(jobId: string, reason: string): Promise<boolean> {
+    const rows = await this.db.transaction((tx) =>
+      tx.all<{ job_id: string }>(
+        `UPDATE jobs SET status = 'cancelled', error_message = $reason, updated_at = $now
+         WHERE job_id = $job_id AND status IN ('pending', 'running') RETURNING job_id`,
+        { job_id: jobId, reason, now: timestamptz(new Date()) },
+        { now: TIMESTAMP_TZ },
+      ),
+    );
+    return rows.length > 0;
+  }
+
   /** Jobs that were pending or running (e.g. when the process stopped): to resume at start-up. */
   unfinished(): Promise<JobRecord[]> {
     return this.list({ status: ['pending', 'running'], limit: 10_000 });
@@ -122,6 +143,7 @@ function toJob(row: JobRecord): JobRecord {
     pages_skipped: Number(row.pages_skipped),
     max_pages: Number(row.max_pages),
     max_depth: row.max_depth === null ? null : Number(row.max_depth),
+    attempts: Number(row.attempts ?? 0),
     tags: row.tags ?? [],
     options: parseJson(row.options, {}),
     skipped: parseJson(row.skipped, []),
