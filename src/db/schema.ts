@@ -107,9 +107,12 @@ export const migrations: Migration[] = [
   },
   {
     version: 3,
-    description: 'jobs.attempts: starts of a job in a row that ended without progress (a crash loop ends as failed)',
+    description: 'job_attempts: starts of a job in a row without progress (a crash loop ends as failed)',
     async up(tx) {
-      await tx.run('ALTER TABLE jobs ADD COLUMN IF NOT EXISTS attempts INTEGER DEFAULT 0');
+      // A table of its own rather than a column of jobs: DuckDB (1.5.6) cannot replay an ALTER TABLE on a
+      // table with a DEFAULT current_timestamp column from the WAL after a crash ("Failure while replaying
+      // WAL file: ... GetDefaultDatabase"), so a kill soon after the upgrade would leave the file unopenable.
+      await tx.run('CREATE TABLE IF NOT EXISTS job_attempts (job_id VARCHAR PRIMARY KEY, attempts INTEGER NOT NULL)');
     },
   },
 ];

@@ -354,9 +354,11 @@ export class Crawl {
       pages_crawled: counts.done,
       pages_skipped: counts.skipped,
       skipped,
-      ...(clearAttempts ? { attempts: 0 } : {}),
     });
-    if (clearAttempts) this.progressMade = true;
+    if (clearAttempts) {
+      await this.deps.store.jobs.setAttempts(this.job.job_id, 0);
+      this.progressMade = true;
+    }
     const job = await this.deps.store.jobs.get(this.job.job_id);
     if (!job) return;
     try {

@@ -157,7 +157,8 @@ export class JobRunner {
       return;
     }
     // counted before anything can crash; the crawl clears it as soon as it makes progress
-    await store.jobs.update(jobId, { status: 'running', attempts: job.attempts + 1 });
+    await store.jobs.setAttempts(jobId, job.attempts + 1);
+    await store.jobs.update(jobId, { status: 'running' });
     this.emit(jobId);
     let crawl: Crawl | undefined;
     try {
@@ -180,7 +181,7 @@ export class JobRunner {
           // The process is stopping: the job stays `running` and resumes at the next start. An orderly
           // stop is no crash: this start does not count (unless the crawl already cleared the count).
           const now = await store.jobs.get(jobId);
-          if (now && now.attempts > job.attempts) await store.jobs.update(jobId, { attempts: job.attempts });
+          if (now && now.attempts > job.attempts) await store.jobs.setAttempts(jobId, job.attempts);
         }
         return;
       }

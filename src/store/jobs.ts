@@ -36,10 +36,13 @@ export interface JobRecord {
 
 export type NewJob = Pick<JobRecord, 'job_id' | 'start_url' | 'max_pages' | 'max_depth' | 'tags' | 'options'>;
 export type JobUpdate = Partial<
-  Pick<JobRecord, 'status' | 'pages_discovered' | 'pages_crawled' | 'pages_skipped' | 'skipped' | 'error_message' | 'attempts'>
+  Pick<JobRecord, 'status' | 'pages_discovered' | 'pages_crawled' | 'pages_skipped' | 'skipped' | 'error_message'>
 >;
 
-const UPDATABLE = ['status', 'pages_discovered', 'pages_crawled', 'pages_skipped', 'skipped', 'error_message', 'attempts'] as const;
+const UPDATABLE = ['status', 'pages_discovered', 'pages_crawled', 'pages_skipped', 'skipped', 'error_message'] as const;
+
+/** Job rows with their attempt count (kept in job_attempts: see schema version 3). */
+const SELECT_JOBS = 'SELECT jobs.*, coalesce(job_attempts.attempts, 0) AS attempts FROM jobs LEFT JOIN job_attempts USING (job_id)';
 
 export class JobStore {
   constructor(private readonly db: Database) {}
@@ -64,7 +67,7 @@ export class JobStore {
   }
 
   async get(jobId: string, tx?: Tx): Promise<JobRecord | undefined> {
-    const rows = await (tx ?? this.db).all<JobRecord>('SELECT * FROM jobs WHERE job_id = ?', [jobId]);
+    const rows = await (tx ?? this.db).all<JobRecord>(`${SELECT_JOBS} WHERE job_id = ?`, [jobId]);
     return rows[0] ? toJob(rows[0]) : undefined;
   }
 
@@ -75,7 +78,7 @@ export class JobStore {
   async find(idOrPrefix: string): Promise<JobRecord | undefined> {
     const exact = await this.get(idOrPrefix);
     if (exact || idOrPrefix.length < 8) return exact;
-    const rows = await this.db.all<JobRecord>('SELECT * FROM jobs WHERE starts_with(job_id, ?) LIMIT 2', [idOrPrefix]);
+    const rows = await this.db.all<JobRecord>(`${SELECT_JOBS} WHERE starts_with(job_id, ?) LIMIT 2`, [idOrPrefix]);
     if (rows.length > 1) throw new AmbiguousJobIdError(`job id prefix "${idOrPrefix}" matches several jobs: give more characters.`);
     return rows[0] ? toJob(rows[0]) : undefined;
   }
@@ -98,10 +101,18 @@ export class JobStore {
     else await this.db.run(sql, params, types);
   }
 
+  /** Sets the job's attempt count (see {@link JobRecord.attempts}). */
+  async setAttempts(jobId: string, attempts: number): Promise<void> {
+    await this.db.run(
+      'INSERT INTO job_attempts (job_id, attempts) VALUES (?, ?) ON CONFLICT (job_id) DO UPDATE SET attempts = excluded.attempts',
+      [jobId, attempts],
+    );
+  }
+
   /** Newest first. */
   async list(opts: { status?: readonly JobStatus[]; limit?: number } = {}): Promise<JobRecord[]> {
     const rows = await this.db.all<JobRecord>(
-      `SELECT * FROM jobs WHERE $statuses IS NULL OR list_contains($statuses, status)
+      `${SELECT_JOBS} WHERE $statuses IS NULL OR list_contains($statuses, status)
        ORDER BY created_at DESC, job_id LIMIT $limit`,
       { statuses: opts.status ? varcharList(opts.status) : null, limit: opts.limit ?? 100 },
       { statuses: VARCHAR_LIST },
