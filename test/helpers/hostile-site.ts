@@ -27,19 +27,26 @@ function forever(res: ServerResponse, chunk: string, everyMs: number): void {
 
 export async function startHostileSite(): Promise<HostileSite> {
   const hits = new Map<string, number>();
-  const pages = new Map<string, () => string>([
+  const makers = new Map<string, () => string>([
     ['/huge-title', hugeTitlePage],
     ['/many-headings', () => manyHeadingsPage()],
     ['/long-word', () => longWordPage()],
     ['/escaped', escapedMarkupPage],
   ]);
+  const built = new Map<string, Buffer>();
+  const pageAt = (path: string): Buffer | undefined => {
+    const make = makers.get(path);
+    if (!make) return undefined;
+    if (!built.has(path)) built.set(path, Buffer.from(make()));
+    return built.get(path);
+  };
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     hits.set(path, (hits.get(path) ?? 0) + 1);
-    const page = pages.get(path);
+    const page = pageAt(path);
     if (page) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      return res.end(page());
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': String(page.length) });
+      return res.end(page);
     }
     switch (path) {
       case '/zstd':
