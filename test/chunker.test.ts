@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chunkMarkdown, chunkSearchText, type Chunk } from '../src/ingest/extract/chunker.js';
+import { MAX_HEADING_CHARS, MAX_HEADING_PATH_CHARS, MAX_SECTIONS } from '../src/ingest/extract/bounds.js';
 
 const para = (n: number, word: string) => Array.from({ length: n }, (_, i) => `${word}${i}`).join(' ') + '.';
 const sentences = (n: number, word: string) => Array.from({ length: n }, (_, i) => `The ${word} sentence number ${i} ends here.`).join(' ');
@@ -234,5 +235,28 @@ describe('chunkSearchText and speed', () => {
       assert.ok(performance.now() - t < 3000);
       assert.ok(out.every((c) => c.text.length <= 1000 && fencesBalanced(c.text)));
     }
+  });
+});
+
+describe('chunking is bounded whatever the Markdown (issue 20)', () => {
+  it('heading texts are cut to MAX_HEADING_CHARS and a heading path to MAX_HEADING_PATH_CHARS', () => {
+    const md = [1, 2, 3, 4, 5, 6].map((l) => `${'#'.repeat(l)} ${String.fromCharCode(64 + l).repeat(500_000)}`).join('\n\n') + '\n\nThe text under six huge headings.';
+    const chunks = chunkMarkdown(md);
+    const last = chunks.at(-1)!;
+    assert.match(last.text, /The text under six huge headings\./);
+    assert.equal(last.headingPath.length, 6);
+    assert.ok(last.headingPath.every((h) => h.length <= MAX_HEADING_CHARS), last.headingPath.map((h) => h.length).join());
+    assert.ok(last.headingPath.join(' > ').length <= MAX_HEADING_PATH_CHARS, String(last.headingPath.join(' > ').length));
+    assert.ok(chunks.every((c) => c.headingPath.join(' > ').length <= MAX_HEADING_PATH_CHARS));
+  });
+
+  it(`only the first ${MAX_SECTIONS} headings start sections: 50,000 short sections do not make 50,000 chunks`, () => {
+    const md = Array.from({ length: 50_000 }, (_, i) => `## Heading ${i}\n\ntext ${i}`).join('\n\n');
+    const chunks = chunkMarkdown(md, { maxChars: 1000 });
+    assert.ok(chunks.length < MAX_SECTIONS + 2000, `${chunks.length} chunks`);
+    assert.deepEqual(chunks[0]!.headingPath, ['Heading 0']);
+    const tail = chunks.at(-1)!;
+    assert.match(tail.text, /## Heading 49999\n\ntext 49999$/, 'later headings stay in the text');
+    assert.deepEqual(tail.headingPath, [`Heading ${MAX_SECTIONS - 1}`]);
   });
 });

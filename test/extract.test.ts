@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { marked } from 'marked';
 import { extractPage, looksLikeJsOnly } from '../src/ingest/extract/extract.js';
+import { MAX_DOM_TAGS } from '../src/ingest/extract/extract-html.js';
+import { MAX_LINKS, MAX_TITLE_CHARS, MAX_WORD_CHARS } from '../src/ingest/extract/bounds.js';
+import { escapedMarkupPage, hugeTitlePage, longWordPage } from './helpers/hostile-pages.js';
 
 const html = (body: string, url = 'https://d.test/docs/page.html') => extractPage({ body, contentType: 'text/html; charset=utf-8', url });
 
@@ -235,7 +239,7 @@ describe('hostile input', () => {
     );
     assert.equal(g.__doctorPwned, undefined);
     assert.ok(!p.markdown.includes('__doctorPwned'));
-    assert.match(p.markdown, /<script>alert\(1\)<\/script> is shown/);
+    assert.match(p.markdown, /\\<script>alert\(1\)\\<\/script> is shown/);
   });
 
   it('flags pages whose static HTML is almost empty but has scripts as JS-only', () => {
@@ -246,5 +250,50 @@ describe('hostile input', () => {
     assert.equal(looksLikeJsOnly(doc, DOC), false);
     const tiny = '<html><body><p>Short static page.</p></body></html>';
     assert.equal(looksLikeJsOnly(html(tiny), tiny), false, 'no scripts: nothing to render');
+  });
+});
+
+describe('markup shown as text stays text (issue 20)', () => {
+  /** What a client that renders Markdown (CommonMark, raw HTML allowed) makes of the stored page. */
+  const rendered = (md: string) => marked.parse(md, { async: false });
+  const live = /<(script|img|iframe|svg|b)\b/i;
+
+  it('&lt;script&gt; and &lt;img onerror&gt; in text never become live HTML; code keeps its markup literally', () => {
+    const page = html(escapedMarkupPage());
+    const out = rendered(page.markdown);
+    assert.ok(!live.test(out.replace(/<img src="https:\/\/d\.test\/i\.png"[^>]*>/, '')), out);
+    assert.match(out, /Use &lt;script&gt;alert\(1\)&lt;\/script&gt; and &lt;img src=x onerror=alert\(2\)&gt; as text\./);
+    assert.match(out, /An entity shown as text: &amp;lt;b&amp;gt; and a &amp; b &lt; c\./, 'an entity written as text stays that text');
+    assert.match(page.markdown, /`<div class="x">`/, 'inline code is not escaped');
+    assert.match(page.markdown, /```\n<script src="app.js"><\/script>\n```/, 'code blocks are not escaped');
+    assert.match(out, /alt="&lt;img src=x onerror=alert\(3\)&gt;"/, 'image alt text is text');
+  });
+
+  it('the same holds for pages too large for a DOM (plain-text fallback)', () => {
+    const filler = '<span>x</span>'.repeat(MAX_DOM_TAGS);
+    const page = html(`<html><body><main><p>Use &lt;script&gt;alert(1)&lt;/script&gt; here.</p>${filler}</main></body></html>`);
+    const out = rendered(page.markdown);
+    assert.ok(!/<script/i.test(out), out.slice(0, 300));
+    assert.match(out, /Use &lt;script&gt;alert\(1\)&lt;\/script&gt; here\./);
+  });
+});
+
+describe('extraction is bounded whatever the page (issue 20)', () => {
+  it('a 2,000,000-character <title> and a 500,000-character <h1>: the title is cut to MAX_TITLE_CHARS', () => {
+    const page = html(hugeTitlePage());
+    assert.ok(page.title.length <= MAX_TITLE_CHARS && page.title.length > 200, `title of ${page.title.length} characters`);
+    assert.match(page.markdown, /zebrafish/, 'the text is kept');
+  });
+
+  it('a 9 MB word is cut to MAX_WORD_CHARS; the text around it is kept', () => {
+    const page = html(longWordPage());
+    assert.match(page.markdown, new RegExp(`^before w{${MAX_WORD_CHARS}}… after$`));
+  });
+
+  it('links per page are capped at MAX_LINKS', () => {
+    const links = Array.from({ length: MAX_LINKS + 500 }, (_, i) => `<a href="/p${i}">p</a>`).join(' ');
+    const page = html(`<html><body><main><p>many links</p>${links}</main></body></html>`);
+    assert.equal(page.links.length, MAX_LINKS);
+    assert.equal(page.links[0], 'https://d.test/p0');
   });
 });

@@ -183,7 +183,7 @@ describe('Fetcher: errors and retries', () => {
     const t0 = Date.now();
     const r = await new Fetcher({ timeoutMs: 300, maxRetries: 0 }).fetch(`${base}/slow`);
     assert.ok(!r.ok && r.kind === 'timeout', JSON.stringify(r));
-    assert.match(r.reason, /no answer within 300 ms.*DOCTOR_REQUEST_TIMEOUT_MS/);
+    assert.match(r.reason, /timeout: no complete answer within 300 ms.*DOCTOR_REQUEST_TIMEOUT_MS/);
     assert.ok(Date.now() - t0 < 1500);
   });
 

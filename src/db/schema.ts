@@ -105,6 +105,16 @@ export const migrations: Migration[] = [
       await tx.run('CREATE TABLE kw_postings (term BIGINT NOT NULL, doc BIGINT NOT NULL, tf INTEGER NOT NULL)');
     },
   },
+  {
+    version: 3,
+    description: 'job_attempts: starts of a job in a row without progress (a crash loop ends as failed)',
+    async up(tx) {
+      // A table of its own rather than a column of jobs: DuckDB (1.5.6) cannot replay an ALTER TABLE on a
+      // table with a DEFAULT current_timestamp column from the WAL after a crash ("Failure while replaying
+      // WAL file: ... GetDefaultDatabase"), so a kill soon after the upgrade would leave the file unopenable.
+      await tx.run('CREATE TABLE IF NOT EXISTS job_attempts (job_id VARCHAR PRIMARY KEY, attempts INTEGER NOT NULL)');
+    },
+  },
 ];
 
 export const latestSchemaVersion = (): number => migrations[migrations.length - 1]!.version;

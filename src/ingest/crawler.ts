@@ -73,6 +73,9 @@ export class Crawl {
   /** The start URL was processed (stored or skipped): the crawl may go wide. */
   private startSettled = false;
   private lastProgressWrite = 0;
+  /** Pages done or skipped when this run started: progress beyond it clears the job's attempt count. */
+  private handledAtStart = 0;
+  private progressMade = false;
   private fatal?: Error;
   private readonly writer: GroupWriter;
   /** URLs already in the frontier: most links (navigation) repeat on every page. */
@@ -112,6 +115,7 @@ export class Crawl {
     const { store } = this.deps;
     const counts = await this.frontier.counts(this.job.job_id);
     this.crawled = counts.done;
+    this.handledAtStart = counts.done + counts.skipped;
     this.known = await this.frontier.urls(this.job.job_id);
     if (counts.total === 0) await this.seed();
     else {
@@ -134,6 +138,8 @@ export class Crawl {
       if (room > 0) {
         const next = await this.frontier.next(this.job.job_id, room, [...inFlight.keys()]);
         for (const entry of next) {
+          // processEntry never rejects (an unexpected error becomes `fatal`), so no page can leave a
+          // rejected promise behind that nobody awaits
           const p = this.processEntry(entry).finally(() => {
             inFlight.delete(entry.url);
             if (entry.depth === 0) this.startSettled = true;
@@ -187,26 +193,32 @@ export class Crawl {
     });
   }
 
+  /** Fetches, extracts and stores one frontier entry, or marks it skipped. Never rejects. */
   private async processEntry(entry: FrontierEntry): Promise<void> {
     const jobId = this.job.job_id;
     try {
-      const outcome = await this.processUrl(entry);
-      if (outcome.kind === 'stored') {
-        this.crawled++; // the frontier entry was marked done in the page's own transaction
-      } else {
-        await this.frontier.mark(jobId, entry.url, 'skipped', { reason: outcome.reason });
+      try {
+        const outcome = await this.processUrl(entry);
+        if (outcome.kind === 'stored') {
+          this.crawled++; // the frontier entry was marked done in the page's own transaction
+        } else {
+          await this.frontier.mark(jobId, entry.url, 'skipped', { reason: outcome.reason });
+        }
+      } catch (e) {
+        if (e instanceof CrawlCancelled || this.signal.aborted) return; // stays queued: resumed later
+        if (e instanceof EmbeddingError && (e.code === 'auth' || e.code === 'model')) {
+          this.fatal ??= e; // every page would fail the same way: stop the job with this reason
+          return;
+        }
+        const reason = errorMessage(e);
+        this.deps.log.warn({ url: entry.url, err: reason }, 'page failed');
+        await this.frontier.mark(jobId, entry.url, 'skipped', { reason: `error: ${reason}` });
       }
+      await this.writeProgress(false);
     } catch (e) {
-      if (e instanceof CrawlCancelled || this.signal.aborted) return; // stays queued: resumed later
-      if (e instanceof EmbeddingError && (e.code === 'auth' || e.code === 'model')) {
-        this.fatal ??= e; // every page would fail the same way: stop the job with this reason
-        return;
-      }
-      const reason = (e as Error).message;
-      this.deps.log.warn({ url: entry.url, err: reason }, 'page failed');
-      await this.frontier.mark(jobId, entry.url, 'skipped', { reason: `error: ${reason}` });
+      // the page could not even be marked (e.g. the database refused the write): the job stops with the reason
+      if (!this.signal.aborted) this.fatal ??= e instanceof Error ? e : new Error(errorMessage(e));
     }
-    await this.writeProgress(false);
   }
 
   private async processUrl(entry: FrontierEntry): Promise<{ kind: 'stored'; pageId: string } | { kind: 'skipped'; reason: string }> {
@@ -239,7 +251,11 @@ export class Crawl {
     if (wantRender && this.deps.renderer) {
       t = performance.now();
       try {
-        body = await this.deps.renderer.render(finalUrl, { timeoutMs: this.deps.config.requestTimeoutMs });
+        const rendered = await this.deps.renderer.render(finalUrl, { timeoutMs: this.deps.config.requestTimeoutMs });
+        if (rendered.length > this.deps.config.maxPageBytes) {
+          throw new Error(`the rendered page is larger than the ${this.deps.config.maxPageBytes}-byte limit (DOCTOR_MAX_PAGE_BYTES)`);
+        }
+        body = rendered;
         this.stages.render += performance.now() - t;
         const t2 = performance.now();
         page = extractPage({ body, contentType: 'text/html', url: finalUrl });
@@ -265,7 +281,8 @@ export class Crawl {
     const entries: FrontierEntry[] = [];
     for (const raw of links) {
       const url = normalizeUrl(raw);
-      if (!url || !this.inScope(url) || !this.traps.allow(url)) continue;
+      // URLs already queued (navigation repeats on every page) are not matched against the patterns again
+      if (!url || this.known.has(url) || !this.inScope(url) || !this.traps.allow(url)) continue;
       entries.push({ url, depth: from.depth + 1, parent_page_id: parentId });
     }
     await this.addToFrontier(entries);
@@ -340,19 +357,35 @@ export class Crawl {
     this.lastProgressWrite = now;
     const counts = await this.frontier.counts(this.job.job_id);
     const skipped = await this.frontier.skipped(this.job.job_id, MAX_SKIPPED_IN_JOB_ROW);
+    // The job got somewhere in this run: it is not in a crash loop (see JobRunner, MAX_JOB_ATTEMPTS).
+    const clearAttempts = !this.progressMade && counts.done + counts.skipped > this.handledAtStart;
     await this.deps.store.jobs.update(this.job.job_id, {
       pages_discovered: counts.total,
       pages_crawled: counts.done,
       pages_skipped: counts.skipped,
       skipped,
     });
+    if (clearAttempts) {
+      await this.deps.store.jobs.setAttempts(this.job.job_id, 0);
+      this.progressMade = true;
+    }
     const job = await this.deps.store.jobs.get(this.job.job_id);
-    if (job) this.deps.onProgress?.(job);
+    if (!job) return;
+    try {
+      this.deps.onProgress?.(job);
+    } catch (e) {
+      // a listener's failure (a closed MCP stream, a CLI bar) is not the crawl's
+      this.deps.log.warn({ job_id: job.job_id, err: errorMessage(e) }, 'progress listener failed');
+    }
   }
 
   private throwIfCancelled(): void {
     if (this.signal.aborted) throw new CrawlCancelled('crawl cancelled');
   }
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 function dedupe(entries: FrontierEntry[]): FrontierEntry[] {

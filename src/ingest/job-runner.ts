@@ -1,6 +1,10 @@
 /**
  * The in-process worker pool for crawl jobs: pending -> running -> completed | failed | cancelled.
- * Jobs left pending or running by a previous process are picked up again at start().
+ * Jobs left pending or running by a previous process are picked up again at start(), unless they were
+ * started {@link MAX_JOB_ATTEMPTS} times in a row without progress (a crash loop): those are failed.
+ *
+ * An error inside a job fails that job with its reason; nothing a job does can reject a promise that
+ * nobody awaits (which would end the process).
  */
 import { EventEmitter } from 'node:events';
 import type { DoctorConfig } from '../config/config.js';
@@ -23,6 +27,12 @@ export interface JobRunnerHost {
   embedder: Embedder;
   log: Logger;
 }
+
+/**
+ * Starts of one job in a row that ended without progress (the process died or was stopped while running
+ * it, before a page was stored or skipped) after which the job is failed instead of resumed again.
+ */
+export const MAX_JOB_ATTEMPTS = 3;
 
 export class JobRunner {
   private readonly queue: string[] = [];
@@ -124,10 +134,15 @@ export class JobRunner {
       if (this.running.has(jobId)) continue;
       const abort = new AbortController();
       const entry = { abort, cancelled: false, done: Promise.resolve() };
-      entry.done = this.runJob(jobId, abort.signal, () => entry.cancelled).finally(() => {
-        this.running.delete(jobId);
-        this.pump();
-      });
+      entry.done = this.runJob(jobId, abort.signal, () => entry.cancelled)
+        .catch((e: unknown) => {
+          // runJob fails the job itself; this is an error while doing that (e.g. the database is closing)
+          this.ctx.log.error({ job_id: jobId, err: errorMessage(e) }, 'crawl job could not be run or finished');
+        })
+        .finally(() => {
+          this.running.delete(jobId);
+          this.pump();
+        });
       this.running.set(jobId, entry);
     }
   }
@@ -136,32 +151,49 @@ export class JobRunner {
     const { store, log } = this.ctx;
     const job = await store.jobs.get(jobId);
     if (!job || FINISHED_STATUSES.includes(job.status)) return;
+    if (job.attempts >= MAX_JOB_ATTEMPTS) {
+      const msg =
+        `Doctor stopped while running this job ${job.attempts} times in a row before it made progress ` +
+        '(a page that crashes or hangs the process?), so it is not resumed again. See the log of those runs; ' +
+        'start a new crawl to try again.';
+      log.error({ job_id: jobId, attempts: job.attempts }, 'crawl job failed: it never made progress after restarts');
+      await this.finish(jobId, 'failed', msg);
+      return;
+    }
+    // counted before anything can crash; the crawl clears it as soon as it makes progress
+    await store.jobs.setAttempts(jobId, job.attempts + 1);
     await store.jobs.update(jobId, { status: 'running' });
     this.emit(jobId);
-    const crawl = new Crawl({ ...job, status: 'running' }, {
-      config: this.ctx.config,
-      store,
-      embedder: this.ctx.embedder,
-      log,
-      dispatcher: this.dispatcher,
-      renderer: this.renderer.available ? this.renderer : undefined,
-      onProgress: (j) => this.events.emit('progress', j),
-    }, signal);
+    let crawl: Crawl | undefined;
     try {
+      crawl = new Crawl({ ...job, status: 'running' }, {
+        config: this.ctx.config,
+        store,
+        embedder: this.ctx.embedder,
+        log,
+        dispatcher: this.dispatcher,
+        renderer: this.renderer.available ? this.renderer : undefined,
+        onProgress: (j) => this.publish(j),
+      }, signal);
       const result = await crawl.run();
       await this.finish(jobId, result.status, result.error ?? null);
       log.info({ job_id: jobId, status: result.status, error: result.error }, 'crawl finished');
     } catch (e) {
       if (e instanceof CrawlCancelled || signal.aborted) {
         if (wasCancelled()) await this.finish(jobId, 'cancelled', 'cancelled by request');
-        // otherwise the process is stopping: the job stays `running` and resumes at the next start
+        else {
+          // The process is stopping: the job stays `running` and resumes at the next start. An orderly
+          // stop is no crash: this start does not count (unless the crawl already cleared the count).
+          const now = await store.jobs.get(jobId);
+          if (now && now.attempts > job.attempts) await store.jobs.setAttempts(jobId, job.attempts);
+        }
         return;
       }
-      const msg = (e as Error).message;
+      const msg = errorMessage(e);
       log.error({ job_id: jobId, err: msg }, 'crawl failed');
       await this.finish(jobId, 'failed', msg);
     } finally {
-      this.stageTimes.set(jobId, crawl.stages);
+      if (crawl) this.stageTimes.set(jobId, crawl.stages);
     }
   }
 
@@ -171,8 +203,22 @@ export class JobRunner {
   }
 
   private emit(jobId: string): void {
-    void this.ctx.store.jobs.get(jobId).then((job) => {
-      if (job) this.events.emit('progress', job);
-    });
+    this.ctx.store.jobs
+      .get(jobId)
+      .then((job) => job && this.publish(job))
+      .catch((e: unknown) => this.ctx.log.warn({ job_id: jobId, err: errorMessage(e) }, 'could not read the job to report its progress'));
   }
+
+  /** Tells the progress listeners; a failing listener (a closed MCP stream...) is logged, not thrown. */
+  private publish(job: JobRecord): void {
+    try {
+      this.events.emit('progress', job);
+    } catch (e) {
+      this.ctx.log.warn({ job_id: job.job_id, err: errorMessage(e) }, 'progress listener failed');
+    }
+  }
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

@@ -3,6 +3,7 @@
  * defaults and messages are the same everywhere.
  */
 import { z } from 'zod';
+import { compileUrlPattern } from '../ingest/fetch/url.js';
 import { ValidationError } from './errors.js';
 
 /** Tags arrive as a list, a single string, or a comma-separated string (CLI, query strings). */
@@ -40,14 +41,34 @@ export const listTagsInput = z.object({
   search_substring: z.string().max(200).optional(),
 });
 
+/**
+ * include/exclude URL patterns: each one must compile with the crawler's own compiler (so a pattern the
+ * crawl would refuse is refused at submission, with the same message).
+ */
+const urlPatterns = z
+  .array(
+    z
+      .string()
+      .max(500)
+      .superRefine((pattern, ctx) => {
+        try {
+          compileUrlPattern(pattern);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        }
+      }),
+  )
+  .max(50)
+  .optional();
+
 export const fetchUrlInput = z.object({
   url: z.string({ error: 'url is required' }).min(1, 'url is required').max(2048, 'url must be at most 2,048 characters'),
   tags: tagsInput,
   max_pages: z.coerce.number().int().min(1).max(1000).default(100),
   max_depth: z.coerce.number().int().min(0).max(20).optional(),
   scope: z.enum(['prefix', 'host', 'domain']).optional(),
-  include: z.array(z.string().max(500)).max(50).optional(),
-  exclude: z.array(z.string().max(500)).max(50).optional(),
+  include: urlPatterns,
+  exclude: urlPatterns,
   render: z.enum(['never', 'auto', 'always']).optional(),
   respect_robots: boolish.optional(),
 });

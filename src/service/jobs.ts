@@ -102,8 +102,10 @@ export async function jobProgress(ctx: DoctorContext, input: JobProgressInput): 
 export async function cancelJob(ctx: DoctorContext, input: JobProgressInput): Promise<JobProgress> {
   const { job_id } = parseInput(jobProgressInput, input);
   const job = await findJob(ctx, job_id);
-  if (!ctx.jobs) throw new ConflictError('this Doctor process does not run crawl jobs; cancel through the running server.');
-  await ctx.jobs.cancel(job.job_id);
+  if (ctx.jobs) await ctx.jobs.cancel(job.job_id);
+  // This process holds the database and runs no jobs, so no process is running this one (a server would
+  // hold the file): cancel it in the table. A crashed server's job can be cancelled this way too.
+  else await ctx.store.jobs.cancelUnheld(job.job_id, 'cancelled by request (no server was running it)');
   return progressOf((await ctx.store.jobs.get(job.job_id))!);
 }
 

@@ -25,6 +25,11 @@ export interface JobRecord {
   /** URLs skipped with the reason (bounded list). */
   skipped: SkippedUrl[];
   error_message: string | null;
+  /**
+   * Starts of this job in a row that ended without progress (the process stopped while running it, or
+   * crashed). Reset when the job makes progress; the job runner fails a job past its limit.
+   */
+  attempts: number;
   created_at: Date;
   updated_at: Date;
 }
@@ -35,6 +40,9 @@ export type JobUpdate = Partial<
 >;
 
 const UPDATABLE = ['status', 'pages_discovered', 'pages_crawled', 'pages_skipped', 'skipped', 'error_message'] as const;
+
+/** Job rows with their attempt count (kept in job_attempts: see schema version 3). */
+const SELECT_JOBS = 'SELECT jobs.*, coalesce(job_attempts.attempts, 0) AS attempts FROM jobs LEFT JOIN job_attempts USING (job_id)';
 
 export class JobStore {
   constructor(private readonly db: Database) {}
@@ -59,7 +67,7 @@ export class JobStore {
   }
 
   async get(jobId: string, tx?: Tx): Promise<JobRecord | undefined> {
-    const rows = await (tx ?? this.db).all<JobRecord>('SELECT * FROM jobs WHERE job_id = ?', [jobId]);
+    const rows = await (tx ?? this.db).all<JobRecord>(`${SELECT_JOBS} WHERE job_id = ?`, [jobId]);
     return rows[0] ? toJob(rows[0]) : undefined;
   }
 
@@ -70,7 +78,7 @@ export class JobStore {
   async find(idOrPrefix: string): Promise<JobRecord | undefined> {
     const exact = await this.get(idOrPrefix);
     if (exact || idOrPrefix.length < 8) return exact;
-    const rows = await this.db.all<JobRecord>('SELECT * FROM jobs WHERE starts_with(job_id, ?) LIMIT 2', [idOrPrefix]);
+    const rows = await this.db.all<JobRecord>(`${SELECT_JOBS} WHERE starts_with(job_id, ?) LIMIT 2`, [idOrPrefix]);
     if (rows.length > 1) throw new AmbiguousJobIdError(`job id prefix "${idOrPrefix}" matches several jobs: give more characters.`);
     return rows[0] ? toJob(rows[0]) : undefined;
   }
@@ -93,15 +101,39 @@ export class JobStore {
     else await this.db.run(sql, params, types);
   }
 
+  /** Sets the job's attempt count (see {@link JobRecord.attempts}). */
+  async setAttempts(jobId: string, attempts: number): Promise<void> {
+    await this.db.run(
+      'INSERT INTO job_attempts (job_id, attempts) VALUES (?, ?) ON CONFLICT (job_id) DO UPDATE SET attempts = excluded.attempts',
+      [jobId, attempts],
+    );
+  }
+
   /** Newest first. */
   async list(opts: { status?: readonly JobStatus[]; limit?: number } = {}): Promise<JobRecord[]> {
     const rows = await this.db.all<JobRecord>(
-      `SELECT * FROM jobs WHERE $statuses IS NULL OR list_contains($statuses, status)
+      `${SELECT_JOBS} WHERE $statuses IS NULL OR list_contains($statuses, status)
        ORDER BY created_at DESC, job_id LIMIT $limit`,
       { statuses: opts.status ? varcharList(opts.status) : null, limit: opts.limit ?? 100 },
       { statuses: VARCHAR_LIST },
     );
     return rows.map(toJob);
+  }
+
+  /**
+   * Cancels a pending or running job in the table alone, for a process that holds the database but runs
+   * no jobs (no other process can be running it then). Returns false when the job had already finished.
+   */
+  async cancelUnheld(jobId: string, reason: string): Promise<boolean> {
+    const rows = await this.db.transaction((tx) =>
+      tx.all<{ job_id: string }>(
+        `UPDATE jobs SET status = 'cancelled', error_message = $reason, updated_at = $now
+         WHERE job_id = $job_id AND status IN ('pending', 'running') RETURNING job_id`,
+        { job_id: jobId, reason, now: timestamptz(new Date()) },
+        { now: TIMESTAMP_TZ },
+      ),
+    );
+    return rows.length > 0;
   }
 
   /** Jobs that were pending or running (e.g. when the process stopped): to resume at start-up. */
@@ -122,6 +154,7 @@ function toJob(row: JobRecord): JobRecord {
     pages_skipped: Number(row.pages_skipped),
     max_pages: Number(row.max_pages),
     max_depth: row.max_depth === null ? null : Number(row.max_depth),
+    attempts: Number(row.attempts ?? 0),
     tags: row.tags ?? [],
     options: parseJson(row.options, {}),
     skipped: parseJson(row.skipped, []),

@@ -4,10 +4,16 @@
  * trailing prose carried into the next chunk of the same section. Fenced code is never cut unless one block
  * alone exceeds `maxChars`; then it is split on lines and every piece re-opens and closes the fence with its
  * language (tables likewise repeat their header row). A heading always travels with the text that follows it.
+ *
+ * Bounded for any input (see ./bounds.ts): heading texts and paths are clipped, and only the first
+ * MAX_SECTIONS headings start sections (later ones stay as lines of text), so a page of 50,000 headings
+ * does not become 50,000 chunks.
  */
+import { clip, clipHeadingPath, MAX_HEADING_CHARS, MAX_SECTIONS } from './bounds.js';
 
 export interface Chunk {
   text: string;
+  /** Headings above the chunk, outermost first: each within MAX_HEADING_CHARS, joined within MAX_HEADING_PATH_CHARS. */
   headingPath: string[];
   index: number;
 }
@@ -40,12 +46,12 @@ const TABLE_DELIMITER_RE = /^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/;
 
 /** The text of a heading line without Markdown syntax: `[Install](#x) \`pip\`` -> `Install pip`. */
 function headingTitle(raw: string): string {
-  let s = raw.length > 300 ? raw.slice(0, 300) : raw;
+  let s = raw.length > MAX_HEADING_CHARS * 2 ? raw.slice(0, MAX_HEADING_CHARS * 2) : raw;
   s = s.trimEnd();
   // closing sequence of #s
   const m = /(^|\s)#+$/.exec(s);
   if (m) s = s.slice(0, m.index);
-  return s
+  s = s
     .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
     .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
     .replace(/`+/g, '')
@@ -54,6 +60,7 @@ function headingTitle(raw: string): string {
     .replace(/[¶§]\s*$/, '')
     .replace(/\s+/g, ' ')
     .trim();
+  return clip(s, MAX_HEADING_CHARS);
 }
 
 /** Splits Markdown into sections (by heading) of blocks. Headings with no text of their own join the next. */
@@ -63,6 +70,7 @@ function parseSections(markdown: string): Section[] {
   const path: string[] = [];
   let cur: Section = { headingPath: [], level: 0, blocks: [] };
   let para: string[] = [];
+  let headings = 0;
 
   const flush = () => {
     if (para.length === 0) return;
@@ -74,6 +82,7 @@ function parseSections(markdown: string): Section[] {
   };
   const startSection = (level: number, title: string, line: string) => {
     flush();
+    headings++;
     path.length = Math.min(path.length, level - 1);
     while (path.length < level - 1) path.push('');
     path.push(title);
@@ -81,11 +90,11 @@ function parseSections(markdown: string): Section[] {
     const onlyHeadings = cur.blocks.length > 0 && cur.blocks.every((b) => b.kind === 'heading');
     if (onlyHeadings && level > cur.level) {
       // "## A" directly followed by "### B": A has no text of its own; it travels with B's first chunk
-      cur = { headingPath: path.filter(Boolean), level, blocks: [...cur.blocks, heading] };
+      cur = { headingPath: clipHeadingPath(path.filter(Boolean)), level, blocks: [...cur.blocks, heading] };
       return;
     }
     if (cur.blocks.length) sections.push(cur);
-    cur = { headingPath: path.filter(Boolean), level, blocks: [heading] };
+    cur = { headingPath: clipHeadingPath(path.filter(Boolean)), level, blocks: [heading] };
   };
 
   let i = 0;
@@ -120,7 +129,7 @@ function parseSections(markdown: string): Section[] {
       i = j;
       continue;
     }
-    const atx = ATX_RE.exec(line);
+    const atx = headings < MAX_SECTIONS ? ATX_RE.exec(line) : null;
     if (atx) {
       const title = headingTitle(atx[2]!);
       if (title) {
@@ -129,7 +138,7 @@ function parseSections(markdown: string): Section[] {
       }
     }
     // setext heading: a single line of text underlined with === or ---
-    if (para.length === 1 && /^ {0,3}(=+|-+)\s*$/.test(line) && !/^\s*([-*+>|]|\d+[.)])\s/.test(para[0]!)) {
+    if (headings < MAX_SECTIONS && para.length === 1 && /^ {0,3}(=+|-+)\s*$/.test(line) && !/^\s*([-*+>|]|\d+[.)])\s/.test(para[0]!)) {
       const text = para[0]!;
       para = [];
       const title = headingTitle(text);

@@ -6,12 +6,15 @@
 import { parseHTML } from 'linkedom';
 import type { ExtractedPage } from './extracted-page.js';
 import { createTurndown } from './extract-turndown.js';
-import { absoluteUrl, cleanInline, domText, fastHtmlText, normaliseLinks, titleFromUrl } from './extract-text.js';
+import { absoluteUrl, cleanInline, domText, escapeMarkupText, fastHtmlText, normaliseLinks, titleFromUrl } from './extract-text.js';
 
 /** Above this many "<" and "&" the DOM is skipped (linkedom needs seconds per 100k nodes, and memory grows fast). */
-export const MAX_DOM_TAGS = 150_000;
-/** Elements deeper than this are flattened to text before turndown (which recurses once per level). */
-export const MAX_DEPTH = 300;
+export const MAX_DOM_TAGS = 60_000;
+/**
+ * Elements deeper than this are flattened to paragraphs of their text right after parsing: turndown
+ * recurses once per level, and every pass that measures an element's text costs its depth.
+ */
+export const MAX_DEPTH = 100;
 
 /** Never visible: always removed. */
 const INVISIBLE = 'script,style,noscript,template,iframe,object,embed,svg,canvas,link,meta,button,select,input,textarea';
@@ -71,6 +74,7 @@ function extractWithDom(source: string, pageUrl: string): ExtractedPage {
     box.replaceWith(document.createTextNode(box.hasAttribute('checked') ? '[x] ' : '[ ] '));
   }
   for (const el of [...body.querySelectorAll(INVISIBLE)]) el.remove();
+  flattenDeep(body, document);
   lengths = new WeakMap();
   let root = pickRoot(document, body);
   removeChrome(root);
@@ -88,7 +92,7 @@ function extractWithDom(source: string, pageUrl: string): ExtractedPage {
     markdown = turndownInPlace(service, root);
   } catch {
     // pathological markup turndown cannot handle (e.g. a stack overflow): keep the text
-    markdown = domText(root);
+    markdown = escapeMarkupText(domText(root));
   }
   markdown = tidyMarkdown(markdown.replace(/[\uE000\uE001]/g, ' '));
   return { title, markdown, links, textLength };
@@ -101,7 +105,7 @@ function extractWithoutDom(html: string, pageUrl: string): ExtractedPage {
   const h1 = /^# (.+)$/m.exec(text)?.[1]?.trim() ?? '';
   return {
     title: chooseTitle(fast.title, h1) || titleFromUrl(pageUrl),
-    markdown: text,
+    markdown: escapeMarkupText(text),
     links: normaliseLinks(fast.hrefs, base),
     textLength: text.replace(/\s+/g, ' ').length,
   };
@@ -209,7 +213,7 @@ function chooseTitle(docTitle: string, h1: string): string {
   return docTitle || h1;
 }
 
-/** Absolute links and images, line breaks inside <pre>, task-list boxes, deep nesting flattened. */
+/** Absolute links and images, line breaks inside <pre>, text nodes merged. */
 function prepare(root: Element, document: Document, base: string): void {
   for (const a of root.querySelectorAll('a[href]')) {
     const abs = absoluteUrl(a.getAttribute('href') ?? '', base, true);
@@ -223,7 +227,6 @@ function prepare(root: Element, document: Document, base: string): void {
     else img.remove();
   }
   for (const br of [...root.querySelectorAll('pre br')]) br.replaceWith(document.createTextNode('\n'));
-  flattenDeep(root, document);
   root.normalize(); // one text node per run of text (the parser splits text at entities)
 }
 

@@ -5,6 +5,8 @@
  * per hundred thousand elements).
  */
 
+import { MAX_HREFS_SCANNED, MAX_LINKS } from './bounds.js';
+
 const SKIP_TAGS = new Set(['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'SVG', 'IFRAME', 'OBJECT', 'CANVAS', 'HEAD', 'TITLE']);
 const BLOCK_TAGS = new Set([
   'ADDRESS', 'ARTICLE', 'ASIDE', 'BLOCKQUOTE', 'BODY', 'DD', 'DETAILS', 'DIV', 'DL', 'DT', 'FIELDSET', 'FIGCAPTION',
@@ -172,11 +174,16 @@ export function absoluteUrl(href: string, base: string, keepFragment = false): s
   }
 }
 
-/** Absolute, fragment-free, http(s)-only, de-duplicated links in input order. */
+/**
+ * Absolute, fragment-free, http(s)-only, de-duplicated links in input order: at most MAX_LINKS of them,
+ * found among the first MAX_HREFS_SCANNED targets.
+ */
 export function normaliseLinks(hrefs: Iterable<string>, base: string): string[] {
   const seen = new Set<string>();
   const links: string[] = [];
+  let scanned = 0;
   for (const href of hrefs) {
+    if (++scanned > MAX_HREFS_SCANNED || links.length >= MAX_LINKS) break;
     const abs = absoluteUrl(href, base);
     if (abs && !seen.has(abs)) {
       seen.add(abs);
@@ -202,6 +209,20 @@ export function titleFromUrl(url: string): string {
   } catch {
     return url;
   }
+}
+
+/**
+ * Text made safe to put into Markdown as text: `<` (which could open an HTML tag or an autolink) and an
+ * `&` starting an entity reference are backslash-escaped, and so is a backslash before either. So
+ * `&lt;script&gt;` shown as text on a page stays the text `<script>` in any Markdown renderer and never
+ * becomes live HTML. `>` cannot open markup and is left as it is. Linear.
+ */
+export function escapeMarkupText(s: string): string {
+  if (!s.includes('<') && !s.includes('&')) return s;
+  return s
+    .replace(/\\(?=[<&])/g, '\\\\')
+    .replace(/</g, '\\<')
+    .replace(/&(?=#?[A-Za-z0-9]{1,32};)/g, '\\&');
 }
 
 /** Collapses whitespace runs to single spaces and trims. */

@@ -6,6 +6,7 @@
  */
 import TurndownService from 'turndown';
 import { strikethrough } from 'turndown-plugin-gfm';
+import { escapeMarkupText } from './extract-text.js';
 
 /** Private-use markers between table cells/rows while a table is converted (stripped from input first). */
 export const CELL = '\uE000';
@@ -52,9 +53,13 @@ function fenceFor(code: string): string {
   return '`'.repeat(Math.max(3, longest + 1));
 }
 
-/** Escapes only what would change the Markdown's structure; leaves `_` inside words and brackets alone. */
+/**
+ * Escapes only what would change the Markdown's structure; leaves `_` inside words and brackets alone.
+ * `<` and entity-like `&` are escaped too, so text showing markup never becomes live HTML (code is not
+ * escaped: turndown keeps code text as it is).
+ */
 function escapeText(s: string): string {
-  return s
+  const md = s
     .replace(/\\(?=[\\`*_[\]#>~|-])/g, '\\\\')
     .replace(/`/g, '\\`')
     .replace(/\*/g, '\\*')
@@ -65,6 +70,7 @@ function escapeText(s: string): string {
     .replace(/^(\s*)>/, '$1\\>')
     .replace(/^(\s*)(=+|~~~)/, '$1\\$2')
     .replace(/^(\s*\d+)([.)])(?=\s)/, '$1\\$2');
+  return escapeMarkupText(md);
 }
 
 function cellText(raw: string): string {
@@ -105,6 +111,19 @@ export function createTurndown(): TurndownService {
   td.escape = escapeText;
   td.use(strikethrough);
   td.remove(['script', 'style', 'noscript', 'template', 'iframe', 'object', 'embed', 'button', 'select', 'input', 'textarea', 'canvas']);
+
+  // turndown's own image rule puts alt text in unescaped: `alt="<img onerror=...>"` would become live HTML
+  td.addRule('image', {
+    filter: 'img',
+    replacement: (_content, node) => {
+      const img = node as unknown as Element;
+      const src = img.getAttribute('src') ?? '';
+      if (!src) return '';
+      const alt = escapeMarkupText((img.getAttribute('alt') ?? '').replace(/\s+/g, ' ').trim()).replace(/[[\]]/g, '\\$&');
+      const title = (img.getAttribute('title') ?? '').replace(/\s+/g, ' ').trim();
+      return `![${alt}](${src}${title ? ` "${escapeMarkupText(title).replace(/"/g, '\\"')}"` : ''})`;
+    },
+  });
 
   td.addRule('heading', {
     filter: ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'],

@@ -3,7 +3,11 @@
  * scripts and cookie banners dropped), the title, every link of the page (absolute), and the amount of
  * visible text. Markdown and plain-text pages pass through. HTML is parsed with linkedom and converted with
  * turndown (see extract-html.ts); hostile input degrades to plain text, never throws or hangs.
+ *
+ * The result is bounded whatever the page (./bounds.ts): the title within MAX_TITLE_CHARS, no run of
+ * non-space characters longer than MAX_WORD_CHARS, at most MAX_LINKS links.
  */
+import { clipLongWords, clipTitle } from './bounds.js';
 import { extractHtml } from './extract-html.js';
 import { normaliseLinks, titleFromUrl } from './extract-text.js';
 import type { ExtractedPage } from './extracted-page.js';
@@ -36,7 +40,12 @@ function kindOf(input: ExtractInput): Kind {
 }
 
 export function extractPage(input: ExtractInput): ExtractedPage {
-  const body = input.body.replace(/^\uFEFF/, '');
+  const page = extractAny({ ...input, body: input.body.replace(/^\uFEFF/, '') });
+  return { ...page, title: clipTitle(page.title), markdown: clipLongWords(page.markdown) };
+}
+
+function extractAny(input: ExtractInput): ExtractedPage {
+  const body = input.body;
   switch (kindOf(input)) {
     case 'markdown':
       return extractMarkdown(body, input.url);

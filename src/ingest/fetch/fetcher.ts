@@ -3,13 +3,18 @@
  *
  * - redirects followed by hand: each hop normalised, counted, loop-checked, and opened through the
  *   dispatcher again (so the SSRF guard of {@link createGuardedDispatcher} sees every hop);
- * - a timeout per request, and a body size limit enforced while streaming (after decompression);
- * - gzip / deflate / brotli content encodings, and `.gz` files (sitemap.xml.gz) unpacked;
- * - retries with exponential backoff and jitter on 429, 502, 503, 504, timeouts and network errors,
- *   honouring `Retry-After`;
+ * - a total deadline per request (headers and the whole body: a page that trickles bytes is cut off
+ *   too), and a body size limit enforced while streaming (after decompression);
+ * - gzip / deflate / brotli content encodings (also stacked, `gzip, gzip`), and `.gz` files
+ *   (sitemap.xml.gz) unpacked; any other coding skips the page with a reason;
+ * - retries with exponential backoff and jitter on 429, 502, 503, 504 and network errors, honouring
+ *   `Retry-After` (a timeout is not retried: it already took the whole deadline);
  * - a per-host concurrency limit with a polite delay between requests to one host (hosts never wait
  *   for each other);
- * - charset-aware decoding that never throws, and refusal of binary bodies.
+ * - charset-aware decoding that never throws (declared charset, byte-order mark, UTF-16 without a BOM),
+ *   and refusal of bodies that really are binary (known file signatures, mostly control bytes);
+ * - every response body it does not read to the end is destroyed with an error listener attached, so
+ *   an aborted body can never become an uncaught exception.
  *
  * @example
  * const fetcher = new Fetcher({ dispatcher: createGuardedDispatcher({ allowPrivate: false, allowlist: [] }) });
@@ -37,7 +42,7 @@ export const MAX_RETRY_AFTER_MS = 30_000;
 export interface FetcherOptions {
   /** User-Agent header (default {@link DEFAULT_USER_AGENT}). */
   userAgent?: string;
-  /** Time allowed for one request, headers and body, in ms (default 20 000; DOCTOR_REQUEST_TIMEOUT_MS). */
+  /** Deadline for one request, headers and the whole body, in ms (default 20 000; DOCTOR_REQUEST_TIMEOUT_MS). */
   timeoutMs?: number;
   /** Largest body accepted, after decompression, in bytes (default 10 MiB; DOCTOR_MAX_PAGE_BYTES). */
   maxBodyBytes?: number;
@@ -59,7 +64,7 @@ export type FetchFailureKind =
   | 'http_error'
   /** the body is larger than `maxBodyBytes` (declared or while streaming) */
   | 'too_large'
-  /** no complete answer within `timeoutMs` (after retries) */
+  /** no complete answer (headers and whole body) within `timeoutMs`; not retried */
   | 'timeout'
   /** a redirect led back to a URL already visited in this fetch */
   | 'redirect_loop'
@@ -69,7 +74,7 @@ export type FetchFailureKind =
   | 'blocked_address'
   /** DNS failure, connection refused or reset, malformed response (after retries) */
   | 'network'
-  /** the body is binary (image, PDF, archive, ...), whatever the Content-Type says */
+  /** the body is binary (image, PDF, archive, ...), whatever the Content-Type says, or in a Content-Encoding Doctor cannot decode */
   | 'not_text';
 
 /** A successful fetch: the final URL (after redirects) and the decoded text. */
@@ -264,7 +269,8 @@ export class Fetcher {
       } catch (e) {
         if (signal?.aborted) throw e;
         const f = toFailure(e, this.o.timeoutMs);
-        const retryable = f.kind === 'timeout' || f.kind === 'network' || (f.kind === 'http_error' && RETRYABLE_STATUS.has(f.status ?? 0));
+        // A timeout is not retried: the request already used the whole deadline (DOCTOR_REQUEST_TIMEOUT_MS).
+        const retryable = f.kind === 'network' || (f.kind === 'http_error' && RETRYABLE_STATUS.has(f.status ?? 0));
         if (!retryable || attempt >= this.o.maxRetries) throw f;
         const backoff = Math.min(10_000, 300 * 2 ** attempt);
         const wait = f.retryAfterMs !== undefined ? Math.min(f.retryAfterMs, MAX_RETRY_AFTER_MS) : backoff / 2 + Math.random() * (backoff / 2);
@@ -285,6 +291,7 @@ export class Fetcher {
   }
 
   private async fetchOnce(url: string, signal?: AbortSignal): Promise<Hop> {
+    // One deadline for headers and the whole body (undici's body timeout only measures the gap between chunks).
     const timeout = AbortSignal.timeout(this.o.timeoutMs);
     const res = await request(url, {
       method: 'GET',
@@ -317,33 +324,40 @@ export class Fetcher {
     const contentType = (mime ?? '').toLowerCase();
     const max = this.o.maxBodyBytes;
     const declared = Number(header('content-length'));
-    if (header('content-length') !== undefined && Number.isFinite(declared) && declared > max) {
-      res.body.destroy();
-      throw new Failure('too_large', tooLarge(max, declared), status);
-    }
-    const encoding = (header('content-encoding') ?? '').trim().toLowerCase();
     let raw: Buffer;
     try {
-      raw = await readLimited(await decodeContent(res.body, encoding), max, status);
-      if (isGzipFile(raw, contentType, url)) raw = await readLimited(await decodeContent(Readable.from([raw]), 'gzip'), max, status);
+      if (header('content-length') !== undefined && Number.isFinite(declared) && declared > max) {
+        throw new Failure('too_large', tooLarge(max, declared), status);
+      }
+      const codings = contentCodings(header('content-encoding') ?? '', status);
+      raw = await readLimited(await decodeContent(res.body, codings), max, status);
+      if (isGzipFile(raw, contentType, url)) raw = await readLimited(await decodeContent(Readable.from([raw]), ['gzip']), max, status);
     } finally {
-      res.body.destroy();
+      release(res.body);
     }
-    let charset = params.find((p) => /^charset=/i.test(p))?.slice('charset='.length).replace(/["']/g, '').trim().toLowerCase() || undefined;
-    const bom = bomCharset(raw);
-    if (bom) charset = bom;
-    else if (looksBinary(raw)) {
+    const declaredCharset = params.find((p) => /^charset=/i.test(p))?.slice('charset='.length).replace(/["']/g, '').trim().toLowerCase() || undefined;
+    const charset = bomCharset(raw) ?? utf16Charset(declaredCharset) ?? (declaredCharset ? undefined : utf16WithoutBom(raw));
+    if (!charset && looksBinary(raw)) {
       throw new Failure('not_text', `binary content served as ${contentType || 'an unknown type'}: not a text page`, status);
     }
-    if (!charset) charset = sniffCharset(raw, contentType);
-    const decoded = decodeText(raw, charset);
-    return { ok: true, status, contentType, charset: charset ? decoded.encoding : undefined, body: decoded.text, bytes: raw.length };
+    const label = charset ?? declaredCharset ?? sniffCharset(raw, contentType);
+    const decoded = decodeText(raw, label);
+    return { ok: true, status, contentType, charset: label ? decoded.encoding : undefined, body: decoded.text, bytes: raw.length };
   }
 }
 
 /** Reads away a small unwanted body (keeps the connection reusable); larger ones close it. */
 function discard(body: Dispatcher.ResponseData['body']): void {
   body.dump({ limit: 64 * 1024 }).catch(() => {});
+}
+
+/**
+ * Destroys a stream that will not be read (any further). undici turns the destruction of an unfinished
+ * body into a RequestAbortedError 'error' event, which would be an uncaught exception without a listener.
+ */
+function release(stream: Readable): void {
+  stream.on('error', () => {});
+  stream.destroy();
 }
 
 function hostKey(hostOrUrl: string): string {
@@ -382,30 +396,59 @@ export function parseRetryAfter(value: string | undefined | null, now = Date.now
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** The decompressing stream for a Content-Encoding; errors and destruction propagate both ways. */
-async function decodeContent(body: Readable, encoding: string): Promise<Readable> {
-  if (encoding === '' || encoding === 'identity') return body;
-  let decoder: Transform;
-  let source: Readable = body;
-  if (encoding === 'gzip' || encoding === 'x-gzip') decoder = createGunzip();
-  else if (encoding === 'br') decoder = createBrotliDecompress();
-  else if (encoding === 'deflate') {
-    // "deflate" is meant to be zlib-wrapped, but some servers send raw deflate: look at the first byte.
-    const it = body[Symbol.asyncIterator]();
-    const first = await it.next();
-    if (first.done) return Readable.from([]);
-    const chunk = first.value as Buffer;
-    decoder = (chunk[0]! & 0x0f) === 8 ? createInflate() : createInflateRaw();
-    source = Readable.from(
-      (async function* () {
-        yield chunk;
-        for (let r = await it.next(); !r.done; r = await it.next()) yield r.value as Buffer;
-      })(),
-    );
-  } else {
-    throw new Failure('not_text', `unsupported Content-Encoding "${encoding}"`);
+type Coding = 'gzip' | 'deflate' | 'br';
+
+/** Most codings stacked in one Content-Encoding (`gzip, gzip` is two) that are undone. */
+const MAX_CODINGS = 3;
+
+/**
+ * The codings of a Content-Encoding header in the order they were applied (`identity` dropped).
+ *
+ * @throws Failure (`not_text`) naming the coding when one is unknown (`zstd`, ...) or too many are stacked
+ */
+function contentCodings(header: string, status: number): Coding[] {
+  const codings: Coding[] = [];
+  for (const raw of header.toLowerCase().split(',')) {
+    const c = raw.trim();
+    if (c === '' || c === 'identity') continue;
+    if (c === 'gzip' || c === 'x-gzip') codings.push('gzip');
+    else if (c === 'deflate' || c === 'br') codings.push(c);
+    else throw new Failure('not_text', `unsupported Content-Encoding "${header.trim().slice(0, 100)}": page skipped`, status);
   }
-  return pipeline(source, decoder, () => {}) as unknown as Readable;
+  if (codings.length > MAX_CODINGS) {
+    throw new Failure('not_text', `more than ${MAX_CODINGS} stacked Content-Encodings ("${header.trim().slice(0, 100)}"): page skipped`, status);
+  }
+  return codings;
+}
+
+/** The body with its content codings undone (last applied, first undone); errors and destruction propagate. */
+async function decodeContent(body: Readable, codings: readonly Coding[]): Promise<Readable> {
+  let out = body;
+  for (let i = codings.length - 1; i >= 0; i--) {
+    const coding = codings[i]!;
+    if (coding === 'deflate') {
+      out = await inflate(out);
+      continue;
+    }
+    out = pipeline(out, coding === 'gzip' ? createGunzip() : createBrotliDecompress(), () => {}) as unknown as Readable;
+  }
+  return out;
+}
+
+/** "deflate" is meant to be zlib-wrapped, but some servers send raw deflate: the first byte decides. */
+async function inflate(source: Readable): Promise<Readable> {
+  const it = source[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) return Readable.from([]);
+  const chunk = first.value as Buffer;
+  const decoder = (chunk[0]! & 0x0f) === 8 ? createInflate() : createInflateRaw();
+  const rest = Readable.from(
+    (async function* () {
+      yield chunk;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value as Buffer;
+    })(),
+  );
+  return pipeline(rest, decoder, () => {}) as unknown as Readable;
 }
 
 async function readLimited(stream: Readable, max: number, status: number): Promise<Buffer> {
@@ -420,13 +463,14 @@ async function readLimited(stream: Readable, max: number, status: number): Promi
     }
   } catch (e) {
     if (e instanceof Failure) throw e;
-    const code = (e as { code?: string }).code ?? '';
+    // `code` is a string for zlib and undici errors, a number on a DOMException (a timeout): look at both
+    const code = String((e as { code?: unknown }).code ?? '');
     if (code.startsWith('Z_') || code.startsWith('ERR__')) {
       throw new Failure('network', `could not decompress the body: ${(e as Error).message}`, status);
     }
     throw e;
   } finally {
-    stream.destroy();
+    release(stream);
   }
   return Buffer.concat(parts, size);
 }
@@ -468,13 +512,62 @@ function sniffCharset(buf: Buffer, contentType: string): string | undefined {
   return undefined;
 }
 
-/** NUL bytes, or more than 10% control characters, in the first KB: binary, whatever the Content-Type says. */
+/** The WHATWG name of a declared UTF-16 charset (decoded as declared, whatever its NUL bytes look like). */
+function utf16Charset(label: string | undefined): string | undefined {
+  if (!label) return undefined;
+  if (label === 'utf-16be' || label === 'unicodefffe') return 'utf-16be';
+  if (['utf-16', 'utf-16le', 'ucs-2', 'csunicode', 'iso-10646-ucs-2', 'unicode', 'unicodefeff'].includes(label)) return 'utf-16le';
+  return undefined;
+}
+
+/**
+ * UTF-16 text without a byte-order mark and without a declared charset: in the first KB, most bytes at
+ * odd offsets (LE) or even offsets (BE) are NUL and hardly any at the others (ASCII-range characters).
+ */
+function utf16WithoutBom(buf: Buffer): string | undefined {
+  const n = Math.min(buf.length, 1024) & ~1;
+  if (n < 16) return undefined;
+  let evenNul = 0;
+  let oddNul = 0;
+  for (let i = 0; i < n; i += 2) {
+    if (buf[i] === 0) evenNul++;
+    if (buf[i + 1] === 0) oddNul++;
+  }
+  const pairs = n / 2;
+  if (oddNul > pairs * 0.6 && evenNul < pairs * 0.05) return 'utf-16le';
+  if (evenNul > pairs * 0.6 && oddNul < pairs * 0.05) return 'utf-16be';
+  return undefined;
+}
+
+/** Signatures of binary formats that a server may mislabel as text (images, archives, executables, ...). */
+const BINARY_SIGNATURES: readonly (readonly number[])[] = [
+  [0x89, 0x50, 0x4e, 0x47], // PNG
+  [0xff, 0xd8, 0xff], // JPEG
+  [0x47, 0x49, 0x46, 0x38], // GIF
+  [0x52, 0x49, 0x46, 0x46], // RIFF (WebP, WAV, AVI)
+  [0x50, 0x4b, 0x03, 0x04], // ZIP (docx, jar, epub, ...)
+  [0x1f, 0x8b], // gzip
+  [0x42, 0x5a, 0x68], // bzip2
+  [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], // xz
+  [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], // 7z
+  [0x28, 0xb5, 0x2f, 0xfd], // zstd
+  [0x7f, 0x45, 0x4c, 0x46], // ELF
+  [0x00, 0x61, 0x73, 0x6d], // WebAssembly
+  [0x77, 0x4f, 0x46, 0x46], // WOFF
+  [0x77, 0x4f, 0x46, 0x32], // WOFF2
+  [0x00, 0x00, 0x01, 0x00], // ICO
+];
+
+/**
+ * Binary, whatever the Content-Type says: a known file signature, or more than 10% control bytes in the
+ * first KB. A stray NUL in a text page does not make it binary (it is dropped when decoding).
+ */
 function looksBinary(buf: Buffer): boolean {
+  if (BINARY_SIGNATURES.some((sig) => sig.every((b, i) => buf[i] === b))) return true;
   const n = Math.min(buf.length, 1024);
   let control = 0;
   for (let i = 0; i < n; i++) {
     const b = buf[i]!;
-    if (b === 0) return true;
     if (b < 9 || (b > 13 && b < 32) || b === 127) control++;
   }
   return n > 0 && control / n > 0.1;
@@ -488,7 +581,8 @@ function decodeText(buf: Buffer, charset?: string): { text: string; encoding: st
   } catch {
     decoder = new TextDecoder('utf-8', { fatal: false }); // unknown charset label
   }
-  let text = decoder.decode(buf);
+  // NUL characters are dropped, as an HTML parser drops them from text (and they are no use in search)
+  let text = decoder.decode(buf).replace(/\0/g, '');
   // Some Node versions decode windows-1252 (the WHATWG meaning of latin1/iso-8859-1 too) as plain
   // ISO-8859-1, leaving C1 controls where windows-1252 has quotes, dashes and the euro sign.
   if (decoder.encoding === 'windows-1252') text = text.replace(/[\x80-\x9f]/g, (c) => CP1252_C1[c.charCodeAt(0) - 0x80] ?? c);
@@ -503,12 +597,13 @@ const CP1252_C1 = [
 
 function toFailure(e: unknown, timeoutMs: number): Failure {
   if (e instanceof Failure) return e;
-  const err = (e ?? {}) as Error & { code?: string; cause?: Error & { code?: string } };
+  const err = (e ?? {}) as Error & { code?: unknown; cause?: Error & { code?: unknown } };
   const blockedErr = [err, err.cause].find((x) => x?.name === 'BlockedAddressError' || x?.code === 'EBLOCKEDADDRESS');
   if (blockedErr) return new Failure('blocked_address', blockedErr.message);
-  const code = err.code ?? err.cause?.code;
-  if (err.name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return new Failure('timeout', `no answer within ${timeoutMs} ms (DOCTOR_REQUEST_TIMEOUT_MS)`);
+  // a DOMException's `code` is a number: only string codes name an error
+  const code = [err.code, err.cause?.code].find((c): c is string => typeof c === 'string');
+  if (err.name === 'TimeoutError' || err.cause?.name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new Failure('timeout', `timeout: no complete answer within ${timeoutMs} ms (DOCTOR_REQUEST_TIMEOUT_MS)`);
   }
   const message = err.message || String(e);
   return new Failure('network', `network error: ${message}${code && !message.includes(code) ? ` (${code})` : ''}`);

@@ -4,6 +4,7 @@
  *
  * Everything here is pure (no I/O) and cheap enough to call for every link found on every page.
  */
+import { RE2JS } from 're2js';
 import { getDomain } from 'tldts';
 
 /** Longest URL the crawler accepts, in characters (after normalisation). */
@@ -89,24 +90,51 @@ export function directoryOf(pathname: string): string {
   return pathname.endsWith('/') ? pathname : pathname.slice(0, pathname.lastIndexOf('/') + 1);
 }
 
+/** Most `*` in one glob pattern (each one costs matching time on every URL tested). */
+export const MAX_GLOB_STARS = 20;
+/** Largest compiled `/regex/` pattern, in RE2 instructions (a rough measure of its matching cost). */
+export const MAX_REGEX_PROGRAM = 200;
+
 /**
  * Compiles one include/exclude pattern. `/.../flags` is a regular expression searched anywhere in the
- * URL; anything else is a glob matched against the whole URL, where `*` matches any run of characters.
+ * URL (flags `i`, `m`, `s` apply; others are ignored); anything else is a glob matched against the whole
+ * URL, where `*` matches any run of characters.
  *
- * @throws Error naming the pattern when a regular expression does not compile
+ * Both run on RE2 (re2js): matching takes time linear in the URL, whatever the pattern, so no pattern can
+ * backtrack for minutes. RE2 has no lookaround and no backreferences; such patterns are refused, and so are
+ * patterns too costly to match on every link (more than {@link MAX_GLOB_STARS} `*` in a glob, more than
+ * {@link MAX_REGEX_PROGRAM} RE2 instructions in a regex, e.g. large `{n}` counts).
+ *
+ * @throws Error naming the pattern and what to change when it does not compile or is too complex
  */
 export function compileUrlPattern(pattern: string): UrlFilter {
   const re = /^\/(.+)\/([dgimsuvy]*)$/s.exec(pattern);
   if (re) {
-    let compiled: RegExp;
+    const flags = re[2]!;
+    let compiled: RE2JS;
     try {
-      compiled = new RegExp(re[1]!, re[2]!.replace(/[gy]/g, ''));
+      compiled = RE2JS.compile(
+        RE2JS.translateRegExp(re[1]!),
+        (flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0) | (flags.includes('s') ? RE2JS.DOTALL : 0) | (flags.includes('m') ? RE2JS.MULTILINE : 0),
+      );
     } catch (e) {
-      throw new Error(`invalid regular expression in URL pattern ${pattern}: ${(e as Error).message}`);
+      const why = (e as Error).message.replace(/^error parsing regexp: /, '');
+      throw new Error(
+        `invalid regular expression in URL pattern ${pattern}: ${why} (patterns use RE2 syntax: no lookaround or backreferences; or give a glob with *)`,
+      );
+    }
+    if (compiled.programSize() > MAX_REGEX_PROGRAM) {
+      throw new Error(
+        `URL pattern ${pattern} is too complex (${compiled.programSize()} RE2 instructions, at most ${MAX_REGEX_PROGRAM}): use smaller {n} counts or a simpler pattern`,
+      );
     }
     return (url) => compiled.test(url);
   }
-  const glob = new RegExp('^' + pattern.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$', 's');
+  const parts = pattern.split('*');
+  if (parts.length - 1 > MAX_GLOB_STARS) {
+    throw new Error(`URL pattern ${pattern} has ${parts.length - 1} "*" (at most ${MAX_GLOB_STARS}): use fewer wildcards`);
+  }
+  const glob = RE2JS.compile(`^${parts.map((s) => RE2JS.quote(s)).join('.*')}$`, RE2JS.DOTALL);
   return (url) => glob.test(url);
 }
 
@@ -115,10 +143,11 @@ export function compileUrlPattern(pattern: string): UrlFilter {
  *
  * A URL is in scope when it is http(s), matches `scope` (see {@link Scope}), matches at least one
  * `include` pattern (when any are given) and no `exclude` pattern. Patterns are globs with `*`
- * (`https://x.test/api/*`) or `/regex/` strings (`/\.pdf$/i`), both tested against the full URL.
+ * (`https://x.test/api/*`) or `/regex/` strings (`/\.pdf$/i`), both tested against the full URL in
+ * linear time (see {@link compileUrlPattern}).
  * Give it normalised URLs ({@link normalizeUrl}).
  *
- * @throws Error when `startUrl` is not a valid URL or a pattern is not a valid regular expression
+ * @throws Error when `startUrl` is not a valid URL or a pattern is refused by {@link compileUrlPattern}
  */
 export function makeScopeFilter(startUrl: string, scope: Scope, include: readonly string[] = [], exclude: readonly string[] = []): UrlFilter {
   const start = new URL(startUrl);
