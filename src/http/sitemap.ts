@@ -3,7 +3,7 @@
  * is untrusted: Markdown is rendered with marked and then sanitised (no scripts, event handlers,
  * javascript: URLs, styles or embeds); every title, URL and tag printed here is escaped.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { marked } from 'marked';
 import sanitizeHtml from 'sanitize-html';
 import { NotFoundError, listSites, pageView, siteLinkTargets, siteTree, type DoctorContext, type TreeNode } from '../service/index.js';
@@ -52,6 +52,7 @@ function sanitize(html: string, opts: RenderOptions, seen?: string[]): string {
       input: ['type', 'checked', 'disabled'],
     },
     allowedSchemes: ['http', 'https', 'mailto'],
+    allowedSchemesByTag: { img: ['data'] },
     allowedSchemesAppliedToAttributes: ['href', 'src'],
     allowProtocolRelative: false,
     // Only task-list checkboxes (GFM "- [x]") survive as inputs, and never as live controls.
@@ -71,7 +72,18 @@ function sanitize(html: string, opts: RenderOptions, seen?: string[]): string {
           },
         };
       },
-      img: (tag, attribs) => ({ tagName: tag, attribs: { ...attribs, src: absolute(attribs.src ?? '', opts.baseUrl) } }),
+      // Images stay on the original site: viewing a crawled page must not make the browser fetch from a third
+      // party (CSP img-src 'self' data: would block it anyway). A link to the image replaces it.
+      img: (_tag, attribs): sanitizeHtml.Tag => {
+        const src = attribs.src ?? '';
+        if (/^data:image\/(png|gif|jpe?g|webp)[;,]/i.test(src)) return { tagName: 'img', attribs: { src, alt: attribs.alt ?? '' } };
+        if (/^data:/i.test(src)) return { tagName: 'span', attribs: {}, text: `[image${attribs.alt ? `: ${attribs.alt}` : ''}]` };
+        return {
+          tagName: 'a',
+          attribs: { href: absolute(src, opts.baseUrl), rel: 'nofollow noopener noreferrer', title: attribs.title ?? '' },
+          text: `[image${attribs.alt ? `: ${attribs.alt}` : ''}]`,
+        };
+      },
       input: (tag, attribs) => ({ tagName: tag, attribs: { ...attribs, disabled: '' } }),
     },
   });
@@ -103,9 +115,17 @@ table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.3rem .6rem}.
 details{margin-left:1rem}summary{cursor:pointer}ul.tree{list-style:none;padding-left:1rem}.tag{background:#eef;border-radius:4px;padding:0 .3rem;margin-right:.3rem;font-size:.85em}
 .nav{display:flex;justify-content:space-between;border-top:1px solid #ddd;margin-top:2rem;padding-top:1rem}`;
 
+/**
+ * Site-map pages show crawled (untrusted) content: no scripts, no requests to other sites (images from the
+ * page's own site included), and no framing by another page (clickjacking).
+ */
+const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/** The same policy for the <meta> copy (a saved page keeps it); frame-ancestors only works as a header. */
+const META_CSP = CSP.replace(/; frame-ancestors[^;]*/, '');
+
 function layout(title: string, body: string): string {
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:">
+<meta http-equiv="Content-Security-Policy" content="${META_CSP}">
 <title>${escapeHtml(title)} · Doctor</title><style>${STYLE}</style></head><body>${body}</body></html>`;
 }
 
@@ -122,18 +142,21 @@ function tree(node: TreeNode): string {
     .join('')}</ul></details></li>`;
 }
 
+const secured = (reply: FastifyReply) =>
+  reply.header('content-security-policy', CSP).header('x-frame-options', 'DENY').header('x-content-type-options', 'nosniff');
+
 function html(reply: FastifyReply, status: number, body: string) {
-  return reply
-    .code(status)
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:")
-    .header('x-content-type-options', 'nosniff')
-    .send(body);
+  return secured(reply).code(status).header('content-type', 'text/html; charset=utf-8').send(body);
 }
 
+/** Browsers asking for a page get an HTML 404 with a way back; API clients get the JSON `{detail}` of every error. */
+const wantsHtml = (req: FastifyRequest) => /\btext\/html\b/.test(String(req.headers.accept ?? ''));
+
 export function registerSiteMap(app: FastifyInstance, ctx: DoctorContext): void {
-  const notFound = (reply: FastifyReply, what: string) =>
-    html(reply, 404, layout('Not found', `<h1>Not found</h1><p>${escapeHtml(what)}</p><p><a href="/map">All sites</a></p>`));
+  const notFound = (req: FastifyRequest, reply: FastifyReply, what: string) =>
+    wantsHtml(req)
+      ? html(reply, 404, layout('Not found', `<h1>Not found</h1><p>${escapeHtml(what)}</p><p><a href="/map">All sites</a></p>`))
+      : reply.code(404).send({ detail: what });
 
   app.get('/map', { schema: { summary: 'Site map: every crawled site' } }, async (_req, reply) => {
     const { sites } = await listSites(ctx);
@@ -151,7 +174,7 @@ export function registerSiteMap(app: FastifyInstance, ctx: DoctorContext): void 
 <p class="meta">${pages} pages · <a href="${safeHref(root.page.url)}">${escapeHtml(root.page.url)}</a></p><ul class="tree">${tree(root)}</ul>`;
       return html(reply, 200, layout(root.page.title || 'Site', body));
     } catch (e) {
-      if (e instanceof NotFoundError) return notFound(reply, e.message);
+      if (e instanceof NotFoundError) return notFound(req, reply, e.message);
       throw e;
     }
   });
@@ -169,7 +192,7 @@ export function registerSiteMap(app: FastifyInstance, ctx: DoctorContext): void 
 <article>${await renderPage(ctx, p)}</article>${children}${nav}`;
       return html(reply, 200, layout(p.title || p.url, body));
     } catch (e) {
-      if (e instanceof NotFoundError) return notFound(reply, e.message);
+      if (e instanceof NotFoundError) return notFound(req, reply, e.message);
       throw e;
     }
   });
@@ -177,7 +200,7 @@ export function registerSiteMap(app: FastifyInstance, ctx: DoctorContext): void 
   app.get('/map/page/:page_id/raw', { schema: { summary: "Site map: a page's raw Markdown" } }, async (req, reply) => {
     const { page_id } = req.params as { page_id: string };
     const page = await ctx.store.pages.get(page_id);
-    if (!page) return reply.code(404).header('content-type', 'text/plain; charset=utf-8').send(`no page with id "${page_id}"`);
-    return reply.header('content-type', 'text/markdown; charset=utf-8').header('x-content-type-options', 'nosniff').send(page.raw_text ?? '');
+    if (!page) return reply.code(404).send({ detail: `no page with id "${page_id}": list pages with list_doc_pages or browse /map` });
+    return secured(reply).header('content-type', 'text/markdown; charset=utf-8').send(page.raw_text ?? '');
   });
 }
