@@ -8,7 +8,7 @@ import { buildHttpApp } from '../http/app.js';
 import { isLoopbackHost, startHttpServer } from '../http/server.js';
 import { registerMcpRoutes } from '../mcp/http.js';
 import { JobRunner } from '../ingest/job-runner.js';
-import { removeServerInfo, writeServerInfo } from '../app/server-info.js';
+import { newInstanceId, removeServerInfo, writeServerInfo } from '../app/server-info.js';
 import { localBackend } from '../app/backend.js';
 
 export interface RunningServer {
@@ -24,10 +24,11 @@ export async function startServer(config: DoctorConfig): Promise<RunningServer> 
     await runner.start();
     // Without a token on loopback, only local host names may reach the API (a DNS-rebinding page cannot).
     const allowedHosts = !config.apiToken && isLoopbackHost(config.host) ? ['localhost', '127.0.0.1', '[::1]', config.host.toLowerCase()] : undefined;
-    const app = await buildHttpApp(ctx, { readOnly: config.readOnly, apiToken: config.apiToken, allowedHosts });
+    const instanceId = newInstanceId();
+    const app = await buildHttpApp(ctx, { readOnly: config.readOnly, apiToken: config.apiToken, allowedHosts, instanceId });
     await registerMcpRoutes(app, localBackend(ctx), { readOnly: config.readOnly });
     const server = await startHttpServer(app, { host: config.host, port: config.port, log: ctx.log, apiToken: config.apiToken });
-    writeServerInfo(config, server.url);
+    writeServerInfo(config, server.url, instanceId);
     ctx.log.info({ url: server.url, db: config.dbPath, engine: ctx.store.chunks.vectorEngine.name }, 'Doctor is serving');
     let closing: Promise<void> | undefined;
     const close = () =>
