@@ -174,6 +174,14 @@ describe('a crawl without a server holds the database', () => {
   });
 });
 
+describe('doctor page with a backwards line range', () => {
+  it('exits non-zero with the message (it printed nothing and exited 0)', async () => {
+    const r = await doctor(['--data-dir', tempDir(), 'page', 'any-page', '--from', '5', '--to', '2']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /^doctor: ending_line \(2\) is before starting_line \(5\)/);
+  });
+});
+
 describe('a read-only data directory', () => {
   it('a crawl says the directory must be writable (or where else to put the database), not a raw DuckDB error', async () => {
     const root = tempDir();
