@@ -79,7 +79,7 @@ describe('CLI with a running server (talks to it over HTTP)', () => {
     server = spawn(process.execPath, [...CLI, '--data-dir', dir, 'serve', '--port', '0', '--allow-hosts', '127.0.0.1'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     server.stderr!.on('data', (d) => (err += d));
-    for (let i = 0; i < 100 && !existsSync(join(dir, 'server.json')); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && !existsSync(join(dir, 'server.json')); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(existsSync(join(dir, 'server.json')), `server started: ${err}`);
   });
   after(async () => {

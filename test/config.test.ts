@@ -29,4 +29,17 @@ describe('config', () => {
     assert.throws(() => loadConfig({ port: 70000 }, {}), /option --port=70000/);
     assert.throws(() => loadConfig({}, { DOCTOR_CHUNK_SIZE: '500', DOCTOR_CHUNK_OVERLAP: '600' }), /must be smaller/);
   });
+
+  it('DOCTOR_ALLOW_HOSTS: every entry must be a host name, IP or CIDR network', () => {
+    const ok = ['docs.intranet', '*.intranet', 'localhost', '127.0.0.1', '::1', '[::1]', '10.1.0.0/16', 'fd00::/8', 'my_host.lan.', '0.0.0.0/0'];
+    assert.deepEqual(loadConfig({}, { DOCTOR_ALLOW_HOSTS: ok.join(',') }).allowHosts, ok);
+    for (const bad of ['not a cidr/99', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/abc', 'docs.test/8', 'http://docs.test', 'a..b', '-x.test', '10.0.0.1/8/2', 'host name']) {
+      assert.throws(
+        () => loadConfig({}, { DOCTOR_ALLOW_HOSTS: `127.0.0.1,${bad}` }),
+        (e: Error) => e instanceof ConfigError && e.message.includes('DOCTOR_ALLOW_HOSTS') && e.message.includes(`"${bad}"`),
+        bad,
+      );
+    }
+    assert.throws(() => loadConfig({ allowHosts: '10.0.0.0/40' }, {}), /option --allow-hosts=.*prefix length must be a number from 0 to 32/);
+  });
 });

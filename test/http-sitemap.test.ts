@@ -51,9 +51,16 @@ describe('site map', () => {
     await app.close();
     await ctx.close();
   });
-  const html = async (path: string) => {
-    const r = await fetch(base + path);
-    return { status: r.status, type: r.headers.get('content-type') ?? '', csp: r.headers.get('content-security-policy') ?? '', text: await r.text() };
+  /** As a browser asks for a page. */
+  const html = async (path: string, accept = 'text/html,application/xhtml+xml,*/*;q=0.8') => {
+    const r = await fetch(base + path, { headers: { accept } });
+    return {
+      status: r.status,
+      type: r.headers.get('content-type') ?? '',
+      csp: r.headers.get('content-security-policy') ?? '',
+      frame: r.headers.get('x-frame-options') ?? '',
+      text: await r.text(),
+    };
   };
 
   it('/map lists sites with escaped titles and tags', async () => {
@@ -100,7 +107,9 @@ describe('site map', () => {
     assert.match(r.text, /<a href="\/map\/page\/deep"[^>]*>Deep<\/a>/);
     assert.match(r.text, /<a href="https:\/\/docs\.test\/sub\/missing\.html"[^>]*>Missing<\/a>/);
     assert.match(r.text, /<a href="#here"/);
-    assert.match(r.text, /<img src="https:\/\/docs\.test\/sub\/img\/p\.png"/);
+    // Images are not loaded from the crawled site (a third party): a link to the image stands in for it.
+    assert.match(r.text, /<a href="https:\/\/docs\.test\/sub\/img\/p\.png"[^>]*>\[image: pic\]<\/a>/);
+    assert.ok(!/<img/.test(r.text));
     assert.match(r.text, /<li><input checked disabled type="checkbox" \/> done<\/li>/);
     assert.ok(/↑ <a href="\/map\/page\/guide">/.test(r.text), 'parent link');
   });
@@ -124,6 +133,31 @@ describe('site map', () => {
     const r = await html('/map/page/evil/raw');
     assert.match(r.type, /text\/markdown/);
     assert.equal(r.text, HOSTILE);
-    assert.equal((await html('/map/page/nope/raw')).status, 404);
+    const missing = await html('/map/page/nope/raw');
+    assert.equal(missing.status, 404);
+    assert.match(missing.type, /application\/json/);
+    assert.match(JSON.parse(missing.text).detail, /no page with id "nope"/);
+  });
+
+  it('pages cannot be framed by other sites and load no third-party images', async () => {
+    for (const path of ['/map', '/map/site/root', '/map/page/links', '/map/page/nope', '/map/page/evil/raw']) {
+      const r = await html(path);
+      assert.match(r.csp, /frame-ancestors 'none'/, path);
+      assert.match(r.csp, /img-src 'self' data:(;|$)/, path);
+      assert.equal(r.frame, 'DENY', path);
+    }
+    // A small inline (data:) raster image still shows; SVG and other data: types do not.
+    const { renderMarkdown } = await import('../src/http/markdown.js');
+    assert.match(renderMarkdown('![dot](data:image/png;base64,iVBORw0KGgo=)'), /<img src="data:image\/png;base64,iVBORw0KGgo=" alt="dot" \/>/);
+    assert.ok(!/<img/.test(renderMarkdown('<img src="data:image/svg+xml;base64,PHN2Zz4=" alt="s">')));
+  });
+
+  it('a missing page is an HTML page for browsers and JSON {detail} for API clients', async () => {
+    const browser = await html('/map/page/nope');
+    assert.match(browser.type, /text\/html/);
+    const api = await html('/map/site/nope', 'application/json');
+    assert.equal(api.status, 404);
+    assert.match(api.type, /application\/json/);
+    assert.match(JSON.parse(api.text).detail, /no site with root page "nope"/);
   });
 });

@@ -25,7 +25,7 @@ describe('sites, re-crawls and live job events', () => {
 
   before(async () => {
     [ctx, site] = await Promise.all([makeContext({ config: { render: 'never' } }), startDocSite({ delayMs: 40 })]);
-    app = await buildHttpApp(ctx);
+    app = await buildHttpApp(ctx, { instanceId: 'sites-test-instance' });
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     const job = await fetchUrl(ctx, { url: `${site.url}/docs/`, tags: ['widget'], max_pages: 20, scope: 'prefix' });
@@ -149,7 +149,7 @@ describe('sites, re-crawls and live job events', () => {
     assert.equal(st.rows, await ctx.store.chunks.count());
     assert.deepEqual(await (await fetch(`${base}/index_status`)).json(), JSON.parse(JSON.stringify(st)));
     // `doctor index status` asks the running server (announced in the data directory) for the same.
-    writeServerInfo(ctx.config, base);
+    writeServerInfo(ctx.config, base, 'sites-test-instance');
     try {
       const { Command } = await import('commander');
       const { addGlobalOptions } = await import('../src/cli/global.js');

@@ -24,12 +24,14 @@ export interface Backend extends Operations {
 export interface ConnectOptions {
   /** Called with the local context before use (e.g. to start a job runner for `doctor crawl`). */
   prepareLocal?: (ctx: DoctorContext) => Promise<void> | void;
+  /** The command line, recorded while this process holds the database (see local-holder.ts). */
+  command?: string;
 }
 
 export async function connectBackend(config: DoctorConfig, opts: ConnectOptions = {}): Promise<Backend> {
   const server = await readServerInfo(config);
   if (server) return remoteBackend(server.url, config.apiToken, server.localKey);
-  const ctx = await openApp(config);
+  const ctx = await openApp(config, { localCommand: opts.command ?? 'a doctor command' });
   await opts.prepareLocal?.(ctx);
   return localBackend(ctx);
 }

@@ -24,6 +24,23 @@ interface CrawlFlags {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+/** The SSRF guard's refusal (src/ingest/fetch/net-guard.ts), in a 422 detail or a job's error or skip reasons. */
+const GUARD_REFUSAL = /refused to connect to|loopback, private, link-local/i;
+
+/**
+ * Why `--allow-hosts` did not help with a server running. The server keeps the allow list it was started
+ * with: its API and MCP tools are open to every client that reaches it (agents, and with a token remote
+ * callers), so a per-request list would let any of them widen the SSRF guard.
+ */
+export function allowHostsNotForwarded(where: string, hosts: string): string {
+  return (
+    `--allow-hosts is not passed on to the running server (${where}): a server checks every crawl against the allow list it ` +
+    'was started with, so that no client (an MCP agent, a script, a web page) can widen it. ' +
+    `Restart it with \`doctor serve --allow-hosts ${hosts}\` (or DOCTOR_ALLOW_HOSTS=${hosts}), or stop it and crawl again: ` +
+    'without a server, doctor crawl applies --allow-hosts itself.'
+  );
+}
+
 export function registerCrawl(program: Command): void {
   program
     .command('crawl')
@@ -45,6 +62,7 @@ export function registerCrawl(program: Command): void {
       await withBackend(
         cmd,
         async (b) => {
+          const hint = b.kind === 'remote' && o.allowHosts ? allowHostsNotForwarded(b.where, o.allowHosts) : undefined;
           const { job_id } = await b.fetchUrl({
             url,
             tags: csv(o.tags),
@@ -55,6 +73,8 @@ export function registerCrawl(program: Command): void {
             exclude: o.exclude,
             render: o.render,
             respect_robots: o.robots,
+          }).catch((e: Error) => {
+            throw hint && GUARD_REFUSAL.test(e.message) ? new Error(`${e.message}\n${hint}`) : e;
           });
           if (!o.wait) {
             println(job_id);
@@ -67,6 +87,8 @@ export function registerCrawl(program: Command): void {
           const final = await follow(b, job_id);
           if (o.json) printJson(final);
           else println(describeJob(final));
+          const refused = [final.error_message ?? '', ...final.skipped.map((s) => s.reason)].some((r) => GUARD_REFUSAL.test(r));
+          if (hint && refused) process.stderr.write(`${hint}\n`);
           if (final.status !== 'completed') process.exitCode = 1;
         },
         {

@@ -10,7 +10,8 @@ export async function withBackend<T>(
   opts: ConnectOptions & { overrides?: ConfigOverrides } = {},
 ): Promise<T> {
   const config = configFrom(cmd, { logLevel: (cmd.optsWithGlobals() as { logLevel?: string }).logLevel ?? 'warn', ...opts.overrides });
-  const backend = await connectBackend(config, opts);
+  const command = ['doctor', cmd.name(), ...cmd.args].join(' ');
+  const backend = await connectBackend(config, { command, ...opts });
   try {
     return await fn(backend);
   } finally {

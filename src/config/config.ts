@@ -3,6 +3,7 @@
  * Precedence: built-in defaults < environment variables < explicit overrides (CLI flags).
  * A bad value fails at start with a message naming the variable (or flag) and what is expected.
  */
+import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -13,6 +14,38 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const list = z.union([z.array(z.string()), z.string()]).transform((v) =>
   (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean),
 );
+
+const HOST_LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
+
+/**
+ * What is wrong with one SSRF allow-list entry, if anything. Entries are host names (`docs.intranet`, or
+ * `*.intranet` for its subdomains), IP addresses (`127.0.0.1`, `::1`, `[::1]`) or CIDR networks
+ * (`10.1.0.0/16`, `fd00::/8`), as the guard in src/ingest/fetch/net-guard.ts reads them.
+ */
+export function allowHostProblem(raw: string): string | undefined {
+  const entry = raw.trim().toLowerCase();
+  const expected = 'expected a host name, *.domain, an IP address or a CIDR network such as 10.1.0.0/16';
+  const [net = '', bits, extra] = entry.split('/');
+  const ip = net.replace(/^\[(.*)\]$/, '$1');
+  if (bits !== undefined) {
+    const kind = isIP(ip);
+    if (!kind || extra !== undefined) return `"${raw}" is not a network: ${expected}`;
+    const max = kind === 6 ? 128 : 32;
+    if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) return `"${raw}": the prefix length must be a number from 0 to ${max}`;
+    return undefined;
+  }
+  if (isIP(ip)) return undefined;
+  const host = entry.replace(/^\*\./, '').replace(/\.$/, '');
+  if (host.length > 253 || !host.split('.').every((label) => HOST_LABEL.test(label))) return `"${raw}" is not a valid entry: ${expected}`;
+  return undefined;
+}
+
+const allowList = list.superRefine((entries, ctx) => {
+  for (const e of entries) {
+    const problem = allowHostProblem(e);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }
+});
 
 /** Each setting: its schema, default, and the environment variable that sets it. */
 const settings = {
@@ -65,7 +98,7 @@ const settings = {
   render: { env: 'DOCTOR_RENDER', schema: z.enum(['never', 'auto', 'always']), default: 'auto' },
   chromiumPath: { env: 'DOCTOR_CHROMIUM_PATH', schema: z.string().min(1), default: '/usr/bin/chromium' },
   allowPrivateNetwork: { env: 'DOCTOR_ALLOW_PRIVATE', schema: bool, default: false },
-  allowHosts: { env: 'DOCTOR_ALLOW_HOSTS', schema: list, default: [] as string[] },
+  allowHosts: { env: 'DOCTOR_ALLOW_HOSTS', schema: allowList, default: [] as string[] },
   chunkSize: { env: 'DOCTOR_CHUNK_SIZE', schema: int(200, 20_000), default: 1000 },
   chunkOverlap: { env: 'DOCTOR_CHUNK_OVERLAP', schema: int(0, 5_000), default: 200 },
 } as const;

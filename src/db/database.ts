@@ -2,16 +2,25 @@
  * DuckDB access: one instance per database file, one write connection (serialised by a mutex, used for
  * every write and transaction) and a small pool of read connections (MVCC snapshots, so reads never wait
  * for a crawl's write transaction).
+ *
+ * Fair sharing between reads and writes: every DuckDB call occupies a thread of libuv's small pool (4
+ * threads) while it runs, and a call on a busy connection blocks its thread until the connection is free.
+ * Handing 30 concurrent searches' queries straight to the connections filled that pool and queued each of a
+ * crawl's write statements behind dozens of reads (crawl rate fell ~25x). Reads therefore wait here, in
+ * order, for an idle read connection: at most `readers` reads are in flight, and the writer always finds a
+ * thread. Waiting reads are served round-robin by lane (read-lane.ts): API requests share one lane, so a
+ * crawl's own reads get their turn however many searches are waiting.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import {
   DuckDBConnection,
   DuckDBInstance,
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { Mutex } from './mutex.js';
+import { ConnectionPool, Mutex } from './mutex.js';
+import { readLane } from './read-lane.js';
 
 export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
 export type ParamTypes = DuckDBType[] | Record<string, DuckDBType | undefined>;
@@ -28,6 +37,18 @@ export interface Tx {
 
 export class DatabaseLockedError extends Error {
   override name = 'DatabaseLockedError';
+  constructor(
+    message: string,
+    /** The process holding the file, as DuckDB reports it. */
+    readonly holderPid?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The file cannot be used as Doctor's database (damaged, not DuckDB, not writable); the message says what to do. */
+export class DatabaseOpenError extends Error {
+  override name = 'DatabaseOpenError';
 }
 
 export interface OpenOptions {
@@ -35,11 +56,87 @@ export interface OpenOptions {
   threads?: number;
   /** Read connections in the pool (default 2). */
   readers?: number;
+  /**
+   * Let DuckDB download and load extensions it knows of on its own (autoinstall/autoload_known_extensions).
+   * Off by default: an offline machine must never try, and a hostile file (a SQLite database given as the
+   * database) must not make DuckDB fetch code. Doctor turns it on only with DOCTOR_VSS_INSTALL.
+   */
+  allowExtensionInstall?: boolean;
+}
+
+const SQLITE_MAGIC = 'SQLite format 3\0';
+
+/** The first bytes of a file, or undefined when it does not exist or cannot be read. */
+function fileHead(path: string, n: number): Buffer | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const buf = Buffer.alloc(n);
+    return buf.subarray(0, readSync(fd, buf, 0, n, 0));
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+const WHERE_ELSE = 'point DOCTOR_DB_PATH (--db-path) or DATA_DIR (--data-dir) at another file';
+
+/** DuckDB's error on opening a file, as a message that says what is wrong and what to do. */
+function openError(path: string, e: unknown): Error {
+  const msg = (e as Error).message ?? String(e);
+  const first = msg.split('\n')[0]!;
+  if (/hnsw/i.test(msg)) {
+    return new DatabaseOpenError(
+      `The database ${path} holds an HNSW index from DuckDB's vss extension, which cannot be loaded here (${first}). ` +
+        'Open it once with a DuckDB that has vss (e.g. the duckdb CLI: INSTALL vss; LOAD vss; DROP INDEX <name>;), ' +
+        'or set DOCTOR_VSS_EXTENSION to a local copy of the extension; Doctor then rebuilds its own index.',
+    );
+  }
+  if (/Could not set lock/i.test(msg)) {
+    const pid = Number(/\(PID (\d+)\)/.exec(msg)?.[1]) || undefined;
+    return new DatabaseLockedError(
+      `The database ${path} is in use by ${pid ? `process ${pid}` : 'another process'}. ` +
+        'Wait for it to finish or stop it; with `doctor serve` running, CLI commands share the database through it ' +
+        '(a server in another container cannot be reached: run the command in its container, `docker compose exec doctor doctor ...`).',
+      pid,
+    );
+  }
+  return damaged(path, e) ?? notWritable(path, e) ?? (e as Error);
+}
+
+/** A file DuckDB cannot read as a database (truncated copy, garbage), as a message saying what to do. */
+function damaged(path: string, e: unknown): DatabaseOpenError | undefined {
+  const msg = (e as Error).message ?? String(e);
+  if (!/not a valid DuckDB database|Could not read enough bytes|Corrupt|invalid (database|block)|Failed to (read|load) (the )?(database )?header|Serialization Error/i.test(msg)) {
+    return undefined;
+  }
+  return new DatabaseOpenError(
+    `The database file ${path} is damaged or is not a DuckDB database (${msg.split('\n')[0]}). Doctor left it as it is. ` +
+      `Restore it from a backup (a copy taken while no Doctor process was running), or ${WHERE_ELSE} to start a new database.`,
+  );
+}
+
+/** A write refused by the file system (read-only directory or file), as a message saying what to do. */
+function notWritable(path: string, e: unknown): DatabaseOpenError | undefined {
+  const msg = (e as Error).message ?? String(e);
+  if (!/Permission denied|Read-only file system|EACCES|EROFS|EPERM/i.test(msg)) return undefined;
+  return new DatabaseOpenError(
+    `Doctor cannot write ${path} (${msg.split('\n')[0]}): make ${dirname(path)} and the file writable by this user ` +
+      `(DuckDB also writes ${basename(path)}.wal beside it), or ${WHERE_ELSE} in a writable directory ` +
+      '(copy the database there to keep its pages).',
+  );
+}
+
+/** Errors of the file behind an open database (damaged blocks, a write refused), explained; others as they are. */
+export function explainDatabaseError(path: string, e: unknown): Error {
+  if (e instanceof DatabaseOpenError || e instanceof DatabaseLockedError) return e;
+  return damaged(path, e) ?? notWritable(path, e) ?? (e as Error);
 }
 
 export class Database {
   private readonly writeMutex = new Mutex();
-  private readerIndex = 0;
+  private readonly readerPool: ConnectionPool<DuckDBConnection>;
   private closed = false;
 
   private constructor(
@@ -47,33 +144,33 @@ export class Database {
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
     private readonly readers: DuckDBConnection[],
-  ) {}
+  ) {
+    this.readerPool = new ConnectionPool(readers);
+  }
 
   /** Opens (creating if needed) a database file, or ':memory:'. */
   static async open(path: string, opts: OpenOptions = {}): Promise<Database> {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const config: Record<string, string> = {};
+    if (path !== ':memory:') {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (e) {
+        throw openError(path, e);
+      }
+      if (fileHead(path, SQLITE_MAGIC.length)?.toString('latin1') === SQLITE_MAGIC) {
+        throw new DatabaseOpenError(
+          `${path} is a SQLite database, not a DuckDB one: Doctor keeps everything in one DuckDB file. ` +
+            `Doctor left it as it is; ${WHERE_ELSE} (a new file starts a new database).`,
+        );
+      }
+    }
+    const extensions = opts.allowExtensionInstall ? 'true' : 'false';
+    const config: Record<string, string> = { autoinstall_known_extensions: extensions, autoload_known_extensions: extensions };
     if (opts.threads) config.threads = String(opts.threads);
     let instance: DuckDBInstance;
     try {
       instance = await DuckDBInstance.create(path, config);
     } catch (e) {
-      const msg = (e as Error).message;
-      if (/hnsw/i.test(msg)) {
-        throw new Error(
-          `The database ${path} holds an HNSW index from DuckDB's vss extension, which cannot be loaded here (${msg.split('\n')[0]}). ` +
-            'Open it once with a DuckDB that has vss (e.g. the duckdb CLI: INSTALL vss; LOAD vss; DROP INDEX <name>;), ' +
-            'or set DOCTOR_VSS_EXTENSION to a local copy of the extension; Doctor then rebuilds its own index.',
-        );
-      }
-      if (/lock/i.test(msg)) {
-        throw new DatabaseLockedError(
-          `The database ${path} is in use by another Doctor process (${msg.split('\n')[0]}). ` +
-            'Stop that process, or talk to it: CLI commands use a running `doctor serve` automatically when they can reach it ' +
-            '(a server in another container cannot be reached: run the command in its container, `docker compose exec doctor doctor ...`).',
-        );
-      }
-      throw e;
+      throw openError(path, e);
     }
     const writer = await instance.connect();
     // Float vectors compress poorly and ALP/ALPRD decoding makes vector scans ~3x slower. FSST (string
@@ -97,16 +194,21 @@ export class Database {
   /** A read query on a pooled connection (sees committed data only). */
   async all<T = Row>(sql: string, params?: Params, types?: ParamTypes): Promise<T[]> {
     this.assertOpen();
-    const conn = this.readers[this.readerIndex++ % this.readers.length]!;
-    const reader = await conn.runAndReadAll(sql, params, types);
-    return reader.getRowObjectsJS() as T[];
+    return this.readerPool.use(async (conn) => {
+      const reader = await conn.runAndReadAll(sql, params, types);
+      return reader.getRowObjectsJS() as T[];
+    }, readLane.getStore());
   }
 
   /** One write statement, on its own (auto-commit), serialised with transactions. */
   async run(sql: string, params?: Params, types?: ParamTypes): Promise<void> {
     this.assertOpen();
     await this.writeMutex.runExclusive(async () => {
-      await this.writer.run(sql, params, types);
+      try {
+        await this.writer.run(sql, params, types);
+      } catch (e) {
+        throw notWritable(this.path, e) ?? e;
+      }
     });
   }
 
@@ -143,7 +245,7 @@ export class Database {
         } catch {
           /* the transaction may already be aborted */
         }
-        throw e;
+        throw notWritable(this.path, e) ?? e;
       }
       return { result, commitHooks };
     }).then(async ({ result, commitHooks }) => {

@@ -9,8 +9,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { z } from 'zod';
 import * as service from '../service/index.js';
-import { ConflictError, NotFoundError, ValidationError, parseInput, type DoctorContext } from '../service/index.js';
+import { parseInput, type DoctorContext } from '../service/index.js';
+import { REQUEST_LANE, inReadLane } from '../db/read-lane.js';
+import { MAX_FULL_TEXT_CHARS } from '../search/search-docs.js';
 import { requireToken } from './auth.js';
+import { clientErrorHandler, frameworkError, sendError } from './errors.js';
+import { DEFAULT_TIMEOUTS, MAX_HEADER_BYTES, timeoutOptions, type HttpTimeouts } from './limits.js';
 import { registerSiteMap } from './sitemap.js';
 import { eventStreams } from './sse.js';
 import { isPublicUiRequest, registerUi } from './ui/routes.js';
@@ -40,6 +44,10 @@ export interface HttpAppOptions {
    * answer only requests carrying it (src/http/portable.ts). Undefined: they refuse every request.
    */
   localKey?: string;
+  /** How long a client may take to send a request (src/http/limits.ts; defaults for a local service). */
+  timeouts?: Partial<HttpTimeouts>;
+  /** Reported by /health as instance_id, so the CLI can tell this server from another on the same address. */
+  instanceId?: string;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -139,10 +147,15 @@ const progressSchema = obj(
 export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}): Promise<FastifyInstance> {
   const maxQuery = opts.maxQueryLength ?? DEFAULT_MAX_QUERY_LENGTH;
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+  const maxParamLength = 500;
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength },
+    ...timeoutOptions(timeouts),
+    clientErrorHandler: clientErrorHandler({ maxHeaderBytes: MAX_HEADER_BYTES, headersTimeoutMs: timeouts.headersMs, requestTimeoutMs: timeouts.requestMs }),
+    frameworkErrors: frameworkError(maxParamLength),
   });
   // Validation is the service's (identical messages everywhere); route schemas only document, and
   // responses are sent as they are (a response schema must never drop a field).
@@ -151,6 +164,8 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
   // Bodies are JSON only; anything else gets a 415 that says so (not a confusing 422 about a string).
   app.removeContentTypeParser('text/plain');
 
+  // Requests' database reads share one lane, taking turns with background work (crawls) when connections are busy.
+  app.addHook('onRequest', (_req, _reply, done) => inReadLane(REQUEST_LANE, done));
   app.addHook('onRequest', async (req, reply) => {
     const q = req.url.indexOf('?');
     if (q >= 0 && req.url.length - q - 1 > maxQuery) {
@@ -170,7 +185,7 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
   }
   if (opts.apiToken) requireToken(app, opts.apiToken, ['/health', isPublicUiRequest]);
 
-  app.setErrorHandler((err: FastifyError | Error, req, reply) => sendError(ctx, req, reply, err, bodyLimit));
+  app.setErrorHandler((err: FastifyError | Error, req, reply) => sendError(ctx.log, req, reply, err, bodyLimit));
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;
     const allowed = (['GET', 'POST'] as const).filter((method) => app.hasRoute({ method, url: path }));
@@ -225,12 +240,17 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
             results: {
               type: 'array',
               items: obj(
-                { chunk_text: str, page_id: str, tags: strings, score: num, url: str, title: { type: ['string', 'null'] } },
+                {
+                  chunk_text: str, page_id: str, tags: strings, score: num, url: str, title: { type: ['string', 'null'] },
+                  full_document: { type: 'boolean' },
+                  truncated: { type: 'boolean', description: 'With return_full_document_text: the page text was cut, or left out, at the answer\'s limit.' },
+                },
                 'The best chunk of one page (or the whole page with return_full_document_text).',
               ),
             },
+            note: { type: 'string', description: 'Present when full-document text was truncated: why, and how to read the rest.' },
           },
-          'Results, best first.',
+          `Results, best first. With return_full_document_text an answer carries at most ${MAX_FULL_TEXT_CHARS.toLocaleString('en-US')} characters of page text.`,
         ),
         ...errors(401, 414, 422),
       },
@@ -346,14 +366,17 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
       description: 'Liveness, version, page and chunk counts, the vector engine in use. Never needs the token.',
       response: {
         200: obj(
-          { status: { type: 'string', enum: ['ok'] }, version: str, pages: int, chunks: int, engine: str, embedding: { type: 'object' }, read_only: { type: 'boolean' } },
+          {
+            status: { type: 'string', enum: ['ok'] }, version: str, pages: int, chunks: int, engine: str, embedding: { type: 'object' }, read_only: { type: 'boolean' },
+            instance_id: { type: 'string', description: 'Identifies this server process (also in <data dir>/server.json).' },
+          },
           'The server is up.',
         ),
       },
     },
   }, async () => {
     const { runs_crawls: _, ...status } = await service.doctorStatus(ctx, { read_only: !!opts.readOnly });
-    return { status: 'ok', ...status };
+    return { status: 'ok', ...status, ...(opts.instanceId ? { instance_id: opts.instanceId } : {}) };
   });
 
   app.get('/sites', {
@@ -431,23 +454,4 @@ function singleValued(query: unknown): never {
     out[key] = Array.isArray(value) && !REPEATABLE.has(key) ? value[value.length - 1] : value;
   }
   return out as never;
-}
-
-function sendError(ctx: DoctorContext, req: FastifyRequest, reply: FastifyReply, err: FastifyError | Error, bodyLimit: number) {
-  if (err instanceof ValidationError) return reply.code(422).send({ detail: err.message });
-  if (err instanceof NotFoundError) return reply.code(404).send({ detail: err.message });
-  if (err instanceof ConflictError) return reply.code(409).send({ detail: err.message });
-  const fe = err as FastifyError;
-  if (fe.statusCode === 413) {
-    return reply.code(413).send({ detail: `request body larger than ${bodyLimit} bytes: send less (for example fewer page_ids per request)` });
-  }
-  if (fe.statusCode === 415) {
-    const type = req.headers['content-type'] ?? 'none';
-    return reply.code(415).send({ detail: `send the request body as JSON with the header Content-Type: application/json (got ${type})` });
-  }
-  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return reply.code(400).send({ detail: `${fe.message}: send a valid JSON object` });
-  }
-  ctx.log.error({ err: err.message, stack: err.stack, url: req.url }, 'request failed');
-  return reply.code(500).send({ detail: `internal error: ${err.message}` });
 }

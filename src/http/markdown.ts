@@ -92,6 +92,7 @@ function sanitize(html: string, opts: RenderOptions, seen?: string[]): string {
       ...headingAttrs,
     },
     allowedSchemes: ['http', 'https', 'mailto'],
+    allowedSchemesByTag: { img: ['data'] },
     allowedSchemesAppliedToAttributes: ['href', 'src'],
     allowProtocolRelative: false,
     // Only task-list checkboxes (GFM "- [x]") survive as inputs, and never as live controls.
@@ -111,7 +112,15 @@ function sanitize(html: string, opts: RenderOptions, seen?: string[]): string {
           },
         };
       },
-      img: (tag, attribs) => ({ tagName: tag, attribs: { ...attribs, src: absolute(attribs.src ?? '', opts.baseUrl) } }),
+      // Images stay on the original site: viewing a crawled page must not make the browser fetch from a third
+      // party (the CSP img-src 'self' data: would block it anyway). A link to the image replaces it.
+      img: (_tag, attribs): sanitizeHtml.Tag => {
+        const src = attribs.src ?? '';
+        const label = `[image${attribs.alt ? `: ${attribs.alt}` : ''}]`;
+        if (/^data:image\/(png|gif|jpe?g|webp)[;,]/i.test(src)) return { tagName: 'img', attribs: { src, alt: attribs.alt ?? '' } };
+        if (/^data:/i.test(src)) return { tagName: 'span', attribs: {}, text: label };
+        return { tagName: 'a', attribs: { href: absolute(src, opts.baseUrl), rel: 'nofollow noopener noreferrer', title: attribs.title ?? '' }, text: label };
+      },
       input: (tag, attribs) => ({ tagName: tag, attribs: { ...attribs, disabled: '' } }),
       ...Object.fromEntries(
         HEADINGS.map((h) => [h, (tag: string, attribs: Record<string, string>) => {

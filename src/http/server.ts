@@ -1,15 +1,9 @@
 /** Listening: binds the app, warns when exposed beyond loopback without a token. */
-import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../log.js';
+import { isLoopbackHost } from '../app/server-info.js';
 
-/** Loopback: localhost, 127.0.0.0/8, ::1 (also as an IPv4-mapped address). */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
-  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
-  return isIP(v4) === 4 && v4.startsWith('127.');
-}
+export { isLoopbackHost };
 
 export async function startHttpServer(
   app: FastifyInstance,

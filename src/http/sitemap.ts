@@ -3,7 +3,7 @@
  * is untrusted: Markdown is rendered with marked and then sanitised (no scripts, event handlers,
  * javascript: URLs, styles or embeds); every title, URL and tag printed here is escaped.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError, listSites, pageView, siteTree, type DoctorContext, type TreeNode } from '../service/index.js';
 import type { PageSummary } from '../store/pages.js';
 import { escapeHtml, renderPage, safeHref } from './markdown.js';
@@ -15,9 +15,17 @@ table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.3rem .6rem}.
 details{margin-left:1rem}summary{cursor:pointer}ul.tree{list-style:none;padding-left:1rem}.tag{background:#eef;border-radius:4px;padding:0 .3rem;margin-right:.3rem;font-size:.85em}
 .nav{display:flex;justify-content:space-between;border-top:1px solid #ddd;margin-top:2rem;padding-top:1rem}`;
 
+/**
+ * Site-map pages show crawled (untrusted) content: no scripts, no requests to other sites (images from the
+ * page's own site included), and no framing by another page (clickjacking).
+ */
+const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/** The same policy for the <meta> copy (a saved page keeps it); frame-ancestors only works as a header. */
+const META_CSP = CSP.replace(/; frame-ancestors[^;]*/, '');
+
 function layout(title: string, body: string): string {
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:">
+<meta http-equiv="Content-Security-Policy" content="${META_CSP}">
 <title>${escapeHtml(title)} · Doctor</title><style>${STYLE}</style></head><body>${body}</body></html>`;
 }
 
@@ -34,18 +42,21 @@ function tree(node: TreeNode): string {
     .join('')}</ul></details></li>`;
 }
 
+const secured = (reply: FastifyReply) =>
+  reply.header('content-security-policy', CSP).header('x-frame-options', 'DENY').header('x-content-type-options', 'nosniff');
+
 function html(reply: FastifyReply, status: number, body: string) {
-  return reply
-    .code(status)
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:")
-    .header('x-content-type-options', 'nosniff')
-    .send(body);
+  return secured(reply).code(status).header('content-type', 'text/html; charset=utf-8').send(body);
 }
 
+/** Browsers asking for a page get an HTML 404 with a way back; API clients get the JSON `{detail}` of every error. */
+const wantsHtml = (req: FastifyRequest) => /\btext\/html\b/.test(String(req.headers.accept ?? ''));
+
 export function registerSiteMap(app: FastifyInstance, ctx: DoctorContext): void {
-  const notFound = (reply: FastifyReply, what: string) =>
-    html(reply, 404, layout('Not found', `<h1>Not found</h1><p>${escapeHtml(what)}</p><p><a href="/map">All sites</a></p>`));
+  const notFound = (req: FastifyRequest, reply: FastifyReply, what: string) =>
+    wantsHtml(req)
+      ? html(reply, 404, layout('Not found', `<h1>Not found</h1><p>${escapeHtml(what)}</p><p><a href="/map">All sites</a></p>`))
+      : reply.code(404).send({ detail: what });
 
   app.get('/map', { schema: { summary: 'Site map: every crawled site' } }, async (_req, reply) => {
     const { sites } = await listSites(ctx);
@@ -63,7 +74,7 @@ export function registerSiteMap(app: FastifyInstance, ctx: DoctorContext): void 
 <p class="meta">${pages} pages · <a href="${safeHref(root.page.url)}">${escapeHtml(root.page.url)}</a></p><ul class="tree">${tree(root)}</ul>`;
       return html(reply, 200, layout(root.page.title || 'Site', body));
     } catch (e) {
-      if (e instanceof NotFoundError) return notFound(reply, e.message);
+      if (e instanceof NotFoundError) return notFound(req, reply, e.message);
       throw e;
     }
   });
@@ -81,7 +92,7 @@ export function registerSiteMap(app: FastifyInstance, ctx: DoctorContext): void 
 <article>${(await renderPage(ctx, p)).html}</article>${children}${nav}`;
       return html(reply, 200, layout(p.title || p.url, body));
     } catch (e) {
-      if (e instanceof NotFoundError) return notFound(reply, e.message);
+      if (e instanceof NotFoundError) return notFound(req, reply, e.message);
       throw e;
     }
   });
@@ -89,7 +100,7 @@ export function registerSiteMap(app: FastifyInstance, ctx: DoctorContext): void 
   app.get('/map/page/:page_id/raw', { schema: { summary: "Site map: a page's raw Markdown" } }, async (req, reply) => {
     const { page_id } = req.params as { page_id: string };
     const page = await ctx.store.pages.get(page_id);
-    if (!page) return reply.code(404).header('content-type', 'text/plain; charset=utf-8').send(`no page with id "${page_id}"`);
-    return reply.header('content-type', 'text/markdown; charset=utf-8').header('x-content-type-options', 'nosniff').send(page.raw_text ?? '');
+    if (!page) return reply.code(404).send({ detail: `no page with id "${page_id}": list pages with list_doc_pages or browse /map` });
+    return secured(reply).header('content-type', 'text/markdown; charset=utf-8').send(page.raw_text ?? '');
   });
 }

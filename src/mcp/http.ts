@@ -14,7 +14,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { createMcpServer, type McpOptions } from './server.js';
+import { connectMcpServer, type McpOptions } from './server.js';
+import { batchProblem, invalidParamsAnswer } from './limits.js';
 import type { McpTarget } from './operations.js';
 
 export interface McpHttpOptions extends McpOptions {
@@ -71,10 +72,12 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
     const transport = new SSEServerTransport('/messages', reply.raw);
     sse.set(transport.sessionId, transport);
     transport.onclose = () => sse.delete(transport.sessionId);
-    await createMcpServer(target, opts).connect(transport);
+    await connectMcpServer(target, transport, opts);
   };
 
   const handleStreamable = async (req: FastifyRequest, reply: FastifyReply) => {
+    const tooBig = batchProblem(req.body);
+    if (tooBig) return rpcError(reply, 400, -32600, tooBig);
     const header = req.headers['mcp-session-id'];
     const id = Array.isArray(header) ? header[0] : header;
     let session = id ? streamable.get(id) : undefined;
@@ -97,9 +100,13 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
       created.transport.onclose = () => {
         if (created.transport.sessionId) streamable.delete(created.transport.sessionId);
       };
-      await createMcpServer(target, opts).connect(created.transport);
+      await connectMcpServer(target, created.transport, opts);
       session = created;
     }
+    // A tools/call whose params are not an object never reaches the SDK's handlers (its transport answers
+    // "Parse error" without the request id): answer it here, as invalid params.
+    const invalid = invalidParamsAnswer(req.body);
+    if (invalid) return reply.code(200).send(invalid);
     const s = session;
     s.lastSeen = Date.now();
     s.open++;
@@ -124,6 +131,11 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
     const sessionId = (req.query as { sessionId?: string }).sessionId ?? '';
     const transport = sse.get(sessionId);
     if (!transport) return reply.code(404).send({ detail: 'unknown or closed MCP SSE session: reconnect to GET /mcp (or /sse)' });
+    const invalid = invalidParamsAnswer(req.body);
+    if (invalid) {
+      await transport.send(invalid);
+      return reply.code(202).send('Accepted');
+    }
     reply.hijack();
     await transport.handlePostMessage(req.raw, reply.raw, req.body);
   });

@@ -5,11 +5,14 @@
  * with isError and a readable message, so the model can correct its call.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import * as inputs from '../service/inputs.js';
 import type { JobProgress } from '../service/jobs.js';
 import { packageVersion } from '../version.js';
+import { MAX_FULL_TEXT_CHARS } from '../search/search-docs.js';
+import { guardToolCalls, type RequiredInputs } from './limits.js';
 import { mcpOperations, type McpTarget, type WatchJob } from './operations.js';
 
 export interface McpOptions {
@@ -49,7 +52,8 @@ const searchDocsShape = described(inputs.searchDocsInput.shape, {
   tags: TAGS_FILTER,
   max_results: 'How many pages to return, 1-100 (default 10). Each page appears once, with its best-matching passage.',
   return_full_document_text:
-    "true: chunk_text holds each page's whole text instead of its best passage (can be very long; to read one page prefer get_doc_page). Default false.",
+    "true: chunk_text holds each page's whole text instead of its best passage (can be very long; to read one page prefer get_doc_page). " +
+    `One answer carries at most ${MAX_FULL_TEXT_CHARS.toLocaleString('en-US')} characters of page text: pages past that are cut or keep their best passage (truncated: true). Default false.`,
   mode:
     'hybrid (default): meaning and exact words combined; vector: meaning only (score = cosine similarity, 0-1); keyword: exact words only (BM25).',
 });
@@ -103,6 +107,27 @@ const deleteDocsShape = described(inputs.deleteDocsInput.shape, {
   page_ids: 'Delete these pages (page_id values from search_docs or list_doc_pages).',
   root_page_id: 'Delete a whole site: every page whose root_page_id (from list_doc_pages) is this.',
 });
+
+/** Inputs a tool cannot do without (no default, not optional), per tool. */
+const requiredOf = (shape: Record<string, z.ZodType>) => Object.keys(shape).filter((k) => !shape[k]!.safeParse(undefined).success);
+const REQUIRED_INPUTS: RequiredInputs = {
+  search_docs: requiredOf(searchDocsShape),
+  get_doc_page: requiredOf(getDocPageShape),
+  list_doc_pages: requiredOf(listDocPagesShape),
+  list_tags: requiredOf(listTagsShape),
+  job_progress: requiredOf(jobIdShape),
+  cancel_job: requiredOf(jobIdShape),
+  fetch_url: requiredOf(fetchUrlShape),
+  delete_docs: requiredOf(deleteDocsShape),
+};
+
+/** A new MCP server for `target`, connected to `transport`, with malformed tool calls answered as invalid params. */
+export async function connectMcpServer(target: McpTarget, transport: Transport, opts: McpOptions = {}): Promise<McpServer> {
+  const server = createMcpServer(target, opts);
+  await server.connect(transport);
+  guardToolCalls(transport, REQUIRED_INPUTS);
+  return server;
+}
 
 export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpServer {
   const { ops, watchJob: contextWatch } = mcpOperations(target);

@@ -30,6 +30,12 @@ export type SearchMode = 'hybrid' | 'vector' | 'keyword';
 export const SEARCH_MODES: readonly SearchMode[] = ['hybrid', 'vector', 'keyword'];
 export const MAX_RESULTS_LIMIT = 100;
 export const RRF_K = 60;
+/**
+ * Most characters of page text one search_docs answer carries with return_full_document_text (all results
+ * together). 100 results of whole pages could otherwise be gigabytes; pages past the budget are cut
+ * (`truncated: true`) or keep their best passage, and the answer's `note` says so.
+ */
+export const MAX_FULL_TEXT_CHARS = 1_000_000;
 
 export interface SearchDocsParams {
   query: string;
@@ -56,8 +62,19 @@ export interface SearchDocResult {
   domain: string | null;
   /** The id of the page's best chunk (also with return_full_document_text). */
   chunk_id: string;
-  /** True when chunk_text holds the whole page text. */
+  /** True when chunk_text holds the page text (all of it, unless `truncated`). */
   full_document: boolean;
+  /**
+   * With return_full_document_text only: true when the page text was cut at the answer's budget
+   * (MAX_FULL_TEXT_CHARS), or left out (chunk_text is then the best passage and full_document false).
+   */
+  truncated?: boolean;
+}
+
+export interface SearchDocsAnswer {
+  results: SearchDocResult[];
+  /** Set when full-document text was truncated: what happened and how to read the rest. */
+  note?: string;
 }
 
 export interface SearchDeps {
@@ -69,7 +86,7 @@ export interface SearchDeps {
 /** How many pages each list contributes to hybrid fusion: deeper than max_results, so fusion can reorder. */
 const fusionDepth = (maxResults: number) => Math.max(50, 2 * maxResults);
 
-export async function searchDocs(deps: SearchDeps, params: SearchDocsParams): Promise<{ results: SearchDocResult[] }> {
+export async function searchDocs(deps: SearchDeps, params: SearchDocsParams): Promise<SearchDocsAnswer> {
   const { query, tags, maxResults, mode, fullText } = validate(params);
   const depth = mode === 'hybrid' ? fusionDepth(maxResults) : maxResults;
   const [vector, keyword] = await Promise.all([
@@ -77,7 +94,16 @@ export async function searchDocs(deps: SearchDeps, params: SearchDocsParams): Pr
     mode === 'vector' ? [] : keywordPages(deps.keyword, query, depth, tags),
   ]);
   const ranked = mode === 'vector' ? vector : mode === 'keyword' ? keyword : fuse([vector, keyword]);
-  return { results: await materialise(deps.store, ranked.slice(0, maxResults), fullText) };
+  const results = await materialise(deps.store, ranked.slice(0, maxResults), fullText);
+  const cut = results.filter((r) => r.truncated).length;
+  if (cut === 0) return { results };
+  return {
+    results,
+    note:
+      `return_full_document_text carries at most ${MAX_FULL_TEXT_CHARS.toLocaleString('en-US')} characters of page text per answer: ` +
+      `${cut} result${cut === 1 ? ' was' : 's were'} cut or kept only the best passage (truncated: true). ` +
+      'Read a whole page with get_doc_page (page_id, in line ranges), or ask for fewer max_results.',
+  };
 }
 
 function validate(params: SearchDocsParams) {
@@ -134,11 +160,21 @@ export function fuse(lists: readonly (readonly PageCandidate[])[]): PageCandidat
 async function materialise(store: Store, ranked: readonly PageCandidate[], fullText: boolean): Promise<SearchDocResult[]> {
   if (ranked.length === 0) return [];
   const payloads = await store.chunks.payloads(ranked.map((c) => c.chunkId));
-  const texts = new Map<string, string>();
+  // Whole page texts, best result first, until the answer's budget is spent (the rest is never read).
+  const texts = new Map<string, { text: string; truncated: boolean }>();
+  const overBudget = new Set<string>();
   if (fullText) {
+    let budget = MAX_FULL_TEXT_CHARS;
     for (const c of ranked) {
-      const page = c.pageKey.startsWith('chunk:') ? undefined : await store.pages.get(c.pageKey);
-      if (page?.raw_text != null) texts.set(c.pageKey, page.raw_text);
+      if (c.pageKey.startsWith('chunk:')) continue;
+      if (budget <= 0) {
+        overBudget.add(c.pageKey);
+        continue;
+      }
+      const head = await store.pages.textHead(c.pageKey, budget);
+      if (!head) continue;
+      texts.set(c.pageKey, { text: head.text, truncated: head.length > head.text.length });
+      budget -= head.text.length;
     }
   }
   const out: SearchDocResult[] = [];
@@ -147,7 +183,7 @@ async function materialise(store: Store, ranked: readonly PageCandidate[], fullT
     if (!p) continue; // deleted between ranking and now
     const full = texts.get(c.pageKey);
     out.push({
-      chunk_text: full ?? p.text,
+      chunk_text: full?.text ?? p.text,
       page_id: p.page_id ?? '',
       tags: p.tags,
       score: c.score,
@@ -157,6 +193,7 @@ async function materialise(store: Store, ranked: readonly PageCandidate[], fullT
       domain: p.domain,
       chunk_id: c.chunkId,
       full_document: full !== undefined,
+      ...(fullText ? { truncated: full ? full.truncated : overBudget.has(c.pageKey) } : {}),
     });
   }
   return out;

@@ -9,7 +9,7 @@ import { buildHttpApp } from '../http/app.js';
 import { isLoopbackHost, startHttpServer } from '../http/server.js';
 import { registerMcpRoutes } from '../mcp/http.js';
 import { JobRunner } from '../ingest/job-runner.js';
-import { removeServerInfo, writeServerInfo } from '../app/server-info.js';
+import { newInstanceId, removeServerInfo, writeServerInfo } from '../app/server-info.js';
 import { localBackend } from '../app/backend.js';
 
 export interface RunningServer {
@@ -25,12 +25,13 @@ export async function startServer(config: DoctorConfig): Promise<RunningServer> 
     await runner.start();
     // Without a token on loopback, only local host names may reach the API (a DNS-rebinding page cannot).
     const allowedHosts = !config.apiToken && isLoopbackHost(config.host) ? ['localhost', '127.0.0.1', '[::1]', config.host.toLowerCase()] : undefined;
+    const instanceId = newInstanceId();
     // Proves a request comes from the doctor CLI on this machine (it reads server.json): export/import only.
     const localKey = randomBytes(32).toString('hex');
-    const app = await buildHttpApp(ctx, { readOnly: config.readOnly, apiToken: config.apiToken, allowedHosts, localKey });
+    const app = await buildHttpApp(ctx, { readOnly: config.readOnly, apiToken: config.apiToken, allowedHosts, instanceId, localKey });
     await registerMcpRoutes(app, localBackend(ctx), { readOnly: config.readOnly });
     const server = await startHttpServer(app, { host: config.host, port: config.port, log: ctx.log, apiToken: config.apiToken });
-    writeServerInfo(config, server.url, localKey);
+    writeServerInfo(config, server.url, instanceId, localKey);
     ctx.log.info({ url: server.url, db: config.dbPath, engine: ctx.store.chunks.vectorEngine.name }, 'Doctor is serving');
     let closing: Promise<void> | undefined;
     const close = () =>

@@ -18,27 +18,65 @@ export const tagsInput = z
 
 const boolish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 
+const kindOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+
+/**
+ * A string field whose messages say what is wrong: missing, not a string, empty, or too long (with the limit),
+ * instead of zod's generic "Invalid input".
+ */
+export function textField(name: string, max: number, opts: { what?: string } = {}) {
+  const what = opts.what ?? 'characters';
+  return z
+    .string({ error: (iss) => (iss.input === undefined ? `${name} is required` : `${name} must be a string (got ${kindOf(iss.input)})`) })
+    .max(max, { error: (iss) => `${name} is too long: at most ${max.toLocaleString('en-US')} ${what} (got ${String((iss.input as string).length)})` });
+}
+
+/** A whole-number field (numbers or numeric strings, as query strings send them) in [min, max]. */
+function intField(name: string, min: number, max: number) {
+  const range = `${name} must be a whole number from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}`;
+  return z.coerce
+    .number({ error: range })
+    .int({ error: (iss) => `${range} (got ${String(iss.input)})` })
+    .min(min, { error: (iss) => `${range} (got ${String(iss.input)})` })
+    .max(max, { error: (iss) => `${range} (got ${String(iss.input)})` });
+}
+
+/** Job ids are UUIDs (hex): a prefix or id typed in capitals names the same job. */
+const jobIdField = textField('job_id', 100)
+  .min(1, 'job_id is required')
+  .transform((s) => (/^[0-9a-f-]+$/i.test(s) ? s.toLowerCase() : s));
+
 export const searchDocsInput = z.object({
-  query: z.string({ error: 'query is required' }).trim().min(1, 'query must not be empty').max(2000, 'query must be at most 2,000 characters'),
+  query: textField('query', 2000).trim().min(1, 'query must not be empty'),
   tags: tagsInput,
-  max_results: z.coerce.number().int().min(1).max(100).default(10),
+  max_results: intField('max_results', 1, 100).default(10),
   return_full_document_text: boolish.default(false),
   mode: z.enum(['hybrid', 'vector', 'keyword']).default('hybrid'),
 });
 
 export const listDocPagesInput = z.object({
-  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+  page: intField('page', 1, 1_000_000).default(1),
   tags: tagsInput,
 });
 
-export const getDocPageInput = z.object({
-  page_id: z.string({ error: 'page_id is required' }).min(1, 'page_id is required').max(200),
-  starting_line: z.coerce.number().int().min(1).default(1),
-  ending_line: z.coerce.number().int().min(-1).default(-1),
-});
+export const getDocPageInput = z
+  .object({
+    page_id: textField('page_id', 200).min(1, 'page_id is required'),
+    starting_line: intField('starting_line', 1, Number.MAX_SAFE_INTEGER).default(1),
+    ending_line: intField('ending_line', -1, Number.MAX_SAFE_INTEGER)
+      .refine((n) => n !== 0, 'ending_line must be -1 (to the end of the page) or a line number from 1')
+      .default(-1),
+  })
+  .refine((v) => v.ending_line <= 0 || v.ending_line >= v.starting_line, {
+    error: (iss) => {
+      const v = iss.input as { starting_line: number; ending_line: number };
+      return `ending_line (${v.ending_line}) is before starting_line (${v.starting_line}): give a range with starting_line <= ending_line, or ending_line -1 for the rest of the page`;
+    },
+    path: ['ending_line'],
+  });
 
 export const listTagsInput = z.object({
-  search_substring: z.string().max(200).optional(),
+  search_substring: textField('search_substring', 200).optional(),
 });
 
 /**
@@ -47,9 +85,7 @@ export const listTagsInput = z.object({
  */
 const urlPatterns = z
   .array(
-    z
-      .string()
-      .max(500)
+    textField('include/exclude pattern', 500)
       .superRefine((pattern, ctx) => {
         try {
           compileUrlPattern(pattern);
@@ -62,10 +98,10 @@ const urlPatterns = z
   .optional();
 
 export const fetchUrlInput = z.object({
-  url: z.string({ error: 'url is required' }).min(1, 'url is required').max(2048, 'url must be at most 2,048 characters'),
+  url: textField('url', 2048).min(1, 'url is required'),
   tags: tagsInput,
-  max_pages: z.coerce.number().int().min(1).max(1000).default(100),
-  max_depth: z.coerce.number().int().min(0).max(20).optional(),
+  max_pages: intField('max_pages', 1, 1000).default(100),
+  max_depth: intField('max_depth', 0, 20).optional(),
   scope: z.enum(['prefix', 'host', 'domain']).optional(),
   include: urlPatterns,
   exclude: urlPatterns,
@@ -74,15 +110,15 @@ export const fetchUrlInput = z.object({
 });
 
 export const jobProgressInput = z.object({
-  job_id: z.string({ error: 'job_id is required' }).min(1, 'job_id is required').max(100),
+  job_id: jobIdField,
 });
 
 export const deleteDocsInput = z
   .object({
     tags: tagsInput,
-    domain: z.string().min(1).max(300).optional(),
-    page_ids: z.array(z.string().min(1).max(200)).max(10_000).optional(),
-    root_page_id: z.string().min(1).max(200).optional(),
+    domain: textField('domain', 300).min(1, 'domain must not be empty').optional(),
+    page_ids: z.array(textField('page_ids[]', 200).min(1, 'a page id must not be empty')).max(10_000).optional(),
+    root_page_id: textField('root_page_id', 200).min(1, 'root_page_id must not be empty').optional(),
   })
   .refine((v) => (v.tags?.length ?? 0) > 0 || !!v.domain || (v.page_ids?.length ?? 0) > 0 || !!v.root_page_id, {
     message: 'give at least one of tags, domain or page_ids, or root_page_id (deleting everything needs an explicit selector)',
@@ -90,12 +126,12 @@ export const deleteDocsInput = z
 
 /** A site: the root page of a crawl (root_page_id of its pages, from list_doc_pages or /sites). */
 export const siteInput = z.object({
-  root_page_id: z.string({ error: 'root_page_id is required' }).min(1, 'root_page_id is required').max(200),
+  root_page_id: textField('root_page_id', 200).min(1, 'root_page_id is required'),
 });
 
 /** One job's events, or every job's when job_id is left out. */
 export const jobEventsInput = z.object({
-  job_id: z.string().min(1).max(100).optional(),
+  job_id: textField('job_id', 100).min(1, 'job_id must not be empty').optional(),
 });
 
 export type SearchDocsInput = z.input<typeof searchDocsInput>;
@@ -113,7 +149,11 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   const r = schema.safeParse(input ?? {});
   if (r.success) return r.data;
   const msg = r.error.issues
-    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .map((i) => {
+      const path = i.path.join('.');
+      // Messages that already name their field (see textField, intField) are not prefixed again.
+      return path && !i.message.startsWith(String(i.path[0])) ? `${path}: ${i.message}` : i.message;
+    })
     .join('; ');
   throw new ValidationError(msg);
 }

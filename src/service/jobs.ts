@@ -7,6 +7,7 @@ import { fetchUrlInput, jobProgressInput, parseInput, type FetchUrlInput, type J
 import { checkStartUrl } from './url-check.js';
 import { isIP } from 'node:net';
 import { AddressPolicy } from '../ingest/fetch/net-guard.js';
+import { BACKGROUND_LANE, inReadLane } from '../db/read-lane.js';
 
 /** Starts a crawl job and returns its id at once; the job row exists before this returns. */
 export async function fetchUrl(ctx: DoctorContext, input: FetchUrlInput): Promise<{ job_id: string; status: JobStatus; url: string }> {
@@ -23,7 +24,8 @@ export async function fetchUrl(ctx: DoctorContext, input: FetchUrlInput): Promis
     }
   }
   const job_id = randomUUID();
-  await ctx.jobs.submit({
+  // The crawl runs in the background lane, not in the lane of the request that started it (src/db/read-lane.ts).
+  await inReadLane(BACKGROUND_LANE, () => ctx.jobs!.submit({
     job_id,
     start_url: url,
     max_pages: p.max_pages,
@@ -36,7 +38,7 @@ export async function fetchUrl(ctx: DoctorContext, input: FetchUrlInput): Promis
       render: p.render,
       respect_robots: p.respect_robots,
     },
-  });
+  }));
   return { job_id, status: 'pending', url };
 }
 

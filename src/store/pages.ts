@@ -78,6 +78,19 @@ export class PageStore {
     return rows[0] ? toPage(rows[0]) : undefined;
   }
 
+  /**
+   * The first `maxChars` characters of a page's text and its whole length, without reading the rest into
+   * this process (search_docs' full-text answers are bounded with it).
+   */
+  async textHead(id: string, maxChars: number): Promise<{ text: string; length: number } | undefined> {
+    const rows = await this.db.all<{ text: string | null; length: number | bigint | null }>(
+      'SELECT substr(raw_text, 1, ?) AS text, length(raw_text) AS length FROM pages WHERE id = ?',
+      [Math.max(0, Math.floor(maxChars)), id],
+    );
+    const row = rows[0];
+    return row && row.text !== null ? { text: row.text, length: Number(row.length ?? 0) } : undefined;
+  }
+
   async getByUrl(url: string, db: Queryable = this.db): Promise<PageRecord | undefined> {
     const rows = await db.all<PageRecord>(
       `SELECT ${SUMMARY_COLUMNS}, raw_text FROM pages WHERE url = ? ORDER BY crawl_date DESC LIMIT 1`,

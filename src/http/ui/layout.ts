@@ -19,7 +19,7 @@ export interface LayoutOptions {
 
 /** Content-Security-Policy of every interface response: scripts and styles from this server only. */
 export const UI_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data:; connect-src 'self'; " +
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const NAV: { key: Screen['nav']; href: string; label: string; write?: boolean }[] = [

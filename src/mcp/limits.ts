@@ -1,0 +1,72 @@
+/**
+ * Bounds and checks on MCP traffic that the SDK leaves open:
+ * - a JSON-RPC batch carries at most MAX_BATCH_MESSAGES messages (the SDK allows 100; 100 search_docs calls
+ *   with whole pages each once made a 1.6 GB answer), and each search_docs answer is itself bounded
+ *   (MAX_FULL_TEXT_CHARS in src/search/search-docs.ts);
+ * - `tools/call` whose params or `arguments` are not objects is answered with -32602 (invalid params) and a
+ *   readable message, not the SDK's -32603 with a raw validation dump.
+ */
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+
+/** Most messages in one JSON-RPC batch (one HTTP POST); larger batches get -32600 with HTTP 400. */
+export const MAX_BATCH_MESSAGES = 10;
+
+/** Why a batch is refused, or undefined when the body is a single message or a small enough batch. */
+export function batchProblem(body: unknown): string | undefined {
+  if (!Array.isArray(body) || body.length <= MAX_BATCH_MESSAGES) return undefined;
+  return `a JSON-RPC batch of ${body.length} messages is over the limit of ${MAX_BATCH_MESSAGES} per request: send the rest in further requests`;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const kindOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v);
+
+/** Names of each tool's required inputs: a call that leaves out `arguments` altogether is refused for these. */
+export type RequiredInputs = Readonly<Record<string, readonly string[]>>;
+
+/** The problem with a tools/call request's params, if it has one the SDK would answer badly (-32603, raw dump). */
+export function toolCallProblem(message: JSONRPCMessage, required: RequiredInputs = {}): string | undefined {
+  if (!('method' in message) || message.method !== 'tools/call' || !('id' in message)) return undefined;
+  const params = (message as { params?: unknown }).params;
+  if (!isPlainObject(params)) return `tools/call needs params {name, arguments}: params is ${params === undefined ? 'missing' : kindOf(params)}`;
+  if (typeof params.name !== 'string' || !params.name) return 'tools/call needs params.name: the name of the tool (see tools/list)';
+  if (params.arguments === undefined) {
+    // Tools without required inputs may be called without arguments (the MCP schema makes them optional).
+    const needs = required[params.name] ?? [];
+    return needs.length ? `arguments of ${params.name} are missing: give an object with at least ${needs.join(', ')}` : undefined;
+  }
+  if (!isPlainObject(params.arguments)) {
+    return `arguments of ${params.name} must be an object of named inputs (got ${kindOf(params.arguments)}); see the tool's inputSchema in tools/list`;
+  }
+  return undefined;
+}
+
+/**
+ * The JSON-RPC error answering one tools/call message (not a batch) whose params are unusable, or undefined.
+ * Only the problems the SDK cannot answer itself with the request's id (params not an object) are handled
+ * here; the rest go through the transport to guardToolCalls.
+ */
+export function invalidParamsAnswer(body: unknown): JSONRPCMessage | undefined {
+  if (!isPlainObject(body) || body.method !== 'tools/call' || !('id' in body) || isPlainObject(body.params)) return undefined;
+  const id = body.id;
+  if (typeof id !== 'string' && typeof id !== 'number') return undefined;
+  const problem = toolCallProblem(body as JSONRPCMessage);
+  return problem ? { jsonrpc: '2.0', id, error: { code: ErrorCode.InvalidParams, message: problem } } : undefined;
+}
+
+/**
+ * Answers malformed tools/call requests itself (-32602) before the SDK sees them. Call after
+ * `server.connect(transport)`, which installs the handler this wraps.
+ */
+export function guardToolCalls(transport: Transport, required: RequiredInputs = {}): void {
+  const inner = transport.onmessage;
+  if (!inner) return;
+  transport.onmessage = (message, extra) => {
+    const problem = toolCallProblem(message, required);
+    if (!problem) return inner.call(transport, message, extra);
+    const id = (message as { id: string | number }).id;
+    void transport
+      .send({ jsonrpc: '2.0', id, error: { code: ErrorCode.InvalidParams, message: problem } }, { relatedRequestId: id })
+      .catch((e: unknown) => transport.onerror?.(e as Error));
+  };
+}
