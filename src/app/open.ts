@@ -3,36 +3,57 @@
  * Every interface (server, CLI, MCP stdio) starts here.
  */
 import type { DoctorConfig } from '../config/config.js';
-import { createEmbedder } from '../embed/index.js';
+import { openEmbedder, type EmbedderConfig } from '../embed/index.js';
 import type { Embedder } from '../embed/embedder.js';
 import { createLogger, type Logger } from '../log.js';
 import type { DoctorContext } from '../service/context.js';
 import { openStore } from '../store/store.js';
+import { downloadProgress } from './download-progress.js';
 
 export interface OpenAppOptions {
   log?: Logger;
   embedder?: Embedder;
 }
 
+/** The embedder settings of a configuration (the provider, its model, and the local provider's files). */
+export function embedderConfig(config: DoctorConfig): EmbedderConfig {
+  return {
+    provider: config.embeddingProvider,
+    apiKey: config.openaiApiKey,
+    baseUrl: config.openaiBaseUrl,
+    model: config.embeddingModel,
+    dimension: config.embeddingDimension,
+    modelDir: config.modelDir,
+    modelHost: config.modelHost,
+    modelDownload: config.modelDownload,
+    threads: config.embeddingThreads,
+  };
+}
+
+/** The configured embedder; a local model missing here is downloaded first, with a progress bar on stderr. */
+export async function openConfiguredEmbedder(config: DoctorConfig, log: Logger): Promise<Embedder> {
+  const view = downloadProgress(config.embeddingModel ?? 'the embedding model');
+  try {
+    return await openEmbedder({ ...embedderConfig(config), onDownloadProgress: (p) => view.update(p) }, (msg) => log.info(msg));
+  } finally {
+    view.stop();
+  }
+}
+
 export async function openApp(config: DoctorConfig, opts: OpenAppOptions = {}): Promise<DoctorContext & { close(): Promise<void> }> {
   const log = opts.log ?? createLogger(config.logLevel);
-  const embedder =
-    opts.embedder ??
-    createEmbedder(
-      {
-        provider: config.embeddingProvider,
-        apiKey: config.openaiApiKey,
-        baseUrl: config.openaiBaseUrl,
-        model: config.embeddingModel,
-        dimension: config.embeddingDimension,
-      },
-      (msg) => log.info(msg),
-    );
-  const store = await openStore({
-    path: config.dbPath,
-    embedding: { provider: embedder.provider, model: embedder.model, dimension: embedder.dimension },
-    vector: { ...config, log, options: { allowVssInstall: config.vssInstall } },
-  });
+  const embedder = opts.embedder ?? (await openConfiguredEmbedder(config, log));
+  let store;
+  try {
+    store = await openStore({
+      path: config.dbPath,
+      embedding: { provider: embedder.provider, model: embedder.model, dimension: embedder.dimension },
+      vector: { ...config, log, options: { allowVssInstall: config.vssInstall } },
+    });
+  } catch (e) {
+    if (!opts.embedder) await embedder.close?.();
+    throw e;
+  }
   const ctx: DoctorContext & { close(): Promise<void> } = {
     config,
     store,
@@ -40,6 +61,7 @@ export async function openApp(config: DoctorConfig, opts: OpenAppOptions = {}): 
     log,
     close: async () => {
       await store.close();
+      if (!opts.embedder) await embedder.close?.();
     },
   };
   return ctx;
