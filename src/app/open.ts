@@ -13,6 +13,11 @@ import { downloadProgress } from './download-progress.js';
 export interface OpenAppOptions {
   log?: Logger;
   embedder?: Embedder;
+  /**
+   * Open the database with the embedding model it records even when `embedder` is another one (for a
+   * re-embedding to `embedder`) instead of refusing.
+   */
+  keepRecordedEmbedding?: boolean;
 }
 
 /** The embedder settings of a configuration (the provider, its model, and the local provider's files). */
@@ -49,6 +54,7 @@ export async function openApp(config: DoctorConfig, opts: OpenAppOptions = {}): 
       path: config.dbPath,
       embedding: { provider: embedder.provider, model: embedder.model, dimension: embedder.dimension },
       vector: { ...config, log, options: { allowVssInstall: config.vssInstall } },
+      keepRecordedEmbedding: opts.keepRecordedEmbedding,
     });
   } catch (e) {
     if (!opts.embedder) await embedder.close?.();
@@ -61,6 +67,7 @@ export async function openApp(config: DoctorConfig, opts: OpenAppOptions = {}): 
     log,
     close: async () => {
       await store.close();
+      // The embedder this opened (a re-embedding may have switched ctx.embedder to one its caller owns).
       if (!opts.embedder) await embedder.close?.();
     },
   };

@@ -10,7 +10,9 @@ import { registerJobs } from './jobs.js';
 import { registerIndex } from './index-cmd.js';
 import { registerMcp } from './mcp.js';
 import { registerMigrate } from './migrate.js';
+import { registerModels } from './models.js';
 import { registerPages } from './pages.js';
+import { registerReembed } from './reembed.js';
 import { registerSearch } from './search.js';
 
 function packageVersion(): string {
@@ -40,6 +42,8 @@ export function buildProgram(): Command {
   registerMcp(program);
   registerMigrate(program);
   registerIndex(program);
+  registerModels(program);
+  registerReembed(program);
   registerDemo(program);
   return program;
 }

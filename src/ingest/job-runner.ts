@@ -76,6 +76,11 @@ export class JobRunner {
     return true;
   }
 
+  /** Jobs running in this process right now. */
+  activeJobs(): number {
+    return this.running.size;
+  }
+
   onProgress(jobId: string, fn: (job: JobRecord) => void): () => void {
     const listener = (job: JobRecord) => {
       if (job.job_id === jobId) fn(job);
