@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from './tmp.js';
 
 export const TINY_HIDDEN = 32;
 export const TINY_MAX_POSITIONS = 64;
@@ -43,20 +44,17 @@ export interface TinyModelOptions {
   omit?: string[];
 }
 
-const cache = new Map<string, string>();
+let onnxSource: string | undefined;
 
-/** Writes the tiny model into `dir` (created); returns `dir`. The ONNX files are generated once per process. */
+/** Writes the tiny model into `dir` (created); returns `dir`. The ONNX graphs are generated once per process. */
 export function makeTinyModel(dir: string, opts: TinyModelOptions = {}): string {
   mkdirSync(dir, { recursive: true });
-  const key = 'onnx';
-  let onnxDir = cache.get(key);
-  if (!onnxDir || !existsSync(join(onnxDir, 'onnx', 'model_quantized.onnx'))) {
-    onnxDir = join(dir, '.tiny-onnx-src');
+  if (!onnxSource || !existsSync(join(onnxSource, 'onnx', 'model_quantized.onnx'))) {
+    onnxSource = tempDir('doctor-tiny-onnx-');
     const script = fileURLToPath(new URL('./tiny_bert.py', import.meta.url));
-    execFileSync(python(), [script, onnxDir, String(TINY_VOCAB.length), String(TINY_HIDDEN), String(TINY_MAX_POSITIONS)], { stdio: 'pipe' });
-    cache.set(key, onnxDir);
+    execFileSync(python(), [script, onnxSource, String(TINY_VOCAB.length), String(TINY_HIDDEN), String(TINY_MAX_POSITIONS)], { stdio: 'pipe' });
   }
-  cpSync(join(onnxDir, 'onnx'), join(dir, 'onnx'), { recursive: true });
+  cpSync(join(onnxSource, 'onnx'), join(dir, 'onnx'), { recursive: true });
 
   const vocab = Object.fromEntries(TINY_VOCAB.map((t, i) => [t, i]));
   const id = (t: string) => vocab[t]!;

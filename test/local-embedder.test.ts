@@ -1,0 +1,282 @@
+/**
+ * The local embedding provider with a real ONNX model (a tiny BERT made by test/helpers/tiny_bert.py with
+ * Debian's python3-onnx), real transformers.js + onnxruntime-node in a worker thread, and a model hub on
+ * 127.0.0.1 for downloads. No network beyond loopback.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { EmbeddingError } from '../src/embed/embedder.js';
+import { LocalEmbedder, openEmbedder, resolveLocalModel } from '../src/embed/index.js';
+import { startModelHub, type ModelHub } from './helpers/model-hub.js';
+import { TINY_HIDDEN, makeTinyModel } from './helpers/tiny-model.js';
+import { tempDir } from './helpers/tmp.js';
+
+const run = promisify(execFile);
+const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const TEXTS = [
+  'read a file line by line',
+  'retry the request with backoff after a timeout error',
+  'x',
+  '',
+  'how do I configure the database connection pool and the cache for many users in production',
+];
+
+describe('local embedder: a model directory', () => {
+  const root = tempDir();
+  const dir = makeTinyModel(join(root, 'tiny-mean'), { prompts: { query: 'query: ' } });
+  const clsDir = makeTinyModel(join(root, 'tiny-cls'), { pooling: 'cls' });
+  let emb: LocalEmbedder;
+
+  before(async () => {
+    emb = (await openEmbedder({ provider: 'local', model: dir })) as LocalEmbedder;
+  });
+  after(async () => {
+    await emb?.close();
+  });
+
+  it('loads from the directory: provider local, the directory name as model, the model output size', () => {
+    assert.equal(emb.provider, 'local');
+    assert.equal(emb.model, 'tiny-mean');
+    assert.equal(emb.dimension, TINY_HIDDEN);
+    assert.equal(emb.settings.pooling, 'mean');
+    assert.equal(emb.settings.recipeFrom, 'sentence-transformers files');
+  });
+
+  it('gives deterministic, unit-length vectors of the right dimension, in input order', async () => {
+    const a = await emb.embed(TEXTS);
+    const b = await emb.embed([...TEXTS].reverse());
+    assert.equal(a.length, TEXTS.length);
+    for (const v of a) {
+      assert.equal(v.length, TINY_HIDDEN);
+      assert.ok(Math.abs(norm(v) - 1) < 1e-5, `norm ${norm(v)}`);
+      assert.ok(v.every(Number.isFinite));
+    }
+    a.forEach((v, i) => assert.ok(maxDiff(v, b[TEXTS.length - 1 - i]!) < 1e-5, `text #${i} changed with the order`));
+    // Different texts, different vectors.
+    assert.ok(maxDiff(a[0]!, a[1]!) > 0.05);
+    // A second embedder (another worker, another session) gives the same vectors.
+    const other = (await openEmbedder({ provider: 'local', model: dir })) as LocalEmbedder;
+    try {
+      const c = await other.embed(TEXTS);
+      a.forEach((v, i) => assert.ok(maxDiff(v, c[i]!) < 1e-5));
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('pools over real tokens only: a padded batch of different lengths equals one text at a time', async () => {
+    const batch = await emb.embed(TEXTS);
+    for (let i = 0; i < TEXTS.length; i++) {
+      const [alone] = await emb.embed([TEXTS[i]!]);
+      assert.ok(maxDiff(batch[i]!, alone!) < 1e-5, `text #${i}: batch and alone differ by ${maxDiff(batch[i]!, alone!)}`);
+    }
+  });
+
+  it('CLS pooling (from 1_Pooling/config.json) differs from mean pooling and is padding-independent too', async () => {
+    const cls = (await openEmbedder({ provider: 'local', model: clsDir })) as LocalEmbedder;
+    try {
+      assert.equal(cls.settings.pooling, 'cls');
+      const [c] = await cls.embed([TEXTS[1]!]);
+      const [m] = await emb.embed([TEXTS[1]!]);
+      assert.ok(maxDiff(c!, m!) > 0.05);
+      const batch = await cls.embed(TEXTS);
+      assert.ok(maxDiff(batch[1]!, c!) < 1e-5);
+    } finally {
+      await cls.close();
+    }
+  });
+
+  it('queries get the query prefix of the model (config_sentence_transformers.json prompts)', async () => {
+    const [doc] = await emb.embed(['retry with backoff']);
+    const [query] = await emb.embed(['retry with backoff'], { input: 'query' });
+    const [prefixed] = await emb.embed(['query: retry with backoff']);
+    assert.ok(maxDiff(doc!, query!) > 0.01, 'query and document embeddings should differ');
+    assert.ok(maxDiff(query!, prefixed!) < 1e-5, 'a query is the document embedding of the prefixed text');
+  });
+
+  it('cuts long texts at the model limit (64 tokens here) instead of failing', async () => {
+    const long = Array.from({ length: 400 }, (_, i) => ['database', 'index', 'vector', 'search'][i % 4]).join(' ');
+    const [a, b] = await emb.embed([long, long + ' retry timeout error']);
+    assert.ok(maxDiff(a!, b!) < 1e-5, 'text beyond the limit must not change the vector');
+    const [huge] = await emb.embed(['word '.repeat(200_000)]);
+    assert.equal(huge!.length, TINY_HIDDEN);
+  });
+
+  it('the worker survives bad input, odd text and a crash', async () => {
+    const [before] = await emb.embed(['stream buffer socket']);
+    await assert.rejects(emb.embed([null as unknown as string, 'ok']), (e: Error) => e instanceof EmbeddingError && e.code === 'invalid_input' && /text #0 is null/.test(e.message));
+    await assert.rejects(emb.embed([{ not: 'text' } as unknown as string]), (e: Error) => e instanceof EmbeddingError && e.code === 'invalid_input');
+    const odd = await emb.embed(['\uD800 lone surrogate', '\u0000\u0001 control', '日本語のテキスト', '🙂🙂🙂', ' \n\t ']);
+    for (const v of odd) assert.ok(Math.abs(norm(v) - 1) < 1e-5);
+    const starts = emb.workerStarts;
+    const [again] = await emb.embed(['stream buffer socket']);
+    assert.ok(maxDiff(before!, again!) < 1e-6);
+    assert.equal(emb.workerStarts, starts, 'bad input must not cost a worker restart');
+    // Kill the worker thread (as a native crash would): the next request starts a new one.
+    await (emb as unknown as { worker: { terminate(): Promise<void> } }).worker.terminate();
+    const [afterCrash] = await emb.embed(['stream buffer socket']);
+    assert.ok(maxDiff(before!, afterCrash!) < 1e-5);
+    assert.equal(emb.workerStarts, starts + 1);
+  });
+
+  it('a query waits for at most the document batch in flight, not for the whole queue', async () => {
+    const docs = Array.from({ length: 240 }, (_, i) => `document number ${i} about files, requests, retries and the database index`);
+    let docsDone = false;
+    const bulk = emb.embed(docs).then(() => (docsDone = true));
+    await new Promise((r) => setTimeout(r, 20));
+    const [q] = await emb.embed(['read a file'], { input: 'query' });
+    assert.equal(q!.length, TINY_HIDDEN);
+    assert.equal(docsDone, false, 'the query should be answered before 15 queued document batches');
+    await bulk;
+  });
+
+  it('an abort stops queued batches', async () => {
+    const ac = new AbortController();
+    const p = emb.embed(Array.from({ length: 200 }, (_, i) => `text ${i}`), { signal: ac.signal });
+    ac.abort(new Error('stop'));
+    await assert.rejects(p, /stop/);
+    assert.equal((await emb.embed(['still works']))[0]!.length, TINY_HIDDEN);
+  });
+});
+
+describe('local embedder: getting the model', () => {
+  const root = tempDir();
+  const repo = makeTinyModel(join(root, 'repo'));
+  let hub: ModelHub;
+  before(async () => {
+    hub = await startModelHub({ 'doctor-tests/tiny-bert': repo });
+  });
+  after(() => hub.close());
+
+  it('downloads a missing hub model into <model dir>/<id> with progress, then loads it with no network', async () => {
+    const modelDir = join(root, 'models-a');
+    const progress: { file: string; loaded: number; total: number }[] = [];
+    const e = await openEmbedder({ provider: 'local', model: 'doctor-tests/tiny-bert', modelDir, modelHost: hub.url, onDownloadProgress: (p) => progress.push(p) });
+    try {
+      assert.equal(e.model, 'doctor-tests/tiny-bert');
+      assert.equal(e.dimension, TINY_HIDDEN);
+      for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_quantized.onnx']) {
+        assert.ok(existsSync(join(modelDir, 'doctor-tests', 'tiny-bert', f)), f);
+      }
+      const weights = progress.filter((p) => p.file === 'onnx/model_quantized.onnx');
+      assert.ok(weights.length > 0 && weights.at(-1)!.loaded === weights.at(-1)!.total && weights.at(-1)!.total > 0, JSON.stringify(progress));
+      assert.ok(hub.requests.some((r) => r.includes('/doctor-tests/tiny-bert/resolve/main/onnx/model_quantized.onnx')));
+    } finally {
+      await e.close?.();
+    }
+    // Files present: no request at all, even with the hub configured and downloads allowed.
+    const seen = hub.requests.length;
+    const again = await openEmbedder({ provider: 'local', model: 'doctor-tests/tiny-bert', modelDir, modelHost: hub.url });
+    try {
+      assert.equal((await again.embed(['offline']))[0]!.length, TINY_HIDDEN);
+      assert.equal(hub.requests.length, seen, `requests after the download: ${hub.requests.slice(seen).join(', ')}`);
+    } finally {
+      await again.close?.();
+    }
+  });
+
+  it('a missing model on an offline machine: a clear error naming the files and where they go', async () => {
+    const modelDir = join(root, 'models-offline');
+    const port = await closedPort();
+    const err = await openEmbedder({ provider: 'local', model: 'doctor-tests/tiny-bert', modelDir, modelHost: `http://127.0.0.1:${port}` }).then(
+      () => assert.fail('should fail'),
+      (e: Error) => e,
+    );
+    assert.ok(err instanceof EmbeddingError, String(err));
+    const where = join(modelDir, 'doctor-tests', 'tiny-bert');
+    for (const needle of ['cannot be reached', 'config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_quantized.onnx', where, 'doctor models pull doctor-tests/tiny-bert', 'DOCTOR_EMBEDDING_MODEL']) {
+      assert.ok(err.message.includes(needle), `message lacks ${needle}: ${err.message}`);
+    }
+    // Downloads switched off: the same advice, and no request.
+    const seen = hub.requests.length;
+    await assert.rejects(
+      openEmbedder({ provider: 'local', model: 'doctor-tests/tiny-bert', modelDir, modelHost: hub.url, modelDownload: false }),
+      (e: Error) => /DOCTOR_MODEL_DOWNLOAD=false/.test(e.message) && e.message.includes(where),
+    );
+    assert.equal(hub.requests.length, seen);
+    // A directory with a file missing names exactly that file.
+    const partial = makeTinyModel(join(root, 'partial'), { omit: ['tokenizer.json'] });
+    await assert.rejects(openEmbedder({ provider: 'local', model: partial }), (e: Error) => /missing: tokenizer\.json\)/.test(e.message) && e.message.includes(partial));
+    // A model the hub does not have.
+    await assert.rejects(
+      openEmbedder({ provider: 'local', model: 'doctor-tests/nothing-here', modelDir, modelHost: hub.url }),
+      (e: Error) => /could not be downloaded/.test(e.message) && /nothing-here/.test(e.message),
+    );
+  });
+
+  it('auto: OpenAI with a key, else local when its files are present, else lexical; says which once', async () => {
+    const modelDir = join(root, 'models-auto');
+    const said: string[] = [];
+    const lexical = await openEmbedder({ provider: 'auto', model: 'doctor-tests/tiny-bert', modelDir, modelHost: hub.url }, (m) => said.push(m));
+    assert.equal(lexical.provider, 'lexical');
+    assert.equal(said.length, 1);
+    assert.match(said[0]!, /lexical.*doctor models pull/);
+    assert.equal(existsSync(join(modelDir, 'doctor-tests')), false, 'auto never downloads');
+
+    makeTinyModel(join(modelDir, 'doctor-tests', 'tiny-bert'));
+    said.length = 0;
+    const local = await openEmbedder({ provider: 'auto', model: 'doctor-tests/tiny-bert', modelDir }, (m) => said.push(m));
+    try {
+      assert.equal(local.provider, 'local');
+      assert.equal(said.length, 1);
+      assert.match(said[0]!, /local model doctor-tests\/tiny-bert \(32 dimensions, mean pooling/);
+    } finally {
+      await local.close?.();
+    }
+    said.length = 0;
+    const openai = await openEmbedder({ provider: 'auto', apiKey: 'k', modelDir }, (m) => said.push(m));
+    assert.equal(openai.provider, 'openai');
+    assert.equal(said.length, 1);
+    // The default model name resolves under the model dir; an OpenAI model name is not a local model.
+    assert.equal(resolveLocalModel(undefined, modelDir).dir, join(modelDir, 'Xenova', 'bge-small-en-v1.5'));
+    assert.equal(resolveLocalModel('bge-small-en-v1.5', modelDir).queryPrefix, 'Represent this sentence for searching relevant passages: ');
+    assert.throws(() => resolveLocalModel('text-embedding-3-small', modelDir), /not a model the local provider knows/);
+  });
+});
+
+describe('local embedder where ONNX Runtime cannot load', () => {
+  it('local says why; auto falls back to lexical and the rest works', async () => {
+    const root = tempDir();
+    const dir = makeTinyModel(join(root, 'tiny'));
+    // Makes require('onnxruntime-node') fail as a missing native library would (in the worker too).
+    const breaker = join(root, 'break-ort.cjs');
+    writeFileSync(
+      breaker,
+      `const M = require('node:module'); const load = M._load;
+       M._load = function (r, ...a) { if (r === 'onnxruntime-node') throw new Error('libonnxruntime.so.1: cannot open shared object file'); return load.call(this, r, ...a); };`,
+    );
+    const script = join(root, 'probe.mts');
+    writeFileSync(
+      script,
+      `import { openEmbedder } from ${JSON.stringify(new URL('../src/embed/index.ts', import.meta.url).pathname)};
+       const out: Record<string, unknown> = {};
+       try { await openEmbedder({ provider: 'local', model: ${JSON.stringify(dir)} }); out.local = 'loaded'; } catch (e) { out.local = (e as Error).message; }
+       const said: string[] = [];
+       const auto = await openEmbedder({ provider: 'auto', model: ${JSON.stringify(dir)} }, (m) => said.push(m));
+       out.auto = auto.provider; out.said = said; out.vector = (await auto.embed(['still searchable']))[0]!.length;
+       console.log(JSON.stringify(out));`,
+    );
+    const { stdout } = await run(process.execPath, ['--require', breaker, '--import', 'tsx', script], { timeout: 120_000 });
+    const out = JSON.parse(stdout) as { local: string; auto: string; said: string[]; vector: number };
+    assert.match(out.local, /cannot run here: .*onnxruntime-node cannot be loaded.*libonnxruntime\.so\.1.*DOCTOR_EMBEDDING_PROVIDER=openai or lexical/);
+    assert.equal(out.auto, 'lexical');
+    assert.match(out.said[0]!, /lexical embedder.*local model cannot be used.*libonnxruntime/);
+    assert.equal(out.vector, 1536);
+  });
+});
