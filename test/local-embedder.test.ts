@@ -220,6 +220,26 @@ describe('local embedder: getting the model', () => {
     );
   });
 
+  it('doctor models pull fetches a model ahead of time with progress; doctor models list shows what is there', async () => {
+    const dataDir = tempDir();
+    const env = { ...process.env, DOCTOR_LOG_LEVEL: 'warn', DOCTOR_MODEL_HOST: hub.url, DOCTOR_MODEL_DIR: join(dataDir, 'm') };
+    const doctor = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', dataDir, ...args], { env, timeout: 120_000 });
+    const pull = await doctor('models', 'pull', 'doctor-tests/tiny-bert');
+    assert.match(pull.stdout, /^downloaded the local model doctor-tests\/tiny-bert \(32 dimensions, mean pooling/);
+    assert.match(pull.stderr, /downloading doctor-tests\/tiny-bert: onnx\/model_quantized\.onnx/);
+    const list = JSON.parse((await doctor('models', 'list', '--json')).stdout) as { model_dir: string; models: { model: string; status: string; dimension: number | null; missing: string[] }[] };
+    assert.equal(list.model_dir, join(dataDir, 'm'));
+    const tiny = list.models.find((m) => m.model === 'doctor-tests/tiny-bert');
+    assert.equal(tiny?.status, 'downloaded');
+    assert.equal(tiny?.dimension, 32);
+    const bge = list.models.find((m) => m.model === 'Xenova/bge-small-en-v1.5');
+    assert.equal(bge?.status, 'missing');
+    assert.deepEqual(bge?.missing, ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_quantized.onnx']);
+    const seen = hub.requests.length;
+    assert.match((await doctor('models', 'pull', 'doctor-tests/tiny-bert')).stdout, /^already here: the local model doctor-tests\/tiny-bert/);
+    assert.equal(hub.requests.length, seen);
+  });
+
   it('auto: OpenAI with a key, else local when its files are present, else lexical; says which once', async () => {
     const modelDir = join(root, 'models-auto');
     const said: string[] = [];

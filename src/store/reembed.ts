@@ -22,7 +22,7 @@ import type { Database, Tx } from '../db/database.js';
 import { deleteMeta, getMeta, setMeta } from '../db/meta.js';
 import { indexPathOf, sidecarPathOf } from '../vector/sidecar.js';
 import { appendAll } from './appender.js';
-import type { EmbeddingIdentity } from './store.js';
+import { sameEmbedding, type EmbeddingIdentity } from './embedding-identity.js';
 
 export const STAGING_TABLE = 'reembed_vectors';
 const TABLE = 'document_embeddings';
@@ -34,8 +34,6 @@ export interface PendingReembed {
   startedAt: string;
 }
 
-const sameIdentity = (a: EmbeddingIdentity, b: EmbeddingIdentity) =>
-  a.provider === b.provider && a.model === b.model && a.dimension === b.dimension;
 
 /** The re-embedding started and not yet switched, if any. */
 export async function pendingReembed(db: Database | Tx): Promise<PendingReembed | undefined> {
@@ -57,7 +55,7 @@ export async function pendingReembed(db: Database | Tx): Promise<PendingReembed 
  */
 export async function beginReembed(db: Database, target: EmbeddingIdentity): Promise<{ resumed: boolean; discarded?: EmbeddingIdentity }> {
   const pending = await pendingReembed(db);
-  if (pending && sameIdentity(pending.target, target) && (await stagingExists(db))) return { resumed: true };
+  if (pending && sameEmbedding(pending.target, target) && pending.target.provider === target.provider && (await stagingExists(db))) return { resumed: true };
   await db.transaction(async (tx) => {
     await tx.run(`DROP TABLE IF EXISTS ${STAGING_TABLE}`);
     await tx.run(`CREATE TABLE ${STAGING_TABLE} (seq BIGINT PRIMARY KEY, embedding FLOAT[${checkedDimension(target.dimension)}] NOT NULL)`);

@@ -11,17 +11,13 @@ import type { Logger } from '../log.js';
 import { JobStore } from './jobs.js';
 import { KeywordIndex } from './keyword-index.js';
 import { PageStore } from './pages.js';
+import { sameEmbedding, type EmbeddingIdentity } from './embedding-identity.js';
 import { dropStaleVectorIndex, pendingReembed, reembedCounts, type PendingReembed } from './reembed.js';
 import { RwLock } from './rw-lock.js';
 import type { VectorEngine } from '../vector/engine.js';
 import { ExactEngine } from '../vector/exact.js';
 
-/** Which embedder made (or will make) the vectors of a database. */
-export interface EmbeddingIdentity {
-  provider: string;
-  model: string;
-  dimension: number;
-}
+export { sameEmbedding, type EmbeddingIdentity } from './embedding-identity.js';
 
 export class EmbeddingMismatchError extends Error {
   override name = 'EmbeddingMismatchError';
@@ -71,8 +67,6 @@ export async function recordedEmbedding(db: Database): Promise<EmbeddingIdentity
     dimension: Number(dimension),
   };
 }
-
-export const sameEmbedding = (a: EmbeddingIdentity, b: EmbeddingIdentity): boolean => a.dimension === b.dimension && a.model === b.model;
 
 const describeIdentity = (e: EmbeddingIdentity) => `${e.provider}/${e.model} (${e.dimension} dimensions)`;
 
