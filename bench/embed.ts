@@ -1,0 +1,183 @@
+/**
+ * Local embedding benchmark: chunks/s embedded by the `local` provider (transformers.js + onnxruntime-node
+ * on CPU) over real documentation chunks, through the worker thread as Doctor runs it and in process for
+ * comparison (the worker's overhead), by batch size; query latency alone and while a bulk embedding runs
+ * (queries go first); the longest event-loop stall of the main thread in both set-ups.
+ *
+ * Models: the tiny test model (test/helpers/tiny_bert.py, needs Debian's python3-onnx), plus every known
+ * model already downloaded in DOCTOR_MODEL_DIR (default data/models; `doctor models pull` one where the
+ * model hub is reachable), plus --model <dir or hub id>.
+ * Chunks: Debian's postgresql-doc-15 HTML (`apt-get install postgresql-doc-15`), extracted and chunked as a
+ * crawl does (1,000 / 200 characters, page title and headings prefixed), or --dir <html directory>.
+ *
+ * Run: `npm run bench:embed [-- --chunks 2000 --runs 3 --model /path/to/model]` (writes bench/results/embed.md).
+ */
+import { readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { KNOWN_LOCAL_MODELS, LocalEmbedder, modelPresent, resolveLocalModel, type LocalModel } from '../src/embed/index.js';
+import { modelFiles } from '../src/embed/local-models.js';
+import * as runtime from '../src/embed/local-runtime.js';
+import { chunkMarkdown, chunkSearchText } from '../src/ingest/extract/chunker.js';
+import { extractPage } from '../src/ingest/extract/extract.js';
+import { makeTinyModel } from '../test/helpers/tiny-model.js';
+import { tempDir } from '../test/helpers/tmp.js';
+import { machineDescription, median, percentile } from './machine.js';
+
+const { values } = parseArgs({
+  options: {
+    dir: { type: 'string', default: '/usr/share/doc/postgresql-doc-15/html' },
+    chunks: { type: 'string', default: '2000' },
+    runs: { type: 'string', default: '3' },
+    model: { type: 'string', multiple: true, default: [] },
+    'model-dir': { type: 'string', default: process.env.DOCTOR_MODEL_DIR ?? join(process.env.DATA_DIR ?? 'data', 'models') },
+    out: { type: 'string', default: 'bench/results/embed.md' },
+  },
+});
+const N = Number(values.chunks);
+const RUNS = Number(values.runs);
+const threads = availableParallelism();
+
+// ---- chunks of real documentation -------------------------------------------------------------------
+if (!existsSync(values.dir!)) {
+  console.error(`${values.dir} not found: install it with \`apt-get install postgresql-doc-15\` or pass --dir <html directory>.`);
+  process.exit(1);
+}
+const texts: string[] = [];
+for (const f of readdirSync(values.dir!).filter((f) => f.endsWith('.html')).sort()) {
+  const page = extractPage({ body: readFileSync(join(values.dir!, f), 'utf8'), contentType: 'text/html', url: `https://docs.test/${f}` });
+  for (const c of chunkMarkdown(page.markdown, { maxChars: 1000, overlap: 200, title: page.title })) texts.push(chunkSearchText(c, page.title));
+  if (texts.length >= N) break;
+}
+texts.length = Math.min(texts.length, N);
+const lengths = texts.map((t) => t.length).sort((a, b) => a - b);
+const QUERIES = [
+  'how do I create an index concurrently',
+  'restore a database from a dump file',
+  'what does vacuum full do',
+  'configure streaming replication',
+  'json operators for querying nested keys',
+  'permissions for a role to read one schema',
+];
+
+// ---- models -------------------------------------------------------------------------------------------
+const models: { label: string; m: LocalModel }[] = [{ label: 'tiny test model (1 layer, 32-d, 64 tokens)', m: resolveLocalModel(makeTinyModel(join(tempDir(), 'tiny-bert')), 'unused') }];
+const modelDir = resolve(values['model-dir']!);
+for (const k of KNOWN_LOCAL_MODELS) {
+  const m = resolveLocalModel(k.id, modelDir);
+  if (modelPresent(m.dir)) models.push({ label: `${k.id} (q8)`, m });
+}
+for (const name of values.model ?? []) models.push({ label: name, m: resolveLocalModel(name, modelDir) });
+const missingReal = KNOWN_LOCAL_MODELS.filter((k) => !modelPresent(resolveLocalModel(k.id, modelDir).dir)).map((k) => k.id);
+
+interface Measure {
+  wallMs: number;
+  cpuMs: number;
+  maxStallMs: number;
+}
+
+async function measure(fn: () => Promise<unknown>): Promise<Measure> {
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  h.disable();
+  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, maxStallMs: h.max / 1e6 };
+}
+
+/** The same batching as LocalEmbedder, in this thread. */
+async function inProcess(m: LocalModel, batch: number): Promise<void> {
+  const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length);
+  for (let s = 0; s < order.length; s += batch) {
+    await runtime.embed(order.slice(s, s + batch).map((i) => m.documentPrefix + texts[i]!), m.pooling, m.maxTokens);
+  }
+}
+
+const lines: string[] = [];
+const say = (l = '') => {
+  lines.push(l);
+  console.log(l);
+};
+const load0 = loadavg()[0]!;
+say('# Local embedding benchmark');
+say();
+say(machineDescription());
+say(`- ONNX Runtime threads: ${threads}; load average at start ${load0.toFixed(1)} (other work on the machine slows wall-clock numbers; the ratios come from the same run)`);
+say(`- Data: ${texts.length} chunks of ${values.dir} (Debian postgresql-doc-15 HTML), extracted and chunked as a crawl does; characters per chunk median ${median(lengths)}, p90 ${percentile(lengths, 90)}`);
+say(`- ${RUNS} runs per setting; medians. chunks/s = chunks / wall time; CPU = process CPU time (all threads) per chunk.`);
+say();
+
+for (const { label, m } of models) {
+  const files = modelFiles(m.dir);
+  if (!files.weights) {
+    say(`## ${label}: files missing (${files.missing.join(', ')}), skipped`);
+    continue;
+  }
+  say(`## ${label}`);
+  say();
+  const emb = await LocalEmbedder.open(m, { threads });
+  await emb.embed(texts.slice(0, 64)); // warm-up
+  say('| setting | chunks/s | CPU ms per chunk | longest main-thread stall (ms) |');
+  say('|---|---:|---:|---:|');
+  const worker: Measure[] = [];
+  for (let r = 0; r < RUNS; r++) worker.push(await measure(() => emb.embed(texts)));
+  const row = (name: string, ms: Measure[]) => {
+    const wall = median(ms.map((x) => x.wallMs));
+    say(`| ${name} | ${(texts.length / (wall / 1000)).toFixed(1)} | ${(median(ms.map((x) => x.cpuMs)) / texts.length).toFixed(2)} | ${median(ms.map((x) => x.maxStallMs)).toFixed(0)} |`);
+    return wall;
+  };
+  const workerWall = row('worker thread, batch 16 (as Doctor runs it)', worker);
+
+  await runtime.load({ dir: m.dir, dtype: files.weights.dtype, subfolder: files.weights.subfolder, threads });
+  await inProcess(m, 16);
+  const direct: Measure[] = [];
+  for (let r = 0; r < RUNS; r++) direct.push(await measure(() => inProcess(m, 16)));
+  const directWall = row('in process (no worker), batch 16', direct);
+
+  for (const batch of [1, 8, 32]) {
+    const e = await LocalEmbedder.open(m, { threads, batchSize: batch });
+    const ms: Measure[] = [];
+    for (let r = 0; r < Math.max(1, RUNS - 1); r++) ms.push(await measure(() => e.embed(texts)));
+    row(`worker thread, batch ${batch}`, ms);
+    await e.close();
+  }
+  say();
+  say(`Worker overhead: ${(((workerWall / directWall) - 1) * 100).toFixed(1)}% wall time (worker ${(workerWall / 1000).toFixed(2)} s vs in process ${(directWall / 1000).toFixed(2)} s for ${texts.length} chunks).`);
+
+  // Query latency: alone, and while the whole set is being embedded (queries jump the queue).
+  const alone: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const t = performance.now();
+    await emb.embed([QUERIES[i % QUERIES.length]!], { input: 'query' });
+    alone.push(performance.now() - t);
+  }
+  const during: number[] = [];
+  const bulk = emb.embed(texts);
+  let bulkDone = false;
+  void bulk.then(() => (bulkDone = true));
+  for (let i = 0; i < 30 && !bulkDone; i++) {
+    const t = performance.now();
+    await emb.embed([QUERIES[i % QUERIES.length]!], { input: 'query' });
+    during.push(performance.now() - t);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await bulk;
+  say(
+    `Query embedding: p50 ${median(alone).toFixed(1)} ms alone; during a bulk embedding p50 ${median(during).toFixed(1)} ms, max ${Math.max(...during).toFixed(1)} ms (${during.length} queries).`,
+  );
+  say();
+  await emb.close();
+}
+
+if (models.length === 1) {
+  say(`No real model was available here (no model hub is reachable from this machine; none of ${missingReal.join(', ')} in ${modelDir}).`);
+  say('With one downloaded (`doctor models pull`, or `--model /path/to/dir`), this benchmark measures it too.');
+}
+say(`Load average at the end: ${loadavg()[0]!.toFixed(1)}.`);
+writeFileSync(values.out!, lines.join('\n') + '\n');
+console.log(`\nwrote ${values.out}`);
