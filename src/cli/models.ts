@@ -125,7 +125,15 @@ export function registerModels(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (name: string | undefined, o: { json?: boolean }, cmd: Command) => {
       const config = configFrom(cmd);
-      const wanted = name ?? (config.embeddingProvider === 'local' ? config.embeddingModel : undefined);
+      let wanted = name;
+      if (wanted === undefined && config.embeddingModel && config.embeddingProvider !== 'openai' && config.embeddingProvider !== 'lexical') {
+        try {
+          resolveLocalModel(config.embeddingModel, config.modelDir);
+          wanted = config.embeddingModel; // the configured local model
+        } catch {
+          /* DOCTOR_EMBEDDING_MODEL names an OpenAI-compatible model: pull the default */
+        }
+      }
       let m = resolveLocalModel(wanted, config.modelDir);
       if (!m.hubId) throw new Error(`${m.dir} is a directory: the local provider uses it as is (DOCTOR_EMBEDDING_MODEL=${m.dir}); there is nothing to pull.`);
       const before = modelFiles(m.dir).missing;
