@@ -4,9 +4,9 @@
  * continues from the batches already stored the next time it runs.
  */
 import { existsSync } from 'node:fs';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { openApp, openConfiguredEmbedder } from '../app/open.js';
+import { progressView, type ProgressView } from '../app/progress-view.js';
 import { readServerInfo } from '../app/server-info.js';
 import { Database } from '../db/database.js';
 import { describeLocal } from '../embed/index.js';
@@ -47,7 +47,7 @@ export function registerReembed(program: Command): void {
         await target.close?.();
         throw e;
       }
-      const view = progressView();
+      const view = reembedProgress();
       const abort = new AbortController();
       const onSignal = () => abort.abort(new Error('interrupted'));
       process.once('SIGINT', onSignal);
@@ -95,38 +95,14 @@ async function abandon(config: ReturnType<typeof configFrom>, log: ReturnType<ty
   }
 }
 
-function progressView(): { update(p: ReembedProgress): void; stop(): void } {
-  if (!process.stderr.isTTY) {
-    let last = '';
-    return {
-      update(p) {
-        const pct = p.total ? Math.floor((p.done / p.total) * 10) * 10 : 100;
-        const key = p.phase === 'waiting' ? `${p.detail}` : `${p.phase} ${pct}`;
-        if (key !== last) process.stderr.write(p.phase === 'waiting' ? `re-embedding: ${p.detail}\n` : `re-embedding: ${p.done}/${p.total} chunks (${pct}%)\n`);
-        last = key;
-      },
-      stop() {},
-    };
-  }
-  const bar = new cliProgress.SingleBar(
-    { format: 're-embedding [{bar}] {value}/{total} chunks | {eta_formatted} left {detail}', hideCursor: true, stream: process.stderr },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    update(p) {
-      const payload = { detail: p.detail ?? '' };
-      if (!started) {
-        bar.start(Math.max(1, p.total), p.done, payload);
-        started = true;
-      } else {
-        bar.setTotal(Math.max(1, p.total));
-        bar.update(p.done, payload);
-      }
-    },
-    stop() {
-      if (started) bar.stop();
-      started = false;
-    },
-  };
+function reembedProgress(): ProgressView<ReembedProgress> {
+  const pct = (p: ReembedProgress) => (p.total ? Math.floor((p.done / p.total) * 10) * 10 : 100);
+  return progressView<ReembedProgress>({
+    format: 're-embedding [{bar}] {value}/{total} chunks | {eta_formatted} left {detail}',
+    value: (p) => p.done,
+    total: (p) => p.total,
+    payload: (p) => ({ detail: p.detail ?? '' }),
+    line: (p) => (p.phase === 'waiting' ? `re-embedding: ${p.detail}` : `re-embedding: ${p.done}/${p.total} chunks (${pct(p)}%)`),
+    key: (p) => (p.phase === 'waiting' ? `${p.detail}` : `${p.phase} ${pct(p)}`),
+  });
 }

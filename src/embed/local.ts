@@ -12,24 +12,12 @@
  *   and downloading is allowed (downloadModel).
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { EmbeddingError, type Embedder, type EmbedOptions } from './embedder.js';
 import { missingModelMessage, modelFiles, type LocalModel } from './local-models.js';
 import type { DownloadProgress, DownloadSpec, EmbedResult, LoadSpec, WorkerReply, WorkerRequest } from './local-protocol.js';
+import { startWorker } from '../worker-thread.js';
 
 export type { DownloadProgress } from './local-protocol.js';
-
-const here = import.meta.url;
-
-function startWorker(): Worker {
-  if (here.endsWith('.ts')) {
-    // Running from sources (tests, benchmarks under tsx): the worker needs tsx's loader registered first.
-    const url = new URL('./local-worker.ts', here).href;
-    const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
-    return new Worker(boot, { eval: true });
-  }
-  return new Worker(new URL('./local-worker.js', here));
-}
 
 type Failure = { kind: 'input' | 'runtime' | 'model' | 'network'; message: string };
 
@@ -41,7 +29,7 @@ class WorkerFailure extends Error {
 
 /** One worker thread: requests in, replies out, in order. Fails every pending call if the thread dies. */
 class WorkerHandle {
-  private readonly worker = startWorker();
+  private readonly worker = startWorker(import.meta.url, 'local-worker');
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: (p: DownloadProgress) => void }>();
   private dead?: Error;
