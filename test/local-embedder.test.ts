@@ -107,6 +107,7 @@ describe('local embedder: a model directory', () => {
     const [before] = await emb.embed(['stream buffer socket']);
     await assert.rejects(emb.embed([null as unknown as string, 'ok']), (e: Error) => e instanceof EmbeddingError && e.code === 'invalid_input' && /text #0 is null/.test(e.message));
     await assert.rejects(emb.embed([{ not: 'text' } as unknown as string]), (e: Error) => e instanceof EmbeddingError && e.code === 'invalid_input');
+    await assert.rejects(emb.embed([(() => 'x') as unknown as string]), (e: Error) => e instanceof EmbeddingError && e.code === 'invalid_input');
     const odd = await emb.embed(['\uD800 lone surrogate', '\u0000\u0001 control', '日本語のテキスト', '🙂🙂🙂', ' \n\t ']);
     for (const v of odd) assert.ok(Math.abs(norm(v) - 1) < 1e-5);
     const starts = emb.workerStarts;
@@ -118,6 +119,12 @@ describe('local embedder: a model directory', () => {
     const [afterCrash] = await emb.embed(['stream buffer socket']);
     assert.ok(maxDiff(before!, afterCrash!) < 1e-5);
     assert.equal(emb.workerStarts, starts + 1);
+    // Killed while a batch is in it: the batch is embedded again on a fresh thread.
+    const inFlight = emb.embed(Array.from({ length: 64 }, (_, i) => `request ${i} with a retry`));
+    setImmediate(() => void (emb as unknown as { worker: { terminate(): Promise<void> } }).worker?.terminate());
+    const vs = await inFlight;
+    assert.equal(vs.length, 64);
+    assert.equal(emb.workerStarts, starts + 2);
   });
 
   it('a query waits for at most the document batch in flight, not for the whole queue', async () => {

@@ -19,10 +19,8 @@ import { startWorker } from '../worker-thread.js';
 
 export type { DownloadProgress } from './local-protocol.js';
 
-type Failure = { kind: 'input' | 'runtime' | 'model' | 'network'; message: string };
-
 class WorkerFailure extends Error {
-  constructor(readonly kind: Failure['kind'], message: string) {
+  constructor(readonly kind: 'input' | 'runtime' | 'model' | 'network', message: string) {
     super(message);
   }
 }
@@ -66,7 +64,14 @@ class WorkerHandle {
       // Referenced only while a reply is awaited: an idle embedder never keeps the process alive.
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
-      this.worker.postMessage({ ...req, id });
+      try {
+        this.worker.postMessage({ ...req, id });
+      } catch (e) {
+        // A value that cannot be sent to a thread (a function, say): this request fails, nothing else.
+        this.pending.delete(id);
+        if (this.pending.size === 0) this.worker.unref();
+        reject(new WorkerFailure('input', (e as Error).message));
+      }
     });
   }
 
@@ -211,8 +216,16 @@ export class LocalEmbedder implements Embedder {
   }
 
   private async run(texts: unknown[]): Promise<EmbedResult> {
-    const worker = await this.ready();
-    return worker.call<EmbedResult>({ op: 'embed', texts, pooling: this.settings.pooling, maxTokens: this.settings.maxTokens });
+    for (let attempt = 0; ; attempt++) {
+      const worker = await this.ready();
+      try {
+        return await worker.call<EmbedResult>({ op: 'embed', texts, pooling: this.settings.pooling, maxTokens: this.settings.maxTokens });
+      } catch (e) {
+        // The thread died under this batch (killed, out of memory): once more on a fresh one.
+        if (attempt === 0 && e instanceof WorkerFailure && e.kind === 'runtime' && !worker.alive && !this.closed) continue;
+        throw e;
+      }
+    }
   }
 
   /** The loaded worker; started (or restarted after a crash) when needed. */
