@@ -138,6 +138,11 @@ for (const { label, m } of models) {
   const direct: Measure[] = [];
   for (let r = 0; r < RUNS; r++) direct.push(await measure(() => inProcess(m, 16)));
   const directWall = row('in process (no worker), batch 16', direct);
+  await runtime.load({ dir: m.dir, dtype: files.weights.dtype, subfolder: files.weights.subfolder, threads, allowSpinning: true });
+  await inProcess(m, 16);
+  const spinning: Measure[] = [];
+  for (let r = 0; r < RUNS; r++) spinning.push(await measure(() => inProcess(m, 16)));
+  row('in process, ONNX Runtime threads spinning between runs (its default; Doctor turns it off)', spinning);
 
   for (const batch of [1, 8, 32]) {
     const e = await LocalEmbedder.open(m, { threads, batchSize: batch });

@@ -81,7 +81,11 @@ function lexicalNotice(cfg: EmbedderConfig, localWhy?: string): string {
  */
 export async function openEmbedder(cfg: EmbedderConfig, log: (msg: string) => void = () => {}): Promise<Embedder> {
   if (cfg.provider === 'openai' || cfg.provider === 'lexical' || (cfg.provider === 'auto' && cfg.apiKey)) return createEmbedder(cfg, log);
-  if (cfg.provider === 'local') return openLocal(cfg, cfg.modelDownload ?? true);
+  if (cfg.provider === 'local') {
+    const e = await openLocal(cfg, cfg.modelDownload ?? true);
+    log(`Embedding with ${describeLocal(e)}.`);
+    return e;
+  }
   // auto without a key
   let local: LocalModel | undefined;
   try {

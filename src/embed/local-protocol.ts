@@ -13,6 +13,8 @@ export interface LoadSpec {
   subfolder: string;
   /** ONNX Runtime intra-op threads. */
   threads: number;
+  /** Let ONNX Runtime's threads spin between runs (its default; off here, on only to measure it). */
+  allowSpinning?: boolean;
 }
 
 export interface DownloadSpec {

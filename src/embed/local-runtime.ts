@@ -52,7 +52,14 @@ export async function load(spec: LoadSpec): Promise<null> {
       dtype: spec.dtype,
       subfolder: spec.subfolder,
       device: 'cpu',
-      session_options: { intraOpNumThreads: spec.threads, interOpNumThreads: 1 },
+      session_options: {
+        intraOpNumThreads: spec.threads,
+        interOpNumThreads: 1,
+        // ONNX Runtime's threads spin between runs by default, burning the cores tokenising, DuckDB and
+        // request handling need: on this 2-core machine, disabling it cut CPU per batch 2.5x and, with the
+        // machine busy, wall time 7x (bench/results/embed.md).
+        ...(spec.allowSpinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
+      },
     });
     await loaded?.model.dispose();
     loaded = { tokenizer, model };
