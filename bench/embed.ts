@@ -109,7 +109,7 @@ say();
 say(machineDescription());
 say(`- ONNX Runtime threads: ${threads}; load average at start ${load0.toFixed(1)} (other work on the machine slows wall-clock numbers; the ratios come from the same run)`);
 say(`- Data: ${texts.length} chunks of ${values.dir} (Debian postgresql-doc-15 HTML), extracted and chunked as a crawl does; characters per chunk median ${median(lengths)}, p90 ${percentile(lengths, 90)}`);
-say(`- ${RUNS} runs per setting; medians. chunks/s = chunks / wall time; CPU = process CPU time (all threads) per chunk.`);
+say(`- ${RUNS} runs, each measuring every setting in turn after one warm-up pass each; medians. chunks/s = chunks / wall time; CPU = process CPU time (all threads) per chunk; stall = longest event-loop delay of the main thread.`);
 say();
 
 for (const { label, m } of models) {
@@ -120,39 +120,42 @@ for (const { label, m } of models) {
   }
   say(`## ${label}`);
   say();
+  const load = (allowSpinning: boolean) => runtime.load({ dir: m.dir, dtype: files.weights!.dtype, subfolder: files.weights!.subfolder, threads, allowSpinning });
   const emb = await LocalEmbedder.open(m, { threads });
-  await emb.embed(texts.slice(0, 64)); // warm-up
+  const others = new Map<number, LocalEmbedder>();
+  for (const batch of [1, 8, 32]) others.set(batch, await LocalEmbedder.open(m, { threads, batchSize: batch }));
+  // Settings are measured in turn within each run, so that the machine's load changes hit them alike.
+  const settings: { name: string; prepare?: () => Promise<unknown>; run: () => Promise<unknown> }[] = [
+    { name: 'worker thread, batch 16 (as Doctor runs it)', run: () => emb.embed(texts) },
+    { name: 'in process (no worker), batch 16', prepare: () => load(false), run: () => inProcess(m, 16) },
+    { name: 'in process, ONNX Runtime threads spinning between runs (its default; Doctor turns it off)', prepare: () => load(true), run: () => inProcess(m, 16) },
+    ...[1, 8, 32].map((b) => ({ name: `worker thread, batch ${b}`, run: () => others.get(b)!.embed(texts) })),
+  ];
+  for (const st of settings) {
+    await st.prepare?.();
+    await st.run(); // warm-up: one full pass
+  }
+  const results = settings.map(() => [] as Measure[]);
+  for (let r = 0; r < RUNS; r++) {
+    for (let i = 0; i < settings.length; i++) {
+      await settings[i]!.prepare?.();
+      results[i]!.push(await measure(settings[i]!.run));
+    }
+  }
   say('| setting | chunks/s | CPU ms per chunk | longest main-thread stall (ms) |');
   say('|---|---:|---:|---:|');
-  const worker: Measure[] = [];
-  for (let r = 0; r < RUNS; r++) worker.push(await measure(() => emb.embed(texts)));
-  const row = (name: string, ms: Measure[]) => {
+  const walls = settings.map((st, i) => {
+    const ms = results[i]!;
     const wall = median(ms.map((x) => x.wallMs));
-    say(`| ${name} | ${(texts.length / (wall / 1000)).toFixed(1)} | ${(median(ms.map((x) => x.cpuMs)) / texts.length).toFixed(2)} | ${median(ms.map((x) => x.maxStallMs)).toFixed(0)} |`);
-    return wall;
-  };
-  const workerWall = row('worker thread, batch 16 (as Doctor runs it)', worker);
-
-  await runtime.load({ dir: m.dir, dtype: files.weights.dtype, subfolder: files.weights.subfolder, threads });
-  await inProcess(m, 16);
-  const direct: Measure[] = [];
-  for (let r = 0; r < RUNS; r++) direct.push(await measure(() => inProcess(m, 16)));
-  const directWall = row('in process (no worker), batch 16', direct);
-  await runtime.load({ dir: m.dir, dtype: files.weights.dtype, subfolder: files.weights.subfolder, threads, allowSpinning: true });
-  await inProcess(m, 16);
-  const spinning: Measure[] = [];
-  for (let r = 0; r < RUNS; r++) spinning.push(await measure(() => inProcess(m, 16)));
-  row('in process, ONNX Runtime threads spinning between runs (its default; Doctor turns it off)', spinning);
-
-  for (const batch of [1, 8, 32]) {
-    const e = await LocalEmbedder.open(m, { threads, batchSize: batch });
-    const ms: Measure[] = [];
-    for (let r = 0; r < Math.max(1, RUNS - 1); r++) ms.push(await measure(() => e.embed(texts)));
-    row(`worker thread, batch ${batch}`, ms);
-    await e.close();
-  }
+    say(`| ${st.name} | ${(texts.length / (wall / 1000)).toFixed(1)} | ${(median(ms.map((x) => x.cpuMs)) / texts.length).toFixed(2)} | ${median(ms.map((x) => x.maxStallMs)).toFixed(0)} |`);
+    return { wall, cpu: median(ms.map((x) => x.cpuMs)) };
+  });
+  for (const e of others.values()) await e.close();
   say();
-  say(`Worker overhead: ${(((workerWall / directWall) - 1) * 100).toFixed(1)}% wall time (worker ${(workerWall / 1000).toFixed(2)} s vs in process ${(directWall / 1000).toFixed(2)} s for ${texts.length} chunks).`);
+  say(
+    `Worker overhead (batch 16): ${((walls[0]!.wall / walls[1]!.wall - 1) * 100).toFixed(1)}% wall time, ${((walls[0]!.cpu / walls[1]!.cpu - 1) * 100).toFixed(1)}% CPU ` +
+      `(worker ${(walls[0]!.wall / 1000).toFixed(2)} s vs in process ${(walls[1]!.wall / 1000).toFixed(2)} s for ${texts.length} chunks).`,
+  );
 
   // Query latency: alone, and while the whole set is being embedded (queries jump the queue).
   const alone: number[] = [];
