@@ -73,6 +73,22 @@ describe('local embedder: a model directory', () => {
     }
   });
 
+  it('with dynamic int8 quantisation (as the hub files): batch and one by one agree to about 1e-3', async () => {
+    // Activations get one quantisation scale per batch, so a text's vector moves a little with its batch
+    // mates; the padding mask must still keep padded positions out (ignoring it moves vectors by ~0.4).
+    const dyn = (await openEmbedder({ provider: 'local', model: makeTinyModel(join(root, 'tiny-dynamic'), { quantisation: 'dynamic' }) })) as LocalEmbedder;
+    try {
+      const batch = await dyn.embed(TEXTS);
+      for (let i = 0; i < TEXTS.length; i++) {
+        const [alone] = await dyn.embed([TEXTS[i]!]);
+        const cos = batch[i]!.reduce((s, x, j) => s + x * alone![j]!, 0);
+        assert.ok(maxDiff(batch[i]!, alone!) < 0.02 && cos > 0.999, `text #${i}: differ by ${maxDiff(batch[i]!, alone!)}, cosine ${cos}`);
+      }
+    } finally {
+      await dyn.close();
+    }
+  });
+
   it('CLS pooling (from 1_Pooling/config.json) differs from mean pooling and is padding-independent too', async () => {
     const cls = (await openEmbedder({ provider: 'local', model: clsDir })) as LocalEmbedder;
     try {

@@ -42,21 +42,42 @@ export interface TinyModelOptions {
   prompts?: { query?: string; document?: string };
   /** Leave out these files (to test the error naming missing files). */
   omit?: string[];
+  /**
+   * The network's shape (default: 1 layer of 32, 64 positions). The benchmark uses bge-small's
+   * (12 layers of 384, feed-forward 1536, 512 positions; random weights) for its cost.
+   */
+  shape?: { hidden: number; layers: number; ffn: number; maxPositions: number };
+  /**
+   * How the quantised weights compute (tiny_bert.py): `weight` (default; batch-independent vectors) or
+   * `dynamic` (as the model hub's q8 files: per-batch activation scales, the real arithmetic cost).
+   */
+  quantisation?: 'weight' | 'dynamic';
+  /** Words added to the vocabulary (the benchmark adds a corpus's frequent words, for realistic token counts). */
+  extraWords?: string[];
 }
 
-let onnxSource: string | undefined;
+const onnxSources = new Map<string, string>();
 
 /** Writes the tiny model into `dir` (created); returns `dir`. The ONNX graphs are generated once per process. */
 export function makeTinyModel(dir: string, opts: TinyModelOptions = {}): string {
   mkdirSync(dir, { recursive: true });
+  const shape = opts.shape ?? { hidden: TINY_HIDDEN, layers: 1, ffn: 2 * TINY_HIDDEN, maxPositions: TINY_MAX_POSITIONS };
+  const quantisation = opts.quantisation ?? 'weight';
+  const vocabList = opts.extraWords?.length ? [...new Set([...TINY_VOCAB, ...opts.extraWords])] : TINY_VOCAB;
+  const key = JSON.stringify({ shape, quantisation, vocab: vocabList.length });
+  let onnxSource = onnxSources.get(key);
   if (!onnxSource || !existsSync(join(onnxSource, 'onnx', 'model_quantized.onnx'))) {
     onnxSource = tempDir('doctor-tiny-onnx-');
     const script = fileURLToPath(new URL('./tiny_bert.py', import.meta.url));
-    execFileSync(python(), [script, onnxSource, String(TINY_VOCAB.length), String(TINY_HIDDEN), String(TINY_MAX_POSITIONS)], { stdio: 'pipe' });
+    const args = [script, onnxSource, String(vocabList.length), String(shape.hidden), String(shape.maxPositions), String(shape.layers), String(shape.ffn)];
+    // Large shapes: only the quantised file (the one loaded when present).
+    args.push(opts.shape ? '1' : '0', quantisation);
+    execFileSync(python(), args, { stdio: 'pipe' });
+    onnxSources.set(key, onnxSource);
   }
   cpSync(join(onnxSource, 'onnx'), join(dir, 'onnx'), { recursive: true });
 
-  const vocab = Object.fromEntries(TINY_VOCAB.map((t, i) => [t, i]));
+  const vocab = Object.fromEntries(vocabList.map((t, i) => [t, i]));
   const id = (t: string) => vocab[t]!;
   const special = (t: string) => ({ id: id(t), content: t, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
   const tokenizer = {
@@ -89,7 +110,7 @@ export function makeTinyModel(dir: string, opts: TinyModelOptions = {}): string 
     'tokenizer_config.json': {
       tokenizer_class: 'BertTokenizer',
       do_lower_case: true,
-      model_max_length: TINY_MAX_POSITIONS,
+      model_max_length: shape.maxPositions,
       cls_token: '[CLS]',
       sep_token: '[SEP]',
       pad_token: '[PAD]',
@@ -100,18 +121,18 @@ export function makeTinyModel(dir: string, opts: TinyModelOptions = {}): string 
       _name_or_path: 'doctor-tests/tiny-bert',
       model_type: 'bert',
       architectures: ['BertModel'],
-      hidden_size: TINY_HIDDEN,
+      hidden_size: shape.hidden,
       num_attention_heads: 1,
-      num_hidden_layers: 1,
-      intermediate_size: 2 * TINY_HIDDEN,
-      vocab_size: TINY_VOCAB.length,
-      max_position_embeddings: TINY_MAX_POSITIONS,
+      num_hidden_layers: shape.layers,
+      intermediate_size: shape.ffn,
+      vocab_size: vocabList.length,
+      max_position_embeddings: shape.maxPositions,
       type_vocab_size: 2,
       pad_token_id: 0,
     },
     'special_tokens_map.json': { cls_token: '[CLS]', sep_token: '[SEP]', pad_token: '[PAD]', unk_token: '[UNK]', mask_token: '[MASK]' },
     '1_Pooling/config.json': {
-      word_embedding_dimension: TINY_HIDDEN,
+      word_embedding_dimension: shape.hidden,
       pooling_mode_cls_token: opts.pooling === 'cls',
       pooling_mode_mean_tokens: opts.pooling !== 'cls',
     },
