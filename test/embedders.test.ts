@@ -364,7 +364,8 @@ describe('createEmbedder', () => {
     assert.equal(withKey.provider, 'openai');
     assert.equal(withKey.model, 'text-embedding-3-small');
     assert.equal(withKey.dimension, 1536);
-    assert.equal(said.length, 0);
+    assert.equal(said.length, 1);
+    assert.match(said[0]!, /OPENAI_API_KEY is set: embedding with text-embedding-3-small/);
     const local = createEmbedder({ provider: 'openai', baseUrl: 'http://127.0.0.1:11434/v1', model: 'nomic-embed-text', dimension: 768 });
     assert.equal(local.provider, 'openai');
     assert.equal(local.dimension, 768);

@@ -3,13 +3,14 @@
  * Every interface (server, CLI, MCP stdio) starts here.
  */
 import type { DoctorConfig } from '../config/config.js';
-import { createEmbedder } from '../embed/index.js';
+import { openEmbedder, type EmbedderConfig } from '../embed/index.js';
 import type { Embedder } from '../embed/embedder.js';
 import { createLogger, type Logger } from '../log.js';
 import type { DoctorContext } from '../service/context.js';
 import { openStore } from '../store/store.js';
 import { DatabaseLockedError, explainDatabaseError } from '../db/database.js';
 import { describeLockHolder, recordLocalHolder } from './local-holder.js';
+import { downloadProgress } from './download-progress.js';
 
 export interface OpenAppOptions {
   log?: Logger;
@@ -19,31 +20,52 @@ export interface OpenAppOptions {
    * the data directory while open, so a command that finds the database locked can name it.
    */
   localCommand?: string;
+  /**
+   * Open the database with the embedding model it records even when `embedder` is another one (for a
+   * re-embedding to `embedder`) instead of refusing.
+   */
+  keepRecordedEmbedding?: boolean;
+}
+
+/** The embedder settings of a configuration (the provider, its model, and the local provider's files). */
+export function embedderConfig(config: DoctorConfig): EmbedderConfig {
+  return {
+    provider: config.embeddingProvider,
+    apiKey: config.openaiApiKey,
+    baseUrl: config.openaiBaseUrl,
+    model: config.embeddingModel,
+    dimension: config.embeddingDimension,
+    modelDir: config.modelDir,
+    modelHost: config.modelHost,
+    modelDownload: config.modelDownload,
+    threads: config.embeddingThreads,
+  };
+}
+
+/** The configured embedder; a local model missing here is downloaded first, with a progress bar on stderr. */
+export async function openConfiguredEmbedder(config: DoctorConfig, log: Logger): Promise<Embedder> {
+  const view = downloadProgress(config.embeddingModel ?? 'the embedding model');
+  try {
+    return await openEmbedder({ ...embedderConfig(config), onDownloadProgress: (p) => view.update(p) }, (msg) => log.info(msg));
+  } finally {
+    view.stop();
+  }
 }
 
 export async function openApp(config: DoctorConfig, opts: OpenAppOptions = {}): Promise<DoctorContext & { close(): Promise<void> }> {
   const log = opts.log ?? createLogger(config.logLevel);
-  const embedder =
-    opts.embedder ??
-    createEmbedder(
-      {
-        provider: config.embeddingProvider,
-        apiKey: config.openaiApiKey,
-        baseUrl: config.openaiBaseUrl,
-        model: config.embeddingModel,
-        dimension: config.embeddingDimension,
-      },
-      (msg) => log.info(msg),
-    );
-  let store: Awaited<ReturnType<typeof openStore>>;
+  const embedder = opts.embedder ?? (await openConfiguredEmbedder(config, log));
+  let store;
   try {
     store = await openStore({
       path: config.dbPath,
       embedding: { provider: embedder.provider, model: embedder.model, dimension: embedder.dimension },
       vector: { ...config, log, options: { allowVssInstall: config.vssInstall } },
       allowExtensionInstall: config.vssInstall,
+      keepRecordedEmbedding: opts.keepRecordedEmbedding,
     });
   } catch (e) {
+    if (!opts.embedder) await embedder.close?.();
     if (e instanceof DatabaseLockedError) throw new DatabaseLockedError(describeLockHolder(config, e.holderPid), e.holderPid);
     // A damaged file may open and fail on its first read (the schema check): say so, not DuckDB's raw error.
     throw explainDatabaseError(config.dbPath, e);
@@ -57,6 +79,8 @@ export async function openApp(config: DoctorConfig, opts: OpenAppOptions = {}): 
     close: async () => {
       unrecord();
       await store.close();
+      // The embedder this opened (a re-embedding may have switched ctx.embedder to one its caller owns).
+      if (!opts.embedder) await embedder.close?.();
     },
   };
   return ctx;

@@ -4,10 +4,10 @@
  * (src/service/index-status.ts either way). Rebuild opens the database itself: stop the server first.
  */
 import { existsSync } from 'node:fs';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { Database } from '../db/database.js';
 import { createLogger } from '../log.js';
+import { progressView, type ProgressView } from '../app/progress-view.js';
 import { readServerInfo } from '../app/server-info.js';
 import { recordedEmbedding } from '../store/store.js';
 import type { EngineStatus } from '../vector/engine.js';
@@ -93,7 +93,7 @@ export function registerIndex(program: Command): void {
       const { db, dimension } = await openForIndex(config);
       const log = createLogger((cmd.optsWithGlobals() as { logLevel?: string }).logLevel ?? 'warn');
       const engine = new UsearchEngine(db, dimension, { params: usearchParams(dimension, config), dbPath: config.dbPath, log });
-      const view = progressView();
+      const view = buildProgress();
       const t0 = performance.now();
       try {
         await engine.rebuild((p) => view.update(p));
@@ -109,34 +109,12 @@ export function registerIndex(program: Command): void {
     });
 }
 
-function progressView(): { update(p: BuildProgress): void; stop(): void } {
-  if (!process.stderr.isTTY) {
-    let lastPct = -1;
-    return {
-      update(p) {
-        const pct = p.total ? Math.floor((p.done / p.total) * 10) * 10 : 100;
-        if (pct !== lastPct) process.stderr.write(`indexing: ${p.done}/${p.total} rows\n`);
-        lastPct = pct;
-      },
-      stop() {},
-    };
-  }
-  const bar = new cliProgress.SingleBar(
-    { format: 'indexing [{bar}] {value}/{total} rows | {eta_formatted} left', hideCursor: true, stream: process.stderr },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  let stopped = false;
-  return {
-    update(p) {
-      if (!started) {
-        bar.start(Math.max(1, p.total), p.done);
-        started = true;
-      } else bar.update(p.done);
-    },
-    stop() {
-      if (started && !stopped) bar.stop();
-      stopped = true;
-    },
-  };
+function buildProgress(): ProgressView<BuildProgress> {
+  return progressView<BuildProgress>({
+    format: 'indexing [{bar}] {value}/{total} rows | {eta_formatted} left',
+    value: (p) => p.done,
+    total: (p) => p.total,
+    line: (p) => `indexing: ${p.done}/${p.total} rows`,
+    key: (p) => String(p.total ? Math.floor((p.done / p.total) * 10) * 10 : 100),
+  });
 }

@@ -10,8 +10,10 @@ import { registerJobs } from './jobs.js';
 import { registerIndex } from './index-cmd.js';
 import { registerMcp } from './mcp.js';
 import { registerMigrate } from './migrate.js';
+import { registerModels } from './models.js';
 import { registerPages } from './pages.js';
 import { registerPortable } from './portable.js';
+import { registerReembed } from './reembed.js';
 import { registerSearch } from './search.js';
 
 function packageVersion(): string {
@@ -42,6 +44,8 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerIndex(program);
   registerPortable(program);
+  registerModels(program);
+  registerReembed(program);
   registerDemo(program);
   return program;
 }

@@ -61,11 +61,16 @@ const settings = {
   },
   readOnly: { env: 'DOCTOR_READ_ONLY', schema: bool, default: false },
 
-  embeddingProvider: { env: 'DOCTOR_EMBEDDING_PROVIDER', schema: z.enum(['auto', 'openai', 'lexical']), default: 'auto' },
+  embeddingProvider: { env: 'DOCTOR_EMBEDDING_PROVIDER', schema: z.enum(['auto', 'openai', 'local', 'lexical']), default: 'auto' },
   embeddingModel: { env: 'DOCTOR_EMBEDDING_MODEL', schema: z.string().min(1).optional(), default: undefined },
   embeddingDimension: { env: 'DOCTOR_EMBEDDING_DIM', schema: int(1, 65536).optional(), default: undefined },
   openaiApiKey: { env: 'OPENAI_API_KEY', schema: z.string().min(1).optional(), default: undefined },
   openaiBaseUrl: { env: 'OPENAI_BASE_URL', schema: z.string().url().optional(), default: undefined },
+  // The local provider (src/embed/local.ts): where model files live and where they come from.
+  modelDir: { env: 'DOCTOR_MODEL_DIR', schema: z.string().min(1).optional(), default: undefined },
+  modelHost: { env: 'DOCTOR_MODEL_HOST', schema: z.string().url(), default: 'https://huggingface.co' },
+  modelDownload: { env: 'DOCTOR_MODEL_DOWNLOAD', schema: bool, default: true },
+  embeddingThreads: { env: 'DOCTOR_EMBEDDING_THREADS', schema: int(1, 256).optional(), default: undefined },
 
   vectorEngine: { env: 'DOCTOR_VECTOR_ENGINE', schema: z.enum(['auto', 'exact', 'vss', 'usearch']), default: 'auto' },
   vssExtensionPath: { env: 'DOCTOR_VSS_EXTENSION', schema: z.string().min(1).optional(), default: undefined },
@@ -105,7 +110,7 @@ const settings = {
 
 type Settings = typeof settings;
 export type SettingName = keyof Settings;
-export type DoctorConfig = { [K in SettingName]: z.output<Settings[K]['schema']> } & { dbPath: string };
+export type DoctorConfig = { [K in SettingName]: z.output<Settings[K]['schema']> } & { dbPath: string; modelDir: string };
 export type ConfigOverrides = { [K in SettingName]?: unknown };
 
 export class ConfigError extends Error {
@@ -147,6 +152,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const dataDir = out.dataDir as string;
   if (!out.dbPath) out.dbPath = join(dataDir, 'doctor.duckdb');
   else if (out.dbPath !== ':memory:' && !isAbsolute(out.dbPath as string)) out.dbPath = resolve(out.dbPath as string);
+  out.modelDir = resolve((out.modelDir as string | undefined) ?? join(dataDir, 'models'));
   return out as DoctorConfig;
 }
 

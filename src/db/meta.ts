@@ -14,3 +14,7 @@ export async function getAllMeta(db: Database): Promise<Record<string, string>> 
 export async function setMeta(db: Database | Tx, key: string, value: string): Promise<void> {
   await db.run('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', [key, value]);
 }
+
+export async function deleteMeta(db: Database | Tx, key: string): Promise<void> {
+  await db.run('DELETE FROM meta WHERE key = ?', [key]);
+}

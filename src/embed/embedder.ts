@@ -7,7 +7,18 @@ export interface Embedder {
   readonly provider: string;
   readonly model: string;
   readonly dimension: number;
-  embed(texts: string[], opts?: { signal?: AbortSignal }): Promise<Float32Array[]>;
+  embed(texts: string[], opts?: EmbedOptions): Promise<Float32Array[]>;
+  /** Releases what the embedder holds (a worker thread, a model); it cannot embed afterwards. */
+  close?(): Promise<void>;
+}
+
+export interface EmbedOptions {
+  signal?: AbortSignal;
+  /**
+   * What the texts are: stored documents (default) or search queries. Models trained with task prefixes
+   * (bge's query instruction, nomic's `search_query:` / `search_document:`) embed the two differently.
+   */
+  input?: 'document' | 'query';
 }
 
 /**
@@ -17,9 +28,10 @@ export interface Embedder {
  * - `rate_limit`: still rate limited after retries (try later);
  * - `server`: 5xx after retries, or a request the server refused;
  * - `network`: the server cannot be reached (or did not answer in time) after retries;
- * - `invalid_response`: the answer had the wrong count, wrong size or non-finite numbers (nothing stored).
+ * - `invalid_response`: the answer had the wrong count, wrong size or non-finite numbers (nothing stored);
+ * - `invalid_input`: a text the embedder cannot take (not a string).
  */
-export type EmbeddingErrorCode = 'auth' | 'model' | 'rate_limit' | 'server' | 'network' | 'invalid_response';
+export type EmbeddingErrorCode = 'auth' | 'model' | 'rate_limit' | 'server' | 'network' | 'invalid_response' | 'invalid_input';
 
 export class EmbeddingError extends Error {
   override name = 'EmbeddingError';

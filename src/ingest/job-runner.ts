@@ -86,6 +86,11 @@ export class JobRunner {
     return true;
   }
 
+  /** Jobs running in this process right now. */
+  activeJobs(): number {
+    return this.running.size;
+  }
+
   onProgress(jobId: string, fn: (job: JobRecord) => void): () => void {
     return this.onAnyProgress((job) => {
       if (job.job_id === jobId) fn(job);

@@ -127,7 +127,7 @@ function validate(params: SearchDocsParams) {
 }
 
 async function embedQuery(embedder: Embedder, query: string): Promise<Float32Array> {
-  const [v] = await embedder.embed([query]);
+  const [v] = await embedder.embed([query], { input: 'query' });
   if (!v) throw new Error(`the ${embedder.provider} embedder returned no vector for the query.`);
   return v;
 }

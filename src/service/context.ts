@@ -10,6 +10,8 @@ export interface JobRunnerPort {
   submit(job: import('../store/jobs.js').NewJob): Promise<void>;
   /** Cancels a pending or running job; returns false when it already finished. */
   cancel(jobId: string): Promise<boolean>;
+  /** Crawl jobs running in this process right now (a re-embedding switches models only when none is). */
+  activeJobs?(): number;
   /** Subscribes to progress of one job; returns an unsubscribe function. */
   onProgress?(jobId: string, fn: (job: import('../store/jobs.js').JobRecord) => void): () => void;
   /** Subscribes to progress of every job; returns an unsubscribe function. */

@@ -5,5 +5,6 @@ import { parseInput, searchDocsInput, type SearchDocsInput } from './inputs.js';
 
 export async function searchDocs(ctx: DoctorContext, input: SearchDocsInput) {
   const p = parseInput(searchDocsInput, input);
-  return runSearch({ store: ctx.store, embedder: ctx.embedder, keyword: ctx.store.keyword }, p);
+  // Shared with other searches; a re-embedding switching models waits for it (and holds new ones back).
+  return ctx.store.vectorSpace.shared(() => runSearch({ store: ctx.store, embedder: ctx.embedder, keyword: ctx.store.keyword }, p));
 }

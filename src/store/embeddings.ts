@@ -69,13 +69,26 @@ export interface WriteOptions {
 export class VectorIndexer {
   private engine: VectorEngine;
   private readonly hooks: ChunkHook[] = [];
+  private dim: number;
 
   constructor(
     readonly db: Database,
-    readonly dimension: number,
+    dimension: number,
     engine?: VectorEngine,
   ) {
+    this.dim = dimension;
     this.engine = engine ?? new ExactEngine(db, dimension);
+  }
+
+  /** Size of the stored vectors. */
+  get dimension(): number {
+    return this.dim;
+  }
+
+  /** After a re-embedding switched the table to vectors of another model: their size and engine. */
+  useSpace(dimension: number, engine: VectorEngine): void {
+    this.dim = dimension;
+    this.engine = engine;
   }
 
   get vectorEngine(): VectorEngine {

@@ -11,13 +11,13 @@ import type { Logger } from '../log.js';
 import { JobStore } from './jobs.js';
 import { KeywordIndex } from './keyword-index.js';
 import { PageStore } from './pages.js';
+import { sameEmbedding, type EmbeddingIdentity } from './embedding-identity.js';
+import { dropStaleVectorIndex, pendingReembed, reembedCounts, type PendingReembed } from './reembed.js';
+import { RwLock } from './rw-lock.js';
+import type { VectorEngine } from '../vector/engine.js';
+import { ExactEngine } from '../vector/exact.js';
 
-/** Which embedder made (or will make) the vectors of a database. */
-export interface EmbeddingIdentity {
-  provider: string;
-  model: string;
-  dimension: number;
-}
+export { sameEmbedding, type EmbeddingIdentity } from './embedding-identity.js';
 
 export class EmbeddingMismatchError extends Error {
   override name = 'EmbeddingMismatchError';
@@ -25,8 +25,16 @@ export class EmbeddingMismatchError extends Error {
 
 export interface Store {
   db: Database;
+  /** The embedder that made the active vectors (changes when a re-embedding switches models). */
   embedding: EmbeddingIdentity;
   chunks: VectorIndexer;
+  /**
+   * Held shared by every search (query embedding + vector search), exclusive by a re-embedding while it
+   * switches models, so that no search mixes the old model with the new vectors.
+   */
+  vectorSpace: RwLock;
+  /** A vector engine for the current table, as configured (exact when no engine is configured). */
+  openVectorEngine(dimension: number): Promise<VectorEngine>;
   keyword: KeywordIndex;
   pages: PageStore;
   jobs: JobStore;
@@ -38,6 +46,11 @@ export interface OpenStoreOptions extends OpenOptions {
   embedding: EmbeddingIdentity;
   /** Vector engine settings (DOCTOR_VECTOR_ENGINE etc.); without them the exact engine answers. */
   vector?: VectorEngineConfig & { log?: Logger; options?: CreateEngineOptions };
+  /**
+   * Open with the embedder recorded in the database even when `embedding` differs (a re-embedding to
+   * `embedding` runs on it) instead of refusing.
+   */
+  keepRecordedEmbedding?: boolean;
 }
 
 /** The embedding identity recorded in a database, if any. */
@@ -55,15 +68,31 @@ export async function recordedEmbedding(db: Database): Promise<EmbeddingIdentity
   };
 }
 
-/** Refuses an embedder that differs from the one recorded in the database. */
-export function checkEmbeddingIdentity(path: string, recorded: EmbeddingIdentity, wanted: EmbeddingIdentity): void {
-  if (recorded.dimension === wanted.dimension && recorded.model === wanted.model) return;
-  const describe = (e: EmbeddingIdentity) => `${e.provider}/${e.model} (${e.dimension} dimensions)`;
+const describeIdentity = (e: EmbeddingIdentity) => `${e.provider}/${e.model} (${e.dimension} dimensions)`;
+
+/**
+ * Refuses an embedder that differs from the one recorded in the database. `pending`: a re-embedding in
+ * progress (named in the message when it is the configured model).
+ */
+export function checkEmbeddingIdentity(
+  path: string,
+  recorded: EmbeddingIdentity,
+  wanted: EmbeddingIdentity,
+  pending?: PendingReembed & { done?: number; total?: number },
+): void {
+  if (sameEmbedding(recorded, wanted)) return;
+  const original =
+    recorded.provider === 'lexical' || recorded.provider === 'local'
+      ? `DOCTOR_EMBEDDING_PROVIDER=${recorded.provider}${recorded.provider === 'local' ? `, DOCTOR_EMBEDDING_MODEL=${recorded.model.includes('/') ? recorded.model : `<the path of the ${recorded.model} model directory>`}` : `, DOCTOR_EMBEDDING_DIM=${recorded.dimension}`}`
+      : `DOCTOR_EMBEDDING_PROVIDER=openai, DOCTOR_EMBEDDING_MODEL=${recorded.model}, DOCTOR_EMBEDDING_DIM=${recorded.dimension}`;
+  const inProgress =
+    pending && sameEmbedding(pending.target, wanted)
+      ? ` A re-embedding to ${describeIdentity(wanted)} is in progress${pending.total ? ` (${pending.done ?? 0} of ${pending.total} chunks)` : ''}: run \`doctor reembed\` to finish it.`
+      : '';
   throw new EmbeddingMismatchError(
-    `The database ${path} holds embeddings made by ${describe(recorded)}, but Doctor is configured to embed with ` +
-      `${describe(wanted)}. Vectors from different models cannot be compared. Either configure the original model ` +
-      `(DOCTOR_EMBEDDING_PROVIDER=${recorded.provider === 'lexical' ? 'lexical' : 'openai'}, ` +
-      `DOCTOR_EMBEDDING_MODEL=${recorded.model}, DOCTOR_EMBEDDING_DIM=${recorded.dimension}), ` +
+    `The database ${path} holds embeddings made by ${describeIdentity(recorded)}, but Doctor is configured to embed with ` +
+      `${describeIdentity(wanted)}. Vectors from different models cannot be compared.${inProgress} Either run \`doctor reembed\` ` +
+      `to re-embed every stored chunk with the configured model (resumable; the current vectors stay active until every chunk has a new one), or configure the original model (${original}), ` +
       'or point DATA_DIR (or DOCTOR_DB_PATH) at a new database and crawl again.',
   );
 }
@@ -74,9 +103,15 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     // A file written by the Python Doctor is upgraded in place first (every row kept).
     if (await isLegacyDatabase(db)) await upgradeLegacyDatabase(db, opts.embedding.dimension);
     const recorded = await recordedEmbedding(db);
-    if (recorded) checkEmbeddingIdentity(opts.path, recorded, opts.embedding);
+    if (recorded && !opts.keepRecordedEmbedding && !sameEmbedding(recorded, opts.embedding)) {
+      const pending = await pendingReembed(db).catch(() => undefined);
+      const counts = pending ? await reembedCounts(db).catch(() => undefined) : undefined;
+      checkEmbeddingIdentity(opts.path, recorded, opts.embedding, pending && { ...pending, ...counts });
+    }
     const embedding = recorded ?? opts.embedding;
     await migrate(db, { dimension: embedding.dimension });
+    // A re-embedding switched models and the process stopped before removing the old index file.
+    await dropStaleVectorIndex(db);
     if (!recorded) {
       await db.transaction(async (tx) => {
         await setMeta(tx, 'embedding_provider', embedding.provider);
@@ -85,11 +120,12 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
         await setMeta(tx, 'created_at', new Date().toISOString());
       });
     }
-    const chunks = new VectorIndexer(db, embedding.dimension);
-    if (opts.vector) {
+    const openVectorEngine = async (dimension: number): Promise<VectorEngine> => {
+      if (!opts.vector) return new ExactEngine(db, dimension);
       const { log, options, ...vectorConfig } = opts.vector;
-      chunks.setEngine(await createVectorEngine(db, embedding.dimension, vectorConfig, log, options));
-    }
+      return createVectorEngine(db, dimension, vectorConfig, log, options);
+    };
+    const chunks = new VectorIndexer(db, embedding.dimension, await openVectorEngine(embedding.dimension));
     const keyword = new KeywordIndex(db);
     chunks.addHook(keyword);
     // Chunks written without the keyword hook (older files, interrupted upgrades) are indexed now.
@@ -98,6 +134,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       db,
       embedding,
       chunks,
+      vectorSpace: new RwLock(),
+      openVectorEngine,
       keyword,
       pages: new PageStore(db, chunks),
       jobs: new JobStore(db),

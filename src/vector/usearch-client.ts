@@ -2,20 +2,9 @@
  * The main thread's handle on one usearch index living in a worker thread (usearch-worker.ts).
  * Every call is a message; replies come back in order. If the worker dies, pending and later calls fail.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker-thread.js';
 import type { AddReply, ResolvedIndexParams, SearchReply, WorkerReply, WorkerRequest } from './usearch-protocol.js';
-
-const here = import.meta.url;
-
-function startWorker(): Worker {
-  if (here.endsWith('.ts')) {
-    // Running from sources (tests, benchmarks under tsx): the worker needs tsx's loader registered first.
-    const url = new URL('./usearch-worker.ts', here).href;
-    const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
-    return new Worker(boot, { eval: true });
-  }
-  return new Worker(new URL('./usearch-worker.js', here));
-}
 
 export class WorkerIndex {
   private readonly worker: Worker;
@@ -25,7 +14,7 @@ export class WorkerIndex {
   private terminated = false;
 
   private constructor(readonly params: ResolvedIndexParams) {
-    this.worker = startWorker();
+    this.worker = startWorker(import.meta.url, 'usearch-worker');
     this.worker.unref();
     this.worker.on('message', (reply: WorkerReply) => {
       const p = this.pending.get(reply.id);

@@ -1,0 +1,125 @@
+/**
+ * The local embedder's model code: transformers.js (and with it onnxruntime-node) imported on first use,
+ * a tokenizer + ONNX Runtime session loaded from one directory, batches embedded, hub downloads. It runs
+ * in the embedder's worker thread (local-worker.ts); nothing else imports it except the benchmark, which
+ * compares it in process with the worker.
+ */
+import { createRequire } from 'node:module';
+import type { DownloadProgress, DownloadSpec, EmbedResult, LoadSpec } from './local-protocol.js';
+import type { Pooling } from './local-models.js';
+
+type Transformers = typeof import('@huggingface/transformers');
+type Tokenizer = Awaited<ReturnType<Transformers['AutoTokenizer']['from_pretrained']>>;
+type Model = Awaited<ReturnType<Transformers['AutoModel']['from_pretrained']>>;
+
+export class RequestError extends Error {
+  constructor(
+    readonly kind: 'input' | 'runtime' | 'model' | 'network',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let lib: Transformers | undefined;
+let loaded: { tokenizer: Tokenizer; model: Model } | undefined;
+
+async function transformers(): Promise<Transformers> {
+  if (lib) return lib;
+  try {
+    // The CommonJS build through require: the same code, but its ESM entry takes ~5x longer to import
+    // under tsx's loader (tests, benchmarks).
+    lib = createRequire(import.meta.url)('@huggingface/transformers') as Transformers;
+  } catch (e) {
+    throw new RequestError('runtime', `transformers.js / onnxruntime-node cannot be loaded on this machine (${(e as Error).message.split('\n')[0]})`);
+  }
+  lib.env.logLevel = lib.LogLevel.ERROR;
+  lib.env.backends.onnx.logLevel = 'error';
+  return lib;
+}
+
+/** Loads the model of `spec.dir` (tokenizer + ONNX session), replacing the one loaded before. */
+export async function load(spec: LoadSpec): Promise<null> {
+  const t = await transformers();
+  // Only the files in spec.dir: no model hub, no cache elsewhere.
+  t.env.allowRemoteModels = false;
+  t.env.allowLocalModels = true;
+  t.env.useFSCache = false;
+  try {
+    const tokenizer = await t.AutoTokenizer.from_pretrained(spec.dir, { local_files_only: true });
+    const model = await t.AutoModel.from_pretrained(spec.dir, {
+      local_files_only: true,
+      dtype: spec.dtype,
+      subfolder: spec.subfolder,
+      device: 'cpu',
+      session_options: {
+        intraOpNumThreads: spec.threads,
+        interOpNumThreads: 1,
+        // ONNX Runtime's threads spin between runs by default, burning the cores tokenising, DuckDB and
+        // request handling need: on this 2-core machine, disabling it cut CPU per batch 2.5x and, with the
+        // machine busy, wall time 7x (bench/results/embed.md).
+        ...(spec.allowSpinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
+      },
+    });
+    await loaded?.model.dispose();
+    loaded = { tokenizer, model };
+  } catch (e) {
+    throw new RequestError('model', `cannot load the model in ${spec.dir}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return null;
+}
+
+/** Downloads a hub model's files into `<modelDir>/<hubId>/`, calling `onProgress` as bytes arrive. */
+export async function download(spec: DownloadSpec, onProgress: (p: DownloadProgress) => void): Promise<null> {
+  const t = await transformers();
+  t.env.allowRemoteModels = true;
+  t.env.allowLocalModels = true;
+  t.env.useFSCache = true;
+  t.env.remoteHost = spec.host.replace(/\/*$/, '/');
+  // Files already present (an interrupted download) are read from here; missing ones are fetched and
+  // written to the same place (the cache writes each file to a temporary name, then renames it).
+  t.env.localModelPath = spec.modelDir;
+  t.env.cacheDir = spec.modelDir;
+  const progress_callback = (p: { status: string; file?: string; loaded?: number; total?: number }) => {
+    if (p.status === 'progress' && p.file) {
+      onProgress({ file: p.file, loaded: p.loaded ?? 0, total: p.total ?? 0 });
+    }
+  };
+  try {
+    await t.AutoTokenizer.from_pretrained(spec.hubId, { progress_callback });
+    const model = await t.AutoModel.from_pretrained(spec.hubId, { dtype: 'q8', device: 'cpu', progress_callback });
+    await model.dispose();
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string; message?: string } };
+    const cause = err.cause?.code ?? err.cause?.message;
+    const msg = [err.message.split('\n')[0], cause].filter(Boolean).join(': ');
+    throw new RequestError(/fetch failed|ECONN|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|network|socket/i.test(msg) ? 'network' : 'model', msg);
+  } finally {
+    t.env.allowRemoteModels = false;
+  }
+  return null;
+}
+
+/** Embeds one batch with the loaded model: pooled as asked, L2-normalised, row-major. */
+export async function embed(texts: unknown[], pooling: Pooling, maxTokens: number): Promise<EmbedResult> {
+  if (!loaded) throw new RequestError('runtime', 'no model is loaded');
+  if (!Array.isArray(texts)) throw new RequestError('input', 'texts must be a list of strings');
+  texts.forEach((t, i) => {
+    if (typeof t !== 'string') throw new RequestError('input', `text #${i} is ${t === null ? 'null' : typeof t}, not a string`);
+  });
+  const t = await transformers();
+  const { tokenizer, model } = loaded;
+  const inputs = tokenizer(texts as string[], { padding: true, truncation: true, max_length: maxTokens });
+  const out = (await model(inputs)) as Record<string, InstanceType<Transformers['Tensor']>>;
+  const hidden = out.last_hidden_state ?? out.token_embeddings ?? Object.values(out).find((x) => x?.dims?.length === 3);
+  if (!hidden) throw new RequestError('model', `the model returned no token embeddings (outputs: ${Object.keys(out).join(', ')})`);
+  // Mean pooling counts only real tokens (attention mask), so padding in a batch changes nothing.
+  const pooled = pooling === 'cls' ? hidden.slice(null, 0) : t.mean_pooling(hidden, inputs.attention_mask);
+  const normalised = pooled.normalize(2, -1);
+  const [count, dimension] = normalised.dims as [number, number];
+  const vectors = Float32Array.from(normalised.data as Float32Array);
+  for (let i = 0; i < vectors.length; i++) {
+    if (!Number.isFinite(vectors[i]!)) throw new RequestError('model', `the model produced a non-finite value for text #${Math.floor(i / dimension)}`);
+  }
+  return { vectors, count, dimension };
+}

@@ -1,0 +1,310 @@
+/**
+ * The `local` embedding provider: a sentence-embedding model run in process by transformers.js on ONNX
+ * Runtime (CPU), in a worker thread, so that requests are never blocked by tokenising or inference.
+ *
+ * - Texts get the model's query or document prefix, are cut to a bound, sorted by length and sent in
+ *   batches (less padding); results come back in input order.
+ * - Queries go ahead of queued document batches: a search waits for at most the batch in flight.
+ * - Vectors are pooled as the model card asks (mean over real tokens, or the CLS token) and L2-normalised.
+ * - A request the worker refuses (bad input) fails alone; a worker that dies is restarted (the model is
+ *   loaded again) on the next request.
+ * - The model's files are read from one directory and nothing else: no network, unless they are missing
+ *   and downloading is allowed (downloadModel).
+ */
+import { availableParallelism } from 'node:os';
+import { EmbeddingError, type Embedder, type EmbedOptions } from './embedder.js';
+import { missingModelMessage, modelFiles, type LocalModel } from './local-models.js';
+import type { DownloadProgress, DownloadSpec, EmbedResult, LoadSpec, WorkerReply, WorkerRequest } from './local-protocol.js';
+import { startWorker } from '../worker-thread.js';
+
+export type { DownloadProgress } from './local-protocol.js';
+
+class WorkerFailure extends Error {
+  constructor(readonly kind: 'input' | 'runtime' | 'model' | 'network', message: string) {
+    super(message);
+  }
+}
+
+/** One worker thread: requests in, replies out, in order. Fails every pending call if the thread dies. */
+class WorkerHandle {
+  private readonly worker = startWorker(import.meta.url, 'local-worker');
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: (p: DownloadProgress) => void }>();
+  private dead?: Error;
+  private closing = false;
+
+  constructor() {
+    this.worker.unref();
+    this.worker.on('message', (reply: WorkerReply) => {
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      if ('progress' in reply) return p.onProgress?.(reply.progress);
+      this.pending.delete(reply.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (reply.ok) p.resolve(reply.result);
+      else p.reject(new WorkerFailure(reply.kind, reply.error));
+    });
+    const fail = (e: Error) => {
+      this.dead ??= e;
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    };
+    this.worker.on('error', (e) => fail(new WorkerFailure('runtime', `the embedding worker failed: ${e.message}`)));
+    this.worker.on('exit', (code) => fail(new WorkerFailure('runtime', this.closing ? 'the local embedder is closed' : `the embedding worker exited (code ${code})`)));
+  }
+
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  call<T>(req: WorkerRequest, onProgress?: (p: DownloadProgress) => void): Promise<T> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      // Referenced only while a reply is awaited: an idle embedder never keeps the process alive.
+      if (this.pending.size === 0) this.worker.ref();
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
+      try {
+        this.worker.postMessage({ ...req, id });
+      } catch (e) {
+        // A value that cannot be sent to a thread (a function, say): this request fails, nothing else.
+        this.pending.delete(id);
+        if (this.pending.size === 0) this.worker.unref();
+        reject(new WorkerFailure('input', (e as Error).message));
+      }
+    });
+  }
+
+  async terminate(): Promise<void> {
+    this.closing = true;
+    await this.worker.terminate();
+  }
+}
+
+export interface LocalEmbedderOptions {
+  /** ONNX Runtime threads (default: the machine's cores). */
+  threads?: number;
+  /**
+   * Texts per model call (default 8). A query waits for the batch in flight: with a model of bge-small's
+   * size, 8 chunks of ~220 tokens take ~0.3 s of 2 cores, at the same CPU cost per chunk as 16
+   * (bench/results/embed.md).
+   */
+  batchSize?: number;
+}
+
+interface Batch {
+  texts: unknown[];
+  query: boolean;
+  resolve: (r: EmbedResult) => void;
+  reject: (e: Error) => void;
+  signal?: AbortSignal;
+}
+
+export class LocalEmbedder implements Embedder {
+  readonly provider = 'local';
+  readonly model: string;
+  private worker?: WorkerHandle;
+  private loading?: Promise<WorkerHandle>;
+  private readonly queue: Batch[] = [];
+  private busy = false;
+  private closed = false;
+  private readonly batchSize: number;
+  private readonly maxChars: number;
+  private readonly spec: LoadSpec;
+  /** Worker threads started so far (1 + restarts after a crash). */
+  workerStarts = 0;
+
+  /** Vector size, known once open() has embedded its probe text. */
+  dimension = 0;
+
+  private constructor(
+    readonly settings: LocalModel,
+    spec: LoadSpec,
+    opts: LocalEmbedderOptions,
+  ) {
+    this.model = settings.name;
+    this.spec = spec;
+    this.batchSize = opts.batchSize ?? 8;
+    // A token is rarely more than a few characters; a longer text would only be cut by the tokenizer
+    // after paying for tokenising all of it.
+    this.maxChars = settings.maxTokens * 32;
+  }
+
+  /**
+   * Loads the model from its directory in a worker thread and checks it by embedding one text. Throws an
+   * EmbeddingError ('model') naming the missing files when the directory is incomplete, and saying why
+   * when ONNX Runtime cannot run here.
+   */
+  static async open(settings: LocalModel, opts: LocalEmbedderOptions & { host?: string } = {}): Promise<LocalEmbedder> {
+    const files = modelFiles(settings.dir);
+    if (!files.weights || files.missing.length) {
+      throw new EmbeddingError('model', missingModelMessage(settings, files.missing, 'is not downloaded automatically here', opts.host ?? 'the model hub'));
+    }
+    const spec: LoadSpec = {
+      dir: settings.dir,
+      dtype: files.weights.dtype,
+      subfolder: files.weights.subfolder,
+      threads: opts.threads ?? Math.max(1, availableParallelism()),
+    };
+    const embedder = new LocalEmbedder(settings, spec, opts);
+    try {
+      const [v] = await embedder.embed(['dimension probe']);
+      const dimension = v!.length;
+      if (settings.dimension !== undefined && settings.dimension !== dimension) {
+        throw new EmbeddingError('model', `the model in ${settings.dir} makes ${dimension}-dimensional vectors, but ${settings.name} should make ${settings.dimension}: the files are not that model.`);
+      }
+      embedder.dimension = dimension;
+      return embedder;
+    } catch (e) {
+      await embedder.close();
+      throw e;
+    }
+  }
+
+  async embed(texts: string[], opts: EmbedOptions = {}): Promise<Float32Array[]> {
+    opts.signal?.throwIfAborted();
+    if (this.closed) throw new EmbeddingError('model', 'the local embedder is closed');
+    if (!Array.isArray(texts)) throw new EmbeddingError('invalid_input', 'texts must be a list of strings');
+    if (texts.length === 0) return [];
+    const query = opts.input === 'query';
+    const prefix = query ? this.settings.queryPrefix : this.settings.documentPrefix;
+    const prepared: unknown[] = texts.map((t) => (typeof t === 'string' ? prefix + cut(t, this.maxChars) : t));
+    // Similar lengths together: each batch is padded to its longest text.
+    const order = prepared.map((_, i) => i).sort((a, b) => lengthOf(prepared[a]) - lengthOf(prepared[b]));
+    const out: Float32Array[] = new Array(texts.length);
+    const parts: Promise<void>[] = [];
+    for (let start = 0; start < order.length; start += this.batchSize) {
+      const idx = order.slice(start, start + this.batchSize);
+      parts.push(
+        this.enqueue(idx.map((i) => prepared[i]), query, opts.signal).then((r) => {
+          idx.forEach((i, k) => (out[i] = r.vectors.slice(k * r.dimension, (k + 1) * r.dimension)));
+        }),
+      );
+    }
+    const results = await Promise.allSettled(parts);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw this.toEmbeddingError(failed.reason);
+    if (this.dimension && out.some((v) => v.length !== this.dimension)) {
+      throw new EmbeddingError('invalid_response', `the local model returned vectors of ${out.find((v) => v.length !== this.dimension)!.length} dimensions, expected ${this.dimension}.`);
+    }
+    return out;
+  }
+
+  private enqueue(texts: unknown[], query: boolean, signal?: AbortSignal): Promise<EmbedResult> {
+    return new Promise((resolve, reject) => {
+      const batch: Batch = { texts, query, resolve, reject, signal };
+      // Queries go before every queued document batch (after queries already waiting).
+      if (query) {
+        const at = this.queue.findIndex((b) => !b.query);
+        this.queue.splice(at < 0 ? this.queue.length : at, 0, batch);
+      } else this.queue.push(batch);
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.busy) return;
+    const batch = this.queue.shift();
+    if (!batch) return;
+    if (batch.signal?.aborted) {
+      batch.reject(batch.signal.reason as Error);
+      return this.pump();
+    }
+    this.busy = true;
+    this.run(batch.texts)
+      .then(batch.resolve, batch.reject)
+      .finally(() => {
+        this.busy = false;
+        this.pump();
+      });
+  }
+
+  private async run(texts: unknown[]): Promise<EmbedResult> {
+    for (let attempt = 0; ; attempt++) {
+      const worker = await this.ready();
+      try {
+        return await worker.call<EmbedResult>({ op: 'embed', texts, pooling: this.settings.pooling, maxTokens: this.settings.maxTokens });
+      } catch (e) {
+        // The thread died under this batch (killed, out of memory): once more on a fresh one.
+        if (attempt === 0 && e instanceof WorkerFailure && e.kind === 'runtime' && !worker.alive && !this.closed) continue;
+        throw e;
+      }
+    }
+  }
+
+  /** The loaded worker; started (or restarted after a crash) when needed. */
+  private ready(): Promise<WorkerHandle> {
+    if (this.closed) return Promise.reject(new WorkerFailure('runtime', 'the local embedder is closed'));
+    if (this.worker?.alive) return Promise.resolve(this.worker);
+    this.loading ??= (async () => {
+      try {
+        const old = this.worker;
+        this.worker = undefined;
+        await old?.terminate();
+        const w = new WorkerHandle();
+        this.workerStarts++;
+        try {
+          await w.call({ op: 'load', spec: this.spec });
+        } catch (e) {
+          await w.terminate();
+          throw e;
+        }
+        this.worker = w;
+        return w;
+      } finally {
+        this.loading = undefined;
+      }
+    })();
+    return this.loading;
+  }
+
+  private toEmbeddingError(e: unknown): Error {
+    if (e instanceof EmbeddingError) return e;
+    if (e instanceof WorkerFailure) {
+      if (e.kind === 'input') return new EmbeddingError('invalid_input', `the local embedder refused the input: ${e.message}.`);
+      if (e.kind === 'runtime' && /cannot be loaded/.test(e.message)) {
+        return new EmbeddingError(
+          'model',
+          `the local embedding provider cannot run here: ${e.message}. Use DOCTOR_EMBEDDING_PROVIDER=openai or lexical, or reinstall Doctor's dependencies (npm ci) on this machine.`,
+        );
+      }
+      return new EmbeddingError('model', `local embedding model ${this.settings.name}: ${e.message}.`);
+    }
+    return e as Error; // an abort
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const b of this.queue.splice(0)) b.reject(new WorkerFailure('runtime', 'the local embedder is closed'));
+    const w = this.worker ?? (await this.loading?.catch(() => undefined));
+    this.worker = undefined;
+    await w?.terminate();
+  }
+}
+
+/**
+ * Downloads a hub model's files (tokenizer, config, quantised ONNX weights) into `<modelDir>/<hubId>/`,
+ * reporting progress per file. Files already there are kept (an interrupted download resumes file by file;
+ * each file is written under a temporary name and renamed when complete). Throws an EmbeddingError
+ * ('network' when the hub cannot be reached, 'model' when it does not have the files).
+ */
+export async function downloadModel(spec: DownloadSpec, onProgress?: (p: DownloadProgress) => void): Promise<void> {
+  const w = new WorkerHandle();
+  try {
+    await w.call({ op: 'download', spec }, onProgress);
+  } catch (e) {
+    const f = e as WorkerFailure;
+    const code = f.kind === 'network' ? 'network' : 'model';
+    throw new EmbeddingError(code, f.kind === 'network' ? `the model hub ${spec.host} cannot be reached (${f.message})` : `the model hub ${spec.host} could not provide ${spec.hubId} (${f.message})`);
+  } finally {
+    await w.terminate();
+  }
+}
+
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const c = text.charCodeAt(max - 1);
+  return text.slice(0, c >= 0xd800 && c <= 0xdbff ? max - 1 : max);
+}
+
+const lengthOf = (t: unknown) => (typeof t === 'string' ? t.length : 0);
