@@ -49,3 +49,6 @@ export function tokenize(text: string, opts: TokenizeOptions = {}): string[] {
   }
   return out;
 }
+
+/** Query-side terms (temporary: same as tokenize). */
+export const queryTerms = (text: string): string[] => tokenize(text);
