@@ -9,11 +9,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LexicalEmbedder } from '../../src/embed/lexical.js';
-import { searchDocs, type SearchMode } from '../../src/search/search-docs.js';
 import { openStore } from '../../src/store/store.js';
 import { machineDescription } from '../machine.js';
-import { DEFAULT_CORPUS_PATH, EVAL_DIM, ensureCorpus, pageRef } from './corpus.js';
-import { PageBm25 } from './page-bm25.js';
+import { DEFAULT_CORPUS_PATH, EVAL_DIM, ensureCorpus } from './corpus.js';
+import { hitAt, mrrAt, withFolds, type EvalQuery } from './metrics.js';
+import { EvalRunner, SYSTEMS, type RankRow } from './runner.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,53 +26,18 @@ const { values } = parseArgs({
   },
 });
 
-export interface EvalQuery {
-  id: string;
-  kind: 'exact' | 'paraphrase';
-  query: string;
-  expected: string[];
-  fold?: 'A' | 'B';
-}
-
-/** Folds: within each kind, questions alternate A, B in file order. */
-export function withFolds(queries: readonly EvalQuery[]): Required<EvalQuery>[] {
-  const seen = { exact: 0, paraphrase: 0 };
-  return queries.map((q) => ({ ...q, fold: seen[q.kind]++ % 2 === 0 ? 'A' : 'B' }));
-}
-
-/** 1-based rank of the first expected page in `refs`, or 0. */
-export function firstHit(refs: readonly (string | undefined)[], expected: readonly string[]): number {
-  const i = refs.findIndex((r) => r !== undefined && expected.includes(r));
-  return i < 0 ? 0 : i + 1;
-}
-
-export const mrrAt = (ranks: readonly number[], k: number) => ranks.reduce((s, r) => s + (r > 0 && r <= k ? 1 / r : 0), 0) / Math.max(1, ranks.length);
-export const hitAt = (ranks: readonly number[], k: number) => ranks.filter((r) => r > 0 && r <= k).length / Math.max(1, ranks.length);
-
-const MODES: SearchMode[] = ['hybrid', 'keyword', 'vector'];
 const queries = withFolds((JSON.parse(readFileSync(values.queries!, 'utf8')) as { queries: EvalQuery[] }).queries);
 const corpus = await ensureCorpus({ path: values.db!, fresh: values.fresh, log: (s) => process.stderr.write(s) });
 const embedder = new LexicalEmbedder(EVAL_DIM);
+const t0 = performance.now();
 const store = await openStore({ path: corpus.path, embedding: embedder });
-const deps = { store, embedder, keyword: store.keyword };
-
-const pages = await store.db.all<{ url: string; title: string | null; raw_text: string | null }>('SELECT url, title, raw_text FROM pages');
-const baseline = new PageBm25(pages.map((p) => ({ ref: pageRef(p.url) ?? p.url, title: p.title, text: p.raw_text ?? '' })));
-
-type Row = { id: string; kind: string; fold: string; query: string; ranks: Record<string, number> };
-const rows: Row[] = [];
-for (const q of queries) {
-  const ranks: Record<string, number> = {};
-  for (const mode of MODES) {
-    const { results } = await searchDocs(deps, { query: q.query, mode, max_results: 10 });
-    ranks[mode] = firstHit(results.map((r) => pageRef(r.url)), q.expected);
-  }
-  ranks['page-bm25'] = firstHit(baseline.search(q.query, 10), q.expected);
-  rows.push({ id: q.id, kind: q.kind, fold: q.fold, query: q.query, ranks });
-}
+const openMs = performance.now() - t0;
+const runner = await EvalRunner.create(store, embedder);
+const filtered = await runner.run(queries, { siteFilter: true });
+const unfiltered = await runner.run(queries, { siteFilter: false });
 await store.close();
-
-const systems = [...MODES, 'page-bm25'];
+type Row = RankRow;
+const systems = SYSTEMS;
 const groups: [string, (r: Row) => boolean][] = [
   ['exact, fold A', (r) => r.kind === 'exact' && r.fold === 'A'],
   ['exact, fold B', (r) => r.kind === 'exact' && r.fold === 'B'],
@@ -85,11 +50,11 @@ const groups: [string, (r: Row) => boolean][] = [
   ['**all**', () => true],
 ];
 const f3 = (x: number) => x.toFixed(3);
-const table = (metric: (ranks: number[]) => number) =>
+const table = (rows: Row[], metric: (ranks: number[]) => number) =>
   groups
     .map(([name, keep]) => {
       const sel = rows.filter(keep);
-      const vals = systems.map((s) => metric(sel.map((r) => r.ranks[s]!)));
+      const vals = systems.map((s) => metric(sel.map((r) => r.ranks[s] ?? 0)));
       const margin = vals[0]! - vals[3]!;
       return `| ${name} | ${sel.length} | ${vals.map(f3).join(' | ')} | ${margin >= 0 ? '+' : ''}${f3(margin)} |`;
     })
@@ -100,27 +65,47 @@ const md = `# Retrieval quality${values.label ? ` (${values.label})` : ''}
 ${machineDescription()}
 - Corpus: Debian's postgresql-doc-15 and sqlite3-doc HTML served on 127.0.0.1 and crawled by Doctor
   (${corpus.pages.toLocaleString('en')} pages, ${corpus.chunks.toLocaleString('en')} chunks), lexical embedder (${EVAL_DIM}-d), exact vector search.
-- Questions: ${queries.length} from \`${values.queries}\` (${rows.filter((r) => r.kind === 'exact').length} with the API's own words, ${rows.filter((r) => r.kind === 'paraphrase').length} paraphrased);
+- Questions: ${queries.length} from \`${values.queries}\` (${filtered.filter((r) => r.kind === 'exact').length} with the API's own words, ${filtered.filter((r) => r.kind === 'paraphrase').length} paraphrased);
   folds alternate within each kind (A: where fusion weights were chosen, B: the check).
 - Systems: \`searchDocs\` in each mode (max_results 10, one result per page), and \`page-bm25\`: BM25 (k1 1.2, b 0.75)
   over whole pages (title + text) with the same tokeniser, computed by this harness on the same stored pages.
 
-## MRR@10
+Each question is asked twice: with its site's tag (\`tags: ["postgresql"]\` or \`["sqlite"]\`, as a developer searching
+one library's documentation would; the baseline then ranks that site's pages only), and without a filter
+(both sites compete: some questions, e.g. "WITH RECURSIVE query", are answered by a page of each).
+
+## With the site's tag
+
+### MRR@10
 
 ${header}
-${table((r) => mrrAt(r, 10))}
+${table(filtered, (r) => mrrAt(r, 10))}
 
-## hit@5
+### hit@5
 
 ${header}
-${table((r) => hitAt(r, 5))}
+${table(filtered, (r) => hitAt(r, 5))}
 
-## Per question (rank of the first expected page; 0 = not in the top 10)
+## Without a filter (both sites)
+
+### MRR@10
+
+${header}
+${table(unfiltered, (r) => mrrAt(r, 10))}
+
+### hit@5
+
+${header}
+${table(unfiltered, (r) => hitAt(r, 5))}
+
+Opening the database (keyword index loaded from DuckDB): ${openMs.toFixed(0)} ms.
+
+## Per question (rank of the first expected page; 0 = not in the top 10), with the site's tag / without
 
 | id | kind | fold | query | ${systems.join(' | ')} |
 |---|---|---|---|${systems.map(() => '---|').join('')}
-${rows.map((r) => `| ${r.id} | ${r.kind} | ${r.fold} | ${r.query.replace(/\|/g, '\\|')} | ${systems.map((s) => r.ranks[s]).join(' | ')} |`).join('\n')}
+${filtered.map((r, i) => `| ${r.id} | ${r.kind} | ${r.fold} | ${r.query.replace(/\|/g, '\\|')} | ${systems.map((s) => `${r.ranks[s]} / ${unfiltered[i]!.ranks[s]}`).join(' | ')} |`).join('\n')}
 `;
 writeFileSync(values.out!, md);
-if (values.json) writeFileSync(values.json, JSON.stringify(rows, null, 1));
+if (values.json) writeFileSync(values.json, JSON.stringify({ filtered, unfiltered }, null, 1));
 console.log(md.split('## Per question')[0]);

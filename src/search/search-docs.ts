@@ -3,18 +3,23 @@
  *
  * Each retriever yields a ranked list of *pages*, each represented by its best chunk (page-candidates.ts):
  * - vector: nearest chunks by embedding (over-fetched, grouped per page, with the tag filter);
- * - keyword: BM25 over chunk text + page title + heading path (grouped per page in SQL, same tag filter).
+ * - keyword: BM25 over chunk text + page title + heading path (in-memory index, pruned top k per page, same
+ *   tag filter), re-ranked with page-level evidence: the BM25 of the whole page.
  *
  * What `score` means, per mode (higher is always better):
  * - `vector`: 1 - cosine distance between the query and the page's best chunk (as Qdrant reports it;
  *   1 = same direction). Comparable across queries.
- * - `keyword`: the BM25 score (k1 = 1.2, b = 0.75) of the page's best chunk. Unbounded; only
- *   comparable within one query.
- * - `hybrid` (default): Reciprocal Rank Fusion (k = 60) of the two page rankings:
- *   score = sum over the two lists of 1 / (60 + rank of the page in that list), rank from 1; a page
- *   missing from a list adds nothing. At most 2/61 ~ 0.0328 (first in both lists); only comparable
+ * - `keyword`: BM25 (k1 = 1.2, b = 0.75) of the page's best chunk + PAGE_WEIGHT x BM25 of the whole page
+ *   (the page as one document: its chunks' term counts and lengths summed). Unbounded; only comparable
+ *   within one query.
+ * - `hybrid` (default): weighted Reciprocal Rank Fusion (k = 60) of the two page rankings:
+ *   score = VECTOR_WEIGHT / (60 + rank in the vector list) + 1 / (60 + rank in the keyword list), rank
+ *   from 1; a page missing from a list adds nothing. At most (1 + VECTOR_WEIGHT) / 61; only comparable
  *   within one query. The chunk shown is the page's best chunk from the list that ranks the page higher
  *   (the vector one on a tie).
+ *
+ * PAGE_WEIGHT and VECTOR_WEIGHT were chosen on half of the project's evaluation questions and checked on
+ * the other half (bench/eval/, bench/results/retrieval.md).
  *
  * `max_results` pages come back whenever that many pages match: each list is asked for pages, not
  * chunks, so a page with many matching chunks cannot crowd others out. With `return_full_document_text`,
@@ -30,6 +35,18 @@ export type SearchMode = 'hybrid' | 'vector' | 'keyword';
 export const SEARCH_MODES: readonly SearchMode[] = ['hybrid', 'vector', 'keyword'];
 export const MAX_RESULTS_LIMIT = 100;
 export const RRF_K = 60;
+
+/** Weight of the whole-page BM25 in the keyword score (chosen on fold A of bench/eval, see the module comment). */
+export const PAGE_WEIGHT = 0.5;
+/** Weight of the vector list in hybrid fusion, the keyword list weighing 1 (chosen likewise). */
+export const VECTOR_WEIGHT = 1;
+
+/** Fusion settings; the defaults are the constants above (the evaluation harness varies them). */
+export interface Fusion {
+  pageWeight: number;
+  vectorWeight: number;
+}
+export const DEFAULT_FUSION: Fusion = { pageWeight: PAGE_WEIGHT, vectorWeight: VECTOR_WEIGHT };
 
 export interface SearchDocsParams {
   query: string;
@@ -64,19 +81,27 @@ export interface SearchDeps {
   store: Store;
   embedder: Embedder;
   keyword: KeywordIndex;
+  /** Overrides the fusion weights (evaluation only). */
+  fusion?: Fusion;
 }
 
-/** How many pages each list contributes to hybrid fusion: deeper than max_results, so fusion can reorder. */
+/**
+ * How many pages each list contributes to hybrid fusion, and how many keyword pages are re-ranked with
+ * page-level evidence: deeper than max_results, so re-ranking and fusion can reorder.
+ */
 const fusionDepth = (maxResults: number) => Math.max(50, 2 * maxResults);
 
 export async function searchDocs(deps: SearchDeps, params: SearchDocsParams): Promise<{ results: SearchDocResult[] }> {
   const { query, tags, maxResults, mode, fullText } = validate(params);
-  const depth = mode === 'hybrid' ? fusionDepth(maxResults) : maxResults;
+  const fusion = deps.fusion ?? DEFAULT_FUSION;
+  const depth = fusionDepth(maxResults);
   const [vector, keyword] = await Promise.all([
-    mode === 'keyword' ? [] : embedQuery(deps.embedder, query).then((q) => vectorPages(deps.store, q, depth, tags)),
-    mode === 'vector' ? [] : keywordPages(deps.keyword, query, depth, tags),
+    mode === 'keyword' ? [] : embedQuery(deps.embedder, query).then((q) => vectorPages(deps.store, q, mode === 'hybrid' ? depth : maxResults, tags)),
+    mode === 'vector'
+      ? []
+      : keywordPages(deps.keyword, query, { limit: mode === 'hybrid' ? depth : maxResults, depth, pageWeight: fusion.pageWeight, tags }),
   ]);
-  const ranked = mode === 'vector' ? vector : mode === 'keyword' ? keyword : fuse([vector, keyword]);
+  const ranked = mode === 'vector' ? vector : mode === 'keyword' ? keyword : fuse([vector, keyword], [fusion.vectorWeight, 1]);
   return { results: await materialise(deps.store, ranked.slice(0, maxResults), fullText) };
 }
 
@@ -107,18 +132,20 @@ async function embedQuery(embedder: Embedder, query: string): Promise<Float32Arr
 }
 
 /**
- * Reciprocal Rank Fusion of page rankings (best first): score = sum of 1 / (RRF_K + rank), rank from 1.
- * Each page keeps the chunk of the list that ranks it highest (earlier lists win ties).
+ * Weighted Reciprocal Rank Fusion of page rankings (best first): score = sum of weight / (RRF_K + rank),
+ * rank from 1 (weights default to 1). Each page keeps the chunk of the list that ranks it highest (earlier
+ * lists win ties).
  */
-export function fuse(lists: readonly (readonly PageCandidate[])[]): PageCandidate[] {
+export function fuse(lists: readonly (readonly PageCandidate[])[], weights: readonly number[] = []): PageCandidate[] {
   const fused = new Map<string, { c: PageCandidate; score: number; bestRank: number }>();
-  for (const list of lists) {
+  for (const [l, list] of lists.entries()) {
+    const w = weights[l] ?? 1;
     list.forEach((c, i) => {
       const rank = i + 1;
       const f = fused.get(c.pageKey);
-      if (!f) fused.set(c.pageKey, { c, score: 1 / (RRF_K + rank), bestRank: rank });
+      if (!f) fused.set(c.pageKey, { c, score: w / (RRF_K + rank), bestRank: rank });
       else {
-        f.score += 1 / (RRF_K + rank);
+        f.score += w / (RRF_K + rank);
         if (rank < f.bestRank) {
           f.c = c;
           f.bestRank = rank;

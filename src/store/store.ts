@@ -90,10 +90,10 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       const { log, options, ...vectorConfig } = opts.vector;
       chunks.setEngine(await createVectorEngine(db, embedding.dimension, vectorConfig, log, options));
     }
-    const keyword = new KeywordIndex(db);
+    const keyword = new KeywordIndex(db, opts.vector?.log);
     chunks.addHook(keyword);
-    // Chunks written without the keyword hook (older files, interrupted upgrades) are indexed now.
-    if ((await keyword.count()) < (await chunks.count())) await keyword.indexMissing();
+    // Chunks written without keyword rows (older files, a tokeniser change) are indexed, then the rows loaded.
+    await keyword.open();
     const store: Store = {
       db,
       embedding,
