@@ -13,13 +13,13 @@
  *   (the page as one document: its chunks' term counts and lengths summed). Unbounded; only comparable
  *   within one query.
  * - `hybrid` (default): weighted Reciprocal Rank Fusion (k = 60) of the two page rankings:
- *   score = VECTOR_WEIGHT / (60 + rank in the vector list) + 1 / (60 + rank in the keyword list), rank
- *   from 1; a page missing from a list adds nothing. At most (1 + VECTOR_WEIGHT) / 61; only comparable
- *   within one query. The chunk shown is the page's best chunk from the list that ranks the page higher
- *   (the vector one on a tie).
+ *   score = w / (60 + rank in the vector list) + 1 / (60 + rank in the keyword list), rank from 1, with w
+ *   the vector weight (VECTOR_WEIGHT; VECTOR_WEIGHT_LEXICAL with the lexical embedder); a page missing
+ *   from a list adds nothing. At most (1 + w) / 61; only comparable within one query. The chunk shown is
+ *   the page's best chunk from the list that adds most to its score (the vector one on a tie).
  *
- * PAGE_WEIGHT and VECTOR_WEIGHT were chosen on half of the project's evaluation questions and checked on
- * the other half (bench/eval/, bench/results/retrieval.md).
+ * PAGE_WEIGHT and VECTOR_WEIGHT_LEXICAL were chosen on half of the project's evaluation questions and
+ * checked on the other half (bench/eval/, bench/results/retrieval-tuning.md).
  *
  * `max_results` pages come back whenever that many pages match: each list is asked for pages, not
  * chunks, so a page with many matching chunks cannot crowd others out. With `return_full_document_text`,
@@ -37,16 +37,25 @@ export const MAX_RESULTS_LIMIT = 100;
 export const RRF_K = 60;
 
 /** Weight of the whole-page BM25 in the keyword score (chosen on fold A of bench/eval, see the module comment). */
-export const PAGE_WEIGHT = 0.5;
-/** Weight of the vector list in hybrid fusion, the keyword list weighing 1 (chosen likewise). */
+export const PAGE_WEIGHT = 0.25;
+/**
+ * Weight of the vector list in hybrid fusion, the keyword list weighing 1. For the offline lexical embedder
+ * it was chosen on fold A like PAGE_WEIGHT: 0, its vectors (hashed words and trigrams) adding nothing that
+ * BM25 with page evidence lacks there, so its pages come after the keyword ones (a fallback, e.g. for
+ * misspelt words). Embedding models are not evaluated here (no model or API offline): plain RRF (1).
+ */
+export const VECTOR_WEIGHT_LEXICAL = 0;
 export const VECTOR_WEIGHT = 1;
 
-/** Fusion settings; the defaults are the constants above (the evaluation harness varies them). */
+/** Fusion settings (the evaluation harness varies them). */
 export interface Fusion {
   pageWeight: number;
   vectorWeight: number;
 }
-export const DEFAULT_FUSION: Fusion = { pageWeight: PAGE_WEIGHT, vectorWeight: VECTOR_WEIGHT };
+export const fusionFor = (embedder: Pick<Embedder, 'provider'>): Fusion => ({
+  pageWeight: PAGE_WEIGHT,
+  vectorWeight: embedder.provider === 'lexical' ? VECTOR_WEIGHT_LEXICAL : VECTOR_WEIGHT,
+});
 
 export interface SearchDocsParams {
   query: string;
@@ -93,7 +102,7 @@ const fusionDepth = (maxResults: number) => Math.max(50, 2 * maxResults);
 
 export async function searchDocs(deps: SearchDeps, params: SearchDocsParams): Promise<{ results: SearchDocResult[] }> {
   const { query, tags, maxResults, mode, fullText } = validate(params);
-  const fusion = deps.fusion ?? DEFAULT_FUSION;
+  const fusion = deps.fusion ?? fusionFor(deps.embedder);
   const depth = fusionDepth(maxResults);
   const [vector, keyword] = await Promise.all([
     mode === 'keyword' ? [] : embedQuery(deps.embedder, query).then((q) => vectorPages(deps.store, q, mode === 'hybrid' ? depth : maxResults, tags)),
@@ -133,23 +142,26 @@ async function embedQuery(embedder: Embedder, query: string): Promise<Float32Arr
 
 /**
  * Weighted Reciprocal Rank Fusion of page rankings (best first): score = sum of weight / (RRF_K + rank),
- * rank from 1 (weights default to 1). Each page keeps the chunk of the list that ranks it highest (earlier
- * lists win ties).
+ * rank from 1 (weights default to 1). Each page keeps the chunk of the list that adds most to its score
+ * (earlier lists win ties). Pages with equal scores keep the order of their best rank (so with weight 0,
+ * a list's own pages follow the others in its order).
  */
 export function fuse(lists: readonly (readonly PageCandidate[])[], weights: readonly number[] = []): PageCandidate[] {
-  const fused = new Map<string, { c: PageCandidate; score: number; bestRank: number }>();
+  const fused = new Map<string, { c: PageCandidate; score: number; best: number; bestRank: number }>();
   for (const [l, list] of lists.entries()) {
     const w = weights[l] ?? 1;
     list.forEach((c, i) => {
       const rank = i + 1;
+      const part = w / (RRF_K + rank);
       const f = fused.get(c.pageKey);
-      if (!f) fused.set(c.pageKey, { c, score: w / (RRF_K + rank), bestRank: rank });
+      if (!f) fused.set(c.pageKey, { c, score: part, best: part, bestRank: rank });
       else {
-        f.score += w / (RRF_K + rank);
-        if (rank < f.bestRank) {
+        f.score += part;
+        if (part > f.best) {
           f.c = c;
-          f.bestRank = rank;
+          f.best = part;
         }
+        f.bestRank = Math.min(f.bestRank, rank);
       }
     });
   }
