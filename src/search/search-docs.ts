@@ -104,12 +104,17 @@ export async function searchDocs(deps: SearchDeps, params: SearchDocsParams): Pr
   const { query, tags, maxResults, mode, fullText } = validate(params);
   const fusion = deps.fusion ?? fusionFor(deps.embedder);
   const depth = fusionDepth(maxResults);
-  const [vector, keyword] = await Promise.all([
-    mode === 'keyword' ? [] : embedQuery(deps.embedder, query).then((q) => vectorPages(deps.store, q, mode === 'hybrid' ? depth : maxResults, tags)),
-    mode === 'vector'
-      ? []
-      : keywordPages(deps.keyword, query, { limit: mode === 'hybrid' ? depth : maxResults, depth, pageWeight: fusion.pageWeight, tags }),
-  ]);
+  const vectorSide = () => embedQuery(deps.embedder, query).then((q) => vectorPages(deps.store, q, mode === 'hybrid' ? depth : maxResults, tags));
+  const keywordSide = () => keywordPages(deps.keyword, query, { limit: mode === 'hybrid' ? depth : maxResults, depth, pageWeight: fusion.pageWeight, tags });
+  let vector: PageCandidate[] = [];
+  let keyword: PageCandidate[] = [];
+  if (mode === 'vector') vector = await vectorSide();
+  else if (mode === 'keyword') keyword = await keywordSide();
+  else if (fusion.vectorWeight === 0) {
+    // Vector pages then only follow the keyword ones: they matter only when the keyword list runs short.
+    keyword = await keywordSide();
+    if (keyword.length < maxResults) vector = await vectorSide();
+  } else [vector, keyword] = await Promise.all([vectorSide(), keywordSide()]);
   const ranked = mode === 'vector' ? vector : mode === 'keyword' ? keyword : fuse([vector, keyword], [fusion.vectorWeight, 1]);
   return { results: await materialise(deps.store, ranked.slice(0, maxResults), fullText) };
 }
