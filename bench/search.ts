@@ -142,7 +142,7 @@ for (const q of common) {
 // Before: the previous engine (BM25 in SQL over kw_postings(term, doc, tf), grouped per page), same queries.
 let before: [string, Lat] | undefined;
 if (nChunks <= 200_000) {
-  await store.db.run('CREATE OR REPLACE TABLE kw_postings_v2 AS SELECT t.term, d.doc, t.tf::INTEGER AS tf FROM kw_docs d, unnest(d.terms, d.tfs) AS t(term, tf)');
+  await store.db.run('CREATE OR REPLACE TABLE kw_postings_v2 AS SELECT unnest(terms) AS term, doc, unnest(tfs)::INTEGER AS tf FROM kw_docs');
   await store.db.run('CREATE OR REPLACE TABLE kw_docs_v2 AS SELECT k.doc, e.id AS chunk_id, e.page_id, k.len, e.tags FROM kw_docs k JOIN document_embeddings e ON e.seq = k.doc');
   const sql = `WITH stats AS (SELECT count(*)::DOUBLE AS n, coalesce(avg(len), 1)::DOUBLE AS avgdl FROM kw_docs_v2),
        hits AS (SELECT term, doc, tf FROM kw_postings_v2 WHERE term IN (SELECT unnest($terms))),

@@ -14,7 +14,7 @@
  * A query made only of stop words is scored exhaustively from the dense stop-word counts.
  */
 import { termHashWords } from '../text/chunk-terms.js';
-import type { InvertedIndex } from './inverted-index.js';
+import { STOP_COUNT, type InvertedIndex } from './inverted-index.js';
 import { Cursor, K1, NO_MORE, boundScale, saturation } from './postings.js';
 
 export interface PlanTerm {
@@ -51,14 +51,8 @@ export function planQuery(idx: InvertedIndex, terms: readonly string[]): QueryPl
   const n = idx.liveDocs;
   for (const term of new Set(terms)) {
     termHashWords(term, w, 0);
-    const stop = idx.stopIndex(w[0]!, w[1]!);
-    if (stop >= 0) {
-      const df = idx.stopDf[stop]!;
-      if (df > 0) out.push({ id: stop, stop: true, idf: idfOf(n, df) });
-      continue;
-    }
     const id = idx.termId(w[0]!, w[1]!);
-    if (id >= 0 && idx.df[id]! > 0) out.push({ id, stop: false, idf: idfOf(n, idx.df[id]!) });
+    if (id >= 0 && idx.df[id]! > 0) out.push({ id, stop: id < STOP_COUNT, idf: idfOf(n, idx.df[id]!) });
   }
   const stopOnly = out.length > 0 && out.every((t) => t.stop);
   // Stop words count only when nothing else does (queryTerms sends them only then anyway).

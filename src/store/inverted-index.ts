@@ -33,6 +33,8 @@ export interface DocInput {
 const STOP_LIST = [...STOPWORDS];
 const STOP_WORDS = new Int32Array(STOP_LIST.length * 2);
 STOP_LIST.forEach((w, i) => termHashWords(w, STOP_WORDS, 2 * i));
+/** Stop words take the first term ids: term t is a stop word iff t < STOP_COUNT. */
+export const STOP_COUNT = STOP_LIST.length;
 
 /** Grows a typed array to at least `n` elements (doubling). */
 function ensure<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array | Float32Array>(a: T, n: number, fill?: number): T {
@@ -93,13 +95,11 @@ export class InvertedIndex {
   tagSets: (readonly string[])[] = [];
   private readonly tagSetOf = new Map<string, number>();
 
-  // stop words: count per doc, and live document frequency
+  // stop words (term ids 0..STOP_COUNT-1): count per doc; their live document frequency is in df
   stopTf: Uint8Array[] = STOP_LIST.map(() => new Uint8Array(1024));
-  stopDf = new Uint32Array(STOP_LIST.length);
-  private readonly stopTerms = new TermTable(256);
 
   constructor() {
-    for (let i = 0; i < STOP_LIST.length; i++) this.stopTerms.intern(STOP_WORDS[2 * i]!, STOP_WORDS[2 * i + 1]!);
+    for (let i = 0; i < STOP_COUNT; i++) this.terms.intern(STOP_WORDS[2 * i]!, STOP_WORDS[2 * i + 1]!);
   }
 
   get avgdl(): number {
@@ -117,7 +117,8 @@ export class InvertedIndex {
 
   /** Stop word index of a hash, or -1. */
   stopIndex(lo: number, hi: number): number {
-    return this.stopTerms.get(lo, hi);
+    const t = this.terms.get(lo, hi);
+    return t < STOP_COUNT ? t : -1;
   }
 
   hasSeq(seq: number): boolean {
@@ -129,12 +130,16 @@ export class InvertedIndex {
     const doc = this.addDoc(d);
     if (doc < 0) return;
     const avg = this.refAvgdl;
-    this.eachTerm(d, doc, (t, tf) => {
+    const n = d.counts.length;
+    for (let i = 0; i < n; i++) {
+      const tf = d.counts[i]!;
+      const t = this.countTerm(d.words[2 * i]!, d.words[2 * i + 1]!, tf, doc);
+      if (t < 0) continue;
       let tail = this.tails[t];
       if (!tail) this.tails[t] = tail = new TailList();
       tail.append(doc, tf, saturation(tf, d.length, avg));
       this.tailPostings++;
-    });
+    }
   }
 
   /**
@@ -146,20 +151,37 @@ export class InvertedIndex {
     let terms = new Uint32Array(1 << 16);
     let tfs = new Uint16Array(1 << 16);
     let n = 0;
-    const docEnd: number[] = [];
+    let docEnd = new Uint32Array(1024);
     return {
       add: (d) => {
         const doc = this.addDoc(d);
         if (doc < 0) return;
-        this.eachTerm(d, doc, (t, tf) => {
-          if (n === terms.length) {
-            terms = ensure(terms, n + 1);
-            tfs = ensure(tfs, n + 1);
-          }
+        const m = d.counts.length;
+        if (n + m > terms.length) {
+          let size = terms.length;
+          while (size < n + m) size *= 2;
+          const t2 = new Uint32Array(size);
+          t2.set(terms);
+          terms = t2;
+          const f2 = new Uint16Array(size);
+          f2.set(tfs);
+          tfs = f2;
+        }
+        const words = d.words;
+        const counts = d.counts;
+        for (let i = 0; i < m; i++) {
+          const tf = counts[i]!;
+          const t = this.countTerm(words[2 * i]!, words[2 * i + 1]!, tf, doc);
+          if (t < 0) continue;
           terms[n] = t;
           tfs[n] = tf;
           n++;
-        });
+        }
+        if (doc >= docEnd.length) {
+          const e2 = new Uint32Array(docEnd.length * 2);
+          e2.set(docEnd);
+          docEnd = e2;
+        }
         docEnd[doc] = n;
       },
       finish: () => {
@@ -172,7 +194,7 @@ export class InvertedIndex {
         const counts = new Uint16Array(n);
         let i = 0;
         for (let doc = 0; doc < this.nDocs; doc++) {
-          const end = docEnd[doc] ?? i;
+          const end = docEnd[doc]!;
           for (; i < end; i++) {
             const at = fill[terms[i]!]!++;
             docs[at] = doc;
@@ -189,7 +211,7 @@ export class InvertedIndex {
     if (this.hasSeq(d.seq)) return -1;
     const doc = this.nDocs++;
     this.growDocs(this.nDocs);
-    this.docOfSeq = ensure(this.docOfSeq, d.seq + 1, -1);
+    if (d.seq >= this.docOfSeq.length) this.docOfSeq = ensure(this.docOfSeq, d.seq + 1, -1);
     this.docOfSeq[d.seq] = doc;
     this.seq[doc] = d.seq;
     this.ids[doc] = d.id;
@@ -202,24 +224,20 @@ export class InvertedIndex {
     return doc;
   }
 
-  /** Stop words go to the dense counts; every other term to `onTerm` (with df counted). */
-  private eachTerm(d: DocInput, doc: number, onTerm: (term: number, tf: number) => void): void {
-    const n = d.counts.length;
-    for (let i = 0; i < n; i++) {
-      const lo = d.words[2 * i]!;
-      const hi = d.words[2 * i + 1]!;
-      const tf = d.counts[i]!;
-      const stop = this.stopTerms.get(lo, hi);
-      if (stop >= 0) {
-        if (!this.stopTf[stop]![doc]) this.stopDf[stop]!++;
-        this.stopTf[stop]![doc] = Math.max(1, Math.min(255, tf));
-        continue;
-      }
-      const t = this.terms.intern(lo, hi);
-      if (t >= this.df.length) this.df = ensure(this.df, t + 1);
-      this.df[t]!++;
-      onTerm(t, tf);
+  /**
+   * Counts a term of a new document (its df; a stop word's count goes to the dense table). Returns the term
+   * id when the term gets a posting, -1 for a stop word.
+   */
+  private countTerm(lo: number, hi: number, tf: number, doc: number): number {
+    const t = this.terms.intern(lo, hi);
+    if (t >= this.df.length) this.df = ensure(this.df, t + 1);
+    if (t < STOP_COUNT) {
+      if (!this.stopTf[t]![doc]) this.df[t]!++;
+      this.stopTf[t]![doc] = Math.max(1, Math.min(255, tf));
+      return -1;
     }
+    this.df[t]!++;
+    return t;
   }
 
   /**
@@ -237,18 +255,13 @@ export class InvertedIndex {
     this.ids[doc] = undefined;
     this.unlinkPage(doc);
     for (let i = 0; i < words.length; i += 2) {
-      const lo = words[i]!;
-      const hi = words[i + 1]!;
-      const stop = this.stopTerms.get(lo, hi);
-      if (stop >= 0) {
-        if (this.stopTf[stop]![doc]) {
-          this.stopTf[stop]![doc] = 0;
-          this.stopDf[stop]!--;
-        }
-        continue;
+      const t = this.terms.get(words[i]!, words[i + 1]!);
+      if (t < 0) continue;
+      if (t < STOP_COUNT) {
+        if (!this.stopTf[t]![doc]) continue;
+        this.stopTf[t]![doc] = 0;
       }
-      const t = this.terms.get(lo, hi);
-      if (t >= 0 && this.df[t]! > 0) this.df[t]!--;
+      if (this.df[t]! > 0) this.df[t]!--;
     }
     return true;
   }
