@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LexicalEmbedder } from '../src/embed/lexical.js';
@@ -239,6 +239,22 @@ describe('KeywordIndex', () => {
     await store.db.transaction((tx) => store.chunks.deleteByPageIds(tx, ['late']));
   });
 
+  it('is saved beside the database and read back on open; a damaged file is ignored', async () => {
+    const before = await store.keyword.search('kettle common file', 20);
+    await store.close();
+    assert.ok(existsSync(`${path}.keywords`), 'saved on close');
+    store = await openStore({ path, embedding: identity });
+    assert.match((await store.keyword.stats()).loadedFrom, /loaded from .*keywords, 0 chunks added and 0 removed/);
+    assert.deepEqual(await store.keyword.search('kettle common file', 20), before);
+    await store.close();
+    const file = readFileSync(`${path}.keywords`);
+    file[file.length - 5] ^= 0xff;
+    writeFileSync(`${path}.keywords`, file);
+    store = await openStore({ path, embedding: identity });
+    assert.match((await store.keyword.stats()).loadedFrom, /checksum mismatch/);
+    assert.deepEqual(await store.keyword.search('kettle common file', 20), before);
+  });
+
   it('is rebuilt from the chunks when the keyword rows are missing or the tokeniser changed', async () => {
     const before = await store.keyword.search('kettle common', 10);
     await store.db.transaction((tx) => tx.run('DELETE FROM kw_docs'));
@@ -317,6 +333,7 @@ describe('KeywordIndex crash safety', () => {
        const e = new LexicalEmbedder(64);
        const store = await openStore({ path: ${JSON.stringify(dbPath)}, embedding: { provider: e.provider, model: e.model, dimension: 64 } });
        for (let b = 0; b < 5; b++) {
+         if (b === 3) await store.keyword.save();
          const texts = Array.from({ length: 50 }, (_, i) => 'batch' + b + 'word chunk ' + i + ' of the crash test');
          const vs = await e.embed(texts);
          await store.db.transaction(async (tx) => {
@@ -342,6 +359,12 @@ describe('KeywordIndex crash safety', () => {
       assert.equal(last.length, 50, 'the batch committed just before the kill is searchable');
       assert.equal(new Set(last.map((h) => h.id)).size, 50, 'once each');
       assert.equal((await store.keyword.search('batch0word', 100)).length, 30, 'deleted chunks stay deleted');
+      assert.match((await store.keyword.stats()).loadedFrom, /100 chunks added and 20 removed since it was saved/, 'the saved file was caught up');
+      const want = referenceBm25(
+        (await store.db.all<{ id: string; text: string }>('SELECT id, text_chunk AS text FROM document_embeddings')).map((r) => ({ ...r, title: null, heading_path: null })),
+        'crash test chunk',
+      );
+      for (const h of await store.keyword.search('crash test chunk', 20)) assert.ok(Math.abs(h.score - want.get(h.id)!) < 1e-9, `exact BM25 after the catch-up: ${h.id} ${h.score} vs ${want.get(h.id)} ${JSON.stringify(await store.keyword.stats())}`);
     } finally {
       await store.close();
     }

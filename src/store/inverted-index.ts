@@ -58,7 +58,7 @@ export interface IndexStats {
 }
 
 export class InvertedIndex {
-  readonly terms = new TermTable(1 << 16);
+  terms = new TermTable(1 << 16);
   /** Live document frequency by term id. */
   df = new Uint32Array(1 << 16);
   base = BasePostings.empty();
@@ -100,6 +100,86 @@ export class InvertedIndex {
 
   constructor() {
     for (let i = 0; i < STOP_COUNT; i++) this.terms.intern(STOP_WORDS[2 * i]!, STOP_WORDS[2 * i + 1]!);
+  }
+
+  /** An index from saved arrays (keyword-snapshot.ts): a compacted index, every document live. */
+  static restore(s: {
+    termKeys: Int32Array<ArrayBuffer>;
+    termIds: Int32Array<ArrayBuffer>;
+    termCount: number;
+    df: Uint32Array<ArrayBuffer>;
+    base: BasePostings;
+    refAvgdl: number;
+    len: Uint32Array<ArrayBuffer>;
+    page: Int32Array<ArrayBuffer>;
+    tagSet: Int32Array<ArrayBuffer>;
+    seq: Float64Array<ArrayBuffer>;
+    stopTf: Uint8Array<ArrayBuffer>[];
+    pageLive: Uint32Array<ArrayBuffer>;
+    pageLen: Float64Array<ArrayBuffer>;
+    ids: string[];
+    pageKeys: string[];
+    pageIds: (string | null)[];
+    tagSets: string[][];
+  }): InvertedIndex {
+    const idx = new InvertedIndex();
+    const n = s.seq.length;
+    if (s.stopTf.length !== STOP_COUNT || s.ids.length !== n || s.pageKeys.length !== s.pageLive.length) throw new Error('saved keyword index: inconsistent sizes');
+    idx.terms = TermTable.fromArrays(s.termKeys, s.termIds, s.termCount);
+    idx.df = s.df;
+    idx.base = s.base;
+    idx.refAvgdl = s.refAvgdl;
+    idx.nDocs = n;
+    idx.liveDocs = n;
+    idx.len = s.len;
+    idx.page = s.page;
+    idx.tagSet = s.tagSet;
+    idx.seq = s.seq;
+    idx.stopTf = s.stopTf;
+    idx.ids = s.ids;
+    idx.live = new Uint8Array(Math.max(1024, n)).fill(1, 0, n);
+    let maxSeq = 0;
+    for (let d = 0; d < n; d++) {
+      idx.totalLen += s.len[d]!;
+      if (s.seq[d]! > maxSeq) maxSeq = s.seq[d]!;
+    }
+    idx.docOfSeq = new Int32Array(maxSeq + 1024).fill(-1);
+    for (let d = 0; d < n; d++) idx.docOfSeq[s.seq[d]!] = d;
+    idx.pageKeys = s.pageKeys;
+    idx.pageIds = s.pageIds;
+    s.pageKeys.forEach((k, p) => idx.pageOf.set(k, p));
+    idx.pageLive = s.pageLive;
+    idx.pageLen = s.pageLen;
+    for (let p = 0; p < s.pageLive.length; p++) if (s.pageLive[p]! > 0) idx.livePages++;
+    s.tagSets.forEach((t) => idx.internTags(t));
+    idx.pageHead = new Int32Array(Math.max(256, s.pageKeys.length)).fill(-1);
+    idx.nextInPage = new Int32Array(Math.max(1024, n));
+    idx.prevInPage = new Int32Array(Math.max(1024, n));
+    idx.relinkPages();
+    return idx;
+  }
+
+  /** The seqs of the live documents. */
+  liveSeqs(): Float64Array {
+    const out = new Float64Array(this.liveDocs);
+    let i = 0;
+    for (let d = 0; d < this.nDocs; d++) if (this.live[d]) out[i++] = this.seq[d]!;
+    return out;
+  }
+
+  /**
+   * Marks a document dead without knowing its terms (a chunk deleted while the index was not running);
+   * document frequencies are then recounted by the next `compact({ recount: true })`.
+   */
+  markDead(seq: number): void {
+    if (!this.hasSeq(seq)) return;
+    const doc = this.docOfSeq[seq]!;
+    this.docOfSeq[seq] = -1;
+    this.live[doc] = 0;
+    this.liveDocs--;
+    this.totalLen -= this.len[doc]!;
+    this.ids[doc] = undefined;
+    this.unlinkPage(doc);
   }
 
   get avgdl(): number {
@@ -274,7 +354,7 @@ export class InvertedIndex {
    * Rebuilds the postings into a new base holding only live documents, renumbering them densely (in their
    * old order), and empties the tail. Block maxima are recomputed against the current average length.
    */
-  compact(): void {
+  compact(o: { recount?: boolean } = {}): void {
     const oldN = this.nDocs;
     const newOf = new Int32Array(oldN);
     let n = 0;
@@ -291,6 +371,16 @@ export class InvertedIndex {
       const tail = this.tails[t];
       if (tail) for (let p = 0; p < tail.n; p++) if (newOf[tail.docs[p]!]! >= 0) c++;
       offsets[t + 1] = offsets[t]! + c;
+    }
+    if (o.recount) {
+      // Document frequencies from the live postings (and the live stop-word counts).
+      this.df = new Uint32Array(Math.max(this.df.length, nTerms));
+      for (let t = STOP_COUNT; t < nTerms; t++) this.df[t] = offsets[t + 1]! - offsets[t]!;
+      for (let t = 0; t < STOP_COUNT; t++) {
+        let c = 0;
+        for (let d = 0; d < oldN; d++) if (newOf[d]! >= 0 && this.stopTf[t]![d]) c++;
+        this.df[t] = c;
+      }
     }
     const total = offsets[nTerms]!;
     const docs = new Uint32Array(total);
@@ -340,16 +430,22 @@ export class InvertedIndex {
     this.nDocs = n;
     this.nextInPage = new Int32Array(Math.max(1024, n));
     this.prevInPage = new Int32Array(Math.max(1024, n));
-    this.pageHead.fill(-1);
-    for (let nd = n - 1; nd >= 0; nd--) {
-      const p = page[nd]!;
-      const head = this.pageHead[p]!;
-      this.nextInPage[nd] = head;
-      this.prevInPage[nd] = -1;
-      if (head >= 0) this.prevInPage[head] = nd;
-      this.pageHead[p] = nd;
-    }
+    this.relinkPages();
     this.setBase(offsets, docs, tfs);
+  }
+
+  /** Rebuilds the per-page lists of live documents from `page`. */
+  private relinkPages(): void {
+    this.pageHead.fill(-1);
+    for (let d = this.nDocs - 1; d >= 0; d--) {
+      if (!this.live[d]) continue;
+      const p = this.page[d]!;
+      const head = this.pageHead[p]!;
+      this.nextInPage[d] = head;
+      this.prevInPage[d] = -1;
+      if (head >= 0) this.prevInPage[head] = d;
+      this.pageHead[p] = d;
+    }
   }
 
   /** Installs a new base (empty tail), computing its block maxima against the current average length. */
@@ -402,18 +498,18 @@ export class InvertedIndex {
   }
 
   private growDocs(n: number): void {
-    if (n <= this.live.length) return;
-    this.live = ensure(this.live, n);
-    this.len = ensure(this.len, n);
-    this.page = ensure(this.page, n);
-    this.tagSet = ensure(this.tagSet, n);
-    this.seq = ensure(this.seq, n);
-    this.nextInPage = ensure(this.nextInPage, n);
-    this.prevInPage = ensure(this.prevInPage, n);
-    this.stopTf = this.stopTf.map((s) => ensure(s, n));
+    // Each array on its own: a restored index's arrays may have different capacities.
+    if (n > this.live.length) this.live = ensure(this.live, n);
+    if (n > this.len.length) this.len = ensure(this.len, n);
+    if (n > this.page.length) this.page = ensure(this.page, n);
+    if (n > this.tagSet.length) this.tagSet = ensure(this.tagSet, n);
+    if (n > this.seq.length) this.seq = ensure(this.seq, n);
+    if (n > this.nextInPage.length) this.nextInPage = ensure(this.nextInPage, n);
+    if (n > this.prevInPage.length) this.prevInPage = ensure(this.prevInPage, n);
+    if (n > this.stopTf[0]!.length) this.stopTf = this.stopTf.map((s) => ensure(s, n));
   }
 
-  private internTags(tags: readonly string[]): number {
+  internTags(tags: readonly string[]): number {
     const key = tags.join('\u0000');
     let id = this.tagSetOf.get(key);
     if (id === undefined) {

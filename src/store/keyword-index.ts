@@ -11,12 +11,16 @@
  *   An update that fails marks the memory stale, and the next search reloads it from the table.
  * - Chunks stored without keyword rows (older versions, or a tokeniser change, which drops every row) are
  *   tokenised and written on open (`indexMissing`).
+ * - A file beside the database (`<db>.keywords`, keyword-snapshot.ts) keeps the memory's arrays between
+ *   runs: on open it is read and brought up to `kw_docs` (chunks added and deleted since its save), instead
+ *   of rebuilding every posting list; without it (or when it is damaged) the rows are read. It is saved in
+ *   the background after changes (at most 2% of the time) and on close.
  *
  * DuckDB's `fts` extension is not used: it cannot be installed offline and its index does not follow table
  * changes.
  */
 import bindings from '@duckdb/node-bindings';
-import { BIGINT, DuckDBDataChunk, INTEGER, LIST, USMALLINT, listValue, type DuckDBListValue } from '@duckdb/node-api';
+import { BIGINT, DuckDBDataChunk, INTEGER, LIST, USMALLINT, listValue, type DuckDBListValue, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { Database, Tx } from '../db/database.js';
 import { getMeta, setMeta } from '../db/meta.js';
 import type { Logger } from '../log.js';
@@ -26,6 +30,7 @@ import { appendAll } from './appender.js';
 import { planQuery, scorePages, tagSetFilter, topPages, type QueryPlan } from './bm25-search.js';
 import type { ChunkHook, DeletedChunk, IndexedChunk } from './embeddings.js';
 import { InvertedIndex, type DocInput, type IndexStats } from './inverted-index.js';
+import { readSnapshot, serialise, snapshotPathOf, writeSnapshot } from './keyword-snapshot.js';
 
 /**
  * Recorded in `meta.keyword_tokenizer`: a database indexed with another tokeniser (or term weighting) is
@@ -81,13 +86,23 @@ export class KeywordIndex implements ChunkHook {
   private loading: Promise<void> | undefined;
   private stale = true;
   private compactScheduled = false;
-  /** Milliseconds the last load from DuckDB took. */
+  private dirty = false;
+  private closed = false;
+  private saving: Promise<void> | undefined;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private lastSaveMs = 0;
+  private lastSaveEnd = 0;
+  private readonly snapshotPath: string | undefined;
+  /** Milliseconds the last load took, and how it went. */
   lastLoadMs = 0;
+  loadedHow = '';
 
   constructor(
     private readonly db: Database,
     private readonly log?: Logger,
-  ) {}
+  ) {
+    this.snapshotPath = db.isMemory ? undefined : snapshotPathOf(db.path);
+  }
 
   // ---- writes (inside the chunk's transaction) -------------------------------------------------------
 
@@ -139,6 +154,10 @@ export class KeywordIndex implements ChunkHook {
       this.log?.error({ err: e }, 'keyword index: update after commit failed; it will be reloaded from the database');
       return;
     }
+    if (p.deletes.length + p.inserts.size > 0) {
+      this.dirty = true;
+      this.scheduleSave();
+    }
     this.maybeCompact();
   }
 
@@ -177,50 +196,85 @@ export class KeywordIndex implements ChunkHook {
     await this.reload();
   }
 
-  private async ready(): Promise<void> {
+  private async ready(fromTable = false): Promise<void> {
     while (this.stale) {
-      this.loading ??= this.load().finally(() => (this.loading = undefined));
+      this.loading ??= this.load(fromTable).finally(() => (this.loading = undefined));
       await this.loading;
     }
   }
 
-  /** Reads the whole table into a fresh in-memory index. */
-  async reload(): Promise<void> {
+  /** Makes the memory match the table again (from the saved file and the rows since, or from every row). */
+  async reload(o: { fromTable?: boolean } = {}): Promise<void> {
     this.stale = true;
-    await this.ready();
+    await this.ready(o.fromTable);
   }
 
-  private async load(): Promise<void> {
+  private async load(fromTable: boolean): Promise<void> {
     const t0 = performance.now();
     // One transaction on the write connection: a consistent snapshot, and no commit can happen between the
     // read and the switch to the new index (commits wait for the write lock), so none is missed or doubled.
     await this.db.transaction(async (tx) => {
-      const idx = new InvertedIndex();
-      const info = new Map<number, { id: string; pageId: string | null; tags: readonly string[] }>();
-      const rows = await tx.connection.stream('SELECT seq, id, page_id, tags FROM document_embeddings');
-      for (let chunk = await rows.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await rows.fetchChunk()) {
-        const seqs = chunk.getColumnVector(0).toArray() as bigint[];
-        const ids = chunk.getColumnVector(1).toArray() as string[];
-        const pages = chunk.getColumnVector(2).toArray() as (string | null)[];
-        const tags = chunk.getColumnVector(3).toArray() as (DuckDBListValue | null)[];
-        for (let i = 0; i < chunk.rowCount; i++) {
-          info.set(Number(seqs[i]), { id: ids[i]!, pageId: pages[i] ?? null, tags: (tags[i]?.items ?? []) as string[] });
-        }
+      let idx: InvertedIndex | undefined;
+      let how = 'loaded from kw_docs';
+      if (this.snapshotPath && !fromTable) {
+        const saved = readSnapshot(this.snapshotPath, TOKENIZER_VERSION);
+        if ('index' in saved) {
+          const caught = await catchUp(tx, saved.index);
+          if (caught !== undefined) {
+            idx = saved.index;
+            how = `loaded from ${this.snapshotPath}, ${caught.added} chunks added and ${caught.removed} removed since it was saved`;
+            this.dirty = caught.added + caught.removed > 0;
+          } else how = `${this.snapshotPath} disagrees with kw_docs: loaded from kw_docs`;
+        } else if (saved.reason !== 'no saved index') how = `${this.snapshotPath} not used (${saved.reason}): loaded from kw_docs`;
       }
-      const bulk = idx.bulk();
-      const result = await tx.connection.stream('SELECT doc, len, terms, tfs FROM kw_docs');
-      for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
-        readDocs(chunk, (seq, length, words, counts) => {
-          const row = info.get(seq);
-          if (row) bulk.add({ seq, id: row.id, pageId: row.pageId, tags: row.tags, length, words, counts });
-        });
+      if (!idx) {
+        idx = await loadAll(tx);
+        this.dirty = true;
       }
-      bulk.finish();
       this.index = idx;
       this.stale = false;
+      this.loadedHow = how;
     });
     this.lastLoadMs = performance.now() - t0;
-    this.log?.debug({ ms: Math.round(this.lastLoadMs), ...this.index.stats() }, 'keyword index loaded');
+    this.log?.debug({ ms: Math.round(this.lastLoadMs), how: this.loadedHow, ...this.index.stats() }, 'keyword index ready');
+    if (this.dirty) this.scheduleSave();
+  }
+
+  // ---- saving --------------------------------------------------------------------------------------------
+
+  /** Saves soon (debounced), keeping automatic saves under SAVE_DUTY of the time. */
+  private scheduleSave(): void {
+    if (!this.snapshotPath || this.saveTimer || this.closed) return;
+    const wait = Math.max(SAVE_DELAY_MS, this.lastSaveEnd + this.lastSaveMs / SAVE_DUTY - Date.now());
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      void this.save().catch((e) => this.log?.warn({ err: e }, 'keyword index: saving failed; it is rebuilt from the database when needed'));
+    }, wait);
+    this.saveTimer.unref();
+  }
+
+  /** Writes the in-memory index beside the database when it changed since it was loaded or saved. */
+  async save(): Promise<void> {
+    if (!this.snapshotPath) return;
+    while (this.saving) await this.saving;
+    if (!this.dirty || this.stale) return;
+    const t0 = Date.now();
+    if (this.index.tailPostings > 0 || this.index.deadDocs > 0) this.index.compact();
+    const data = serialise(this.index, TOKENIZER_VERSION);
+    this.dirty = false;
+    this.saving = writeSnapshot(this.snapshotPath, data).finally(() => (this.saving = undefined));
+    await this.saving;
+    this.lastSaveMs = Date.now() - t0;
+    this.lastSaveEnd = Date.now();
+    this.log?.debug({ ms: this.lastSaveMs, bytes: data.length }, 'keyword index saved');
+  }
+
+  /** Saves when needed and stops background work (the store closes the database after). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    await this.save();
   }
 
   /**
@@ -259,7 +313,7 @@ export class KeywordIndex implements ChunkHook {
   async rebuild(): Promise<number> {
     await this.db.transaction((tx) => tx.run('DELETE FROM kw_docs'));
     const n = await this.indexMissing();
-    await this.reload();
+    await this.reload({ fromTable: true });
     return n;
   }
 
@@ -320,10 +374,10 @@ export class KeywordIndex implements ChunkHook {
     return row?.n ?? 0;
   }
 
-  /** Sizes of the in-memory index. */
-  async stats(): Promise<IndexStats & { loadMs: number }> {
+  /** Sizes of the in-memory index, and how its last load went. */
+  async stats(): Promise<IndexStats & { loadMs: number; loadedFrom: string }> {
     await this.ready();
-    return { ...this.index.stats(), loadMs: this.lastLoadMs };
+    return { ...this.index.stats(), loadMs: this.lastLoadMs, loadedFrom: this.loadedHow };
   }
 
   /** Forces a compaction now (benchmarks, tests). */
@@ -331,6 +385,85 @@ export class KeywordIndex implements ChunkHook {
     await this.ready();
     this.index.compact();
   }
+}
+
+/** A saved index is saved at most this long after a change (unless saves have been slow, see SAVE_DUTY). */
+const SAVE_DELAY_MS = 30_000;
+/** Largest share of the time automatic saves may take (a save blocks for its compaction and copy). */
+const SAVE_DUTY = 0.02;
+
+/** Builds the index from every row of kw_docs (with the chunks' ids, pages and tags). */
+async function loadAll(tx: Tx): Promise<InvertedIndex> {
+  const idx = new InvertedIndex();
+  const info = await chunkInfo(tx, 'SELECT seq, id, page_id, tags FROM document_embeddings');
+  const bulk = idx.bulk();
+  const result = await tx.connection.stream('SELECT doc, len, terms, tfs FROM kw_docs');
+  for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+    readDocs(chunk, (seq, length, words, counts) => {
+      const row = info.get(seq);
+      if (row) bulk.add({ seq, id: row.id, pageId: row.pageId, tags: row.tags, length, words, counts });
+    });
+  }
+  bulk.finish();
+  return idx;
+}
+
+type ChunkInfo = Map<number, { id: string; pageId: string | null; tags: readonly string[] }>;
+
+async function chunkInfo(tx: Tx, sql: string, params?: Record<string, DuckDBValue>, types?: Record<string, DuckDBType>): Promise<ChunkInfo> {
+  const info: ChunkInfo = new Map();
+  const rows = await tx.connection.stream(sql, params, types);
+  for (let chunk = await rows.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await rows.fetchChunk()) {
+    const seqs = chunk.getColumnVector(0).toArray() as bigint[];
+    const ids = chunk.getColumnVector(1).toArray() as string[];
+    const pages = chunk.getColumnVector(2).toArray() as (string | null)[];
+    const tags = chunk.getColumnVector(3).toArray() as (DuckDBListValue | null)[];
+    for (let i = 0; i < chunk.rowCount; i++) {
+      info.set(Number(seqs[i]), { id: ids[i]!, pageId: pages[i] ?? null, tags: (tags[i]?.items ?? []) as string[] });
+    }
+  }
+  return info;
+}
+
+/**
+ * Brings a saved index up to kw_docs: chunks stored since the save are added, chunks deleted since are
+ * removed (then document frequencies are recounted). Returns undefined when the file does not describe this
+ * table (a sample of lengths differs) or when so much changed that loading everything is cheaper.
+ */
+async function catchUp(tx: Tx, idx: InvertedIndex): Promise<{ added: number; removed: number } | undefined> {
+  const inDb = new Set<number>();
+  const result = await tx.connection.stream('SELECT doc FROM kw_docs');
+  for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+    for (const d of chunk.getColumnVector(0).toArray() as bigint[]) inDb.add(Number(d));
+  }
+  const saved = idx.liveSeqs();
+  const removed = [...saved].filter((seq) => !inDb.has(seq));
+  const added = [...inDb].filter((seq) => !idx.hasSeq(seq));
+  if (added.length > inDb.size / 2) return undefined;
+  // The same seqs must hold the same chunks: compare the lengths of a sample.
+  const kept = [...saved].filter((seq) => inDb.has(seq));
+  const sample = Array.from({ length: Math.min(64, kept.length) }, (_, i) => kept[Math.floor((i * kept.length) / Math.min(64, kept.length))]!);
+  if (sample.length > 0) {
+    const rows = await tx.all<{ doc: bigint; len: number }>('SELECT doc, len FROM kw_docs WHERE doc IN (SELECT unnest($docs))', { docs: listOf(sample.map(BigInt)) }, { docs: LIST(BIGINT) });
+    for (const r of rows) if (idx.len[idx.docOfSeq[Number(r.doc)]!] !== r.len) return undefined;
+  }
+  for (const seq of removed) idx.markDead(seq);
+  for (let i = 0; i < added.length; i += 10_000) {
+    const part = added.slice(i, i + 10_000).map(BigInt);
+    const params = { docs: listOf(part) };
+    const types = { docs: LIST(BIGINT) };
+    const info = await chunkInfo(tx, 'SELECT seq, id, page_id, tags FROM document_embeddings WHERE seq IN (SELECT unnest($docs))', params, types);
+    const rows = await tx.connection.stream('SELECT doc, len, terms, tfs FROM kw_docs WHERE doc IN (SELECT unnest($docs)) ORDER BY doc', params, types);
+    for (let chunk = await rows.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await rows.fetchChunk()) {
+      readDocs(chunk, (seq, length, words, counts) => {
+        const row = info.get(seq);
+        // words/counts are views into this chunk's copy: the index keeps only what it derives from them
+        if (row) idx.add({ seq, id: row.id, pageId: row.pageId, tags: row.tags, length, words, counts });
+      });
+    }
+  }
+  if (removed.length > 0) idx.compact({ recount: true });
+  return { added: added.length, removed: removed.length };
 }
 
 /** Validates pre-tokenised terms handed in by a caller (e.g. a worker thread). */

@@ -102,6 +102,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       pages: new PageStore(db, chunks),
       jobs: new JobStore(db),
       close: async () => {
+        await keyword.close();
         await chunks.vectorEngine.close?.();
         await db.close();
       },

@@ -72,6 +72,22 @@ export class TermTable {
     }
   }
 
+  /** The table's arrays (for saving; see fromArrays). */
+  arrays(): { keys: Int32Array; ids: Int32Array } {
+    return { keys: this.keys, ids: this.ids };
+  }
+
+  /** A table from saved arrays (ids.length a power of two, keys twice as long). */
+  static fromArrays(keys: Int32Array, ids: Int32Array, count: number): TermTable {
+    const t = new TermTable(1);
+    if (ids.length & (ids.length - 1) || keys.length !== ids.length * 2) throw new Error('term table arrays have the wrong shape');
+    t.keys = keys;
+    t.ids = ids;
+    t.mask = ids.length - 1;
+    t.count = count;
+    return t;
+  }
+
   /** Bytes held by the table's arrays. */
   get bytes(): number {
     return this.keys.byteLength + this.ids.byteLength;
