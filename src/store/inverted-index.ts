@@ -62,7 +62,7 @@ export class InvertedIndex {
   /** Live document frequency by term id. */
   df = new Uint32Array(1 << 16);
   base = BasePostings.empty();
-  tails: (TailList | undefined)[] = [];
+  tails = new Map<number, TailList>();
   tailPostings = 0;
   /** Reference average length the stored block maxima were computed with (see postings.ts). */
   refAvgdl = 1;
@@ -215,8 +215,8 @@ export class InvertedIndex {
       const tf = d.counts[i]!;
       const t = this.countTerm(d.words[2 * i]!, d.words[2 * i + 1]!, tf, doc);
       if (t < 0) continue;
-      let tail = this.tails[t];
-      if (!tail) this.tails[t] = tail = new TailList();
+      let tail = this.tails.get(t);
+      if (!tail) this.tails.set(t, (tail = new TailList()));
       tail.append(doc, tf, saturation(tf, d.length, avg));
       this.tailPostings++;
     }
@@ -356,20 +356,29 @@ export class InvertedIndex {
    */
   compact(o: { recount?: boolean } = {}): void {
     const oldN = this.nDocs;
+    const allLive = this.liveDocs === oldN;
     const newOf = new Int32Array(oldN);
     let n = 0;
     for (let d = 0; d < oldN; d++) newOf[d] = this.live[d] ? n++ : -1;
     const nTerms = this.terms.size;
+    const base = this.base;
+    const baseTerms = base.terms;
+    const bOff = base.offsets;
+    const bDocs = base.docs;
+    const bTfs = base.tfs;
     // 1. Count live postings per term.
     const offsets = new Uint32Array(nTerms + 1);
-    const base = this.base;
     for (let t = 0; t < nTerms; t++) {
       let c = 0;
-      if (t < base.terms) {
-        for (let p = base.offsets[t]!; p < base.offsets[t + 1]!; p++) if (newOf[base.docs[p]!]! >= 0) c++;
+      if (t < baseTerms) {
+        if (allLive) c = bOff[t + 1]! - bOff[t]!;
+        else for (let p = bOff[t]!, end = bOff[t + 1]!; p < end; p++) if (newOf[bDocs[p]!]! >= 0) c++;
       }
-      const tail = this.tails[t];
-      if (tail) for (let p = 0; p < tail.n; p++) if (newOf[tail.docs[p]!]! >= 0) c++;
+      const tail = this.tails.get(t);
+      if (tail) {
+        if (allLive) c += tail.n;
+        else for (let p = 0; p < tail.n; p++) if (newOf[tail.docs[p]!]! >= 0) c++;
+      }
       offsets[t + 1] = offsets[t]! + c;
     }
     if (o.recount) {
@@ -377,59 +386,85 @@ export class InvertedIndex {
       this.df = new Uint32Array(Math.max(this.df.length, nTerms));
       for (let t = STOP_COUNT; t < nTerms; t++) this.df[t] = offsets[t + 1]! - offsets[t]!;
       for (let t = 0; t < STOP_COUNT; t++) {
+        const counts = this.stopTf[t]!;
         let c = 0;
-        for (let d = 0; d < oldN; d++) if (newOf[d]! >= 0 && this.stopTf[t]![d]) c++;
+        for (let d = 0; d < oldN; d++) if (counts[d] && newOf[d]! >= 0) c++;
         this.df[t] = c;
       }
     }
     const total = offsets[nTerms]!;
     const docs = new Uint32Array(total);
     const tfs = new Uint16Array(total);
-    const newLen = new Uint32Array(Math.max(1024, n));
-    for (let d = 0; d < oldN; d++) if (newOf[d]! >= 0) newLen[newOf[d]!] = this.len[d]!;
-    // 2. Copy them, renumbered.
+    // 2. Copy them, renumbered (a plain copy when nothing died).
     for (let t = 0; t < nTerms; t++) {
       let w = offsets[t]!;
-      const put = (oldDoc: number, tf: number) => {
-        const nd = newOf[oldDoc]!;
-        if (nd < 0) return;
+      if (t < baseTerms) {
+        const start = bOff[t]!;
+        const end = bOff[t + 1]!;
+        if (allLive) {
+          docs.set(bDocs.subarray(start, end), w);
+          tfs.set(bTfs.subarray(start, end), w);
+          w += end - start;
+        } else {
+          for (let p = start; p < end; p++) {
+            const nd = newOf[bDocs[p]!]!;
+            if (nd < 0) continue;
+            docs[w] = nd;
+            tfs[w] = bTfs[p]!;
+            w++;
+          }
+        }
+      }
+      const tail = this.tails.get(t);
+      if (!tail) continue;
+      for (let p = 0; p < tail.n; p++) {
+        const nd = newOf[tail.docs[p]!]!;
+        if (nd < 0) continue;
         docs[w] = nd;
-        tfs[w] = tf;
+        tfs[w] = tail.tfs[p]!;
         w++;
-      };
-      if (t < base.terms) for (let p = base.offsets[t]!; p < base.offsets[t + 1]!; p++) put(base.docs[p]!, base.tfs[p]!);
-      const tail = this.tails[t];
-      if (tail) for (let p = 0; p < tail.n; p++) put(tail.docs[p]!, tail.tfs[p]!);
+      }
+    }
+    if (allLive) {
+      this.setBase(offsets, docs, tfs);
+      return;
     }
     // 3. Renumber the document arrays and relink pages.
+    const cap = Math.max(1024, n);
     const ids: (string | undefined)[] = new Array(n);
-    const live = new Uint8Array(Math.max(1024, n));
-    const page = new Int32Array(Math.max(1024, n));
-    const tagSet = new Int32Array(Math.max(1024, n));
-    const seq = new Float64Array(Math.max(1024, n));
-    const stopTf = this.stopTf.map(() => new Uint8Array(Math.max(1024, n)));
+    const live = new Uint8Array(cap);
+    const len = new Uint32Array(cap);
+    const page = new Int32Array(cap);
+    const tagSet = new Int32Array(cap);
+    const seq = new Float64Array(cap);
+    const stopTf = this.stopTf.map(() => new Uint8Array(cap));
     for (let d = 0; d < oldN; d++) {
       const nd = newOf[d]!;
       if (nd < 0) continue;
       ids[nd] = this.ids[d];
       live[nd] = 1;
+      len[nd] = this.len[d]!;
       page[nd] = this.page[d]!;
       tagSet[nd] = this.tagSet[d]!;
       seq[nd] = this.seq[d]!;
-      for (let s = 0; s < stopTf.length; s++) stopTf[s]![nd] = this.stopTf[s]![d]!;
+    }
+    for (let s = 0; s < stopTf.length; s++) {
+      const from = this.stopTf[s]!;
+      const to = stopTf[s]!;
+      for (let d = 0; d < oldN; d++) if (from[d] && newOf[d]! >= 0) to[newOf[d]!] = from[d]!;
     }
     this.docOfSeq.fill(-1);
     for (let nd = 0; nd < n; nd++) this.docOfSeq[seq[nd]!] = nd;
     this.ids = ids;
     this.live = live;
-    this.len = newLen;
+    this.len = len;
     this.page = page;
     this.tagSet = tagSet;
     this.seq = seq;
     this.stopTf = stopTf;
     this.nDocs = n;
-    this.nextInPage = new Int32Array(Math.max(1024, n));
-    this.prevInPage = new Int32Array(Math.max(1024, n));
+    this.nextInPage = new Int32Array(cap);
+    this.prevInPage = new Int32Array(cap);
     this.relinkPages();
     this.setBase(offsets, docs, tfs);
   }
@@ -474,14 +509,14 @@ export class InvertedIndex {
       listMax[t] = maxAll;
     }
     this.base = new BasePostings(offsets, docs, tfs, blockOffsets, blockLast, blockMax, listMax);
-    this.tails = [];
+    this.tails = new Map();
     this.tailPostings = 0;
     this.refAvgdl = avg;
   }
 
   stats(): IndexStats {
     let tailBytes = 0;
-    for (const t of this.tails) if (t) tailBytes += t.bytes;
+    for (const t of this.tails.values()) tailBytes += t.bytes;
     const docBytes = this.live.byteLength + this.len.byteLength + this.page.byteLength + this.tagSet.byteLength + this.seq.byteLength +
       this.nextInPage.byteLength + this.prevInPage.byteLength + this.docOfSeq.byteLength + this.stopTf.reduce((a, s) => a + s.byteLength, 0);
     // chunk id strings: ~ (length + 16) bytes each in V8's heap

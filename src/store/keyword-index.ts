@@ -431,17 +431,24 @@ async function chunkInfo(tx: Tx, sql: string, params?: Record<string, DuckDBValu
  * table (a sample of lengths differs) or when so much changed that loading everything is cheaper.
  */
 async function catchUp(tx: Tx, idx: InvertedIndex): Promise<{ added: number; removed: number } | undefined> {
-  const inDb = new Set<number>();
+  // Every doc of kw_docs, read straight from the result vectors (BIGINT: two 32-bit words each).
+  const dbSeqs: number[] = [];
   const result = await tx.connection.stream('SELECT doc FROM kw_docs');
   for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
-    for (const d of chunk.getColumnVector(0).toArray() as bigint[]) inDb.add(Number(d));
+    const words = new Int32Array(bindings.vector_get_data(bindings.data_chunk_get_vector(chunk.chunk, 0), chunk.rowCount * 8).slice().buffer);
+    for (let i = 0; i < chunk.rowCount; i++) dbSeqs.push((words[2 * i]! >>> 0) + words[2 * i + 1]! * 4294967296);
   }
+  let maxSeq = 0;
+  for (const s of dbSeqs) if (s > maxSeq) maxSeq = s;
+  const inDb = new Uint8Array(maxSeq + 1);
+  for (const s of dbSeqs) inDb[s] = 1;
   const saved = idx.liveSeqs();
-  const removed = [...saved].filter((seq) => !inDb.has(seq));
-  const added = [...inDb].filter((seq) => !idx.hasSeq(seq));
-  if (added.length > inDb.size / 2) return undefined;
+  const removed: number[] = [];
+  const kept: number[] = [];
+  for (const seq of saved) (seq <= maxSeq && inDb[seq] ? kept : removed).push(seq);
+  const added = dbSeqs.filter((seq) => !idx.hasSeq(seq));
+  if (added.length > dbSeqs.length / 2) return undefined;
   // The same seqs must hold the same chunks: compare the lengths of a sample.
-  const kept = [...saved].filter((seq) => inDb.has(seq));
   const sample = Array.from({ length: Math.min(64, kept.length) }, (_, i) => kept[Math.floor((i * kept.length) / Math.min(64, kept.length))]!);
   if (sample.length > 0) {
     const rows = await tx.all<{ doc: bigint; len: number }>('SELECT doc, len FROM kw_docs WHERE doc IN (SELECT unnest($docs))', { docs: listOf(sample.map(BigInt)) }, { docs: LIST(BIGINT) });

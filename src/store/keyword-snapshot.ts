@@ -10,13 +10,13 @@
  * the body), then the body: every array's bytes, 8-byte aligned. Written to a temporary file and renamed.
  */
 import { open, rename, rm } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { BasePostings } from './postings.js';
 import { InvertedIndex } from './inverted-index.js';
 
 const MAGIC = 'DRKWIDX1';
-const FORMAT = 1;
+const FORMAT = 2;
 
 type Typed = Uint8Array<ArrayBuffer> | Uint16Array<ArrayBuffer> | Uint32Array<ArrayBuffer> | Int32Array<ArrayBuffer> | Float32Array<ArrayBuffer> | Float64Array<ArrayBuffer>;
 type AnyTyped = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
@@ -65,7 +65,11 @@ export function serialise(idx: InvertedIndex, tokenizer: string): Buffer {
     ['pageLive', idx.pageLive.subarray(0, p)],
     ['pageLen', idx.pageLen.subarray(0, p)],
   ];
-  const strings = Buffer.from(JSON.stringify({ ids: idx.ids.slice(0, n), pageKeys: idx.pageKeys, pageIds: idx.pageIds, tagSets: idx.tagSets }));
+  const ids = packStrings(idx.ids.slice(0, n));
+  const pageKeys = packStrings(idx.pageKeys);
+  const pageIds = packStrings(idx.pageIds);
+  arrays.push(['idLengths', ids.lengths], ['pageKeyLengths', pageKeys.lengths], ['pageIdLengths', pageIds.lengths]);
+  const strings = Buffer.from(JSON.stringify({ ids: ids.text, pageKeys: pageKeys.text, pageIds: pageIds.text, tagSets: idx.tagSets }));
   const entries: Header['arrays'] = [];
   let at = 0;
   for (const [name, a] of arrays) {
@@ -93,6 +97,28 @@ export function serialise(idx: InvertedIndex, tokenizer: string): Buffer {
   return Buffer.concat([pre, head, Buffer.alloc(pad), body]);
 }
 
+/** Strings as one text and their lengths in UTF-16 units (0xffffffff: null): slicing back is cheap. */
+function packStrings(list: readonly (string | null | undefined)[]): { text: string; lengths: Uint32Array } {
+  const lengths = new Uint32Array(list.length);
+  list.forEach((v, i) => (lengths[i] = v == null ? 0xffffffff : v.length));
+  return { text: list.map((v) => v ?? '').join(''), lengths };
+}
+
+function unpackStrings(text: string, lengths: Uint32Array): (string | null)[] {
+  const out: (string | null)[] = new Array(lengths.length);
+  let at = 0;
+  for (let i = 0; i < lengths.length; i++) {
+    const n = lengths[i]!;
+    if (n === 0xffffffff) out[i] = null;
+    else {
+      out[i] = text.slice(at, at + n);
+      at += n;
+    }
+  }
+  if (at !== text.length) throw new Error('saved keyword index: string table does not add up');
+  return out;
+}
+
 /** Writes a serialised index next to the database: temporary file, fsync, rename. */
 export async function writeSnapshot(path: string, data: Buffer): Promise<void> {
   const tmp = `${path}.tmp`;
@@ -113,23 +139,36 @@ export async function removeSnapshot(path: string): Promise<void> {
 /** Reads a saved index, or explains why it cannot be used. */
 export function readSnapshot(path: string, tokenizer: string): { index: InvertedIndex } | { reason: string } {
   if (!existsSync(path)) return { reason: 'no saved index' };
-  const file = readFileSync(path);
-  if (file.length < 16 || file.toString('latin1', 0, 8) !== MAGIC) return { reason: 'not a keyword index file' };
-  const headLen = file.readUInt32LE(8);
-  if (16 + headLen > file.length) return { reason: 'truncated' };
+  const fd = openSync(path, 'r');
   let header: Header;
+  let body: Uint8Array<ArrayBuffer>;
   try {
-    header = JSON.parse(file.toString('utf8', 16, 16 + headLen)) as Header;
-  } catch {
-    return { reason: 'damaged header' };
+    const size = fstatSync(fd).size;
+    const pre = Buffer.alloc(16);
+    if (size < 16 || readSync(fd, pre, 0, 16, 0) !== 16 || pre.toString('latin1', 0, 8) !== MAGIC) return { reason: 'not a keyword index file' };
+    const headLen = pre.readUInt32LE(8);
+    if (16 + headLen > size) return { reason: 'truncated' };
+    const head = Buffer.alloc(headLen);
+    readSync(fd, head, 0, headLen, 16);
+    try {
+      header = JSON.parse(head.toString('utf8')) as Header;
+    } catch {
+      return { reason: 'damaged header' };
+    }
+    if (header.format !== FORMAT) return { reason: `format ${header.format}, expected ${FORMAT}` };
+    if (header.tokenizer !== tokenizer) return { reason: 'made with another tokeniser' };
+    const bodyAt = 16 + headLen + ((8 - ((16 + headLen) % 8)) % 8);
+    if (bodyAt + header.strings.offset + header.strings.length !== size) return { reason: 'truncated' };
+    // Read straight into an aligned buffer (typed array views need aligned offsets).
+    body = new Uint8Array(size - bodyAt);
+    for (let at = 0; at < body.length; ) {
+      const n = readSync(fd, body, at, body.length - at, bodyAt + at);
+      if (n <= 0) return { reason: 'truncated' };
+      at += n;
+    }
+  } finally {
+    closeSync(fd);
   }
-  if (header.format !== FORMAT) return { reason: `format ${header.format}, expected ${FORMAT}` };
-  if (header.tokenizer !== tokenizer) return { reason: 'made with another tokeniser' };
-  const bodyAt = 16 + headLen + ((8 - ((16 + headLen) % 8)) % 8);
-  if (bodyAt + header.strings.offset + header.strings.length !== file.length) return { reason: 'truncated' };
-  // Copy the body into its own aligned buffer: typed array views need aligned offsets.
-  const body = new Uint8Array(file.length - bodyAt);
-  body.set(file.subarray(bodyAt));
   if (crc32(body) !== header.crc) return { reason: 'checksum mismatch' };
   const arrays = new Map<string, Typed>();
   for (const e of header.arrays) {
@@ -138,9 +177,9 @@ export function readSnapshot(path: string, tokenizer: string): { index: Inverted
     arrays.set(e.name, new Ctor(body.buffer, e.offset, e.length));
   }
   const strings = JSON.parse(Buffer.from(body.buffer, header.strings.offset, header.strings.length).toString('utf8')) as {
-    ids: string[];
-    pageKeys: string[];
-    pageIds: (string | null)[];
+    ids: string;
+    pageKeys: string;
+    pageIds: string;
     tagSets: string[][];
   };
   const get = <T extends Typed>(name: string): T => {
@@ -164,7 +203,10 @@ export function readSnapshot(path: string, tokenizer: string): { index: Inverted
     stopTf: header.arrays.filter((a) => a.name.startsWith('stop')).map((a) => get<Uint8Array<ArrayBuffer>>(a.name)),
     pageLive: u32('pageLive'),
     pageLen: get<Float64Array<ArrayBuffer>>('pageLen'),
-    ...strings,
+    ids: unpackStrings(strings.ids, u32('idLengths')) as string[],
+    pageKeys: unpackStrings(strings.pageKeys, u32('pageKeyLengths')) as string[],
+    pageIds: unpackStrings(strings.pageIds, u32('pageIdLengths')),
+    tagSets: strings.tagSets,
   });
   return { index };
 }
