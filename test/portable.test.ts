@@ -43,7 +43,7 @@ async function contents(ctx: DoctorContext) {
   return {
     pages: await db.all('SELECT id, url, title, raw_text, crawl_date, tags, root_page_id, parent_page_id, depth, content_hash FROM pages ORDER BY id'),
     chunks: await db.all('SELECT id, seq, page_id, text_chunk, tags, chunk_index, heading_path, embedding::VARCHAR AS v FROM document_embeddings ORDER BY id'),
-    kw: await db.all('SELECT count(*)::INTEGER AS docs, (SELECT count(*)::INTEGER FROM kw_postings) AS postings FROM kw_docs'),
+    kw: await db.all('SELECT count(*)::INTEGER AS docs, sum(len(terms))::INTEGER AS terms FROM kw_docs'),
   };
 }
 

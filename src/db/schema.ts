@@ -115,6 +115,17 @@ export const migrations: Migration[] = [
       await tx.run('CREATE TABLE IF NOT EXISTS job_attempts (job_id VARCHAR PRIMARY KEY, attempts INTEGER NOT NULL)');
     },
   },
+  {
+    version: 4,
+    description: 'keyword index in memory: one row per chunk with its term hashes and counts (searched in memory)',
+    async up(tx) {
+      // Postings are now built in memory from these rows (src/store/keyword-index.ts); openStore indexes
+      // every stored chunk that has no row yet.
+      await tx.run('DROP TABLE IF EXISTS kw_postings');
+      await tx.run('DROP TABLE IF EXISTS kw_docs');
+      await tx.run('CREATE TABLE kw_docs (doc BIGINT NOT NULL, len INTEGER NOT NULL, terms BIGINT[] NOT NULL, tfs USMALLINT[] NOT NULL)');
+    },
+  },
 ];
 
 export const latestSchemaVersion = (): number => migrations[migrations.length - 1]!.version;

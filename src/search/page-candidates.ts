@@ -19,10 +19,26 @@ export interface PageCandidate {
 
 const pageKeyOf = (chunkId: string, pageId: string | null | undefined) => pageId ?? `chunk:${chunkId}`;
 
-/** Keyword side: BM25 with the best chunk per page chosen in SQL, so `limit` pages come back when they exist. */
-export async function keywordPages(keyword: KeywordIndex, query: string, limit: number, tags?: readonly string[]): Promise<PageCandidate[]> {
-  const hits = await keyword.search(query, limit, { tags, perPage: true });
-  return hits.map((h) => ({ pageKey: pageKeyOf(h.id, h.page_id), chunkId: h.id, score: h.score }));
+/**
+ * Keyword side: pages by their best chunk's BM25 (the keyword engine's exact, pruned top `depth`), re-ranked
+ * with page-level evidence: score = BM25 of the best chunk + `pageWeight` x BM25 of the whole page (its
+ * chunks' term counts and lengths summed: a page whose title, headings and sections together cover the
+ * query gains on a page where one chunk happens to match). Returns at most `limit` pages, best first.
+ */
+export async function keywordPages(
+  keyword: KeywordIndex,
+  query: string,
+  o: { limit: number; depth: number; pageWeight: number; tags?: readonly string[] },
+): Promise<PageCandidate[]> {
+  const q = await keyword.prepare(query);
+  const top = await keyword.topPages(q, Math.max(o.limit, o.depth), o.tags);
+  if (o.pageWeight === 0) return top.slice(0, o.limit);
+  const scored = await keyword.scorePages(q, top.map((p) => p.pageKey));
+  const rank = new Map(top.map((p, i) => [p.pageKey, i]));
+  return scored
+    .map((s) => ({ pageKey: s.pageKey, chunkId: s.chunkId, score: s.score + o.pageWeight * s.pageScore }))
+    .sort((a, b) => b.score - a.score || rank.get(a.pageKey)! - rank.get(b.pageKey)!)
+    .slice(0, o.limit);
 }
 
 /**

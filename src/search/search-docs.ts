@@ -3,18 +3,23 @@
  *
  * Each retriever yields a ranked list of *pages*, each represented by its best chunk (page-candidates.ts):
  * - vector: nearest chunks by embedding (over-fetched, grouped per page, with the tag filter);
- * - keyword: BM25 over chunk text + page title + heading path (grouped per page in SQL, same tag filter).
+ * - keyword: BM25 over chunk text + page title + heading path (in-memory index, pruned top k per page, same
+ *   tag filter), re-ranked with page-level evidence: the BM25 of the whole page.
  *
  * What `score` means, per mode (higher is always better):
  * - `vector`: 1 - cosine distance between the query and the page's best chunk (as Qdrant reports it;
  *   1 = same direction). Comparable across queries.
- * - `keyword`: the BM25 score (k1 = 1.2, b = 0.75) of the page's best chunk. Unbounded; only
- *   comparable within one query.
- * - `hybrid` (default): Reciprocal Rank Fusion (k = 60) of the two page rankings:
- *   score = sum over the two lists of 1 / (60 + rank of the page in that list), rank from 1; a page
- *   missing from a list adds nothing. At most 2/61 ~ 0.0328 (first in both lists); only comparable
- *   within one query. The chunk shown is the page's best chunk from the list that ranks the page higher
- *   (the vector one on a tie).
+ * - `keyword`: BM25 (k1 = 1.2, b = 0.75) of the page's best chunk + PAGE_WEIGHT x BM25 of the whole page
+ *   (the page as one document: its chunks' term counts and lengths summed). Unbounded; only comparable
+ *   within one query.
+ * - `hybrid` (default): weighted Reciprocal Rank Fusion (k = 60) of the two page rankings:
+ *   score = w / (60 + rank in the vector list) + 1 / (60 + rank in the keyword list), rank from 1, with w
+ *   the vector weight (VECTOR_WEIGHT; VECTOR_WEIGHT_LEXICAL with the lexical embedder); a page missing
+ *   from a list adds nothing. At most (1 + w) / 61; only comparable within one query. The chunk shown is
+ *   the page's best chunk from the list that adds most to its score (the vector one on a tie).
+ *
+ * PAGE_WEIGHT and VECTOR_WEIGHT_LEXICAL were chosen on half of the project's evaluation questions and
+ * checked on the other half (bench/eval/, bench/results/retrieval-tuning.md).
  *
  * `max_results` pages come back whenever that many pages match: each list is asked for pages, not
  * chunks, so a page with many matching chunks cannot crowd others out. With `return_full_document_text`,
@@ -36,6 +41,27 @@ export const RRF_K = 60;
  * (`truncated: true`) or keep their best passage, and the answer's `note` says so.
  */
 export const MAX_FULL_TEXT_CHARS = 1_000_000;
+
+/** Weight of the whole-page BM25 in the keyword score (chosen on fold A of bench/eval, see the module comment). */
+export const PAGE_WEIGHT = 0.25;
+/**
+ * Weight of the vector list in hybrid fusion, the keyword list weighing 1. For the offline lexical embedder
+ * it was chosen on fold A like PAGE_WEIGHT: 0, its vectors (hashed words and trigrams) adding nothing that
+ * BM25 with page evidence lacks there, so its pages come after the keyword ones (a fallback, e.g. for
+ * misspelt words). Embedding models are not evaluated here (no model or API offline): plain RRF (1).
+ */
+export const VECTOR_WEIGHT_LEXICAL = 0;
+export const VECTOR_WEIGHT = 1;
+
+/** Fusion settings (the evaluation harness varies them). */
+export interface Fusion {
+  pageWeight: number;
+  vectorWeight: number;
+}
+export const fusionFor = (embedder: Pick<Embedder, 'provider'>): Fusion => ({
+  pageWeight: PAGE_WEIGHT,
+  vectorWeight: embedder.provider === 'lexical' ? VECTOR_WEIGHT_LEXICAL : VECTOR_WEIGHT,
+});
 
 export interface SearchDocsParams {
   query: string;
@@ -81,19 +107,32 @@ export interface SearchDeps {
   store: Store;
   embedder: Embedder;
   keyword: KeywordIndex;
+  /** Overrides the fusion weights (evaluation only). */
+  fusion?: Fusion;
 }
 
-/** How many pages each list contributes to hybrid fusion: deeper than max_results, so fusion can reorder. */
+/**
+ * How many pages each list contributes to hybrid fusion, and how many keyword pages are re-ranked with
+ * page-level evidence: deeper than max_results, so re-ranking and fusion can reorder.
+ */
 const fusionDepth = (maxResults: number) => Math.max(50, 2 * maxResults);
 
 export async function searchDocs(deps: SearchDeps, params: SearchDocsParams): Promise<SearchDocsAnswer> {
   const { query, tags, maxResults, mode, fullText } = validate(params);
-  const depth = mode === 'hybrid' ? fusionDepth(maxResults) : maxResults;
-  const [vector, keyword] = await Promise.all([
-    mode === 'keyword' ? [] : embedQuery(deps.embedder, query).then((q) => vectorPages(deps.store, q, depth, tags)),
-    mode === 'vector' ? [] : keywordPages(deps.keyword, query, depth, tags),
-  ]);
-  const ranked = mode === 'vector' ? vector : mode === 'keyword' ? keyword : fuse([vector, keyword]);
+  const fusion = deps.fusion ?? fusionFor(deps.embedder);
+  const depth = fusionDepth(maxResults);
+  const vectorSide = () => embedQuery(deps.embedder, query).then((q) => vectorPages(deps.store, q, mode === 'hybrid' ? depth : maxResults, tags));
+  const keywordSide = () => keywordPages(deps.keyword, query, { limit: mode === 'hybrid' ? depth : maxResults, depth, pageWeight: fusion.pageWeight, tags });
+  let vector: PageCandidate[] = [];
+  let keyword: PageCandidate[] = [];
+  if (mode === 'vector') vector = await vectorSide();
+  else if (mode === 'keyword') keyword = await keywordSide();
+  else if (fusion.vectorWeight === 0) {
+    // Vector pages then only follow the keyword ones: they matter only when the keyword list runs short.
+    keyword = await keywordSide();
+    if (keyword.length < maxResults) vector = await vectorSide();
+  } else [vector, keyword] = await Promise.all([vectorSide(), keywordSide()]);
+  const ranked = mode === 'vector' ? vector : mode === 'keyword' ? keyword : fuse([vector, keyword], [fusion.vectorWeight, 1]);
   const results = await materialise(deps.store, ranked.slice(0, maxResults), fullText);
   const cut = results.filter((r) => r.truncated).length;
   if (cut === 0) return { results };
@@ -133,22 +172,27 @@ async function embedQuery(embedder: Embedder, query: string): Promise<Float32Arr
 }
 
 /**
- * Reciprocal Rank Fusion of page rankings (best first): score = sum of 1 / (RRF_K + rank), rank from 1.
- * Each page keeps the chunk of the list that ranks it highest (earlier lists win ties).
+ * Weighted Reciprocal Rank Fusion of page rankings (best first): score = sum of weight / (RRF_K + rank),
+ * rank from 1 (weights default to 1). Each page keeps the chunk of the list that adds most to its score
+ * (earlier lists win ties). Pages with equal scores keep the order of their best rank (so with weight 0,
+ * a list's own pages follow the others in its order).
  */
-export function fuse(lists: readonly (readonly PageCandidate[])[]): PageCandidate[] {
-  const fused = new Map<string, { c: PageCandidate; score: number; bestRank: number }>();
-  for (const list of lists) {
+export function fuse(lists: readonly (readonly PageCandidate[])[], weights: readonly number[] = []): PageCandidate[] {
+  const fused = new Map<string, { c: PageCandidate; score: number; best: number; bestRank: number }>();
+  for (const [l, list] of lists.entries()) {
+    const w = weights[l] ?? 1;
     list.forEach((c, i) => {
       const rank = i + 1;
+      const part = w / (RRF_K + rank);
       const f = fused.get(c.pageKey);
-      if (!f) fused.set(c.pageKey, { c, score: 1 / (RRF_K + rank), bestRank: rank });
+      if (!f) fused.set(c.pageKey, { c, score: part, best: part, bestRank: rank });
       else {
-        f.score += 1 / (RRF_K + rank);
-        if (rank < f.bestRank) {
+        f.score += part;
+        if (part > f.best) {
           f.c = c;
-          f.bestRank = rank;
+          f.best = part;
         }
+        f.bestRank = Math.min(f.bestRank, rank);
       }
     });
   }

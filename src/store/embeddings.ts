@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { Database, Tx } from '../db/database.js';
+import type { ChunkTerms } from '../text/chunk-terms.js';
 import type { EngineRow, VectorEngine, VectorHit } from '../vector/engine.js';
 import { ExactEngine } from '../vector/exact.js';
 import { appendEmbeddingRows, type EmbeddingRow } from './bulk-append.js';
@@ -24,6 +25,8 @@ export interface ChunkPayload {
   heading_path?: string | null;
   /** Fields with no column of their own (e.g. unknown Qdrant payload fields), kept as JSON. */
   extra?: Record<string, unknown> | null;
+  /** The chunk's keyword terms when already computed (e.g. in a worker thread): chunkTerms() of this payload. */
+  keyword_terms?: ChunkTerms;
 }
 
 export interface StoredPayload {
@@ -53,13 +56,23 @@ export interface IndexedChunk {
   heading_path: string | null;
   page_id: string | null;
   tags: readonly string[];
+  /** Pre-computed keyword terms (ChunkPayload.keyword_terms); computed from the text when absent. */
+  terms?: ChunkTerms;
+}
+
+/** A chunk as deleted. */
+export interface DeletedChunk {
+  id: string;
+  seq: bigint;
 }
 
 /** Keeps a secondary structure (e.g. the BM25 keyword index) in the same transaction as chunk writes. */
 export interface ChunkHook {
   onInsert(tx: Tx, chunks: readonly IndexedChunk[]): Promise<void>;
-  onDelete(tx: Tx, ids: readonly string[]): Promise<void>;
+  onDelete(tx: Tx, deleted: readonly DeletedChunk[]): Promise<void>;
 }
+
+type PreparedRow = Omit<EmbeddingRow, 'seq'> & { keywordTerms?: ChunkTerms };
 
 export interface WriteOptions {
   /** Replace rows whose id already exists (idempotent re-runs); otherwise a duplicate id is an error. */
@@ -139,7 +152,7 @@ export class VectorIndexer {
     vectors: readonly ArrayLike<number>[],
     payloads: readonly ChunkPayload[],
     ids?: readonly string[],
-  ): Omit<EmbeddingRow, 'seq'>[] {
+  ): PreparedRow[] {
     if (!Array.isArray(vectors) || !Array.isArray(payloads)) {
       throw new ValidationError('vectors and payloads must be arrays.');
     }
@@ -172,16 +185,17 @@ export class VectorIndexer {
         heading_path: p.heading_path ?? null,
         extra: p.extra && Object.keys(p.extra).length ? JSON.stringify(p.extra) : null,
         created_at: now,
+        keywordTerms: p.keyword_terms,
       };
     });
   }
 
-  private async writeRows(tx: Tx, prepared: Omit<EmbeddingRow, 'seq'>[], opts: WriteOptions): Promise<string[]> {
+  private async writeRows(tx: Tx, prepared: PreparedRow[], opts: WriteOptions): Promise<string[]> {
     if (prepared.length === 0) return [];
     const ids = prepared.map((r) => r.id);
     if (opts.replace) await this.deleteWhere(tx, 'id IN (SELECT unnest($ids))', ids);
     const seqRows = await tx.all<{ s: bigint }>("SELECT nextval('embedding_seq') AS s FROM range(?)", [prepared.length]);
-    const rows: EmbeddingRow[] = prepared.map((r, i) => ({ ...r, seq: BigInt(seqRows[i]!.s) }));
+    const rows: (EmbeddingRow & { keywordTerms?: ChunkTerms })[] = prepared.map((r, i) => ({ ...r, seq: BigInt(seqRows[i]!.s) }));
     try {
       await appendEmbeddingRows(tx.connection, this.dimension, rows);
     } catch (e) {
@@ -199,6 +213,7 @@ export class VectorIndexer {
       heading_path: r.heading_path,
       page_id: r.page_id,
       tags: r.tags,
+      terms: r.keywordTerms,
     }));
     for (const hook of this.hooks) await hook.onInsert(tx, indexed);
     const engineRows: EngineRow[] = rows.map((r) => ({ id: r.id, seq: r.seq, vector: r.embedding, tags: r.tags, pageId: r.page_id }));
@@ -224,7 +239,7 @@ export class VectorIndexer {
       { ids: LIST(VARCHAR) },
     );
     if (deleted.length === 0) return 0;
-    for (const hook of this.hooks) await hook.onDelete(tx, deleted.map((d) => d.id));
+    for (const hook of this.hooks) await hook.onDelete(tx, deleted.map((d) => ({ id: d.id, seq: BigInt(d.seq) })));
     const seqs = deleted.map((d) => BigInt(d.seq));
     tx.onCommit(() => this.engine.afterDelete?.(seqs));
     return deleted.length;

@@ -126,10 +126,10 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       return createVectorEngine(db, dimension, vectorConfig, log, options);
     };
     const chunks = new VectorIndexer(db, embedding.dimension, await openVectorEngine(embedding.dimension));
-    const keyword = new KeywordIndex(db);
+    const keyword = new KeywordIndex(db, opts.vector?.log);
     chunks.addHook(keyword);
-    // Chunks written without the keyword hook (older files, interrupted upgrades) are indexed now.
-    if ((await keyword.count()) < (await chunks.count())) await keyword.indexMissing();
+    // Chunks written without keyword rows (older files, a tokeniser change) are indexed, then the rows loaded.
+    await keyword.open();
     const store: Store = {
       db,
       embedding,
@@ -140,6 +140,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       pages: new PageStore(db, chunks),
       jobs: new JobStore(db),
       close: async () => {
+        await keyword.close();
         await chunks.vectorEngine.close?.();
         await db.close();
       },

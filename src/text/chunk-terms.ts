@@ -1,0 +1,87 @@
+/**
+ * What the keyword index stores for a chunk: its terms with their counts and its length, computed from the
+ * chunk text, page title and heading path. A pure function of its input, with a compact, transferable
+ * result (typed arrays), so that it can run in a worker thread and be handed to the index write path
+ * (`IndexedChunk.terms`).
+ *
+ * Terms are identified by a 64-bit hash (two 32-bit words): integers are cheap to store, to read back and
+ * to look up, and no term dictionary has to be kept in step. Two different terms sharing a hash is
+ * ~1e-8-unlikely even with a million distinct terms, and would only merge their postings.
+ */
+import { STOPWORDS, analyze, isPhrase } from './tokenize.js';
+
+/** How many times a title / heading-path term counts relative to a term of the chunk text. */
+export const TITLE_WEIGHT = 2;
+export const HEADING_WEIGHT = 2;
+/** Counts are stored as 16-bit integers. */
+export const MAX_TERM_COUNT = 0xffff;
+
+export interface ChunkText {
+  text: string;
+  title?: string | null;
+  heading_path?: string | null;
+}
+
+export interface ChunkTerms {
+  /** Term hashes, two int32 words per term: [lo0, hi0, lo1, hi1, ...] (see termHashWords). */
+  words: Int32Array;
+  /** Count of each term (title and heading terms weighted), 1..65535. */
+  counts: Uint16Array;
+  /** BM25 document length: the weighted count of the terms that are neither stop words nor phrases. */
+  length: number;
+}
+
+/** Term counts of a chunk as indexed: title and heading path terms count TITLE_WEIGHT / HEADING_WEIGHT times. */
+export function chunkTermCounts(c: ChunkText): Map<string, number> {
+  const tf = new Map<string, number>();
+  const add = (text: string | null | undefined, weight: number) => {
+    if (!text) return;
+    for (const t of analyze(text)) tf.set(t, (tf.get(t) ?? 0) + weight);
+  };
+  add(c.title, TITLE_WEIGHT);
+  add(c.heading_path, HEADING_WEIGHT);
+  add(c.text, 1);
+  return tf;
+}
+
+/** The chunk's terms in the index's form. */
+export function chunkTerms(c: ChunkText): ChunkTerms {
+  const tf = chunkTermCounts(c);
+  const words = new Int32Array(tf.size * 2);
+  const counts = new Uint16Array(tf.size);
+  let i = 0;
+  let length = 0;
+  for (const [term, n] of tf) {
+    termHashWords(term, words, 2 * i);
+    counts[i] = Math.min(n, MAX_TERM_COUNT);
+    if (!STOPWORDS.has(term) && !isPhrase(term)) length += n;
+    i++;
+  }
+  return { words, counts, length };
+}
+
+/**
+ * Writes the 64-bit hash of a term into out[at] (low word) and out[at + 1] (high word): FNV-1a and a
+ * multiply-xorshift hash over the UTF-16 code units.
+ */
+export function termHashWords(term: string, out: Int32Array, at: number): void {
+  let lo = 0x811c9dc5;
+  let hi = 0x9747b28c;
+  for (let i = 0; i < term.length; i++) {
+    const c = term.charCodeAt(i);
+    lo = Math.imul(lo ^ c, 0x01000193);
+    hi = Math.imul(hi ^ c, 0x5bd1e995);
+    hi ^= hi >>> 15;
+  }
+  hi = Math.imul(hi ^ (hi >>> 13), 0xc2b2ae35);
+  hi ^= hi >>> 16;
+  out[at] = lo | 0;
+  out[at + 1] = hi | 0;
+}
+
+/** The 64-bit hash of a term as a signed BIGINT value (how kw_docs stores it). */
+export function termHash(term: string): bigint {
+  const w = new Int32Array(2);
+  termHashWords(term, w, 0);
+  return BigInt.asIntN(64, (BigInt(w[1]! >>> 0) << 32n) | BigInt(w[0]! >>> 0));
+}
