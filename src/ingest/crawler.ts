@@ -4,9 +4,8 @@
  * transaction); progress goes to the jobs row as it happens. The frontier is persisted
  * (crawl_frontier), so an interrupted job resumes where it stopped and skips pages already stored.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import type { Tx } from '../db/database.js';
 import type { DoctorConfig } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { EmbeddingError, type Embedder } from '../embed/embedder.js';
@@ -19,9 +18,9 @@ import { RobotsCache } from './fetch/robots.js';
 import { discoverLlmsTxtUrls, discoverSitemapUrls } from './fetch/sitemap.js';
 import { makeScopeFilter, normalizeUrl, TrapGuard, type Scope } from './fetch/url.js';
 import { extractPage, looksLikeJsOnly, type ExtractedPage } from './extract/extract.js';
-import { chunkMarkdown, chunkSearchText } from './extract/chunker.js';
 import type { Renderer } from './fetch/renderer.js';
 import { GroupWriter } from './group-writer.js';
+import { writePage } from './page-writer.js';
 
 export interface CrawlOptions {
   scope: Scope;
@@ -288,65 +287,29 @@ export class Crawl {
     await this.addToFrontier(entries);
   }
 
-  /** Stores page + chunks in one transaction; an unchanged page (same content hash) is not re-embedded. */
+  /** Stores page + chunks in one transaction with the frontier mark (src/ingest/page-writer.ts). */
   private async storePage(url: string, entry: FrontierEntry, page: ExtractedPage, id: string, existing: PageRecord | undefined): Promise<string> {
     const { store, embedder, config } = this.deps;
-    const hash = createHash('sha256').update(page.markdown).digest('hex');
-    const tags = [...new Set([...(existing?.tags ?? []), ...this.job.tags])];
-    const record = {
-      id,
-      url,
-      domain: new URL(url).hostname,
-      title: page.title,
-      raw_text: page.markdown,
-      crawl_date: new Date(),
-      tags,
-      job_id: this.job.job_id,
-      parent_page_id: entry.parent_page_id ?? existing?.parent_page_id ?? null,
-      root_page_id: entry.depth === 0 ? id : (this.rootPageId ?? existing?.root_page_id ?? id),
-      depth: entry.depth,
-      path: new URL(url).pathname,
-      content_hash: hash,
-    };
-    const markDone = (tx: Tx) => this.frontier.mark(this.job.job_id, entry.url, 'done', { page_id: id }, tx);
-    if (existing && existing.content_hash === hash && sameTags(existing.tags, tags)) {
-      let t = performance.now();
-      await this.writer.write(async (tx) => {
-        await store.pages.upsert(tx, { ...record, raw_text: existing.raw_text });
-        await markDone(tx);
-      });
-      this.stages.store += performance.now() - t;
-      return id;
-    }
-    let t = performance.now();
-    const chunks = chunkMarkdown(page.markdown, { maxChars: config.chunkSize, overlap: config.chunkOverlap, title: page.title });
-    this.stages.chunk += performance.now() - t;
-    t = performance.now();
-    const vectors = chunks.length ? await embedder.embed(chunks.map((c) => chunkSearchText(c, page.title)), { signal: this.signal }) : [];
-    this.stages.embed += performance.now() - t;
-    this.throwIfCancelled();
-    t = performance.now();
-    await this.writer.write(async (tx) => {
-      if (existing) await store.chunks.deleteByPageIds(tx, [id]); // a new page has no chunks to replace
-      await store.pages.upsert(tx, record);
-      await store.chunks.writeBatch(
-        tx,
-        vectors,
-        chunks.map((c) => ({
-          text: c.text,
-          page_id: id,
-          url,
-          domain: record.domain,
-          tags,
-          job_id: this.job.job_id,
-          chunk_index: c.index,
-          title: page.title,
-          heading_path: c.headingPath.join(' > ') || null,
-        })),
-      );
-      await markDone(tx);
-    });
-    this.stages.store += performance.now() - t;
+    const times = await writePage(
+      { store, embedder, writer: this.writer, chunking: { maxChars: config.chunkSize, overlap: config.chunkOverlap } },
+      {
+        id,
+        url,
+        page,
+        existing,
+        tags: this.job.tags,
+        job_id: this.job.job_id,
+        parent_page_id: entry.parent_page_id ?? null,
+        root_page_id: entry.depth === 0 ? id : (this.rootPageId ?? existing?.root_page_id ?? id),
+        depth: entry.depth,
+        alsoInTx: (tx) => this.frontier.mark(this.job.job_id, entry.url, 'done', { page_id: id }, tx),
+        signal: this.signal,
+        beforeWrite: () => this.throwIfCancelled(),
+      },
+    );
+    this.stages.chunk += times.chunk;
+    this.stages.embed += times.embed;
+    this.stages.store += times.store;
     return id;
   }
 
@@ -391,8 +354,4 @@ function errorMessage(e: unknown): string {
 function dedupe(entries: FrontierEntry[]): FrontierEntry[] {
   const seen = new Set<string>();
   return entries.filter((e) => (seen.has(e.url) ? false : (seen.add(e.url), true)));
-}
-
-function sameTags(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((t) => b.includes(t));
 }

@@ -1,0 +1,134 @@
+/**
+ * Storing one extracted page: page row, chunks, vectors (and, through the chunk hooks, keyword rows) in one
+ * transaction of a group commit, with whatever else must commit with it (a crawl's frontier mark). An
+ * unchanged page (same content hash and tags) keeps its chunks and is not embedded again.
+ *
+ * Every source of pages calls this: crawls (src/ingest/crawler.ts) and any other way pages arrive.
+ */
+import { createHash } from 'node:crypto';
+import type { Tx } from '../db/database.js';
+import type { Embedder } from '../embed/embedder.js';
+import type { Store } from '../store/store.js';
+import type { PageRecord } from '../store/pages.js';
+import { chunkMarkdown, chunkSearchText, type Chunk } from './extract/chunker.js';
+import type { ExtractedPage } from './extract/extract.js';
+import type { GroupWriter } from './group-writer.js';
+
+export interface PageWriterDeps {
+  store: Store;
+  embedder: Embedder;
+  writer: GroupWriter;
+  chunking: { maxChars: number; overlap: number };
+}
+
+export interface PageToStore {
+  id: string;
+  url: string;
+  page: ExtractedPage;
+  /** The stored page with this URL, if any: its tags are kept, its chunks replaced. */
+  existing: PageRecord | undefined;
+  tags: readonly string[];
+  job_id: string | null;
+  parent_page_id: string | null;
+  root_page_id: string;
+  depth: number;
+  /** Chunks already cut (e.g. in a worker thread); cut here when absent. */
+  chunks?: readonly Chunk[];
+  /** Written in the page's own transaction (a frontier mark). */
+  alsoInTx?: (tx: Tx) => Promise<void>;
+  signal?: AbortSignal;
+  /** Called before the write, after embedding: throws to abandon the page (a cancelled crawl). */
+  beforeWrite?: () => void;
+}
+
+/** Wall time per stage in ms, for one page. */
+export interface PageWriteTimes {
+  chunk: number;
+  embed: number;
+  store: number;
+}
+
+export const contentHash = (markdown: string): string => createHash('sha256').update(markdown).digest('hex');
+
+/** Stores a page and its chunks in one transaction; an unchanged page is not re-embedded. */
+export async function writePage(deps: PageWriterDeps, p: PageToStore): Promise<PageWriteTimes & { unchanged: boolean }> {
+  const { store, embedder } = deps;
+  const times = { chunk: 0, embed: 0, store: 0 };
+  const { page, existing, id, url } = p;
+  const hash = contentHash(page.markdown);
+  const tags = [...new Set([...(existing?.tags ?? []), ...p.tags])];
+  const record = {
+    id,
+    url,
+    domain: hostnameOf(url),
+    title: page.title,
+    raw_text: page.markdown,
+    crawl_date: new Date(),
+    tags,
+    job_id: p.job_id,
+    parent_page_id: p.parent_page_id ?? existing?.parent_page_id ?? null,
+    root_page_id: p.root_page_id,
+    depth: p.depth,
+    path: pathOf(url),
+    content_hash: hash,
+  };
+  if (existing && existing.content_hash === hash && sameTags(existing.tags, tags)) {
+    const t = performance.now();
+    await deps.writer.write(async (tx) => {
+      await store.pages.upsert(tx, { ...record, raw_text: existing.raw_text });
+      await p.alsoInTx?.(tx);
+    });
+    times.store += performance.now() - t;
+    return { ...times, unchanged: true };
+  }
+  let t = performance.now();
+  const chunks = p.chunks ?? chunkMarkdown(page.markdown, { maxChars: deps.chunking.maxChars, overlap: deps.chunking.overlap, title: page.title });
+  times.chunk += performance.now() - t;
+  t = performance.now();
+  const vectors = chunks.length ? await embedder.embed(chunks.map((c) => chunkSearchText(c, page.title)), { signal: p.signal }) : [];
+  times.embed += performance.now() - t;
+  p.beforeWrite?.();
+  t = performance.now();
+  await deps.writer.write(async (tx) => {
+    if (existing) await store.chunks.deleteByPageIds(tx, [id]); // a new page has no chunks to replace
+    await store.pages.upsert(tx, record);
+    await store.chunks.writeBatch(
+      tx,
+      vectors,
+      chunks.map((c) => ({
+        text: c.text,
+        page_id: id,
+        url,
+        domain: record.domain,
+        tags,
+        job_id: p.job_id,
+        chunk_index: c.index,
+        title: page.title,
+        heading_path: c.headingPath.join(' > ') || null,
+      })),
+    );
+    await p.alsoInTx?.(tx);
+  });
+  times.store += performance.now() - t;
+  return { ...times, unchanged: false };
+}
+
+function hostnameOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
+}
+
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
+}
+
+function sameTags(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((t) => b.includes(t));
+}
