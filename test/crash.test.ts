@@ -16,16 +16,16 @@ const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const env = { ...process.env, DOCTOR_LOG_LEVEL: 'silent', DOCTOR_RENDER: 'never', DOCTOR_PER_HOST_DELAY_MS: '0' };
 
 /** Starts a doctor command, waits until `ready()` says so, then kills it with SIGKILL. */
-async function killWhen(args: string[], ready: () => boolean): Promise<void> {
+async function killWhen(args: string[], ready: (stderr: string) => boolean): Promise<void> {
   const child = spawn(process.execPath, [...CLI, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  for (let i = 0; i < 600 && !ready(); i++) {
+  for (let i = 0; i < 600 && !ready(stderr); i++) {
     if (child.exitCode !== null) throw new Error(`the command ended before it could be killed: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.ok(ready(), 'reached the point to kill at');
+  assert.ok(ready(stderr), 'reached the point to kill at');
   child.kill('SIGKILL');
   await exited;
 }
@@ -86,7 +86,7 @@ describe('SIGKILL in the middle of the work', () => {
     const dir = tempDir();
     const scrolls = () => q.requests.filter((r) => r.path.endsWith('/scroll')).length;
     try {
-      await killWhen(['--data-dir', dir, 'migrate', 'qdrant', '--url', q.url, '--batch-size', '100'], () => scrolls() >= 16);
+      await killWhen(['--data-dir', dir, 'migrate', 'qdrant', '--url', q.url, '--batch-size', '100'], (stderr) => scrolls() >= 16 && /migrated [1-9]/.test(stderr));
       const identity = { provider: 'openai', model: 'text-embedding-ada-002', dimension: DIM };
       const store = await openStore({ path: join(dir, 'doctor.duckdb'), embedding: identity });
       try {

@@ -54,7 +54,7 @@ export function registerMigrate(program: Command): void {
         ? new cliProgress.SingleBar({ format: 'migrating [{bar}] {value}/{total} points | {rate} points/s | ETA {eta_formatted} | skipped {skipped}', stream: process.stderr }, cliProgress.Presets.shades_classic)
         : undefined;
       const t0 = performance.now();
-      let lastLog = 0;
+      let lastLog = -Infinity; // the first progress line comes with the first commit
       let barStarted = false;
       try {
         const report = await migrateQdrant(store, { ...o, onError: o.onError }, {
