@@ -30,8 +30,12 @@ describe('sites, re-crawls and live job events', () => {
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     const job = await fetchUrl(ctx, { url: `${site.url}/docs/`, tags: ['widget'], max_pages: 20, scope: 'prefix' });
     firstJob = job.job_id;
-    const watch = await watchJobs(ctx, { job_id: job.job_id }, (e) => events.push(e));
-    events.push(...watch.initial);
+    // As GET /job_events does: what arrives before the initial state is sent goes after it.
+    let started = false;
+    const pending: JobEvent[] = [];
+    const watch = await watchJobs(ctx, { job_id: job.job_id }, (e) => (started ? events : pending).push(e));
+    events.push(...watch.initial, ...pending);
+    started = true;
     await ctx.runner!.waitFor(job.job_id);
     watch.close();
   });

@@ -66,15 +66,30 @@ export async function watchJobs(ctx: DoctorContext, input: JobEventsInput, send:
     throw new ConflictError('this Doctor process runs no crawl jobs: job events come from `doctor serve`.');
   }
   const meter = new RateMeter();
+  // Progress reported while the current state is read is held back, then only what is newer than that
+  // state follows it: a watcher never sees a job go back.
+  let held: JobRecord[] | undefined = [];
+  const live = (j: JobRecord) => (held ? held.push(j) : send(meter.event(j)));
+  const initialOf = (snapshot: readonly JobRecord[]): JobEvent[] => {
+    const seen = new Map(snapshot.map((j) => [j.job_id, handled(j)]));
+    const newer = held!.filter((j) => handled(j) >= (seen.get(j.job_id) ?? -1));
+    held = undefined;
+    return [...snapshot, ...newer].map((j) => meter.event(j));
+  };
   if (job_id) {
     const job = await findJob(ctx, job_id);
-    const close = runner.onProgress(job.job_id, (j) => send(meter.event(j)));
+    const close = runner.onProgress(job.job_id, live);
     const now = (await ctx.store.jobs.get(job.job_id)) ?? job;
     const finished = FINISHED_STATUSES.includes(now.status);
     if (finished) close();
-    return { initial: [meter.event(now)], finished, close };
+    return { initial: initialOf([now]), finished, close };
   }
-  const close = runner.onAnyProgress((j) => send(meter.event(j)));
+  const close = runner.onAnyProgress(live);
   const unfinished = await ctx.store.jobs.unfinished();
-  return { initial: unfinished.map((j) => meter.event(j)), finished: false, close };
+  return { initial: initialOf(unfinished), finished: false, close };
+}
+
+/** How far a job has come: pages handled, then whether it finished (a later state never has less). */
+function handled(j: JobRecord): number {
+  return (j.pages_crawled + j.pages_skipped) * 2 + (FINISHED_STATUSES.includes(j.status) ? 1 : 0);
 }
