@@ -1,8 +1,9 @@
 /**
  * Walking a directory tree: .gitignore files and --exclude patterns honoured (ignored directories are not
- * entered), hidden entries left out, files over the size limit skipped, and symbolic links followed only
- * when they resolve (realpath) to somewhere inside the tree; a link out of the tree, a broken link or a link
- * back to a directory already walked is skipped with its reason.
+ * entered), hidden entries left out, files over the size limit skipped. A symbolic link to a file is
+ * followed only when it resolves (realpath) to a file inside the tree; a link out of the tree, a broken link
+ * and a link to a directory (whose target, inside the tree, is walked under its own path: no loops, no
+ * double walks) are skipped with their reason.
  */
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
@@ -21,7 +22,6 @@ export async function walkDirectory(root: string, excludes: readonly string[], l
   const rules = new IgnoreRules(excludes);
   const files: LocalFile[] = [];
   const skipped = new SkipLog();
-  const visited = new Set<string>([realRoot]);
   // Directories to walk: their path relative to the root and where they really are.
   const stack: { rel: string; real: string }[] = [{ rel: '', real: realRoot }];
   while (stack.length) {
@@ -48,8 +48,14 @@ export async function walkDirectory(root: string, excludes: readonly string[], l
           continue;
         }
         const st = await stat(target);
+        if (st.isDirectory()) {
+          // Its target is in the tree and is walked under its own path (following it would index it twice,
+          // or loop).
+          skipped.add(rel, 'symbolic link to a directory in the tree (walked under its own path)');
+          continue;
+        }
         path = target;
-        isDir = st.isDirectory();
+        isDir = false;
         isFile = st.isFile();
       }
       const leftOut = rules.reason(rel, isDir);
@@ -59,11 +65,6 @@ export async function walkDirectory(root: string, excludes: readonly string[], l
         continue;
       }
       if (isDir) {
-        if (visited.has(path)) {
-          skipped.add(`${rel}/`, 'symbolic link to a directory already walked');
-          continue;
-        }
-        visited.add(path);
         stack.push({ rel, real: path });
         continue;
       }
