@@ -4,7 +4,9 @@
  * No fonts are loaded, nothing is evaluated, and a damaged file fails with a reason instead of throwing past
  * the caller.
  */
-import { getDocument, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
+
+/** pdf.js is large (seconds to load on a busy machine): loaded on the first PDF, not with the CLI. */
+let pdfjs: Promise<typeof import('pdfjs-dist/legacy/build/pdf.mjs')> | undefined;
 
 export interface PdfText {
   title: string | undefined;
@@ -15,6 +17,7 @@ export interface PdfText {
 export const MAX_PDF_PAGES = 2000;
 
 export async function readPdf(bytes: Uint8Array): Promise<PdfText> {
+  const { getDocument, VerbosityLevel } = await (pdfjs ??= import('pdfjs-dist/legacy/build/pdf.mjs'));
   const task = getDocument({
     // pdf.js takes ownership of (detaches) the buffer it is given: hand it a copy.
     data: new Uint8Array(bytes),
