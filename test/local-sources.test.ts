@@ -15,7 +15,7 @@ import * as tar from 'tar';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { addLocal, ForbiddenError, listDocPages, searchDocs, ValidationError, type LocalIndexSummary } from '../src/service/index.js';
+import { addLocal, ForbiddenError, listDocPages, recrawlSite, searchDocs, siteOverview, ValidationError, type LocalIndexSummary } from '../src/service/index.js';
 import { buildHttpApp } from '../src/http/app.js';
 import { registerMcpRoutes } from '../src/mcp/http.js';
 import { localBackend } from '../src/app/backend.js';
@@ -120,6 +120,9 @@ describe('doctor add: a directory tree', () => {
     assert.equal(rootPage.page_id, first.root_page_id);
     assert.ok(pages.every((p) => p.root_page_id === first.root_page_id));
     assert.ok(pages.every((p) => p.tags.includes('widget') && p.tags.includes('local')));
+    const site = (await siteOverview(ctx, {})).sites.find((x) => x.root_page_id === first.root_page_id);
+    assert.equal(site?.pages, 8, 'the source shows as one site');
+    await assert.rejects(recrawlSite(ctx, { root_page_id: first.root_page_id }), /added from local files, not crawled: run `doctor add`/);
   });
 
   it('search finds the added content, and nothing that was left out', async () => {
