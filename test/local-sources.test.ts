@@ -22,6 +22,7 @@ import { localBackend } from '../src/app/backend.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 import { makePdf } from './helpers/pdf.js';
 import { makeZip } from './helpers/zip.js';
+import { readArchive } from '../src/ingest/local/archive.js';
 import { tempDir } from './helpers/tmp.js';
 
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
@@ -260,6 +261,16 @@ describe('doctor add: archives', () => {
     const pages = (await listDocPages(ctx, {})).total_docs;
     await assert.rejects(addLocal(ctx, { path: liar, max_file_bytes: 100_000 }), (e: Error) => e instanceof ValidationError && /could not be read as a zip archive/.test(e.message));
     assert.equal((await listDocPages(ctx, {})).total_docs, pages, 'nothing stored from a refused archive');
+
+    // A gzip bomb (small here: 8 MiB of one byte packs into ~8 KiB); the tar headers' sizes stop it before it unpacks.
+    const bombDir = join(dir, 'bomb');
+    mkdirSync(bombDir);
+    writeFileSync(join(bombDir, 'zeros.md'), Buffer.alloc(8 * 2 ** 20, 0x61));
+    const tgz = join(dir, 'bomb.tar.gz');
+    await tar.c({ cwd: bombDir, file: tgz, gzip: true, portable: true }, ['zeros.md']);
+    const limits = { maxFileBytes: 2 ** 20, maxFiles: 10, maxArchiveBytes: 2 ** 20, maxEntries: 10, maxUnpackedBytes: 4 * 2 ** 20, unsupported: () => undefined };
+    await assert.rejects(readArchive(tgz, [], limits), /bomb\.tar\.gz unpacks to more than 4 MiB: unpack it yourself/);
+    await assert.rejects(readArchive(tgz, [], { ...limits, maxUnpackedBytes: 2 ** 30, maxEntries: 0 }), /lists more than 0 entries/);
 
     const junk = join(dir, 'junk.tar.gz');
     writeFileSync(junk, gzipSync(Buffer.alloc(2048, 7)));
