@@ -55,6 +55,7 @@ function makeTree(root: string, outside: string): void {
   w('image.png', PNG);
   w('broken.md', Buffer.concat([Buffer.from('# Not text\n'), Buffer.alloc(64), PNG]));
   w('empty.pdf', Buffer.from('%PDF-1.4 this is not a real PDF'));
+  w('legacy.txt', Buffer.from('Caf\xe9 cr\xe8me: the na\xefve encoding (Windows-1252).\n', 'latin1'));
   writeFileSync(join(outside, 'outside.md'), '# Outside\n\noutsideword must never be indexed\n');
   symlinkSync(join(outside, 'outside.md'), join(root, 'linked.md'));
   symlinkSync(outside, join(root, 'linked-dir'));
@@ -90,11 +91,11 @@ describe('doctor add: a directory tree', () => {
     const f = (rel: string) => pathToFileURL(join(root, rel)).href;
     assert.deepEqual(
       await urlsOf(ctx),
-      [f('guide/api.html'), f('guide/setup.mdx'), f('index.md'), f('manual.adoc'), f('manual.pdf'), f('notes-link.rst'), f('notes.rst'), f('readme.txt')].sort(),
+      [f('guide/api.html'), f('guide/setup.mdx'), f('index.md'), f('manual.adoc'), f('legacy.txt'), f('manual.pdf'), f('notes-link.rst'), f('notes.rst'), f('readme.txt')].sort(),
     );
-    assert.equal(first.added, 8);
+    assert.equal(first.added, 9);
     assert.equal(first.kind, 'directory');
-    assert.ok(progress.length >= 8 && progress.at(-1) === first.files, 'progress reported per file');
+    assert.ok(progress.length >= 9 && progress.at(-1) === first.files, 'progress reported per file');
     assert.equal(first.skipped_files.find((s) => s.path === 'guide-alias')?.reason, 'symbolic link to a directory in the tree (walked under its own path)');
     const reasons = new Map(first.skipped_files.map((s) => [s.path, s.reason]));
     assert.equal(reasons.get('secret.md'), 'ignored by .gitignore');
@@ -103,7 +104,7 @@ describe('doctor add: a directory tree', () => {
     assert.equal(reasons.get('linked.md'), 'symbolic link pointing outside the tree');
     assert.equal(reasons.get('linked-dir'), 'symbolic link pointing outside the tree');
     assert.equal(reasons.get('image.png'), 'unsupported file type (.png)');
-    assert.equal(reasons.get('broken.md'), 'binary content (not UTF-8 text)');
+    assert.equal(reasons.get('broken.md'), 'binary content (not text)');
     assert.match(reasons.get('empty.pdf') ?? '', /^not a readable PDF/);
     assert.equal(first.skipped_by_reason['ignored by .gitignore'], 2);
 
@@ -122,7 +123,7 @@ describe('doctor add: a directory tree', () => {
     assert.ok(pages.every((p) => p.root_page_id === first.root_page_id));
     assert.ok(pages.every((p) => p.tags.includes('widget') && p.tags.includes('local')));
     const site = (await siteOverview(ctx, {})).sites.find((x) => x.root_page_id === first.root_page_id);
-    assert.equal(site?.pages, 8, 'the source shows as one site');
+    assert.equal(site?.pages, 9, 'the source shows as one site');
     await assert.rejects(recrawlSite(ctx, { root_page_id: first.root_page_id }), /added from local files, not crawled: run `doctor add`/);
   });
 
@@ -134,6 +135,8 @@ describe('doctor add: a directory tree', () => {
     assert.match((await topUrl(ctx, 'marmalade scheduler')) ?? '', /notes(-link)?\.rst$/);
     assert.equal(await topUrl(ctx, 'obsidianvault'), f('manual.adoc'));
     assert.equal(await topUrl(ctx, 'tangerine protocol'), f('readme.txt'));
+    const legacy = (await searchDocs(ctx, { query: 'crème naïve', mode: 'keyword', return_full_document_text: true })).results[0];
+    assert.equal(legacy?.chunk_text, 'Café crème: the naïve encoding (Windows-1252).', 'legacy 8-bit text is decoded, not skipped');
     for (const word of ['ignoredsecretword', 'buildartifactword', 'hiddenword', 'outsideword', 'navigationonlyword', 'sidebar_position']) {
       assert.equal(await topUrl(ctx, word), undefined, word);
     }
@@ -147,7 +150,7 @@ describe('doctor add: a directory tree', () => {
 
   it('running it again changes nothing; after edits and deletions it updates, removes and leaves the rest untouched', async () => {
     const again = await addLocal(ctx, { path: root, tags: ['widget', 'local'] });
-    assert.deepEqual([again.added, again.updated, again.unchanged, again.removed], [0, 0, 8, 0]);
+    assert.deepEqual([again.added, again.updated, again.unchanged, again.removed], [0, 0, 9, 0]);
     const before = new Map((await listDocPages(ctx, {})).doc_pages.map((p) => [p.url, p.crawl_date]));
 
     writeFileSync(join(root, 'notes.rst'), 'Release Notes\n=============\n\nThe persimmon scheduler replaced marmalade.\n');
@@ -155,7 +158,7 @@ describe('doctor add: a directory tree', () => {
     rmSync(join(root, 'manual.pdf'));
     writeFileSync(join(root, 'faq.md'), '# FAQ\n\nThe kumquat question is answered here.\n');
     const third = await addLocal(ctx, { path: root, tags: ['widget', 'local'] });
-    assert.deepEqual([third.added, third.updated, third.unchanged, third.removed], [1, 2, 4, 2], 'notes.rst and its link changed');
+    assert.deepEqual([third.added, third.updated, third.unchanged, third.removed], [1, 2, 5, 2], 'notes.rst and its link changed');
     const f = (rel: string) => pathToFileURL(join(root, rel)).href;
     assert.match((await topUrl(ctx, 'persimmon')) ?? '', /notes(-link)?\.rst$/);
     assert.equal(await topUrl(ctx, 'kumquat'), f('faq.md'));
@@ -167,8 +170,8 @@ describe('doctor add: a directory tree', () => {
   });
 
   it('--exclude leaves paths out (and removes their pages); --base-url maps URLs to the published site', async () => {
-    const r = await addLocal(ctx, { path: root, tags: ['widget'], exclude: ['notes-link.rst', '*.adoc'], base_url: 'https://docs.example.com/widget' });
-    assert.equal(r.removed, 7, 'every file:// page is replaced by its published URL');
+    const r = await addLocal(ctx, { path: root, tags: ['widget'], exclude: ['notes-link.rst', '*.adoc', 'legacy.txt'], base_url: 'https://docs.example.com/widget' });
+    assert.equal(r.removed, 8, 'every file:// page is replaced by its published URL');
     assert.deepEqual(await urlsOf(ctx), [
       'https://docs.example.com/widget/faq.md',
       'https://docs.example.com/widget/guide/api.html',
@@ -176,7 +179,7 @@ describe('doctor add: a directory tree', () => {
       'https://docs.example.com/widget/index.md',
       'https://docs.example.com/widget/notes.rst',
     ]);
-    assert.equal(r.skipped_by_reason['excluded by --exclude'], 2);
+    assert.equal(r.skipped_by_reason['excluded by --exclude'], 3);
     const hit = (await searchDocs(ctx, { query: 'calibrateWidget', mode: 'keyword' })).results[0]!;
     assert.equal(hit.url, 'https://docs.example.com/widget/index.md');
   });
@@ -210,7 +213,7 @@ describe('doctor add: archives', () => {
     const s = await addLocal(ctx, { path: file, tags: ['tarball'] });
     const base = `${pathToFileURL(file).href}/tree/`;
     const urls = (await urlsOf(ctx)).filter((u) => u.startsWith(base)).map((u) => u.slice(base.length));
-    assert.deepEqual(urls, ['guide/api.html', 'guide/setup.mdx', 'index.md', 'manual.adoc', 'manual.pdf', 'notes.rst', 'readme.txt']);
+    assert.deepEqual(urls, ['guide/api.html', 'guide/setup.mdx', 'index.md', 'legacy.txt', 'manual.adoc', 'manual.pdf', 'notes.rst', 'readme.txt']);
     assert.equal(s.kind, 'archive');
     const reasons = new Map(s.skipped_files.map((k) => [k.path, k.reason]));
     assert.equal(reasons.get('tree/linked.md'), 'link in the archive (not followed)');
@@ -219,7 +222,7 @@ describe('doctor add: archives', () => {
     assert.equal(await topUrl(ctx, 'xylophonic'), `${base}manual.pdf`);
     assert.equal(await topUrl(ctx, 'outsideword'), undefined);
     const again = await addLocal(ctx, { path: file, tags: ['tarball'] });
-    assert.deepEqual([again.added, again.updated, again.unchanged, again.removed], [0, 0, 7, 0]);
+    assert.deepEqual([again.added, again.updated, again.unchanged, again.removed], [0, 0, 8, 0]);
   });
 
   it('a .zip: unsafe names and links are skipped, the rest indexed; a plain .tar too', async () => {
@@ -332,7 +335,7 @@ describe('local paths over REST and MCP', () => {
     try {
       const ok = await post(s.url, { path: root, tags: ['rest'] });
       assert.equal(ok.status, 200);
-      assert.equal((await resultOf(ok)).result.added, 8);
+      assert.equal((await resultOf(ok)).result.added, 9);
       assert.match((await searchDocs(ctx, { query: 'calibrateWidget', tags: ['rest'] })).results[0]?.url ?? '', /index\.md$/);
       for (const path of [other, join(root, 'linked.md'), join(root, '..', '..')]) {
         const res = await post(s.url, { path });
@@ -348,7 +351,7 @@ describe('local paths over REST and MCP', () => {
       try {
         const allowed = (await client.callTool({ name: 'add_local', arguments: { path: root, tags: ['rest'] } })) as { structuredContent?: LocalIndexSummary; isError?: boolean };
         assert.ok(!allowed.isError);
-        assert.equal(allowed.structuredContent?.unchanged, 8);
+        assert.equal(allowed.structuredContent?.unchanged, 9);
         const refused = (await client.callTool({ name: 'add_local', arguments: { path: other } })) as { isError?: boolean; content: { text: string }[] };
         assert.equal(refused.isError, true);
         assert.match(refused.content[0]!.text, /not below a directory this server allows/);

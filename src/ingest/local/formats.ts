@@ -39,17 +39,32 @@ export function formatOf(path: string): LocalFormat | undefined {
   return BY_EXTENSION[extname(path).toLowerCase()];
 }
 
-/** A file is a binary when its first 8 KiB hold a NUL byte or are not UTF-8 text. */
+/**
+ * A file is binary when its first 8 KiB hold a NUL byte, or, not being UTF-8, more than 10% control
+ * characters (text in a legacy 8-bit encoding has almost none).
+ */
 export function looksBinary(bytes: Uint8Array): boolean {
   const head = bytes.subarray(0, 8192);
   if (head.includes(0)) return true;
+  if (isUtf8(head, head.length < bytes.length)) return false;
+  let control = 0;
+  for (const b of head) if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c) control++;
+  return control > head.length / 10;
+}
+
+function isUtf8(bytes: Uint8Array, cut: boolean): boolean {
   try {
     // A multi-byte character cut at the 8 KiB boundary is not an error: stream mode leaves it pending.
-    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: head.length < bytes.length });
-    return false;
-  } catch {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: cut });
     return true;
+  } catch {
+    return false;
   }
+}
+
+/** UTF-8 text, or (when the bytes are not UTF-8) Windows-1252, the usual legacy encoding of docs. */
+function decodeText(bytes: Uint8Array): string {
+  return new TextDecoder(isUtf8(bytes, false) ? 'utf-8' : 'windows-1252').decode(bytes).replace(/^\uFEFF/, '');
 }
 
 /** Thrown for a file that is skipped for a reason the user should see (binary, unreadable PDF). */
@@ -58,8 +73,8 @@ export class UnreadableFile extends Error {}
 /** The page made of one file: `url` is where it will be stored (file:// or the published site). */
 export async function readDocument(format: LocalFormat, bytes: Uint8Array, url: string, fileName: string): Promise<ExtractedPage> {
   if (format === 'pdf') return pdfPage(bytes, url, fileName);
-  if (looksBinary(bytes)) throw new UnreadableFile('binary content (not UTF-8 text)');
-  const text = new TextDecoder('utf-8').decode(bytes).replace(/^\uFEFF/, '');
+  if (looksBinary(bytes)) throw new UnreadableFile('binary content (not text)');
+  const text = decodeText(bytes);
   switch (format) {
     case 'markdown':
     case 'mdx':
