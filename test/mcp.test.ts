@@ -16,7 +16,7 @@ import { addPages } from './helpers/pages.js';
 import { tempDir } from './helpers/tmp.js';
 
 const READ_TOOLS = ['get_doc_page', 'job_progress', 'list_doc_pages', 'list_tags', 'search_docs'];
-const ALL_TOOLS = [...READ_TOOLS, 'cancel_job', 'delete_docs', 'fetch_url'].sort();
+const ALL_TOOLS = [...READ_TOOLS, 'add_local', 'cancel_job', 'delete_docs', 'fetch_url'].sort();
 
 type CallResult = { isError?: boolean; content: { type: string; text: string }[] };
 const text = (r: unknown) => (r as CallResult).content[0]!.text;

@@ -5,10 +5,10 @@
  */
 import type { DoctorConfig } from '../config/config.js';
 import { openApp } from './open.js';
-import { NotFoundError, ValidationError, ConflictError, type DoctorContext } from '../service/index.js';
+import { NotFoundError, ValidationError, ConflictError, ForbiddenError, type DoctorContext } from '../service/index.js';
 import { serviceOperations, type Operations } from '../service/operations.js';
 import { LOCAL_KEY_HEADER, readServerInfo } from './server-info.js';
-import type { PortableProgress, ProgressFn } from '../service/portable.js';
+import type { PortableProgress } from '../service/portable.js';
 
 export type { Operations } from '../service/operations.js';
 
@@ -44,7 +44,8 @@ export function localBackend(ctx: DoctorContext & { close(): Promise<void> }): B
 function errorFor(baseUrl: string, status: number, detail: string): Error {
   if (status === 404) return new NotFoundError(detail);
   if (status === 422 || status === 400) return new ValidationError(detail);
-  if (status === 409 || status === 403) return new ConflictError(detail);
+  if (status === 403) return new ForbiddenError(detail);
+  if (status === 409) return new ConflictError(detail);
   if (status === 401) return new Error(`the server at ${baseUrl} needs a token: set DOCTOR_API_TOKEN (${detail})`);
   return new Error(`the server at ${baseUrl} answered ${status}: ${detail}`);
 }
@@ -90,10 +91,10 @@ export function remoteBackend(baseUrl: string, token?: string, localKey?: string
     throw errorFor(baseUrl, res.status, (data as { detail?: string }).detail ?? `${res.status} ${res.statusText}`);
   };
   /** A POST whose answer streams NDJSON: progress lines, then a result or an error line. */
-  const streamed = async <O>(path: string, input: object, onProgress?: ProgressFn): Promise<O> => {
+  const streamed = async <O, P = PortableProgress>(path: string, input: object, onProgress?: (p: P) => void, asLocalUser = true): Promise<O> => {
     const headers: Record<string, string> = { accept: 'application/x-ndjson', 'content-type': 'application/json' };
     if (token) headers.authorization = `Bearer ${token}`;
-    if (localKey) headers[LOCAL_KEY_HEADER] = localKey;
+    if (localKey && asLocalUser) headers[LOCAL_KEY_HEADER] = localKey;
     const abort = new AbortController();
     let idle: NodeJS.Timeout | undefined;
     const alive = () => {
@@ -129,7 +130,7 @@ export function remoteBackend(baseUrl: string, token?: string, localKey?: string
             const line = buffered.slice(0, nl).trim();
             buffered = buffered.slice(nl + 1);
             if (!line) continue;
-            const msg = JSON.parse(line) as { progress?: PortableProgress | null; result?: O; error?: { status: number; detail: string } };
+            const msg = JSON.parse(line) as { progress?: P | null; result?: O; error?: { status: number; detail: string } };
             if (msg.progress) onProgress?.(msg.progress);
             if (msg.error) throw errorFor(baseUrl, msg.error.status, msg.error.detail);
             if (msg.result !== undefined) return msg.result;
@@ -161,6 +162,9 @@ export function remoteBackend(baseUrl: string, token?: string, localKey?: string
     indexStatus: () => call('GET', '/index_status'),
     exportIndex: (i, onProgress) => streamed('/export_index', i, onProgress),
     importIndex: (i, onProgress) => streamed('/import_index', i, onProgress),
+    // A restricted call (an MCP agent behind `doctor mcp`) does not carry the local key: the server's
+    // --allow-local decides, as for any other client.
+    addLocal: (i, opts) => streamed('/add_local', i, opts?.onProgress, !opts?.restricted),
     close: async () => {},
   };
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { addGlobalOptions } from './global.js';
+import { registerAdd } from './add.js';
 import { registerCrawl } from './crawl.js';
 import { registerDelete } from './delete.js';
 import { registerDemo } from './demo.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   program.showHelpAfterError('(run `doctor --help` for usage)');
   registerServe(program);
   registerCrawl(program);
+  registerAdd(program);
   registerSearch(program);
   registerPages(program);
   registerJobs(program);

@@ -4,6 +4,8 @@ import { startServer } from '../server/serve.js';
 import { configFrom } from './global.js';
 import { intOption } from './output.js';
 
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -12,8 +14,9 @@ export function registerServe(program: Command): void {
     .option('--port <port>', 'port (env DOCTOR_PORT; default 9111)', intOption('--port'))
     .option('--read-only', 'refuse writes; MCP hides write tools (env DOCTOR_READ_ONLY)')
     .option('--allow-hosts <hosts>', 'hosts/IPs/CIDRs crawls may reach despite the SSRF guard (env DOCTOR_ALLOW_HOSTS)')
-    .action(async (o: { host?: string; port?: number; readOnly?: boolean; allowHosts?: string }, cmd: Command) => {
-      const config = configFrom(cmd, { host: o.host, port: o.port, readOnly: o.readOnly, allowHosts: o.allowHosts });
+    .option('--allow-local <dir>', 'let REST and MCP callers index local files below this directory (add_local); repeatable (env DOCTOR_ALLOW_LOCAL)', collect)
+    .action(async (o: { host?: string; port?: number; readOnly?: boolean; allowHosts?: string; allowLocal?: string[] }, cmd: Command) => {
+      const config = configFrom(cmd, { host: o.host, port: o.port, readOnly: o.readOnly, allowHosts: o.allowHosts, allowLocal: o.allowLocal });
       const server = await startServer(config);
       process.stderr.write(`Doctor is serving on ${server.url}: web interface at /, REST, /docs, /mcp. Ctrl-C to stop.\n`);
       await new Promise<void>((resolve) => {

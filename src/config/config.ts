@@ -4,7 +4,7 @@
  * A bad value fails at start with a message naming the variable (or flag) and what is expected.
  */
 import { isIP } from 'node:net';
-import { isAbsolute, join, resolve } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 
 const bool = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])]).transform((v) =>
@@ -13,6 +13,11 @@ const bool = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const list = z.union([z.array(z.string()), z.string()]).transform((v) =>
   (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean),
+);
+
+/** Directories: a list, or one string with the platform's path separator (":") between them, like PATH. */
+const dirList = z.union([z.array(z.string()), z.string()]).transform((v) =>
+  (Array.isArray(v) ? v : v.split(delimiter)).map((s) => s.trim()).filter(Boolean).map((d) => resolve(d)),
 );
 
 const HOST_LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
@@ -106,6 +111,8 @@ const settings = {
   allowHosts: { env: 'DOCTOR_ALLOW_HOSTS', schema: allowList, default: [] as string[] },
   chunkSize: { env: 'DOCTOR_CHUNK_SIZE', schema: int(200, 20_000), default: 1000 },
   chunkOverlap: { env: 'DOCTOR_CHUNK_OVERLAP', schema: int(0, 5_000), default: 200 },
+  // Directories below which REST and MCP callers may index local files (doctor add); none by default.
+  allowLocal: { env: 'DOCTOR_ALLOW_LOCAL', schema: dirList, default: [] as string[] },
 } as const;
 
 type Settings = typeof settings;

@@ -19,6 +19,7 @@ import { registerSiteMap } from './sitemap.js';
 import { eventStreams } from './sse.js';
 import { isPublicUiRequest, registerUi } from './ui/routes.js';
 import { registerPortableRoutes } from './portable.js';
+import { registerLocalRoutes } from './local.js';
 import { packageVersion } from '../version.js';
 
 export interface HttpAppOptions {
@@ -444,6 +445,7 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
   registerSiteMap(app, ctx);
   registerUi(app, ctx, { readOnly: !!opts.readOnly, apiToken: opts.apiToken });
   registerPortableRoutes(app, ctx, { localKey: opts.localKey, readOnly: opts.readOnly });
+  registerLocalRoutes(app, ctx, { localKey: opts.localKey, readOnly: opts.readOnly });
   return app;
 }
 

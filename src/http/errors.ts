@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ConflictError, NotFoundError, ValidationError } from '../service/index.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../service/index.js';
 import type { Logger } from '../log.js';
 
 const pathOf = (req: FastifyRequest) => req.url.split('?')[0]!;
@@ -15,6 +15,7 @@ export function sendError(log: Logger, req: FastifyRequest, reply: FastifyReply,
   if (err instanceof ValidationError) return reply.code(422).send({ detail: err.message });
   if (err instanceof NotFoundError) return reply.code(404).send({ detail: err.message });
   if (err instanceof ConflictError) return reply.code(409).send({ detail: err.message });
+  if (err instanceof ForbiddenError) return reply.code(403).send({ detail: err.message });
   const fe = err as FastifyError;
   if (fe.statusCode === 413) {
     return reply.code(413).send({ detail: `request body larger than ${bodyLimit} bytes: send less (for example fewer page_ids per request)` });

@@ -16,7 +16,7 @@ import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LOCAL_KEY_HEADER } from '../app/server-info.js';
 import * as service from '../service/index.js';
-import { ConflictError, NotFoundError, ValidationError, parseInput, type DoctorContext, type PortableProgress } from '../service/index.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError, parseInput, type DoctorContext } from '../service/index.js';
 
 const HEARTBEAT_MS = 5000;
 
@@ -28,19 +28,25 @@ export interface PortableRoutesOptions {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** Whether the request carries this server run's local key (it comes from the doctor CLI on this machine). */
+export function fromLocalCli(req: FastifyRequest, localKey: string | undefined): boolean {
+  const given = req.headers[LOCAL_KEY_HEADER];
+  return !!localKey && typeof given === 'string' && timingSafeEqual(digest(given), digest(localKey));
+}
+
+
 /** The status and detail a failed operation reports (as the REST error handler would). */
 export function errorStatus(e: unknown): number {
   if (e instanceof ValidationError) return 422;
   if (e instanceof NotFoundError) return 404;
   if (e instanceof ConflictError) return 409;
+  if (e instanceof ForbiddenError) return 403;
   return 500;
 }
 
 export function registerPortableRoutes(app: FastifyInstance, ctx: DoctorContext, opts: PortableRoutesOptions): void {
-  const expected = opts.localKey ? digest(opts.localKey) : undefined;
   const localOnly = async (req: FastifyRequest, reply: FastifyReply) => {
-    const given = req.headers[LOCAL_KEY_HEADER];
-    if (!expected || typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) {
+    if (!fromLocalCli(req, opts.localKey)) {
       return reply.code(403).send({
         detail:
           `${req.url.split('?')[0]} reads or writes files on the server's machine, so only the doctor CLI on that machine may call it ` +
@@ -71,10 +77,11 @@ export function registerPortableRoutes(app: FastifyInstance, ctx: DoctorContext,
   );
 }
 
-function streamOperation(ctx: DoctorContext, reply: FastifyReply, run: (onProgress: (p: PortableProgress) => void) => Promise<unknown>) {
+/** Streams an operation's progress and then its result or error as NDJSON (see above); shared by add_local. */
+export function streamOperation<P>(ctx: DoctorContext, reply: FastifyReply, run: (onProgress: (p: P) => void) => Promise<unknown>) {
   const out = new PassThrough();
   const line = (v: unknown) => out.write(JSON.stringify(v) + '\n');
-  let last: PortableProgress | null = null;
+  let last: P | null = null;
   // A step can be long and silent (a COPY of every chunk); the heartbeat keeps the client's idle timer happy.
   const heartbeat = setInterval(() => line({ progress: last }), HEARTBEAT_MS);
   run((p) => {

@@ -28,7 +28,7 @@ export interface McpOptions {
 }
 
 /** The tools a read-only server hides. */
-export const WRITE_TOOLS = ['fetch_url', 'cancel_job', 'delete_docs'] as const;
+export const WRITE_TOOLS = ['fetch_url', 'cancel_job', 'delete_docs', 'add_local'] as const;
 
 const result = (value: object): CallToolResult => ({
   content: [{ type: 'text', text: JSON.stringify(value, null, 2) }],
@@ -108,6 +108,16 @@ const deleteDocsShape = described(inputs.deleteDocsInput.shape, {
   root_page_id: 'Delete a whole site: every page whose root_page_id (from list_doc_pages) is this.',
 });
 
+const addLocalShape = described(inputs.addLocalInput.shape, {
+  path:
+    'The directory, archive (.zip, .tar, .tar.gz) or file to index, as an absolute path or a file:// URL on the machine running Doctor. ' +
+    'It must be below a directory the server allows (--allow-local / DOCTOR_ALLOW_LOCAL); other paths are refused.',
+  tags: 'Tags stored on every page of this source (e.g. ["myproject"]), so searches can filter on them. A list, or one string with commas.',
+  base_url: 'Where these files are published (e.g. https://docs.example.com/): page URLs become this URL + the path in the tree instead of file:// URLs.',
+  exclude: 'Paths to leave out, in .gitignore syntax relative to the root (e.g. "drafts/", "*.draft.md"). A list, or one pattern.',
+  max_file_bytes: 'Skip files larger than this many bytes (default 20 MiB).',
+});
+
 /** Inputs a tool cannot do without (no default, not optional), per tool. */
 const requiredOf = (shape: Record<string, z.ZodType>) => Object.keys(shape).filter((k) => !shape[k]!.safeParse(undefined).success);
 const REQUIRED_INPUTS: RequiredInputs = {
@@ -119,6 +129,7 @@ const REQUIRED_INPUTS: RequiredInputs = {
   cancel_job: requiredOf(jobIdShape),
   fetch_url: requiredOf(fetchUrlShape),
   delete_docs: requiredOf(deleteDocsShape),
+  add_local: requiredOf(addLocalShape),
 };
 
 /** A new MCP server for `target`, connected to `transport`, with malformed tool calls answered as invalid params. */
@@ -272,5 +283,38 @@ export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpSe
     inputSchema: deleteDocsShape,
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   }, async (args) => result(await ops.deleteDocs(args)));
+
+  server.registerTool('add_local', {
+    title: 'Index local documentation files',
+    description:
+      'Index a local directory tree, archive or file for search_docs: Markdown/MDX, HTML, reStructuredText, AsciiDoc, text and PDF files; ' +
+      '.gitignore files and hidden, binary and oversized files are left out, and so are symbolic links leading out of the tree. ' +
+      'Runs to the end and returns a summary (files added, updated, unchanged, removed, skipped with reasons); progress notifications are sent when the request has a progress token. ' +
+      'Calling it again for the same path updates changed files and removes the pages of deleted ones. Only paths below the directories the server allows are accepted.',
+    inputSchema: addLocalShape,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  }, async (args, extra) => {
+    const token = extra._meta?.progressToken;
+    let lastSent = -1;
+    let sending = Promise.resolve();
+    const summary = await ops.addLocal(args, {
+      restricted: true,
+      onProgress: (p) => {
+        // Progress must increase with every notification: send only when files were done since the last one.
+        if (token === undefined || p.done <= lastSent) return;
+        lastSent = p.done;
+        sending = sending
+          .then(() =>
+            extra.sendNotification({
+              method: 'notifications/progress',
+              params: { progressToken: token, progress: p.done, total: p.total, message: `${p.step}: ${p.done} of ${p.total} files` },
+            }),
+          )
+          .catch(() => {});
+      },
+    });
+    await sending;
+    return result(summary);
+  });
   return server;
 }

@@ -1,4 +1,4 @@
-/** Errors the interfaces translate: NotFound -> 404, ValidationError -> 422, Conflict -> 409. */
+/** Errors the interfaces translate: NotFound -> 404, ValidationError -> 422, Conflict -> 409, Forbidden -> 403. */
 export { ValidationError } from '../store/validation.js';
 
 export class NotFoundError extends Error {
@@ -7,4 +7,9 @@ export class NotFoundError extends Error {
 
 export class ConflictError extends Error {
   override name = 'ConflictError';
+}
+
+/** The caller may not do this here (a local path over REST or MCP outside --allow-local). */
+export class ForbiddenError extends Error {
+  override name = 'ForbiddenError';
 }

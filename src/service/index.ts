@@ -25,4 +25,14 @@ export {
   type PortableProgress,
   type ProgressFn,
 } from './portable.js';
+export {
+  addLocal,
+
+  resolveLocalPath,
+  checkAllowedLocal,
+  type AddLocalInput,
+  type AddLocalOptions,
+  type LocalIndexSummary,
+  type LocalProgress,
+} from './local.js';
 export { serviceOperations, type Operations } from './operations.js';

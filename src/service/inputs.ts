@@ -157,3 +157,29 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
     .join('; ');
   throw new ValidationError(msg);
 }
+
+/** Exclude patterns (gitignore syntax) for add_local: a list or one pattern. */
+const excludePatterns = z
+  .union([z.array(textField('exclude', 1000)), textField('exclude', 1000)])
+  .optional()
+  .transform((v) => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).map((s) => s.trim()).filter(Boolean)))
+  .refine((v) => v.length <= 200, 'at most 200 exclude patterns');
+
+/** add_local: a local directory, archive or file to index (service/local.ts). */
+export const addLocalInput = z.object({
+  path: textField('path', 4096).trim().min(1, 'path is required: a directory, an archive (.zip, .tar, .tar.gz) or a file, as an absolute path or a file:// URL'),
+  tags: tagsInput,
+  base_url: z
+    .string()
+    .max(2000)
+    .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), 'base_url must be an http(s) URL, the address where these files are published (e.g. https://docs.example.com/)')
+    .optional(),
+  exclude: excludePatterns,
+  max_file_bytes: z.coerce
+    .number()
+    .int()
+    .min(1024, 'max_file_bytes must be at least 1024')
+    .max(2 ** 30, 'max_file_bytes must be at most 1 GiB')
+    .optional(),
+});
+

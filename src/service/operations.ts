@@ -6,6 +6,7 @@ import { cancelJob, fetchUrl, jobProgress, listJobs } from './jobs.js';
 import { recrawlSite, siteOverview } from './sites.js';
 import { indexStatus } from './index-status.js';
 import { exportIndex, importIndex, type ProgressFn } from './portable.js';
+import { addLocal, type AddLocalOptions } from './local.js';
 
 type Op<F extends (ctx: DoctorContext, input: never) => Promise<unknown>> = (input: Parameters<F>[1]) => ReturnType<F>;
 
@@ -25,6 +26,8 @@ export interface Operations {
   /** Export and import report progress as they go (on a server too: the answer streams it). */
   exportIndex: (input: Parameters<typeof exportIndex>[1], onProgress?: ProgressFn) => ReturnType<typeof exportIndex>;
   importIndex: (input: Parameters<typeof importIndex>[1], onProgress?: ProgressFn) => ReturnType<typeof importIndex>;
+  /** Indexes a local directory, archive or file; `restricted` for callers other than this machine's user (MCP). */
+  addLocal: (input: Parameters<typeof addLocal>[1], opts?: Omit<AddLocalOptions, 'signal'>) => ReturnType<typeof addLocal>;
 }
 
 /** The operations bound to a context (this process opens the database). */
@@ -44,5 +47,6 @@ export function serviceOperations(ctx: DoctorContext): Operations {
     indexStatus: (i) => indexStatus(ctx, i),
     exportIndex: (i, onProgress) => exportIndex(ctx, i, onProgress),
     importIndex: (i, onProgress) => importIndex(ctx, i, onProgress),
+    addLocal: (i, opts) => addLocal(ctx, i, opts),
   };
 }

@@ -1,7 +1,7 @@
 /** Everything indexed, by site and by tag (with page and chunk counts), and re-crawling a site. */
 import { siteStats, tagStats, unattachedChunks } from '../store/sites.js';
 import type { DoctorContext } from './context.js';
-import { NotFoundError } from './errors.js';
+import { NotFoundError, ValidationError } from './errors.js';
 import { parseInput, siteInput, type SiteInput } from './inputs.js';
 import { fetchUrl } from './jobs.js';
 
@@ -58,6 +58,9 @@ export async function recrawlSite(ctx: DoctorContext, input: SiteInput) {
   const { root_page_id } = parseInput(siteInput, input);
   const root = await ctx.store.pages.get(root_page_id);
   if (!root) throw new NotFoundError(`no site with root page "${root_page_id}": list sites with GET /sites.`);
+  if (root.url.startsWith('file:')) {
+    throw new ValidationError(`${root.url} was added from local files, not crawled: run \`doctor add\` (or add_local) on its directory or archive again to update it.`);
+  }
   const job = root.job_id ? await ctx.store.jobs.get(root.job_id) : undefined;
   if (!job) return fetchUrl(ctx, { url: root.url, tags: root.tags });
   const o = job.options as { scope?: 'prefix' | 'host' | 'domain'; include?: string[]; exclude?: string[]; render?: 'never' | 'auto' | 'always'; respect_robots?: boolean };

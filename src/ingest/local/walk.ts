@@ -1,0 +1,92 @@
+/**
+ * Walking a directory tree: .gitignore files and --exclude patterns honoured (ignored directories are not
+ * entered), hidden entries left out, files over the size limit skipped. A symbolic link to a file is
+ * followed only when it resolves (realpath) to a file inside the tree; a link out of the tree, a broken link
+ * and a link to a directory (whose target, inside the tree, is walked under its own path: no loops, no
+ * double walks) are skipped with their reason.
+ */
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { ValidationError } from '../../store/validation.js';
+import { IgnoreRules } from './ignore-rules.js';
+import { mib, SkipLog, tooManyFiles, type LocalFile, type TreeLimits, type TreeListing } from './tree.js';
+
+/** `child` is `root` or below it (both real paths). */
+export function isInside(root: string, child: string): boolean {
+  const rel = relative(root, child);
+  return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..' && !/^[a-zA-Z]:/.test(rel));
+}
+
+export async function walkDirectory(root: string, excludes: readonly string[], limits: TreeLimits, signal?: AbortSignal): Promise<TreeListing> {
+  const realRoot = await realpath(root);
+  const rules = new IgnoreRules(excludes);
+  const files: LocalFile[] = [];
+  const skipped = new SkipLog();
+  // Directories to walk: their path relative to the root and where they really are.
+  const stack: { rel: string; real: string }[] = [{ rel: '', real: realRoot }];
+  while (stack.length) {
+    signal?.throwIfAborted();
+    const dir = stack.pop()!;
+    const gitignore = await readFile(join(dir.real, '.gitignore'), 'utf8').catch(() => undefined);
+    if (gitignore !== undefined) rules.addGitignore(dir.rel, gitignore);
+    const entries = (await readdir(dir.real, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? 1 : -1));
+    for (const entry of entries) {
+      const rel = dir.rel ? `${dir.rel}/${entry.name}` : entry.name;
+      let path = join(dir.real, entry.name);
+      let isDir = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        let target: string;
+        try {
+          target = await realpath(path);
+        } catch {
+          skipped.add(rel, 'broken symbolic link');
+          continue;
+        }
+        if (!isInside(realRoot, target)) {
+          skipped.add(rel, 'symbolic link pointing outside the tree');
+          continue;
+        }
+        const st = await stat(target);
+        if (st.isDirectory()) {
+          // Its target is in the tree and is walked under its own path (following it would index it twice,
+          // or loop).
+          skipped.add(rel, 'symbolic link to a directory in the tree (walked under its own path)');
+          continue;
+        }
+        path = target;
+        isDir = false;
+        isFile = st.isFile();
+      }
+      const leftOut = rules.reason(rel, isDir);
+      if (leftOut) {
+        // .gitignore files themselves are read above, not reported
+        if (entry.name !== '.gitignore') skipped.add(isDir ? `${rel}/` : rel, isDir ? `${leftOut} (directory)` : leftOut);
+        continue;
+      }
+      if (isDir) {
+        stack.push({ rel, real: path });
+        continue;
+      }
+      if (!isFile) {
+        skipped.add(rel, 'not a regular file');
+        continue;
+      }
+      const unsupported = limits.unsupported(rel);
+      if (unsupported) {
+        skipped.add(rel, unsupported);
+        continue;
+      }
+      const { size } = await lstat(path);
+      if (size > limits.maxFileBytes) {
+        skipped.add(rel, `larger than ${mib(limits.maxFileBytes)}`);
+        continue;
+      }
+      if (files.length >= limits.maxFiles) throw new ValidationError(tooManyFiles(root, limits.maxFiles));
+      const file = path;
+      files.push({ rel, size, read: () => readFile(file) });
+    }
+  }
+  files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return { files, skipped };
+}

@@ -1,0 +1,118 @@
+/**
+ * `add_local` / `doctor add`: index a local directory tree, archive or file (src/ingest/local).
+ *
+ * The path is read by the process that holds the database. Who may name which path:
+ * - the CLI in its own process, or the local CLI talking to its own server (it proves itself with the key
+ *   from server.json, as for export/import: src/http/portable.ts): any path its user can read;
+ * - anyone else over REST, and every MCP client (an agent, a remote user): only paths below the directories
+ *   the server was started with (`--allow-local`, DOCTOR_ALLOW_LOCAL), compared after resolving symbolic
+ *   links (realpath) on both sides; with none, local paths are refused.
+ */
+import { realpath } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { indexLocalSource, type LocalIndexSummary, type LocalProgress } from '../ingest/local/index-local.js';
+import { isInside } from '../ingest/local/walk.js';
+import type { DoctorContext } from './context.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
+import { addLocalInput, parseInput } from './inputs.js';
+
+export type { LocalIndexSummary, LocalProgress } from '../ingest/local/index-local.js';
+
+const MiB = 2 ** 20;
+export const DEFAULT_MAX_FILE_BYTES = 20 * MiB;
+/** Documents held in memory from one archive, and what it may unpack to in all (zip / gzip bombs). */
+export const MAX_ARCHIVE_BYTES = 1024 * MiB;
+export const MAX_UNPACKED_BYTES = 8 * 1024 * MiB;
+export const MAX_ARCHIVE_ENTRIES = 500_000;
+export const MAX_LOCAL_FILES = 200_000;
+
+export type AddLocalInput = z.input<typeof addLocalInput>;
+
+export interface AddLocalOptions {
+  onProgress?: (p: LocalProgress) => void;
+  /**
+   * The caller is not this machine's own user (REST without the local key, MCP): only paths below
+   * `config.allowLocal` are accepted.
+   */
+  restricted?: boolean;
+  signal?: AbortSignal;
+}
+
+/** The real absolute path a user's `path` (absolute path or file:// URL) names; errors say what is wrong. */
+export async function resolveLocalPath(raw: string): Promise<string> {
+  let path = raw;
+  if (/^file:/i.test(raw)) {
+    try {
+      path = fileURLToPath(raw);
+    } catch (e) {
+      throw new ValidationError(`${raw} is not a local file URL (${(e as Error).message}); give file:///absolute/path or an absolute path`);
+    }
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
+    throw new ValidationError(`${raw} is not a local path: to index a website, crawl it (doctor crawl / fetch_url)`);
+  }
+  if (!isAbsolute(path)) throw new ValidationError(`path must be absolute on the machine that holds the database (got ${raw})`);
+  try {
+    return await realpath(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new NotFoundError(`${path} does not exist on the machine that holds the database`);
+    if (code === 'EACCES') throw new ForbiddenError(`${path} cannot be read by the Doctor process (permission denied)`);
+    throw e;
+  }
+}
+
+/** Throws unless `real` is below one of the allowed directories (each resolved with realpath). */
+export async function checkAllowedLocal(real: string, allowed: readonly string[]): Promise<void> {
+  if (allowed.length === 0) {
+    throw new ForbiddenError(
+      'this Doctor server does not index local paths for REST or MCP callers: start it with --allow-local <dir> (or DOCTOR_ALLOW_LOCAL) ' +
+        'to allow the directories below which they may, or run `doctor add` on the server machine.',
+    );
+  }
+  for (const dir of allowed) {
+    const root = await realpath(dir).catch(() => undefined);
+    if (root && isInside(root, real)) return;
+  }
+  throw new ForbiddenError(`${real} is not below a directory this server allows (--allow-local / DOCTOR_ALLOW_LOCAL)`);
+}
+
+/** Indexes (or re-indexes) a local source; see src/ingest/local/index-local.ts. */
+export async function addLocal(ctx: DoctorContext, input: AddLocalInput, opts: AddLocalOptions = {}): Promise<LocalIndexSummary> {
+  const p = parseInput(addLocalInput, input);
+  if (ctx.config.readOnly) throw new ConflictError('this Doctor process is read-only (DOCTOR_READ_ONLY / --read-only): it does not index files');
+  const path = await resolveLocalPath(p.path);
+  if (opts.restricted) await checkAllowedLocal(path, ctx.config.allowLocal);
+  if (running.has(path)) throw new ConflictError(`${path} is being indexed already; wait for that run to finish`);
+  running.add(path);
+  try {
+    return await indexSource(ctx, path, p, opts);
+  } finally {
+    running.delete(path);
+  }
+}
+
+/** Sources being indexed in this process (two runs over one source would race over its pages). */
+const running = new Set<string>();
+
+function indexSource(ctx: DoctorContext, path: string, p: z.output<typeof addLocalInput>, opts: AddLocalOptions): Promise<LocalIndexSummary> {
+  return indexLocalSource(
+    { store: ctx.store, embedder: ctx.embedder, log: ctx.log, chunking: { maxChars: ctx.config.chunkSize, overlap: ctx.config.chunkOverlap } },
+    {
+      path,
+      tags: p.tags ?? [],
+      baseUrl: p.base_url,
+      exclude: p.exclude,
+      limits: {
+        maxFileBytes: p.max_file_bytes ?? DEFAULT_MAX_FILE_BYTES,
+        maxFiles: MAX_LOCAL_FILES,
+        maxArchiveBytes: MAX_ARCHIVE_BYTES,
+        maxUnpackedBytes: MAX_UNPACKED_BYTES,
+        maxEntries: MAX_ARCHIVE_ENTRIES,
+      },
+      onProgress: opts.onProgress,
+      signal: opts.signal,
+    },
+  );
+}
