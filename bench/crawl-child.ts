@@ -1,12 +1,12 @@
 /**
  * One measured crawl for bench/crawl.ts, in its own process so that its CPU time (every thread: main,
  * extraction workers, DuckDB) and its peak RSS are the crawl's alone.
- *   --root DIR  the Doctor checkout whose compiled code (dist/) runs (another checkout measures an earlier version)
+ *   --root DIR  the Doctor checkout whose sources run (another checkout measures an earlier version)
  *   --url URL --db FILE --max-pages N --concurrency N --tag T
  * Prints one JSON line: seconds, pages, skipped, chunks, CPU (process, main thread), peak RSS, and the
  * crawl's own per-stage figures when the checkout reports them.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -18,12 +18,13 @@ const { values } = parseArgs({
     db: { type: 'string' },
     'max-pages': { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '4' },
+    'extract-workers': { type: 'string' },
     tag: { type: 'string', default: 'bench' },
   },
 });
 const root = values.root ?? process.cwd();
-const built = existsSync(join(root, 'dist', 'ingest', 'job-runner.js'));
-const load = (p: string) => import(pathToFileURL(join(root, built ? p.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js') : p)).href);
+// the sources, through tsx (a dist/ folder may be stale)
+const load = (p: string) => import(pathToFileURL(join(root, p)).href);
 
 /** CPU time of the calling thread in ns (Linux: /proc/thread-self/schedstat), or NaN elsewhere. */
 function threadCpuNs(): number {
@@ -62,7 +63,7 @@ const { openStore } = await load('src/store/store.ts');
 const { silentLogger } = await load('src/log.ts');
 
 const config = loadConfig(
-  { dbPath: values.db!, allowHosts: '127.0.0.1', perHostDelayMs: 0, perHostConcurrency: 8, crawlConcurrency: Number(values.concurrency), render: 'never', logLevel: 'silent' },
+  { dbPath: values.db!, allowHosts: '127.0.0.1', perHostDelayMs: 0, perHostConcurrency: 8, crawlConcurrency: Number(values.concurrency), render: 'never', logLevel: 'silent', extractWorkers: values['extract-workers'] },
   {},
 );
 const embedder = new LexicalEmbedder();
