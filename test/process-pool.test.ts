@@ -26,6 +26,7 @@ describe('page processing in worker threads', () => {
   after(() => pool.close());
 
   it('a worker gives exactly what the step gives on this thread: page, chunks, lexical vectors, keyword terms', async () => {
+    await pool.ready();
     const inline = processPage(input());
     const remote = await pool.process(input());
     assert.ok(inline.chunks.length >= 5, `${inline.chunks.length} chunks`);
@@ -62,12 +63,26 @@ describe('page processing in worker threads', () => {
   it('a worker that runs out of memory fails its page with the reason; the pool goes on with a new worker', async () => {
     const small = new ProcessPool({ size: 1, maxHeapMb: 16 });
     try {
+      await small.ready();
       const huge = `<main>${'<div><p>word word word <b>bold</b> <a href="/x">x</a></p></div>'.repeat(59_000)}</main>`;
       await assert.rejects(small.process(input({ body: huge })), /extraction worker/);
+      await small.ready(); // the replacement
       const ok = await small.process(input({ body: '<main><h1>Still here</h1><p>text</p></main>' }));
       assert.equal(ok.page.title, 'Still here');
     } finally {
       await small.close();
+    }
+  });
+
+  it('pages that arrive while the workers start are processed on the calling thread', async () => {
+    const fresh = new ProcessPool({ size: 1 });
+    try {
+      const first = await fresh.process(input()); // the worker is still loading its code
+      assert.equal(first.page.title, 'Files');
+      await fresh.ready();
+      assert.deepEqual((await fresh.process(input())).chunks, first.chunks);
+    } finally {
+      await fresh.close();
     }
   });
 

@@ -4,7 +4,8 @@
  * and stores. Size: DOCTOR_EXTRACT_WORKERS (default: the machine's cores minus one, at least one); 0 runs the
  * step on the calling thread.
  *
- * Each page goes to the worker with the fewest pages in hand. The queue is bounded by the callers (a crawl
+ * Each page goes to the worker with the fewest pages in hand (pages arriving while the workers start are
+ * processed on the calling thread). The queue is bounded by the callers (a crawl
  * has at most its concurrency of pages in flight), so memory stays flat whatever the crawl's size. A
  * worker that dies (out of memory on a hostile page, say) fails the pages it held with the reason and is
  * replaced; idle workers never keep the process alive.
@@ -22,6 +23,9 @@ class PoolWorker {
   private readonly worker: Worker;
   private dead = false;
   private closing = false;
+  /** The worker has loaded its code (its first message). */
+  ready = false;
+  private readonly readyWaiters: (() => void)[] = [];
 
   constructor(
     private readonly onGone: (w: PoolWorker) => void,
@@ -30,8 +34,13 @@ class PoolWorker {
     this.worker = startWorker(import.meta.url, 'process-page-worker', resourceLimits ? { resourceLimits } : undefined);
     this.worker.unref();
     this.worker.on('message', (reply: PoolReply) => {
+      if (reply.id === 0) {
+        this.ready = true; // the start-up message
+        for (const w of this.readyWaiters.splice(0)) w();
+        return;
+      }
       const p = this.pending.get(reply.id);
-      if (!p) return; // the start-up message, or a page abandoned meanwhile
+      if (!p) return; // a page abandoned meanwhile
       this.pending.delete(reply.id);
       if (this.pending.size === 0) this.worker.unref();
       if (reply.ok) p.resolve(reply.result);
@@ -39,6 +48,11 @@ class PoolWorker {
     });
     this.worker.on('error', (e) => this.fail(`the extraction worker failed: ${e.message}`));
     this.worker.on('exit', (code) => this.fail(`the extraction worker exited (code ${code})`));
+  }
+
+  /** Resolves when the worker has loaded its code, or has failed. */
+  whenReady(): Promise<void> {
+    return this.ready || this.dead ? Promise.resolve() : new Promise((r) => this.readyWaiters.push(r));
   }
 
   get load(): number {
@@ -62,6 +76,7 @@ class PoolWorker {
   private fail(reason: string): void {
     if (this.dead) return;
     this.dead = true;
+    for (const w of this.readyWaiters.splice(0)) w();
     const err = new Error(this.closing ? 'the extraction pool is closed' : reason);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
@@ -106,23 +121,35 @@ export class ProcessPool {
   async process(input: ProcessPageInput): Promise<ProcessedPage> {
     if (this.closed) throw new Error('the extraction pool is closed');
     if (this.size === 0) return processPage(input);
-    return this.pick().run(this.nextId++, input);
+    const worker = this.pick();
+    // Until a worker has loaded its code (~50 ms built, ~1 s under tsx), pages are processed here: a short
+    // crawl never waits for the pool to start.
+    if (!worker) return processPage(input);
+    return worker.run(this.nextId++, input);
   }
 
-  private pick(): PoolWorker {
-    if (this.workers.length < this.size && this.workers.every((w) => w.load > 0)) {
-      const w = new PoolWorker(
-        (gone) => {
-          const i = this.workers.indexOf(gone);
-          if (i >= 0) this.workers.splice(i, 1); // replaced by the next page that needs a worker
-        },
-        this.maxHeapMb ? { maxOldGenerationSizeMb: this.maxHeapMb } : undefined,
+  /** Starts the workers and resolves when they have loaded their code (pages then never run on the caller). */
+  async ready(): Promise<void> {
+    if (this.closed) throw new Error('the extraction pool is closed');
+    this.pick();
+    await Promise.all(this.workers.map((w) => w.whenReady()));
+  }
+
+  /** The ready worker with the fewest pages in hand; starts the missing workers. */
+  private pick(): PoolWorker | undefined {
+    while (this.workers.length < this.size) {
+      this.workers.push(
+        new PoolWorker(
+          (gone) => {
+            const i = this.workers.indexOf(gone);
+            if (i >= 0) this.workers.splice(i, 1); // replaced at the next page
+          },
+          this.maxHeapMb ? { maxOldGenerationSizeMb: this.maxHeapMb } : undefined,
+        ),
       );
-      this.workers.push(w);
-      return w;
     }
-    let best = this.workers[0]!;
-    for (const w of this.workers) if (w.load < best.load) best = w;
+    let best: PoolWorker | undefined;
+    for (const w of this.workers) if (w.ready && (!best || w.load < best.load)) best = w;
     return best;
   }
 
