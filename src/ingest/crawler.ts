@@ -17,10 +17,12 @@ import { Fetcher, type FetchResult } from './fetch/fetcher.js';
 import { RobotsCache } from './fetch/robots.js';
 import { discoverLlmsTxtUrls, discoverSitemapUrls } from './fetch/sitemap.js';
 import { makeScopeFilter, normalizeUrl, TrapGuard, type Scope } from './fetch/url.js';
-import { extractPage, looksLikeJsOnly, type ExtractedPage } from './extract/extract.js';
 import type { Renderer } from './fetch/renderer.js';
 import { GroupWriter } from './group-writer.js';
 import { writePage } from './page-writer.js';
+import { processPage, type ProcessedPage, type ProcessPageInput } from './process-page.js';
+import type { ProcessPool } from './process-pool.js';
+import { LEXICAL_MODEL } from '../embed/lexical.js';
 
 export interface CrawlOptions {
   scope: Scope;
@@ -37,6 +39,8 @@ export interface CrawlDeps {
   log: Logger;
   dispatcher?: Dispatcher;
   renderer?: Renderer;
+  /** Worker threads for extraction and chunking; without one, pages are processed on this thread. */
+  pool?: ProcessPool;
   /** Called after each progress write (for MCP progress notifications, CLI bars). */
   onProgress?: (job: JobRecord) => void;
 }
@@ -241,12 +245,12 @@ export class Crawl {
     }
 
     t = performance.now();
-    let body = res.body;
-    let page: ExtractedPage = extractPage({ body, contentType: res.contentType, url: finalUrl });
+    let processed = await this.process(res.body, res.contentType, finalUrl);
     this.stages.extract += performance.now() - t;
+    this.throwIfCancelled();
     const isHtml = res.contentType === 'text/html' || res.contentType === 'application/xhtml+xml';
     const wantRender =
-      isHtml && this.deps.renderer && (this.options.render === 'always' || (this.options.render === 'auto' && looksLikeJsOnly(page, body)));
+      isHtml && this.deps.renderer && (this.options.render === 'always' || (this.options.render === 'auto' && processed.jsOnly));
     if (wantRender && this.deps.renderer) {
       t = performance.now();
       try {
@@ -254,10 +258,9 @@ export class Crawl {
         if (rendered.length > this.deps.config.maxPageBytes) {
           throw new Error(`the rendered page is larger than the ${this.deps.config.maxPageBytes}-byte limit (DOCTOR_MAX_PAGE_BYTES)`);
         }
-        body = rendered;
         this.stages.render += performance.now() - t;
         const t2 = performance.now();
-        page = extractPage({ body, contentType: 'text/html', url: finalUrl });
+        processed = await this.process(rendered, 'text/html', finalUrl);
         this.stages.extract += performance.now() - t2;
       } catch (e) {
         this.stages.render += performance.now() - t;
@@ -266,12 +269,13 @@ export class Crawl {
     }
 
     // The page id is known before its links are queued, so pages found on it can name it as parent.
+    const page = processed.page;
     const existing = await this.deps.store.pages.getByUrl(finalUrl);
     const pageId = existing?.id ?? randomUUID();
     // Links first: even a page with no text of its own can lead to others.
     if (entry.depth < this.maxDepth) await this.enqueueLinks(page.links, entry, pageId);
     if (page.markdown.trim().length === 0) return { kind: 'skipped', reason: 'no text content' };
-    await this.storePage(finalUrl, entry, page, pageId, existing);
+    await this.storePage(finalUrl, entry, processed, pageId, existing);
     if (entry.depth === 0 && !this.rootPageId) this.rootPageId = pageId;
     return { kind: 'stored', pageId };
   }
@@ -288,14 +292,18 @@ export class Crawl {
   }
 
   /** Stores page + chunks in one transaction with the frontier mark (src/ingest/page-writer.ts). */
-  private async storePage(url: string, entry: FrontierEntry, page: ExtractedPage, id: string, existing: PageRecord | undefined): Promise<string> {
+  private async storePage(url: string, entry: FrontierEntry, processed: ProcessedPage, id: string, existing: PageRecord | undefined): Promise<string> {
     const { store, embedder, config } = this.deps;
+    const { page, chunks, vectors, terms } = processed;
     const times = await writePage(
       { store, embedder, writer: this.writer, chunking: { maxChars: config.chunkSize, overlap: config.chunkOverlap } },
       {
         id,
         url,
         page,
+        chunks,
+        vectors,
+        terms,
         existing,
         tags: this.job.tags,
         job_id: this.job.job_id,
@@ -311,6 +319,23 @@ export class Crawl {
     this.stages.embed += times.embed;
     this.stages.store += times.store;
     return id;
+  }
+
+  /**
+   * Extraction, chunking, and (when they can be computed off this thread) lexical vectors and keyword
+   * terms: in the pool's worker threads, or here without a pool.
+   */
+  private process(body: string, contentType: string, url: string): Promise<ProcessedPage> {
+    const { config, embedder, pool } = this.deps;
+    const input: ProcessPageInput = {
+      body,
+      contentType,
+      url,
+      chunking: { maxChars: config.chunkSize, overlap: config.chunkOverlap },
+      lexicalDimension: embedder.provider === 'lexical' && embedder.model === LEXICAL_MODEL ? embedder.dimension : undefined,
+      keywordTerms: true,
+    };
+    return pool ? pool.process(input) : Promise.resolve().then(() => processPage(input));
   }
 
   /** Progress goes to the jobs row at most every 100 ms (always when `force`). */

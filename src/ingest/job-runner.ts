@@ -15,6 +15,7 @@ import { FINISHED_STATUSES, type JobRecord, type NewJob } from '../store/jobs.js
 import { Crawl, CrawlCancelled, type StageTimes } from './crawler.js';
 import { createGuardedDispatcher } from './fetch/net-guard.js';
 import { ChromiumRenderer } from './fetch/renderer.js';
+import { ProcessPool } from './process-pool.js';
 import type { Dispatcher } from 'undici';
 
 /**
@@ -41,6 +42,8 @@ export class JobRunner {
   private readonly dispatcher: Dispatcher;
   private readonly renderer: ChromiumRenderer;
   private stopped = true;
+  /** Extraction worker threads shared by the running crawls (started with the first crawl, stopped by stop()). */
+  private pool: ProcessPool | undefined;
   /** Stage times of finished crawls, by job id (for benchmarks). */
   readonly stageTimes = new Map<string, StageTimes>();
 
@@ -130,6 +133,8 @@ export class JobRunner {
     for (const r of runs) r.abort.abort();
     await Promise.allSettled(runs.map((r) => r.done));
     await this.renderer.close().catch(() => {});
+    await this.pool?.close();
+    this.pool = undefined;
     await this.dispatcher.close().catch(() => {});
   }
 
@@ -178,6 +183,7 @@ export class JobRunner {
         log,
         dispatcher: this.dispatcher,
         renderer: this.renderer.available ? this.renderer : undefined,
+        pool: (this.pool ??= new ProcessPool({ size: this.ctx.config.extractWorkers })),
         onProgress: (j) => this.publish(j),
       }, signal);
       const result = await crawl.run();

@@ -10,9 +10,11 @@ import type { Tx } from '../db/database.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Store } from '../store/store.js';
 import type { PageRecord } from '../store/pages.js';
+import type { ChunkTerms } from '../text/chunk-terms.js';
 import { chunkMarkdown, chunkSearchText, type Chunk } from './extract/chunker.js';
 import type { ExtractedPage } from './extract/extract.js';
 import type { GroupWriter } from './group-writer.js';
+import { headingPathOf } from './process-page.js';
 
 export interface PageWriterDeps {
   store: Store;
@@ -32,8 +34,15 @@ export interface PageToStore {
   parent_page_id: string | null;
   root_page_id: string;
   depth: number;
-  /** Chunks already cut (e.g. in a worker thread); cut here when absent. */
+  /** Chunks already cut (e.g. in a worker thread: ./process-page.ts); cut here when absent. */
   chunks?: readonly Chunk[];
+  /**
+   * The chunks' vectors, already computed by the same model as `deps.embedder` (the lexical embedder in the
+   * processing step); embedded here when absent. Only with `chunks`, one per chunk.
+   */
+  vectors?: readonly Float32Array[];
+  /** The chunks' keyword terms, already computed (processPage's `terms`); computed at insert when absent. */
+  terms?: readonly ChunkTerms[];
   /** Written in the page's own transaction (a frontier mark). */
   alsoInTx?: (tx: Tx) => Promise<void>;
   signal?: AbortSignal;
@@ -84,8 +93,10 @@ export async function writePage(deps: PageWriterDeps, p: PageToStore): Promise<P
   let t = performance.now();
   const chunks = p.chunks ?? chunkMarkdown(page.markdown, { maxChars: deps.chunking.maxChars, overlap: deps.chunking.overlap, title: page.title });
   times.chunk += performance.now() - t;
+  if (p.vectors && (!p.chunks || p.vectors.length !== chunks.length)) throw new Error('writePage: pre-computed vectors need their chunks, one vector per chunk');
+  const terms = p.terms && p.chunks && p.terms.length === chunks.length ? p.terms : undefined;
   t = performance.now();
-  const vectors = chunks.length ? await embedder.embed(chunks.map((c) => chunkSearchText(c, page.title)), { signal: p.signal }) : [];
+  const vectors = p.vectors ?? (chunks.length ? await embedder.embed(chunks.map((c) => chunkSearchText(c, page.title)), { signal: p.signal }) : []);
   times.embed += performance.now() - t;
   p.beforeWrite?.();
   t = performance.now();
@@ -95,7 +106,7 @@ export async function writePage(deps: PageWriterDeps, p: PageToStore): Promise<P
     await store.chunks.writeBatch(
       tx,
       vectors,
-      chunks.map((c) => ({
+      chunks.map((c, i) => ({
         text: c.text,
         page_id: id,
         url,
@@ -104,7 +115,8 @@ export async function writePage(deps: PageWriterDeps, p: PageToStore): Promise<P
         job_id: p.job_id,
         chunk_index: c.index,
         title: page.title,
-        heading_path: c.headingPath.join(' > ') || null,
+        heading_path: headingPathOf(c),
+        keyword_terms: terms?.[i],
       })),
     );
     await p.alsoInTx?.(tx);

@@ -6,6 +6,7 @@
 import { parseHTML } from 'linkedom';
 import type { ExtractedPage } from './extracted-page.js';
 import { createTurndown } from './extract-turndown.js';
+import { elementsWhere, firstByTag, firstWhere, hasAncestorOrSelf, hasClassIn, simpleSelector, tagOf } from './dom-walk.js';
 import { absoluteUrl, cleanInline, domText, escapeMarkupText, fastHtmlText, normaliseLinks, titleFromUrl } from './extract-text.js';
 
 /** Above this many "<" and "&" the DOM is skipped (linkedom needs seconds per 100k nodes, and memory grows fast). */
@@ -17,14 +18,27 @@ export const MAX_DOM_TAGS = 60_000;
 export const MAX_DEPTH = 100;
 
 /** Never visible: always removed. */
-const INVISIBLE = 'script,style,noscript,template,iframe,object,embed,svg,canvas,link,meta,button,select,input,textarea';
-/** Page chrome: removed unless it holds most of the content. */
-const CHROME = [
-  'nav', 'aside', 'footer', 'form', 'dialog',
-  '[role=navigation]', '[role=banner]', '[role=contentinfo]', '[role=complementary]', '[role=search]',
-  '[aria-hidden="true"]', '.headerlink', '.hash-link', '.anchorjs-link', '.linenos', '.linenodiv',
-  '.sphinxsidebar', '.related', '.sr-only', '.visually-hidden', '.screen-reader-text',
-].join(',');
+const INVISIBLE = new Set(
+  'script,style,noscript,template,iframe,object,embed,svg,canvas,link,meta,button,select,input,textarea'.toUpperCase().split(','),
+);
+/** Page chrome: removed unless it holds most of the content (the tags, roles, aria-hidden and classes below). */
+const CHROME_TAGS = new Set(['NAV', 'ASIDE', 'FOOTER', 'FORM', 'DIALOG']);
+const CHROME_ROLES = new Set(['navigation', 'banner', 'contentinfo', 'complementary', 'search']);
+const CHROME_CLASSES = new Set([
+  'headerlink', 'hash-link', 'anchorjs-link', 'linenos', 'linenodiv',
+  'sphinxsidebar', 'related', 'sr-only', 'visually-hidden', 'screen-reader-text',
+]);
+/** Permalink markers inside headings, dropped from the heading's text. */
+const HEADING_ANCHOR_CLASSES = new Set(['headerlink', 'hash-link', 'anchor', 'anchorjs-link']);
+
+/** The element is page chrome by its tag, role, aria-hidden or class (what a CHROME selector list would match). */
+function isChromeElement(el: Element): boolean {
+  if (CHROME_TAGS.has(tagOf(el))) return true;
+  const role = el.getAttribute('role');
+  if (role !== null && CHROME_ROLES.has(role)) return true;
+  if (el.getAttribute('aria-hidden') === 'true') return true;
+  return hasClassIn(el, CHROME_CLASSES);
+}
 /** class/id words naming sidebars, tables of contents, breadcrumbs, skip links, menus, pagers. */
 const CHROME_NAME_RE =
   /(?:^|[\s_-])(sidebars?|sidenav|side-nav|toc|tableofcontents|table-of-contents|breadcrumbs?|skip|skiplink|skipnav|navbar|navigation|nav|menu|pagination|pager|prev-next|footer|related|announcement)(?=$|[\s_-])/i;
@@ -37,7 +51,16 @@ const CONTAINERS = [
   'article', '#main-content', '.main-content', '#content', '.content', '.document', '.body', '.markdown-body',
   '.md-content', '.theme-doc-markdown', '.markdown', '.rst-content', '#main', '.main', '.post-content',
   '.entry-content', '.page-content', '.article-content', '.docs-content', '.doc-content', '.documentation',
-];
+].map(simpleSelector);
+/** Index in CONTAINERS of each tag, id and class selector. */
+const CONTAINER_BY_TAG = new Map<string, number>();
+const CONTAINER_BY_ID = new Map<string, number>();
+const CONTAINER_BY_CLASS = new Map<string, number>();
+CONTAINERS.forEach((sel, i) => {
+  if ('tag' in sel) CONTAINER_BY_TAG.set(sel.tag, i);
+  else if ('id' in sel) CONTAINER_BY_ID.set(sel.id, i);
+  else CONTAINER_BY_CLASS.set(sel.cls, i);
+});
 
 let service: ReturnType<typeof createTurndown> | undefined;
 
@@ -59,21 +82,29 @@ function extractWithDom(source: string, pageUrl: string): ExtractedPage {
   const body: Element | null = document.body ?? document.documentElement;
   if (!body) return extractWithoutDom(html, pageUrl);
 
-  const baseHref = document.querySelector('base[href]')?.getAttribute('href');
+  // one walk over the document for <base href>, every link (navigation included: the crawler follows them)
+  // and the first <title> outside SVG
+  let baseHref: string | null | undefined;
+  let headTitle: Element | undefined;
+  const hrefs: string[] = [];
+  elementsWhere(document, (el) => {
+    const tag = tagOf(el);
+    if (tag === 'A' || tag === 'AREA') {
+      const href = el.getAttribute('href');
+      if (href !== null) hrefs.push(href);
+    } else if (tag === 'BASE') {
+      if (baseHref === undefined && el.hasAttribute('href')) baseHref = el.getAttribute('href');
+    } else if (tag === 'TITLE' && !headTitle && !hasAncestorOrSelf(el, 'SVG')) headTitle = el;
+    return false;
+  });
   const base = (baseHref && absoluteUrl(baseHref, pageUrl, true)) || pageUrl;
-  // every link of the document, navigation included: the crawler follows them
-  const links = normaliseLinks(
-    [...document.querySelectorAll('a[href],area[href]')].map((a) => a.getAttribute('href') ?? ''),
-    base,
-  );
+  const links = normaliseLinks(hrefs, base);
   const textLength = visibleTextLength(body);
-  const headTitle = [...document.querySelectorAll('title')].find((t) => !t.closest('svg'));
   const docTitle = cleanInline(headTitle?.textContent);
 
-  for (const box of [...body.querySelectorAll('li input[type=checkbox]')]) {
-    box.replaceWith(document.createTextNode(box.hasAttribute('checked') ? '[x] ' : '[ ] '));
-  }
-  for (const el of [...body.querySelectorAll(INVISIBLE)]) el.remove();
+  const boxes = elementsWhere(body, (el) => tagOf(el) === 'INPUT' && (el.getAttribute('type') ?? '').toLowerCase() === 'checkbox' && insideLi(el, body));
+  for (const box of boxes) box.replaceWith(document.createTextNode(box.hasAttribute('checked') ? '[x] ' : '[ ] '));
+  for (const el of elementsWhere(body, (e) => INVISIBLE.has(tagOf(e)))) el.remove();
   flattenDeep(body, document);
   lengths = new WeakMap();
   let root = pickRoot(document, body);
@@ -82,7 +113,7 @@ function extractWithDom(source: string, pageUrl: string): ExtractedPage {
   root = narrow(root);
   lengths = new WeakMap();
 
-  const h1 = headingText(root.querySelector('h1') ?? body.querySelector('h1'));
+  const h1 = headingText(firstByTag(root, 'H1') ?? firstByTag(body, 'H1'));
   const title = chooseTitle(docTitle, h1) || titleFromUrl(pageUrl);
 
   prepare(root, document, base);
@@ -140,10 +171,12 @@ function textLen(el: Element): number {
 
 /** `<main>` or `[role=main]` with the most text, else the body. */
 function pickRoot(document: Document, body: Element): Element {
-  for (const sel of ['main', '[role=main]']) {
+  const isMain = (el: Element) => tagOf(el) === 'MAIN';
+  const hasMainRole = (el: Element) => el.getAttribute('role') === 'main';
+  for (const test of [isMain, hasMainRole]) {
     let best: Element | null = null;
     let bestLen = 0;
-    for (const c of document.querySelectorAll(sel)) {
+    for (const c of elementsWhere(document, test)) {
       const len = textLen(c);
       if (len > bestLen) [best, bestLen] = [c, len];
     }
@@ -156,7 +189,10 @@ function pickRoot(document: Document, body: Element): Element {
 function removeChrome(root: Element): void {
   const total = Math.max(1, textLen(root));
   const dominant = (el: Element) => textLen(el) > total * 0.5;
-  const candidates: Element[] = [...root.querySelectorAll(`${CHROME},header,[hidden],[class],[id]`)];
+  const candidates = elementsWhere(
+    root,
+    (el) => el.hasAttribute('class') || el.hasAttribute('id') || el.hasAttribute('hidden') || tagOf(el) === 'HEADER' || isChromeElement(el),
+  );
   for (const el of candidates) {
     if (el === root || !root.contains(el)) continue; // already gone with an ancestor
     if (isChrome(el) && !dominant(el)) el.remove();
@@ -164,9 +200,9 @@ function removeChrome(root: Element): void {
 }
 
 function isChrome(el: Element): boolean {
-  const tag = el.nodeName.toUpperCase();
-  if (tag === 'HEADER') return !el.querySelector('h1,h2');
-  if (el.matches(CHROME)) return true;
+  const tag = tagOf(el);
+  if (tag === 'HEADER') return !firstWhere(el, (e) => tagOf(e) === 'H1' || tagOf(e) === 'H2');
+  if (isChromeElement(el)) return true;
   if (el.hasAttribute('hidden')) {
     const tabbed = el.getAttribute('role') === 'tabpanel' || /tab/i.test(el.getAttribute('class') ?? '');
     if (!tabbed) return true;
@@ -182,12 +218,34 @@ function isChrome(el: Element): boolean {
 
 /** Narrows the root to a documentation container holding nearly all of its text. */
 function narrow(root: Element): Element {
+  // one walk: the elements matching each container selector, in document order
+  const matches: Element[][] = CONTAINERS.map(() => []);
+  elementsWhere(root, (el) => {
+    const tag = CONTAINER_BY_TAG.get(tagOf(el));
+    if (tag !== undefined) matches[tag]!.push(el);
+    const id = el.getAttribute('id');
+    const byId = id ? CONTAINER_BY_ID.get(id) : undefined;
+    if (byId !== undefined) matches[byId]!.push(el);
+    const cls = el.getAttribute('class');
+    if (cls) {
+      const seen = new Set<number>();
+      for (const token of cls.split(/[ \t\n\f\r]+/)) {
+        const i = CONTAINER_BY_CLASS.get(token);
+        if (i !== undefined && !seen.has(i)) {
+          seen.add(i);
+          matches[i]!.push(el);
+        }
+      }
+    }
+    return false;
+  });
   let cur = root;
-  for (const sel of CONTAINERS) {
+  for (let i = 0; i < CONTAINERS.length; i++) {
     const total = textLen(cur);
     let best: Element | null = null;
     let bestLen = 0;
-    for (const c of cur.querySelectorAll(sel)) {
+    for (const c of matches[i]!) {
+      if (c === cur || (cur !== root && !cur.contains(c))) continue; // only descendants of the current root
       const len = textLen(c);
       if (len > bestLen) [best, bestLen] = [c, len];
     }
@@ -199,7 +257,7 @@ function narrow(root: Element): Element {
 function headingText(h: Element | null): string {
   if (!h) return '';
   const clone = h.cloneNode(true) as Element;
-  for (const a of clone.querySelectorAll('.headerlink,.hash-link,.anchor,.anchorjs-link')) a.remove();
+  for (const a of elementsWhere(clone, (el) => hasClassIn(el, HEADING_ANCHOR_CLASSES))) a.remove();
   return cleanInline(clone.textContent).replace(/\s*[¶§]$/, '');
 }
 
@@ -215,19 +273,37 @@ function chooseTitle(docTitle: string, h1: string): string {
 
 /** Absolute links and images, line breaks inside <pre>, text nodes merged. */
 function prepare(root: Element, document: Document, base: string): void {
-  for (const a of root.querySelectorAll('a[href]')) {
+  const anchors: Element[] = [];
+  const images: Element[] = [];
+  const breaks: Element[] = [];
+  elementsWhere(root, (el) => {
+    const tag = tagOf(el);
+    if (tag === 'A' && el.hasAttribute('href')) anchors.push(el);
+    else if (tag === 'IMG') images.push(el);
+    else if (tag === 'BR' && hasAncestorOrSelf(el, 'PRE')) breaks.push(el);
+    return false;
+  });
+  for (const a of anchors) {
     const abs = absoluteUrl(a.getAttribute('href') ?? '', base, true);
     if (abs) a.setAttribute('href', abs);
     else a.removeAttribute('href');
   }
-  for (const img of [...root.querySelectorAll('img')]) {
+  for (const img of images) {
     const src = [img.getAttribute('src'), img.getAttribute('data-src')].find((s) => s && !s.startsWith('data:'));
     const abs = src ? absoluteUrl(src, base, true) : null;
     if (abs) img.setAttribute('src', abs);
     else img.remove();
   }
-  for (const br of [...root.querySelectorAll('pre br')]) br.replaceWith(document.createTextNode('\n'));
+  for (const br of breaks) br.replaceWith(document.createTextNode('\n'));
   root.normalize(); // one text node per run of text (the parser splits text at entities)
+}
+
+/** Whether `el` has an <li> ancestor (up to and including `root`). */
+function insideLi(el: Element, root: Element): boolean {
+  for (let cur = el.parentNode; cur; cur = cur === root ? null : cur.parentNode) {
+    if (cur.nodeType === 1 && tagOf(cur as Element) === 'LI') return true;
+  }
+  return false;
 }
 
 /** Replaces the content of elements at MAX_DEPTH with paragraphs of its text. */

@@ -6,6 +6,7 @@
  */
 import TurndownService from 'turndown';
 import { strikethrough } from 'turndown-plugin-gfm';
+import { firstByTag } from './dom-walk.js';
 import { escapeMarkupText } from './extract-text.js';
 
 /** Private-use markers between table cells/rows while a table is converted (stripped from input first). */
@@ -38,7 +39,7 @@ function normaliseLanguage(lang: string): string {
 }
 
 function codeLanguage(pre: Element): string {
-  const code = pre.querySelector('code');
+  const code = firstByTag(pre, 'CODE');
   let lang = (code && languageOf(code)) || languageOf(pre);
   // Sphinx: div.highlight-python > div.highlight > pre; MkDocs: div.language-python > pre
   let up: Element | null = pre.parentElement;
@@ -166,7 +167,7 @@ export function createTurndown(): TurndownService {
   });
 
   td.addRule('emptyLink', {
-    filter: (node) => node.nodeName === 'A' && !node.querySelector('img') && /^[\s¶#§🔗]*$/u.test(node.textContent ?? ''),
+    filter: (node) => node.nodeName === 'A' && /^[\s¶#§🔗]*$/u.test(node.textContent ?? '') && !firstByTag(node, 'IMG'),
     replacement: () => '',
   });
 

@@ -1,0 +1,77 @@
+/**
+ * The pure per-page processing step: a fetched body (with its content type and URL) -> the extracted page
+ * (Markdown, title, links), its chunks, and optionally what the store needs per chunk that can be computed
+ * anywhere: lexical vectors (the offline embedder is a pure function of the text) and keyword terms.
+ *
+ * It holds no state and does no I/O, so it runs in a worker thread of the extraction pool
+ * (./process-pool.ts), inline on the main thread (pool size 0), or in any other process that ingests pages.
+ * Results are plain data with typed arrays (transferable between threads without copying).
+ */
+import { LexicalEmbedder } from '../embed/lexical.js';
+import { chunkTerms, type ChunkTerms } from '../text/chunk-terms.js';
+import { chunkMarkdown, chunkSearchText, type Chunk } from './extract/chunker.js';
+import { extractPage, looksLikeJsOnly, type ExtractedPage } from './extract/extract.js';
+
+export interface ProcessPageInput {
+  body: string;
+  contentType: string;
+  url: string;
+  chunking: { maxChars: number; overlap: number };
+  /** Embed the chunks with the lexical embedder of this dimension (only when that is the store's embedder). */
+  lexicalDimension?: number;
+  /** Compute each chunk's keyword terms (what the keyword index stores). */
+  keywordTerms?: boolean;
+}
+
+export interface ProcessedPage {
+  page: ExtractedPage;
+  chunks: Chunk[];
+  /** The static HTML looks like a JavaScript application with no text of its own (render it). */
+  jsOnly: boolean;
+  /** One lexical vector per chunk (views into one buffer), when asked for. */
+  vectors?: Float32Array[];
+  /** Keyword terms per chunk, when asked for. */
+  terms?: ChunkTerms[];
+}
+
+/** The heading path of a chunk as stored (and as the keyword index weighs it). */
+export function headingPathOf(chunk: Chunk): string | null {
+  return chunk.headingPath.join(' > ') || null;
+}
+
+const lexical = new Map<number, LexicalEmbedder>();
+
+export function processPage(input: ProcessPageInput): ProcessedPage {
+  const page = extractPage({ body: input.body, contentType: input.contentType, url: input.url });
+  const jsOnly = looksLikeJsOnly(page, input.body);
+  const chunks = page.markdown.trim()
+    ? chunkMarkdown(page.markdown, { maxChars: input.chunking.maxChars, overlap: input.chunking.overlap, title: page.title })
+    : [];
+  const out: ProcessedPage = { page, chunks, jsOnly };
+  if (input.lexicalDimension && chunks.length) {
+    const dim = input.lexicalDimension;
+    let embedder = lexical.get(dim);
+    if (!embedder) lexical.set(dim, (embedder = new LexicalEmbedder(dim)));
+    const all = new Float32Array(chunks.length * dim);
+    out.vectors = chunks.map((c, i) => {
+      const v = all.subarray(i * dim, (i + 1) * dim);
+      v.set(embedder.embedOne(chunkSearchText(c, page.title)));
+      return v;
+    });
+  }
+  if (input.keywordTerms) {
+    out.terms = chunks.map((c) => chunkTerms({ text: c.text, title: page.title, heading_path: headingPathOf(c) }));
+  }
+  return out;
+}
+
+/** The buffers of a result, to transfer them to another thread instead of copying. */
+export function transferablesOf(r: ProcessedPage): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const v of r.vectors ?? []) out.add(v.buffer as ArrayBuffer);
+  for (const t of r.terms ?? []) {
+    out.add(t.words.buffer as ArrayBuffer);
+    out.add(t.counts.buffer as ArrayBuffer);
+  }
+  return [...out];
+}

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { LexicalEmbedder } from '../src/embed/lexical.js';
+import { chunkSearchText } from '../src/ingest/extract/chunker.js';
+import { headingPathOf, processPage, type ProcessPageInput } from '../src/ingest/process-page.js';
+import { ProcessPool } from '../src/ingest/process-pool.js';
+import { chunkTerms } from '../src/text/chunk-terms.js';
+
+const section = (i: number) =>
+  `<h2>Section ${i}</h2><p>The <code>open_file()</code> call reads configuration number ${i} and retries on timeout.</p>` +
+  `<pre><code class="language-python">open_file("cfg${i}.toml", retries=${i})</code></pre><p>${'More words about the option. '.repeat(20)}</p>`;
+const PAGE = `<!DOCTYPE html><html><head><title>Files — Acme Docs</title></head><body><nav><a href="/docs/other.html">Other</a></nav>
+<main><h1>Files</h1>${Array.from({ length: 12 }, (_, i) => section(i)).join('')}<a href="/docs/next.html">Next</a></main></body></html>`;
+const input = (over: Partial<ProcessPageInput> = {}): ProcessPageInput => ({
+  body: PAGE,
+  contentType: 'text/html; charset=utf-8',
+  url: 'https://acme.test/docs/files.html',
+  chunking: { maxChars: 600, overlap: 100 },
+  lexicalDimension: 64,
+  keywordTerms: true,
+  ...over,
+});
+
+describe('page processing in worker threads', () => {
+  const pool = new ProcessPool({ size: 2 });
+  after(() => pool.close());
+
+  it('a worker gives exactly what the step gives on this thread: page, chunks, lexical vectors, keyword terms', async () => {
+    await pool.ready();
+    const inline = processPage(input());
+    const remote = await pool.process(input());
+    assert.ok(inline.chunks.length >= 5, `${inline.chunks.length} chunks`);
+    assert.equal(remote.page.title, 'Files');
+    assert.deepEqual(remote.page, inline.page);
+    assert.deepEqual(remote.chunks, inline.chunks);
+    assert.deepEqual(remote.page.links, ['https://acme.test/docs/other.html', 'https://acme.test/docs/next.html']);
+    // the vectors are the lexical embedder's, the terms what the keyword index computes for the stored row
+    const expected = await new LexicalEmbedder(64).embed(inline.chunks.map((c) => chunkSearchText(c, inline.page.title)));
+    assert.deepEqual(remote.vectors!.map((v) => [...v]), expected.map((v) => [...v]));
+    const terms = inline.chunks.map((c) => chunkTerms({ text: c.text, title: inline.page.title, heading_path: headingPathOf(c) }));
+    assert.deepEqual(remote.terms!.map((t) => [[...t.words], [...t.counts], t.length]), terms.map((t) => [[...t.words], [...t.counts], t.length]));
+  });
+
+  it('pages in parallel each get their own result; no vectors or terms unless asked', async () => {
+    const pages = Array.from({ length: 8 }, (_, i) => input({ body: `<main><h1>Page ${i}</h1><p>text of page ${i}</p></main>`, url: `https://acme.test/p${i}.html`, lexicalDimension: undefined, keywordTerms: false }));
+    const results = await Promise.all(pages.map((p) => pool.process(p)));
+    results.forEach((r, i) => {
+      assert.equal(r.page.title, `Page ${i}`);
+      assert.equal(r.vectors, undefined);
+      assert.equal(r.terms, undefined);
+    });
+  });
+
+  it('Markdown and empty pages pass through; a JavaScript-only page says so', async () => {
+    const md = await pool.process(input({ body: '# Guide\n\nSome text.', contentType: 'text/markdown', url: 'https://acme.test/g.md' }));
+    assert.equal(md.page.title, 'Guide');
+    assert.equal(md.chunks.length, 1);
+    const app = await pool.process(input({ body: '<html><body><div id="root"></div><script src="/app.js"></script></body></html>' }));
+    assert.equal(app.jsOnly, true);
+    assert.deepEqual(app.chunks, []);
+  });
+
+  it('a worker that runs out of memory fails its page with the reason; the pool goes on with a new worker', async () => {
+    const small = new ProcessPool({ size: 1, maxHeapMb: 16 });
+    try {
+      await small.ready();
+      const huge = `<main>${'<div><p>word word word <b>bold</b> <a href="/x">x</a></p></div>'.repeat(59_000)}</main>`;
+      await assert.rejects(small.process(input({ body: huge })), /extraction worker/);
+      await small.ready(); // the replacement
+      const ok = await small.process(input({ body: '<main><h1>Still here</h1><p>text</p></main>' }));
+      assert.equal(ok.page.title, 'Still here');
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('pages that arrive while the workers start are processed on the calling thread', async () => {
+    const fresh = new ProcessPool({ size: 1 });
+    try {
+      const first = await fresh.process(input()); // the worker is still loading its code
+      assert.equal(first.page.title, 'Files');
+      await fresh.ready();
+      assert.deepEqual((await fresh.process(input())).chunks, first.chunks);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('with size 0 pages are processed on the calling thread; a closed pool refuses work', async () => {
+    const inline = new ProcessPool({ size: 0 });
+    assert.equal((await inline.process(input())).page.title, 'Files');
+    await inline.close();
+    await assert.rejects(inline.process(input()), /closed/);
+  });
+});
