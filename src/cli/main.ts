@@ -15,6 +15,7 @@ import { registerPages } from './pages.js';
 import { registerPortable } from './portable.js';
 import { registerReembed } from './reembed.js';
 import { registerSearch } from './search.js';
+import { registerWorker } from './worker.js';
 
 function packageVersion(): string {
   try {
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerPortable(program);
   registerModels(program);
   registerReembed(program);
+  registerWorker(program);
   registerDemo(program);
   return program;
 }

@@ -12,8 +12,9 @@ export function registerServe(program: Command): void {
     .option('--port <port>', 'port (env DOCTOR_PORT; default 9111)', intOption('--port'))
     .option('--read-only', 'refuse writes; MCP hides write tools (env DOCTOR_READ_ONLY)')
     .option('--allow-hosts <hosts>', 'hosts/IPs/CIDRs crawls may reach despite the SSRF guard (env DOCTOR_ALLOW_HOSTS)')
-    .action(async (o: { host?: string; port?: number; readOnly?: boolean; allowHosts?: string }, cmd: Command) => {
-      const config = configFrom(cmd, { host: o.host, port: o.port, readOnly: o.readOnly, allowHosts: o.allowHosts });
+    .option('--redis <url>', 'hand crawl pages to `doctor worker` processes through this Redis, e.g. redis://host:6379 (env DOCTOR_REDIS_URL)')
+    .action(async (o: { host?: string; port?: number; readOnly?: boolean; allowHosts?: string; redis?: string }, cmd: Command) => {
+      const config = configFrom(cmd, { host: o.host, port: o.port, readOnly: o.readOnly, allowHosts: o.allowHosts, redisUrl: o.redis });
       const server = await startServer(config);
       process.stderr.write(`Doctor is serving on ${server.url}: web interface at /, REST, /docs, /mcp. Ctrl-C to stop.\n`);
       await new Promise<void>((resolve) => {

@@ -13,11 +13,13 @@ import type { Store } from '../store/store.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { PageRecord } from '../store/pages.js';
 import { FrontierStore, type FrontierEntry } from '../store/frontier.js';
-import { Fetcher, type FetchResult } from './fetch/fetcher.js';
+import { Fetcher } from './fetch/fetcher.js';
 import { RobotsCache } from './fetch/robots.js';
 import { discoverLlmsTxtUrls, discoverSitemapUrls } from './fetch/sitemap.js';
 import { makeScopeFilter, normalizeUrl, TrapGuard, type Scope } from './fetch/url.js';
-import { extractPage, looksLikeJsOnly, type ExtractedPage } from './extract/extract.js';
+import type { ExtractedPage } from './extract/extract.js';
+import type { Chunk } from './extract/chunker.js';
+import { fetchAndExtract } from './fetch-page.js';
 import type { Renderer } from './fetch/renderer.js';
 import { GroupWriter } from './group-writer.js';
 import { writePage } from './page-writer.js';
@@ -39,6 +41,23 @@ export interface CrawlDeps {
   renderer?: Renderer;
   /** Called after each progress write (for MCP progress notifications, CLI bars). */
   onProgress?: (job: JobRecord) => void;
+  /** Where pages are fetched and extracted when not in this process (remote crawl workers). */
+  pageSource?: PageSource;
+}
+
+/** A frontier entry made into a page (chunks and vectors when a remote worker made them) or a reason to skip it. */
+export type ProcessedPage = { kind: 'page'; finalUrl: string; page: ExtractedPage; chunks?: readonly Chunk[]; vectors?: readonly Float32Array[] };
+export type ProcessedEntry = ProcessedPage | { kind: 'skipped'; reason: string };
+
+/**
+ * Turns frontier entries into pages somewhere other than this process (src/ingest/remote/: workers through
+ * Redis). The crawl keeps its frontier, scope, duplicates and storage; the source only fetches and extracts.
+ */
+export interface PageSource {
+  /** Pages of one job in flight at once (instead of DOCTOR_CRAWL_CONCURRENCY). */
+  readonly concurrency: number;
+  /** Rejects with the signal's reason when the crawl is cancelled or stopped. */
+  process(job: JobRecord, entry: FrontierEntry, signal: AbortSignal): Promise<ProcessedEntry>;
 }
 
 /** Per-stage wall time in ms, summed over pages (reported by the crawl benchmark). */
@@ -56,7 +75,6 @@ export class CrawlCancelled extends Error {
 }
 
 const MAX_SKIPPED_IN_JOB_ROW = 200;
-const MIME_INDEXED = new Set(['text/html', 'application/xhtml+xml', 'text/markdown', 'text/x-markdown', 'text/plain']);
 
 export class Crawl {
   readonly stages: StageTimes = { fetch: 0, render: 0, extract: 0, chunk: 0, embed: 0, store: 0 };
@@ -123,7 +141,7 @@ export class Crawl {
     }
     await this.writeProgress(true);
 
-    const concurrency = Math.max(1, this.deps.config.crawlConcurrency);
+    const concurrency = Math.max(1, this.deps.pageSource?.concurrency ?? this.deps.config.crawlConcurrency);
     const inFlight = new Map<string, Promise<void>>();
     for (;;) {
       this.throwIfCancelled();
@@ -221,48 +239,14 @@ export class Crawl {
   }
 
   private async processUrl(entry: FrontierEntry): Promise<{ kind: 'stored'; pageId: string } | { kind: 'skipped'; reason: string }> {
-    if (this.options.respectRobots && !(await this.robots.isAllowed(entry.url))) {
-      return { kind: 'skipped', reason: 'disallowed by robots.txt' };
-    }
-    let t = performance.now();
-    // Redirects leaving the crawl scope are not followed (nothing out of scope is fetched).
-    const res: FetchResult = await this.fetcher.fetch(entry.url, { signal: this.signal, followRedirect: this.inScope });
-    this.stages.fetch += performance.now() - t;
+    const got = this.deps.pageSource ? await this.deps.pageSource.process(this.job, entry, this.signal) : await this.fetchHere(entry);
     this.throwIfCancelled();
-    if (!res.ok) return { kind: 'skipped', reason: res.reason };
-    const finalUrl = normalizeUrl(res.url) ?? res.url;
+    if (got.kind === 'skipped') return got;
+    const { finalUrl, page } = got;
     if (finalUrl !== entry.url) {
       if (!this.inScope(finalUrl)) return { kind: 'skipped', reason: `redirected out of scope to ${finalUrl}` };
       if (this.known.has(finalUrl)) return { kind: 'skipped', reason: `duplicate: redirects to ${finalUrl}` };
       this.known.add(finalUrl);
-    }
-    if (!MIME_INDEXED.has(res.contentType)) {
-      return { kind: 'skipped', reason: `unsupported content type ${res.contentType || 'unknown'}` };
-    }
-
-    t = performance.now();
-    let body = res.body;
-    let page: ExtractedPage = extractPage({ body, contentType: res.contentType, url: finalUrl });
-    this.stages.extract += performance.now() - t;
-    const isHtml = res.contentType === 'text/html' || res.contentType === 'application/xhtml+xml';
-    const wantRender =
-      isHtml && this.deps.renderer && (this.options.render === 'always' || (this.options.render === 'auto' && looksLikeJsOnly(page, body)));
-    if (wantRender && this.deps.renderer) {
-      t = performance.now();
-      try {
-        const rendered = await this.deps.renderer.render(finalUrl, { timeoutMs: this.deps.config.requestTimeoutMs });
-        if (rendered.length > this.deps.config.maxPageBytes) {
-          throw new Error(`the rendered page is larger than the ${this.deps.config.maxPageBytes}-byte limit (DOCTOR_MAX_PAGE_BYTES)`);
-        }
-        body = rendered;
-        this.stages.render += performance.now() - t;
-        const t2 = performance.now();
-        page = extractPage({ body, contentType: 'text/html', url: finalUrl });
-        this.stages.extract += performance.now() - t2;
-      } catch (e) {
-        this.stages.render += performance.now() - t;
-        this.deps.log.warn({ url: finalUrl, err: (e as Error).message }, 'rendering failed; using the static HTML');
-      }
     }
 
     // The page id is known before its links are queued, so pages found on it can name it as parent.
@@ -271,9 +255,30 @@ export class Crawl {
     // Links first: even a page with no text of its own can lead to others.
     if (entry.depth < this.maxDepth) await this.enqueueLinks(page.links, entry, pageId);
     if (page.markdown.trim().length === 0) return { kind: 'skipped', reason: 'no text content' };
-    await this.storePage(finalUrl, entry, page, pageId, existing);
+    await this.storePage(finalUrl, entry, got, pageId, existing);
     if (entry.depth === 0 && !this.rootPageId) this.rootPageId = pageId;
     return { kind: 'stored', pageId };
+  }
+
+  /** This process fetches and extracts the page (the default page source). */
+  private fetchHere(entry: FrontierEntry): Promise<ProcessedEntry> {
+    const { config, renderer, log } = this.deps;
+    return fetchAndExtract(
+      {
+        fetcher: this.fetcher,
+        robots: this.robots,
+        renderer,
+        log,
+        respectRobots: this.options.respectRobots,
+        render: this.options.render,
+        inScope: this.inScope,
+        requestTimeoutMs: config.requestTimeoutMs,
+        maxPageBytes: config.maxPageBytes,
+        stages: this.stages,
+      },
+      entry.url,
+      this.signal,
+    );
   }
 
   private async enqueueLinks(links: readonly string[], from: FrontierEntry, parentId: string): Promise<void> {
@@ -288,14 +293,16 @@ export class Crawl {
   }
 
   /** Stores page + chunks in one transaction with the frontier mark (src/ingest/page-writer.ts). */
-  private async storePage(url: string, entry: FrontierEntry, page: ExtractedPage, id: string, existing: PageRecord | undefined): Promise<string> {
+  private async storePage(url: string, entry: FrontierEntry, got: ProcessedPage, id: string, existing: PageRecord | undefined): Promise<string> {
     const { store, embedder, config } = this.deps;
     const times = await writePage(
       { store, embedder, writer: this.writer, chunking: { maxChars: config.chunkSize, overlap: config.chunkOverlap } },
       {
         id,
         url,
-        page,
+        page: got.page,
+        chunks: got.chunks,
+        vectors: got.vectors,
         existing,
         tags: this.job.tags,
         job_id: this.job.job_id,

@@ -34,6 +34,11 @@ export interface PageToStore {
   depth: number;
   /** Chunks already cut (e.g. in a worker thread); cut here when absent. */
   chunks?: readonly Chunk[];
+  /**
+   * Vectors of `chunks`, one per chunk in order, already made by an embedder of this database's model (a
+   * remote crawl worker); embedded here when absent.
+   */
+  vectors?: readonly Float32Array[];
   /** Written in the page's own transaction (a frontier mark). */
   alsoInTx?: (tx: Tx) => Promise<void>;
   signal?: AbortSignal;
@@ -85,7 +90,14 @@ export async function writePage(deps: PageWriterDeps, p: PageToStore): Promise<P
   const chunks = p.chunks ?? chunkMarkdown(page.markdown, { maxChars: deps.chunking.maxChars, overlap: deps.chunking.overlap, title: page.title });
   times.chunk += performance.now() - t;
   t = performance.now();
-  const vectors = chunks.length ? await embedder.embed(chunks.map((c) => chunkSearchText(c, page.title)), { signal: p.signal }) : [];
+  if (p.vectors && (!p.chunks || p.vectors.length !== chunks.length || p.vectors.some((v) => v.length !== embedder.dimension))) {
+    throw new Error(`the page came with ${p.vectors.length} vectors for ${chunks.length} chunks, or of the wrong size (expected ${embedder.dimension}): not stored`);
+  }
+  const vectors = p.vectors
+    ? [...p.vectors]
+    : chunks.length
+      ? await embedder.embed(chunks.map((c) => chunkSearchText(c, page.title)), { signal: p.signal })
+      : [];
   times.embed += performance.now() - t;
   p.beforeWrite?.();
   t = performance.now();

@@ -11,6 +11,8 @@ import { registerMcpRoutes } from '../mcp/http.js';
 import { JobRunner } from '../ingest/job-runner.js';
 import { newInstanceId, removeServerInfo, writeServerInfo } from '../app/server-info.js';
 import { localBackend } from '../app/backend.js';
+import { RedisPageSource } from '../ingest/remote/remote-source.js';
+import { redactUrl } from '../ingest/remote/connection.js';
 
 export interface RunningServer {
   url: string;
@@ -19,7 +21,26 @@ export interface RunningServer {
 
 export async function startServer(config: DoctorConfig): Promise<RunningServer> {
   const ctx = await openApp(config);
-  const runner = new JobRunner(ctx);
+  let remote: RedisPageSource | undefined;
+  if (config.redisUrl) {
+    remote = new RedisPageSource({
+      redisUrl: config.redisUrl,
+      config,
+      log: ctx.log,
+      embedding: () => ctx.store.embedding,
+      concurrency: config.redisPagesInFlight,
+    });
+    try {
+      await remote.start();
+    } catch (e) {
+      await remote.close().catch(() => {});
+      await ctx.close();
+      throw e;
+    }
+    ctx.remote = remote;
+    ctx.log.info({ redis: redactUrl(config.redisUrl) }, 'crawl pages go to remote workers through Redis (doctor worker)');
+  }
+  const runner = new JobRunner(ctx, remote);
   ctx.jobs = runner;
   try {
     await runner.start();
@@ -39,11 +60,13 @@ export async function startServer(config: DoctorConfig): Promise<RunningServer> 
         removeServerInfo(config);
         await server.close();
         await runner.stop();
+        await remote?.close();
         await ctx.close();
       })());
     return { url: server.url, close };
   } catch (e) {
     await runner.stop().catch(() => {});
+    await remote?.close().catch(() => {});
     await ctx.close();
     throw e;
   }

@@ -25,4 +25,5 @@ export {
   type PortableProgress,
   type ProgressFn,
 } from './portable.js';
+export { listWorkers, type WorkersOverview } from './workers.js';
 export { serviceOperations, type Operations } from './operations.js';
