@@ -65,6 +65,8 @@ export class PageWorker {
   private readonly redis: Redis;
   private readonly results: Queue;
   private worker?: Worker;
+  /** BullMQ leaves a connection it was given open: closed here. */
+  private pagesRedis?: Redis;
   private readonly gate: RedisHostGate;
   private readonly dispatcher: Dispatcher;
   private readonly renderer: ChromiumRenderer;
@@ -113,8 +115,9 @@ export class PageWorker {
       throw new WorkerRefused(this.refused);
     }
     const lockMs = this.o.lockMs ?? 30_000;
+    this.pagesRedis = openRedis(this.o.redisUrl, this.o.log, 'worker-pages', false);
     this.worker = new Worker(PAGES_QUEUE, (job) => this.process(job), {
-      connection: openRedis(this.o.redisUrl, this.o.log, 'worker-pages', false),
+      connection: this.pagesRedis,
       prefix: PREFIX,
       concurrency: this.o.concurrency,
       lockDuration: lockMs,
@@ -137,6 +140,7 @@ export class PageWorker {
       await this.worker?.close().catch(() => {});
       await this.redis.multi().zrem(WORKERS_KEY, this.id).del(workerKey(this.id)).exec().catch(() => {});
       await this.results.close().catch(() => {});
+      this.pagesRedis?.disconnect();
       this.redis.disconnect();
       await this.renderer.close().catch(() => {});
       await this.dispatcher.close().catch(() => {});

@@ -67,6 +67,8 @@ export class RedisPageSource implements PageSource {
   private readonly redis: Redis;
   private readonly queue: Queue;
   private results?: Worker;
+  /** BullMQ leaves a connection it was given open: closed here. */
+  private resultsRedis?: Redis;
   private timer?: NodeJS.Timeout;
   private reconciling = false;
   private closed = false;
@@ -83,8 +85,9 @@ export class RedisPageSource implements PageSource {
   async start(): Promise<void> {
     await connectRedis(this.redis, this.o.redisUrl);
     await this.announce();
+    this.resultsRedis = openRedis(this.o.redisUrl, this.o.log, 'server-results', false);
     this.results = new Worker(RESULTS_QUEUE, (job) => this.onResult(job), {
-      connection: openRedis(this.o.redisUrl, this.o.log, 'server-results', false),
+      connection: this.resultsRedis,
       prefix: PREFIX,
       concurrency: 64,
       // results are handled in microseconds; a long lock only delays a result of a killed server, which is stale anyway
@@ -132,8 +135,9 @@ export class RedisPageSource implements PageSource {
     clearInterval(this.timer);
     for (const p of this.pending.values()) p.reject(new Error('the server is stopping'));
     this.pending.clear();
-    await this.results?.close().catch(() => {});
+    await this.results?.close(true).catch(() => {});
     await this.queue.close().catch(() => {});
+    this.resultsRedis?.disconnect();
     this.redis.disconnect();
   }
 

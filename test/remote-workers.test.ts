@@ -1,0 +1,245 @@
+/**
+ * Remote crawling through a real Redis (Debian's redis-server on a free loopback port): `doctor serve --redis`
+ * and `doctor worker` processes crawl a loopback site; workers are killed, Redis is restarted, the server is
+ * killed, a job is cancelled; every page ends up stored once with its chunks and vectors.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server as HttpServer } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CLI, env, Server, sleep } from './helpers/doctor-process.js';
+import { RedisServer } from './helpers/redis-server.js';
+import { makeContext } from './helpers/context.js';
+import { tempDir } from './helpers/tmp.js';
+import { chunkSearchText } from '../src/ingest/extract/chunker.js';
+
+/** A binary tree of pages (page n links to 2n+1 and 2n+2), each answered after `delayMs`. */
+class TreeSite {
+  readonly hits = new Map<string, number>();
+  inFlight = 0;
+  maxInFlight = 0;
+  private server!: HttpServer;
+  url = '';
+
+  constructor(private readonly delayMs: number) {}
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      const n = Number(/^\/p\/(\d+)\.html$/.exec(req.url ?? '')?.[1] ?? -1);
+      if (n < 0) return void res.writeHead(404).end();
+      this.hits.set(req.url!, (this.hits.get(req.url!) ?? 0) + 1);
+      this.inFlight++;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      setTimeout(() => {
+        this.inFlight--;
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end(
+          `<html><head><title>Page ${n}</title></head><body><main><h1>Page ${n}</h1>` +
+            `<h2>Install</h2><p>${`Page ${n} explains how to install widget ${n}. `.repeat(25)}</p>` +
+            `<h2>Configure</h2><p>${`Configure option ${n} with care. `.repeat(25)}</p>` +
+            `<a href="/p/${2 * n + 1}.html">left</a> <a href="/p/${2 * n + 2}.html">right</a></main></body></html>`,
+        );
+      }, this.delayMs);
+    });
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+    return this;
+  }
+
+  get pagesHit(): number {
+    return this.hits.size;
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+/** A `doctor worker` child process. */
+class WorkerProcess {
+  readonly child: ChildProcess;
+  stderr = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(redisUrl: string, extraEnv: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [...CLI, 'worker', '--redis', redisUrl, '--concurrency', '4'], {
+      env: { ...env, DOCTOR_WORKER_LOCK_MS: '1500', ...extraEnv },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.child.stderr!.on('data', (d) => (this.stderr += d));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  async ready(): Promise<this> {
+    for (let i = 0; i < 600 && !this.stderr.includes('is taking crawl pages'); i++) {
+      assert.equal(this.child.exitCode, null, `doctor worker exited: ${this.stderr}`);
+      await sleep(50);
+    }
+    assert.ok(this.stderr.includes('is taking crawl pages'), `the worker did not start: ${this.stderr}`);
+    return this;
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    await this.exited;
+  }
+}
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    assert.ok(Date.now() < end, `timed out waiting until ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Opens the database the server left and checks: every page once, each with its chunks, each chunk with a vector. */
+async function assertStoredOnce(dir: string, expectedPages: number): Promise<void> {
+  const ctx = await makeContext({ dbPath: join(dir, 'doctor.duckdb'), runner: false });
+  try {
+    const db = ctx.store.db;
+    const [pages] = await db.all<{ n: number; urls: number }>('SELECT count(*)::INTEGER AS n, count(DISTINCT url)::INTEGER AS urls FROM pages');
+    assert.equal(pages!.n, expectedPages, 'every page of the crawl is stored');
+    assert.equal(pages!.urls, expectedPages, 'no page is stored twice');
+    const [noChunks] = await db.all<{ n: number }>(
+      'SELECT count(*)::INTEGER AS n FROM pages p WHERE NOT EXISTS (SELECT 1 FROM document_embeddings e WHERE e.page_id = p.id)',
+    );
+    assert.equal(noChunks!.n, 0, 'every page has its chunks');
+    const [dupChunks] = await db.all<{ n: number }>(
+      'SELECT count(*)::INTEGER AS n FROM (SELECT page_id, chunk_index FROM document_embeddings GROUP BY ALL HAVING count(*) > 1)',
+    );
+    assert.equal(dupChunks!.n, 0, 'no chunk is stored twice');
+    const [noVector] = await db.all<{ n: number }>(
+      'SELECT count(*)::INTEGER AS n FROM document_embeddings WHERE embedding IS NULL OR array_length(embedding) <> 256',
+    );
+    assert.equal(noVector!.n, 0, 'every chunk has its 256-dimension vector');
+    // the vectors are the ones the server's own embedder makes for those chunks
+    const sample = await db.all<{ text_chunk: string; title: string; heading_path: string | null; embedding: number[] }>(
+      'SELECT text_chunk, title, heading_path, embedding FROM document_embeddings ORDER BY url, chunk_index LIMIT 5',
+    );
+    const texts = sample.map((r) => chunkSearchText({ text: r.text_chunk, headingPath: r.heading_path ? r.heading_path.split(' > ') : [], index: 0 }, r.title));
+    const expected = await ctx.embedder.embed(texts);
+    sample.forEach((r, i) => {
+      const got = Array.from(r.embedding as ArrayLike<number>);
+      got.forEach((x, j) => assert.ok(Math.abs(x - expected[i]![j]!) < 1e-5, `chunk ${i}, element ${j}: ${x} vs ${expected[i]![j]}`));
+    });
+  } finally {
+    await ctx.close();
+  }
+}
+
+describe('remote crawl workers through Redis', () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await RedisServer.start();
+  });
+  after(async () => {
+    await redis?.kill();
+  });
+
+  it('two workers crawl into one server; a worker killed with -9 and a Redis restart lose nothing and store nothing twice', async () => {
+    const site = await new TreeSite(100).start();
+    const dir = tempDir();
+    const serverEnv = { DOCTOR_REDIS_URL: redis.url, DOCTOR_PER_HOST_CONCURRENCY: '2' };
+    const server = await new Server(dir, serverEnv).ready();
+    const a = new WorkerProcess(redis.url);
+    const b = new WorkerProcess(redis.url);
+    try {
+      await Promise.all([a.ready(), b.ready()]);
+      const started = await server.api('POST', '/fetch_url', { url: `${site.url}/p/0.html`, max_pages: 40, max_depth: 10 });
+      assert.equal(started.status, 200, JSON.stringify(started.body));
+      await until('8 pages were fetched', () => site.pagesHit >= 8);
+      await a.stop('SIGKILL');
+      await until('20 pages were fetched', () => site.pagesHit >= 20);
+      await redis.kill();
+      await sleep(300);
+      await redis.launch();
+      const done = await server.waitForJob(started.body.job_id, 90_000);
+      assert.equal(done.status, 'completed', JSON.stringify(done));
+      assert.equal(done.pages_crawled, 40);
+      // politeness per host held across both workers (DOCTOR_PER_HOST_CONCURRENCY=2 on the server)
+      assert.ok(site.maxInFlight <= 2, `at most 2 requests at once to the site, saw ${site.maxInFlight}`);
+
+      const workers = await server.api('GET', '/workers');
+      assert.equal(workers.body.remote, true);
+      const live = (workers.body.workers as { pid: number; pages_done: number; pages_last_minute: number }[]).filter((w) => w.pid === b.child.pid);
+      assert.equal(live.length, 1, `the live worker is listed: ${JSON.stringify(workers.body)}`);
+      assert.ok(live[0]!.pages_done > 0 && live[0]!.pages_last_minute > 0, 'with its throughput');
+      assert.ok(!(workers.body.workers as { pid: number }[]).some((w) => w.pid === a.child.pid), 'the killed worker is not listed as connected');
+      const health = await server.api('GET', '/health');
+      assert.equal(health.body.workers?.workers?.length, 1, JSON.stringify(health.body));
+    } finally {
+      await Promise.all([a.stop('SIGKILL'), b.stop()]);
+      await server.stop();
+      await site.close();
+    }
+    await assertStoredOnce(dir, 40);
+  });
+
+  it('the server killed mid-crawl resumes from its frontier; results addressed to the dead server are dropped', async () => {
+    const site = await new TreeSite(80).start();
+    const dir = tempDir();
+    const serverEnv = { DOCTOR_REDIS_URL: redis.url, DOCTOR_PER_HOST_CONCURRENCY: '4' };
+    const w = new WorkerProcess(redis.url);
+    let server = await new Server(dir, serverEnv).ready();
+    try {
+      await w.ready();
+      const started = await server.api('POST', '/fetch_url', { url: `${site.url}/p/0.html`, max_pages: 30, max_depth: 10 });
+      assert.equal(started.status, 200, JSON.stringify(started.body));
+      await until('10 pages were fetched', () => site.pagesHit >= 10);
+      await server.stop('SIGKILL');
+      server = await new Server(dir, serverEnv).ready();
+      const done = await server.waitForJob(started.body.job_id, 90_000);
+      assert.equal(done.status, 'completed', JSON.stringify(done));
+      assert.equal(done.pages_crawled, 30);
+    } finally {
+      await w.stop();
+      await server.stop();
+      await site.close();
+    }
+    await assertStoredOnce(dir, 30);
+  });
+
+  it('cancel: workers stop taking the job\'s pages', async () => {
+    const site = await new TreeSite(300).start();
+    const dir = tempDir();
+    const server = await new Server(dir, { DOCTOR_REDIS_URL: redis.url, DOCTOR_PER_HOST_CONCURRENCY: '4' }).ready();
+    const w = new WorkerProcess(redis.url);
+    try {
+      await w.ready();
+      const started = await server.api('POST', '/fetch_url', { url: `${site.url}/p/0.html`, max_pages: 500, max_depth: 20 });
+      await until('6 pages were fetched', () => site.pagesHit >= 6);
+      const cancelled = await server.api('POST', '/cancel_job', { job_id: started.body.job_id });
+      assert.equal(cancelled.body.status, 'cancelled', JSON.stringify(cancelled.body));
+      const atCancel = site.pagesHit;
+      await sleep(1500);
+      // pages already being fetched finish (at most the worker's 4), nothing new starts
+      assert.ok(site.pagesHit <= atCancel + 4, `fetched after the cancel: ${site.pagesHit - atCancel}`);
+      const c = redis.client();
+      try {
+        assert.equal(await c.llen('doctor:pages:wait'), 0, 'no page of the cancelled job waits in Redis');
+      } finally {
+        c.disconnect();
+      }
+    } finally {
+      await w.stop();
+      await server.stop();
+      await site.close();
+    }
+  });
+
+  it('a worker with another embedding model or dimension is refused with a clear message', async () => {
+    const dir = tempDir();
+    const server = await new Server(dir, { DOCTOR_REDIS_URL: redis.url }).ready();
+    try {
+      const w = new WorkerProcess(redis.url, { DOCTOR_EMBEDDING_DIM: '128' });
+      const code = await w.exited;
+      assert.equal(code, 1);
+      assert.match(w.stderr, /refused.*dimension 128.*dimension 256.*DOCTOR_EMBEDDING_DIM/s);
+    } finally {
+      await server.stop();
+    }
+  });
+});
