@@ -8,7 +8,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, env, Server, sleep } from './helpers/doctor-process.js';
+import { CLI, env, Server, sleep, type Json } from './helpers/doctor-process.js';
+import { loadConfig, type ConfigOverrides } from '../src/config/config.js';
+import { LexicalEmbedder } from '../src/embed/lexical.js';
+import { PageWorker, WorkerRefused } from '../src/ingest/remote/page-worker.js';
+import { silentLogger } from '../src/log.js';
+import { startServer } from '../src/server/serve.js';
 import { RedisServer } from './helpers/redis-server.js';
 import { makeContext } from './helpers/context.js';
 import { tempDir } from './helpers/tmp.js';
@@ -87,6 +92,53 @@ class WorkerProcess {
   }
 }
 
+/** A worker in this process (the faults that need a process of their own use WorkerProcess). */
+async function startWorker(redisUrl: string, overrides: ConfigOverrides = {}, dimension = 256): Promise<PageWorker> {
+  const config = loadConfig({ logLevel: 'silent', allowHosts: '127.0.0.1', perHostDelayMs: 0, render: 'never', ...overrides }, {});
+  const w = new PageWorker({ redisUrl, config, embedder: new LexicalEmbedder(dimension), log: silentLogger, concurrency: 4, lockMs: 1500 });
+  try {
+    await w.start();
+  } catch (e) {
+    await w.close();
+    throw e;
+  }
+  return w;
+}
+
+/** `doctor serve --redis` in this process. */
+async function startLocalServer(dir: string, redisUrl: string, overrides: ConfigOverrides = {}) {
+  const config = loadConfig(
+    {
+      dataDir: dir,
+      port: 0,
+      redisUrl,
+      embeddingProvider: 'lexical',
+      embeddingDimension: 256,
+      allowHosts: '127.0.0.1',
+      perHostDelayMs: 0,
+      render: 'never',
+      logLevel: 'silent',
+      ...overrides,
+    },
+    {},
+  );
+  const server = await startServer(config);
+  const api = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: Json }> => {
+    const r = await fetch(server.url + path, {
+      method,
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: r.status, body: (await r.json()) as Json };
+  };
+  const waitForJob = async (jobId: string): Promise<Json> => {
+    let p: Json = {};
+    await until(`job ${jobId} finished`, async () => (p = (await api('GET', `/job_progress?job_id=${jobId}`)).body).completed, 90_000);
+    return p;
+  };
+  return { ...server, api, waitForJob };
+}
+
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
@@ -142,21 +194,28 @@ describe('remote crawl workers through Redis', () => {
   it('two workers crawl into one server; a worker killed with -9 and a Redis restart lose nothing and store nothing twice', async () => {
     const site = await new TreeSite(100).start();
     const dir = tempDir();
-    const serverEnv = { DOCTOR_REDIS_URL: redis.url, DOCTOR_PER_HOST_CONCURRENCY: '2' };
-    const server = await new Server(dir, serverEnv).ready();
+    const server = await startLocalServer(dir, redis.url, { perHostConcurrency: 2 });
+    const t0 = Date.now();
+    const t = (what: string) => console.log(`${what} at ${Date.now() - t0} ms, ${site.pagesHit} pages fetched`);
     const a = new WorkerProcess(redis.url);
-    const b = new WorkerProcess(redis.url);
+    let b: PageWorker | undefined;
     try {
-      await Promise.all([a.ready(), b.ready()]);
+      await a.ready();
+      t('worker process ready');
+      b = await startWorker(redis.url);
       const started = await server.api('POST', '/fetch_url', { url: `${site.url}/p/0.html`, max_pages: 40, max_depth: 10 });
       assert.equal(started.status, 200, JSON.stringify(started.body));
+      t('job started');
       await until('8 pages were fetched', () => site.pagesHit >= 8);
+      t('8 pages');
       await a.stop('SIGKILL');
       await until('20 pages were fetched', () => site.pagesHit >= 20);
       await redis.kill();
       await sleep(300);
       await redis.launch();
-      const done = await server.waitForJob(started.body.job_id, 90_000);
+      t('redis back');
+      const done = await server.waitForJob(started.body.job_id);
+      t('job done');
       assert.equal(done.status, 'completed', JSON.stringify(done));
       assert.equal(done.pages_crawled, 40);
       // politeness per host held across both workers (DOCTOR_PER_HOST_CONCURRENCY=2 on the server)
@@ -164,15 +223,16 @@ describe('remote crawl workers through Redis', () => {
 
       const workers = await server.api('GET', '/workers');
       assert.equal(workers.body.remote, true);
-      const live = (workers.body.workers as { pid: number; pages_done: number; pages_last_minute: number }[]).filter((w) => w.pid === b.child.pid);
+      const live = (workers.body.workers as { id: string; pages_done: number; pages_last_minute: number }[]).filter((w) => w.id === b!.id);
       assert.equal(live.length, 1, `the live worker is listed: ${JSON.stringify(workers.body)}`);
       assert.ok(live[0]!.pages_done > 0 && live[0]!.pages_last_minute > 0, 'with its throughput');
       assert.ok(!(workers.body.workers as { pid: number }[]).some((w) => w.pid === a.child.pid), 'the killed worker is not listed as connected');
+      assert.ok(b.pagesDone > 0, 'the worker in this process took pages too');
       const health = await server.api('GET', '/health');
       assert.equal(health.body.workers?.workers?.length, 1, JSON.stringify(health.body));
     } finally {
-      await Promise.all([a.stop('SIGKILL'), b.stop()]);
-      await server.stop();
+      await Promise.all([a.stop('SIGKILL'), b?.close()]);
+      await server.close();
       await site.close();
     }
     await assertStoredOnce(dir, 40);
@@ -182,10 +242,9 @@ describe('remote crawl workers through Redis', () => {
     const site = await new TreeSite(80).start();
     const dir = tempDir();
     const serverEnv = { DOCTOR_REDIS_URL: redis.url, DOCTOR_PER_HOST_CONCURRENCY: '4' };
-    const w = new WorkerProcess(redis.url);
     let server = await new Server(dir, serverEnv).ready();
+    const w = await startWorker(redis.url);
     try {
-      await w.ready();
       const started = await server.api('POST', '/fetch_url', { url: `${site.url}/p/0.html`, max_pages: 30, max_depth: 10 });
       assert.equal(started.status, 200, JSON.stringify(started.body));
       await until('10 pages were fetched', () => site.pagesHit >= 10);
@@ -195,7 +254,7 @@ describe('remote crawl workers through Redis', () => {
       assert.equal(done.status, 'completed', JSON.stringify(done));
       assert.equal(done.pages_crawled, 30);
     } finally {
-      await w.stop();
+      await w.close();
       await server.stop();
       await site.close();
     }
@@ -205,10 +264,9 @@ describe('remote crawl workers through Redis', () => {
   it('cancel: workers stop taking the job\'s pages', async () => {
     const site = await new TreeSite(300).start();
     const dir = tempDir();
-    const server = await new Server(dir, { DOCTOR_REDIS_URL: redis.url, DOCTOR_PER_HOST_CONCURRENCY: '4' }).ready();
-    const w = new WorkerProcess(redis.url);
+    const server = await startLocalServer(dir, redis.url, { perHostConcurrency: 4 });
+    const w = await startWorker(redis.url);
     try {
-      await w.ready();
       const started = await server.api('POST', '/fetch_url', { url: `${site.url}/p/0.html`, max_pages: 500, max_depth: 20 });
       await until('6 pages were fetched', () => site.pagesHit >= 6);
       const cancelled = await server.api('POST', '/cancel_job', { job_id: started.body.job_id });
@@ -224,22 +282,25 @@ describe('remote crawl workers through Redis', () => {
         c.disconnect();
       }
     } finally {
-      await w.stop();
-      await server.stop();
+      await w.close();
+      await server.close();
       await site.close();
     }
   });
 
   it('a worker with another embedding model or dimension is refused with a clear message', async () => {
     const dir = tempDir();
-    const server = await new Server(dir, { DOCTOR_REDIS_URL: redis.url }).ready();
+    const server = await startLocalServer(dir, redis.url);
     try {
-      const w = new WorkerProcess(redis.url, { DOCTOR_EMBEDDING_DIM: '128' });
-      const code = await w.exited;
-      assert.equal(code, 1);
-      assert.match(w.stderr, /refused.*dimension 128.*dimension 256.*DOCTOR_EMBEDDING_DIM/s);
+      await assert.rejects(
+        startWorker(redis.url, {}, 128),
+        (e: Error) => e instanceof WorkerRefused && /dimension 128.*dimension 256.*DOCTOR_EMBEDDING_DIM/s.test(e.message),
+      );
+      const listed = await server.api('GET', '/workers');
+      const refused = (listed.body.workers as { refused?: string }[]).filter((w) => w.refused);
+      assert.equal(refused.length, 1, 'doctor workers shows the refused worker and why');
     } finally {
-      await server.stop();
+      await server.close();
     }
   });
 });

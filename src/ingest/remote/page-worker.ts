@@ -95,6 +95,11 @@ export class PageWorker {
     this.refusal = { promise, reject };
   }
 
+  /** Pages this worker fetched and handed back with their chunks. */
+  get pagesDone(): number {
+    return this.stats.pages_done;
+  }
+
   get embedding(): EmbeddingIdentity {
     return { provider: this.o.embedder.provider, model: this.o.embedder.model, dimension: this.o.embedder.dimension };
   }
@@ -138,7 +143,8 @@ export class PageWorker {
     return (this.stopping ??= (async () => {
       clearInterval(this.heartbeat);
       await this.worker?.close().catch(() => {});
-      await this.redis.multi().zrem(WORKERS_KEY, this.id).del(workerKey(this.id)).exec().catch(() => {});
+      // a refused worker stays listed (with the reason) until its entry expires, so `doctor workers` can say why
+      if (!this.refused) await this.redis.multi().zrem(WORKERS_KEY, this.id).del(workerKey(this.id)).exec().catch(() => {});
       await this.results.close().catch(() => {});
       this.pagesRedis?.disconnect();
       this.redis.disconnect();

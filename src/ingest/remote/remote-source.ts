@@ -12,6 +12,7 @@
  * - a page job that failed for good (every attempt) comes back as a skipped page with BullMQ's reason.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DoctorConfig } from '../../config/config.js';
@@ -114,6 +115,7 @@ export class RedisPageSource implements PageSource {
       // a waiting page job is taken back: no worker fetches a cancelled crawl's pages (one in progress finishes, its result is dropped)
       void this.queue.remove(id).catch(() => {});
     };
+    setMaxListeners(this.concurrency + 32, signal); // one listener per page in flight
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       await Promise.race([this.add(request), result]);
