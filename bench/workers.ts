@@ -27,6 +27,8 @@ const { values } = parseArgs({
     'worker-concurrency': { type: 'string', default: '8' },
     workers: { type: 'string', default: '1,2,4' },
     dim: { type: 'string', default: '384' },
+    /** Only these modes (comma-separated names as in the table, e.g. "replay"), for profiling one. */
+    only: { type: 'string' },
     out: { type: 'string', default: 'bench/results/workers.md' },
   },
 });
@@ -144,6 +146,7 @@ const modes: { name: string; workers: number; replay: boolean }[] = [
   ...values.workers!.split(',').map((n) => ({ name: `${n} worker${n === '1' ? '' : 's'}`, workers: Number(n), replay: false })),
   { name: 'replay (writer ceiling)', workers: 0, replay: true },
 ];
+if (values.only) modes.splice(0, modes.length, ...modes.filter((m) => values.only!.split(',').some((o) => m.name.startsWith(o))));
 const results = new Map<string, Run[]>();
 // runs interleaved (mode after mode, then again) so that noise from other processes spreads over every mode
 for (let i = 0; i < Number(values.runs); i++) {
@@ -155,7 +158,7 @@ for (let i = 0; i < Number(values.runs); i++) {
 site.close();
 await redis.kill();
 
-const base = median(results.get('in-process')!.map((r) => r.pages / r.seconds));
+const base = median((results.get('in-process') ?? [...results.values()][0]!).map((r) => r.pages / r.seconds));
 const rows = modes.map((m) => {
   const rs = results.get(m.name)!;
   const rate = median(rs.map((r) => r.pages / r.seconds));
