@@ -14,7 +14,7 @@ import { LexicalEmbedder } from '../src/embed/lexical.js';
 import { PageWorker, WorkerRefused } from '../src/ingest/remote/page-worker.js';
 import { silentLogger } from '../src/log.js';
 import { startServer } from '../src/server/serve.js';
-import { RedisServer } from './helpers/redis-server.js';
+import { freePort, RedisServer } from './helpers/redis-server.js';
 import { makeContext } from './helpers/context.js';
 import { tempDir } from './helpers/tmp.js';
 import { chunkSearchText } from '../src/ingest/extract/chunker.js';
@@ -302,5 +302,43 @@ describe('remote crawl workers through Redis', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('the worker applies its own SSRF guard; a re-crawl does not embed unchanged pages again', async () => {
+    const site = await new TreeSite(0).start();
+    const dir = tempDir();
+    const server = await startLocalServer(dir, redis.url);
+    let guarded: PageWorker | undefined = await startWorker(redis.url, { allowHosts: [] });
+    let open: PageWorker | undefined;
+    try {
+      const first = await server.api('POST', '/fetch_url', { url: `${site.url}/p/0.html`, max_pages: 5, max_depth: 5 });
+      const refused = await server.waitForJob(first.body.job_id);
+      assert.equal(refused.status, 'failed', 'the worker without DOCTOR_ALLOW_HOSTS may not reach 127.0.0.1');
+      assert.match(refused.error_message, /blocked|private|loopback/i, refused.error_message);
+      assert.equal(site.pagesHit, 0, 'nothing was fetched from the blocked address');
+      await guarded.close();
+      guarded = undefined;
+
+      open = await startWorker(redis.url);
+      // depth 2 of the tree: the same 7 pages each time
+      const second = await server.api('POST', '/fetch_url', { url: `${site.url}/p/0.html`, max_pages: 20, max_depth: 2 });
+      assert.equal((await server.waitForJob(second.body.job_id)).pages_crawled, 7);
+      const chunks = open.chunksMade;
+      assert.ok(chunks > 0);
+      const third = await server.api('POST', '/fetch_url', { url: `${site.url}/p/0.html`, max_pages: 20, max_depth: 2 });
+      assert.equal((await server.waitForJob(third.body.job_id)).pages_crawled, 7);
+      assert.equal(open.chunksMade, chunks, 'the unchanged pages were not chunked or embedded again');
+    } finally {
+      await guarded?.close();
+      await open?.close();
+      await server.close();
+      await site.close();
+    }
+    await assertStoredOnce(dir, 7);
+  });
+
+  it('a server that cannot reach its Redis stops at start with a message saying what to do', async () => {
+    const port = await freePort();
+    await assert.rejects(startLocalServer(tempDir(), `redis://127.0.0.1:${port}`), /cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+.*DOCTOR_REDIS_URL/);
   });
 });

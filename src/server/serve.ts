@@ -29,6 +29,7 @@ export async function startServer(config: DoctorConfig): Promise<RunningServer> 
       log: ctx.log,
       embedding: () => ctx.store.embedding,
       concurrency: config.redisPagesInFlight,
+      knownHash: async (url) => (await ctx.store.pages.getByUrl(url))?.content_hash ?? undefined,
     });
     try {
       await remote.start();

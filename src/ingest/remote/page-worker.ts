@@ -23,6 +23,7 @@ import { ChromiumRenderer } from '../fetch/renderer.js';
 import { RobotsCache } from '../fetch/robots.js';
 import { makeScopeFilter, type UrlFilter } from '../fetch/url.js';
 import { fetchAndExtract } from '../fetch-page.js';
+import { contentHash } from '../page-writer.js';
 import { connectRedis, openRedis } from './connection.js';
 import { RedisHostGate } from './host-gate.js';
 import {
@@ -98,6 +99,11 @@ export class PageWorker {
   /** Pages this worker fetched and handed back with their chunks. */
   get pagesDone(): number {
     return this.stats.pages_done;
+  }
+
+  /** Chunks this worker cut and embedded. */
+  get chunksMade(): number {
+    return this.stats.chunks;
   }
 
   get embedding(): EmbeddingIdentity {
@@ -241,7 +247,8 @@ export class PageWorker {
     );
     if (got.kind === 'skipped') return got;
     const { page, finalUrl } = got;
-    const chunks = page.markdown.trim() ? chunkMarkdown(page.markdown, { maxChars: d.chunking.max_chars, overlap: d.chunking.overlap, title: page.title }) : [];
+    const unchanged = d.known_hash !== undefined && finalUrl === d.url && contentHash(page.markdown) === d.known_hash;
+    const chunks = page.markdown.trim() && !unchanged ? chunkMarkdown(page.markdown, { maxChars: d.chunking.max_chars, overlap: d.chunking.overlap, title: page.title }) : [];
     const vectors = chunks.length ? await this.o.embedder.embed(chunks.map((c) => chunkSearchText(c, page.title))) : [];
     return {
       kind: 'page',
@@ -253,6 +260,7 @@ export class PageWorker {
       chunks,
       vectors: encodeVectors(vectors, this.o.embedder.dimension),
       dimension: this.o.embedder.dimension,
+      ...(unchanged ? { unchanged } : {}),
     };
   }
 

@@ -46,6 +46,8 @@ export interface PageRequest {
   chunking: { max_chars: number; overlap: number };
   /** The server's vector space: a worker embedding with another model refuses the page. */
   embedding: EmbeddingIdentity;
+  /** Content hash of the stored page at this URL: a page whose Markdown has it is not chunked or embedded again. */
+  known_hash?: string;
 }
 
 export type ResultOutcome =
@@ -61,6 +63,8 @@ export type ResultOutcome =
       /** Every chunk's vector, float32 little-endian, concatenated, base64. */
       vectors: string;
       dimension: number;
+      /** The Markdown hashes to `known_hash`: no chunks or vectors were made (the stored ones stay). */
+      unchanged?: boolean;
     };
 
 export interface PageResult {

@@ -48,6 +48,8 @@ export interface RemoteSourceOptions {
   concurrency: number;
   /** How often lost requests are looked for (ms). */
   reconcileMs?: number;
+  /** The content hash of the page stored at a URL, if any (a re-crawl's unchanged pages are not embedded again). */
+  knownHash?: (url: string) => Promise<string | undefined>;
 }
 
 interface Pending {
@@ -103,6 +105,8 @@ export class RedisPageSource implements PageSource {
   async process(job: JobRecord, entry: FrontierEntry, signal: AbortSignal): Promise<ProcessedEntry> {
     signal.throwIfAborted();
     const request = this.requestFor(job, entry);
+    const known = await this.o.knownHash?.(entry.url).catch(() => undefined);
+    if (known) request.known_hash = known;
     const id = request.request;
     const result = new Promise<ProcessedEntry>((resolve, reject) => {
       this.pending.set(id, { request, resolve, reject, since: Date.now() });
@@ -210,10 +214,13 @@ export class RedisPageSource implements PageSource {
         reason: `worker ${r.worker} embedded with ${describeEmbedding(r.embedding)}, but this index uses ${describeEmbedding(want)}: not stored`,
       };
     }
+    const page = { title: o.title, markdown: o.markdown, links: o.links, textLength: o.text_length };
+    // unchanged: writePage keeps the stored chunks (or, if the page's tags changed, chunks and embeds it here)
+    if (o.unchanged) return { kind: 'page', finalUrl: o.final_url, page };
     return {
       kind: 'page',
       finalUrl: o.final_url,
-      page: { title: o.title, markdown: o.markdown, links: o.links, textLength: o.text_length },
+      page,
       chunks: o.chunks,
       vectors: decodeVectors(o.vectors, o.dimension, o.chunks.length),
     };
