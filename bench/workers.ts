@@ -67,8 +67,15 @@ const siteUrl = `http://127.0.0.1:${(site.address() as { port: number }).port}/`
 
 const redis = await RedisServer.start();
 
+const live = new Set<ChildProcess>();
+process.once('exit', () => live.forEach((c) => c.kill('SIGKILL')));
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
 function spawnWorker(script: string[], ready: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, script, { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   let stderr = '';
   return new Promise((resolve, reject) => {
     child.stderr!.on('data', (d) => {
@@ -79,7 +86,17 @@ function spawnWorker(script: string[], ready: string): Promise<ChildProcess> {
   });
 }
 
-interface Run { mode: string; pages: number; chunks: number; seconds: number; serverCpuMsPerPage: number }
+interface Run { mode: string; pages: number; chunks: number; seconds: number; serverCpuMsPerPage: number; workerCpuMsPerPage: number }
+
+/** CPU time (user + system) of a process so far, in ms, from /proc (clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
 
 async function crawl(mode: string, workers: number, replay: boolean, i: number): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'doctor-workers-bench-'));
@@ -112,6 +129,7 @@ async function crawl(mode: string, workers: number, replay: boolean, i: number):
     for (let w = 0; w < workers; w++) {
       children.push(await spawnWorker([...CLI, 'worker', '--redis', redis.url, '--concurrency', String(concurrency)], 'is taking crawl pages'));
     }
+    const workerCpu0 = children.reduce((n, c) => n + processCpuMs(c.pid!), 0);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const started = await (
@@ -129,9 +147,10 @@ async function crawl(mode: string, workers: number, replay: boolean, i: number):
     }
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
+    const workerCpu = children.reduce((n, c) => n + processCpuMs(c.pid!), 0) - workerCpu0;
     const health = await (await fetch(`${server.url}/health`)).json() as { chunks: number };
-    const run = { mode, pages: job.pages_crawled, chunks: health.chunks, seconds, serverCpuMsPerPage: (cpu.user + cpu.system) / 1000 / Math.max(1, job.pages_crawled) };
-    console.log(`${mode} run ${i + 1}: ${job.status}, ${run.pages} pages, ${run.chunks} chunks in ${seconds.toFixed(1)} s = ${(run.pages / seconds).toFixed(1)} pages/s; server+site CPU ${run.serverCpuMsPerPage.toFixed(1)} ms/page`);
+    const run = { mode, pages: job.pages_crawled, chunks: health.chunks, seconds, serverCpuMsPerPage: (cpu.user + cpu.system) / 1000 / Math.max(1, job.pages_crawled), workerCpuMsPerPage: workerCpu / Math.max(1, job.pages_crawled) };
+    console.log(`${mode} run ${i + 1}: ${job.status}, ${run.pages} pages, ${run.chunks} chunks in ${seconds.toFixed(1)} s = ${(run.pages / seconds).toFixed(1)} pages/s; server+site CPU ${run.serverCpuMsPerPage.toFixed(1)} ms/page, workers ${run.workerCpuMsPerPage.toFixed(1)} ms/page`);
     return run;
   } finally {
     for (const c of children) c.kill('SIGTERM');
@@ -163,7 +182,7 @@ const rows = modes.map((m) => {
   const rs = results.get(m.name)!;
   const rate = median(rs.map((r) => r.pages / r.seconds));
   const chunkRate = median(rs.map((r) => r.chunks / r.seconds));
-  return `| ${m.name} | ${rs.map((r) => r.pages).join(', ')} | ${rate.toFixed(1)} | ${chunkRate.toFixed(0)} | ${(rate / base).toFixed(2)}x | ${median(rs.map((r) => r.serverCpuMsPerPage)).toFixed(1)} |`;
+  return `| ${m.name} | ${rs.map((r) => r.pages).join(', ')} | ${rate.toFixed(1)} | ${chunkRate.toFixed(0)} | ${(rate / base).toFixed(2)}x | ${median(rs.map((r) => r.serverCpuMsPerPage)).toFixed(1)} | ${m.replay ? '(precomputed)' : median(rs.map((r) => r.workerCpuMsPerPage)).toFixed(1)} |`;
 });
 const md = `# Remote crawl workers benchmark
 
@@ -172,10 +191,10 @@ ${machineDescription()}
 - Server: \`doctor serve\` in the benchmark process (the site runs there too); embedder lexical ${values.dim}-d on every side; rendering off; per-host politeness lifted (delay 0, 64 at once) since there is one site.
 - In-process: DOCTOR_CRAWL_CONCURRENCY=${concurrency}. Workers: \`doctor worker --concurrency ${concurrency}\` processes on this machine; the server keeps up to workers x ${concurrency} x 2 pages in flight.
 - Replay: one worker process computed every page's result (Markdown, links, chunks, vectors) before the run and answers each page job at once: what the server (Redis round trip, decoding, the one DuckDB writer's group commits) absorbs when workers are not the limit.
-- ${values.runs} runs per mode, interleaved; medians. Worker start-up is not timed (workers wait, ready, before the job starts). CPU: this process (server + site) per page.
+- ${values.runs} runs per mode, interleaved; medians. Worker start-up is not timed (workers wait, ready, before the job starts). CPU: this process (server + site) per page, and the worker processes' (from /proc) per page: on a shared machine CPU per page is steadier than pages/s.
 
-| mode | pages | pages/s | chunks/s | vs in-process | server+site CPU ms/page |
-|---|---|---|---|---|---|
+| mode | pages | pages/s | chunks/s | vs in-process | server+site CPU ms/page | workers' CPU ms/page |
+|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 `;
 writeFileSync(values.out!, md);

@@ -33,6 +33,10 @@ export class RedisServer {
     });
     child.stderr!.on('data', (d) => (stderr += d));
     this.child = child;
+    // never left behind, even when the test or benchmark process ends early
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
     for (let i = 0; i < 100; i++) {
       if (child.exitCode !== null) throw new Error(`redis-server exited: ${stderr}`);
       const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
