@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { openConfiguredEmbedder } from '../app/open.js';
 import { createLogger } from '../log.js';
-import { PageWorker, WorkerRefused } from '../ingest/remote/page-worker.js';
 import { describeEmbedding } from '../ingest/remote/protocol.js';
 import { configFrom } from './global.js';
 import { withBackend } from './run-with-backend.js';
@@ -18,6 +17,8 @@ export function registerWorker(program: Command): void {
     .action(async (o: { redis?: string; concurrency?: number; allowHosts?: string }, cmd: Command) => {
       const config = configFrom(cmd, { redisUrl: o.redis, workerConcurrency: o.concurrency, allowHosts: o.allowHosts });
       if (!config.redisUrl) throw new Error('doctor worker needs the server\'s Redis: --redis redis://host:6379 or DOCTOR_REDIS_URL');
+      // loaded here, not with the CLI: BullMQ takes seconds to import on a busy machine
+      const { PageWorker, WorkerRefused } = await import('../ingest/remote/page-worker.js');
       const log = createLogger(config.logLevel);
       const embedder = await openConfiguredEmbedder(config, log);
       const worker = new PageWorker({ redisUrl: config.redisUrl, config, embedder, log, concurrency: config.workerConcurrency, lockMs: config.workerLockMs });

@@ -11,8 +11,7 @@ import { registerMcpRoutes } from '../mcp/http.js';
 import { JobRunner } from '../ingest/job-runner.js';
 import { newInstanceId, removeServerInfo, writeServerInfo } from '../app/server-info.js';
 import { localBackend } from '../app/backend.js';
-import { RedisPageSource } from '../ingest/remote/remote-source.js';
-import { redactUrl } from '../ingest/remote/connection.js';
+import type { RedisPageSource } from '../ingest/remote/remote-source.js';
 
 export interface RunningServer {
   url: string;
@@ -23,6 +22,9 @@ export async function startServer(config: DoctorConfig): Promise<RunningServer> 
   const ctx = await openApp(config);
   let remote: RedisPageSource | undefined;
   if (config.redisUrl) {
+    // loaded only with --redis: BullMQ takes seconds to import on a busy machine, every other start skips it
+    const { RedisPageSource } = await import('../ingest/remote/remote-source.js');
+    const { redactUrl } = await import('../ingest/remote/connection.js');
     remote = new RedisPageSource({
       redisUrl: config.redisUrl,
       config,
