@@ -160,6 +160,7 @@ export function remoteBackend(baseUrl: string, token?: string, localKey?: string
     siteOverview: () => call('GET', '/sites'),
     recrawlSite: (i) => call('POST', '/recrawl_site', i),
     indexStatus: () => call('GET', '/index_status'),
+    listWorkers: () => call('GET', '/workers'),
     exportIndex: (i, onProgress) => streamed('/export_index', i, onProgress),
     importIndex: (i, onProgress) => streamed('/import_index', i, onProgress),
     // A restricted call (an MCP agent behind `doctor mcp`) does not carry the local key: the server's

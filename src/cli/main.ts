@@ -16,6 +16,7 @@ import { registerPages } from './pages.js';
 import { registerPortable } from './portable.js';
 import { registerReembed } from './reembed.js';
 import { registerSearch } from './search.js';
+import { registerWorker } from './worker.js';
 
 function packageVersion(): string {
   try {
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerPortable(program);
   registerModels(program);
   registerReembed(program);
+  registerWorker(program);
   registerDemo(program);
   return program;
 }

@@ -15,8 +15,9 @@ export function registerServe(program: Command): void {
     .option('--read-only', 'refuse writes; MCP hides write tools (env DOCTOR_READ_ONLY)')
     .option('--allow-hosts <hosts>', 'hosts/IPs/CIDRs crawls may reach despite the SSRF guard (env DOCTOR_ALLOW_HOSTS)')
     .option('--allow-local <dir>', 'let REST and MCP callers index local files below this directory (add_local); repeatable (env DOCTOR_ALLOW_LOCAL)', collect)
-    .action(async (o: { host?: string; port?: number; readOnly?: boolean; allowHosts?: string; allowLocal?: string[] }, cmd: Command) => {
-      const config = configFrom(cmd, { host: o.host, port: o.port, readOnly: o.readOnly, allowHosts: o.allowHosts, allowLocal: o.allowLocal });
+    .option('--redis <url>', 'hand crawl pages to `doctor worker` processes through this Redis, e.g. redis://host:6379 (env DOCTOR_REDIS_URL)')
+    .action(async (o: { host?: string; port?: number; readOnly?: boolean; allowHosts?: string; allowLocal?: string[]; redis?: string }, cmd: Command) => {
+      const config = configFrom(cmd, { host: o.host, port: o.port, readOnly: o.readOnly, allowHosts: o.allowHosts, allowLocal: o.allowLocal, redisUrl: o.redis });
       const server = await startServer(config);
       process.stderr.write(`Doctor is serving on ${server.url}: web interface at /, REST, /docs, /mcp. Ctrl-C to stop.\n`);
       await new Promise<void>((resolve) => {

@@ -112,6 +112,11 @@ const settings = {
   chromiumPath: { env: 'DOCTOR_CHROMIUM_PATH', schema: z.string().min(1), default: '/usr/bin/chromium' },
   allowPrivateNetwork: { env: 'DOCTOR_ALLOW_PRIVATE', schema: bool, default: false },
   allowHosts: { env: 'DOCTOR_ALLOW_HOSTS', schema: allowList, default: [] as string[] },
+  // Remote crawling (src/ingest/remote/): the server hands page work to `doctor worker` processes through Redis.
+  redisUrl: { env: 'DOCTOR_REDIS_URL', schema: z.string().regex(/^rediss?:\/\/./, 'expected redis://host:port').optional(), default: undefined },
+  redisPagesInFlight: { env: 'DOCTOR_REDIS_PAGES_IN_FLIGHT', schema: int(1, 4096), default: 64 },
+  workerConcurrency: { env: 'DOCTOR_WORKER_CONCURRENCY', schema: int(1, 1024), default: 8 },
+  workerLockMs: { env: 'DOCTOR_WORKER_LOCK_MS', schema: int(500, 600_000), default: 30_000 },
   chunkSize: { env: 'DOCTOR_CHUNK_SIZE', schema: int(200, 20_000), default: 1000 },
   chunkOverlap: { env: 'DOCTOR_CHUNK_OVERLAP', schema: int(0, 5_000), default: 200 },
   // Directories below which REST and MCP callers may index local files (doctor add); none by default.

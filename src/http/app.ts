@@ -370,6 +370,10 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
           {
             status: { type: 'string', enum: ['ok'] }, version: str, pages: int, chunks: int, engine: str, embedding: { type: 'object' }, read_only: { type: 'boolean' },
             instance_id: { type: 'string', description: 'Identifies this server process (also in <data dir>/server.json).' },
+            workers: {
+              type: 'object',
+              description: 'With --redis: the remote crawl workers connected (each with its throughput), as GET /workers.',
+            },
           },
           'The server is up.',
         ),
@@ -377,7 +381,9 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
     },
   }, async () => {
     const { runs_crawls: _, ...status } = await service.doctorStatus(ctx, { read_only: !!opts.readOnly });
-    return { status: 'ok', ...status, ...(opts.instanceId ? { instance_id: opts.instanceId } : {}) };
+    // a Redis outage must not make the server look down: the worker list is left out until Redis answers
+    const workers = ctx.remote ? await withTimeout(service.listWorkers(ctx), 1000).catch(() => undefined) : undefined;
+    return { status: 'ok', ...status, ...(opts.instanceId ? { instance_id: opts.instanceId } : {}), ...(workers ? { workers } : {}) };
   });
 
   app.get('/sites', {
@@ -410,6 +416,17 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
       response: { 200: obj({ engine: str, ready: { type: 'boolean' }, rows: int, indexedRows: int, indexPath: str, indexBytes: int, freshness: str, detail: str, settings: str }, 'Status.'), ...errors(401) },
     },
   }, async () => service.indexStatus(ctx));
+
+  app.get('/workers', {
+    schema: {
+      tags: ['crawl'],
+      summary: 'Remote crawl workers',
+      description:
+        'With `doctor serve --redis`: the `doctor worker` processes connected through Redis (heartbeat in the last 30 s), each with its ' +
+        'embedding model, pages in progress, pages done and pages per minute. Without --redis: remote is false and the list is empty.',
+      response: { 200: obj({ remote: { type: 'boolean' }, pages_last_minute: int, workers: { type: 'array', items: { type: 'object', additionalProperties: true } } }, 'Workers.'), ...errors(401) },
+    },
+  }, async () => service.listWorkers(ctx));
 
   const openStream = eventStreams(app);
   app.get('/job_events', {
@@ -456,4 +473,14 @@ function singleValued(query: unknown): never {
     out[key] = Array.isArray(value) && !REPEATABLE.has(key) ? value[value.length - 1] : value;
   }
   return out as never;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timed out')), ms);
+    }),
+  ]);
 }

@@ -13,10 +13,14 @@ import type { Store } from '../store/store.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { PageRecord } from '../store/pages.js';
 import { FrontierStore, type FrontierEntry } from '../store/frontier.js';
-import { Fetcher, type FetchResult } from './fetch/fetcher.js';
+import { Fetcher } from './fetch/fetcher.js';
 import { RobotsCache } from './fetch/robots.js';
 import { discoverLlmsTxtUrls, discoverSitemapUrls } from './fetch/sitemap.js';
 import { makeScopeFilter, normalizeUrl, TrapGuard, type Scope } from './fetch/url.js';
+import type { ExtractedPage } from './extract/extract.js';
+import type { Chunk } from './extract/chunker.js';
+import type { ChunkTerms } from '../text/chunk-terms.js';
+import { fetchAndExtract } from './fetch-page.js';
 import type { Renderer } from './fetch/renderer.js';
 import { GroupWriter } from './group-writer.js';
 import { writePage } from './page-writer.js';
@@ -43,6 +47,33 @@ export interface CrawlDeps {
   pool?: ProcessPool;
   /** Called after each progress write (for MCP progress notifications, CLI bars). */
   onProgress?: (job: JobRecord) => void;
+  /** Where pages are fetched and extracted when not in this process (remote crawl workers). */
+  pageSource?: PageSource;
+}
+
+/**
+ * A frontier entry made into a page, with what was computed with it (chunks, vectors, keyword terms: by the
+ * processing step here, or by a remote worker), or a reason to skip it.
+ */
+export type SourcedPage = {
+  kind: 'page';
+  finalUrl: string;
+  page: ExtractedPage;
+  chunks?: readonly Chunk[];
+  vectors?: readonly Float32Array[];
+  terms?: readonly ChunkTerms[];
+};
+export type SourcedEntry = SourcedPage | { kind: 'skipped'; reason: string };
+
+/**
+ * Turns frontier entries into pages somewhere other than this process (src/ingest/remote/: workers through
+ * Redis). The crawl keeps its frontier, scope, duplicates and storage; the source only fetches and extracts.
+ */
+export interface PageSource {
+  /** Pages of one job in flight at once (instead of DOCTOR_CRAWL_CONCURRENCY). */
+  readonly concurrency: number;
+  /** Rejects with the signal's reason when the crawl is cancelled or stopped. */
+  process(job: JobRecord, entry: FrontierEntry, signal: AbortSignal): Promise<SourcedEntry>;
 }
 
 /** Per-stage wall time in ms, summed over pages (reported by the crawl benchmark). */
@@ -60,7 +91,6 @@ export class CrawlCancelled extends Error {
 }
 
 const MAX_SKIPPED_IN_JOB_ROW = 200;
-const MIME_INDEXED = new Set(['text/html', 'application/xhtml+xml', 'text/markdown', 'text/x-markdown', 'text/plain']);
 
 export class Crawl {
   readonly stages: StageTimes = { fetch: 0, render: 0, extract: 0, chunk: 0, embed: 0, store: 0 };
@@ -127,7 +157,7 @@ export class Crawl {
     }
     await this.writeProgress(true);
 
-    const concurrency = Math.max(1, this.deps.config.crawlConcurrency);
+    const concurrency = Math.max(1, this.deps.pageSource?.concurrency ?? this.deps.config.crawlConcurrency);
     const inFlight = new Map<string, Promise<void>>();
     for (;;) {
       this.throwIfCancelled();
@@ -225,59 +255,50 @@ export class Crawl {
   }
 
   private async processUrl(entry: FrontierEntry): Promise<{ kind: 'stored'; pageId: string } | { kind: 'skipped'; reason: string }> {
-    if (this.options.respectRobots && !(await this.robots.isAllowed(entry.url))) {
-      return { kind: 'skipped', reason: 'disallowed by robots.txt' };
-    }
-    let t = performance.now();
-    // Redirects leaving the crawl scope are not followed (nothing out of scope is fetched).
-    const res: FetchResult = await this.fetcher.fetch(entry.url, { signal: this.signal, followRedirect: this.inScope });
-    this.stages.fetch += performance.now() - t;
+    const got = this.deps.pageSource ? await this.deps.pageSource.process(this.job, entry, this.signal) : await this.fetchHere(entry);
     this.throwIfCancelled();
-    if (!res.ok) return { kind: 'skipped', reason: res.reason };
-    const finalUrl = normalizeUrl(res.url) ?? res.url;
+    if (got.kind === 'skipped') return got;
+    const { finalUrl, page } = got;
     if (finalUrl !== entry.url) {
       if (!this.inScope(finalUrl)) return { kind: 'skipped', reason: `redirected out of scope to ${finalUrl}` };
       if (this.known.has(finalUrl)) return { kind: 'skipped', reason: `duplicate: redirects to ${finalUrl}` };
       this.known.add(finalUrl);
     }
-    if (!MIME_INDEXED.has(res.contentType)) {
-      return { kind: 'skipped', reason: `unsupported content type ${res.contentType || 'unknown'}` };
-    }
-
-    t = performance.now();
-    let processed = await this.process(res.body, res.contentType, finalUrl);
-    this.stages.extract += performance.now() - t;
-    this.throwIfCancelled();
-    const isHtml = res.contentType === 'text/html' || res.contentType === 'application/xhtml+xml';
-    const wantRender =
-      isHtml && this.deps.renderer && (this.options.render === 'always' || (this.options.render === 'auto' && processed.jsOnly));
-    if (wantRender && this.deps.renderer) {
-      t = performance.now();
-      try {
-        const rendered = await this.deps.renderer.render(finalUrl, { timeoutMs: this.deps.config.requestTimeoutMs });
-        if (rendered.length > this.deps.config.maxPageBytes) {
-          throw new Error(`the rendered page is larger than the ${this.deps.config.maxPageBytes}-byte limit (DOCTOR_MAX_PAGE_BYTES)`);
-        }
-        this.stages.render += performance.now() - t;
-        const t2 = performance.now();
-        processed = await this.process(rendered, 'text/html', finalUrl);
-        this.stages.extract += performance.now() - t2;
-      } catch (e) {
-        this.stages.render += performance.now() - t;
-        this.deps.log.warn({ url: finalUrl, err: (e as Error).message }, 'rendering failed; using the static HTML');
-      }
-    }
 
     // The page id is known before its links are queued, so pages found on it can name it as parent.
-    const page = processed.page;
     const existing = await this.deps.store.pages.getByUrl(finalUrl);
     const pageId = existing?.id ?? randomUUID();
     // Links first: even a page with no text of its own can lead to others.
     if (entry.depth < this.maxDepth) await this.enqueueLinks(page.links, entry, pageId);
     if (page.markdown.trim().length === 0) return { kind: 'skipped', reason: 'no text content' };
-    await this.storePage(finalUrl, entry, processed, pageId, existing);
+    await this.storePage(finalUrl, entry, got, pageId, existing);
     if (entry.depth === 0 && !this.rootPageId) this.rootPageId = pageId;
     return { kind: 'stored', pageId };
+  }
+
+  /** This process fetches the page and processes it (in the pool's worker threads when there is a pool). */
+  private async fetchHere(entry: FrontierEntry): Promise<SourcedEntry> {
+    const { config, renderer, log } = this.deps;
+    const got = await fetchAndExtract(
+      {
+        fetcher: this.fetcher,
+        robots: this.robots,
+        renderer,
+        log,
+        respectRobots: this.options.respectRobots,
+        render: this.options.render,
+        inScope: this.inScope,
+        requestTimeoutMs: config.requestTimeoutMs,
+        maxPageBytes: config.maxPageBytes,
+        process: (body, contentType, url) => this.process(body, contentType, url),
+        stages: this.stages,
+      },
+      entry.url,
+      this.signal,
+    );
+    if (got.kind === 'skipped') return got;
+    const { page, chunks, vectors, terms } = got.processed;
+    return { kind: 'page', finalUrl: got.finalUrl, page, chunks, vectors, terms };
   }
 
   private async enqueueLinks(links: readonly string[], from: FrontierEntry, parentId: string): Promise<void> {
@@ -292,18 +313,17 @@ export class Crawl {
   }
 
   /** Stores page + chunks in one transaction with the frontier mark (src/ingest/page-writer.ts). */
-  private async storePage(url: string, entry: FrontierEntry, processed: ProcessedPage, id: string, existing: PageRecord | undefined): Promise<string> {
+  private async storePage(url: string, entry: FrontierEntry, got: SourcedPage, id: string, existing: PageRecord | undefined): Promise<string> {
     const { store, embedder, config } = this.deps;
-    const { page, chunks, vectors, terms } = processed;
     const times = await writePage(
       { store, embedder, writer: this.writer, chunking: { maxChars: config.chunkSize, overlap: config.chunkOverlap } },
       {
         id,
         url,
-        page,
-        chunks,
-        vectors,
-        terms,
+        page: got.page,
+        chunks: got.chunks,
+        vectors: got.vectors,
+        terms: got.terms,
         existing,
         tags: this.job.tags,
         job_id: this.job.job_id,

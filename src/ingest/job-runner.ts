@@ -12,7 +12,7 @@ import type { Embedder } from '../embed/embedder.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import { FINISHED_STATUSES, type JobRecord, type NewJob } from '../store/jobs.js';
-import { Crawl, CrawlCancelled, type StageTimes } from './crawler.js';
+import { Crawl, CrawlCancelled, type PageSource, type StageTimes } from './crawler.js';
 import { createGuardedDispatcher } from './fetch/net-guard.js';
 import { ChromiumRenderer } from './fetch/renderer.js';
 import { ProcessPool } from './process-pool.js';
@@ -47,7 +47,11 @@ export class JobRunner {
   /** Stage times of finished crawls, by job id (for benchmarks). */
   readonly stageTimes = new Map<string, StageTimes>();
 
-  constructor(private readonly ctx: JobRunnerHost) {
+  constructor(
+    private readonly ctx: JobRunnerHost,
+    /** Where crawls have their pages fetched and extracted (remote workers); in this process when absent. */
+    private readonly pageSource?: PageSource,
+  ) {
     this.events.setMaxListeners(0);
     this.dispatcher = createGuardedDispatcher({
       allowPrivate: ctx.config.allowPrivateNetwork,
@@ -185,6 +189,7 @@ export class JobRunner {
         renderer: this.renderer.available ? this.renderer : undefined,
         pool: (this.pool ??= new ProcessPool({ size: this.ctx.config.extractWorkers })),
         onProgress: (j) => this.publish(j),
+        pageSource: this.pageSource,
       }, signal);
       const result = await crawl.run();
       await this.finish(jobId, result.status, result.error ?? null);

@@ -37,8 +37,8 @@ export interface PageToStore {
   /** Chunks already cut (e.g. in a worker thread: ./process-page.ts); cut here when absent. */
   chunks?: readonly Chunk[];
   /**
-   * The chunks' vectors, already computed by the same model as `deps.embedder` (the lexical embedder in the
-   * processing step); embedded here when absent. Only with `chunks`, one per chunk.
+   * The chunks' vectors, one per chunk in order, already made by an embedder of this database's model (the
+   * lexical embedder in the processing step, a remote crawl worker); embedded here when absent. Only with `chunks`.
    */
   vectors?: readonly Float32Array[];
   /** The chunks' keyword terms, already computed (processPage's `terms`); computed at insert when absent. */
@@ -93,10 +93,16 @@ export async function writePage(deps: PageWriterDeps, p: PageToStore): Promise<P
   let t = performance.now();
   const chunks = p.chunks ?? chunkMarkdown(page.markdown, { maxChars: deps.chunking.maxChars, overlap: deps.chunking.overlap, title: page.title });
   times.chunk += performance.now() - t;
-  if (p.vectors && (!p.chunks || p.vectors.length !== chunks.length)) throw new Error('writePage: pre-computed vectors need their chunks, one vector per chunk');
+  if (p.vectors && (!p.chunks || p.vectors.length !== chunks.length || p.vectors.some((v) => v.length !== embedder.dimension))) {
+    throw new Error(`the page came with ${p.vectors.length} vectors for ${chunks.length} chunks, or of the wrong size (expected ${embedder.dimension}): not stored`);
+  }
   const terms = p.terms && p.chunks && p.terms.length === chunks.length ? p.terms : undefined;
   t = performance.now();
-  const vectors = p.vectors ?? (chunks.length ? await embedder.embed(chunks.map((c) => chunkSearchText(c, page.title)), { signal: p.signal }) : []);
+  const vectors = p.vectors
+    ? [...p.vectors]
+    : chunks.length
+      ? await embedder.embed(chunks.map((c) => chunkSearchText(c, page.title)), { signal: p.signal })
+      : [];
   times.embed += performance.now() - t;
   p.beforeWrite?.();
   t = performance.now();

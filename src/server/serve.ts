@@ -11,6 +11,7 @@ import { registerMcpRoutes } from '../mcp/http.js';
 import { JobRunner } from '../ingest/job-runner.js';
 import { newInstanceId, removeServerInfo, writeServerInfo } from '../app/server-info.js';
 import { localBackend } from '../app/backend.js';
+import type { RedisPageSource } from '../ingest/remote/remote-source.js';
 
 export interface RunningServer {
   url: string;
@@ -19,7 +20,30 @@ export interface RunningServer {
 
 export async function startServer(config: DoctorConfig): Promise<RunningServer> {
   const ctx = await openApp(config);
-  const runner = new JobRunner(ctx);
+  let remote: RedisPageSource | undefined;
+  if (config.redisUrl) {
+    // loaded only with --redis: BullMQ takes seconds to import on a busy machine, every other start skips it
+    const { RedisPageSource } = await import('../ingest/remote/remote-source.js');
+    const { redactUrl } = await import('../ingest/remote/connection.js');
+    remote = new RedisPageSource({
+      redisUrl: config.redisUrl,
+      config,
+      log: ctx.log,
+      embedding: () => ctx.store.embedding,
+      concurrency: config.redisPagesInFlight,
+      knownHash: async (url) => (await ctx.store.pages.getByUrl(url))?.content_hash ?? undefined,
+    });
+    try {
+      await remote.start();
+    } catch (e) {
+      await remote.close().catch(() => {});
+      await ctx.close();
+      throw e;
+    }
+    ctx.remote = remote;
+    ctx.log.info({ redis: redactUrl(config.redisUrl) }, 'crawl pages go to remote workers through Redis (doctor worker)');
+  }
+  const runner = new JobRunner(ctx, remote);
   ctx.jobs = runner;
   try {
     await runner.start();
@@ -39,11 +63,13 @@ export async function startServer(config: DoctorConfig): Promise<RunningServer> 
         removeServerInfo(config);
         await server.close();
         await runner.stop();
+        await remote?.close();
         await ctx.close();
       })());
     return { url: server.url, close };
   } catch (e) {
     await runner.stop().catch(() => {});
+    await remote?.close().catch(() => {});
     await ctx.close();
     throw e;
   }

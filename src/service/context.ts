@@ -18,10 +18,17 @@ export interface JobRunnerPort {
   onAnyProgress?(fn: (job: import('../store/jobs.js').JobRecord) => void): () => void;
 }
 
+/** Remote crawl workers (`doctor serve --redis`): who is connected and how fast each works. */
+export interface WorkerRegistryPort {
+  workers(): Promise<import('../ingest/remote/protocol.js').WorkerInfo[]>;
+}
+
 export interface DoctorContext {
   config: DoctorConfig;
   store: Store;
   embedder: Embedder;
   log: Logger;
   jobs?: JobRunnerPort;
+  /** Set when crawls run on remote workers through Redis. */
+  remote?: WorkerRegistryPort;
 }

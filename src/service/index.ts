@@ -27,7 +27,6 @@ export {
 } from './portable.js';
 export {
   addLocal,
-
   resolveLocalPath,
   checkAllowedLocal,
   type AddLocalInput,
@@ -35,4 +34,5 @@ export {
   type LocalIndexSummary,
   type LocalProgress,
 } from './local.js';
+export { listWorkers, type WorkersOverview } from './workers.js';
 export { serviceOperations, type Operations } from './operations.js';

@@ -5,6 +5,7 @@ import { deleteDocs, getDocPage, listDocPages, listTags } from './pages.js';
 import { cancelJob, fetchUrl, jobProgress, listJobs } from './jobs.js';
 import { recrawlSite, siteOverview } from './sites.js';
 import { indexStatus } from './index-status.js';
+import { listWorkers } from './workers.js';
 import { exportIndex, importIndex, type ProgressFn } from './portable.js';
 import { addLocal, type AddLocalOptions } from './local.js';
 
@@ -23,6 +24,7 @@ export interface Operations {
   siteOverview: Op<typeof siteOverview>;
   recrawlSite: Op<typeof recrawlSite>;
   indexStatus: Op<typeof indexStatus>;
+  listWorkers: Op<typeof listWorkers>;
   /** Export and import report progress as they go (on a server too: the answer streams it). */
   exportIndex: (input: Parameters<typeof exportIndex>[1], onProgress?: ProgressFn) => ReturnType<typeof exportIndex>;
   importIndex: (input: Parameters<typeof importIndex>[1], onProgress?: ProgressFn) => ReturnType<typeof importIndex>;
@@ -45,6 +47,7 @@ export function serviceOperations(ctx: DoctorContext): Operations {
     siteOverview: (i) => siteOverview(ctx, i),
     recrawlSite: (i) => recrawlSite(ctx, i),
     indexStatus: (i) => indexStatus(ctx, i),
+    listWorkers: (i) => listWorkers(ctx, i),
     exportIndex: (i, onProgress) => exportIndex(ctx, i, onProgress),
     importIndex: (i, onProgress) => importIndex(ctx, i, onProgress),
     addLocal: (i, opts) => addLocal(ctx, i, opts),

@@ -56,6 +56,11 @@ export interface FetcherOptions {
   perHostDelayMs?: number;
   /** The undici dispatcher, normally the SSRF guard (default: undici's global dispatcher, unguarded). */
   dispatcher?: Dispatcher;
+  /**
+   * Taken around each request after this fetcher's own per-host limits, and released when it ends: a limit
+   * shared with other processes (remote crawl workers share one per host through Redis).
+   */
+  hostGate?: (url: string, signal?: AbortSignal) => Promise<() => void>;
 }
 
 /** Why a fetch failed. */
@@ -187,7 +192,7 @@ class HostLimiter {
 export class Fetcher {
   /** The User-Agent sent (robots.txt rules are matched against its product token). */
   readonly userAgent: string;
-  private readonly o: Required<Omit<FetcherOptions, 'dispatcher' | 'userAgent'>>;
+  private readonly o: Required<Omit<FetcherOptions, 'dispatcher' | 'userAgent' | 'hostGate'>>;
   private readonly limiters = new Map<string, HostLimiter>();
   private readonly hostDelays = new Map<string, number>();
 
@@ -265,7 +270,7 @@ export class Fetcher {
   private async withRetries(url: string, signal?: AbortSignal): Promise<Hop> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.limiter(url).run(() => this.fetchOnce(url, signal), signal);
+        return await this.limiter(url).run(() => this.gated(url, signal), signal);
       } catch (e) {
         if (signal?.aborted) throw e;
         const f = toFailure(e, this.o.timeoutMs);
@@ -288,6 +293,16 @@ export class Fetcher {
       this.limiters.set(host, l);
     }
     return l;
+  }
+
+  private async gated(url: string, signal?: AbortSignal): Promise<Hop> {
+    if (!this.opts.hostGate) return this.fetchOnce(url, signal);
+    const release = await this.opts.hostGate(url, signal);
+    try {
+      return await this.fetchOnce(url, signal);
+    } finally {
+      release();
+    }
   }
 
   private async fetchOnce(url: string, signal?: AbortSignal): Promise<Hop> {

@@ -1,0 +1,277 @@
+/**
+ * The server's side of remote crawling (`doctor serve --redis`): each frontier entry a crawl takes becomes a
+ * BullMQ job on the `pages` queue; workers (page-worker.ts) answer on the `results` queue; the crawl stores
+ * the result in its group commit as if it had fetched the page itself. The frontier stays in DuckDB.
+ *
+ * Faults:
+ * - a worker dies mid-page: BullMQ's stalled-job check hands the page to another worker;
+ * - Redis restarts (and, without persistence, forgets every job): connections wait and reconnect, and a
+ *   reconciliation pass re-adds every request this server still waits for whose job Redis no longer knows;
+ * - the server restarts: request ids carry this run's id, so results addressed to an earlier run (pages that
+ *   may be stored already) are dropped, and the resumed crawl asks again for what its frontier still queues;
+ * - a page job that failed for good (every attempt) comes back as a skipped page with BullMQ's reason.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { DoctorConfig } from '../../config/config.js';
+import type { Logger } from '../../log.js';
+import type { EmbeddingIdentity } from '../../store/embedding-identity.js';
+import { sameEmbedding } from '../../store/embedding-identity.js';
+import type { FrontierEntry } from '../../store/frontier.js';
+import type { JobRecord } from '../../store/jobs.js';
+import type { PageSource, SourcedEntry } from '../crawler.js';
+import { connectRedis, openRedis } from './connection.js';
+import {
+  decodeVectors,
+  describeEmbedding,
+  EMBEDDING_KEY,
+  PAGES_QUEUE,
+  PREFIX,
+  PROTOCOL_VERSION,
+  RESULTS_QUEUE,
+  workerKey,
+  WORKERS_KEY,
+  type PageRequest,
+  type PageResult,
+  type WorkerInfo,
+} from './protocol.js';
+
+export interface RemoteSourceOptions {
+  redisUrl: string;
+  config: DoctorConfig;
+  log: Logger;
+  /** The database's vector space now (it changes with a re-embedding). */
+  embedding: () => EmbeddingIdentity;
+  /** Pages of one crawl job in flight at once. */
+  concurrency: number;
+  /** How often lost requests are looked for (ms). */
+  reconcileMs?: number;
+  /** The content hash of the page stored at a URL, if any (a re-crawl's unchanged pages are not embedded again). */
+  knownHash?: (url: string) => Promise<string | undefined>;
+}
+
+interface Pending {
+  request: PageRequest;
+  resolve: (r: SourcedEntry) => void;
+  reject: (e: unknown) => void;
+  since: number;
+}
+
+/** Page jobs are attempted this many times (a worker crash or stall counts as one) before the page is skipped. */
+const PAGE_ATTEMPTS = 4;
+
+export class RedisPageSource implements PageSource {
+  readonly concurrency: number;
+  /** This server run: results for requests of an earlier run are stale. */
+  private readonly run = randomUUID().replace(/-/g, '').slice(0, 12);
+  private readonly pending = new Map<string, Pending>();
+  private readonly redis: Redis;
+  private readonly queue: Queue;
+  private results?: Worker;
+  /** BullMQ leaves a connection it was given open: closed here. */
+  private resultsRedis?: Redis;
+  private timer?: NodeJS.Timeout;
+  private reconciling = false;
+  private closed = false;
+  /** Counters since start (for /health and tests). */
+  readonly counters = { requested: 0, results: 0, stale: 0, readded: 0, failed: 0, refused: 0 };
+
+  constructor(private readonly o: RemoteSourceOptions) {
+    this.concurrency = o.concurrency;
+    this.redis = openRedis(o.redisUrl, o.log, 'server');
+    this.queue = new Queue(PAGES_QUEUE, { connection: this.redis, prefix: PREFIX });
+    this.queue.on('error', () => {}); // the connection logs it
+  }
+
+  async start(): Promise<void> {
+    await connectRedis(this.redis, this.o.redisUrl);
+    await this.announce();
+    this.resultsRedis = openRedis(this.o.redisUrl, this.o.log, 'server-results', false);
+    this.results = new Worker(RESULTS_QUEUE, (job) => this.onResult(job), {
+      connection: this.resultsRedis,
+      prefix: PREFIX,
+      concurrency: 64,
+      // results are handled in microseconds; a long lock only delays a result of a killed server, which is stale anyway
+      lockDuration: 30_000,
+    });
+    this.results.on('error', () => {});
+    const every = this.o.reconcileMs ?? 2000;
+    this.timer = setInterval(() => void this.reconcile(), every);
+    this.timer.unref();
+  }
+
+  async process(job: JobRecord, entry: FrontierEntry, signal: AbortSignal): Promise<SourcedEntry> {
+    signal.throwIfAborted();
+    const request = this.requestFor(job, entry);
+    const known = await this.o.knownHash?.(entry.url).catch(() => undefined);
+    if (known) request.known_hash = known;
+    const id = request.request;
+    const result = new Promise<SourcedEntry>((resolve, reject) => {
+      this.pending.set(id, { request, resolve, reject, since: Date.now() });
+    });
+    const onAbort = () => {
+      const p = this.pending.get(id);
+      if (!p) return;
+      this.pending.delete(id);
+      p.reject(signal.reason);
+      // a waiting page job is taken back: no worker fetches a cancelled crawl's pages (one in progress finishes, its result is dropped)
+      void this.queue.remove(id).catch(() => {});
+    };
+    setMaxListeners(this.concurrency + 32, signal); // one listener per page in flight
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await Promise.race([this.add(request), result]);
+      this.counters.requested++;
+      return await result;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      this.pending.delete(id);
+    }
+  }
+
+  /** Workers that sent a heartbeat in the last 30 s, newest first. */
+  async workers(): Promise<WorkerInfo[]> {
+    return listWorkers(this.redis);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const p of this.pending.values()) p.reject(new Error('the server is stopping'));
+    this.pending.clear();
+    await this.results?.close(true).catch(() => {});
+    await this.queue.close().catch(() => {});
+    this.resultsRedis?.disconnect();
+    this.redis.disconnect();
+  }
+
+  private requestFor(job: JobRecord, entry: FrontierEntry): PageRequest {
+    const { config } = this.o;
+    const o = job.options as Partial<{ scope: PageRequest['scope']; include: string[]; exclude: string[]; render: PageRequest['render']; respect_robots: boolean }>;
+    const urlHash = createHash('sha256').update(entry.url).digest('hex').slice(0, 24);
+    return {
+      v: PROTOCOL_VERSION,
+      request: `${job.job_id}-${urlHash}-${this.run}`,
+      crawl_job_id: job.job_id,
+      url: entry.url,
+      start_url: job.start_url,
+      scope: o.scope ?? 'prefix',
+      include: o.include ?? [],
+      exclude: o.exclude ?? [],
+      render: o.render ?? config.render,
+      respect_robots: o.respect_robots ?? config.respectRobots,
+      limits: {
+        request_timeout_ms: config.requestTimeoutMs,
+        max_page_bytes: config.maxPageBytes,
+        max_redirects: config.maxRedirects,
+        per_host_concurrency: config.perHostConcurrency,
+        per_host_delay_ms: config.perHostDelayMs,
+      },
+      chunking: { max_chars: config.chunkSize, overlap: config.chunkOverlap },
+      embedding: this.o.embedding(),
+    };
+  }
+
+  private async add(request: PageRequest): Promise<void> {
+    await this.queue.add('page', request, {
+      jobId: request.request,
+      attempts: PAGE_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 500 },
+      // kept a while so that re-adding a finished request is a no-op (its result is on its way)
+      removeOnComplete: { age: 3600, count: 100_000 },
+      removeOnFail: { age: 3600 },
+    });
+  }
+
+  private async onResult(job: Job): Promise<void> {
+    const r = job.data as PageResult;
+    this.counters.results++;
+    const p = this.pending.get(r.request);
+    if (!p) {
+      // an earlier run's request, a cancelled crawl's, or a duplicate (a page retried after a stall)
+      this.counters.stale++;
+      return;
+    }
+    this.pending.delete(r.request);
+    try {
+      p.resolve(this.toEntry(r));
+    } catch (e) {
+      p.reject(e);
+    }
+  }
+
+  private toEntry(r: PageResult): SourcedEntry {
+    if (r.v !== PROTOCOL_VERSION) throw new Error(`worker ${r.worker} speaks protocol ${r.v}, this server ${PROTOCOL_VERSION}: run the same Doctor version`);
+    const o = r.outcome;
+    if (o.kind === 'skipped') return o;
+    const want = this.o.embedding();
+    if (!sameEmbedding(r.embedding, want)) {
+      this.counters.refused++;
+      return {
+        kind: 'skipped',
+        reason: `worker ${r.worker} embedded with ${describeEmbedding(r.embedding)}, but this index uses ${describeEmbedding(want)}: not stored`,
+      };
+    }
+    const page = { title: o.title, markdown: o.markdown, links: o.links, textLength: o.text_length };
+    // unchanged: writePage keeps the stored chunks (or, if the page's tags changed, chunks and embeds it here)
+    if (o.unchanged) return { kind: 'page', finalUrl: o.final_url, page };
+    return {
+      kind: 'page',
+      finalUrl: o.final_url,
+      page,
+      chunks: o.chunks,
+      vectors: decodeVectors(o.vectors, o.dimension, o.chunks.length),
+    };
+  }
+
+  /** Re-adds requests whose job Redis lost (a restart); turns page jobs that failed for good into skipped pages. */
+  private async reconcile(): Promise<void> {
+    if (this.reconciling || this.closed || this.redis.status !== 'ready') return;
+    this.reconciling = true;
+    try {
+      await this.announce();
+      const now = Date.now();
+      for (const [id, p] of [...this.pending]) {
+        if (now - p.since < 1000) continue;
+        const state = await this.queue.getJobState(id);
+        if (!this.pending.has(id)) continue;
+        if (state === 'unknown') {
+          this.counters.readded++;
+          this.o.log.info({ url: p.request.url }, 'page request lost by Redis; queued again');
+          await this.add(p.request);
+        } else if (state === 'failed') {
+          const job = await this.queue.getJob(id);
+          this.counters.failed++;
+          this.pending.delete(id);
+          p.resolve({ kind: 'skipped', reason: `error: ${job?.failedReason ?? 'the crawl workers failed on this page'}` });
+        }
+      }
+    } catch (e) {
+      this.o.log.debug({ err: (e as Error).message }, 'reconciling remote page requests failed; next time');
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  /** Tells workers which vector space the database holds (again after a Redis restart). */
+  private async announce(): Promise<void> {
+    await this.redis.set(EMBEDDING_KEY, JSON.stringify({ ...this.o.embedding(), protocol: PROTOCOL_VERSION }));
+  }
+}
+
+/** Workers registered in Redis with a heartbeat in the last `withinMs`. */
+export async function listWorkers(redis: Redis, withinMs = 30_000): Promise<WorkerInfo[]> {
+  const ids = await redis.zrevrangebyscore(WORKERS_KEY, '+inf', Date.now() - withinMs);
+  if (ids.length === 0) return [];
+  const raw = await redis.mget(ids.map(workerKey));
+  return raw.flatMap((s) => {
+    if (!s) return [];
+    try {
+      return [JSON.parse(s) as WorkerInfo];
+    } catch {
+      return [];
+    }
+  });
+}
