@@ -187,7 +187,8 @@ export class JobRunner {
         log,
         dispatcher: this.dispatcher,
         renderer: this.renderer.available ? this.renderer : undefined,
-        pool: (this.pool ??= new ProcessPool({ size: this.ctx.config.extractWorkers })),
+        // Pages from a remote source come processed: no extraction threads then.
+        pool: this.pageSource ? undefined : (this.pool ??= new ProcessPool({ size: this.ctx.config.extractWorkers })),
         onProgress: (j) => this.publish(j),
         pageSource: this.pageSource,
       }, signal);
