@@ -265,7 +265,7 @@ describe('Fetcher: politeness', () => {
   });
 
   it('spaces request starts to one host by perHostDelayMs, without holding up other hosts', async () => {
-    const polite = new Fetcher({ perHostConcurrency: 4, perHostDelayMs: 150 });
+    const polite = new Fetcher({ perHostConcurrency: 4, perHostDelayMs: 400 });
     hitTimes.set('/ok', []);
     const other = await serve((_req, res) => send(res, 200, 'other host'));
     const t0 = Date.now();
@@ -273,17 +273,19 @@ describe('Fetcher: politeness', () => {
     await Promise.all([1, 2, 3].map(() => polite.fetch(`${base}/ok`)));
     const times = hitTimes.get('/ok')!;
     assert.equal(times.length, 3);
-    for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 100, `gap ${times[i]! - times[i - 1]!} ms`);
-    assert.ok((await otherDone) < 140, 'another host did not wait');
+    // Arrival times at the server, which a busy machine delays unevenly: well above zero, with room for that.
+    for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 250, `gap ${times[i]! - times[i - 1]!} ms`);
+    assert.ok((await otherDone) < 390, 'another host did not wait');
   });
 
   it('applies a longer per-host delay (robots Crawl-delay)', async () => {
     const f = new Fetcher({ perHostDelayMs: 0 });
-    f.setHostDelay(base, 300);
+    f.setHostDelay(base, 1000);
     hitTimes.set('/ok', []);
     await Promise.all([f.fetch(`${base}/ok`), f.fetch(`${base}/ok`)]);
     const [a, b] = hitTimes.get('/ok')!;
-    assert.ok(b! - a! >= 290, `gap ${b! - a!} ms`);
+    // Arrival times at the server: on a busy machine the first request can take a few hundred ms to arrive.
+    assert.ok(b! - a! >= 700, `gap ${b! - a!} ms`);
   });
 });
 
