@@ -1,186 +1,15 @@
 /**
  * Remote crawling through a real Redis (Debian's redis-server on a free loopback port): `doctor serve --redis`
- * and `doctor worker` processes crawl a loopback site; workers are killed, Redis is restarted, the server is
- * killed, a job is cancelled; every page ends up stored once with its chunks and vectors.
+ * and `doctor worker` crawl a loopback site; a worker is killed, Redis is restarted, a job is cancelled; every page
+ * ends up stored once with its chunks and vectors. (The server killed mid-crawl: remote-server-restart.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server as HttpServer } from 'node:http';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, env, Server, sleep, type Json } from './helpers/doctor-process.js';
-import { loadConfig, type ConfigOverrides } from '../src/config/config.js';
-import { LexicalEmbedder } from '../src/embed/lexical.js';
-import { PageWorker, WorkerRefused } from '../src/ingest/remote/page-worker.js';
-import { silentLogger } from '../src/log.js';
-import { startServer } from '../src/server/serve.js';
+import { sleep } from './helpers/doctor-process.js';
 import { freePort, RedisServer } from './helpers/redis-server.js';
-import { makeContext } from './helpers/context.js';
 import { tempDir } from './helpers/tmp.js';
-import { chunkSearchText } from '../src/ingest/extract/chunker.js';
-
-/** A binary tree of pages (page n links to 2n+1 and 2n+2), each answered after `delayMs`. */
-class TreeSite {
-  readonly hits = new Map<string, number>();
-  inFlight = 0;
-  maxInFlight = 0;
-  private server!: HttpServer;
-  url = '';
-
-  constructor(private readonly delayMs: number) {}
-
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const n = Number(/^\/p\/(\d+)\.html$/.exec(req.url ?? '')?.[1] ?? -1);
-      if (n < 0) return void res.writeHead(404).end();
-      this.hits.set(req.url!, (this.hits.get(req.url!) ?? 0) + 1);
-      this.inFlight++;
-      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-      setTimeout(() => {
-        this.inFlight--;
-        res.writeHead(200, { 'content-type': 'text/html' });
-        res.end(
-          `<html><head><title>Page ${n}</title></head><body><main><h1>Page ${n}</h1>` +
-            `<h2>Install</h2><p>${`Page ${n} explains how to install widget ${n}. `.repeat(25)}</p>` +
-            `<h2>Configure</h2><p>${`Configure option ${n} with care. `.repeat(25)}</p>` +
-            `<a href="/p/${2 * n + 1}.html">left</a> <a href="/p/${2 * n + 2}.html">right</a></main></body></html>`,
-        );
-      }, this.delayMs);
-    });
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
-    return this;
-  }
-
-  get pagesHit(): number {
-    return this.hits.size;
-  }
-
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
-
-/** A `doctor worker` child process. */
-class WorkerProcess {
-  readonly child: ChildProcess;
-  stderr = '';
-  readonly exited: Promise<number | null>;
-
-  constructor(redisUrl: string, extraEnv: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [...CLI, 'worker', '--redis', redisUrl, '--concurrency', '4'], {
-      env: { ...env, DOCTOR_WORKER_LOCK_MS: '1500', ...extraEnv },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    this.child.stderr!.on('data', (d) => (this.stderr += d));
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
-  }
-
-  async ready(): Promise<this> {
-    for (let i = 0; i < 600 && !this.stderr.includes('is taking crawl pages'); i++) {
-      assert.equal(this.child.exitCode, null, `doctor worker exited: ${this.stderr}`);
-      await sleep(50);
-    }
-    assert.ok(this.stderr.includes('is taking crawl pages'), `the worker did not start: ${this.stderr}`);
-    return this;
-  }
-
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-    await this.exited;
-  }
-}
-
-/** A worker in this process (the faults that need a process of their own use WorkerProcess). */
-async function startWorker(redisUrl: string, overrides: ConfigOverrides = {}, dimension = 256): Promise<PageWorker> {
-  const config = loadConfig({ logLevel: 'silent', allowHosts: '127.0.0.1', perHostDelayMs: 0, render: 'never', ...overrides }, {});
-  const w = new PageWorker({ redisUrl, config, embedder: new LexicalEmbedder(dimension), log: silentLogger, concurrency: 4, lockMs: 1500 });
-  try {
-    await w.start();
-  } catch (e) {
-    await w.close();
-    throw e;
-  }
-  return w;
-}
-
-/** `doctor serve --redis` in this process. */
-async function startLocalServer(dir: string, redisUrl: string, overrides: ConfigOverrides = {}) {
-  const config = loadConfig(
-    {
-      dataDir: dir,
-      port: 0,
-      redisUrl,
-      embeddingProvider: 'lexical',
-      embeddingDimension: 256,
-      allowHosts: '127.0.0.1',
-      perHostDelayMs: 0,
-      render: 'never',
-      logLevel: 'silent',
-      ...overrides,
-    },
-    {},
-  );
-  const server = await startServer(config);
-  const api = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: Json }> => {
-    const r = await fetch(server.url + path, {
-      method,
-      headers: body ? { 'content-type': 'application/json' } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: r.status, body: (await r.json()) as Json };
-  };
-  const waitForJob = async (jobId: string): Promise<Json> => {
-    let p: Json = {};
-    await until(`job ${jobId} finished`, async () => (p = (await api('GET', `/job_progress?job_id=${jobId}`)).body).completed, 90_000);
-    return p;
-  };
-  return { ...server, api, waitForJob };
-}
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    assert.ok(Date.now() < end, `timed out waiting until ${what}`);
-    await sleep(50);
-  }
-}
-
-/** Opens the database the server left and checks: every page once, each with its chunks, each chunk with a vector. */
-async function assertStoredOnce(dir: string, expectedPages: number): Promise<void> {
-  const ctx = await makeContext({ dbPath: join(dir, 'doctor.duckdb'), runner: false });
-  try {
-    const db = ctx.store.db;
-    const [pages] = await db.all<{ n: number; urls: number }>('SELECT count(*)::INTEGER AS n, count(DISTINCT url)::INTEGER AS urls FROM pages');
-    assert.equal(pages!.n, expectedPages, 'every page of the crawl is stored');
-    assert.equal(pages!.urls, expectedPages, 'no page is stored twice');
-    const [noChunks] = await db.all<{ n: number }>(
-      'SELECT count(*)::INTEGER AS n FROM pages p WHERE NOT EXISTS (SELECT 1 FROM document_embeddings e WHERE e.page_id = p.id)',
-    );
-    assert.equal(noChunks!.n, 0, 'every page has its chunks');
-    const [dupChunks] = await db.all<{ n: number }>(
-      'SELECT count(*)::INTEGER AS n FROM (SELECT page_id, chunk_index FROM document_embeddings GROUP BY ALL HAVING count(*) > 1)',
-    );
-    assert.equal(dupChunks!.n, 0, 'no chunk is stored twice');
-    const [noVector] = await db.all<{ n: number }>(
-      'SELECT count(*)::INTEGER AS n FROM document_embeddings WHERE embedding IS NULL OR array_length(embedding) <> 256',
-    );
-    assert.equal(noVector!.n, 0, 'every chunk has its 256-dimension vector');
-    // the vectors are the ones the server's own embedder makes for those chunks
-    const sample = await db.all<{ text_chunk: string; title: string; heading_path: string | null; embedding: number[] }>(
-      'SELECT text_chunk, title, heading_path, embedding FROM document_embeddings ORDER BY url, chunk_index LIMIT 5',
-    );
-    const texts = sample.map((r) => chunkSearchText({ text: r.text_chunk, headingPath: r.heading_path ? r.heading_path.split(' > ') : [], index: 0 }, r.title));
-    const expected = await ctx.embedder.embed(texts);
-    sample.forEach((r, i) => {
-      const got = Array.from(r.embedding as ArrayLike<number>);
-      got.forEach((x, j) => assert.ok(Math.abs(x - expected[i]![j]!) < 1e-5, `chunk ${i}, element ${j}: ${x} vs ${expected[i]![j]}`));
-    });
-  } finally {
-    await ctx.close();
-  }
-}
+import { WorkerRefused, type PageWorker } from '../src/ingest/remote/page-worker.js';
+import { assertStoredOnce, startLocalServer, startWorker, TreeSite, until, WorkerProcess } from './helpers/remote.js';
 
 describe('remote crawl workers through Redis', () => {
   let redis: RedisServer;
@@ -195,27 +24,20 @@ describe('remote crawl workers through Redis', () => {
     const site = await new TreeSite(100).start();
     const dir = tempDir();
     const server = await startLocalServer(dir, redis.url, { perHostConcurrency: 2 });
-    const t0 = Date.now();
-    const t = (what: string) => console.log(`${what} at ${Date.now() - t0} ms, ${site.pagesHit} pages fetched`);
     const a = new WorkerProcess(redis.url);
     let b: PageWorker | undefined;
     try {
       await a.ready();
-      t('worker process ready');
       b = await startWorker(redis.url);
       const started = await server.api('POST', '/fetch_url', { url: `${site.url}/p/0.html`, max_pages: 40, max_depth: 10 });
       assert.equal(started.status, 200, JSON.stringify(started.body));
-      t('job started');
       await until('8 pages were fetched', () => site.pagesHit >= 8);
-      t('8 pages');
       await a.stop('SIGKILL');
       await until('20 pages were fetched', () => site.pagesHit >= 20);
       await redis.kill();
       await sleep(300);
       await redis.launch();
-      t('redis back');
       const done = await server.waitForJob(started.body.job_id);
-      t('job done');
       assert.equal(done.status, 'completed', JSON.stringify(done));
       assert.equal(done.pages_crawled, 40);
       // politeness per host held across both workers (DOCTOR_PER_HOST_CONCURRENCY=2 on the server)
@@ -236,29 +58,6 @@ describe('remote crawl workers through Redis', () => {
       await site.close();
     }
     await assertStoredOnce(dir, 40);
-  });
-
-  it('the server killed mid-crawl resumes from its frontier; results addressed to the dead server are dropped', async () => {
-    const site = await new TreeSite(80).start();
-    const dir = tempDir();
-    const serverEnv = { DOCTOR_REDIS_URL: redis.url, DOCTOR_PER_HOST_CONCURRENCY: '4' };
-    let server = await new Server(dir, serverEnv).ready();
-    const w = await startWorker(redis.url);
-    try {
-      const started = await server.api('POST', '/fetch_url', { url: `${site.url}/p/0.html`, max_pages: 30, max_depth: 10 });
-      assert.equal(started.status, 200, JSON.stringify(started.body));
-      await until('10 pages were fetched', () => site.pagesHit >= 10);
-      await server.stop('SIGKILL');
-      server = await new Server(dir, serverEnv).ready();
-      const done = await server.waitForJob(started.body.job_id, 90_000);
-      assert.equal(done.status, 'completed', JSON.stringify(done));
-      assert.equal(done.pages_crawled, 30);
-    } finally {
-      await w.close();
-      await server.stop();
-      await site.close();
-    }
-    await assertStoredOnce(dir, 30);
   });
 
   it('cancel: workers stop taking the job\'s pages', async () => {

@@ -109,6 +109,8 @@ export class Crawl {
   /** Pages done or skipped when this run started: progress beyond it clears the job's attempt count. */
   private handledAtStart = 0;
   private progressMade = false;
+  /** Pages crawled + skipped in the last progress published to listeners. */
+  private published = 0;
   private fatal?: Error;
   private readonly writer: GroupWriter;
   /** URLs already in the frontier: most links (navigation) repeat on every page. */
@@ -378,7 +380,10 @@ export class Crawl {
       this.progressMade = true;
     }
     const job = await this.deps.store.jobs.get(this.job.job_id);
-    if (!job) return;
+    // Two pages finishing together write progress concurrently; a read that saw the older row is not
+    // published after a newer one (listeners see counts that never go back).
+    if (!job || job.pages_crawled + job.pages_skipped < this.published) return;
+    this.published = job.pages_crawled + job.pages_skipped;
     try {
       this.deps.onProgress?.(job);
     } catch (e) {

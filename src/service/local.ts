@@ -12,8 +12,8 @@ import { realpath } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { indexLocalSource, type LocalIndexSummary, type LocalProgress } from '../ingest/local/index-local.js';
-import { isInside } from '../ingest/local/walk.js';
+import type { LocalIndexSummary, LocalProgress } from '../ingest/local/index-local.js';
+import { isInside } from '../ingest/local/inside.js';
 import type { DoctorContext } from './context.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import { addLocalInput, parseInput } from './inputs.js';
@@ -96,7 +96,9 @@ export async function addLocal(ctx: DoctorContext, input: AddLocalInput, opts: A
 /** Sources being indexed in this process (two runs over one source would race over its pages). */
 const running = new Set<string>();
 
-function indexSource(ctx: DoctorContext, path: string, p: z.output<typeof addLocalInput>, opts: AddLocalOptions): Promise<LocalIndexSummary> {
+async function indexSource(ctx: DoctorContext, path: string, p: z.output<typeof addLocalInput>, opts: AddLocalOptions): Promise<LocalIndexSummary> {
+  // Loaded when used: its readers (yaml, yauzl, pdf.js) are not needed by every CLI command.
+  const { indexLocalSource } = await import('../ingest/local/index-local.js');
   return indexLocalSource(
     { store: ctx.store, embedder: ctx.embedder, log: ctx.log, chunking: { maxChars: ctx.config.chunkSize, overlap: ctx.config.chunkOverlap } },
     {

@@ -6,16 +6,11 @@
  * double walks) are skipped with their reason.
  */
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
+import { isInside } from './inside.js';
 import { ValidationError } from '../../store/validation.js';
 import { IgnoreRules } from './ignore-rules.js';
 import { mib, SkipLog, tooManyFiles, type LocalFile, type TreeLimits, type TreeListing } from './tree.js';
-
-/** `child` is `root` or below it (both real paths). */
-export function isInside(root: string, child: string): boolean {
-  const rel = relative(root, child);
-  return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..' && !/^[a-zA-Z]:/.test(rel));
-}
 
 export async function walkDirectory(root: string, excludes: readonly string[], limits: TreeLimits, signal?: AbortSignal): Promise<TreeListing> {
   const realRoot = await realpath(root);
@@ -29,7 +24,15 @@ export async function walkDirectory(root: string, excludes: readonly string[], l
     const dir = stack.pop()!;
     const gitignore = await readFile(join(dir.real, '.gitignore'), 'utf8').catch(() => undefined);
     if (gitignore !== undefined) rules.addGitignore(dir.rel, gitignore);
-    const entries = (await readdir(dir.real, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? 1 : -1));
+    let entries;
+    try {
+      entries = (await readdir(dir.real, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? 1 : -1));
+    } catch (e) {
+      if (dir.rel === '') throw e;
+      // A directory this process may not read is skipped; the rest of the tree is still indexed.
+      skipped.add(`${dir.rel}/`, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      continue;
+    }
     for (const entry of entries) {
       const rel = dir.rel ? `${dir.rel}/${entry.name}` : entry.name;
       let path = join(dir.real, entry.name);

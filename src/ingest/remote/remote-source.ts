@@ -107,6 +107,7 @@ export class RedisPageSource implements PageSource {
     const request = this.requestFor(job, entry);
     const known = await this.o.knownHash?.(entry.url).catch(() => undefined);
     if (known) request.known_hash = known;
+    signal.throwIfAborted(); // the listener below would never hear an abort that already happened
     const id = request.request;
     const result = new Promise<SourcedEntry>((resolve, reject) => {
       this.pending.set(id, { request, resolve, reject, since: Date.now() });
