@@ -22,8 +22,15 @@ RUN npm run build
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
+# onnxruntime-node ships its native library for every OS and CPU (~290 MB): only this image's is kept.
 RUN npm pkg delete scripts.prepare \
- && npm ci --omit=dev --no-audit --no-fund
+ && npm ci --omit=dev --no-audit --no-fund \
+ && ort=node_modules/onnxruntime-node/bin/napi-v6 \
+ && arch="$(node -p process.arch)" \
+ && if [ -d "$ort/linux/$arch" ]; then \
+      find "$ort" -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} + ; \
+      find "$ort/linux" -mindepth 1 -maxdepth 1 ! -name "$arch" -exec rm -rf {} + ; \
+    fi
 
 # --- runtime
 FROM node:20-bookworm-slim
