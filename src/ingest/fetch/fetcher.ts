@@ -28,6 +28,7 @@ import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw }
 import { pipeline, Readable, type Transform } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { normalizeUrl } from './url.js';
+import { sleep } from './sleep.js';
 
 /** The User-Agent sent when none is configured (DOCTOR_USER_AGENT). */
 export const DEFAULT_USER_AGENT = 'DoctorBot/0.1 (+https://github.com/doctor-docs; documentation indexer)';
@@ -383,21 +384,6 @@ function hostKey(hostOrUrl: string): string {
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0 && !signal?.aborted) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /**
  * Parses a Retry-After header: delay-seconds or an HTTP date. Returns ms (>= 0), or undefined when the

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { hostKeys } from './protocol.js';
+import { sleep } from '../fetch/sleep.js';
 
 // KEYS: slots zset, next-start key. ARGV: max, delay ms, token, lease ms.
 // Returns the wait before the request may start (ms, the slot is taken), or -1 when every slot is busy.
@@ -65,19 +66,4 @@ export class RedisHostGate {
       await sleep(pause, signal);
     }
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
