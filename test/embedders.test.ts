@@ -321,7 +321,7 @@ describe('lexical embedder', () => {
     assert.ok(cosine(a!, b!) > cosine(a!, c!) + 0.3);
   });
 
-  it('embeds 1,000 texts of 1,000 characters well under a second', async () => {
+  it('embeds 1,000 texts of 1,000 characters in well under a second of CPU', async () => {
     const vocab = 'configure worker pool readFileSync os.path.join retry backoff index vector search the of to page crawl'.split(' ');
     let seed = 7;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
@@ -331,11 +331,13 @@ describe('lexical embedder', () => {
       return t.slice(0, 1000);
     });
     await e.embed(texts.slice(0, 50)); // warm up
-    const t0 = performance.now();
+    // CPU time, not wall time: a busy machine must not fail this bound (it catches runaway work)
+    const c0 = process.cpuUsage();
     const out = await e.embed(texts);
-    const ms = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    const ms = (c.user + c.system) / 1000;
     assert.equal(out.length, 1000);
-    assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+    assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms of CPU`);
   });
 
   it('stops when aborted', async () => {

@@ -82,7 +82,7 @@ describe('doctor export / import', () => {
     let err = '';
     server.stderr!.on('data', (d) => (err += d));
     const infoPath = join(target, 'server.json');
-    for (let i = 0; i < 150 && !existsSync(infoPath); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && !existsSync(infoPath); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(existsSync(infoPath), `server started: ${err}`);
     assert.equal(statSync(infoPath).mode & 0o777, 0o600, 'server.json (holding the key) is readable by its user only');
     const info = JSON.parse(readFileSync(infoPath, 'utf8')) as { url: string; localKey: string };

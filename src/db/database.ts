@@ -33,6 +33,22 @@ export interface Tx {
   readonly connection: DuckDBConnection;
   /** Registers work to run after COMMIT succeeds (e.g. updating an index file); skipped on rollback. */
   onCommit(fn: () => void | Promise<void>): void;
+  /**
+   * Whether writes may be buffered until the end of the transaction (a group commit of many small writes):
+   * stores that see it append their rows once, just before COMMIT, instead of once per call.
+   */
+  readonly batched: boolean;
+  /**
+   * Per-transaction state of `owner` (e.g. rows buffered for one appender), created on first use; `flush`
+   * runs once inside the transaction, before COMMIT, in the order the states were created.
+   */
+  deferred<T>(owner: object, create: () => T, flush: (state: T) => Promise<void>): T;
+}
+
+/** Options of Database.transaction. */
+export interface TransactionOptions {
+  /** Let stores buffer their appends until COMMIT (see Tx.batched). */
+  batched?: boolean;
 }
 
 export class DatabaseLockedError extends Error {
@@ -216,15 +232,25 @@ export class Database {
    * Runs `fn` inside one transaction on the write connection: all of it commits, or none of it
    * (any error rolls back and is rethrown).
    */
-  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Tx) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     this.assertOpen();
     return this.writeMutex.runExclusive(async () => {
       const conn = this.writer;
       const commitHooks: Array<() => void | Promise<void>> = [];
+      const states = new Map<object, { state: unknown; flush: (state: unknown) => Promise<void> }>();
       const tx: Tx = {
         connection: conn,
+        batched: opts.batched === true,
         onCommit: (fn) => {
           commitHooks.push(fn);
+        },
+        deferred: <S>(owner: object, create: () => S, flush: (state: S) => Promise<void>): S => {
+          let entry = states.get(owner);
+          if (!entry) {
+            entry = { state: create(), flush: flush as (state: unknown) => Promise<void> };
+            states.set(owner, entry);
+          }
+          return entry.state as S;
         },
         run: async (sql, params, types) => {
           await conn.run(sql, params, types);
@@ -238,6 +264,13 @@ export class Database {
       let result: T;
       try {
         result = await fn(tx);
+        // a flush may defer more work (chunk rows -> keyword rows): run until nothing is left
+        for (let round = 0; states.size > 0; round++) {
+          if (round > 10) throw new Error('deferred writes kept deferring more writes');
+          const pending = [...states.values()];
+          states.clear();
+          for (const { state, flush } of pending) await flush(state);
+        }
         await conn.run('COMMIT');
       } catch (e) {
         try {

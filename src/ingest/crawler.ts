@@ -91,6 +91,10 @@ export class CrawlCancelled extends Error {
 }
 
 const MAX_SKIPPED_IN_JOB_ROW = 200;
+/** Pages in flight per fetch slot, counting those that only wait for their commit (see Crawler.run). */
+const STORE_BACKLOG_FACTOR = 4;
+/** Queued frontier entries read at once. */
+const READ_AHEAD = 64;
 
 export class Crawl {
   readonly stages: StageTimes = { fetch: 0, render: 0, extract: 0, chunk: 0, embed: 0, store: 0 };
@@ -113,6 +117,12 @@ export class Crawl {
   private published = 0;
   private fatal?: Error;
   private readonly writer: GroupWriter;
+  /** Queued frontier entries already read, in breadth-first order, not started yet. */
+  private readonly ahead: FrontierEntry[] = [];
+  /** Frontier entries whose page is written and waits for its group commit (see run()). */
+  private readonly storing = new Set<string>();
+  /** Wakes run()'s loop when a page moves from fetching to storing. */
+  private wake: (() => void) | undefined;
   /** URLs already in the frontier: most links (navigation) repeat on every page. */
   private known = new Set<string>();
 
@@ -160,6 +170,9 @@ export class Crawl {
     await this.writeProgress(true);
 
     const concurrency = Math.max(1, this.deps.pageSource?.concurrency ?? this.deps.config.crawlConcurrency);
+    // Pages waiting for their group commit free their fetch slot: the next pages are fetched and processed
+    // while the writer commits, and the writer gets larger groups. At most this many pages in all.
+    const maxInFlight = concurrency * STORE_BACKLOG_FACTOR;
     const inFlight = new Map<string, Promise<void>>();
     for (;;) {
       this.throwIfCancelled();
@@ -169,21 +182,29 @@ export class Crawl {
       }
       // The start page first, alone: pages stored before it would not know their site's root page.
       const width = this.startSettled ? concurrency : 1;
-      const room = Math.min(width - inFlight.size, this.job.max_pages - this.crawled - inFlight.size);
+      const fetching = this.startSettled ? inFlight.size - this.storing.size : inFlight.size;
+      const room = Math.min(width - fetching, maxInFlight - inFlight.size, this.job.max_pages - this.crawled - inFlight.size);
       if (room > 0) {
-        const next = await this.frontier.next(this.job.job_id, room, [...inFlight.keys()]);
-        for (const entry of next) {
+        // Queued entries are read ahead in breadth-first order (one query per batch, not per page); links
+        // found meanwhile are never shallower than what was read, so the order holds.
+        if (this.ahead.length < room) {
+          const skip = [...inFlight.keys(), ...this.ahead.map((e) => e.url)];
+          this.ahead.push(...(await this.frontier.next(this.job.job_id, Math.max(room, READ_AHEAD), skip)));
+        }
+        for (const entry of this.ahead.splice(0, room)) {
           // processEntry never rejects (an unexpected error becomes `fatal`), so no page can leave a
           // rejected promise behind that nobody awaits
           const p = this.processEntry(entry).finally(() => {
             inFlight.delete(entry.url);
+            this.storing.delete(entry.url);
             if (entry.depth === 0) this.startSettled = true;
           });
           inFlight.set(entry.url, p);
         }
       }
       if (inFlight.size === 0) break;
-      await Promise.race(inFlight.values());
+      await Promise.race([...inFlight.values(), new Promise<void>((resolve) => (this.wake = resolve))]);
+      this.wake = undefined;
     }
     this.throwIfCancelled();
     await this.writeProgress(true);
@@ -334,7 +355,12 @@ export class Crawl {
         depth: entry.depth,
         alsoInTx: (tx) => this.frontier.mark(this.job.job_id, entry.url, 'done', { page_id: id }, tx),
         signal: this.signal,
-        beforeWrite: () => this.throwIfCancelled(),
+        beforeWrite: () => {
+          this.throwIfCancelled();
+          // from here the page only waits for its commit: its fetch slot goes to the next page
+          this.storing.add(entry.url);
+          this.wake?.();
+        },
       },
     );
     this.stages.chunk += times.chunk;

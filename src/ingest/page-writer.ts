@@ -108,7 +108,7 @@ export async function writePage(deps: PageWriterDeps, p: PageToStore): Promise<P
   t = performance.now();
   await deps.writer.write(async (tx) => {
     if (existing) await store.chunks.deleteByPageIds(tx, [id]); // a new page has no chunks to replace
-    await store.pages.upsert(tx, record);
+    await store.pages.upsert(tx, record, { isNew: !existing });
     await store.chunks.writeBatch(
       tx,
       vectors,

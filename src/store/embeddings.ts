@@ -194,6 +194,23 @@ export class VectorIndexer {
     if (prepared.length === 0) return [];
     const ids = prepared.map((r) => r.id);
     if (opts.replace) await this.deleteWhere(tx, 'id IN (SELECT unnest($ids))', ids);
+    if (tx.batched) {
+      // a group commit: the rows of every page in the transaction go in with one appender before COMMIT
+      this.pendingRows(tx).push(...prepared);
+      return ids;
+    }
+    await this.appendRows(tx, prepared);
+    return ids;
+  }
+
+  /** Rows written in a batched transaction and not appended yet (appended by its pre-commit flush). */
+  private pendingRows(tx: Tx): PreparedRow[] {
+    return tx.deferred<PreparedRow[]>(this, () => [], (rows) => this.appendRows(tx, rows));
+  }
+
+  /** Appends rows (sequence numbers, vectors, keyword rows) inside `tx`; the engine learns of them at commit. */
+  private async appendRows(tx: Tx, prepared: PreparedRow[]): Promise<void> {
+    if (prepared.length === 0) return;
     const seqRows = await tx.all<{ s: bigint }>("SELECT nextval('embedding_seq') AS s FROM range(?)", [prepared.length]);
     const rows: (EmbeddingRow & { keywordTerms?: ChunkTerms })[] = prepared.map((r, i) => ({ ...r, seq: BigInt(seqRows[i]!.s) }));
     try {
@@ -218,7 +235,6 @@ export class VectorIndexer {
     for (const hook of this.hooks) await hook.onInsert(tx, indexed);
     const engineRows: EngineRow[] = rows.map((r) => ({ id: r.id, seq: r.seq, vector: r.embedding, tags: r.tags, pageId: r.page_id }));
     tx.onCommit(() => this.engine.afterInsert?.(engineRows));
-    return ids;
   }
 
   /** Deletes chunks by id inside `tx`; returns how many were deleted. */
@@ -233,6 +249,11 @@ export class VectorIndexer {
 
   private async deleteWhere(tx: Tx, where: string, ids: readonly string[]): Promise<number> {
     if (ids.length === 0) return 0;
+    if (tx.batched) {
+      // rows buffered earlier in this transaction must be in the table for the delete to see them
+      const pending = this.pendingRows(tx);
+      await this.appendRows(tx, pending.splice(0));
+    }
     const deleted = await tx.all<{ id: string; seq: bigint }>(
       `DELETE FROM document_embeddings WHERE ${where} RETURNING id, seq`,
       { ids: listValue([...ids]) },

@@ -19,6 +19,14 @@ export interface FrontierCounts {
   skipped: number;
 }
 
+interface Mark {
+  jobId: string;
+  url: string;
+  state: FrontierState;
+  reason: string | null;
+  page_id: string | null;
+}
+
 export class FrontierStore {
   constructor(private readonly db: Database) {}
 
@@ -27,26 +35,23 @@ export class FrontierStore {
     if (entries.length === 0) return 0;
     const inTx = (fn: (tx: Tx) => Promise<number>) => (outer ? fn(outer) : this.db.transaction(fn));
     return inTx(async (tx) => {
-      const [before] = await tx.all<{ n: number; s: number }>(
-        'SELECT count(*)::INTEGER AS n, coalesce(max(seq), 0)::INTEGER AS s FROM crawl_frontier WHERE job_id = ?',
-        [jobId],
-      );
-      await tx.run(
+      // one statement: the new URLs numbered after the job's last one (known URLs are left as they are)
+      const added = await tx.all<{ url: string }>(
         `INSERT OR IGNORE INTO crawl_frontier (job_id, url, depth, parent_page_id, state, seq)
-         SELECT $job, u.url, u.depth, u.parent, 'queued', $base + u.i
+         SELECT $job, u.url, u.depth, u.parent, 'queued',
+                (SELECT coalesce(max(seq), 0) FROM crawl_frontier WHERE job_id = $job) + u.i
          FROM (SELECT unnest($urls) AS url, unnest($depths) AS depth, unnest($parents) AS parent,
-                      unnest(range(1, len($urls) + 1)) AS i) u`,
+                      unnest(range(1, len($urls) + 1)) AS i) u
+         RETURNING url`,
         {
           job: jobId,
-          base: before?.s ?? 0,
           urls: varcharList(entries.map((e) => e.url)),
           depths: listValue(entries.map((e) => e.depth)),
           parents: listValue(entries.map((e) => e.parent_page_id)),
         },
         { urls: VARCHAR_LIST, depths: LIST(INTEGER), parents: VARCHAR_LIST },
       );
-      const [after] = await tx.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM crawl_frontier WHERE job_id = ?', [jobId]);
-      return (after?.n ?? 0) - (before?.n ?? 0);
+      return added.length;
     });
   }
 
@@ -62,13 +67,38 @@ export class FrontierStore {
   }
 
   async mark(jobId: string, url: string, state: FrontierState, extra: { reason?: string; page_id?: string } = {}, tx?: Tx): Promise<void> {
-    await (tx ?? this.db).run('UPDATE crawl_frontier SET state = ?, reason = ?, page_id = ? WHERE job_id = ? AND url = ?', [
-      state,
-      extra.reason ?? null,
-      extra.page_id ?? null,
-      jobId,
-      url,
-    ]);
+    const mark: Mark = { jobId, url, state, reason: extra.reason ?? null, page_id: extra.page_id ?? null };
+    if (tx?.batched) {
+      // a group commit: every mark of the transaction in one UPDATE before COMMIT
+      tx.deferred<Mark[]>(this, () => [], (marks) => this.markAll(tx, marks)).push(mark);
+      return;
+    }
+    await this.markAll(tx ?? this.db, [mark]);
+  }
+
+  private async markAll(db: Pick<Tx, 'run'>, marks: readonly Mark[]): Promise<void> {
+    if (marks.length === 1) {
+      const m = marks[0]!;
+      await db.run('UPDATE crawl_frontier SET state = ?, reason = ?, page_id = ? WHERE job_id = ? AND url = ?', [m.state, m.reason, m.page_id, m.jobId, m.url]);
+      return;
+    }
+    // the last mark of a URL wins, as it would with one UPDATE each
+    const last = new Map(marks.map((m) => [`${m.jobId}\n${m.url}`, m]));
+    const all = [...last.values()];
+    await db.run(
+      `UPDATE crawl_frontier SET state = m.state, reason = m.reason, page_id = m.page_id
+       FROM (SELECT unnest($jobs) AS job_id, unnest($urls) AS url, unnest($states) AS state, unnest($reasons) AS reason,
+                    unnest($pages) AS page_id) m
+       WHERE crawl_frontier.job_id = m.job_id AND crawl_frontier.url = m.url`,
+      {
+        jobs: varcharList(all.map((m) => m.jobId)),
+        urls: varcharList(all.map((m) => m.url)),
+        states: varcharList(all.map((m) => m.state)),
+        reasons: listValue(all.map((m) => m.reason)),
+        pages: listValue(all.map((m) => m.page_id)),
+      },
+      { jobs: VARCHAR_LIST, urls: VARCHAR_LIST, states: VARCHAR_LIST, reasons: VARCHAR_LIST, pages: VARCHAR_LIST },
+    );
   }
 
   async counts(jobId: string): Promise<FrontierCounts> {

@@ -1,5 +1,7 @@
 /** The `pages` table: one row per crawled URL, with its Markdown and its place in the site. */
+import { DuckDBDataChunk, INTEGER, LIST, TIMESTAMPTZ, VARCHAR, listValue, type DuckDBValue } from '@duckdb/node-api';
 import type { Database, Tx } from '../db/database.js';
+import { appendAll } from './appender.js';
 import type { VectorIndexer } from './embeddings.js';
 import { VARCHAR_LIST, timestamptz, TIMESTAMP_TZ, toDate, varcharList } from './sql-values.js';
 
@@ -47,8 +49,17 @@ export class PageStore {
     private readonly chunks: VectorIndexer,
   ) {}
 
-  /** Inserts the page, or replaces the row with the same id. */
-  async upsert(tx: Tx, page: PageRecord): Promise<void> {
+  /**
+   * Inserts the page, or replaces the row with the same id. In a batched transaction (a crawl's group
+   * commit) the rows are written together before COMMIT: one DELETE of their ids and one appender, against
+   * ~10 ms of DuckDB CPU for each INSERT OR REPLACE.
+   */
+  async upsert(tx: Tx, page: PageRecord, opts: { isNew?: boolean } = {}): Promise<void> {
+    if (tx.batched) {
+      const rows = tx.deferred<Map<string, { page: PageRecord; replace: boolean }>>(this, () => new Map(), (r) => this.appendPages(tx, [...r.values()]));
+      rows.set(page.id, { page, replace: !opts.isNew || rows.has(page.id) });
+      return;
+    }
     await tx.run(
       `INSERT OR REPLACE INTO pages (id, url, domain, title, raw_text, crawl_date, tags, job_id, parent_page_id,
          root_page_id, depth, path, content_hash)
@@ -71,6 +82,43 @@ export class PageStore {
       },
       { tags: VARCHAR_LIST, crawl_date: TIMESTAMP_TZ },
     );
+  }
+
+  /**
+   * Writes page rows with one appender, after one DELETE of those that may replace a stored row (an id
+   * list of placeholders, so that DuckDB looks them up in the primary-key index).
+   */
+  private async appendPages(tx: Tx, rows: readonly { page: PageRecord; replace: boolean }[]): Promise<void> {
+    if (rows.length === 0) return;
+    const replaced = rows.filter((r) => r.replace).map((r) => r.page.id);
+    for (let start = 0; start < replaced.length; start += 500) {
+      const part = replaced.slice(start, start + 500);
+      await tx.run(`DELETE FROM pages WHERE id IN (${part.map(() => '?').join(', ')})`, part);
+    }
+    const pages = rows.map((r) => r.page);
+    const appender = await tx.connection.createAppender('pages');
+    await appendAll(appender, async () => {
+      const types = [VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, TIMESTAMPTZ, LIST(VARCHAR), VARCHAR, VARCHAR, VARCHAR, INTEGER, VARCHAR, VARCHAR];
+      for (let start = 0; start < pages.length; start += 2048) {
+        const part = pages.slice(start, start + 2048);
+        const chunk = DuckDBDataChunk.create(types, part.length);
+        const col = (i: number, f: (p: PageRecord) => DuckDBValue) => chunk.setColumnValues(i, part.map(f));
+        col(0, (p) => p.id);
+        col(1, (p) => p.url);
+        col(2, (p) => p.domain);
+        col(3, (p) => p.title);
+        col(4, (p) => p.raw_text);
+        col(5, (p) => timestamptz(p.crawl_date));
+        col(6, (p) => listValue([...p.tags]));
+        col(7, (p) => p.job_id);
+        col(8, (p) => p.parent_page_id);
+        col(9, (p) => p.root_page_id);
+        col(10, (p) => p.depth);
+        col(11, (p) => p.path);
+        col(12, (p) => p.content_hash);
+        appender.appendDataChunk(chunk);
+      }
+    });
   }
 
   async get(id: string, db: Queryable = this.db): Promise<PageRecord | undefined> {
