@@ -1,10 +1,10 @@
 /**
  * Store benchmark: the write side of a crawl alone. Real documentation pages are processed first (extraction,
  * chunks, lexical vectors, keyword terms: not timed), then stored the way a crawl stores them: page-writer's
- * writePage through a GroupWriter with 8 pages in flight, each page's links added to the frontier and its
+ * writePage through a GroupWriter with 32 pages in flight (as a crawl of concurrency 8 has), each page's links added to the frontier and its
  * frontier entry marked done in the page's transaction. Reports process CPU (every thread, DuckDB's included)
  * and wall time per page and per chunk.
- * Run: `node --import tsx bench/store-pages.ts [--dir DIR] [--limit N]`
+ * Run: `npm run bench:store [-- --dir DIR --limit N --in-flight N]`
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -22,6 +22,8 @@ const { values } = parseArgs({
   options: {
     dir: { type: 'string', default: '/usr/share/doc/postgresql-doc-15/html' },
     limit: { type: 'string', default: '600' },
+    // the crawler keeps up to 4x its concurrency (8) of pages in flight, most of them waiting for a commit
+    'in-flight': { type: 'string', default: '32' },
   },
 });
 
@@ -80,7 +82,7 @@ async function lane(): Promise<void> {
     chunks += p.chunks.length;
   }
 }
-await Promise.all(Array.from({ length: 8 }, lane));
+await Promise.all(Array.from({ length: Number(values['in-flight']) }, lane));
 const wall = performance.now() - t0;
 const used = cpu() - c0;
 console.log(

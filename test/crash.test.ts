@@ -21,7 +21,7 @@ async function killWhen(args: string[], ready: (stderr: string) => boolean): Pro
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  for (let i = 0; i < 600 && !ready(stderr); i++) {
+  for (let i = 0; i < 2400 && !ready(stderr); i++) {
     if (child.exitCode !== null) throw new Error(`the command ended before it could be killed: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
