@@ -164,22 +164,19 @@ type Lengths = Map<AnyNode, number>;
 
 function textLengths(root: ParentNode): Lengths {
   const lengths: Lengths = new Map();
-  // iterative post-order: a node's count is added to its parent's once its subtree is done
-  const add = (node: AnyNode, n: number) => lengths.set(node, (lengths.get(node) ?? 0) + n);
-  lengths.set(root, 0);
+  // iterative post-order with a stack of running counts: an element's count is final when its subtree is done
+  const counts: number[] = [0];
   let node: ChildNode | null = root.children[0] ?? null;
   while (node) {
     if (isText(node)) {
-      let n = 0;
       const t = node.data;
+      let n = 0;
       for (let i = 0; i < t.length; i++) if (t.charCodeAt(i) > 32) n++;
-      if (n) add(node.parent!, n);
-    } else if (isTag(node)) {
-      lengths.set(node, 0);
-      if (node.children.length > 0) {
-        node = node.children[0]!;
-        continue;
-      }
+      counts[counts.length - 1]! += n;
+    } else if (isTag(node) && node.children.length > 0) {
+      counts.push(0);
+      node = node.children[0]!;
+      continue;
     }
     let cur: AnyNode | null = node;
     node = null;
@@ -188,11 +185,15 @@ function textLengths(root: ParentNode): Lengths {
         node = cur.next;
         break;
       }
-      const parent: ParentNode | null = cur.parent;
-      if (parent && parent !== root && parent.parent) add(parent.parent, lengths.get(parent) ?? 0);
-      cur = parent;
+      cur = cur.parent;
+      if (cur && cur !== root) {
+        const n = counts.pop()!;
+        if (n > 0) lengths.set(cur, n);
+        counts[counts.length - 1]! += n;
+      }
     }
   }
+  lengths.set(root, counts[0]!);
   return lengths;
 }
 
@@ -397,16 +398,38 @@ function flattenDeep(root: ParentNode): void {
   }
 }
 
-/** Visible text length of the element (scripts, styles and templates excluded); iterative. */
+const NOT_VISIBLE = new Set(['script', 'style', 'noscript', 'template']);
+
+/** Visible text length of the element (scripts, styles and templates excluded; whitespace runs count one); iterative. */
 function visibleTextLength(root: ParentNode): number {
   let n = 0;
-  const skip = new Set(['script', 'style', 'noscript', 'template']);
   for (let node: ChildNode | null = root.children[0] ?? null; node; ) {
-    const skipped = isTag(node) && skip.has(node.name);
-    if (isText(node)) n += node.data.replace(/\s+/g, ' ').trim().length;
+    const skipped = isTag(node) && NOT_VISIBLE.has(node.name);
+    if (isText(node)) n += collapsedLength(node.data);
     node = nextInTree(node, root, skipped);
   }
   return n;
+}
+
+/** `s.replace(/\s+/g, ' ').trim().length`, without building the string. */
+function collapsedLength(s: string): number {
+  let n = 0;
+  let gap = false;
+  for (let i = 0; i < s.length; i++) {
+    if (isJsSpace(s.charCodeAt(i))) gap = n > 0;
+    else {
+      n += gap ? 2 : 1;
+      gap = false;
+    }
+  }
+  return n;
+}
+
+/** The characters `\s` matches. */
+function isJsSpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
 /** Collapses runs of blank lines outside fenced code; code is left as it is. */
