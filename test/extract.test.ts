@@ -163,6 +163,49 @@ describe('Sphinx-style page', () => {
   });
 });
 
+describe('Markdown writer: inline formatting, lists, quotes and escaping', () => {
+  const page = html(
+    '<main><p>a<b> bold </b>b <em>em</em>, <code>x_y</code> and <a href="/l" title="T">link <i>it</i></a>.<br>next line</p>' +
+      '<blockquote><p>quoted</p><p>two</p></blockquote>' +
+      '<ol start="3"><li>three<ul><li>nested</li><li>more</li></ul></li><li><p>para item</p><p>second para</p></li></ol>' +
+      '<p>1. not a list * star _under_ snake_case [a](b) &lt;b&gt;</p><p><s>old</s> <del> </del>x</p></main>',
+  );
+
+  it('whitespace at the edges of inline elements stays outside their markers; <br> is a hard break', () => {
+    assert.match(page.markdown, /^a \*\*bold\*\* b \*em\*, `x_y` and \[link \*it\*\]\(https:\/\/d\.test\/l "T"\)\. {2}\nnext line$/m);
+  });
+
+  it('quotes, ordered lists with start, nested lists and multi-paragraph items keep their structure', () => {
+    assert.match(page.markdown, /^> quoted\n> \n> two$/m);
+    assert.match(page.markdown, /^3\. three\n {3}- nested\n {3}- more\n4\. para item\n\n {3}second para$/m);
+  });
+
+  it('text that looks like Markdown or HTML stays text; empty strikethrough is dropped', () => {
+    assert.match(page.markdown, /^1\\\. not a list \\\* star \\_under\\_ snake_case \[a\\\]\(b\) \\<b>$/m);
+    assert.match(page.markdown, /^~old~ x$/m);
+  });
+});
+
+describe('malformed markup real sites serve (sqlite3-doc)', () => {
+  it('an unclosed <h2> does not swallow the sections after it (linkedom ran them into one heading line)', () => {
+    const page = html(
+      '<html><head><title>Agreement</title></head><body><h1>Agreement</h1><p>Intro text here for the page.</p><h2>2.0 Agreement<h2>\n' +
+        '<h3>2.1 Duties</h3>\n<p>The developers shall answer questions.</p>\n<h3>2.2 Fees</h3>\n<p>The company shall pay.</p></body></html>',
+    );
+    assert.match(page.markdown, /^## 2\.0 Agreement\n\n### 2\.1 Duties\n\nThe developers shall answer questions\.\n\n### 2\.2 Fees\n\nThe company shall pay\.$/m);
+  });
+
+  it('a document with <title> but no <head> keeps its body (linkedom lost it: empty Markdown)', () => {
+    const page = html(
+      '<html>\n<title>Copyright Release Template</title>\n<body bgcolor="white">\n<h1 align="center">\nCopyright Release for<br>\nContributions To SQLite\n</h1>\n' +
+        '<p>\nSQLite is software that implements an embeddable SQL database engine.\n</p>\n<ol><li><p>I dedicate to the public domain.</p></li><li><p>To the best of my knowledge.</p></li></ol></body></html>',
+    );
+    assert.equal(page.title, 'Copyright Release Template');
+    assert.match(page.markdown, /^# Copyright Release for Contributions To SQLite\n\nSQLite is software/);
+    assert.match(page.markdown, /1\. I dedicate to the public domain\.\n\n2\. To the best of my knowledge\.$/);
+  });
+});
+
 describe('other content types', () => {
   it('Markdown passes through; title from the first "# " heading; links (not images) resolved, fragments dropped', () => {
     const md = '```sh\n# not the title\n[no](in-code.md)\n```\n\n# Guide\n\nSee [setup](setup.md#linux), [x](https://other.test/a "T") and ![logo](logo.png).\n\n[ref]: ../ref.html\n';

@@ -1,28 +1,32 @@
 /**
- * HTML -> ExtractedPage: linkedom DOM, main-content selection and clean-up, turndown to Markdown.
- * Documents with too many elements for a DOM in reasonable time, and markup nested too deeply for turndown's
- * recursion, degrade to plain text (with paragraph breaks) instead of hanging or throwing.
+ * HTML -> ExtractedPage: htmlparser2 parses the page into a domhandler tree (./dom-walk.ts), the main content
+ * is picked and cleaned, and ./markdown-writer.ts converts it to Markdown. Documents with too many elements for
+ * a DOM in reasonable time degrade to plain text (with paragraph breaks), and markup nested deeper than
+ * MAX_DEPTH is flattened to paragraphs of its text, instead of hanging or throwing.
  */
-import { parseHTML } from 'linkedom';
 import type { ExtractedPage } from './extracted-page.js';
-import { createTurndown } from './extract-turndown.js';
-import { elementsWhere, firstByTag, firstWhere, hasAncestorOrSelf, hasClassIn, simpleSelector, tagOf } from './dom-walk.js';
+import {
+  Element, Text, attr, elementsWhere, firstByTag, firstWhere, hasAncestorOrSelf, hasChildren, hasClassIn, isTag, isText, isWithin,
+  nextInTree, parseHtml, removeNode, replaceNode, setChildren, simpleSelector, type AnyNode, type ChildNode, type Document,
+  type ParentNode,
+} from './dom-walk.js';
+import { toMarkdown } from './markdown-writer.js';
 import { absoluteUrl, cleanInline, domText, escapeMarkupText, fastHtmlText, normaliseLinks, titleFromUrl } from './extract-text.js';
 
-/** Above this many "<" and "&" the DOM is skipped (linkedom needs seconds per 100k nodes, and memory grows fast). */
+/** Above this many "<" and "&" the DOM is skipped (bounds the tree's memory; the text path is linear). */
 export const MAX_DOM_TAGS = 60_000;
 /**
- * Elements deeper than this are flattened to paragraphs of their text right after parsing: turndown
- * recurses once per level, and every pass that measures an element's text costs its depth.
+ * Elements deeper than this are flattened to paragraphs of their text right after parsing: the Markdown
+ * writer recurses once per level, and every pass that measures an element's text costs its depth.
  */
 export const MAX_DEPTH = 100;
 
 /** Never visible: always removed. */
 const INVISIBLE = new Set(
-  'script,style,noscript,template,iframe,object,embed,svg,canvas,link,meta,button,select,input,textarea'.toUpperCase().split(','),
+  'script,style,noscript,template,iframe,object,embed,svg,canvas,link,meta,button,select,input,textarea'.split(','),
 );
 /** Page chrome: removed unless it holds most of the content (the tags, roles, aria-hidden and classes below). */
-const CHROME_TAGS = new Set(['NAV', 'ASIDE', 'FOOTER', 'FORM', 'DIALOG']);
+const CHROME_TAGS = new Set(['nav', 'aside', 'footer', 'form', 'dialog']);
 const CHROME_ROLES = new Set(['navigation', 'banner', 'contentinfo', 'complementary', 'search']);
 const CHROME_CLASSES = new Set([
   'headerlink', 'hash-link', 'anchorjs-link', 'linenos', 'linenodiv',
@@ -33,10 +37,10 @@ const HEADING_ANCHOR_CLASSES = new Set(['headerlink', 'hash-link', 'anchor', 'an
 
 /** The element is page chrome by its tag, role, aria-hidden or class (what a CHROME selector list would match). */
 function isChromeElement(el: Element): boolean {
-  if (CHROME_TAGS.has(tagOf(el))) return true;
-  const role = el.getAttribute('role');
+  if (CHROME_TAGS.has(el.name)) return true;
+  const role = attr(el, 'role');
   if (role !== null && CHROME_ROLES.has(role)) return true;
-  if (el.getAttribute('aria-hidden') === 'true') return true;
+  if (attr(el, 'aria-hidden') === 'true') return true;
   return hasClassIn(el, CHROME_CLASSES);
 }
 /** class/id words naming sidebars, tables of contents, breadcrumbs, skip links, menus, pagers. */
@@ -44,7 +48,7 @@ const CHROME_NAME_RE =
   /(?:^|[\s_-])(sidebars?|sidenav|side-nav|toc|tableofcontents|table-of-contents|breadcrumbs?|skip|skiplink|skipnav|navbar|navigation|nav|menu|pagination|pager|prev-next|footer|related|announcement)(?=$|[\s_-])/i;
 const CONSENT_RE = /cookie|consent|gdpr/i;
 /** Elements that the class/id heuristics may remove; content elements (headings, code, tables, sections) never. */
-const HEURISTIC_TAGS = new Set(['DIV', 'UL', 'OL', 'A', 'SPAN', 'P', 'NAV', 'ASIDE', 'HEADER', 'FOOTER', 'FORM', 'DETAILS', 'DIALOG']);
+const HEURISTIC_TAGS = new Set(['div', 'ul', 'ol', 'a', 'span', 'p', 'nav', 'aside', 'header', 'footer', 'form', 'details', 'dialog']);
 
 /** Containers that usually hold the documentation text, tried (inside the root) in this order. */
 const CONTAINERS = [
@@ -62,25 +66,21 @@ CONTAINERS.forEach((sel, i) => {
   else CONTAINER_BY_CLASS.set(sel.cls, i);
 });
 
-let service: ReturnType<typeof createTurndown> | undefined;
-
 export function extractHtml(rawHtml: string, pageUrl: string): ExtractedPage {
   const html = /[\uE000\uE001]/.test(rawHtml) ? rawHtml.replace(/[\uE000\uE001]/g, '') : rawHtml;
   if (tagCountExceeds(html, MAX_DOM_TAGS)) return extractWithoutDom(html, pageUrl);
   try {
     return extractWithDom(html, pageUrl);
   } catch {
-    // linkedom refuses some broken documents (e.g. thousands of unclosed "<div"): fall back to the text
+    // never expected (the parser accepts any input and every walk is bounded): keep the text
     return extractWithoutDom(html, pageUrl);
   }
 }
 
-function extractWithDom(source: string, pageUrl: string): ExtractedPage {
-  // linkedom puts the content of a fragment beside an empty <body>: give fragments a document around them
-  const html = /<html[\s>]/i.test(source.slice(0, 4096)) ? source : `<!DOCTYPE html><html><head></head><body>${source}</body></html>`;
-  const { document } = parseHTML(html);
-  const body: Element | null = document.body ?? document.documentElement;
-  if (!body) return extractWithoutDom(html, pageUrl);
+function extractWithDom(html: string, pageUrl: string): ExtractedPage {
+  const document = parseHtml(html);
+  // fragments have no <body>: the document is the body
+  const body: ParentNode = firstByTag(document, 'body') ?? firstByTag(document, 'html') ?? document;
 
   // one walk over the document for <base href>, every link (navigation included: the crawler follows them)
   // and the first <title> outside SVG
@@ -88,45 +88,49 @@ function extractWithDom(source: string, pageUrl: string): ExtractedPage {
   let headTitle: Element | undefined;
   const hrefs: string[] = [];
   elementsWhere(document, (el) => {
-    const tag = tagOf(el);
-    if (tag === 'A' || tag === 'AREA') {
-      const href = el.getAttribute('href');
+    const tag = el.name;
+    if (tag === 'a' || tag === 'area') {
+      const href = attr(el, 'href');
       if (href !== null) hrefs.push(href);
-    } else if (tag === 'BASE') {
-      if (baseHref === undefined && el.hasAttribute('href')) baseHref = el.getAttribute('href');
-    } else if (tag === 'TITLE' && !headTitle && !hasAncestorOrSelf(el, 'SVG')) headTitle = el;
+    } else if (tag === 'base') {
+      if (baseHref === undefined && attr(el, 'href') !== null) baseHref = attr(el, 'href');
+    } else if (tag === 'title' && !headTitle && !hasAncestorOrSelf(el, 'svg')) headTitle = el;
     return false;
   });
   const base = (baseHref && absoluteUrl(baseHref, pageUrl, true)) || pageUrl;
   const links = normaliseLinks(hrefs, base);
   const textLength = visibleTextLength(body);
-  const docTitle = cleanInline(headTitle?.textContent);
+  const docTitle = cleanInline(headTitle ? textOfElement(headTitle) : '');
 
-  const boxes = elementsWhere(body, (el) => tagOf(el) === 'INPUT' && (el.getAttribute('type') ?? '').toLowerCase() === 'checkbox' && insideLi(el, body));
-  for (const box of boxes) box.replaceWith(document.createTextNode(box.hasAttribute('checked') ? '[x] ' : '[ ] '));
-  for (const el of elementsWhere(body, (e) => INVISIBLE.has(tagOf(e)))) el.remove();
-  flattenDeep(body, document);
-  lengths = new WeakMap();
-  let root = pickRoot(document, body);
-  removeChrome(root);
-  lengths = new WeakMap();
-  root = narrow(root);
-  lengths = new WeakMap();
+  const boxes = elementsWhere(body, (el) => el.name === 'input' && (attr(el, 'type') ?? '').toLowerCase() === 'checkbox' && insideLi(el, body));
+  for (const box of boxes) replaceNode(box, new Text(attr(box, 'checked') !== null ? '[x] ' : '[ ] '));
+  for (const el of elementsWhere(body, (e) => INVISIBLE.has(e.name))) if (el.parent) removeNode(el);
+  flattenDeep(body);
+  let lengths = textLengths(body);
+  let root = pickRoot(document, body, lengths);
+  removeChrome(root, lengths);
+  lengths = textLengths(root);
+  root = narrow(root, lengths);
 
-  const h1 = headingText(firstByTag(root, 'H1') ?? firstByTag(body, 'H1'));
+  const h1 = headingText(firstByTag(root, 'h1') ?? firstByTag(body, 'h1'));
   const title = chooseTitle(docTitle, h1) || titleFromUrl(pageUrl);
 
-  prepare(root, document, base);
+  prepare(root, base);
   let markdown: string;
   try {
-    service ??= createTurndown();
-    markdown = turndownInPlace(service, root);
+    markdown = toMarkdown(root);
   } catch {
-    // pathological markup turndown cannot handle (e.g. a stack overflow): keep the text
+    // pathological markup the writer cannot handle: keep the text
     markdown = escapeMarkupText(domText(root));
   }
   markdown = tidyMarkdown(markdown.replace(/[\uE000\uE001]/g, ' '));
   return { title, markdown, links, textLength };
+}
+
+function textOfElement(el: Element): string {
+  let s = '';
+  for (let node: ChildNode | null = el.children[0] ?? null; node; node = nextInTree(node, el)) if (isText(node)) s += node.data;
+  return s;
 }
 
 function extractWithoutDom(html: string, pageUrl: string): ExtractedPage {
@@ -155,29 +159,53 @@ function tagCountExceeds(html: string, limit: number): boolean {
   return false;
 }
 
-let lengths = new WeakMap<Element, number>();
+/** Non-whitespace characters of the text of every element below `root` (and of `root`), in one pass. */
+type Lengths = Map<AnyNode, number>;
 
-/** Non-whitespace characters of an element's text (cached until the tree changes: see `lengths` resets). */
-function textLen(el: Element): number {
-  let n = lengths.get(el);
-  if (n === undefined) {
-    const t = el.textContent ?? '';
-    n = 0;
-    for (let i = 0; i < t.length; i++) if (t.charCodeAt(i) > 32) n++;
-    lengths.set(el, n);
+function textLengths(root: ParentNode): Lengths {
+  const lengths: Lengths = new Map();
+  // iterative post-order with a stack of running counts: an element's count is final when its subtree is done
+  const counts: number[] = [0];
+  let node: ChildNode | null = root.children[0] ?? null;
+  while (node) {
+    if (isText(node)) {
+      const t = node.data;
+      let n = 0;
+      for (let i = 0; i < t.length; i++) if (t.charCodeAt(i) > 32) n++;
+      counts[counts.length - 1]! += n;
+    } else if (isTag(node) && node.children.length > 0) {
+      counts.push(0);
+      node = node.children[0]!;
+      continue;
+    }
+    let cur: AnyNode | null = node;
+    node = null;
+    while (cur && cur !== root) {
+      if (cur.next) {
+        node = cur.next;
+        break;
+      }
+      cur = cur.parent;
+      if (cur && cur !== root) {
+        const n = counts.pop()!;
+        if (n > 0) lengths.set(cur, n);
+        counts[counts.length - 1]! += n;
+      }
+    }
   }
-  return n;
+  lengths.set(root, counts[0]!);
+  return lengths;
 }
 
 /** `<main>` or `[role=main]` with the most text, else the body. */
-function pickRoot(document: Document, body: Element): Element {
-  const isMain = (el: Element) => tagOf(el) === 'MAIN';
-  const hasMainRole = (el: Element) => el.getAttribute('role') === 'main';
+function pickRoot(document: Document, body: ParentNode, lengths: Lengths): ParentNode {
+  const isMain = (el: Element) => el.name === 'main';
+  const hasMainRole = (el: Element) => attr(el, 'role') === 'main';
   for (const test of [isMain, hasMainRole]) {
     let best: Element | null = null;
     let bestLen = 0;
     for (const c of elementsWhere(document, test)) {
-      const len = textLen(c);
+      const len = lengths.get(c) ?? 0;
       if (len > bestLen) [best, bestLen] = [c, len];
     }
     if (best && bestLen >= 40) return best;
@@ -186,47 +214,47 @@ function pickRoot(document: Document, body: Element): Element {
 }
 
 /** Removes navigation, sidebars, banners... inside `root`, never anything holding most of its text. */
-function removeChrome(root: Element): void {
-  const total = Math.max(1, textLen(root));
-  const dominant = (el: Element) => textLen(el) > total * 0.5;
+function removeChrome(root: ParentNode, lengths: Lengths): void {
+  const total = Math.max(1, lengths.get(root) ?? 0);
+  const len = (el: Element) => lengths.get(el) ?? 0;
   const candidates = elementsWhere(
     root,
-    (el) => el.hasAttribute('class') || el.hasAttribute('id') || el.hasAttribute('hidden') || tagOf(el) === 'HEADER' || isChromeElement(el),
+    (el) => el.attribs.class !== undefined || el.attribs.id !== undefined || el.attribs.hidden !== undefined || el.name === 'header' || isChromeElement(el),
   );
   for (const el of candidates) {
-    if (el === root || !root.contains(el)) continue; // already gone with an ancestor
-    if (isChrome(el) && !dominant(el)) el.remove();
+    if (!isWithin(el, root)) continue; // already gone with an ancestor
+    if (isChrome(el, len) && !(len(el) > total * 0.5)) removeNode(el);
   }
 }
 
-function isChrome(el: Element): boolean {
-  const tag = tagOf(el);
-  if (tag === 'HEADER') return !firstWhere(el, (e) => tagOf(e) === 'H1' || tagOf(e) === 'H2');
+function isChrome(el: Element, len: (el: Element) => number): boolean {
+  const tag = el.name;
+  if (tag === 'header') return !firstWhere(el, (e) => e.name === 'h1' || e.name === 'h2');
   if (isChromeElement(el)) return true;
-  if (el.hasAttribute('hidden')) {
-    const tabbed = el.getAttribute('role') === 'tabpanel' || /tab/i.test(el.getAttribute('class') ?? '');
+  if (el.attribs.hidden !== undefined) {
+    const tabbed = attr(el, 'role') === 'tabpanel' || /tab/i.test(attr(el, 'class') ?? '');
     if (!tabbed) return true;
   }
   if (!HEURISTIC_TAGS.has(tag)) return false;
-  const cls = el.getAttribute('class') ?? '';
+  const cls = attr(el, 'class') ?? '';
   if (/(?:^|\s)section(?:\s|$)/.test(cls)) return false; // docutils sections carry ids made from headings
-  const id = tag === 'DIV' || tag === 'NAV' || tag === 'ASIDE' || tag === 'UL' ? el.getAttribute('id') ?? '' : '';
+  const id = tag === 'div' || tag === 'nav' || tag === 'aside' || tag === 'ul' ? attr(el, 'id') ?? '' : '';
   const names = `${cls} ${id}`;
   if (CHROME_NAME_RE.test(names)) return true;
-  return CONSENT_RE.test(names) && textLen(el) < 5000;
+  return CONSENT_RE.test(names) && len(el) < 5000;
 }
 
 /** Narrows the root to a documentation container holding nearly all of its text. */
-function narrow(root: Element): Element {
+function narrow(root: ParentNode, lengths: Lengths): ParentNode {
   // one walk: the elements matching each container selector, in document order
   const matches: Element[][] = CONTAINERS.map(() => []);
   elementsWhere(root, (el) => {
-    const tag = CONTAINER_BY_TAG.get(tagOf(el));
+    const tag = CONTAINER_BY_TAG.get(el.name);
     if (tag !== undefined) matches[tag]!.push(el);
-    const id = el.getAttribute('id');
+    const id = attr(el, 'id');
     const byId = id ? CONTAINER_BY_ID.get(id) : undefined;
     if (byId !== undefined) matches[byId]!.push(el);
-    const cls = el.getAttribute('class');
+    const cls = attr(el, 'class');
     if (cls) {
       const seen = new Set<number>();
       for (const token of cls.split(/[ \t\n\f\r]+/)) {
@@ -239,14 +267,14 @@ function narrow(root: Element): Element {
     }
     return false;
   });
-  let cur = root;
+  let cur: ParentNode = root;
   for (let i = 0; i < CONTAINERS.length; i++) {
-    const total = textLen(cur);
+    const total = lengths.get(cur) ?? 0;
     let best: Element | null = null;
     let bestLen = 0;
     for (const c of matches[i]!) {
-      if (c === cur || (cur !== root && !cur.contains(c))) continue; // only descendants of the current root
-      const len = textLen(c);
+      if (c === cur || (cur !== root && !isWithin(c, cur))) continue; // only descendants of the current root
+      const len = lengths.get(c) ?? 0;
       if (len > bestLen) [best, bestLen] = [c, len];
     }
     if (best && bestLen >= 40 && bestLen >= total * 0.75) cur = best;
@@ -254,11 +282,16 @@ function narrow(root: Element): Element {
   return cur;
 }
 
+/** The heading's text without its permalink markers. */
 function headingText(h: Element | null): string {
   if (!h) return '';
-  const clone = h.cloneNode(true) as Element;
-  for (const a of elementsWhere(clone, (el) => hasClassIn(el, HEADING_ANCHOR_CLASSES))) a.remove();
-  return cleanInline(clone.textContent).replace(/\s*[¶§]$/, '');
+  let s = '';
+  for (let node: ChildNode | null = h.children[0] ?? null; node; ) {
+    const skip = isTag(node) && hasClassIn(node, HEADING_ANCHOR_CLASSES);
+    if (!skip && isText(node)) s += node.data;
+    node = nextInTree(node, h, skip);
+  }
+  return cleanInline(s).replace(/\s*[¶§]$/, '');
 }
 
 /** `<title>`, or the `<h1>` when the title is that heading plus a site name ("Install — Acme Docs"). */
@@ -271,107 +304,132 @@ function chooseTitle(docTitle: string, h1: string): string {
   return docTitle || h1;
 }
 
-/** Absolute links and images, line breaks inside <pre>, text nodes merged. */
-function prepare(root: Element, document: Document, base: string): void {
+/** Absolute links and images, line breaks inside <pre>, adjacent text nodes merged. */
+function prepare(root: ParentNode, base: string): void {
   const anchors: Element[] = [];
   const images: Element[] = [];
   const breaks: Element[] = [];
   elementsWhere(root, (el) => {
-    const tag = tagOf(el);
-    if (tag === 'A' && el.hasAttribute('href')) anchors.push(el);
-    else if (tag === 'IMG') images.push(el);
-    else if (tag === 'BR' && hasAncestorOrSelf(el, 'PRE')) breaks.push(el);
+    const tag = el.name;
+    if (tag === 'a' && el.attribs.href !== undefined) anchors.push(el);
+    else if (tag === 'img') images.push(el);
+    else if (tag === 'br' && hasAncestorOrSelf(el, 'pre')) breaks.push(el);
     return false;
   });
   for (const a of anchors) {
-    const abs = absoluteUrl(a.getAttribute('href') ?? '', base, true);
-    if (abs) a.setAttribute('href', abs);
-    else a.removeAttribute('href');
+    const abs = absoluteUrl(a.attribs.href ?? '', base, true);
+    if (abs) a.attribs.href = abs;
+    else delete a.attribs.href;
   }
   for (const img of images) {
-    const src = [img.getAttribute('src'), img.getAttribute('data-src')].find((s) => s && !s.startsWith('data:'));
+    const src = [attr(img, 'src'), attr(img, 'data-src')].find((s) => s && !s.startsWith('data:'));
     const abs = src ? absoluteUrl(src, base, true) : null;
-    if (abs) img.setAttribute('src', abs);
-    else img.remove();
+    if (abs) img.attribs.src = abs;
+    else removeNode(img);
   }
-  for (const br of breaks) br.replaceWith(document.createTextNode('\n'));
-  root.normalize(); // one text node per run of text (the parser splits text at entities)
+  for (const br of breaks) replaceNode(br, new Text('\n'));
+  mergeTexts(root);
+}
+
+/** One text node per run of text (removals leave text nodes side by side); empty text nodes dropped. */
+function mergeTexts(root: ParentNode): void {
+  for (let node: ChildNode | null = root.children[0] ?? null; node; node = nextInTree(node, root)) {
+    if (!hasChildren(node)) continue;
+    const cs = node.children;
+    let merged = false;
+    for (let i = 0; i < cs.length && !merged; i++) {
+      const c = cs[i]!;
+      if (isText(c) && (c.data === '' || (i > 0 && isText(cs[i - 1]!)))) merged = true;
+    }
+    if (merged) mergeChildTexts(node);
+  }
+  mergeChildTexts(root);
+}
+
+function mergeChildTexts(parent: ParentNode): void {
+  const out: ChildNode[] = [];
+  for (const c of parent.children) {
+    const last = out[out.length - 1];
+    if (isText(c) && last && isText(last)) last.data += c.data;
+    else if (!(isText(c) && c.data === '')) out.push(c);
+  }
+  if (out.length !== parent.children.length) setChildren(parent, out);
 }
 
 /** Whether `el` has an <li> ancestor (up to and including `root`). */
-function insideLi(el: Element, root: Element): boolean {
-  for (let cur = el.parentNode; cur; cur = cur === root ? null : cur.parentNode) {
-    if (cur.nodeType === 1 && tagOf(cur as Element) === 'LI') return true;
+function insideLi(el: Element, root: ParentNode): boolean {
+  for (let cur = el.parent; cur; cur = cur === root ? null : cur.parent) {
+    if (isTag(cur) && cur.name === 'li') return true;
   }
   return false;
 }
 
 /** Replaces the content of elements at MAX_DEPTH with paragraphs of its text. */
-function flattenDeep(root: Element, document: Document): void {
+function flattenDeep(root: ParentNode): void {
   const deep: Element[] = [];
   let depth = 0;
-  let node: Node | null = root.firstChild;
+  let node: ChildNode | null = root.children[0] ?? null;
   while (node) {
-    if (node.nodeType === 1 && depth + 1 >= MAX_DEPTH && node.firstChild) deep.push(node as Element);
-    else if (node.nodeType === 1 && node.firstChild) {
-      node = node.firstChild;
-      depth++;
-      continue;
+    if (isTag(node) && node.children.length > 0) {
+      if (depth + 1 >= MAX_DEPTH) deep.push(node);
+      else {
+        node = node.children[0]!;
+        depth++;
+        continue;
+      }
     }
-    let cur: Node | null = node;
+    let cur: AnyNode | null = node;
     node = null;
     while (cur && cur !== root) {
-      if (cur.nextSibling) {
-        node = cur.nextSibling;
+      if (cur.next) {
+        node = cur.next;
         break;
       }
-      cur = cur.parentNode;
+      cur = cur.parent;
       depth--;
     }
   }
   for (const el of deep) {
-    const text = domText(el);
-    while (el.firstChild) el.firstChild.remove();
-    for (const para of text.split(/\n{2,}/)) {
-      const p = document.createElement('p');
-      p.textContent = para;
-      el.appendChild(p);
-    }
+    const paras = domText(el)
+      .split(/\n{2,}/)
+      .map((para) => new Element('p', {}, [new Text(para)]));
+    setChildren(el, paras);
+    for (const p of paras) p.children[0]!.parent = p;
   }
 }
 
-/** Runs turndown on our own throw-away DOM without the full copy turndown makes of element input. */
-function turndownInPlace(td: ReturnType<typeof createTurndown>, root: Element): string {
-  Object.defineProperty(root, 'cloneNode', { value: () => root, configurable: true, writable: true });
-  try {
-    return td.turndown(root as unknown as HTMLElement);
-  } finally {
-    delete (root as unknown as { cloneNode?: unknown }).cloneNode;
-  }
-}
+const NOT_VISIBLE = new Set(['script', 'style', 'noscript', 'template']);
 
-/** Visible text length of the element (scripts, styles and templates excluded); iterative. */
-function visibleTextLength(root: Element): number {
+/** Visible text length of the element (scripts, styles and templates excluded; whitespace runs count one); iterative. */
+function visibleTextLength(root: ParentNode): number {
   let n = 0;
-  let node: Node | null = root.firstChild;
-  const skip = new Set(['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE']);
-  while (node) {
-    if (node.nodeType === 3) n += (node.nodeValue ?? '').replace(/\s+/g, ' ').trim().length;
-    else if (node.nodeType === 1 && node.firstChild && !skip.has(node.nodeName.toUpperCase())) {
-      node = node.firstChild;
-      continue;
-    }
-    let cur: Node | null = node;
-    node = null;
-    while (cur && cur !== root) {
-      if (cur.nextSibling) {
-        node = cur.nextSibling;
-        break;
-      }
-      cur = cur.parentNode;
+  for (let node: ChildNode | null = root.children[0] ?? null; node; ) {
+    const skipped = isTag(node) && NOT_VISIBLE.has(node.name);
+    if (isText(node)) n += collapsedLength(node.data);
+    node = nextInTree(node, root, skipped);
+  }
+  return n;
+}
+
+/** `s.replace(/\s+/g, ' ').trim().length`, without building the string. */
+function collapsedLength(s: string): number {
+  let n = 0;
+  let gap = false;
+  for (let i = 0; i < s.length; i++) {
+    if (isJsSpace(s.charCodeAt(i))) gap = n > 0;
+    else {
+      n += gap ? 2 : 1;
+      gap = false;
     }
   }
   return n;
+}
+
+/** The characters `\s` matches. */
+function isJsSpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
 /** Collapses runs of blank lines outside fenced code; code is left as it is. */

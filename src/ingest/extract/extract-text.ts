@@ -1,11 +1,11 @@
 /**
  * Text fallbacks and URL helpers for extraction. `domText` turns a DOM subtree into plain text with paragraph
- * breaks without recursion (for markup nested too deeply for turndown); `fastHtmlText` does the same straight
- * from the HTML source in one linear scan, for documents too large to build a DOM for (linkedom needs seconds
- * per hundred thousand elements).
+ * breaks without recursion (for markup nested too deeply to convert); `fastHtmlText` does the same straight
+ * from the HTML source in one linear scan, for documents too large to build a DOM for.
  */
 
 import { MAX_HREFS_SCANNED, MAX_LINKS } from './bounds.js';
+import { hasChildren, isTag, isText, type AnyNode, type Element } from './dom-walk.js';
 
 const SKIP_TAGS = new Set(['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'SVG', 'IFRAME', 'OBJECT', 'CANVAS', 'HEAD', 'TITLE']);
 const BLOCK_TAGS = new Set([
@@ -15,11 +15,11 @@ const BLOCK_TAGS = new Set([
 ]);
 
 /** Plain text of a DOM subtree with blank lines between blocks and `#` before headings; iterative. */
-export function domText(root: Node): string {
+export function domText(root: AnyNode): string {
   const out: string[] = [];
   let pre = 0;
   const enter = (el: Element): boolean => {
-    const tag = el.nodeName.toUpperCase();
+    const tag = el.name.toUpperCase();
     if (SKIP_TAGS.has(tag)) return false;
     if (tag === 'BR') out.push('\n');
     else if (BLOCK_TAGS.has(tag)) out.push('\n\n');
@@ -28,35 +28,35 @@ export function domText(root: Node): string {
     return true;
   };
   const leave = (el: Element) => {
-    const tag = el.nodeName.toUpperCase();
+    const tag = el.name.toUpperCase();
     if (SKIP_TAGS.has(tag)) return;
     if (BLOCK_TAGS.has(tag)) out.push('\n\n');
     if (tag === 'PRE') pre--;
   };
-  let node: Node | null = root.firstChild;
+  let node: AnyNode | null = hasChildren(root) ? root.children[0] ?? null : null;
   while (node) {
     let descend = false;
-    if (node.nodeType === 3) {
-      const t = node.nodeValue ?? '';
+    if (isText(node)) {
+      const t = node.data;
       out.push(pre > 0 ? t : t.replace(/\s+/g, ' '));
-    } else if (node.nodeType === 1) {
-      descend = enter(node as Element) && node.firstChild !== null;
-      if (!descend) leave(node as Element);
+    } else if (isTag(node)) {
+      descend = enter(node) && node.children.length > 0;
+      if (!descend) leave(node);
     }
-    if (descend) {
-      node = node.firstChild;
+    if (descend && hasChildren(node)) {
+      node = node.children[0]!;
       continue;
     }
     // climb until a next sibling exists
-    let cur: Node | null = node;
+    let cur: AnyNode | null = node;
     node = null;
     while (cur && cur !== root) {
-      if (cur.nextSibling) {
-        node = cur.nextSibling;
+      if (cur.next) {
+        node = cur.next;
         break;
       }
-      cur = cur.parentNode;
-      if (cur && cur !== root && cur.nodeType === 1) leave(cur as Element);
+      cur = cur.parent;
+      if (cur && cur !== root && isTag(cur)) leave(cur);
     }
   }
   return tidyText(out.join(''));

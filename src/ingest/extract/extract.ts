@@ -1,8 +1,9 @@
 /**
  * Page extraction: HTML -> clean Markdown of the main content (navigation, headers, footers, sidebars,
  * scripts and cookie banners dropped), the title, every link of the page (absolute), and the amount of
- * visible text. Markdown and plain-text pages pass through. HTML is parsed with linkedom and converted with
- * turndown (see extract-html.ts); hostile input degrades to plain text, never throws or hangs.
+ * visible text. Markdown and plain-text pages pass through. HTML is parsed with htmlparser2 into a domhandler
+ * tree and converted by our own Markdown writer (see extract-html.ts, markdown-writer.ts); hostile input
+ * degrades to plain text, never throws or hangs.
  *
  * The result is bounded whatever the page (./bounds.ts): the title within MAX_TITLE_CHARS, no run of
  * non-space characters longer than MAX_WORD_CHARS, at most MAX_LINKS links.

@@ -1,0 +1,301 @@
+/**
+ * HTML -> Markdown over a domhandler tree: a converter of our own that follows turndown's algorithm (the
+ * same whitespace collapsing, blank-element rule, flanking whitespace of inline elements and newline joining)
+ * with the rules the extraction used on top of turndown: ATX headings without permalink marks, fenced code
+ * with the language of the usual highlighter classes, "- item" / "3. item" lists indented to the text, GFM
+ * tables (./markdown-table.ts), strikethrough, task-list boxes (made text before), images with escaped alt
+ * text, empty permalink links dropped, and the light escaping of ./markdown-escape.ts.
+ *
+ * Recursive over the element tree: callers flatten nesting deeper than MAX_DEPTH first (extract-html.ts).
+ * Unlike turndown, it never computes a subtree's text per node (that made turndown O(nodes x depth)) nor
+ * converts the content of elements whose rule ignores it (<pre>, blank elements).
+ */
+import { attr, hasChildren, isTag, isText, nextInTree, textOf, type AnyNode, type ChildNode, type Element, type ParentNode } from './dom-walk.js';
+import { codeLanguage, fenceFor } from './code-language.js';
+import { collapseWhitespace } from './collapse-whitespace.js';
+import { escapeText } from './markdown-escape.js';
+import { BLOCK_TAGS, MEANINGFUL_WHEN_BLANK, VOID_TAGS } from './markdown-tags.js';
+import { CELL, ROW, tableMarkdown } from './markdown-table.js';
+import { escapeMarkupText } from './extract-text.js';
+
+/** The Markdown of `root`'s content (root's own tag is not converted). Collapses `root`'s whitespace in place. */
+export function toMarkdown(root: ParentNode): string {
+  collapseWhitespace(root);
+  const writer = new Writer();
+  return writer.children(root, false).replace(/^[\t\r\n]+/, '').replace(/[\t\r\n\s]+$/, '');
+}
+
+/** Appends `replacement` to `out`, with at most two newlines where the two meet (turndown's join). */
+function join(out: string[], replacement: string): void {
+  const tail = out.pop() ?? '';
+  let end = tail.length;
+  while (end > 0 && tail.charCodeAt(end - 1) === 10) end--;
+  let start = 0;
+  while (start < replacement.length && replacement.charCodeAt(start) === 10) start++;
+  const newlines = Math.max(tail.length - end, start);
+  if (end > 0) out.push(end === tail.length ? tail : tail.slice(0, end));
+  if (newlines > 0) out.push(newlines > 1 ? '\n\n' : '\n');
+  if (start < replacement.length) out.push(start > 0 ? replacement.slice(start) : replacement);
+}
+
+const HEADING = /^h[1-6]$/;
+
+class Writer {
+  /** Position of each <li> among the <li>s of its <ol>. */
+  private readonly positions = new WeakMap<Element, number>();
+
+  children(parent: ParentNode, isCode: boolean): string {
+    const out: string[] = [];
+    for (const child of parent.children) {
+      if (isText(child)) join(out, isCode ? child.data : escapeText(child.data));
+      else if (isTag(child)) join(out, this.element(child, isCode));
+    }
+    return out.join('');
+  }
+
+  private element(el: Element, parentIsCode: boolean): string {
+    const name = el.name;
+    const block = BLOCK_TAGS.has(name);
+    let leading = '';
+    let trailing = '';
+    if (!block) [leading, trailing] = flankingWhitespace(el);
+    let md: string;
+    if (isBlank(el)) md = block ? '\n\n' : '';
+    else {
+      const isCode = parentIsCode || name === 'code';
+      md = this.rule(el, name, block, isCode, leading !== '' || trailing !== '');
+    }
+    return leading + md + trailing;
+  }
+
+  /** The Markdown of a non-blank element; `trim`: its content is trimmed (it has flanking whitespace). */
+  private rule(el: Element, name: string, block: boolean, isCode: boolean, trim: boolean): string {
+    switch (name) {
+      case 'pre':
+        return fencedCode(el);
+      case 'img':
+        return image(el);
+      case 'br':
+        return '  \n';
+      case 'hr':
+        return '\n\n---\n\n';
+      case 'a':
+        if (isEmptyLink(el)) return '';
+        break;
+    }
+    let content = this.children(el, isCode);
+    if (trim) content = content.trim();
+    switch (name) {
+      case 'table':
+        return tableMarkdown(content);
+      case 'caption':
+        return `${content.trim()}\n\n`;
+      case 'thead':
+      case 'tbody':
+      case 'tfoot':
+        return content;
+      case 'tr':
+        return `${ROW}${content}`;
+      case 'th':
+      case 'td':
+        return `${CELL}${content}`;
+      case 'li':
+        return this.listItem(el, content);
+      case 'del':
+      case 's':
+      case 'strike':
+        return `~${content}~`;
+      case 'p':
+        return `\n\n${content}\n\n`;
+      case 'blockquote':
+        return `\n\n${content.replace(/^\n+/, '').replace(/\n+$/, '').replace(/^/gm, '> ')}\n\n`;
+      case 'ul':
+      case 'ol': {
+        const parent = el.parent;
+        if (parent && isTag(parent) && parent.name === 'li' && lastElementChild(parent) === el) return `\n${content}`;
+        return `\n\n${content}\n\n`;
+      }
+      case 'a': {
+        const href = attr(el, 'href');
+        if (!href) return content;
+        const title = cleanAttribute(attr(el, 'title')).replace(/"/g, '\\"');
+        return `[${content}](${linkDestination(href)}${title ? ` "${title}"` : ''})`;
+      }
+      case 'em':
+      case 'i':
+        return content.trim() ? `*${content}*` : '';
+      case 'strong':
+      case 'b':
+        return content.trim() ? `**${content}**` : '';
+      case 'code':
+        return inlineCode(content);
+    }
+    if (HEADING.test(name)) {
+      const text = content.replace(/\s+/g, ' ').replace(/\s*[¶§]\s*$/, '').trim();
+      return text ? `\n\n${'#'.repeat(Number(name[1]))} ${text}\n\n` : '';
+    }
+    return block ? `\n\n${content}\n\n` : content;
+  }
+
+  /** "- item" / "3. item" with continuation lines indented to the text. */
+  private listItem(li: Element, content: string): string {
+    const parent = li.parent;
+    let prefix = '- ';
+    if (parent && isTag(parent) && parent.name === 'ol') {
+      if (!this.positions.has(li)) {
+        let i = 0;
+        for (const c of parent.children) if (isTag(c) && c.name === 'li') this.positions.set(c, i++);
+      }
+      const start = Number.parseInt(attr(parent, 'start') ?? '1', 10);
+      prefix = `${(Number.isFinite(start) ? start : 1) + (this.positions.get(li) ?? 0)}. `;
+    }
+    const body = content.replace(/^\n+/, '').replace(/\n+$/, '\n').replace(/\n/g, `\n${' '.repeat(prefix.length)}`);
+    return prefix + body + (li.next && !body.endsWith('\n') ? '\n' : '');
+  }
+}
+
+function lastElementChild(parent: ParentNode): Element | null {
+  for (let i = parent.children.length - 1; i >= 0; i--) {
+    const c = parent.children[i]!;
+    if (isTag(c)) return c;
+  }
+  return null;
+}
+
+/** No text but whitespace, not void or meaningful when blank, and nothing void or meaningful inside. */
+function isBlank(el: Element): boolean {
+  if (VOID_TAGS.has(el.name) || MEANINGFUL_WHEN_BLANK.has(el.name)) return false;
+  for (let node: ChildNode | null = el.children[0] ?? null; node; node = nextInTree(node, el)) {
+    if (isText(node)) {
+      if (/\S/.test(node.data)) return false;
+    } else if (isTag(node) && (VOID_TAGS.has(node.name) || MEANINGFUL_WHEN_BLANK.has(node.name))) return false;
+  }
+  return true;
+}
+
+const EDGE_WS = /^(([ \t\r\n]*)(\s*))(?:(?=\S)[\s\S]*\S)?((\s*?)([ \t\r\n]*))$/;
+
+/**
+ * The whitespace at the edges of an inline element's text, kept outside its Markdown (`a<b> x </b>y` ->
+ * `a **x** y`); ASCII whitespace already present on that side (in the sibling) is not repeated.
+ */
+function flankingWhitespace(el: Element): [string, string] {
+  const lead = leadingWhitespace(el);
+  const trail = lead.all ? '' : trailingWhitespace(el);
+  if (!lead.ws && !trail) return ['', ''];
+  const m = EDGE_WS.exec(lead.all ? lead.ws : `${lead.ws}x${trail}`)!;
+  let leading = m[1]!;
+  let trailing = m[4]!;
+  if (m[2] && flankedLeft(el)) leading = m[3]!;
+  if (m[6] && flankedRight(el)) trailing = m[5]!;
+  return [leading, trailing];
+}
+
+/** The whitespace before the first non-space character of the element's text (`all`: it has no other). */
+function leadingWhitespace(el: Element): { ws: string; all: boolean } {
+  let ws = '';
+  for (let node: ChildNode | null = el.children[0] ?? null; node; node = nextInTree(node, el)) {
+    if (!isText(node)) continue;
+    const i = node.data.search(/\S/);
+    if (i >= 0) return { ws: ws + node.data.slice(0, i), all: false };
+    ws += node.data;
+  }
+  return { ws, all: true };
+}
+
+/** The whitespace after the last non-space character of the element's text (it has one). */
+function trailingWhitespace(el: Element): string {
+  let ws = '';
+  for (let node: AnyNode | null = lastLeaf(el); node && node !== el; node = previousInTree(node, el)) {
+    if (!isText(node)) continue;
+    const m = /\s*$/.exec(node.data)!;
+    if (m.index > 0) return node.data.slice(m.index) + ws;
+    ws = node.data + ws;
+  }
+  return ws;
+}
+
+function lastLeaf(node: AnyNode): AnyNode {
+  let cur = node;
+  while (hasChildren(cur) && cur.children.length > 0) cur = cur.children[cur.children.length - 1]!;
+  return cur;
+}
+
+/** The node before `node` in reverse document order (last descendants first) within `root`. */
+function previousInTree(node: AnyNode, root: AnyNode): AnyNode | null {
+  if (node === root) return null;
+  if (node.prev) return lastLeaf(node.prev);
+  return node.parent === root ? null : node.parent;
+}
+
+/** The previous sibling ends with a space (text, or an inline element whose text does). */
+function flankedLeft(el: Element): boolean {
+  const s = el.prev;
+  if (!s) return false;
+  if (isText(s)) return s.data.endsWith(' ');
+  if (isTag(s) && !BLOCK_TAGS.has(s.name)) return lastTextChar(s) === ' ';
+  return false;
+}
+
+/** The next sibling starts with a space (text, or an inline element whose text does). */
+function flankedRight(el: Element): boolean {
+  const s = el.next;
+  if (!s) return false;
+  if (isText(s)) return s.data.startsWith(' ');
+  if (isTag(s) && !BLOCK_TAGS.has(s.name)) {
+    for (let node: ChildNode | null = s.children[0] ?? null; node; node = nextInTree(node, s)) if (isText(node) && node.data) return node.data[0] === ' ';
+  }
+  return false;
+}
+
+function lastTextChar(el: Element): string {
+  for (let node: AnyNode | null = lastLeaf(el); node && node !== el; node = previousInTree(node, el)) {
+    if (isText(node) && node.data) return node.data[node.data.length - 1]!;
+  }
+  return '';
+}
+
+/** A permalink such as `<a href="#x">¶</a>`: no text but marks, no image. */
+function isEmptyLink(a: Element): boolean {
+  for (let node: ChildNode | null = a.children[0] ?? null; node; node = nextInTree(node, a)) {
+    if (isText(node)) {
+      if (!/^[\s¶#§🔗]*$/u.test(node.data)) return false;
+    } else if (isTag(node) && node.name === 'img') return false;
+  }
+  return true;
+}
+
+function fencedCode(pre: Element): string {
+  const code = textOf(pre).replace(/^\n/, '').replace(/\s+$/, '');
+  if (!code.trim()) return '';
+  const fence = fenceFor(code);
+  return `\n\n${fence}${codeLanguage(pre)}\n${code}\n${fence}\n\n`;
+}
+
+/** An image; alt text and title are text (never live HTML). */
+function image(img: Element): string {
+  const src = attr(img, 'src') ?? '';
+  if (!src) return '';
+  const alt = escapeMarkupText((attr(img, 'alt') ?? '').replace(/\s+/g, ' ').trim()).replace(/[[\]]/g, '\\$&');
+  const title = (attr(img, 'title') ?? '').replace(/\s+/g, ' ').trim();
+  return `![${alt}](${src}${title ? ` "${escapeMarkupText(title).replace(/"/g, '\\"')}"` : ''})`;
+}
+
+function inlineCode(content: string): string {
+  if (!content) return '';
+  const code = content.replace(/\r?\n|\r/g, ' ');
+  const extraSpace = /^`|^ .*?[^ ].* $|`$/.test(code) ? ' ' : '';
+  let delimiter = '`';
+  const runs: string[] = code.match(/`+/gm) ?? [];
+  while (runs.includes(delimiter)) delimiter += '`';
+  return delimiter + extraSpace + code + extraSpace + delimiter;
+}
+
+function cleanAttribute(value: string | null): string {
+  return value ? value.replace(/(\n+\s*)+/g, '\n') : '';
+}
+
+function linkDestination(href: string): string {
+  const escaped = href.replace(/([<>()])/g, '\\$1');
+  return escaped.includes(' ') ? `<${escaped}>` : escaped;
+}
