@@ -37,6 +37,12 @@ interface Run {
   maxRssMb: number;
   verified: boolean;
   load: number;
+  /** CPU µs of the main thread (the only writer), of threads started during the run (the page reader), of the rest (DuckDB, libuv pool, V8 helpers) */
+  mainUs: number;
+  readerUs: number;
+  otherUs: number;
+  /** CPU µs of the final checkpoint and the verification */
+  tailUs: number;
 }
 
 function child(args: string[]): Promise<Record<string, unknown>> {
@@ -82,7 +88,13 @@ for (let r = 0; r < Number(values.runs); r++) {
     const s0 = serverCpu();
     const out = await child(['--root', v.root, '--kind', v.kind, '--url', v.kind === 'grpc' ? urls.grpc : urls.rest, '--db', db, '--batch', values.batch!]);
     serverCpuUs += serverCpu() - s0;
-    runs.push({ variant: v.name, seconds: out.seconds as number, cpuUs: out.cpuUs as number, maxRssMb: out.maxRssMb as number, verified: out.verified as boolean, load });
+    const threads = Object.entries((out.threads ?? {}) as Record<string, number>);
+    const sum = (f: (k: string) => boolean) => threads.filter(([k]) => f(k)).reduce((n, [, us]) => n + us, 0);
+    runs.push({
+      variant: v.name, seconds: out.seconds as number, cpuUs: out.cpuUs as number, maxRssMb: out.maxRssMb as number, verified: out.verified as boolean, load,
+      mainUs: sum((k) => k.startsWith('main')), readerUs: sum((k) => k.startsWith('new')), otherUs: sum((k) => k.startsWith('existing')),
+      tailUs: (out.tail as { cpuUs: number } | undefined)?.cpuUs ?? NaN,
+    });
     log(`${v.name} run ${r + 1}: ${(N / (out.seconds as number)).toFixed(0)} points/s, ${((out.cpuUs as number) / N).toFixed(0)} µs CPU/point, verified ${String(out.verified)}`);
     write(); // partial results survive an interrupted benchmark
     if (!keptDb && v.root === here && values.rebuild) keptDb = db;
@@ -102,8 +114,9 @@ const md = write();
 console.log(md);
 
 function write(): string {
+const perPoint = (us: number) => (Number.isFinite(us) && us > 0 ? `${Math.round(us / N)} µs` : '-');
 const row = (r: Run, i: number) =>
-  `| ${r.variant} | ${i + 1} | ${r.seconds.toFixed(1)} s | ${Math.round(N / r.seconds).toLocaleString('en')} | ${Math.round(r.cpuUs / N)} µs | ${Math.round(r.maxRssMb)} MB | ${r.load.toFixed(1)} | ${r.verified ? 'yes' : 'NO'} |`;
+  `| ${r.variant} | ${i + 1} | ${r.seconds.toFixed(1)} s | ${Math.round(N / r.seconds).toLocaleString('en')} | ${Math.round(r.cpuUs / N)} µs | ${perPoint(r.mainUs)} | ${perPoint(r.readerUs)} | ${perPoint(r.otherUs)} | ${perPoint(r.tailUs)} | ${Math.round(r.maxRssMb)} MB | ${r.load.toFixed(1)} | ${r.verified ? 'yes' : 'NO'} |`;
 const byVariant = variants.map((v) => {
   const rs = runs.filter((r) => r.variant === v.name);
   return { name: v.name, rs, rate: median(rs.map((r) => N / r.seconds)), cpu: median(rs.map((r) => r.cpuUs / N)) };
@@ -115,9 +128,10 @@ ${machineDescription()}
 - Load average (1 min) at the start of each run is in the table: this machine is shared, so compare the CPU time per point (the migrating process's own, every thread) more than the wall-clock rate.
 - Data: ${N.toLocaleString('en')} points x ${DIM}-d embedding-like vectors (\`topicSpace\`), integer and UUID ids mixed, payloads like the Python Doctor's with unicode text (plus an unknown field on every fifth point), served by Qdrant-compatible REST and gRPC servers on 127.0.0.1 in their own process (bench/qdrant-server-process.ts). REST prints vector components as Qdrant does (serde_json: the shortest decimal that reads back as the same f32, e.g. \`0.0435315892\`); gRPC sends packed floats. Every page is encoded once before the runs; the server used ${(serverCpuUs / 1000 / runs.length / N * 1000).toFixed(0)} µs CPU per point served.
 - Each run: \`migrateQdrant\` (the compiled code in dist/) with batches of ${values.batch}, in its own process, into a fresh database file, including the final checkpoint and the verification (count + 20 vectors compared element by element).
+- CPU per thread comes from /proc/self/task/*/stat (10 ms ticks), sampled every 200 ms so that the page reader, which ends before the run does, is counted; a variant that predates the per-thread figures shows '-'.
 
-| variant | run | time | points/s | CPU of the migrating process per point | peak RSS | load average | verified |
-|---|---|---|---|---|---|---|---|
+| variant | run | time | points/s | CPU of the migrating process per point | of which main thread (the writer) | page reader thread | other threads (DuckDB, libuv pool, V8 GC helpers) | final checkpoint + verification (all threads) | peak RSS | load average | verified |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${byVariant.flatMap((v) => v.rs.map(row)).join('\n')}
 
 | variant | median points/s | median CPU per point | target |

@@ -1,6 +1,7 @@
 /** One scroll page from either source, checked point by point and packed for the bulk write. */
 import { MigrationError } from './errors.js';
 import type { DecodedPage } from './page-protocol.js';
+import { packTerms } from './page-terms.js';
 import { idProblem, packVector, toChunkPayload } from './points.js';
 import type { RawPage } from './source.js';
 
@@ -13,7 +14,7 @@ export function decodePage(raw: RawPage, dimension: number, collection: string):
     );
   }
   const vectors = new Float32Array(raw.points.length * dimension);
-  const page: DecodedPage = { read: raw.points.length, next, ids: [], vectors, payloads: [], bad: [] };
+  const page: Omit<DecodedPage, 'terms'> = { read: raw.points.length, next, ids: [], vectors, payloads: [], bad: [] };
   for (const p of raw.points) {
     const id = String(p.id);
     const reason = idProblem(p.id) ?? packVector(p.vector, dimension, vectors, page.ids.length);
@@ -25,5 +26,5 @@ export function decodePage(raw: RawPage, dimension: number, collection: string):
     page.payloads.push(toChunkPayload(p.payload, collection));
   }
   if (page.ids.length < raw.points.length) page.vectors = vectors.slice(0, page.ids.length * dimension);
-  return page;
+  return { ...page, terms: packTerms(page.payloads) };
 }

@@ -155,6 +155,8 @@ function floatsOf(bytes: Uint8Array): Float32Array {
 
 function packedFloats(bytes: Uint8Array): Float32Array {
   const n = bytes.length >>> 2;
+  // aligned little-endian floats are read in place (the page's decoder copies them once, into its own buffer)
+  if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
   const out = new Float32Array(n);
   if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes.subarray(0, n * 4));
   else {

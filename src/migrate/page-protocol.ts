@@ -4,6 +4,7 @@
  * back packed in one Float32Array per page, moved (transferred), not copied.
  */
 import type { ChunkPayload } from '../store/embeddings.js';
+import type { PackedTerms } from './page-terms.js';
 import type { PointId } from './points.js';
 import type { SourceConfig } from './source.js';
 
@@ -28,6 +29,8 @@ export interface DecodedPage {
   ids: string[];
   vectors: Float32Array;
   payloads: ChunkPayload[];
+  /** The keyword terms of the good points' chunks, packed (page-terms.ts). */
+  terms: PackedTerms;
   bad: { id: string; reason: string }[];
 }
 

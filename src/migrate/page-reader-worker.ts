@@ -8,6 +8,7 @@ import { decodePage } from './decode-page.js';
 import { MigrationError } from './errors.js';
 import type { FromReader, ReadJob, ToReader } from './page-protocol.js';
 import { openSource } from './open-source.js';
+import { termBuffers } from './page-terms.js';
 import { withRetries } from './source.js';
 
 const port = parentPort;
@@ -39,7 +40,7 @@ async function run(job: ReadJob): Promise<void> {
       const page = decodePage(raw, job.dimension, job.collection);
       while (credits === 0) await new Promise<void>((r) => (wake = r));
       credits--;
-      post({ type: 'page', page }, [page.vectors.buffer as ArrayBuffer]);
+      post({ type: 'page', page }, [page.vectors.buffer as ArrayBuffer, ...termBuffers(page.terms)]);
       if (page.next === null) return;
       offset = page.next;
     }

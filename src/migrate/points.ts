@@ -28,6 +28,16 @@ export function packVector(raw: unknown, dim: number, out: Float32Array, row: nu
   if (v.length !== dim) return `vector has ${v.length} dimensions, expected ${dim}`;
   const base = row * dim;
   let norm = 0;
+  if (v instanceof Float32Array) {
+    // decoded floats (gRPC, the REST reader): one block copy, then the checks on the copy
+    out.set(v, base);
+    for (let i = base; i < base + dim; i++) {
+      const x = out[i]!;
+      if (!Number.isFinite(x)) return `non-finite value (${String(x)}) at position ${i - base}`;
+      norm += x * x;
+    }
+    return norm === 0 ? 'all-zero vector' : undefined;
+  }
   for (let i = 0; i < dim; i++) {
     const x = v[i];
     if (typeof x !== 'number' || !Number.isFinite(x)) return `non-finite value (${String(x)}) at position ${i}`;

@@ -13,6 +13,7 @@ import type { ChunkPayload } from '../store/embeddings.js';
 import { MigrationError } from './errors.js';
 import type { DecodedPage } from './page-protocol.js';
 import { PageStream } from './page-stream.js';
+import { termsAt } from './page-terms.js';
 import { sourceTag, type PointId } from './points.js';
 import { openSource } from './open-source.js';
 import { withRetries, type QdrantSource, type SourceConfig } from './source.js';
@@ -171,13 +172,18 @@ async function migrate(
     let written = g.rows;
     if (!opts.dryRun) {
       await store.db.transaction(async (tx) => {
+        // views on each page's buffers: vectors and keyword terms (computed by the reader) are not copied here
         let vectors: Float32Array[] = [];
         let payloads: ChunkPayload[] = [];
         let ids: string[] = [];
         for (const page of g.pages) {
-          for (let i = 0; i < page.ids.length; i++) vectors.push(page.vectors.subarray(i * info.size, (i + 1) * info.size));
-          payloads = payloads.concat(page.payloads);
-          ids = ids.concat(page.ids);
+          for (let i = 0; i < page.ids.length; i++) {
+            vectors.push(page.vectors.subarray(i * info.size, (i + 1) * info.size));
+            const payload = page.payloads[i]!;
+            payload.keyword_terms = termsAt(page.terms, i);
+            payloads.push(payload);
+            ids.push(page.ids[i]!);
+          }
         }
         if (replace && ids.length) {
           // An id already used by a chunk from elsewhere (a crawl, another collection) is not overwritten.
