@@ -17,10 +17,11 @@ COPY src ./src
 RUN npm run build
 
 # --- deps: production dependencies only, with their install scripts (native prebuilds of DuckDB,
-# usearch, onnxruntime-node, sharp), built against the runtime image's own glibc. Only the root `prepare`
+# usearch, onnxruntime-node), built against the runtime image's own glibc. Only the root `prepare`
 # script (tsc, a dev dependency) is dropped. Then trimmed to what the service loads on this platform
 # (scripts/image-prune.sh: other platforms' binaries, onnxruntime-web, typings, source maps, debug
-# symbols; ~550 MB -> ~235 MB), and a copy of the node binary without its debug symbols (99 -> 86 MB).
+# symbols, sharp's image library; ~530 MB -> ~210 MB), and a copy of the node binary without its debug
+# symbols (99 -> 86 MB).
 FROM node:20-bookworm-slim AS deps
 RUN apt-get update \
  && apt-get install -y --no-install-recommends binutils \
@@ -32,6 +33,9 @@ COPY scripts/image-prune.sh /tmp/
 RUN npm pkg delete scripts.prepare \
  && npm ci --omit=dev --no-audit --no-fund \
  && sh /tmp/image-prune.sh node_modules
+# Without Chromium nothing loads playwright-core (the renderer imports it only when the browser exists).
+ARG WITH_CHROMIUM=true
+RUN if [ "$WITH_CHROMIUM" = false ]; then rm -rf node_modules/playwright-core; fi
 
 # --- system: the base image with what the service needs and nothing it does not. Flattened into one
 # layer below, so what is removed here is really gone from the image (files deleted in a later layer

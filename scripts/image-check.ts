@@ -151,7 +151,9 @@ function http(port: number, method: string, path: string, opts: { body?: unknown
     if (opts.host) headers.host = opts.host;
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     if (payload) headers['content-type'] = 'application/json';
-    const req = request({ host: '127.0.0.1', port, method, path, headers, timeout: 30_000 }, (res) => {
+    // A fresh connection per request (agent: false): Node 20's global agent keeps sockets alive, and one the
+    // server closed while idle (during a slow step) failed the next request with ECONNRESET.
+    const req = request({ host: '127.0.0.1', port, method, path, headers, timeout: 30_000, agent: false }, (res) => {
       let text = '';
       res.on('data', (d: Buffer) => (text += d.toString()));
       res.on('end', () => {

@@ -9,6 +9,7 @@
 #  - onnxruntime-web: transformers.js's Node build (dist/transformers.node.cjs, what Doctor requires)
 #    bundles the web runtime it would fall back to and requires only onnxruntime-node; the package
 #    (~140 MB of WebAssembly) is never loaded. transformers.js's browser builds, sources and types go too;
+#  - sharp's native image library: a stub stands in (see below);
 #  - typescript: a peer dependency of @qdrant/js-client-grpc, for its typings; never loaded at run time;
 #  - pdfjs-dist: Doctor imports the legacy build (legacy/build/pdf.mjs, which loads pdf.worker.mjs);
 #    the modern build, the viewer, the minified copies and the types go;
@@ -31,8 +32,23 @@ if [ -d "usearch/prebuilds/linux-$arch" ]; then
 fi
 
 rm -rf onnxruntime-web typescript .bin/tsc .bin/tsserver
-# sharp's WebAssembly fallback, for platforms without its native build (this one has it).
-if [ -d "@img/sharp-linux-$arch" ]; then rm -rf @img/sharp-wasm32; fi
+# sharp: transformers.js requires it when it loads, for its image models; Doctor embeds text only. Its
+# native image library (libvips, ~19 MB, and the WebAssembly fallback) goes; a stub takes the package's
+# place, so the require succeeds and any image call fails with a message saying why.
+if [ -f sharp/package.json ] && [ -f @huggingface/transformers/dist/transformers.node.cjs ]; then
+  version=$(node -p 'require("./sharp/package.json").version')
+  find sharp -mindepth 1 -maxdepth 1 ! -name LICENSE -exec rm -rf {} +
+  rm -rf @img/sharp-* @img/colour
+  rmdir @img 2>/dev/null || true
+  printf '{ "name": "sharp", "version": "%s", "description": "stub: left out of Doctor'"'"'s container image (scripts/image-prune.sh)", "main": "index.cjs", "license": "Apache-2.0" }\n' "$version" >sharp/package.json
+  cat >sharp/index.cjs <<'STUB'
+'use strict';
+// Doctor's container image leaves out sharp's native image library (scripts/image-prune.sh): Doctor embeds text only.
+module.exports = function sharp() {
+  throw new Error("sharp (image processing) is not in Doctor's container image: Doctor embeds text only");
+};
+STUB
+fi
 tf=@huggingface/transformers
 if [ -f "$tf/dist/transformers.node.cjs" ]; then
   find "$tf/dist" -type f ! -name 'transformers.node.cjs' ! -name 'transformers.node.mjs' -delete

@@ -155,6 +155,9 @@ run_checks "$FULL" true
 run_checks "$SLIM" false
 
 step "writing $RESULTS"
+# A hand-written "## Earlier measurements" section at the end of the results file is kept.
+EARLIER=
+[[ -f $RESULTS ]] && EARLIER=$(sed -n '/^## Earlier measurements/,$p' "$RESULTS")
 verdict() { # $1 bytes, $2 limit MB
   awk -v b="$1" -v l="$2" 'BEGIN { print (b / 1000000 < l) ? "under " l " MB" : "**over " l " MB**" }'
 }
@@ -200,6 +203,7 @@ checks_table() { jq -r '.checks[] | "| \(if .skipped then "skipped" elif .ok the
     echo "|---|---|---|"
     checks_table "$name"
   done
+  if [[ -n $EARLIER ]]; then echo; echo "$EARLIER"; fi
 } >"$RESULTS"
 cat "$RESULTS"
 
