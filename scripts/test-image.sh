@@ -190,7 +190,7 @@ checks_table() { jq -r '.checks[] | "| \(if .skipped then "skipped" elif .ok the
   podman history --no-trunc --format json "$FULL" | jq -r '.[] | select(.size > 1000000) |
     (.CreatedBy | sub("^\\|[0-9]+ (\\S+=\\S* )*"; "")
       | if test("^/bin/sh -c #\\(nop\\) ") then sub("^/bin/sh -c #\\(nop\\) +"; "") else sub("^/bin/sh -c "; "RUN ") end
-      | sub(" (dir|file):[0-9a-f]+ in "; " ") | sub("^ADD /$"; "the base image") | sub("^COPY --from=system / /$"; "COPY --from=system / / (the trimmed base, tini, Chromium)") | gsub("\\s+"; " ") | gsub("\\|"; "/")) as $step |
+      | sub(" (dir|file):[0-9a-f]+ in "; " ") | sub("^ADD /$"; "the base image") | sub("^COPY / $"; "COPY --from=system / / (the trimmed base, tini, Chromium)") | gsub("\\s+"; " ") | gsub("\\|"; "/")) as $step |
     "| \(.size / 1000000 | round) MB | `\(if ($step | length) > 90 then $step[0:90] + "..." else $step end)` |"'
   echo
   cat "$WORK/breakdown.md"
