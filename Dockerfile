@@ -17,26 +17,30 @@ COPY src ./src
 RUN npm run build
 
 # --- deps: production dependencies only, with their install scripts (native prebuilds of DuckDB,
-# usearch and whatever package.json lists next), built against the runtime image's own glibc.
-# Only the root `prepare` script (tsc, a dev dependency) is dropped.
+# usearch, onnxruntime-node), built against the runtime image's own glibc. Only the root `prepare`
+# script (tsc, a dev dependency) is dropped. Then trimmed to what the service loads on this platform
+# (scripts/image-prune.sh: other platforms' binaries, onnxruntime-web, typings, source maps, debug
+# symbols, sharp's image library; ~530 MB -> ~210 MB), and a copy of the node binary without its debug
+# symbols (99 -> 86 MB).
 FROM node:20-bookworm-slim AS deps
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends binutils \
+ && rm -rf /var/lib/apt/lists/* \
+ && strip -o /node /usr/local/bin/node
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-# onnxruntime-node ships its native library for every OS and CPU (~290 MB): only this image's is kept.
+COPY scripts/image-prune.sh /tmp/
 RUN npm pkg delete scripts.prepare \
  && npm ci --omit=dev --no-audit --no-fund \
- && ort=node_modules/onnxruntime-node/bin/napi-v6 \
- && arch="$(node -p process.arch)" \
- && if [ -d "$ort/linux/$arch" ]; then \
-      find "$ort" -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} + ; \
-      find "$ort/linux" -mindepth 1 -maxdepth 1 ! -name "$arch" -exec rm -rf {} + ; \
-    fi
+ && sh /tmp/image-prune.sh node_modules
+# Without Chromium nothing loads playwright-core (the renderer imports it only when the browser exists).
+ARG WITH_CHROMIUM=true
+RUN if [ "$WITH_CHROMIUM" = false ]; then rm -rf node_modules/playwright-core; fi
 
-# --- runtime
-FROM node:20-bookworm-slim
-LABEL org.opencontainers.image.title="Doctor" \
-      org.opencontainers.image.description="Crawl documentation sites into one DuckDB file; search them over REST, MCP and a CLI." \
-      org.opencontainers.image.licenses="MIT"
+# --- system: the base image with what the service needs and nothing it does not. Flattened into one
+# layer below, so what is removed here is really gone from the image (files deleted in a later layer
+# still weigh in the layers under it).
+FROM node:20-bookworm-slim AS system
 # WITH_CHROMIUM=false leaves Chromium out (no JavaScript rendering; static pages crawl as usual).
 ARG WITH_CHROMIUM=true
 # Debian's headless build of Chromium (what playwright runs for headless pages), without the desktop
@@ -66,8 +70,42 @@ RUN set -eu; \
     apt-get install -y --no-install-recommends $packages; \
     apt-get clean; \
     rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log
+# What the service never uses:
+# - npm, npx, corepack, yarn and Node's C headers (Doctor runs `node` directly; ~75 MB);
+# - documentation, man pages and translations (the copyright files stay), apt's and debconf's caches;
+# - of Chromium (headless, --disable-gpu): Vulkan's validation layer and mock driver (debugging aids,
+#   24 MB), translations other than en-US, and with the headless shell the desktop browser's resources
+#   (resources.pak and the UI scale packs, 22 MB; the shell has its own headless_lib_*.pak). SwiftShader,
+#   its software GPU, stays.
+RUN set -eu; \
+    rm -rf /usr/local/include /usr/local/lib/node_modules /opt/yarn-* /usr/local/share/doc /usr/local/share/man \
+      /usr/local/share/systemtap /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+      /usr/local/bin/yarn /usr/local/bin/yarnpkg /usr/local/bin/docker-entrypoint.sh \
+      /usr/local/CHANGELOG.md /usr/local/README.md; \
+    find /usr/share/doc -mindepth 1 ! -type d ! -name copyright -delete; \
+    find /usr/share/doc -mindepth 1 -type d -empty -delete; \
+    rm -rf /usr/share/man /usr/share/info /usr/share/locale /usr/share/lintian /usr/share/linda \
+      /var/cache/apt/* /var/cache/debconf/*-old /var/lib/dpkg/*-old /tmp/* /root/.npm; \
+    if [ -d /usr/lib/chromium ]; then \
+      cd /usr/lib/chromium; \
+      rm -f libVkLayer_khronos_validation.so* libVkICD_mock_icd.so* ./*.TOC; \
+      if [ "$CHROMIUM_PACKAGE" = chromium-headless-shell ]; then \
+        rm -f resources.pak chrome_100_percent.pak chrome_200_percent.pak; \
+      fi; \
+      if [ -d locales ]; then find locales -name '*.pak' ! -name 'en-US.pak' -delete; fi; \
+    fi
+COPY --from=deps /node /usr/local/bin/node
 
-ENV DATA_DIR=/data \
+# --- runtime: the system above as one layer, then Doctor's dependencies and code as their own layers
+# (a code change rebuilds and ships only the small ones).
+FROM scratch
+COPY --from=system / /
+LABEL org.opencontainers.image.title="Doctor" \
+      org.opencontainers.image.description="Crawl documentation sites into one DuckDB file; search them over REST, MCP and a CLI." \
+      org.opencontainers.image.licenses="MIT"
+ARG CHROMIUM_PACKAGE=chromium-headless-shell
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    DATA_DIR=/data \
     DOCTOR_CHROMIUM_PATH=/usr/lib/chromium/${CHROMIUM_PACKAGE}
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
@@ -77,7 +115,7 @@ COPY bin ./bin
 COPY examples ./examples
 RUN ln -s /app/bin/doctor.js /usr/local/bin/doctor \
  && mkdir -p /data \
- && chown node:node /data
+ && chown node:node /data /home/node
 
 # The image's files belong to root; Doctor runs as `node` (uid 1000) and writes only to /data.
 USER node

@@ -55,7 +55,10 @@ export function describeLockHolder(config: DoctorConfig, pid: number | undefined
   if (server && server.dbPath === db && (pid === undefined || server.pid === pid)) {
     return (
       `The database ${db} is held by the Doctor server at ${server.url} (process ${server.pid}), which does not answer. ` +
-      'Wait for it to finish starting, or stop it (Ctrl-C in its terminal, or kill ' + server.pid + ') and run the command again.'
+      'Wait for it to finish starting, or stop it (Ctrl-C in its terminal, or kill ' + server.pid + ') and run the command again. ' +
+      // A server in another container answers on its own 127.0.0.1, which this container cannot reach.
+      'In Docker, a server in another container cannot be reached from this one: run the command in its container, ' +
+      '`docker compose exec doctor doctor ...`.'
     );
   }
   const local = readJson<LocalHolder>(localHolderPath(config));

@@ -1,0 +1,74 @@
+#!/bin/sh
+# Trims the production node_modules of Doctor's container image (Dockerfile, `deps` stage) to what the
+# running service loads on this image's platform: `sh scripts/image-prune.sh node_modules`.
+# Every cut here is covered by `npm run test:image` (crawl, search, Chromium rendering, and the local
+# embedder loading an ONNX model through transformers.js and onnxruntime-node inside the image).
+#
+#  - native binaries for other systems: onnxruntime-node keeps bin/napi-v6/linux/<arch>, usearch keeps
+#    prebuilds/linux-<arch> (its C/C++ sources, only for building from source, go too);
+#  - onnxruntime-web: transformers.js's Node build (dist/transformers.node.cjs, what Doctor requires)
+#    bundles the web runtime it would fall back to and requires only onnxruntime-node; the package
+#    (~140 MB of WebAssembly) is never loaded. transformers.js's browser builds, sources and types go too;
+#  - sharp's native image library: a stub stands in (see below);
+#  - typescript: a peer dependency of @qdrant/js-client-grpc, for its typings; never loaded at run time;
+#  - pdfjs-dist: Doctor imports the legacy build (legacy/build/pdf.mjs, which loads pdf.worker.mjs);
+#    the modern build, the viewer, the minified copies and the types go;
+#  - source maps, TypeScript sources and declarations, READMEs/changelogs and test suites of every
+#    package (licences stay);
+#  - debug symbols of native libraries (strip --strip-unneeded: DuckDB's library alone carries 11 MB;
+#    the dynamic symbol table that extensions and N-API need stays).
+set -eu
+cd "$1"
+arch=$(node -p process.arch)
+
+ort=onnxruntime-node/bin/napi-v6
+if [ -d "$ort/linux/$arch" ]; then
+  find "$ort" -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} +
+  find "$ort/linux" -mindepth 1 -maxdepth 1 ! -name "$arch" -exec rm -rf {} +
+fi
+if [ -d "usearch/prebuilds/linux-$arch" ]; then
+  find usearch/prebuilds -mindepth 1 -maxdepth 1 ! -name "linux-$arch" -exec rm -rf {} +
+  rm -rf usearch/numkong usearch/c usearch/cpp usearch/include usearch/cmake usearch/binding.gyp
+fi
+
+rm -rf onnxruntime-web typescript .bin/tsc .bin/tsserver
+# sharp: transformers.js requires it when it loads, for its image models; Doctor embeds text only. Its
+# native image library (libvips, ~19 MB, and the WebAssembly fallback) goes; a stub takes the package's
+# place, so the require succeeds and any image call fails with a message saying why.
+if [ -f sharp/package.json ] && [ -f @huggingface/transformers/dist/transformers.node.cjs ]; then
+  version=$(node -p 'require("./sharp/package.json").version')
+  find sharp -mindepth 1 -maxdepth 1 ! -name LICENSE -exec rm -rf {} +
+  rm -rf @img/sharp-* @img/colour
+  rmdir @img 2>/dev/null || true
+  printf '{ "name": "sharp", "version": "%s", "description": "stub: left out of Doctor'"'"'s container image (scripts/image-prune.sh)", "main": "index.cjs", "license": "Apache-2.0" }\n' "$version" >sharp/package.json
+  cat >sharp/index.cjs <<'STUB'
+'use strict';
+// Doctor's container image leaves out sharp's native image library (scripts/image-prune.sh): Doctor embeds text only.
+module.exports = function sharp() {
+  throw new Error("sharp (image processing) is not in Doctor's container image: Doctor embeds text only");
+};
+STUB
+fi
+tf=@huggingface/transformers
+if [ -f "$tf/dist/transformers.node.cjs" ]; then
+  find "$tf/dist" -type f ! -name 'transformers.node.cjs' ! -name 'transformers.node.mjs' -delete
+  rm -rf "$tf/src" "$tf/types"
+fi
+pdf=pdfjs-dist
+if [ -f "$pdf/legacy/build/pdf.mjs" ]; then
+  rm -rf "$pdf/build" "$pdf/web" "$pdf/types" "$pdf/image_decoders" "$pdf/legacy/web" "$pdf/legacy/image_decoders"
+  rm -f "$pdf"/legacy/build/*.min.mjs
+fi
+
+find . -type f \( -name '*.map' -o -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.tsbuildinfo' \
+  -o -iname 'README*' -o -iname 'CHANGELOG*' -o -iname 'HISTORY.md' \) -delete
+
+# Packages' own test suites (a test/, tests/ or __tests__/ directory beside a package.json).
+find . -type d \( -name test -o -name tests -o -name __tests__ \) -prune | while read -r d; do
+  if [ -f "$d/../package.json" ]; then rm -rf "$d"; fi
+done
+
+# Native libraries: strip whatever is still unstripped (ELF files only).
+find . -type f \( -name '*.node' -o -name '*.so' -o -name '*.so.*' \) | while read -r f; do
+  if [ "$(head -c 4 "$f" | od -An -c | tr -d ' ')" = '177ELF' ]; then strip --strip-unneeded "$f"; fi
+done
