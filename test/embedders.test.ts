@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { EmbeddingError } from '../src/embed/embedder.js';
@@ -261,6 +262,26 @@ describe('OpenAI-compatible embedder', () => {
 });
 
 describe('lexical embedder', () => {
+  it('gives exactly the vectors stored under lexical-hash-v1 (a change needs a new model name)', () => {
+    // digest of the f32 vectors made by the first implementation; any change to features, weights, feature
+    // order or float arithmetic would silently split old and new vectors of one database
+    const texts = [
+      '', '   ', 'The quick brown fox jumps over the lazy dog.',
+      'readFileSync os.path.join read_file_sync HTTPServer x86_64 XMLHttpRequest getHTTPResponseCode v2Beta',
+      'Ünïcödé wörds, Straße, ÀB́C, Ǆemal, ʰmodifier, שלוםabcדף abcשdef 12ש34 ABC123 abc123',
+      '日本語のテキストと中文的文字 한국어 텍스트 ไทย', 'café\u0301 A\u0301B AB\u0301 \u0301abc',
+      'retry retried retries retrying RETRY Retry', 'a'.repeat(200) + ' ' + 'b'.repeat(70), 'std::vector<int>::iterator foo::bar-baz.qux',
+      Array.from({ length: 400 }, (_, i) => `word${i} Term${i % 37} the of and`).join(' '),
+    ];
+    const e = new LexicalEmbedder(1536);
+    const h = createHash('sha256');
+    for (const t of texts) {
+      const v = e.embedOne(t);
+      h.update(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+    }
+    assert.equal(h.digest('hex'), '400b175d42ad8990da5ed4a3d37e3e3ce3c13da5f1f09e39e938af22752c7d31');
+  });
+
   const e = new LexicalEmbedder();
   const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 

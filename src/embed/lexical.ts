@@ -45,6 +45,8 @@ const TOKEN_RE = /([\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]+)|[\p{
 const PART_SPLIT_RE = /[._\-]|::/;
 const CAMEL_RE = /\p{Lu}?[\p{Ll}\p{N}\p{M}]+|\p{Lu}+(?![\p{Ll}])|\p{N}+/gu;
 const DIGITS_RE = /^\p{N}+$/u;
+/** Tokens that are one part for sure (ASCII word, Capitalised word, all caps, digits): no split needed. */
+const ONE_PART_RE = /^(?:[A-Z]?[a-z0-9]+|[A-Z]+)$/;
 
 const SEED_WORD = 0x811c9dc5;
 const SEED_GRAM = 0x9747b28c;
@@ -71,42 +73,26 @@ export class LexicalEmbedder implements Embedder {
 
   /** The vector of one text (synchronous). */
   embedOne(text: string): Float32Array {
-    const words = new Map<number, number>(); // feature hash -> weighted count
-    const grams = new Map<number, number>();
-    const weights = new Map<number, number>(); // word hash -> its weight class
-    const addWord = (w: string, weight: number) => {
-      const h = fnv1a(w, SEED_WORD);
-      words.set(h, (words.get(h) ?? 0) + 1);
-      const prev = weights.get(h);
-      if (prev === undefined || weight > prev) weights.set(h, weight);
-    };
-    const addGrams = (w: string) => {
-      const n = Math.min(w.length, MAX_GRAM_SOURCE);
-      // 3-grams of "<w>" without building the padded string: code units -1 and n stand for < and >.
-      for (let i = -1; i + 2 <= n; i++) {
-        let h = SEED_GRAM;
-        h = Math.imul(h ^ (i < 0 ? 0x3c : w.charCodeAt(i)), 0x01000193);
-        h = Math.imul(h ^ w.charCodeAt(i + 1), 0x01000193);
-        h = Math.imul(h ^ (i + 2 >= n ? 0x3e : w.charCodeAt(i + 2)), 0x01000193);
-        h >>>= 0;
-        grams.set(h, (grams.get(h) ?? 0) + 1);
-      }
-    };
-
+    const words = this.words.reset();
+    const grams = this.grams.reset();
     for (const m of text.matchAll(TOKEN_RE)) {
       const raw = m[0];
       if (m[1] !== undefined) {
         // Han / kana run: bigrams as words, characters as grams.
         const chars = Array.from(raw);
-        if (chars.length === 1) addWord(chars[0]!, WORD_WEIGHT);
+        if (chars.length === 1) words.add(fnv1a(chars[0]!, SEED_WORD), WORD_WEIGHT);
         for (let i = 0; i < chars.length; i++) {
-          if (i + 1 < chars.length) addWord(chars[i]! + chars[i + 1]!, WORD_WEIGHT);
-          const h = fnv1a(chars[i]!, SEED_GRAM);
-          grams.set(h, (grams.get(h) ?? 0) + 1);
+          if (i + 1 < chars.length) words.add(fnv1a(chars[i]! + chars[i + 1]!, SEED_WORD), WORD_WEIGHT);
+          grams.add(fnv1a(chars[i]!, SEED_GRAM), 0);
         }
         continue;
       }
       const whole = raw.toLowerCase();
+      if (ONE_PART_RE.test(raw)) {
+        // one part (no separator, no case change inside): the common case, without split/match arrays
+        this.addPart(whole, WORD_WEIGHT);
+        continue;
+      }
       const parts: string[] = [];
       for (const part of raw.split(PART_SPLIT_RE)) {
         if (!part) continue;
@@ -115,16 +101,23 @@ export class LexicalEmbedder implements Embedder {
         else parts.push(part.toLowerCase());
       }
       if (parts.length > 1) {
-        if (whole.length <= MAX_WORD) addWord(whole, WORD_WEIGHT);
-        for (const p of parts) this.addPart(p, PART_WEIGHT, addWord, addGrams);
+        if (whole.length <= MAX_WORD) words.add(fnv1a(whole, SEED_WORD), WORD_WEIGHT);
+        for (const p of parts) this.addPart(p, PART_WEIGHT);
       } else {
-        this.addPart(whole, WORD_WEIGHT, addWord, addGrams);
+        this.addPart(whole, WORD_WEIGHT);
       }
     }
 
+    // Features in first-seen order, words then grams: the float sums (and so the vectors) depend on it.
     const v = new Float32Array(this.dimension);
-    for (const [h, tf] of words) this.add(v, h, (weights.get(h) ?? WORD_WEIGHT) * (1 + Math.log(tf)));
-    for (const [h, tf] of grams) this.add(v, h, GRAM_WEIGHT * (1 + Math.log(tf)));
+    for (let k = 0; k < words.size; k++) {
+      const slot = words.order[k]!;
+      this.add(v, words.keys[slot]!, words.weights[slot]! * (1 + Math.log(words.counts[slot]!)));
+    }
+    for (let k = 0; k < grams.size; k++) {
+      const slot = grams.order[k]!;
+      this.add(v, grams.keys[slot]!, GRAM_WEIGHT * (1 + Math.log(grams.counts[slot]!)));
+    }
 
     let norm = 0;
     for (let i = 0; i < v.length; i++) norm += v[i]! * v[i]!;
@@ -138,19 +131,99 @@ export class LexicalEmbedder implements Embedder {
     return v;
   }
 
-  private addPart(p: string, weight: number, addWord: (w: string, weight: number) => void, addGrams: (w: string) => void): void {
+  /** Feature counts of the text being embedded (reused from text to text: no allocation per feature). */
+  private readonly words = new FeatureCounts();
+  private readonly grams = new FeatureCounts();
+
+  private addPart(p: string, weight: number): void {
     if (STOPWORDS.has(p)) {
-      addWord(p, STOPWORD_WEIGHT);
+      this.words.add(fnv1a(p, SEED_WORD), STOPWORD_WEIGHT);
       return;
     }
-    if (p.length <= MAX_WORD) addWord(p, weight);
-    if (p.length >= 3 && !DIGITS_RE.test(p)) addGrams(p);
+    if (p.length <= MAX_WORD) this.words.add(fnv1a(p, SEED_WORD), weight);
+    if (p.length >= 3 && !DIGITS_RE.test(p)) {
+      const n = Math.min(p.length, MAX_GRAM_SOURCE);
+      // 3-grams of "<p>" without building the padded string: code units -1 and n stand for < and >.
+      for (let i = -1; i + 2 <= n; i++) {
+        let h = SEED_GRAM;
+        h = Math.imul(h ^ (i < 0 ? 0x3c : p.charCodeAt(i)), 0x01000193);
+        h = Math.imul(h ^ p.charCodeAt(i + 1), 0x01000193);
+        h = Math.imul(h ^ (i + 2 >= n ? 0x3e : p.charCodeAt(i + 2)), 0x01000193);
+        this.grams.add(h >>> 0, 0);
+      }
+    }
   }
 
   private add(v: Float32Array, h: number, weight: number): void {
     const index = h % this.dimension;
     // The sign comes from bits the index does not use directly (a murmur3 finaliser of the hash).
     v[index]! += fmix32(h) & 1 ? -weight : weight;
+  }
+}
+
+/**
+ * Counts per 32-bit feature hash with the highest weight class seen, in first-seen order: an open-addressing
+ * table in typed arrays, emptied in O(1) by a generation stamp (a Map per text cost a third of embedding).
+ */
+class FeatureCounts {
+  keys = new Uint32Array(1024);
+  counts = new Uint32Array(1024);
+  weights = new Float64Array(1024);
+  /** Slots in first-seen order. */
+  order = new Int32Array(1024);
+  private stamps = new Uint32Array(1024);
+  private stamp = 0;
+  size = 0;
+
+  reset(): this {
+    this.size = 0;
+    if (++this.stamp === 0xffffffff) {
+      this.stamps.fill(0);
+      this.stamp = 1;
+    }
+    return this;
+  }
+
+  add(h: number, weight: number): void {
+    const mask = this.keys.length - 1;
+    let slot = fmix32(h) & mask;
+    while (this.stamps[slot] === this.stamp) {
+      if (this.keys[slot] === h) {
+        this.counts[slot]! += 1;
+        if (weight > this.weights[slot]!) this.weights[slot] = weight;
+        return;
+      }
+      slot = (slot + 1) & mask;
+    }
+    this.stamps[slot] = this.stamp;
+    this.keys[slot] = h;
+    this.counts[slot] = 1;
+    this.weights[slot] = weight;
+    this.order[this.size++] = slot;
+    if (this.size * 2 > this.keys.length) this.grow();
+  }
+
+  private grow(): void {
+    const old = { keys: this.keys, counts: this.counts, weights: this.weights, order: this.order.subarray(0, this.size) };
+    const cap = this.keys.length * 2;
+    this.keys = new Uint32Array(cap);
+    this.counts = new Uint32Array(cap);
+    this.weights = new Float64Array(cap);
+    this.order = new Int32Array(cap);
+    this.stamps = new Uint32Array(cap);
+    this.stamp = 1;
+    const n = this.size;
+    this.size = 0;
+    for (let k = 0; k < n; k++) {
+      const from = old.order[k]!;
+      let slot = fmix32(old.keys[from]!) & (cap - 1);
+      while (this.stamps[slot] === this.stamp) slot = (slot + 1) & (cap - 1);
+      this.stamps[slot] = this.stamp;
+      this.keys[slot] = old.keys[from]!;
+      this.counts[slot] = old.counts[from]!;
+      this.weights[slot] = old.weights[from]!;
+      this.order[this.size++] = slot;
+    }
   }
 }
 
