@@ -28,7 +28,18 @@ export const TOKEN_RE = /[\p{L}\p{N}]+(?:(?:[._\-]|::)[\p{L}\p{N}]+)*/gu;
 const PART_SPLIT_RE = /[._\-]|::/;
 const CAMEL_RE = /[\p{Lu}]?[\p{Ll}\p{N}]+|[\p{Lu}]+(?![\p{Ll}])|[\p{N}]+/gu;
 const CAPITAL_WORD_RE = /^[A-Z][A-Z0-9_]+$/;
-const SPACE_ONLY_RE = /^[ \t\r\n]+$/;
+/** Tokens that are one part for sure (ASCII word, Capitalised word, all caps, digits): nothing to split. */
+const ONE_PART_RE = /^(?:[A-Z]?[a-z0-9]+|[A-Z]+)$/;
+
+/** Whether text[from, to) is one or more spaces, tabs or line breaks (what may separate a phrase's words). */
+function spaceOnly(text: string, from: number, to: number): boolean {
+  if (to <= from) return false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13 && c !== 10) return false;
+  }
+  return true;
+}
 
 export const isStopword = (term: string): boolean => STOPWORDS.has(term);
 /** Phrase terms (pairs of words) hold a space; word terms never do. */
@@ -46,15 +57,17 @@ export function analyze(text: string, phrases: 'capitals' | 'all' | 'none' = 'ca
   for (const m of text.matchAll(TOKEN_RE)) {
     const raw = m[0];
     const whole = raw.toLowerCase();
-    if (phrases !== 'none' && prevRaw !== undefined && SPACE_ONLY_RE.test(text.slice(prevEnd, m.index))) {
-      if (phrases === 'all' || (CAPITAL_WORD_RE.test(prevRaw) && CAPITAL_WORD_RE.test(raw))) {
+    if (phrases !== 'none' && prevRaw !== undefined) {
+      // cheapest test first: most words are not capitalised, and the gap is only read for a possible pair
+      if ((phrases === 'all' || (CAPITAL_WORD_RE.test(prevRaw) && CAPITAL_WORD_RE.test(raw))) && spaceOnly(text, prevEnd, m.index)) {
         const pair = `${prevRaw.toLowerCase()} ${whole}`;
         if (pair.length <= MAX_TOKEN_LENGTH) out.push(pair);
       }
     }
     prevRaw = raw;
-    prevEnd = m.index! + raw.length;
+    prevEnd = m.index + raw.length;
     if (whole.length <= MAX_TOKEN_LENGTH) out.push(whole);
+    if (ONE_PART_RE.test(raw)) continue; // a plain word: no parts to add
     const parts = raw.split(PART_SPLIT_RE);
     if (parts.length === 1) {
       const camel = raw.match(CAMEL_RE);
