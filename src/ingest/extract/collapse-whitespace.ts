@@ -4,7 +4,7 @@
  * of a block is dropped, a space before a block or <br> is dropped, <pre> is left alone, comments and other
  * non-text nodes go. Iterative; text nodes that become empty are removed (one pass per parent at the end).
  */
-import { hasChildren, isTag, isText, relink, type AnyNode, type ChildNode, type ParentNode, type Text } from './dom-walk.js';
+import { isTag, isText, relink, walkTree, type ParentNode, type Text } from './dom-walk.js';
 import { BLOCK_TAGS, VOID_TAGS } from './markdown-tags.js';
 
 export function collapseWhitespace(root: ParentNode): void {
@@ -30,42 +30,34 @@ export function collapseWhitespace(root: ParentNode): void {
       keepLeadingWs = false;
     }
   };
-  let node: ChildNode | null = root.children[0] ?? null;
-  while (node) {
-    let descend = false;
-    if (isText(node)) {
-      let text = node.data.replace(/[ \r\n\t]+/g, ' ');
-      if ((!prevText || prevText.data.endsWith(' ')) && !keepLeadingWs && text.charCodeAt(0) === 32) text = text.slice(1);
-      if (text) {
-        node.data = text;
-        prevText = node;
-      } else {
-        drop(node);
-        removedNodes.add(node);
+  walkTree(
+    root,
+    (node) => {
+      if (isText(node)) {
+        let text = node.data.replace(/[ \r\n\t]+/g, ' ');
+        if ((!prevText || prevText.data.endsWith(' ')) && !keepLeadingWs && text.charCodeAt(0) === 32) text = text.slice(1);
+        if (text) {
+          node.data = text;
+          prevText = node;
+        } else {
+          drop(node);
+          removedNodes.add(node);
+        }
+        return false;
       }
-    } else if (isTag(node)) {
-      element(node.name);
-      descend = node.name !== 'pre' && node.children.length > 0;
-    } else {
+      if (isTag(node)) {
+        element(node.name);
+        return node.name !== 'pre';
+      }
       drop(node as { parent: ParentNode | null });
       removedNodes.add(node);
-    }
-    if (descend && hasChildren(node)) {
-      node = node.children[0]!;
-      continue;
-    }
-    // climb: every element left on the way up is visited again
-    let cur: AnyNode | null = node;
-    node = null;
-    while (cur && cur !== root) {
-      if (cur.next) {
-        node = cur.next;
-        break;
-      }
-      cur = cur.parent;
-      if (cur && cur !== root && isTag(cur)) element(cur.name);
-    }
-  }
+      return false;
+    },
+    // every element left on the way up is visited again
+    (parent) => {
+      if (isTag(parent)) element(parent.name);
+    },
+  );
   if (prevText) {
     const last: Text = prevText;
     last.data = last.data.replace(/ $/, '');

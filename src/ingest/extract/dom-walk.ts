@@ -37,6 +37,32 @@ export function nextInTree(node: AnyNode, root: AnyNode, skip = false): ChildNod
 }
 
 /**
+ * Visits every node below `root` in document order, iteratively (no recursion depth limit). `enter` is
+ * called once per node and says whether to go into its children (if it has any); `leave` is called for each
+ * node whose children were entered, once its subtree is done (never for `root`). The tree must not change shape while it is walked.
+ */
+export function walkTree(root: ParentNode, enter: (node: ChildNode) => boolean, leave?: (node: ParentNode) => void): void {
+  let node: ChildNode | null = root.children[0] ?? null;
+  while (node) {
+    if (enter(node) && hasChildren(node) && node.children.length > 0) {
+      node = node.children[0]!;
+      continue;
+    }
+    // climb to the next sibling, leaving every node on the way up
+    let cur: AnyNode | null = node;
+    node = null;
+    while (cur && cur !== root) {
+      if (cur.next) {
+        node = cur.next;
+        break;
+      }
+      cur = cur.parent;
+      if (cur && cur !== root) leave?.(cur as ParentNode);
+    }
+  }
+}
+
+/**
  * The first element below `root` in document order for which `test` is true, or (with `all`) every such
  * element.
  */

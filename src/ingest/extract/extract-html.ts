@@ -7,7 +7,7 @@
 import type { ExtractedPage } from './extracted-page.js';
 import {
   Element, Text, attr, elementsWhere, firstByTag, firstWhere, hasAncestorOrSelf, hasChildren, hasClassIn, isTag, isText, isWithin,
-  nextInTree, parseHtml, removeNode, replaceNode, setChildren, simpleSelector, type AnyNode, type ChildNode, type Document,
+  nextInTree, parseHtml, removeNode, replaceNode, setChildren, simpleSelector, walkTree, type AnyNode, type ChildNode, type Document,
   type ParentNode,
 } from './dom-walk.js';
 import { toMarkdown } from './markdown-writer.js';
@@ -166,33 +166,26 @@ function textLengths(root: ParentNode): Lengths {
   const lengths: Lengths = new Map();
   // iterative post-order with a stack of running counts: an element's count is final when its subtree is done
   const counts: number[] = [0];
-  let node: ChildNode | null = root.children[0] ?? null;
-  while (node) {
-    if (isText(node)) {
-      const t = node.data;
-      let n = 0;
-      for (let i = 0; i < t.length; i++) if (t.charCodeAt(i) > 32) n++;
-      counts[counts.length - 1]! += n;
-    } else if (isTag(node) && node.children.length > 0) {
-      counts.push(0);
-      node = node.children[0]!;
-      continue;
-    }
-    let cur: AnyNode | null = node;
-    node = null;
-    while (cur && cur !== root) {
-      if (cur.next) {
-        node = cur.next;
-        break;
-      }
-      cur = cur.parent;
-      if (cur && cur !== root) {
-        const n = counts.pop()!;
-        if (n > 0) lengths.set(cur, n);
+  walkTree(
+    root,
+    (node) => {
+      if (isText(node)) {
+        const t = node.data;
+        let n = 0;
+        for (let i = 0; i < t.length; i++) if (t.charCodeAt(i) > 32) n++;
         counts[counts.length - 1]! += n;
+        return false;
       }
-    }
-  }
+      if (!isTag(node) || node.children.length === 0) return false;
+      counts.push(0);
+      return true;
+    },
+    (el) => {
+      const n = counts.pop()!;
+      if (n > 0) lengths.set(el, n);
+      counts[counts.length - 1]! += n;
+    },
+  );
   lengths.set(root, counts[0]!);
   return lengths;
 }
@@ -368,27 +361,19 @@ function insideLi(el: Element, root: ParentNode): boolean {
 function flattenDeep(root: ParentNode): void {
   const deep: Element[] = [];
   let depth = 0;
-  let node: ChildNode | null = root.children[0] ?? null;
-  while (node) {
-    if (isTag(node) && node.children.length > 0) {
-      if (depth + 1 >= MAX_DEPTH) deep.push(node);
-      else {
-        node = node.children[0]!;
-        depth++;
-        continue;
+  walkTree(
+    root,
+    (node) => {
+      if (!isTag(node) || node.children.length === 0) return false;
+      if (depth + 1 >= MAX_DEPTH) {
+        deep.push(node);
+        return false;
       }
-    }
-    let cur: AnyNode | null = node;
-    node = null;
-    while (cur && cur !== root) {
-      if (cur.next) {
-        node = cur.next;
-        break;
-      }
-      cur = cur.parent;
-      depth--;
-    }
-  }
+      depth++;
+      return true;
+    },
+    () => depth--,
+  );
   for (const el of deep) {
     const paras = domText(el)
       .split(/\n{2,}/)

@@ -5,7 +5,7 @@
  */
 
 import { MAX_HREFS_SCANNED, MAX_LINKS } from './bounds.js';
-import { hasChildren, isTag, isText, type AnyNode, type Element } from './dom-walk.js';
+import { hasChildren, isTag, isText, walkTree, type AnyNode, type Element } from './dom-walk.js';
 
 const SKIP_TAGS = new Set(['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'SVG', 'IFRAME', 'OBJECT', 'CANVAS', 'HEAD', 'TITLE']);
 const BLOCK_TAGS = new Set([
@@ -33,32 +33,24 @@ export function domText(root: AnyNode): string {
     if (BLOCK_TAGS.has(tag)) out.push('\n\n');
     if (tag === 'PRE') pre--;
   };
-  let node: AnyNode | null = hasChildren(root) ? root.children[0] ?? null : null;
-  while (node) {
-    let descend = false;
-    if (isText(node)) {
-      const t = node.data;
-      out.push(pre > 0 ? t : t.replace(/\s+/g, ' '));
-    } else if (isTag(node)) {
-      descend = enter(node) && node.children.length > 0;
-      if (!descend) leave(node);
-    }
-    if (descend && hasChildren(node)) {
-      node = node.children[0]!;
-      continue;
-    }
-    // climb until a next sibling exists
-    let cur: AnyNode | null = node;
-    node = null;
-    while (cur && cur !== root) {
-      if (cur.next) {
-        node = cur.next;
-        break;
+  if (!hasChildren(root)) return '';
+  walkTree(
+    root,
+    (node) => {
+      if (isText(node)) {
+        const t = node.data;
+        out.push(pre > 0 ? t : t.replace(/\s+/g, ' '));
+        return false;
       }
-      cur = cur.parent;
-      if (cur && cur !== root && isTag(cur)) leave(cur);
-    }
-  }
+      if (!isTag(node)) return false;
+      const descend = enter(node) && node.children.length > 0;
+      if (!descend) leave(node);
+      return descend;
+    },
+    (parent) => {
+      if (isTag(parent)) leave(parent);
+    },
+  );
   return tidyText(out.join(''));
 }
 
