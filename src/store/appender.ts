@@ -1,4 +1,5 @@
 /** Running DuckDB appender work with one error path. */
+import { DuckDBDataChunk, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 
 /**
  * Runs the appends, then flushes; on any error discards what the appender still buffers, closes it and
@@ -20,4 +21,34 @@ export async function appendAll(appender: { flushSync(): void; clear(): void; cl
     throw e;
   }
   appender.closeSync();
+}
+
+/** DuckDB's vector size: one data chunk holds at most this many rows. */
+export const CHUNK_ROWS = 2048;
+
+/** Sets column `index` of the data chunk being filled from each row of its part. */
+export type ColumnSetter<R> = (index: number, value: (row: R) => DuckDBValue) => void;
+
+/**
+ * Appends `rows` to `table` on `connection` (inside the caller's transaction when one is open) through one
+ * appender, in data chunks of at most CHUNK_ROWS rows of `types`; `fill` fills each chunk from its part of the
+ * rows (`col` for plain columns, the chunk itself for raw memory copies). Errors leave nothing buffered (appendAll).
+ */
+export async function appendInChunks<R>(
+  connection: DuckDBConnection,
+  table: string,
+  types: DuckDBType[],
+  rows: readonly R[],
+  fill: (chunk: DuckDBDataChunk, part: readonly R[], col: ColumnSetter<R>) => void,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const appender = await connection.createAppender(table);
+  await appendAll(appender, async () => {
+    for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
+      const part = rows.slice(start, start + CHUNK_ROWS);
+      const chunk = DuckDBDataChunk.create(types, part.length);
+      fill(chunk, part, (i, f) => chunk.setColumnValues(i, part.map(f)));
+      appender.appendDataChunk(chunk);
+    }
+  });
 }

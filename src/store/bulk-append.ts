@@ -5,11 +5,10 @@
  * per row (see shared/notes/vector-storage-measurements.md).
  */
 import bindings from '@duckdb/node-bindings';
-import { appendAll } from './appender.js';
+import { appendInChunks } from './appender.js';
 import {
   ARRAY,
   BIGINT,
-  DuckDBDataChunk,
   FLOAT,
   INTEGER,
   LIST,
@@ -18,7 +17,6 @@ import {
   listValue,
   type DuckDBConnection,
   type DuckDBType,
-  type DuckDBValue,
   timestampTZValue,
 } from '@duckdb/node-api';
 
@@ -40,8 +38,6 @@ export interface EmbeddingRow {
   created_at: Date;
 }
 
-const CHUNK_ROWS = 2048; // DuckDB's vector size: one data chunk holds at most this many rows
-
 function columnTypes(dimension: number): DuckDBType[] {
   return [
     VARCHAR, BIGINT, ARRAY(FLOAT, dimension), VARCHAR, VARCHAR, VARCHAR, VARCHAR,
@@ -55,34 +51,25 @@ export async function appendEmbeddingRows(
   dimension: number,
   rows: readonly EmbeddingRow[],
 ): Promise<void> {
-  if (rows.length === 0) return;
-  const appender = await connection.createAppender('document_embeddings');
-  const types = columnTypes(dimension);
   const rowBytes = dimension * 4;
-  await appendAll(appender, async () => {
-    for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
-      const part = rows.slice(start, start + CHUNK_ROWS);
-      const chunk = DuckDBDataChunk.create(types, part.length);
-      const col = <T extends DuckDBValue>(i: number, f: (r: EmbeddingRow) => T) => chunk.setColumnValues(i, part.map(f));
-      col(0, (r) => r.id);
-      col(1, (r) => r.seq);
-      col(3, (r) => r.text_chunk);
-      col(4, (r) => r.page_id);
-      col(5, (r) => r.url);
-      col(6, (r) => r.domain);
-      col(7, (r) => listValue([...r.tags]));
-      col(8, (r) => r.job_id);
-      col(9, (r) => r.chunk_index);
-      col(10, (r) => r.title);
-      col(11, (r) => r.heading_path);
-      col(12, (r) => r.extra);
-      col(13, (r) => timestampTZValue(BigInt(r.created_at.getTime()) * 1000n));
-      const child = bindings.array_vector_get_child(bindings.data_chunk_get_vector(chunk.chunk, 2));
-      part.forEach((r, i) => {
-        const v = r.embedding;
-        bindings.copy_data_to_vector(child, i * rowBytes, v.buffer as ArrayBuffer, v.byteOffset, rowBytes);
-      });
-      appender.appendDataChunk(chunk);
-    }
+  await appendInChunks(connection, 'document_embeddings', columnTypes(dimension), rows, (chunk, part, col) => {
+    col(0, (r) => r.id);
+    col(1, (r) => r.seq);
+    col(3, (r) => r.text_chunk);
+    col(4, (r) => r.page_id);
+    col(5, (r) => r.url);
+    col(6, (r) => r.domain);
+    col(7, (r) => listValue([...r.tags]));
+    col(8, (r) => r.job_id);
+    col(9, (r) => r.chunk_index);
+    col(10, (r) => r.title);
+    col(11, (r) => r.heading_path);
+    col(12, (r) => r.extra);
+    col(13, (r) => timestampTZValue(BigInt(r.created_at.getTime()) * 1000n));
+    const child = bindings.array_vector_get_child(bindings.data_chunk_get_vector(chunk.chunk, 2));
+    part.forEach((r, i) => {
+      const v = r.embedding;
+      bindings.copy_data_to_vector(child, i * rowBytes, v.buffer as ArrayBuffer, v.byteOffset, rowBytes);
+    });
   });
 }

@@ -26,7 +26,7 @@ import { getMeta, setMeta } from '../db/meta.js';
 import type { Logger } from '../log.js';
 import { chunkTerms, type ChunkTerms } from '../text/chunk-terms.js';
 import { queryTerms } from '../text/tokenize.js';
-import { appendAll } from './appender.js';
+import { appendInChunks } from './appender.js';
 import { planQuery, scorePages, tagSetFilter, topPages, type QueryPlan } from './bm25-search.js';
 import type { ChunkHook, DeletedChunk, IndexedChunk } from './embeddings.js';
 import { InvertedIndex, type DocInput, type IndexStats } from './inverted-index.js';
@@ -38,7 +38,6 @@ import { readSnapshot, serialise, snapshotPathOf, writeSnapshot } from './keywor
  */
 export const TOKENIZER_VERSION = 'kw3: words + identifier parts + capitalised pairs; title x2, heading x2; fnv/mx 64-bit';
 
-const CHUNK_ROWS = 2048; // DuckDB's vector size: rows per data chunk
 
 export interface KeywordHit {
   /** Chunk id. */
@@ -492,33 +491,27 @@ function wordsOf(terms: readonly bigint[]): Int32Array {
 
 /** Appends kw_docs rows, the term lists copied into DuckDB's list vectors as raw memory. */
 async function appendDocs(tx: Tx, docs: readonly DocInput[]): Promise<void> {
-  const appender = await tx.connection.createAppender('kw_docs');
-  await appendAll(appender, async () => {
-    for (let start = 0; start < docs.length; start += CHUNK_ROWS) {
-      const part = docs.slice(start, start + CHUNK_ROWS);
-      const chunk = DuckDBDataChunk.create([BIGINT, INTEGER, LIST(BIGINT), LIST(USMALLINT)], part.length);
-      chunk.setColumnValues(0, part.map((d) => BigInt(d.seq)));
-      chunk.setColumnValues(1, part.map((d) => d.length));
-      const total = part.reduce((n, d) => n + d.counts.length, 0);
-      const entries = new BigUint64Array(part.length * 2);
-      const words = new Int32Array(total * 2);
-      const counts = new Uint16Array(total);
-      let at = 0;
-      part.forEach((d, i) => {
-        entries[2 * i] = BigInt(at);
-        entries[2 * i + 1] = BigInt(d.counts.length);
-        words.set(d.words, 2 * at);
-        counts.set(d.counts, at);
-        at += d.counts.length;
-      });
-      for (const [col, data] of [[2, words], [3, counts]] as const) {
-        const vector = bindings.data_chunk_get_vector(chunk.chunk, col);
-        bindings.list_vector_reserve(vector, Math.max(1, total));
-        bindings.list_vector_set_size(vector, total);
-        bindings.copy_data_to_vector(vector, 0, entries.buffer as ArrayBuffer, 0, entries.byteLength);
-        bindings.copy_data_to_vector(bindings.list_vector_get_child(vector), 0, data.buffer as ArrayBuffer, 0, data.byteLength);
-      }
-      appender.appendDataChunk(chunk);
+  await appendInChunks(tx.connection, 'kw_docs', [BIGINT, INTEGER, LIST(BIGINT), LIST(USMALLINT)], docs, (chunk, part, col) => {
+    col(0, (d) => BigInt(d.seq));
+    col(1, (d) => d.length);
+    const total = part.reduce((n, d) => n + d.counts.length, 0);
+    const entries = new BigUint64Array(part.length * 2);
+    const words = new Int32Array(total * 2);
+    const counts = new Uint16Array(total);
+    let at = 0;
+    part.forEach((d, i) => {
+      entries[2 * i] = BigInt(at);
+      entries[2 * i + 1] = BigInt(d.counts.length);
+      words.set(d.words, 2 * at);
+      counts.set(d.counts, at);
+      at += d.counts.length;
+    });
+    for (const [index, data] of [[2, words], [3, counts]] as const) {
+      const vector = bindings.data_chunk_get_vector(chunk.chunk, index);
+      bindings.list_vector_reserve(vector, Math.max(1, total));
+      bindings.list_vector_set_size(vector, total);
+      bindings.copy_data_to_vector(vector, 0, entries.buffer as ArrayBuffer, 0, entries.byteLength);
+      bindings.copy_data_to_vector(bindings.list_vector_get_child(vector), 0, data.buffer as ArrayBuffer, 0, data.byteLength);
     }
   });
 }

@@ -1,7 +1,7 @@
 /** The `pages` table: one row per crawled URL, with its Markdown and its place in the site. */
-import { DuckDBDataChunk, INTEGER, LIST, TIMESTAMPTZ, VARCHAR, listValue, type DuckDBValue } from '@duckdb/node-api';
+import { INTEGER, LIST, TIMESTAMPTZ, VARCHAR, listValue } from '@duckdb/node-api';
 import type { Database, Tx } from '../db/database.js';
-import { appendAll } from './appender.js';
+import { appendInChunks } from './appender.js';
 import type { VectorIndexer } from './embeddings.js';
 import { VARCHAR_LIST, timestamptz, TIMESTAMP_TZ, toDate, varcharList } from './sql-values.js';
 
@@ -95,29 +95,22 @@ export class PageStore {
       const part = replaced.slice(start, start + 500);
       await tx.run(`DELETE FROM pages WHERE id IN (${part.map(() => '?').join(', ')})`, part);
     }
+    const types = [VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, TIMESTAMPTZ, LIST(VARCHAR), VARCHAR, VARCHAR, VARCHAR, INTEGER, VARCHAR, VARCHAR];
     const pages = rows.map((r) => r.page);
-    const appender = await tx.connection.createAppender('pages');
-    await appendAll(appender, async () => {
-      const types = [VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, TIMESTAMPTZ, LIST(VARCHAR), VARCHAR, VARCHAR, VARCHAR, INTEGER, VARCHAR, VARCHAR];
-      for (let start = 0; start < pages.length; start += 2048) {
-        const part = pages.slice(start, start + 2048);
-        const chunk = DuckDBDataChunk.create(types, part.length);
-        const col = (i: number, f: (p: PageRecord) => DuckDBValue) => chunk.setColumnValues(i, part.map(f));
-        col(0, (p) => p.id);
-        col(1, (p) => p.url);
-        col(2, (p) => p.domain);
-        col(3, (p) => p.title);
-        col(4, (p) => p.raw_text);
-        col(5, (p) => timestamptz(p.crawl_date));
-        col(6, (p) => listValue([...p.tags]));
-        col(7, (p) => p.job_id);
-        col(8, (p) => p.parent_page_id);
-        col(9, (p) => p.root_page_id);
-        col(10, (p) => p.depth);
-        col(11, (p) => p.path);
-        col(12, (p) => p.content_hash);
-        appender.appendDataChunk(chunk);
-      }
+    await appendInChunks(tx.connection, 'pages', types, pages, (_chunk, _part, col) => {
+      col(0, (p) => p.id);
+      col(1, (p) => p.url);
+      col(2, (p) => p.domain);
+      col(3, (p) => p.title);
+      col(4, (p) => p.raw_text);
+      col(5, (p) => timestamptz(p.crawl_date));
+      col(6, (p) => listValue([...p.tags]));
+      col(7, (p) => p.job_id);
+      col(8, (p) => p.parent_page_id);
+      col(9, (p) => p.root_page_id);
+      col(10, (p) => p.depth);
+      col(11, (p) => p.path);
+      col(12, (p) => p.content_hash);
     });
   }
 
