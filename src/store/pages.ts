@@ -3,7 +3,7 @@ import { INTEGER, LIST, TIMESTAMPTZ, VARCHAR, listValue } from '@duckdb/node-api
 import type { Database, Tx } from '../db/database.js';
 import { appendInChunks } from './appender.js';
 import type { VectorIndexer } from './embeddings.js';
-import { VARCHAR_LIST, timestamptz, TIMESTAMP_TZ, toDate, varcharList } from './sql-values.js';
+import { VARCHAR_LIST, timestamptz, toDate, varcharList } from './sql-values.js';
 
 export interface PageRecord {
   id: string;
@@ -50,9 +50,10 @@ export class PageStore {
   ) {}
 
   /**
-   * Inserts the page, or replaces the row with the same id. In a batched transaction (a crawl's group
-   * commit) the rows are written together before COMMIT: one DELETE of their ids and one appender, against
-   * ~10 ms of DuckDB CPU for each INSERT OR REPLACE.
+   * Inserts the page, or replaces the row with the same id (`isNew`: the caller knows there is none). Rows go
+   * in through an appender after a DELETE of the ids they replace (~1 ms of DuckDB CPU per page, against ~10 ms
+   * for an INSERT OR REPLACE); in a batched transaction (a crawl's group commit) all of its pages at once,
+   * just before COMMIT.
    */
   async upsert(tx: Tx, page: PageRecord, opts: { isNew?: boolean } = {}): Promise<void> {
     if (tx.batched) {
@@ -60,28 +61,7 @@ export class PageStore {
       rows.set(page.id, { page, replace: !opts.isNew || rows.has(page.id) });
       return;
     }
-    await tx.run(
-      `INSERT OR REPLACE INTO pages (id, url, domain, title, raw_text, crawl_date, tags, job_id, parent_page_id,
-         root_page_id, depth, path, content_hash)
-       VALUES ($id, $url, $domain, $title, $raw_text, $crawl_date, $tags, $job_id, $parent_page_id,
-         $root_page_id, $depth, $path, $content_hash)`,
-      {
-        id: page.id,
-        url: page.url,
-        domain: page.domain,
-        title: page.title,
-        raw_text: page.raw_text,
-        crawl_date: timestamptz(page.crawl_date),
-        tags: varcharList(page.tags),
-        job_id: page.job_id,
-        parent_page_id: page.parent_page_id,
-        root_page_id: page.root_page_id,
-        depth: page.depth,
-        path: page.path,
-        content_hash: page.content_hash,
-      },
-      { tags: VARCHAR_LIST, crawl_date: TIMESTAMP_TZ },
-    );
+    await this.appendPages(tx, [{ page, replace: !opts.isNew }]);
   }
 
   /**
