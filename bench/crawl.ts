@@ -28,6 +28,7 @@ const SITES: Record<string, { dir: string; start: string; pkg: string }> = {
 };
 
 const { values } = parseArgs({
+  allowNegative: true, // --no-profile, --no-rebuild
   options: {
     sites: { type: 'string', default: 'postgres,sqlite,python' },
     runs: { type: 'string', default: '3' },

@@ -54,7 +54,9 @@ if (values.rebuild) {
 } else {
   const mod = await load('src/migrate/qdrant.ts');
   const { openStore } = await load('src/store/store.ts');
-  const store = await openStore({ path: values.db!, embedding: { provider: 'openai', model: 'text-embedding-ada-002', dimension } });
+  // as `doctor migrate qdrant` opens it (versions before migrationRowGroupSize: DuckDB's default)
+  const rowGroupSize = mod.migrationRowGroupSize?.(Number(values.batch));
+  const store = await openStore({ path: values.db!, embedding: { provider: 'openai', model: 'text-embedding-ada-002', dimension }, rowGroupSize });
   const opts = { url: values.url!, collection: 'doctor_chunks', batchSize: Number(values.batch), onError: 'stop' as const, ...(values.group ? { writeGroupRows: Number(values.group) } : {}) };
   const c0 = process.cpuUsage();
   const th0 = threadCpu();

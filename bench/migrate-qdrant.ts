@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { machineDescription, median } from './machine.js';
 
 const { values } = parseArgs({
+  allowNegative: true, // --no-profile, --no-rebuild
   options: {
     points: { type: 'string', default: '50000' },
     runs: { type: 'string', default: '3' },

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
-import { migrateQdrant, MigrationError, type QdrantMigrationOptions } from '../src/migrate/qdrant.js';
+import { migrateQdrant, migrationRowGroupSize, MigrationError, WRITE_GROUP_ROWS, type QdrantMigrationOptions } from '../src/migrate/qdrant.js';
 import { openStore, EmbeddingMismatchError, type Store } from '../src/store/store.js';
 import { startFakeQdrant, type QPoint } from './helpers/qdrant-server.js';
 import { clusteredVectors } from './helpers/vectors.js';
@@ -196,6 +197,50 @@ describe('doctor migrate qdrant', () => {
       } finally {
         await q2.close();
       }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("as the CLI writes (2,048-point transactions into 2,048-row groups): whole groups skip the WAL, a kill-free stop resumes, a plain open reads every point", async () => {
+    const D = 256;
+    const vs = clusteredVectors(5000, D, 10, 3);
+    const pts: QPoint[] = vs.map((v, i) => ({ id: i % 2 ? uuid(i) : i, vector: Array.from(v), payload: { text: `chunk ${i} ünïcödé`, page_id: `p${i % 50}`, tags: ['py'] } }));
+    const collection = { doctor_chunks: { vectors: { size: D, distance: 'Cosine' }, points: pts } };
+    assert.equal(migrationRowGroupSize(256), WRITE_GROUP_ROWS);
+    assert.equal(migrationRowGroupSize(1000), undefined, 'pages that do not tile a row group keep the default');
+    const path = join(tempDir("doctor-it's-"), 'bulk.duckdb'); // a quote in the path: ATTACH takes it as a literal
+    const embedding = { provider: 'openai', model: 'text-embedding-ada-002', dimension: D };
+    const opts = (url: string, over: Partial<QdrantMigrationOptions> = {}): QdrantMigrationOptions => ({ url, collection: 'doctor_chunks', batchSize: 256, onError: 'stop', maxRetries: 1, ...over });
+    const q = await startFakeQdrant(collection);
+    q.dieAfterScrolls = 10; // after the first group of 8 pages, within the second
+    let store = await openStore({ path, embedding, rowGroupSize: migrationRowGroupSize(256) });
+    try {
+      await assert.rejects(migrateQdrant(store, opts(q.url)), /--resume/);
+      assert.equal(await count(store), WRITE_GROUP_ROWS, 'the one committed group');
+      // 2,048 vectors of 1 KB went straight into the file: the WAL holds little more than the resume point
+      const wal = existsSync(`${path}.wal`) ? statSync(`${path}.wal`).size : 0;
+      assert.ok(wal < 512 * 1024, `WAL ${wal} bytes`);
+      const q2 = await startFakeQdrant(collection);
+      try {
+        const r = await migrateQdrant(store, opts(q2.url, { resume: true }));
+        assert.equal(r.read, 5000);
+        assert.equal(r.verification!.countsMatch, true);
+        assert.equal(r.verification!.sampleMismatches.length, 0);
+      } finally {
+        await q2.close();
+      }
+    } finally {
+      await store.close();
+      await q.close();
+    }
+    store = await openStore({ path, embedding });
+    try {
+      assert.equal(await count(store), 5000);
+      const [hit] = await store.chunks.search(vs[4321]!, 1);
+      assert.equal(hit!.id, uuid(4321));
+      assert.equal((await store.chunks.payloads([uuid(4321)])).get(uuid(4321))!.text, 'chunk 4321 ünïcödé');
+      assert.ok((await store.keyword.search('chunk 4321', 3)).length > 0);
     } finally {
       await store.close();
     }

@@ -1,7 +1,7 @@
 /** `doctor migrate qdrant`: move a Qdrant collection into Doctor's DuckDB file. */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { inspectCollection, migrateQdrant, sourceConfig, withRetries, type MigrationReport } from '../migrate/qdrant.js';
+import { inspectCollection, migrateQdrant, migrationRowGroupSize, sourceConfig, withRetries, type MigrationReport } from '../migrate/qdrant.js';
 import { openSource } from '../migrate/open-source.js';
 import { readServerInfo } from '../app/server-info.js';
 import { openStore } from '../store/store.js';
@@ -33,7 +33,7 @@ export function registerMigrate(program: Command): void {
     .option('--api-key <key>', 'Qdrant API key (env QDRANT_API_KEY)', process.env.QDRANT_API_KEY)
     .option('--collection <name>', 'collection to migrate', 'doctor_chunks')
     .option('--vector-name <name>', 'which named vector to take (collections with named vectors)')
-    .option('--batch-size <n>', 'points per request and per transaction', intOption('--batch-size'), 256)
+    .option('--batch-size <n>', 'points per scroll request (a transaction writes pages of up to 2,048 points together)', intOption('--batch-size'), 256)
     .option('--dry-run', 'read and validate everything, write nothing')
     .option('--resume', 'continue after the last committed batch of an interrupted run')
     .option('--on-error <mode>', 'a bad point: stop (default) or skip it and report it', 'stop')
@@ -49,7 +49,11 @@ export function registerMigrate(program: Command): void {
       if (o.grpcUrl && !/^https?:\/\//.test(o.grpcUrl)) throw new Error(`--grpc-url must start with http:// or https:// (got ${o.grpcUrl}), e.g. http://localhost:6334`);
       const source = await openSource(sourceConfig(o));
       const info = await withRetries(`reading collection "${o.collection}"`, source, () => inspectCollection(source, o)).finally(() => source.close());
-      const store = await openStore({ path: config.dbPath, embedding: { provider: 'openai', model: o.model, dimension: info.size } });
+      const store = await openStore({
+        path: config.dbPath,
+        embedding: { provider: 'openai', model: o.model, dimension: info.size },
+        rowGroupSize: migrationRowGroupSize(o.batchSize),
+      });
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar({ format: 'migrating [{bar}] {value}/{total} points | {rate} points/s | ETA {eta_formatted} | skipped {skipped}', stream: process.stderr }, cliProgress.Presets.shades_classic)
         : undefined;

@@ -78,9 +78,20 @@ export interface OpenOptions {
    * database) must not make DuckDB fetch code. Doctor turns it on only with DOCTOR_VSS_INSTALL.
    */
   allowExtensionInstall?: boolean;
+  /**
+   * Rows per row group for what this session appends (DuckDB's ATTACH option ROW_GROUP_SIZE; default
+   * 122,880). A transaction that appends whole row groups has them written straight into the file
+   * ("optimistic writes"): no copy in the WAL at COMMIT and nothing for the checkpoint to rewrite. For bulk
+   * loads whose transactions append multiples of it (the Qdrant migration: 1536-d vectors ~60% faster to
+   * store, bench/results/migrate-qdrant.md). Transactions of other sizes gain nothing and leave small row
+   * groups for the checkpoint to merge, so the crawl keeps the default.
+   */
+  rowGroupSize?: number;
 }
 
 const SQLITE_MAGIC = 'SQLite format 3\0';
+/** The catalog name of a file opened through ATTACH (OpenOptions.rowGroupSize). */
+const ATTACHED = 'doctor';
 
 /** The first bytes of a file, or undefined when it does not exist or cannot be read. */
 function fileHead(path: string, n: number): Buffer | undefined {
@@ -160,6 +171,8 @@ export class Database {
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
     private readonly readers: DuckDBConnection[],
+    /** A new connection to this database (the attached one when opened with rowGroupSize). */
+    private readonly connect: () => Promise<DuckDBConnection>,
   ) {
     this.readerPool = new ConnectionPool(readers);
   }
@@ -183,12 +196,33 @@ export class Database {
     const config: Record<string, string> = { autoinstall_known_extensions: extensions, autoload_known_extensions: extensions };
     if (opts.threads) config.threads = String(opts.threads);
     let instance: DuckDBInstance;
+    let attached: string | undefined;
     try {
-      instance = await DuckDBInstance.create(path, config);
+      if (opts.rowGroupSize && path !== ':memory:') {
+        // Storage options exist only on ATTACH: an in-memory instance attaches the file and every connection
+        // USEs it. ATTACH takes no bound parameters: the path is a quoted literal, quotes doubled.
+        const size = Math.trunc(opts.rowGroupSize);
+        if (!(size >= 2048)) throw new Error(`rowGroupSize must be at least 2048 (DuckDB's vector size), not ${opts.rowGroupSize}`);
+        instance = await DuckDBInstance.create(':memory:', config);
+        const setup = await instance.connect();
+        try {
+          await setup.run(`ATTACH '${path.replaceAll("'", "''")}' AS ${ATTACHED} (ROW_GROUP_SIZE ${size})`);
+        } finally {
+          setup.closeSync();
+        }
+        attached = ATTACHED;
+      } else {
+        instance = await DuckDBInstance.create(path, config);
+      }
     } catch (e) {
       throw openError(path, e);
     }
-    const writer = await instance.connect();
+    const connect = async (): Promise<DuckDBConnection> => {
+      const conn = await instance.connect();
+      if (attached) await conn.run(`USE ${attached}`);
+      return conn;
+    };
+    const writer = await connect();
     // Float vectors compress poorly and ALP/ALPRD decoding makes vector scans ~3x slower. FSST (string
     // compression) makes fetching single rows slow: reading the payloads of search_docs' 10 results took
     // 4.2 ms with it and 2.3 ms without at 100k chunks, for a 7% larger file (crawl of postgresql-doc-15:
@@ -199,8 +233,8 @@ export class Database {
     // (and explicitly after bulk work, see checkpoint()).
     await writer.run("SET checkpoint_threshold = '1GB'");
     const readers: DuckDBConnection[] = [];
-    for (let i = 0; i < (opts.readers ?? 2); i++) readers.push(await instance.connect());
-    return new Database(path, instance, writer, readers);
+    for (let i = 0; i < (opts.readers ?? 2); i++) readers.push(await connect());
+    return new Database(path, instance, writer, readers, connect);
   }
 
   get isMemory(): boolean {
@@ -301,7 +335,7 @@ export class Database {
    */
   async snapshot<T>(fn: (q: Pick<Tx, 'run' | 'all' | 'connection'>) => Promise<T>): Promise<T> {
     this.assertOpen();
-    const conn = await this.instance.connect();
+    const conn = await this.connect();
     try {
       await conn.run('BEGIN TRANSACTION');
       try {

@@ -37,10 +37,28 @@ export interface QdrantMigrationOptions {
   force?: boolean;
   /** Retries of a failing request before giving up. */
   maxRetries?: number;
-  /** Rows written per transaction (pages are grouped up to this; default 1024). */
+  /** Rows written per transaction (pages are grouped up to this; default WRITE_GROUP_ROWS). */
   writeGroupRows?: number;
   /** Points compared element by element in the verification. */
   sampleSize?: number;
+}
+
+/**
+ * Rows per write transaction by default: one DuckDB row group of the migration's store (see
+ * migrationRowGroupSize), so that each transaction's rows go straight into the file.
+ */
+export const WRITE_GROUP_ROWS = 2048;
+
+/**
+ * The row group size to open the migration's store with (OpenOptions.rowGroupSize), or undefined for
+ * DuckDB's default. With scroll pages that tile WRITE_GROUP_ROWS (the default 256 does), every full
+ * transaction appends whole row groups, which DuckDB writes straight into the file instead of copying them
+ * into the WAL at COMMIT and again at the checkpoint (1536-d vectors: ~200 instead of ~300 µs of CPU per
+ * row). Other page sizes would leave a partial row group per transaction for the checkpoint to merge (and
+ * the file larger until then), so they keep the default.
+ */
+export function migrationRowGroupSize(batchSize: number): number | undefined {
+  return WRITE_GROUP_ROWS % batchSize === 0 || batchSize % WRITE_GROUP_ROWS === 0 ? WRITE_GROUP_ROWS : undefined;
 }
 
 export interface MigrationProgress {
@@ -161,8 +179,8 @@ async function migrate(
   // A pipeline with bounded memory: a worker thread fetches, decodes and checks pages (the next request in
   // flight while this thread writes; at most two decoded pages waiting), and this thread writes groups of
   // pages (about `writeGroupRows` rows) each in one transaction, one commit in flight while the next group
-  // fills. Large groups mean fewer commits (each costs a WAL sync).
-  const groupRows = Math.max(opts.batchSize, opts.writeGroupRows ?? 1024);
+  // fills. Large groups mean fewer commits (each costs a WAL sync); groups of whole row groups skip the WAL.
+  const groupRows = Math.max(opts.batchSize, opts.writeGroupRows ?? WRITE_GROUP_ROWS);
   type Group = { pages: DecodedPage[]; rows: number; read: number; skipped: number; next: PointId | null };
   const newGroup = (): Group => ({ pages: [], rows: 0, read: 0, skipped: 0, next: null });
 
