@@ -29,8 +29,8 @@ export function packVector(raw: unknown, dim: number, out: Float32Array, row: nu
   const base = row * dim;
   let norm = 0;
   if (v instanceof Float32Array) {
-    // decoded floats (gRPC, the REST reader): one block copy, then the checks on the copy
-    out.set(v, base);
+    // decoded floats (gRPC, the REST reader): one block copy (none when already in place), then the checks on the copy
+    if (v.buffer !== out.buffer || v.byteOffset !== out.byteOffset + base * 4) out.set(v, base);
     for (let i = base; i < base + dim; i++) {
       const x = out[i]!;
       if (!Number.isFinite(x)) return `non-finite value (${String(x)}) at position ${i - base}`;

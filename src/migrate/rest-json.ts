@@ -15,10 +15,14 @@ class Unexpected extends Error {}
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 const decoder = new TextDecoder();
 
-/** Points of a scroll answer (`{"result":{"points":[..],"next_page_offset":..}}`). */
-export function parseScrollAnswer(buf: Uint8Array, vectorName: string | undefined, dimension = 0): RawPage {
+/**
+ * Points of a scroll answer (`{"result":{"points":[..],"next_page_offset":..}}`). With the page size
+ * `limit`, the vectors of a full-sized page are views, in point order, on one Float32Array of
+ * limit x dimension floats (decodePage then keeps it as the page's packed vectors instead of copying them).
+ */
+export function parseScrollAnswer(buf: Uint8Array, vectorName: string | undefined, dimension = 0, limit = 0): RawPage {
   try {
-    return new Reader(buf, vectorName, dimension).scroll();
+    return new Reader(buf, vectorName, dimension, limit).scroll();
   } catch (e) {
     if (!(e instanceof Unexpected)) throw e;
     const r = JSON.parse(decoder.decode(buf)) as { result: { points: RestPoint[]; next_page_offset?: PointId | null } };
@@ -58,10 +62,14 @@ const RBRACE = 125;
 
 class Reader {
   private i = 0;
+  /** Where the next vectors go (see parseScrollAnswer), and how many of its rows are used. */
+  private slab: Float32Array | undefined;
+  private slabRows = 0;
   constructor(
     private readonly b: Uint8Array,
     private readonly vectorName: string | undefined,
     private readonly dimension: number,
+    private readonly slabCapacity = 0,
   ) {}
 
   scroll(): RawPage {
@@ -131,10 +139,25 @@ class Reader {
     return v;
   }
 
-  /** An array of numbers, into a Float32Array sized for the expected dimension (grown if longer). */
+  /**
+   * An array of numbers, into a Float32Array sized for the expected dimension (grown if longer): the next
+   * row of the page's slab while there is one, else its own.
+   */
   private floats(): Float32Array {
     this.expect(LBRACKET);
-    let out = new Float32Array(this.dimension);
+    const dim = this.dimension;
+    if (dim > 0 && this.slabCapacity > 0 && this.slabRows < this.slabCapacity) {
+      this.slab ??= new Float32Array(this.slabCapacity * dim);
+      const row = this.slab.subarray(this.slabRows * dim, (this.slabRows + 1) * dim);
+      const v = this.floatsInto(row);
+      if (v.buffer === this.slab.buffer) this.slabRows++;
+      return v;
+    }
+    return this.floatsInto(new Float32Array(dim));
+  }
+
+  /** The numbers up to `]` into `out`; a longer array continues in a new, larger copy. */
+  private floatsInto(out: Float32Array): Float32Array {
     if (this.peek() === RBRACKET) {
       this.i++;
       return out.subarray(0, 0);

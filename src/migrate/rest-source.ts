@@ -22,10 +22,13 @@ export class QdrantHttpError extends Error {
 /** JSON with BigInts written as plain integers (ids above 2^53). */
 const toJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `\u0000${x}\u0000` : x)).replace(/"\\u0000(\d+)\\u0000"/g, '$1');
 
-/** The whole body in one buffer: copied once into a buffer of the announced length when there is one. */
-async function readBody(body: AsyncIterable<Uint8Array>, length: number): Promise<Uint8Array> {
+/**
+ * The whole body in one buffer: copied once into a buffer of the announced length when there is one, into
+ * `scratch` when it is large enough (see RestSource.scratch), else into a new one.
+ */
+async function readBody(body: AsyncIterable<Uint8Array>, length: number, scratch?: Uint8Array): Promise<Uint8Array> {
   if (Number.isSafeInteger(length) && length >= 0) {
-    const out = new Uint8Array(length);
+    const out = scratch && scratch.length >= length ? scratch.subarray(0, length) : new Uint8Array(length);
     let at = 0;
     for await (const chunk of body) {
       if (at + chunk.length > length) throw new SyntaxError('the answer is longer than its content-length');
@@ -49,11 +52,20 @@ export class RestSource implements QdrantSource {
     this.base = config.url.replace(/\/+$/, '');
   }
 
-  private async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Uint8Array> {
+  /**
+   * The buffer scroll answers are read into, reused from page to page: a fresh 3 MB buffer per page cost
+   * ~40 µs per 1536-d point in page faults (profile of a migration). Safe because a page is parsed into
+   * values of its own (rest-json.ts) before the next request starts.
+   */
+  private scratch: Uint8Array | undefined;
+
+  private async call(method: 'GET' | 'POST', path: string, body?: unknown, reuse = false): Promise<Uint8Array> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.config.apiKey) headers['api-key'] = this.config.apiKey;
     const res = await request(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : toJson(body), dispatcher: this.agent });
-    const bytes = await readBody(res.body, Number(res.headers['content-length'] ?? NaN));
+    const length = Number(res.headers['content-length'] ?? NaN);
+    if (reuse && Number.isSafeInteger(length) && length > (this.scratch?.length ?? 0)) this.scratch = new Uint8Array(Math.ceil(length * 1.25));
+    const bytes = await readBody(res.body, length, reuse ? this.scratch : undefined);
     if (res.statusCode !== 200) {
       let detail = Buffer.from(bytes).toString('utf8').slice(0, 300);
       try {
@@ -90,7 +102,7 @@ export class RestSource implements QdrantSource {
 
   async scroll(collection: string, args: { offset: PointId | null; limit: number; vectorName?: string; dimension?: number }) {
     const body = { limit: args.limit, offset: args.offset ?? undefined, with_payload: true, with_vector: args.vectorName ? [args.vectorName] : true };
-    return parseScrollAnswer(await this.call('POST', this.path(collection, '/points/scroll'), body), args.vectorName, args.dimension);
+    return parseScrollAnswer(await this.call('POST', this.path(collection, '/points/scroll'), body, true), args.vectorName, args.dimension, args.limit);
   }
 
   async retrieve(collection: string, ids: PointId[], vectorName?: string): Promise<RawPoint[]> {
