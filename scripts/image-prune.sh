@@ -12,9 +12,15 @@
 #  - sharp's native image library: a stub stands in (see below);
 #  - typescript: a peer dependency of @qdrant/js-client-grpc, for its typings; never loaded at run time;
 #  - pdfjs-dist: Doctor imports the legacy build (legacy/build/pdf.mjs, which loads pdf.worker.mjs);
-#    the modern build, the viewer, the minified copies and the types go;
-#  - source maps, TypeScript sources and declarations, READMEs/changelogs and test suites of every
-#    package (licences stay);
+#    the modern build, the viewer, the minified copies and the types go. So does its optional dependency
+#    @napi-rs/canvas (33 MB of native code): pdf.js needs it only to render pages, and Doctor reads their
+#    text (src/ingest/local/pdf.ts loads pdf.js without it);
+#  - playwright-core's web UIs (lib/vite: trace viewer, recorder, HTML report; 4 MB): Doctor only drives
+#    a headless browser;
+#  - source maps, TypeScript sources and declarations, Markdown (READMEs, changelogs, docs), and the
+#    test suites, docs, examples and benchmarks directories of every package (licences stay); the MCP
+#    SDK's example servers and clients; pdf.js's scripting sandbox (pdf.sandbox.mjs, loaded only by its
+#    viewer); node-addon-api (C++ headers for building native addons, never loaded);
 #  - debug symbols of native libraries (strip --strip-unneeded: DuckDB's library alone carries 11 MB;
 #    the dynamic symbol table that extensions and N-API need stays).
 set -eu
@@ -57,15 +63,22 @@ fi
 pdf=pdfjs-dist
 if [ -f "$pdf/legacy/build/pdf.mjs" ]; then
   rm -rf "$pdf/build" "$pdf/web" "$pdf/types" "$pdf/image_decoders" "$pdf/legacy/web" "$pdf/legacy/image_decoders"
-  rm -f "$pdf"/legacy/build/*.min.mjs
+  rm -f "$pdf"/legacy/build/*.min.mjs "$pdf"/legacy/build/pdf.sandbox.mjs
 fi
+rm -rf node-addon-api @modelcontextprotocol/sdk/dist/*/examples
+rm -rf @napi-rs/canvas @napi-rs/canvas-*
+rmdir @napi-rs 2>/dev/null || true
+rm -rf playwright-core/lib/vite
 
 find . -type f \( -name '*.map' -o -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.tsbuildinfo' \
-  -o -iname 'README*' -o -iname 'CHANGELOG*' -o -iname 'HISTORY.md' \) -delete
+  -o -iname 'README*' -o -iname 'CHANGELOG*' -o -iname 'HISTORY.md' -o -iname '*.md' -o -iname '*.markdown' \) \
+  ! -iname 'LICENSE*' ! -iname 'LICENCE*' -delete
 
-# Packages' own test suites (a test/, tests/ or __tests__/ directory beside a package.json).
-find . -type d \( -name test -o -name tests -o -name __tests__ \) -prune | while read -r d; do
-  if [ -f "$d/../package.json" ]; then rm -rf "$d"; fi
+# Packages' own test suites, docs, examples and benchmarks: such a directory at the top of a package (beside
+# the package.json that names it; a dist/doc/ of code, as yaml has, is not at the top).
+find . -type d \( -name test -o -name tests -o -name __tests__ -o -name docs -o -name doc -o -name example -o -name examples \
+  -o -name benchmark -o -name benchmarks -o -name bench -o -name e2e -o -name .github \) -prune | while read -r d; do
+  if [ -f "$d/../package.json" ] && grep -q '"name"' "$d/../package.json"; then rm -rf "$d"; fi
 done
 
 # Native libraries: strip whatever is still unstripped (ELF files only).
