@@ -19,9 +19,9 @@ RUN npm run build
 # --- deps: production dependencies only, with their install scripts (native prebuilds of DuckDB,
 # usearch, onnxruntime-node), built against the runtime image's own glibc. Only the root `prepare`
 # script (tsc, a dev dependency) is dropped. Then trimmed to what the service loads on this platform
-# (scripts/image-prune.sh: other platforms' binaries, onnxruntime-web, typings, source maps, debug
-# symbols, sharp's image library; ~530 MB -> ~210 MB), and a copy of the node binary without its debug
-# symbols (99 -> 86 MB).
+# (scripts/image-prune.sh: other platforms' binaries, onnxruntime-web, pdf.js's canvas, typings, source
+# maps, docs, unused module formats, debug symbols, sharp's image library; ~530 MB -> ~156 MB), and a copy
+# of the node binary without its debug symbols (99 -> 86 MB).
 FROM node:20-bookworm-slim AS deps
 RUN apt-get update \
  && apt-get install -y --no-install-recommends binutils \
@@ -98,8 +98,8 @@ COPY --from=deps /node /usr/local/bin/node
 # Then what the image does not run: every Debian package that is not glibc, libstdc++, tini, tzdata, tar
 # (README's backup of /data: `docker compose run --entrypoint tar ...`) or Chromium, or a dependency of
 # one (scripts/image-system-trim.mjs): apt, dpkg, debconf, perl, the shells, coreutils (but /usr/bin/env,
-# for `doctor`'s #!/usr/bin/env node), util-linux, gzip, PAM, GnuTLS, ..., and glibc's iconv modules
-# (~60 MB). The image has no shell afterwards: the entrypoint is tini -> node, the HEALTHCHECK runs node,
+# for `doctor`'s #!/usr/bin/env node), util-linux, gzip, PAM, GnuTLS, ..., glibc's commands and iconv
+# modules (~65 MB; what stays of Debian outside Chromium is ~11 MB). The image has no shell afterwards: the entrypoint is tini -> node, the HEALTHCHECK runs node,
 # and playwright starts Chromium without one. So /data, the `doctor` command and the user's home are
 # made here, first, while the tools exist.
 COPY scripts/image-system-trim.mjs /tmp/

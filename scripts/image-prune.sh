@@ -38,6 +38,10 @@ if [ -d "usearch/prebuilds/linux-$arch" ]; then
 fi
 
 rm -rf onnxruntime-web typescript .bin/tsc .bin/tsserver
+# What only those (and sharp's WebAssembly build, below) depend on, per package-lock.json: onnxruntime-web's
+# protobufjs, @protobufjs/*, long, flatbuffers, guid-typescript and platform; sharp's @emnapi runtime; tslib;
+# and the type-only @types/node and undici-types.
+rm -rf protobufjs @protobufjs long flatbuffers guid-typescript platform @emnapi tslib @types undici-types
 # sharp: transformers.js requires it when it loads, for its image models; Doctor embeds text only. Its
 # native image library (libvips, ~19 MB, and the WebAssembly fallback) goes; a stub takes the package's
 # place, so the require succeeds and any image call fails with a message saying why.
@@ -64,8 +68,21 @@ pdf=pdfjs-dist
 if [ -f "$pdf/legacy/build/pdf.mjs" ]; then
   rm -rf "$pdf/build" "$pdf/web" "$pdf/types" "$pdf/image_decoders" "$pdf/legacy/web" "$pdf/legacy/image_decoders"
   rm -f "$pdf"/legacy/build/*.min.mjs "$pdf"/legacy/build/pdf.sandbox.mjs
+  # Image decoders (JPEG 2000, JBIG2, colour profiles): loaded only from a wasmUrl/iccUrl, which pdf.ts does
+  # not pass, and only to draw images. The CMaps and standard font data stay (text of some fonts needs them).
+  rm -rf "$pdf/wasm" "$pdf/iccs"
 fi
+# @fastify/swagger-ui's page (/docs) loads swagger-ui-bundle.js, which holds all of swagger-ui.js too.
+rm -f @fastify/swagger-ui/static/swagger-ui.js
 rm -rf node-addon-api @modelcontextprotocol/sdk/dist/*/examples
+# Module formats nothing loads. The MCP SDK and hono: Doctor imports the SDK's ES modules, which import
+# hono's; their CommonJS builds have no consumer. bullmq has no exports map, so an import of bullmq loads
+# its CommonJS main and its ES build is unused. luxon (cron-parser requires build/node; an import gets
+# build/es6): its AMD, browser and global builds and its sources go.
+if [ -f @modelcontextprotocol/sdk/dist/esm/index.js ]; then rm -rf @modelcontextprotocol/sdk/dist/cjs; fi
+if [ -f hono/dist/index.js ]; then rm -rf hono/dist/cjs; fi
+if [ -f bullmq/dist/cjs/index.js ] && ! grep -q '"exports"' bullmq/package.json; then rm -rf bullmq/dist/esm; fi
+if [ -f luxon/build/node/luxon.js ]; then rm -rf luxon/build/amd luxon/build/cjs-browser luxon/build/global luxon/src; fi
 rm -rf @napi-rs/canvas @napi-rs/canvas-*
 rmdir @napi-rs 2>/dev/null || true
 rm -rf playwright-core/lib/vite

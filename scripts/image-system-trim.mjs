@@ -26,6 +26,9 @@ const TOOLS = new Set([
   'mawk', 'mount', 'ncurses-bin', 'passwd', 'perl-base', 'sed', 'sensible-utils', 'sysvinit-utils', 'tar', 'ucf',
   'usr-is-merged', 'util-linux', 'util-linux-extra', 'x11-utils', 'xdg-utils',
 ]);
+/** Kept packages whose commands go (their libraries, data and configuration stay): glibc's tools (ldconfig,
+ * ldd, locale, iconv, getent, ...) run at install time or by hand, never by the service. */
+const WITHOUT_COMMANDS = new Set(['libc-bin']);
 /** Single files kept from removed packages. */
 const KEEP_FILES = new Set(['/usr/bin/env']);
 /** Not package-owned, or owned by a kept package, and never used at run time. */
@@ -105,6 +108,7 @@ while (queue.length) {
   }
 }
 const drop = [...installed.keys()].filter((p) => !keep.has(p)).sort();
+const isCommand = (p) => /^\/(usr\/)?s?bin\/[^/]+$/.test(p);
 
 // --- files: what the dropped packages own and no kept package does ---------------------------------
 const info = at('/var/lib/dpkg/info');
@@ -115,7 +119,7 @@ const listOf = (pkg) => {
   }
   return files;
 };
-const keptPaths = new Set(keep.size ? [...keep].flatMap(listOf) : []);
+const keptPaths = new Set([...keep].flatMap((pkg) => listOf(pkg).filter((p) => !(WITHOUT_COMMANDS.has(pkg) && isCommand(p)))));
 // With merged /usr (/bin -> usr/bin), one file can be listed under either name.
 const alias = (p) => p.replace(/^\/(bin|sbin|lib|lib64)\//, '/usr/$1/');
 const keptAliases = new Set([...keptPaths].map(alias));
@@ -124,8 +128,9 @@ const isKept = (p) => keptPaths.has(p) || keptAliases.has(alias(p)) || KEEP_FILE
 const dirs = new Set();
 let files = 0;
 let bytes = 0;
-for (const pkg of drop) {
-  for (const p of listOf(pkg)) {
+const removable = [...drop.flatMap(listOf), ...[...WITHOUT_COMMANDS].filter((p) => keep.has(p)).flatMap(listOf).filter(isCommand)];
+{
+  for (const p of removable) {
     if (isKept(p)) continue;
     let st;
     try {
