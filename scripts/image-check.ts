@@ -6,8 +6,9 @@
  * the CLI works inside the running container (`docker compose exec`) and with the server stopped
  * (`docker compose run --rm`), the database survives a restart, and Chromium renders JavaScript pages
  * exactly when the image ships it, and the local embedding provider (transformers.js + onnxruntime-node)
- * embeds pages and queries with a tiny ONNX model made on the spot (skipped without Debian's python3-onnx),
- * and a PDF is read (`doctor add`).
+ * embeds pages and queries with a tiny ONNX model made on the spot (skipped without Debian's python3-onnx).
+ * Also: the README's `tar` backup of /data works, a PDF is read (`doctor add`), and every package Doctor's
+ * compiled code imports loads (the image is pruned and has no shell; these keep the pruning honest).
  *
  * Usage (as root): node --import tsx scripts/image-check.ts --rootfs DIR --inspect FILE --chromium true|false
  *   [--out FILE.json]. FILE is `podman image inspect` output. Prints one line per check; exit 1 on a failure.
