@@ -19,9 +19,9 @@ RUN npm run build
 # --- deps: production dependencies only, with their install scripts (native prebuilds of DuckDB,
 # usearch, onnxruntime-node), built against the runtime image's own glibc. Only the root `prepare`
 # script (tsc, a dev dependency) is dropped. Then trimmed to what the service loads on this platform
-# (scripts/image-prune.sh: other platforms' binaries, onnxruntime-web, typings, source maps, debug
-# symbols, sharp's image library; ~530 MB -> ~210 MB), and a copy of the node binary without its debug
-# symbols (99 -> 86 MB).
+# (scripts/image-prune.sh: other platforms' binaries, onnxruntime-web, pdf.js's canvas, typings, source
+# maps, docs, unused module formats, debug symbols, sharp's image library; ~530 MB -> ~156 MB), and a copy
+# of the node binary without its debug symbols (99 -> 86 MB).
 FROM node:20-bookworm-slim AS deps
 RUN apt-get update \
  && apt-get install -y --no-install-recommends binutils \
@@ -95,9 +95,25 @@ RUN set -eu; \
       if [ -d locales ]; then find locales -name '*.pak' ! -name 'en-US.pak' -delete; fi; \
     fi
 COPY --from=deps /node /usr/local/bin/node
+# Then what the image does not run: every Debian package that is not glibc, libstdc++, tini, tzdata, tar
+# (README's backup of /data: `docker compose run --entrypoint tar ...`) or Chromium, or a dependency of
+# one (scripts/image-system-trim.mjs): apt, dpkg, debconf, perl, the shells, coreutils (but /usr/bin/env,
+# for `doctor`'s #!/usr/bin/env node), util-linux, gzip, PAM, GnuTLS, ..., glibc's commands and iconv
+# modules (~65 MB; what stays of Debian outside Chromium is ~11 MB). The image has no shell afterwards: the entrypoint is tini -> node, the HEALTHCHECK runs node,
+# and playwright starts Chromium without one. So /data, the `doctor` command and the user's home are
+# made here, first, while the tools exist.
+COPY scripts/image-system-trim.mjs /tmp/
+RUN set -euf; \
+    mkdir -p /data; \
+    chown node:node /data /home/node; \
+    ln -s /app/bin/doctor.js /usr/local/bin/doctor; \
+    roots="libc6 libc-bin libstdc++6 libgcc-s1 base-files tzdata? tini tar"; \
+    if [ "$WITH_CHROMIUM" = true ]; then roots="$roots $CHROMIUM_PACKAGE"; fi; \
+    node /tmp/image-system-trim.mjs $roots; \
+    node -e 'require("fs").rmSync("/tmp/image-system-trim.mjs")'
 
 # --- runtime: the system above as one layer, then Doctor's dependencies and code as their own layers
-# (a code change rebuilds and ships only the small ones).
+# (a code change rebuilds and ships only the small ones). No RUN here: the image has no shell.
 FROM scratch
 COPY --from=system / /
 LABEL org.opencontainers.image.title="Doctor" \
@@ -113,9 +129,6 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY examples ./examples
-RUN ln -s /app/bin/doctor.js /usr/local/bin/doctor \
- && mkdir -p /data \
- && chown node:node /data /home/node
 
 # The image's files belong to root; Doctor runs as `node` (uid 1000) and writes only to /data.
 USER node

@@ -7,6 +7,8 @@
  * (`docker compose run --rm`), the database survives a restart, and Chromium renders JavaScript pages
  * exactly when the image ships it, and the local embedding provider (transformers.js + onnxruntime-node)
  * embeds pages and queries with a tiny ONNX model made on the spot (skipped without Debian's python3-onnx).
+ * Also: the README's `tar` backup of /data works, a PDF is read (`doctor add`), and every package Doctor's
+ * compiled code imports loads (the image is pruned and has no shell; these keep the pruning honest).
  *
  * Usage (as root): node --import tsx scripts/image-check.ts --rootfs DIR --inspect FILE --chromium true|false
  *   [--out FILE.json]. FILE is `podman image inspect` output. Prints one line per check; exit 1 on a failure.
@@ -15,11 +17,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chownSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { builtinModules } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { serveDirectory } from '../src/cli/static-site.js';
+import { makePdf } from '../test/helpers/pdf.js';
 import { makeTinyModel, python, TINY_HIDDEN } from '../test/helpers/tiny-model.js';
 
 interface ImageInspect {
@@ -95,8 +99,10 @@ function spawnLogged(cmd: string, args: string[], logName: string): ChildProcess
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = createWriteStream(join(logDir, `${logName}.log`), { flags: 'a' });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  // Both streams into one log, closed when the process's streams are (not when the first one ends).
+  child.stdout!.pipe(log, { end: false });
+  child.stderr!.pipe(log, { end: false });
+  child.once('close', () => log.end());
   return child;
 }
 
@@ -329,9 +335,15 @@ async function main(): Promise<void> {
     await stopServer(server);
     server = undefined;
 
+    // README's backup: `docker compose run --rm -T --entrypoint tar doctor -C /data -cf - .` (the server stopped).
+    const backup = await finished(inImage(['tar', '-C', '/data', '-cf', '-', '.'], {}, 'backup-tar', { pid: true, net: true }));
+    check('the backup command of the README (`--entrypoint tar`) archives /data', backup.code === 0 && backup.stdout.includes('./doctor.duckdb'), `exit ${backup.code}, ${backup.stdout.length} bytes${backup.stderr ? `, ${backup.stderr.trim().slice(0, 200)}` : ''}`);
+
     const owners = readdirSync(data).map((f) => statSync(join(data, f)).uid);
     check('everything in /data is written by the image user', owners.length > 0 && owners.every((u) => u === USER.uid), readdirSync(data).join(', '));
 
+    await importsCheck();
+    await pdfCheck();
     await localEmbeddingCheck(port, siteUrl);
   } catch (e) {
     check('unexpected error', false, (e as Error).message);
@@ -386,6 +398,64 @@ async function localEmbeddingCheck(port: number, siteUrl: string): Promise<void>
   } finally {
     await stopServer(server);
   }
+}
+
+/**
+ * Every package Doctor's compiled code imports (static and dynamic imports, and createRequire) loads in the
+ * image, including those no other check reaches (bullmq and ioredis for workers, the Qdrant gRPC client for
+ * migrations, the MCP SDK's transports): the node_modules pruning and the system's trimming left out nothing
+ * they need. Not imported here: tsx (only when Doctor runs from its TypeScript sources), pdf.js (loaded the
+ * way pdf.ts does it by the PDF check) and, without Chromium, playwright-core (left out with it).
+ */
+async function importsCheck(): Promise<void> {
+  const specs = new Set<string>();
+  const builtins = new Set(builtinModules);
+  for (const f of readdirSync(join(ROOTFS, 'app/dist'), { recursive: true })) {
+    if (!String(f).endsWith('.js')) continue;
+    const code = readFileSync(join(ROOTFS, 'app/dist', String(f)), 'utf8');
+    for (const m of code.matchAll(/(?:\bfrom\s*|\bimport\(\s*|createRequire\([^)]*\)\(\s*)['"]([^'"./][^'"]*)['"]/g)) {
+      const spec = m[1]!;
+      if (!/^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(\/[\w./-]+)?$/i.test(spec)) continue; // a package name, not text such as `from ', '`
+      if (spec.startsWith('node:') || builtins.has(spec) || spec.startsWith('tsx/') || spec.startsWith('pdfjs-dist/')) continue;
+      if (!WITH_CHROMIUM && spec === 'playwright-core') continue;
+      specs.add(spec);
+    }
+  }
+  const script =
+    'const failed = []; for (const s of JSON.parse(process.argv[1])) { try { await import(s); } catch (e) { failed.push(`${s}: ${String(e.message).split("\\n")[0]}`); } }' +
+    ' console.log(JSON.stringify(failed)); process.exit(0);';
+  const run = await finished(inImage(['node', '--input-type=module', '-e', script, JSON.stringify([...specs].sort())], {}, 'imports', { pid: true, net: true }));
+  let failed: string[] | undefined;
+  try {
+    failed = JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as string[];
+  } catch {
+    /* the script did not run */
+  }
+  check(
+    "every package Doctor's code imports loads in the image",
+    run.code === 0 && specs.size > 10 && failed?.length === 0,
+    failed === undefined ? `exit ${run.code}: ${run.stderr.trim().slice(0, 300)}` : failed.length ? `failed: ${failed.join('; ').slice(0, 600)}` : `${specs.size} packages: ${[...specs].sort().join(', ')}`,
+  );
+}
+
+/**
+ * `doctor add` of a directory with a PDF (`docker compose run --rm doctor add ...`): pdf.js reads its text
+ * in the image, which leaves out pdf.js's optional @napi-rs/canvas (scripts/image-prune.sh), and says
+ * nothing about the missing canvas.
+ */
+async function pdfCheck(): Promise<void> {
+  const docs = '/tmp/doctor-image-check-docs';
+  mkdirSync(join(ROOTFS, docs), { recursive: true });
+  writeFileSync(join(ROOTFS, docs, 'handbook.pdf'), makePdf({ title: 'Kettle Handbook', pages: [['The handbook explains xylophonic tuning of kettles.'], ['Second page.']] }));
+  const add = await finished(inImage(['doctor', 'add', docs, '--tags', 'handbook'], { DOCTOR_API_TOKEN: TOKEN }, 'cli-add-pdf', { pid: true, net: true }));
+  const found = await finished(inImage(['doctor', 'search', 'xylophonic tuning', '--tags', 'handbook', '--json'], { DOCTOR_API_TOKEN: TOKEN }, 'cli-search-pdf', { pid: true, net: true }));
+  const top = parseCliTop(found.stdout);
+  const noise = /canvas|polyfill|Warning:/i.test(add.stderr);
+  check(
+    'a PDF is read and found (`doctor add`; pdf.js without @napi-rs/canvas, no warnings)',
+    add.code === 0 && found.code === 0 && String(top).endsWith('handbook.pdf') && !noise,
+    `add: exit ${add.code}${noise ? ` (stderr: ${add.stderr.slice(0, 300)})` : ''}, ${add.stdout.split('\n')[1]?.trim() ?? ''}; search: exit ${found.code}, top hit ${top}`,
+  );
 }
 
 /** The first result URL of `doctor search --json` output. */

@@ -11,8 +11,8 @@
 #  4. each image's filesystem exported (podman create + export): where the bytes are (du by component);
 #  5. each filesystem run in a chroot as the image's user by scripts/image-check.ts: /health, HEALTHCHECK,
 #     token, crawl + search of examples/site, CLI with the server running and stopped, restart, Chromium
-#     rendering, and the local embedder with a tiny ONNX model (made with Debian's python3-onnx; skipped
-#     without it).
+#     rendering, the README's tar backup, a PDF added, every package Doctor's code imports loading, and the
+#     local embedder with a tiny ONNX model (made with Debian's python3-onnx; skipped without it).
 #
 # Needs root, podman, debootstrap, jq, dpkg-query, and the npm registry and Debian's mirror; python3-onnx for
 # the local-embedder check.
