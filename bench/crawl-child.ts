@@ -67,7 +67,7 @@ const config = loadConfig(
   {},
 );
 const embedder = new LexicalEmbedder();
-const store = await openStore({ path: values.db!, embedding: embedder });
+const store = await openStore({ path: values.db!, embedding: embedder, threads: config.duckdbThreads });
 const ctx: Record<string, unknown> = { config, store, embedder, log: silentLogger };
 const runner = new JobRunner(ctx);
 ctx.jobs = runner;

@@ -56,7 +56,9 @@ if (values.rebuild) {
   const { openStore } = await load('src/store/store.ts');
   // as `doctor migrate qdrant` opens it (versions before migrationRowGroupSize: DuckDB's default)
   const rowGroupSize = mod.migrationRowGroupSize?.(Number(values.batch));
-  const store = await openStore({ path: values.db!, embedding: { provider: 'openai', model: 'text-embedding-ada-002', dimension }, rowGroupSize });
+  // DuckDB's threads as the CLI's configuration gives them (DOCTOR_DUCKDB_THREADS, else the default)
+  const duckdbThreads = Number(process.env.DOCTOR_DUCKDB_THREADS) || undefined;
+  const store = await openStore({ path: values.db!, embedding: { provider: 'openai', model: 'text-embedding-ada-002', dimension }, rowGroupSize, threads: duckdbThreads });
   const opts = { url: values.url!, collection: 'doctor_chunks', batchSize: Number(values.batch), onError: 'stop' as const, ...(values.group ? { writeGroupRows: Number(values.group) } : {}) };
   const c0 = process.cpuUsage();
   const th0 = threadCpu();

@@ -62,6 +62,7 @@ export async function openApp(config: DoctorConfig, opts: OpenAppOptions = {}): 
       embedding: { provider: embedder.provider, model: embedder.model, dimension: embedder.dimension },
       vector: { ...config, log, options: { allowVssInstall: config.vssInstall } },
       allowExtensionInstall: config.vssInstall,
+      threads: config.duckdbThreads,
       keepRecordedEmbedding: opts.keepRecordedEmbedding,
     });
   } catch (e) {

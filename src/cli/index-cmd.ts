@@ -34,7 +34,7 @@ async function openForIndex(config: DoctorConfig): Promise<{ db: Database; dimen
   if (config.dbPath === ':memory:' || !existsSync(config.dbPath)) {
     throw new Error(`No Doctor database at ${config.dbPath}: crawl something first (doctor crawl <url>), or pass --db-path.`);
   }
-  const db = await Database.open(config.dbPath);
+  const db = await Database.open(config.dbPath, { threads: config.duckdbThreads });
   const identity = await recordedEmbedding(db).catch(() => undefined);
   if (!identity) {
     await db.close();

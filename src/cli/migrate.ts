@@ -53,6 +53,7 @@ export function registerMigrate(program: Command): void {
         path: config.dbPath,
         embedding: { provider: 'openai', model: o.model, dimension: info.size },
         rowGroupSize: migrationRowGroupSize(o.batchSize),
+        threads: config.duckdbThreads,
       });
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar({ format: 'migrating [{bar}] {value}/{total} points | {rate} points/s | ETA {eta_formatted} | skipped {skipped}', stream: process.stderr }, cliProgress.Presets.shades_classic)

@@ -83,7 +83,7 @@ export function registerReembed(program: Command): void {
 
 async function abandon(config: ReturnType<typeof configFrom>, log: ReturnType<typeof createLogger>, json?: boolean): Promise<void> {
   // Abandoning needs no embedder: the database is opened as is.
-  const db = await Database.open(config.dbPath);
+  const db = await Database.open(config.dbPath, { threads: config.duckdbThreads });
   try {
     const pending = await pendingReembed(db);
     if (!pending) return json ? printJson({ abandoned: null }) : println('No re-embedding is pending.');

@@ -101,6 +101,8 @@ const settings = {
   // Worker threads extracting and chunking crawled pages (src/ingest/process-pool.ts); unset: one per core but
   // one (at least one), 0: on the main thread.
   extractWorkers: { env: 'DOCTOR_EXTRACT_WORKERS', schema: int(0, 64).optional(), default: undefined },
+  // DuckDB's worker threads (src/db/database.ts); unset: one per core but one (at least one).
+  duckdbThreads: { env: 'DOCTOR_DUCKDB_THREADS', schema: int(1, 256).optional(), default: undefined },
   perHostConcurrency: { env: 'DOCTOR_PER_HOST_CONCURRENCY', schema: int(1, 64), default: 4 },
   perHostDelayMs: { env: 'DOCTOR_PER_HOST_DELAY_MS', schema: int(0, 60_000), default: 50 },
   requestTimeoutMs: { env: 'DOCTOR_REQUEST_TIMEOUT_MS', schema: int(100, 600_000), default: 20_000 },
