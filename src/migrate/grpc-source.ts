@@ -6,7 +6,7 @@
 import { ConnectErrorCode as Code, ConnectError, Distance, QdrantClient, toDenseVector, type PointId as GrpcPointId, type RetrievedPoint, type Value, type VectorOutput } from '@qdrant/js-client-grpc';
 import { createRawScroll, decodePointId, decodeRetrievedPoint, type RawScrollAnswer } from './grpc-scroll.js';
 import type { PointId } from './points.js';
-import type { CollectionInfo, ErrorClass, QdrantSource, RawPoint, SourceConfig, VectorParams } from './source.js';
+import type { CollectionInfo, ErrorClass, QdrantSource, RawPage, RawPoint, SourceConfig, VectorParams } from './source.js';
 
 type Apis = { collections: any; points: any };
 
@@ -45,12 +45,19 @@ export class GrpcSource implements QdrantSource {
       withPayload: { selectorOptions: { case: 'enable', value: true } },
       withVectors: withVectors(args.vectorName),
     });
-    const points = res.result.map((bytes) => {
-      const { point, vector } = decodeRetrievedPoint(bytes, args.vectorName);
-      return { id: point.id ? fromGrpcId(point.id) : '', vector, payload: fromPayload(point.payload) };
-    });
-    const next = decodePointId(res.nextPageOffset);
-    return { points, next: next ? fromGrpcId(next) : null };
+    const offset = decodePointId(res.nextPageOffset);
+    const next = offset ? fromGrpcId(offset) : null;
+    let page: RawPage | undefined;
+    // points decoded on demand: the reader asks for the next page first
+    const points = (): RawPage =>
+      (page ??= {
+        next,
+        points: res.result.map((bytes) => {
+          const { point, vector } = decodeRetrievedPoint(bytes, args.vectorName);
+          return { id: point.id ? fromGrpcId(point.id) : '', vector, payload: fromPayload(point.payload) };
+        }),
+      });
+    return { next, points };
   }
 
   async retrieve(collection: string, ids: PointId[], vectorName?: string): Promise<RawPoint[]> {

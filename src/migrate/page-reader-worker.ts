@@ -9,6 +9,7 @@ import { MigrationError } from './errors.js';
 import type { FromReader, ReadJob, ToReader } from './page-protocol.js';
 import { openSource } from './open-source.js';
 import { termBuffers } from './page-terms.js';
+import type { PointId } from './points.js';
 import { withRetries } from './source.js';
 
 const port = parentPort;
@@ -29,20 +30,25 @@ port.on('message', (m: ToReader) => {
 
 async function run(job: ReadJob): Promise<void> {
   const source = await openSource(job.config);
+  const request = (from: PointId | null) => {
+    const answer = withRetries(`reading points after offset ${from ?? 'start'}`, source, () =>
+      source.scroll(job.collection, { offset: from, limit: job.batchSize, vectorName: job.vectorName, dimension: job.dimension }),
+      job.maxRetries,
+    );
+    answer.catch(() => {}); // awaited below; a failure while the previous page is decoded is not unhandled
+    return answer;
+  };
   try {
-    let offset = job.offset;
+    let inFlight = request(job.offset);
     for (;;) {
-      const from = offset;
-      const raw = await withRetries(`reading points after offset ${from ?? 'start'}`, source, () =>
-        source.scroll(job.collection, { offset: from, limit: job.batchSize, vectorName: job.vectorName, dimension: job.dimension }),
-        job.maxRetries,
-      );
-      const page = decodePage(raw, job.dimension, job.collection);
+      const answer = await inFlight;
+      // The next request goes out before this page is decoded (at most one answer waits beyond the window).
+      if (answer.next !== null) inFlight = request(answer.next);
+      const page = decodePage(answer.points(), job.dimension, job.collection);
       while (credits === 0) await new Promise<void>((r) => (wake = r));
       credits--;
       post({ type: 'page', page }, [page.vectors.buffer as ArrayBuffer, ...termBuffers(page.terms)]);
       if (page.next === null) return;
-      offset = page.next;
     }
   } finally {
     source.close();

@@ -102,7 +102,10 @@ export class RestSource implements QdrantSource {
 
   async scroll(collection: string, args: { offset: PointId | null; limit: number; vectorName?: string; dimension?: number }) {
     const body = { limit: args.limit, offset: args.offset ?? undefined, with_payload: true, with_vector: args.vectorName ? [args.vectorName] : true };
-    return parseScrollAnswer(await this.call('POST', this.path(collection, '/points/scroll'), body, true), args.vectorName, args.dimension, args.limit);
+    // The offset comes after the points in Qdrant's JSON: the page is parsed here (inside the retries: a
+    // malformed answer is asked for again).
+    const page = parseScrollAnswer(await this.call('POST', this.path(collection, '/points/scroll'), body, true), args.vectorName, args.dimension, args.limit);
+    return { next: page.next, points: () => page };
   }
 
   async retrieve(collection: string, ids: PointId[], vectorName?: string): Promise<RawPoint[]> {

@@ -43,12 +43,22 @@ export interface ErrorClass {
   status: string;
 }
 
+/** A scroll answer: the next page's offset, and the points (decoded on the first call). */
+export interface ScrollAnswer {
+  next: PointId | null;
+  points(): RawPage;
+}
+
 export interface QdrantSource {
   readonly config: SourceConfig;
   collectionInfo(collection: string): Promise<CollectionInfo>;
   count(collection: string): Promise<number>;
-  /** `dimension`: the expected vector length (a hint for buffers). */
-  scroll(collection: string, args: { offset: PointId | null; limit: number; vectorName?: string; dimension?: number }): Promise<RawPage>;
+  /**
+   * One scroll page. The answer's next offset is known before its points are decoded (`points()`), so the
+   * reader can ask for the next page first and decode this one while that answer travels. `dimension`: the
+   * expected vector length (a hint for buffers).
+   */
+  scroll(collection: string, args: { offset: PointId | null; limit: number; vectorName?: string; dimension?: number }): Promise<ScrollAnswer>;
   retrieve(collection: string, ids: PointId[], vectorName?: string): Promise<RawPoint[]>;
   classify(e: unknown): ErrorClass;
   close(): void;
