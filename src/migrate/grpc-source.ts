@@ -47,16 +47,14 @@ export class GrpcSource implements QdrantSource {
     });
     const offset = decodePointId(res.nextPageOffset);
     const next = offset ? fromGrpcId(offset) : null;
-    let page: RawPage | undefined;
     // points decoded on demand: the reader asks for the next page first
-    const points = (): RawPage =>
-      (page ??= {
-        next,
-        points: res.result.map((bytes) => {
-          const { point, vector } = decodeRetrievedPoint(bytes, args.vectorName);
-          return { id: point.id ? fromGrpcId(point.id) : '', vector, payload: fromPayload(point.payload) };
-        }),
-      });
+    const points = (): RawPage => ({
+      next,
+      points: res.result.map((bytes) => {
+        const { point, vector } = decodeRetrievedPoint(bytes, args.vectorName);
+        return { id: point.id ? fromGrpcId(point.id) : '', vector, payload: fromPayload(point.payload) };
+      }),
+    });
     return { next, points };
   }
 

@@ -43,7 +43,7 @@ export interface ErrorClass {
   status: string;
 }
 
-/** A scroll answer: the next page's offset, and the points (decoded on the first call). */
+/** A scroll answer: the next page's offset, and its points (decoded by the call: call it once). */
 export interface ScrollAnswer {
   next: PointId | null;
   points(): RawPage;

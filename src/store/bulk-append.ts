@@ -6,6 +6,7 @@
  */
 import bindings from '@duckdb/node-bindings';
 import { appendInChunks } from './appender.js';
+import { timestamptz } from './sql-values.js';
 import {
   ARRAY,
   BIGINT,
@@ -17,7 +18,6 @@ import {
   listValue,
   type DuckDBConnection,
   type DuckDBType,
-  timestampTZValue,
 } from '@duckdb/node-api';
 
 /** One row of document_embeddings, in column order. */
@@ -65,7 +65,7 @@ export async function appendEmbeddingRows(
     col(10, (r) => r.title);
     col(11, (r) => r.heading_path);
     col(12, (r) => r.extra);
-    col(13, (r) => timestampTZValue(BigInt(r.created_at.getTime()) * 1000n));
+    col(13, (r) => timestamptz(r.created_at));
     const child = bindings.array_vector_get_child(bindings.data_chunk_get_vector(chunk.chunk, 2));
     part.forEach((r, i) => {
       const v = r.embedding;
