@@ -176,13 +176,15 @@ export function explainDatabaseError(path: string, e: unknown): Error {
 export class Database {
   private readonly writeMutex = new Mutex();
   private readonly readerPool: ConnectionPool<DuckDBConnection>;
+  /** Snapshots running on connections of their own: close() waits for them. */
+  private readonly snapshots = new Set<Promise<unknown>>();
   private closed = false;
 
   private constructor(
     readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
-    private readonly readers: DuckDBConnection[],
+    readers: DuckDBConnection[],
     /** A new connection to this database (the attached one when opened with rowGroupSize). */
     private readonly connect: () => Promise<DuckDBConnection>,
   ) {
@@ -347,6 +349,17 @@ export class Database {
    */
   async snapshot<T>(fn: (q: Pick<Tx, 'run' | 'all' | 'connection'>) => Promise<T>): Promise<T> {
     this.assertOpen();
+    const running = this.runSnapshot(fn);
+    const tracked = running.catch(() => undefined);
+    this.snapshots.add(tracked);
+    try {
+      return await running;
+    } finally {
+      this.snapshots.delete(tracked);
+    }
+  }
+
+  private async runSnapshot<T>(fn: (q: Pick<Tx, 'run' | 'all' | 'connection'>) => Promise<T>): Promise<T> {
     const conn = await this.connect();
     try {
       await conn.run('BEGIN TRANSACTION');
@@ -373,11 +386,18 @@ export class Database {
     await this.run('CHECKPOINT');
   }
 
+  /**
+   * Closes the database once the work already under way is done: queued writes, reads running or
+   * waiting for a connection, and snapshots. New calls fail with "The database is closed". (Closing a
+   * connection under a running query can hang the process or abort it from native code.)
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     await this.writeMutex.runExclusive(async () => {
       this.closed = true;
-      for (const r of this.readers) r.closeSync();
+      const readers = await this.readerPool.drain();
+      await Promise.all([...this.snapshots]);
+      for (const r of readers) r.closeSync();
       this.writer.closeSync();
       this.instance.closeSync();
     });

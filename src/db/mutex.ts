@@ -17,9 +17,25 @@ export class Mutex {
 export class ConnectionPool<T = unknown> {
   private readonly idle: T[];
   private readonly lanes = new Map<string, ((item: T) => void)[]>();
+  private readonly size: number;
+  /** drain() waiting for items: served after every lane's waiters. */
+  private readonly drainers: ((item: T) => void)[] = [];
 
   constructor(items: readonly T[]) {
     this.idle = [...items];
+    this.size = items.length;
+  }
+
+  /**
+   * Takes every item for good, once the callers using or waiting for one are done with it (before closing
+   * them: a connection closed under a running query can hang or abort the process).
+   */
+  async drain(): Promise<T[]> {
+    const taken: T[] = [];
+    while (taken.length < this.size) {
+      taken.push(this.idle.pop() ?? (await new Promise<T>((resolve) => this.drainers.push(resolve))));
+    }
+    return taken;
   }
 
   async use<R>(fn: (item: T) => Promise<R>, lane = 'default'): Promise<R> {
@@ -43,7 +59,9 @@ export class ConnectionPool<T = unknown> {
     // The first lane in the map is served, then moves to the back: round-robin over lanes with waiters.
     const first = this.lanes.entries().next();
     if (first.done) {
-      this.idle.push(item);
+      const drainer = this.drainers.shift();
+      if (drainer) drainer(item);
+      else this.idle.push(item);
       return;
     }
     const [lane, queue] = first.value;
