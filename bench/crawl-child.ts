@@ -44,7 +44,9 @@ function threadCpuByName(): Record<string, number> {
       try {
         const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
         const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '').trim() || 'thread';
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '').trim() || 'thread';
+        // Node names no thread but libuv's pool and V8's helpers: the busy ones by thread id
+        const name = comm === 'node' ? `node:${t}` : comm;
         out[name] = (out[name] ?? 0) + (Number(rest[11]) + Number(rest[12])) / tick;
       } catch {
         // the thread ended meanwhile

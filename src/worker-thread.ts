@@ -16,3 +16,39 @@ export function startWorker(callerUrl: string, name: string, options: Omit<Worke
   }
   return new Worker(new URL(`./${name}.js`, callerUrl), options);
 }
+
+/** The message that asks a worker to stop (see stopWorker); a worker's message handler checks isStopRequest first. */
+const STOP_REQUEST = { doctorWorkerStop: true } as const;
+
+export function isStopRequest(msg: unknown): boolean {
+  return typeof msg === 'object' && msg !== null && (msg as { doctorWorkerStop?: unknown }).doctorWorkerStop === true;
+}
+
+/**
+ * Stops a worker thread that handles isStopRequest: it finishes the requests it has already received, then
+ * closes its port and ends. worker.terminate() in the middle of a native add-on call (usearch, onnxruntime)
+ * can abort the whole process: when the call returns into the terminating thread, the add-on cannot throw
+ * its result or error into JavaScript, and node-addon-api ends the process ("terminate called after
+ * throwing an instance of 'Napi::Error'"). terminate() is the fallback for a worker that has not ended
+ * after `timeoutMs` (a stuck one).
+ */
+export async function stopWorker(worker: Worker, timeoutMs = 30_000): Promise<void> {
+  if (worker.threadId < 0) return; // already ended
+  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.ref(); // the caller awaits the end: an unreferenced worker would let the process exit first
+  try {
+    worker.postMessage(STOP_REQUEST);
+  } catch {
+    /* the thread is ending */
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), timeoutMs);
+    timer.unref();
+  });
+  try {
+    if ((await Promise.race([ended, late])) === 'late') await worker.terminate();
+  } finally {
+    clearTimeout(timer);
+  }
+}

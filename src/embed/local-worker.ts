@@ -5,6 +5,7 @@
  * worker keeps serving.
  */
 import { parentPort } from 'node:worker_threads';
+import { isStopRequest } from '../worker-thread.js';
 import type { WorkerReply, WorkerRequest } from './local-protocol.js';
 import { RequestError, download, embed, load } from './local-runtime.js';
 
@@ -25,8 +26,19 @@ async function handle(req: WorkerRequest, id: number): Promise<{ result: unknown
 
 // One request at a time, in order.
 let queue: Promise<void> = Promise.resolve();
+let stopping = false;
 parentPort!.on('message', (msg: WorkerRequest & { id: number }) => {
+  if (isStopRequest(msg)) {
+    // the embedder is closing (stopWorker): requests still queued are refused, the running one finishes
+    stopping = true;
+    queue = queue.then(() => parentPort!.close());
+    return;
+  }
   queue = queue.then(async () => {
+    if (stopping) {
+      parentPort!.postMessage({ id: msg.id, ok: false, error: 'the local embedder is closed', kind: 'runtime' } satisfies WorkerReply);
+      return;
+    }
     try {
       const { result, transfer } = await handle(msg, msg.id);
       parentPort!.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply, transfer ?? []);

@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { EmbeddingError, type Embedder, type EmbedOptions } from './embedder.js';
 import { missingModelMessage, modelFiles, type LocalModel } from './local-models.js';
 import type { DownloadProgress, DownloadSpec, EmbedResult, LoadSpec, WorkerReply, WorkerRequest } from './local-protocol.js';
-import { startWorker } from '../worker-thread.js';
+import { startWorker, stopWorker } from '../worker-thread.js';
 
 export type { DownloadProgress } from './local-protocol.js';
 
@@ -75,9 +75,10 @@ class WorkerHandle {
     });
   }
 
+  /** Ends the thread once the request it runs is done (stopWorker: terminate() inside onnxruntime can abort the process). */
   async terminate(): Promise<void> {
     this.closing = true;
-    await this.worker.terminate();
+    await stopWorker(this.worker);
   }
 }
 

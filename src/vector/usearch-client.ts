@@ -3,7 +3,7 @@
  * Every call is a message; replies come back in order. If the worker dies, pending and later calls fail.
  */
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../worker-thread.js';
+import { startWorker, stopWorker } from '../worker-thread.js';
 import type { AddReply, ResolvedIndexParams, SearchReply, WorkerReply, WorkerRequest } from './usearch-protocol.js';
 
 export class WorkerIndex {
@@ -91,6 +91,7 @@ export class WorkerIndex {
     this.terminated = true;
     for (const p of this.pending.values()) p.reject(new Error('the usearch index was closed'));
     this.pending.clear();
-    await this.worker.terminate();
+    // not worker.terminate(): that can abort the process when it lands inside a native usearch call
+    await stopWorker(this.worker);
   }
 }

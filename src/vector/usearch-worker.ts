@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { renameSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import type { Index as IndexType } from 'usearch';
+import { isStopRequest } from '../worker-thread.js';
 import type { ResolvedIndexParams, WorkerReply, WorkerRequest } from './usearch-protocol.js';
 
 // usearch is loaded through require: its ESM entry hangs when imported in a worker under tsx's loader.
@@ -83,6 +84,12 @@ function handle(req: WorkerRequest): { result: unknown; transfer?: ArrayBuffer[]
 const port = parentPort;
 if (!port) throw new Error('usearch-worker must run in a worker thread');
 port.on('message', (msg: WorkerRequest & { id: number }) => {
+  if (isStopRequest(msg)) {
+    // every request posted before this one has been answered: end the thread (WorkerIndex.terminate)
+    index = undefined;
+    port.close();
+    return;
+  }
   let reply: WorkerReply;
   let transfer: ArrayBuffer[] | undefined;
   try {
