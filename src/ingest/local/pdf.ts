@@ -1,11 +1,16 @@
 /**
  * PDF text with pdfjs-dist (Mozilla's PDF.js, its legacy build for Node): the document title (Info or XMP
  * metadata) and the text of every page, one paragraph per text line, pages separated by a blank line.
- * No fonts are loaded, nothing is evaluated, and a damaged file fails with a reason instead of throwing past
- * the caller.
+ * Fonts are read only to map their character codes to text: pdf.js parses a PDF's embedded fonts, and reads
+ * Adobe's CMaps and the standard fonts' data from pdfjs-dist's own files (`cmaps/`, `standard_fonts/`), never
+ * from the system. No font is rendered or installed (no FontFace), no code in a PDF or font is evaluated,
+ * and a damaged file fails with a reason instead of throwing past the caller.
  */
 
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
 
@@ -49,6 +54,48 @@ function hasCanvas(): boolean {
   }
 }
 
+/** pdf.js's data files as getDocument options (see pdfJsData); found on the first PDF. */
+let dataOptions: PdfJsData | undefined;
+
+export interface PdfJsData {
+  cMapUrl?: string;
+  cMapPacked?: boolean;
+  standardFontDataUrl?: string;
+}
+
+/**
+ * pdfjs-dist's Adobe CMaps (`cmaps/`, binary "packed" .bcmap files) and standard font data
+ * (`standard_fonts/`) under the package directory `root`, as getDocument options. pdf.js needs a predefined
+ * CMap to read the text of a font that names one as its encoding and has no /ToUnicode map (CJK fonts that
+ * are not embedded, e.g. `/Encoding /90ms-RKSJ-H` or `/UniGB-UCS2-H`): the CMap maps character codes to
+ * CIDs, the character collection's UCS2 CMap maps CIDs to Unicode. Standard font data are the outlines,
+ * metrics and built-in encodings of the 14 standard fonts (Helvetica, Symbol, ...) that PDFs use without
+ * embedding them. pdf.js's Node build reads both with fs.readFile(directory + file name), so they are file
+ * paths ending in `/` (pdf.js requires the slash, on every platform). A missing directory is left out:
+ * PDFs are still read, without the text of fonts that need it.
+ */
+export function pdfJsData(root: string): PdfJsData {
+  const dir = (name: string) => {
+    const path = join(root, name);
+    return existsSync(path) ? path + '/' : undefined;
+  };
+  const cMapUrl = dir('cmaps');
+  const standardFontDataUrl = dir('standard_fonts');
+  return { ...(cMapUrl && { cMapUrl, cMapPacked: true }), ...(standardFontDataUrl && { standardFontDataUrl }) };
+}
+
+/**
+ * The installed pdfjs-dist's data files: resolved like the import of pdf.js (node_modules/pdfjs-dist, for
+ * src under tsx, dist and the container image alike; scripts/image-prune.sh keeps both directories).
+ */
+function installedPdfJsData(): PdfJsData {
+  try {
+    return pdfJsData(dirname(fileURLToPath(import.meta.resolve('pdfjs-dist/package.json'))));
+  } catch {
+    return {};
+  }
+}
+
 export interface PdfText {
   title: string | undefined;
   pages: string[];
@@ -66,7 +113,10 @@ export async function readPdf(bytes: Uint8Array): Promise<PdfText> {
     disableFontFace: true,
     useSystemFonts: false,
     stopAtErrors: false,
+    // pdf.js's warnings (a font or CMap it cannot load, a damaged object it skips) go to the console for
+    // every such file, with no path to tell which; what is lost shows as missing or no text instead.
     verbosity: VerbosityLevel.ERRORS,
+    ...(dataOptions ??= installedPdfJsData()),
   });
   try {
     const doc = await task.promise;
