@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { serveDirectory } from '../src/cli/static-site.js';
-import { makePdf } from '../test/helpers/pdf.js';
+import { makeCjkPdf, makePdf } from '../test/helpers/pdf.js';
 import { makeTinyModel, python, TINY_HIDDEN } from '../test/helpers/tiny-model.js';
 
 interface ImageInspect {
@@ -439,14 +439,16 @@ async function importsCheck(): Promise<void> {
 }
 
 /**
- * `doctor add` of a directory with a PDF (`docker compose run --rm doctor add ...`): pdf.js reads its text
+ * `doctor add` of a directory with PDFs (`docker compose run --rm doctor add ...`): pdf.js reads their text
  * in the image, which leaves out pdf.js's optional @napi-rs/canvas (scripts/image-prune.sh), and says
- * nothing about the missing canvas.
+ * nothing about the missing canvas. One PDF is Japanese in a font that is not embedded (Shift-JIS, Adobe's
+ * predefined 90ms-RKSJ-H CMap): its text needs the CMaps that the image's pruned pdfjs-dist must keep.
  */
 async function pdfCheck(): Promise<void> {
   const docs = '/tmp/doctor-image-check-docs';
   mkdirSync(join(ROOTFS, docs), { recursive: true });
   writeFileSync(join(ROOTFS, docs, 'handbook.pdf'), makePdf({ title: 'Kettle Handbook', pages: [['The handbook explains xylophonic tuning of kettles.'], ['Second page.']] }));
+  writeFileSync(join(ROOTFS, docs, 'tebiki.pdf'), makeCjkPdf({ title: '設定の手引き', font: 'japanese-sjis', pages: [['設定ファイルの説明です。']] }));
   const add = await finished(inImage(['doctor', 'add', docs, '--tags', 'handbook'], { DOCTOR_API_TOKEN: TOKEN }, 'cli-add-pdf', { pid: true, net: true }));
   const found = await finished(inImage(['doctor', 'search', 'xylophonic tuning', '--tags', 'handbook', '--json'], { DOCTOR_API_TOKEN: TOKEN }, 'cli-search-pdf', { pid: true, net: true }));
   const top = parseCliTop(found.stdout);
@@ -455,6 +457,14 @@ async function pdfCheck(): Promise<void> {
     'a PDF is read and found (`doctor add`; pdf.js without @napi-rs/canvas, no warnings)',
     add.code === 0 && found.code === 0 && String(top).endsWith('handbook.pdf') && !noise,
     `add: exit ${add.code}${noise ? ` (stderr: ${add.stderr.slice(0, 300)})` : ''}, ${add.stdout.split('\n')[1]?.trim() ?? ''}; search: exit ${found.code}, top hit ${top}`,
+  );
+  // The keyword search finds the Japanese run as written (the whole run between punctuation).
+  const cjk = await finished(inImage(['doctor', 'search', '設定ファイルの説明です', '--tags', 'handbook', '--json'], { DOCTOR_API_TOKEN: TOKEN }, 'cli-search-cjk-pdf', { pid: true, net: true }));
+  const cjkTop = parseCliTop(cjk.stdout);
+  check(
+    'a Japanese PDF in a non-embedded font (pdf.js CMaps in the image) is read and found',
+    cjk.code === 0 && String(cjkTop).endsWith('tebiki.pdf'),
+    `search: exit ${cjk.code}, top hit ${cjkTop}${cjk.code !== 0 ? ` (stderr: ${cjk.stderr.slice(0, 300)})` : ''}`,
   );
 }
 
