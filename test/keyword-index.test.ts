@@ -48,16 +48,26 @@ function referenceBm25(chunks: { id: string; text: string; title?: string | null
 
 describe('tokeniser', () => {
   it('splits exactly as the stored keyword rows were split (a change must re-index)', () => {
-    // digest of the terms of the first implementation for varied texts: stored kw_docs rows and snapshot
-    // files hold hashes of these terms, so any change here must come with a re-index of stored chunks
+    // digests of the terms for varied texts: stored kw_docs rows and snapshot files hold hashes of these
+    // terms, so any change here must come with a re-index of stored chunks (TOKENIZER_VERSION)
+    const digest = (texts: string[]) => {
+      const h = createHash('sha256');
+      for (const t of texts) h.update(JSON.stringify([analyze(t), analyze(t, 'all'), analyze(t, 'none'), queryTerms(t)]));
+      return h.digest('hex');
+    };
+    // Text without CJK letters: the terms of the first implementation (kw3), unchanged by CJK bigrams.
     const texts = [
       '', 'ON CONFLICT DO NOTHING; GROUP BY x IS DISTINCT FROM y', 'readFileSync os.path.join read_file_sync HTTPServer x86_64 AB1 A1 Abc12 getHTTPResponseCode',
-      'ÀB́C Ǆemal שלוםabc 日本語のテキスト ʰmod café', 'SELECT  *\tFROM\nT WHERE A_B = 1 AND\u00a0NOT NULL', 'std::vector foo::bar-baz.qux a..b --x',
+      'ÀB́C Ǆemal שלוםabc ʰmod café', 'SELECT  *\tFROM\nT WHERE A_B = 1 AND\u00a0NOT NULL', 'std::vector foo::bar-baz.qux a..b --x',
       'The quick brown fox jumps over the lazy dog. ' + 'x'.repeat(80) + ' tail',
     ];
-    const h = createHash('sha256');
-    for (const t of texts) h.update(JSON.stringify([analyze(t), analyze(t, 'all'), analyze(t, 'none'), queryTerms(t)]));
-    assert.equal(h.digest('hex'), '7b1953c34fc1c3826cdc8e2006597dc8270810ff4a148948de26ce81bdb65a9a');
+    assert.equal(digest(texts), 'd2dd3efe0b9a05f59825fb98a9e3ed7d782d27369f3c96184b146854327fd83f');
+    // CJK text (character bigrams, kw4)
+    const cjk = [
+      'ÀB́C Ǆemal שלוםabc 日本語のテキスト ʰmod café', 'Python3の使い方 APIキー foo.日本.bar_baz readFileSyncを呼ぶ', 'SELECT 文 ON CONFLICT 句 GROUP BY',
+      '数据库索引：本文介绍如何为数据库表创建索引。', '데이터베이스를 사용합니다', 'データベース 𠀋 々 〇',
+    ];
+    assert.equal(digest(cjk), '5d5bea81a9dd65d6e226d31e38eb6073e5d5fbc8b4e22f5ed72b430e8c104688');
   });
 
   it('case-folds, keeps identifiers whole and splits them, drops stop words from plain tokenize', () => {

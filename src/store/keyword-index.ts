@@ -36,7 +36,7 @@ import { readSnapshot, serialise, snapshotPathOf, writeSnapshot } from './keywor
  * Recorded in `meta.keyword_tokenizer`: a database indexed with another tokeniser (or term weighting) is
  * re-indexed from its chunks on open. Change it whenever src/text/ changes what terms a text gives.
  */
-export const TOKENIZER_VERSION = 'kw3: words + identifier parts + capitalised pairs; title x2, heading x2; fnv/mx 64-bit';
+export const TOKENIZER_VERSION = 'kw4: words + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit';
 
 
 export interface KeywordHit {

@@ -1,9 +1,11 @@
 /**
  * Which words of a text match a query, as the keyword index sees them: a word (or code identifier) is a
- * hit when one of its tokens is a query token (`renderDashboard` matches "dashboard"). For highlighting
- * search results and pages; also picks the snippet of a result that holds the most query terms.
+ * hit when one of its tokens is a query token (`renderDashboard` matches "dashboard"). In Chinese,
+ * Japanese and Korean text, indexed as character bigrams, the hit is the characters of the matching
+ * bigrams (`日本語` in `日本語のテキスト`), not the whole run. For highlighting search results and pages;
+ * also picks the snippet of a result that holds the most query terms.
  */
-import { TOKEN_RE, tokenize } from './tokenize.js';
+import { TOKEN_RE, cjkPieces, hasCjk, tokenize } from './tokenize.js';
 
 export interface Segment {
   text: string;
@@ -25,10 +27,45 @@ function hitsIn(text: string, terms: ReadonlySet<string>): Hit[] {
   const hits: Hit[] = [];
   if (terms.size === 0) return hits;
   for (const m of text.matchAll(TOKEN_RE)) {
-    const tokens = tokenize(m[0]).filter((t) => terms.has(t));
-    if (tokens.length) hits.push({ start: m.index, end: m.index + m[0].length, tokens });
+    if (hasCjk(m[0])) {
+      for (const piece of cjkPieces(m[0])) {
+        const start = m.index + piece.start;
+        const end = m.index + piece.end;
+        if (piece.cjk) cjkHits(text, start, end, terms, hits);
+        else wordHit(text, start, end, terms, hits);
+      }
+    } else wordHit(text, m.index, m.index + m[0].length, terms, hits);
   }
   return hits;
+}
+
+/** text[start, end) as one hit when one of its tokens is a query term. */
+function wordHit(text: string, start: number, end: number, terms: ReadonlySet<string>, hits: Hit[]): void {
+  const tokens = tokenize(text.slice(start, end)).filter((t) => terms.has(t));
+  if (tokens.length) hits.push({ start, end, tokens });
+}
+
+/** The characters of a CJK run's matching bigrams (or of the lone character), overlapping ones joined. */
+function cjkHits(text: string, start: number, end: number, terms: ReadonlySet<string>, hits: Hit[]): void {
+  const chars = Array.from(text.slice(start, end));
+  const add = (from: number, to: number, token: string) => {
+    const last = hits[hits.length - 1];
+    if (last && last.end >= from && last.start >= start) {
+      last.end = to;
+      if (!last.tokens.includes(token)) last.tokens.push(token);
+    } else hits.push({ start: from, end: to, tokens: [token] });
+  };
+  if (chars.length === 1) {
+    if (terms.has(chars[0]!)) add(start, end, chars[0]!);
+    return;
+  }
+  let at = start;
+  for (let i = 0; i + 1 < chars.length; i++) {
+    const next = at + chars[i]!.length;
+    const bigram = chars[i]! + chars[i + 1]!;
+    if (terms.has(bigram)) add(at, next + chars[i + 1]!.length, bigram);
+    at = next;
+  }
 }
 
 function segmentsOf(text: string, hits: readonly Hit[], from = 0, to = text.length): Segment[] {

@@ -9,6 +9,14 @@
  * - Keyword phrases written in capitals, as SQL is (`ON CONFLICT`, `GROUP BY`, `IS DISTINCT FROM`), also
  *   give one term per pair of adjacent words, joined by a space ("on conflict", "conflict do"): a query
  *   naming the phrase (in any case) matches it as a whole, not only word by word.
+ * - Text in Chinese, Japanese and Korean (Han, Hiragana, Katakana, Hangul) gives overlapping character
+ *   bigrams, as Lucene's CJK analyzer does: `日本語のテキスト` -> 日本, 本語, 語の, のテ, テキ, キス, スト (a lone
+ *   character gives itself). Chinese and Japanese are written without spaces, so a run of them is no word;
+ *   Korean separates words by spaces but attaches particles to them (`데이터베이스를`), so a word alone would
+ *   not match its bare form either. A query goes through the same analysis, so `日本語` matches through its
+ *   bigrams 日本 and 本語, and a text holding the whole word scores on both. In a mixed token (`Python3の使い方`,
+ *   `APIキー`) the other letters stay an ordinary word with its identifier parts. CJK text makes no phrase
+ *   pairs (its bigrams already hold the order). Text without CJK letters is analysed exactly as before.
  * - Stop words ("the", "of", "on", ...) are terms like any other in `analyze`, so they are indexed; a query
  *   uses them only when it has nothing else (`queryTerms`), and they never count towards a text's length.
  */
@@ -30,6 +38,24 @@ const CAMEL_RE = /[\p{Lu}]?[\p{Ll}\p{N}]+|[\p{Lu}]+(?![\p{Ll}])|[\p{N}]+/gu;
 const CAPITAL_WORD_RE = /^[A-Z][A-Z0-9_]+$/;
 /** Tokens that are one part for sure (ASCII word, Capitalised word, all caps, digits): nothing to split. */
 const ONE_PART_RE = /^(?:[A-Z]?[a-z0-9]+|[A-Z]+)$/;
+/**
+ * Letters of the scripts that get bigrams (Script_Extensions, so the kana prolonged sound mark ー and the
+ * iteration marks count too). Inside a token (letters, digits, separators) only letters and digits match.
+ */
+const CJK_RE = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}]/u;
+/** Below this code unit no letter or digit is CJK (Hangul Jamo start here): a cheap test before CJK_RE. */
+const FIRST_CJK = 0x1100;
+const CJK_RUN_RE = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}]+/gu;
+/** A separator left at either end of a token's non-CJK piece (`foo.` of `foo.日本`). */
+const EDGE_SEPARATOR_RE = /^(?:[._\-]|::)|(?:[._\-]|::)$/g;
+
+/** Whether a token holds CJK letters. ONE_PART_RE first: an ASCII word never does, and costs no more. */
+function cjkToken(token: string, onePart: boolean): boolean {
+  if (onePart) return false;
+  let i = 0;
+  while (i < token.length && token.charCodeAt(i) < FIRST_CJK) i++;
+  return i < token.length && CJK_RE.test(token);
+}
 
 /** Whether text[from, to) is one or more spaces, tabs or line breaks (what may separate a phrase's words). */
 function spaceOnly(text: string, from: number, to: number): boolean {
@@ -56,6 +82,15 @@ export function analyze(text: string, phrases: 'capitals' | 'all' | 'none' = 'ca
   let prevEnd = -1;
   for (const m of text.matchAll(TOKEN_RE)) {
     const raw = m[0];
+    const onePart = ONE_PART_RE.test(raw);
+    if (cjkToken(raw, onePart)) {
+      for (const piece of cjkPieces(raw)) {
+        if (piece.cjk) addBigrams(raw.slice(piece.start, piece.end), out);
+        else addWord(raw.slice(piece.start, piece.end), out);
+      }
+      prevRaw = undefined; // no phrase pair with CJK text on either side
+      continue;
+    }
     const whole = raw.toLowerCase();
     if (phrases !== 'none' && prevRaw !== undefined) {
       // cheapest test first: most words are not capitalised, and the gap is only read for a possible pair
@@ -67,20 +102,71 @@ export function analyze(text: string, phrases: 'capitals' | 'all' | 'none' = 'ca
     prevRaw = raw;
     prevEnd = m.index + raw.length;
     if (whole.length <= MAX_TOKEN_LENGTH) out.push(whole);
-    if (ONE_PART_RE.test(raw)) continue; // a plain word: no parts to add
-    const parts = raw.split(PART_SPLIT_RE);
-    if (parts.length === 1) {
-      const camel = raw.match(CAMEL_RE);
-      if (camel && camel.length > 1) for (const c of camel) out.push(c.toLowerCase());
-      continue;
-    }
-    for (const part of parts) {
-      if (!part) continue;
-      const camel = part.match(CAMEL_RE);
-      if (camel && camel.length > 1) for (const c of camel) out.push(c.toLowerCase());
-      else if (part.length <= MAX_TOKEN_LENGTH) out.push(part.toLowerCase());
-    }
+    if (!onePart) addParts(raw, out); // a plain word has no parts to add
   }
+  return out;
+}
+
+/** A word (or identifier) as a term, with its parts when it has several. */
+function addWord(raw: string, out: string[]): void {
+  const whole = raw.toLowerCase();
+  if (whole.length <= MAX_TOKEN_LENGTH) out.push(whole);
+  if (!ONE_PART_RE.test(raw)) addParts(raw, out);
+}
+
+/** The parts of an identifier (`os.path.join`, `readFileSync`), none for a word of one part. */
+function addParts(raw: string, out: string[]): void {
+  const parts = raw.split(PART_SPLIT_RE);
+  if (parts.length === 1) {
+    const camel = raw.match(CAMEL_RE);
+    if (camel && camel.length > 1) for (const c of camel) out.push(c.toLowerCase());
+    return;
+  }
+  for (const part of parts) {
+    if (!part) continue;
+    const camel = part.match(CAMEL_RE);
+    if (camel && camel.length > 1) for (const c of camel) out.push(c.toLowerCase());
+    else if (part.length <= MAX_TOKEN_LENGTH) out.push(part.toLowerCase());
+  }
+}
+
+/** The overlapping character bigrams of a CJK run (by code point); a lone character is its own term. */
+function addBigrams(run: string, out: string[]): void {
+  const chars = Array.from(run);
+  if (chars.length === 1) out.push(chars[0]!);
+  for (let i = 0; i + 1 < chars.length; i++) out.push(chars[i]! + chars[i + 1]!);
+}
+
+/** A piece of a token: a CJK run, or the text between runs (separators at its ends left out). */
+export interface TokenPiece {
+  start: number;
+  end: number;
+  cjk: boolean;
+}
+
+/** Whether a token (a TOKEN_RE match) holds CJK letters, which `cjkPieces` then splits out. */
+export const hasCjk = (token: string): boolean => cjkToken(token, ONE_PART_RE.test(token));
+
+/**
+ * A token cut into its CJK runs and the other pieces, with offsets into the token; pieces left empty
+ * by removing separators are dropped. Exported for highlighting, which must cut as the index does.
+ */
+export function cjkPieces(token: string): TokenPiece[] {
+  const out: TokenPiece[] = [];
+  const other = (start: number, end: number) => {
+    const piece = token.slice(start, end);
+    const trimmed = piece.replace(EDGE_SEPARATOR_RE, '');
+    if (!trimmed) return;
+    const at = start + piece.indexOf(trimmed);
+    out.push({ start: at, end: at + trimmed.length, cjk: false });
+  };
+  let at = 0;
+  for (const m of token.matchAll(CJK_RUN_RE)) {
+    if (m.index > at) other(at, m.index);
+    out.push({ start: m.index, end: m.index + m[0].length, cjk: true });
+    at = m.index + m[0].length;
+  }
+  if (at < token.length) other(at, token.length);
   return out;
 }
 
