@@ -184,13 +184,26 @@ export class KeywordIndex implements ChunkHook {
    * when the memory is stale.
    */
   async open(): Promise<void> {
-    if ((await getMeta(this.db, 'keyword_tokenizer')) !== TOKENIZER_VERSION) {
+    const before = await getMeta(this.db, 'keyword_tokenizer');
+    if (before !== TOKENIZER_VERSION) {
       await this.db.transaction(async (tx) => {
         await tx.run('DELETE FROM kw_docs');
         await setMeta(tx, 'keyword_tokenizer', TOKENIZER_VERSION);
       });
     }
-    const missing = await this.indexMissing();
+    // A tokeniser change re-indexes every chunk (~4 minutes per million on 2 cores): say so, and how far it is.
+    const [todo] = await this.db.all<{ n: number }>(
+      'SELECT count(*)::INTEGER AS n FROM document_embeddings e ANTI JOIN kw_docs d ON d.doc = e.seq',
+    );
+    const total = todo?.n ?? 0;
+    const why = before && before !== TOKENIZER_VERSION ? 'the keyword tokeniser changed' : 'chunks without keyword rows';
+    if (total >= 10_000) this.log?.info({ chunks: total }, `keyword index: indexing ${total} stored chunks (${why}); keyword search waits until it is done`);
+    let lastReport = Date.now();
+    const missing = await this.indexMissing(5000, (done) => {
+      if (Date.now() - lastReport < 5000) return;
+      lastReport = Date.now();
+      this.log?.info({ done, of: total }, `keyword index: ${done} of ${total} chunks indexed`);
+    });
     if (missing > 0) this.log?.info({ chunks: missing }, 'keyword index: indexed stored chunks');
     await this.reload();
   }
@@ -280,7 +293,7 @@ export class KeywordIndex implements ChunkHook {
    * Indexes stored chunks that have no keyword rows (written before the index existed, or before a
    * tokeniser change), in batches of one transaction each. Returns how many chunks were added.
    */
-  async indexMissing(batch = 5000): Promise<number> {
+  async indexMissing(batch = 5000, onProgress?: (done: number) => void): Promise<number> {
     let total = 0;
     let after = -1n;
     for (;;) {
@@ -304,6 +317,7 @@ export class KeywordIndex implements ChunkHook {
         await this.onInsert(tx, chunks);
         total += chunks.length;
       });
+      onProgress?.(total);
       after = BigInt(rows[rows.length - 1]!.seq);
     }
   }
