@@ -179,6 +179,7 @@ export class Database {
   /** Snapshots running on connections of their own: close() waits for them. */
   private readonly snapshots = new Set<Promise<unknown>>();
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   private constructor(
     readonly path: string,
@@ -391,9 +392,9 @@ export class Database {
    * waiting for a connection, and snapshots. New calls fail with "The database is closed". (Closing a
    * connection under a running query can hang the process or abort it from native code.)
    */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    await this.writeMutex.runExclusive(async () => {
+  close(): Promise<void> {
+    // one close for every caller: a second drain would wait forever for connections the first one took
+    this.closing ??= this.writeMutex.runExclusive(async () => {
       this.closed = true;
       const readers = await this.readerPool.drain();
       await Promise.all([...this.snapshots]);
@@ -401,6 +402,7 @@ export class Database {
       this.writer.closeSync();
       this.instance.closeSync();
     });
+    return this.closing;
   }
 
   /** Where errors from commit hooks go (the data is committed; the hook's owner must recover). */
