@@ -60,8 +60,8 @@ const REPEATABLE = new Set(['tags', 'status']);
 /** `GET /jobs` is Doctor's own (the Python service had none); its input is checked here with the same parser. */
 const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
 const listJobsInput = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
-  status: service.tagsInput.pipe(z.array(z.enum(JOB_STATUSES)).optional()),
+  limit: service.intField('limit', 1, 1000).default(50),
+  status: service.tagsInput.pipe(z.array(z.enum(JOB_STATUSES, { error: (iss) => `status must be one of ${JOB_STATUSES.join(', ')} (got ${JSON.stringify(String(iss.input).slice(0, 50))})` })).optional()),
 });
 
 /** Descriptions of every input field, for OpenAPI only (validation stays in src/service/inputs.ts). */
