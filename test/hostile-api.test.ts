@@ -321,6 +321,9 @@ describe('hostile API requests', () => {
       ['/map/page/x/raw', 404, /no page with id "x"/],
       ['/map/page/x', 404, /no page with id "x"/],
       ['/no/such/route', 404, /no route GET \/no\/such\/route/],
+      // route-pattern characters in an unknown path are plain text, not a 500 from the router
+      ['/ui/jobs/*/raw', 404, /no route GET \/ui\/jobs\/\*\/raw/],
+      ['/a*/b:c', 404, /no route GET \/a\*\/b:c/],
     ];
     for (const [path, status, detail] of cases) {
       const r = await get(path, { accept: 'application/json' });

@@ -189,7 +189,10 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
   app.setErrorHandler((err: FastifyError | Error, req, reply) => sendError(ctx.log, req, reply, err, bodyLimit));
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;
-    const allowed = (['GET', 'POST'] as const).filter((method) => app.hasRoute({ method, url: path }));
+    // hasRoute reads its url as a route pattern (":name" a parameter, "*" a wildcard, which find-my-way refuses
+    // anywhere but at the end): a requested path holding either is no route's own path, so it gets the 404.
+    const literal = !/[:*]/.test(path);
+    const allowed = literal ? (['GET', 'POST'] as const).filter((method) => app.hasRoute({ method, url: path })) : [];
     if (allowed.length) {
       return reply.code(405).header('allow', allowed.join(', ')).send({ detail: `${req.method} is not allowed on ${path}: use ${allowed.join(' or ')}` });
     }
