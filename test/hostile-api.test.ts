@@ -286,6 +286,9 @@ describe('hostile API requests', () => {
       assert.equal(r.isError, true);
       assert.match(r.content[0]!.text, /page_ids must be a list of page ids \(strings\) \(got a string\)/);
       assert.match(r.content[0]!.text, /tags must be a list of strings or one comma-separated string \(got an object\)/);
+      // the MCP SDK lists every issue: a value failing two checks must still give one message
+      const huge = (await client.callTool({ name: 'get_doc_page', arguments: { page_id: 'lines', starting_line: 1e308 } })) as { content: { text: string }[] };
+      assert.equal(huge.content[0]!.text.match(/starting_line must be a whole number from 1 to [\d,]+ \(got 1e\+308\)/g)?.length, 1, huge.content[0]!.text);
     } finally {
       await client.close();
     }

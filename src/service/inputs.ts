@@ -66,7 +66,7 @@ export function intField(name: string, min: number, max: number) {
   const range = `${name} must be a whole number from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}`;
   return z.coerce
     .number({ error: range })
-    .int({ error: (iss) => `${range} (got ${String(iss.input)})` })
+    .int({ error: (iss) => `${range} (got ${String(iss.input)})`, abort: true })
     .min(min, { error: (iss) => `${range} (got ${String(iss.input)})` })
     .max(max, { error: (iss) => `${range} (got ${String(iss.input)})` });
 }
