@@ -247,6 +247,54 @@ describe('hostile API requests', () => {
     }
   });
 
+  it('wrong JSON types name the field and what it takes, never a bare "Invalid input" (REST and MCP alike)', async () => {
+    const post = async (path: string, body: string) => {
+      const r = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      return { status: r.status, detail: ((await r.json()) as { detail: string }).detail };
+    };
+    const cases: [string, string, RegExp][] = [
+      ['/fetch_url', 'true', /^the inputs must be a JSON object of named fields, e\.g\. \{"url": \.\.\.\} \(got a boolean\)$/],
+      ['/recrawl_site', '["x"]', /must be a JSON object of named fields.*\(got a list\)/],
+      ['/delete_docs', '{"page_ids":"big-1"}', /^page_ids must be a list of page ids \(strings\) \(got a string\)$/],
+      ['/delete_docs', '{"tags":[1]}', /^tags must be a list of strings or one comma-separated string \(got a list holding a number\)$/],
+      ['/fetch_url', '{"url":"https://docs.test/","include":"a","scope":3,"respect_robots":"maybe"}',
+        /scope must be one of prefix, host or domain \(got a number\); include must be a list of URL patterns \(strings\) \(got a string\); respect_robots must be true or false \(got "maybe"\)/],
+      ['/fetch_url', JSON.stringify({ url: 'https://docs.test/', exclude: Array(51).fill('a') }), /exclude has too many entries: at most 50 \(got 51\): combine patterns/],
+      ['/add_local', '{"path":"/x","base_url":5,"max_file_bytes":"lots"}', /base_url must be a string \(got a number\); max_file_bytes must be a whole number from 1,024 to 1,073,741,824$/],
+    ];
+    for (const [path, body, detail] of cases) {
+      const r = await post(path, body);
+      assert.equal(r.status, 422, `${path} ${body}`);
+      assert.match(r.detail, detail);
+      assert.ok(!/Invalid input|Invalid option|expected (array|object|number)/.test(r.detail), r.detail);
+    }
+    const search = await get('/search_docs?query=x&tags=a&return_full_document_text=yes&mode=fast&max_results=1e308');
+    assert.equal(search.status, 422);
+    // one message per wrong field, even when a value fails several checks
+    assert.equal(
+      search.body!.detail,
+      'max_results must be a whole number from 1 to 100 (got 1e+308); return_full_document_text must be true or false (got "yes"); mode must be one of hybrid, vector or keyword (got "fast")',
+    );
+    const jobs = await get('/jobs?limit=many&status=done');
+    assert.equal(jobs.status, 422);
+    assert.equal(jobs.body!.detail, 'limit must be a whole number from 1 to 1,000; status must be one of pending, running, completed, failed, cancelled (got "done")');
+
+    const client = new Client({ name: 'types', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)) as Transport);
+    try {
+      const r = (await client.callTool({ name: 'delete_docs', arguments: { page_ids: 'big-1', tags: { a: 1 } } })) as { isError?: boolean; content: { text: string }[] };
+      assert.equal(r.isError, true);
+      assert.match(r.content[0]!.text, /page_ids must be a list of page ids \(strings\) \(got a string\)/);
+      assert.match(r.content[0]!.text, /tags must be a list of strings or one comma-separated string \(got an object\)/);
+      // the MCP SDK lists every issue: a value failing two checks must still give one message
+      const huge = (await client.callTool({ name: 'get_doc_page', arguments: { page_id: 'lines', starting_line: 1e308 } })) as { content: { text: string }[] };
+      assert.equal(huge.content[0]!.text.match(/starting_line must be a whole number from 1 to [\d,]+ \(got 1e\+308\)/g)?.length, 1, huge.content[0]!.text);
+    } finally {
+      await client.close();
+    }
+    assert.equal((await get('/search_docs?query=quokka&tags=big')).status, 200, 'nothing was deleted, search still answers');
+  });
+
   it('get_doc_page: a backwards line range or ending_line=0 is 422; job ids are case-insensitive', async () => {
     const backwards = await get('/get_doc_page?page_id=lines&starting_line=5&ending_line=2');
     assert.equal(backwards.status, 422);
@@ -276,6 +324,9 @@ describe('hostile API requests', () => {
       ['/map/page/x/raw', 404, /no page with id "x"/],
       ['/map/page/x', 404, /no page with id "x"/],
       ['/no/such/route', 404, /no route GET \/no\/such\/route/],
+      // route-pattern characters in an unknown path are plain text, not a 500 from the router
+      ['/ui/jobs/*/raw', 404, /no route GET \/ui\/jobs\/\*\/raw/],
+      ['/a*/b:c', 404, /no route GET \/a\*\/b:c/],
     ];
     for (const [path, status, detail] of cases) {
       const r = await get(path, { accept: 'application/json' });

@@ -60,8 +60,8 @@ const REPEATABLE = new Set(['tags', 'status']);
 /** `GET /jobs` is Doctor's own (the Python service had none); its input is checked here with the same parser. */
 const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
 const listJobsInput = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
-  status: service.tagsInput.pipe(z.array(z.enum(JOB_STATUSES)).optional()),
+  limit: service.intField('limit', 1, 1000).default(50),
+  status: service.tagsInput.pipe(z.array(z.enum(JOB_STATUSES, { error: (iss) => `status must be one of ${JOB_STATUSES.join(', ')} (got ${JSON.stringify(String(iss.input).slice(0, 50))})` })).optional()),
 });
 
 /** Descriptions of every input field, for OpenAPI only (validation stays in src/service/inputs.ts). */
@@ -189,7 +189,10 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
   app.setErrorHandler((err: FastifyError | Error, req, reply) => sendError(ctx.log, req, reply, err, bodyLimit));
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;
-    const allowed = (['GET', 'POST'] as const).filter((method) => app.hasRoute({ method, url: path }));
+    // hasRoute reads its url as a route pattern (":name" a parameter, "*" a wildcard, which find-my-way refuses
+    // anywhere but at the end): a requested path holding either is no route's own path, so it gets the 404.
+    const literal = !/[:*]/.test(path);
+    const allowed = literal ? (['GET', 'POST'] as const).filter((method) => app.hasRoute({ method, url: path })) : [];
     if (allowed.length) {
       return reply.code(405).header('allow', allowed.join(', ')).send({ detail: `${req.method} is not allowed on ${path}: use ${allowed.join(' or ')}` });
     }

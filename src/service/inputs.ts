@@ -8,7 +8,9 @@ import { ValidationError } from './errors.js';
 
 /** Tags arrive as a list, a single string, or a comma-separated string (CLI, query strings). */
 export const tagsInput = z
-  .union([z.array(z.string()), z.string()])
+  .union([z.array(z.string()), z.string()], {
+    error: (iss) => `tags must be a list of strings or one comma-separated string (got ${kindOf(iss.input)}${listItemKinds(iss.input)})`,
+  })
   .optional()
   .transform((v) => {
     if (v === undefined) return undefined;
@@ -16,9 +18,37 @@ export const tagsInput = z
     return list.length ? [...new Set(list)] : undefined;
   });
 
-const boolish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
+/** A yes/no field: true or false, or (as query strings send them) "true", "false", "1" or "0". */
+function boolField(name: string) {
+  return z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])], {
+      error: (iss) => `${name} must be true or false (got ${typeof iss.input === 'string' ? JSON.stringify(iss.input.slice(0, 50)) : kindOf(iss.input)})`,
+    })
+    .transform((v) => v === true || v === 'true' || v === '1');
+}
+
+/** One of a fixed set of words; the message lists them. */
+function enumField<const T extends readonly [string, ...string[]]>(name: string, values: T) {
+  const allowed = `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
+  return z.enum(values, {
+    error: (iss) => `${name} must be one of ${allowed} (got ${typeof iss.input === 'string' ? JSON.stringify(iss.input.slice(0, 50)) : kindOf(iss.input)})`,
+  });
+}
+
+/** A list field whose messages say what it must hold and how long it may be. */
+function listField<T extends z.ZodType>(name: string, item: T, max: number, what: string, tooMany: string) {
+  return z
+    .array(item, { error: (iss) => `${name} must be a list of ${what} (got ${kindOf(iss.input)})` })
+    .max(max, { error: (iss) => `${name} has too many entries: at most ${max.toLocaleString('en-US')} (got ${(iss.input as unknown[]).length.toLocaleString('en-US')}): ${tooMany}` });
+}
 
 const kindOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+
+/** For a list that should hold strings: what else it holds (" holding a number"), or nothing. */
+const listItemKinds = (v: unknown) => {
+  const other = Array.isArray(v) ? v.find((x) => typeof x !== 'string') : undefined;
+  return Array.isArray(v) && v.some((x) => typeof x !== 'string') ? ` holding ${kindOf(other)}` : '';
+};
 
 /**
  * A string field whose messages say what is wrong: missing, not a string, empty, or too long (with the limit),
@@ -32,11 +62,11 @@ export function textField(name: string, max: number, opts: { what?: string } = {
 }
 
 /** A whole-number field (numbers or numeric strings, as query strings send them) in [min, max]. */
-function intField(name: string, min: number, max: number) {
+export function intField(name: string, min: number, max: number) {
   const range = `${name} must be a whole number from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}`;
   return z.coerce
     .number({ error: range })
-    .int({ error: (iss) => `${range} (got ${String(iss.input)})` })
+    .int({ error: (iss) => `${range} (got ${String(iss.input)})`, abort: true })
     .min(min, { error: (iss) => `${range} (got ${String(iss.input)})` })
     .max(max, { error: (iss) => `${range} (got ${String(iss.input)})` });
 }
@@ -50,8 +80,8 @@ export const searchDocsInput = z.object({
   query: textField('query', 2000).trim().min(1, 'query must not be empty'),
   tags: tagsInput,
   max_results: intField('max_results', 1, 100).default(10),
-  return_full_document_text: boolish.default(false),
-  mode: z.enum(['hybrid', 'vector', 'keyword']).default('hybrid'),
+  return_full_document_text: boolField('return_full_document_text').default(false),
+  mode: enumField('mode', ['hybrid', 'vector', 'keyword']).default('hybrid'),
 });
 
 export const listDocPagesInput = z.object({
@@ -83,30 +113,31 @@ export const listTagsInput = z.object({
  * include/exclude URL patterns: each one must compile with the crawler's own compiler (so a pattern the
  * crawl would refuse is refused at submission, with the same message).
  */
-const urlPatterns = z
-  .array(
-    textField('include/exclude pattern', 500)
-      .superRefine((pattern, ctx) => {
-        try {
-          compileUrlPattern(pattern);
-        } catch (e) {
-          ctx.addIssue({ code: 'custom', message: (e as Error).message });
-        }
-      }),
-  )
-  .max(50)
-  .optional();
+const urlPatterns = (name: 'include' | 'exclude') =>
+  listField(
+    name,
+    textField(`${name} pattern`, 500).superRefine((pattern, ctx) => {
+      try {
+        compileUrlPattern(pattern);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      }
+    }),
+    50,
+    'URL patterns (strings)',
+    'combine patterns (a glob or regular expression can match many URLs)',
+  ).optional();
 
 export const fetchUrlInput = z.object({
   url: textField('url', 2048).min(1, 'url is required'),
   tags: tagsInput,
   max_pages: intField('max_pages', 1, 1000).default(100),
   max_depth: intField('max_depth', 0, 20).optional(),
-  scope: z.enum(['prefix', 'host', 'domain']).optional(),
-  include: urlPatterns,
-  exclude: urlPatterns,
-  render: z.enum(['never', 'auto', 'always']).optional(),
-  respect_robots: boolish.optional(),
+  scope: enumField('scope', ['prefix', 'host', 'domain']).optional(),
+  include: urlPatterns('include'),
+  exclude: urlPatterns('exclude'),
+  render: enumField('render', ['never', 'auto', 'always']).optional(),
+  respect_robots: boolField('respect_robots').optional(),
 });
 
 export const jobProgressInput = z.object({
@@ -117,7 +148,7 @@ export const deleteDocsInput = z
   .object({
     tags: tagsInput,
     domain: textField('domain', 300).min(1, 'domain must not be empty').optional(),
-    page_ids: z.array(textField('page_ids[]', 200).min(1, 'a page id must not be empty')).max(10_000).optional(),
+    page_ids: listField('page_ids', textField('page_ids[]', 200).min(1, 'a page id must not be empty'), 10_000, 'page ids (strings)', 'delete in several requests').optional(),
     root_page_id: textField('root_page_id', 200).min(1, 'root_page_id must not be empty').optional(),
   })
   .refine((v) => (v.tags?.length ?? 0) > 0 || !!v.domain || (v.page_ids?.length ?? 0) > 0 || !!v.root_page_id, {
@@ -146,21 +177,26 @@ export type JobEventsInput = z.input<typeof jobEventsInput>;
 
 /** Parses input with a schema; failures become one readable ValidationError. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const r = schema.safeParse(input ?? {});
+  const value = input ?? {};
+  if (schema instanceof z.ZodObject && (typeof value !== 'object' || Array.isArray(value))) {
+    throw new ValidationError(`the inputs must be a JSON object of named fields, e.g. {"${Object.keys(schema.shape)[0]}": ...} (got ${kindOf(value)})`);
+  }
+  const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const msg = r.error.issues
-    .map((i) => {
-      const path = i.path.join('.');
-      // Messages that already name their field (see textField, intField) are not prefixed again.
-      return path && !i.message.startsWith(String(i.path[0])) ? `${path}: ${i.message}` : i.message;
-    })
-    .join('; ');
-  throw new ValidationError(msg);
+  const messages = r.error.issues.map((i) => {
+    const path = i.path.join('.');
+    // Messages that already name their field (see textField, intField) are not prefixed again.
+    return path && !i.message.startsWith(String(i.path[0])) ? `${path}: ${i.message}` : i.message;
+  });
+  // One wrong value can fail several checks with the same message (1e308 is neither safe nor in range).
+  throw new ValidationError([...new Set(messages)].join('; '));
 }
 
 /** Exclude patterns (gitignore syntax) for add_local: a list or one pattern. */
 const excludePatterns = z
-  .union([z.array(textField('exclude', 1000)), textField('exclude', 1000)])
+  .union([z.array(textField('exclude', 1000)), textField('exclude', 1000)], {
+    error: (iss) => `exclude must be a list of patterns or one pattern (got ${kindOf(iss.input)}${listItemKinds(iss.input)})`,
+  })
   .optional()
   .transform((v) => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).map((s) => s.trim()).filter(Boolean)))
   .refine((v) => v.length <= 200, 'at most 200 exclude patterns');
@@ -169,17 +205,10 @@ const excludePatterns = z
 export const addLocalInput = z.object({
   path: textField('path', 4096).trim().min(1, 'path is required: a directory, an archive (.zip, .tar, .tar.gz) or a file, as an absolute path or a file:// URL'),
   tags: tagsInput,
-  base_url: z
-    .string()
-    .max(2000)
+  base_url: textField('base_url', 2000)
     .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), 'base_url must be an http(s) URL, the address where these files are published (e.g. https://docs.example.com/)')
     .optional(),
   exclude: excludePatterns,
-  max_file_bytes: z.coerce
-    .number()
-    .int()
-    .min(1024, 'max_file_bytes must be at least 1024')
-    .max(2 ** 30, 'max_file_bytes must be at most 1 GiB')
-    .optional(),
+  max_file_bytes: intField('max_file_bytes', 1024, 2 ** 30).optional(),
 });
 
