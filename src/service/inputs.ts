@@ -19,7 +19,7 @@ export const tagsInput = z
   });
 
 /** A yes/no field: true or false, or (as query strings send them) "true", "false", "1" or "0". */
-function boolField(name: string) {
+export function boolField(name: string) {
   return z
     .union([z.boolean(), z.enum(['true', 'false', '1', '0'])], {
       error: (iss) => `${name} must be true or false (got ${typeof iss.input === 'string' ? JSON.stringify(iss.input.slice(0, 50)) : kindOf(iss.input)})`,

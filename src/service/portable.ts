@@ -14,7 +14,7 @@ import type { ProgressFn } from '../portable/progress.js';
 import { EmbeddingMismatchError } from '../store/store.js';
 import type { DoctorContext } from './context.js';
 import { ConflictError } from './errors.js';
-import { parseInput, tagsInput } from './inputs.js';
+import { boolField, parseInput, tagsInput, textField } from './inputs.js';
 
 export type { ExportSummary } from '../portable/export.js';
 export type { ImportSummary } from '../portable/import.js';
@@ -30,8 +30,8 @@ const absolutePath = (what: string) =>
 export const exportIndexInput = z.object({
   path: absolutePath('path'),
   tags: tagsInput,
-  domain: z.string().min(1).max(300).optional(),
-  force: z.boolean().optional(),
+  domain: textField('domain', 300).min(1, 'domain must not be empty (leave it out to export every domain)').optional(),
+  force: boolField('force').optional(),
 });
 
 export const importIndexInput = z.object({
