@@ -22,7 +22,7 @@ export const tagsInput = z
 export function boolField(name: string) {
   return z
     .union([z.boolean(), z.enum(['true', 'false', '1', '0'])], {
-      error: (iss) => `${name} must be true or false (got ${typeof iss.input === 'string' ? JSON.stringify(iss.input.slice(0, 50)) : kindOf(iss.input)})`,
+      error: (iss) => `${name} must be true or false (got ${shown(iss.input)})`,
     })
     .transform((v) => v === true || v === 'true' || v === '1');
 }
@@ -31,7 +31,7 @@ export function boolField(name: string) {
 function enumField<const T extends readonly [string, ...string[]]>(name: string, values: T) {
   const allowed = `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
   return z.enum(values, {
-    error: (iss) => `${name} must be one of ${allowed} (got ${typeof iss.input === 'string' ? JSON.stringify(iss.input.slice(0, 50)) : kindOf(iss.input)})`,
+    error: (iss) => `${name} must be one of ${allowed} (got ${shown(iss.input)})`,
   });
 }
 
@@ -44,10 +44,13 @@ function listField<T extends z.ZodType>(name: string, item: T, max: number, what
 
 const kindOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
 
+/** A wrong value as a message shows it: a string quoted (its start), anything else by its kind. */
+const shown = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.slice(0, 50)) : kindOf(v));
+
 /** For a list that should hold strings: what else it holds (" holding a number"), or nothing. */
 const listItemKinds = (v: unknown) => {
-  const other = Array.isArray(v) ? v.find((x) => typeof x !== 'string') : undefined;
-  return Array.isArray(v) && v.some((x) => typeof x !== 'string') ? ` holding ${kindOf(other)}` : '';
+  const at = Array.isArray(v) ? v.findIndex((x) => typeof x !== 'string') : -1;
+  return at >= 0 ? ` holding ${kindOf((v as unknown[])[at])}` : '';
 };
 
 /**
