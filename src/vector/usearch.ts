@@ -98,6 +98,8 @@ interface Live {
   backlog: number;
   /** Set when inserts stopped being sent: rows with seq >= this must be read back from DuckDB. */
   lagFrom?: number;
+  /** Settles once the last add or remove sent for a commit is acknowledged (the worker answers in order). */
+  lastSent?: Promise<unknown>;
 }
 
 export interface BuildProgress {
@@ -155,13 +157,17 @@ export class UsearchEngine implements VectorEngine {
     return this.started;
   }
 
-  /** Resolves once the index is complete (or preparing it failed: then exact search keeps answering). */
+  /**
+   * Resolves once the index is complete and holds every commit sent to it so far (or preparing it failed:
+   * then exact search keeps answering).
+   */
   async whenReady(): Promise<void> {
     await this.start();
     for (;;) {
-      const work = this.building ?? this.catchingUp;
+      const work = this.building ?? this.catchingUp ?? this.live?.lastSent;
       if (!work) return;
-      await work;
+      await work.catch(() => undefined);
+      if (work === this.live?.lastSent) this.live.lastSent = undefined;
     }
   }
 
@@ -262,7 +268,7 @@ export class UsearchEngine implements VectorEngine {
     for (const target of [this.live, this.pending]) {
       if (!target) continue;
       target.removed += nums.length;
-      target.index.remove(keys).then(
+      target.lastSent = target.index.remove(keys).then(
         (size) => (target.size = size),
         (e) => this.onIndexError(target, e),
       );
@@ -292,7 +298,7 @@ export class UsearchEngine implements VectorEngine {
       part.forEach((r, i) => vectors.set(r.vector, i * dim));
       for (const r of part) target.maxSeq = Math.max(target.maxSeq, Number(r.seq));
       target.backlog += part.length;
-      target.index.add(keys, vectors, 1).then(
+      target.lastSent = target.index.add(keys, vectors, 1).then(
         (reply) => {
           target.backlog -= part.length;
           target.size = reply.size;
