@@ -136,6 +136,29 @@ describe('usearch engine (in memory)', () => {
   });
 });
 
+describe('usearch whenReady right after a commit', () => {
+  it('waits until the rows just committed are in the index (status counts them, searches find them)', async () => {
+    const store = await openStore({ path: ':memory:', embedding: identity, vector: engineConfig('usearch') });
+    try {
+      await usearchOf(store).whenReady();
+      // Each commit hands its rows to the index thread and returns; whenReady must wait for them.
+      for (let i = 0; i < 600; i += 200) {
+        await store.chunks.indexBatch(vectors.slice(i, i + 200), payloads.slice(i, i + 200), ids.slice(i, i + 200));
+        await usearchOf(store).whenReady();
+        const st = await statusOf(store);
+        assert.equal(st.indexedRows, i + 200, `after committing ${i + 200} rows the index holds ${st.indexedRows}`);
+        assert.equal(st.ready, true);
+      }
+      const before = (await statusOf(store)).stats.index;
+      const [top] = await store.chunks.search(vectors[599]!, 1);
+      assert.equal(top!.id, 'c599');
+      assert.equal((await statusOf(store)).stats.index - before, 1, 'answered by the index');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('usearch filtered search when the tag lies far from the query', () => {
   it('falls back to exact search instead of returning a short page', async () => {
     const store = await openStore({ path: ':memory:', embedding: identity });
