@@ -66,4 +66,80 @@ describe('group commits (batched transactions)', () => {
     assert.equal((await store.keyword.search('wombat', 5)).length, 1);
     await store.close();
   });
+
+  describe('a group that stays open while a fast crawl keeps writing', () => {
+    /** Writes of `rows` chunks each; resolves with when each write committed (ms since the start). */
+    async function feed(opts: { writes: number; rows: number; everyMs: number; bad?: number; more?: () => boolean }) {
+      const store = await openStore({ path: join(tempDir(), 'open.duckdb'), embedding: identity });
+      let left = opts.writes;
+      const writer = new GroupWriter(store.db, {
+        targetRows: store.db.rowGroupSize ?? 0,
+        maxOpenMs: 2000,
+        moreComing: opts.more ?? (() => left > 0),
+      });
+      const t0 = performance.now();
+      const done: Promise<number>[] = [];
+      for (let i = 0; i < opts.writes; i++) {
+        const id = `p${i}`;
+        const chunkIds = Array.from({ length: opts.rows }, (_, k) => (i === opts.bad ? `p0-${k}` : `${id}-${k}`));
+        left--;
+        done.push(
+          writer
+            .write(async (tx) => {
+              await store.pages.upsert(tx, page(id, `page ${i}`), { isNew: true });
+              await store.chunks.writeBatch(tx, randomVectors(opts.rows, 16), chunkIds.map((_, k) => ({ text: `chunk ${k} of ${id}`, page_id: id })), chunkIds);
+            }, opts.rows)
+            .then(() => performance.now() - t0),
+        );
+        await new Promise((r) => setTimeout(r, opts.everyMs));
+      }
+      const settled = await Promise.allSettled(done);
+      const pages = await store.pages.count();
+      const chunks = await store.chunks.count();
+      await store.close();
+      return { settled, pages, chunks };
+    }
+    const committedAt = (s: PromiseSettledResult<number>[]) => s.map((r) => (r.status === 'fulfilled' ? r.value : -1));
+    /** Sizes of the commits: writes resolved by one commit settle within microseconds of each other. */
+    const commitSizes = (at: number[]) => {
+      const sorted = [...at].sort((a, b) => a - b);
+      const sizes = [1];
+      for (let i = 1; i < sorted.length; i++) {
+        if (sorted[i]! - sorted[i - 1]! > 1) sizes.push(1);
+        else sizes[sizes.length - 1]!++;
+      }
+      return sizes;
+    };
+
+    it('fast writes commit together once a row group of chunks is in (not one by one)', async () => {
+      // 30 pages of 100 chunks, one every 10 ms: ~10,000 rows/s, so the first 2,048 rows come in ~0.2 s
+      const { settled, pages, chunks } = await feed({ writes: 30, rows: 100, everyMs: 10 });
+      const at = committedAt(settled);
+      assert.ok(at.every((t) => t >= 0));
+      assert.equal(pages, 30);
+      assert.equal(chunks, 3000);
+      // pages wait for those after them: one transaction holds a row group's worth (21 pages of 100 chunks)
+      const sizes = commitSizes(at);
+      const largest = Math.max(...sizes);
+      assert.ok(largest >= 21, `the largest commit held ${largest} pages; commits: ${sizes.join(', ')}`);
+    });
+
+    it('slow writes commit one by one, as they come', async () => {
+      const { settled, pages } = await feed({ writes: 5, rows: 10, everyMs: 150 });
+      const at = committedAt(settled);
+      assert.equal(pages, 5);
+      assert.deepEqual(commitSizes(at), [1, 1, 1, 1, 1], `each page committed on its own (${at.map((t) => Math.round(t)).join(', ')} ms)`);
+      for (let i = 0; i < 4; i++) assert.ok(at[i]! < at[i + 1]!, 'in order');
+    });
+
+    it('a bad write in an open group fails alone; nothing waits once no more pages are coming', async () => {
+      const { settled, pages, chunks } = await feed({ writes: 12, rows: 100, everyMs: 5, bad: 6, more: () => false });
+      assert.deepEqual(
+        settled.map((r) => r.status),
+        settled.map((_, i) => (i === 6 ? 'rejected' : 'fulfilled')),
+      );
+      assert.equal(pages, 11);
+      assert.equal(chunks, 1100);
+    });
+  });
 });

@@ -44,6 +44,8 @@ export interface Tx {
    * runs once inside the transaction, before COMMIT, in the order the states were created.
    */
   deferred<T>(owner: object, create: () => T, flush: (state: T) => Promise<void>): T;
+  /** Runs the deferred appends now; the transaction stays open (a group commit that stays open for a while). */
+  flushDeferred(): Promise<void>;
 }
 
 /** Options of Database.transaction. */
@@ -80,12 +82,11 @@ export interface OpenOptions {
    */
   allowExtensionInstall?: boolean;
   /**
-   * Rows per row group for what this session appends (DuckDB's ATTACH option ROW_GROUP_SIZE; default
-   * 122,880). A transaction that appends whole row groups has them written straight into the file
-   * ("optimistic writes"): no copy in the WAL at COMMIT and nothing for the checkpoint to rewrite. For bulk
-   * loads whose transactions append multiples of it (the Qdrant migration: 1536-d vectors ~60% faster to
-   * store, bench/results/migrate-qdrant.md). Transactions of other sizes gain nothing and leave small row
-   * groups for the checkpoint to merge, so the crawl keeps the default.
+   * Rows per row group for what this session appends (DuckDB's ATTACH option ROW_GROUP_SIZE). Default for a
+   * file: DEFAULT_ROW_GROUP_SIZE (DuckDB's own default is 122,880). A transaction that appends at least a row
+   * group's worth of rows has them written straight into the file ("optimistic writes"): no copy in the WAL at
+   * COMMIT and nothing for the checkpoint to rewrite. Crawls commit in groups of about this many chunk rows
+   * (src/ingest/group-writer.ts) and the Qdrant migration in transactions of this many points.
    */
   rowGroupSize?: number;
 }
@@ -100,6 +101,16 @@ export interface OpenOptions {
 export function defaultDuckdbThreads(): number {
   return Math.max(1, availableParallelism() - 1);
 }
+
+/**
+ * The row group size files are opened with: DuckDB's vector size, the smallest it accepts. With DuckDB's
+ * default (122,880 rows) every crawl commit went through the WAL and the final checkpoint rewrote it all (on
+ * python3.11-doc: 1.45 s after an 18 s crawl; see bench/results/crawl.md).
+ */
+export const DEFAULT_ROW_GROUP_SIZE = 2048;
+
+/** DuckDB's default number of vacuum tasks per checkpoint (see Database.checkpoint). */
+const VACUUM_TASKS = 100;
 
 const SQLITE_MAGIC = 'SQLite format 3\0';
 /** The catalog name of a file opened through ATTACH (OpenOptions.rowGroupSize). */
@@ -180,6 +191,10 @@ export class Database {
   private readonly snapshots = new Set<Promise<unknown>>();
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** Rows were deleted since the last checkpoint (the next one vacuums). */
+  private deletedSinceCheckpoint = false;
+  /** The row group size the file was opened with (undefined in memory). */
+  rowGroupSize: number | undefined;
 
   private constructor(
     readonly path: string,
@@ -212,13 +227,16 @@ export class Database {
     config.threads = String(opts.threads ?? defaultDuckdbThreads());
     let instance: DuckDBInstance;
     let attached: string | undefined;
+    let rowGroupSize: number | undefined;
     try {
-      if (opts.rowGroupSize && path !== ':memory:') {
+      if (path !== ':memory:') {
         // Storage options exist only on ATTACH: an in-memory instance attaches the file and every connection
         // USEs it. ATTACH takes no bound parameters: the path is a quoted literal, quotes doubled.
-        const size = Math.trunc(opts.rowGroupSize);
+        const size = Math.trunc(opts.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE);
         if (!(size >= 2048)) throw new Error(`rowGroupSize must be at least 2048 (DuckDB's vector size), not ${opts.rowGroupSize}`);
-        instance = await DuckDBInstance.create(':memory:', config);
+        rowGroupSize = size;
+        // An in-memory instance would spill to ./.tmp; spill beside the file, as a file instance does.
+        instance = await DuckDBInstance.create(':memory:', { ...config, temp_directory: `${path}.tmp` });
         const setup = await instance.connect();
         try {
           await setup.run(`ATTACH '${path.replaceAll("'", "''")}' AS ${ATTACHED} (ROW_GROUP_SIZE ${size})`);
@@ -247,9 +265,16 @@ export class Database {
     // open row group: bulk loads fell from ~14,000 to ~2,700 vectors/s at 100k rows. Checkpoint rarely
     // (and explicitly after bulk work, see checkpoint()).
     await writer.run("SET checkpoint_threshold = '1GB'");
+    // A checkpoint's vacuum merges small row groups with their neighbours, rewriting them. Crawl commits
+    // leave one partly filled row group each: vacuuming after a crawl of python3.11-doc took ~2 s where the
+    // checkpoint alone takes ~0.15 s. So checkpoints vacuum only when rows were deleted since the last one
+    // (their space is reclaimed then); see checkpoint().
+    await writer.run('SET max_vacuum_tasks = 0');
     const readers: DuckDBConnection[] = [];
     for (let i = 0; i < (opts.readers ?? 2); i++) readers.push(await connect());
-    return new Database(path, instance, writer, readers, connect);
+    const db = new Database(path, instance, writer, readers, connect);
+    db.rowGroupSize = rowGroupSize;
+    return db;
   }
 
   get isMemory(): boolean {
@@ -268,6 +293,7 @@ export class Database {
   /** One write statement, on its own (auto-commit), serialised with transactions. */
   async run(sql: string, params?: Params, types?: ParamTypes): Promise<void> {
     this.assertOpen();
+    this.noteSql(sql);
     await this.writeMutex.runExclusive(async () => {
       try {
         await this.writer.run(sql, params, types);
@@ -287,8 +313,18 @@ export class Database {
       const conn = this.writer;
       const commitHooks: Array<() => void | Promise<void>> = [];
       const states = new Map<object, { state: unknown; flush: (state: unknown) => Promise<void> }>();
+      // a flush may defer more work (chunk rows -> keyword rows): run until nothing is left
+      const flushDeferred = async () => {
+        for (let round = 0; states.size > 0; round++) {
+          if (round > 10) throw new Error('deferred writes kept deferring more writes');
+          const pending = [...states.values()];
+          states.clear();
+          for (const { state, flush } of pending) await flush(state);
+        }
+      };
       const tx: Tx = {
         connection: conn,
+        flushDeferred,
         batched: opts.batched === true,
         onCommit: (fn) => {
           commitHooks.push(fn);
@@ -302,9 +338,11 @@ export class Database {
           return entry.state as S;
         },
         run: async (sql, params, types) => {
+          this.noteSql(sql);
           await conn.run(sql, params, types);
         },
         all: async <R = Row>(sql: string, params?: Params, types?: ParamTypes) => {
+          this.noteSql(sql);
           const reader = await conn.runAndReadAll(sql, params, types);
           return reader.getRowObjectsJS() as R[];
         },
@@ -313,13 +351,7 @@ export class Database {
       let result: T;
       try {
         result = await fn(tx);
-        // a flush may defer more work (chunk rows -> keyword rows): run until nothing is left
-        for (let round = 0; states.size > 0; round++) {
-          if (round > 10) throw new Error('deferred writes kept deferring more writes');
-          const pending = [...states.values()];
-          states.clear();
-          for (const { state, flush } of pending) await flush(state);
-        }
+        await flushDeferred();
         await conn.run('COMMIT');
       } catch (e) {
         try {
@@ -384,7 +416,24 @@ export class Database {
   /** Writes the WAL into the database file. */
   async checkpoint(): Promise<void> {
     if (this.isMemory) return;
-    await this.run('CHECKPOINT');
+    if (!this.deletedSinceCheckpoint) {
+      await this.run('CHECKPOINT');
+      return;
+    }
+    this.deletedSinceCheckpoint = false;
+    await this.writeMutex.runExclusive(async () => {
+      await this.writer.run(`SET max_vacuum_tasks = ${VACUUM_TASKS}`);
+      try {
+        await this.writer.run('CHECKPOINT');
+      } finally {
+        await this.writer.run('SET max_vacuum_tasks = 0');
+      }
+    });
+  }
+
+  /** Notes a DELETE: the next checkpoint vacuums (reclaims the deleted rows' space). */
+  private noteSql(sql: string): void {
+    if (!this.deletedSinceCheckpoint && /^\s*DELETE\b/i.test(sql)) this.deletedSinceCheckpoint = true;
   }
 
   /**
@@ -399,6 +448,10 @@ export class Database {
       const readers = await this.readerPool.drain();
       await Promise.all([...this.snapshots]);
       for (const r of readers) r.closeSync();
+      // DuckDB checkpoints as it closes: let that one vacuum when rows were deleted since the last checkpoint
+      if (this.deletedSinceCheckpoint && !this.isMemory) {
+        await this.writer.run(`SET max_vacuum_tasks = ${VACUUM_TASKS}`).catch(() => undefined);
+      }
       this.writer.closeSync();
       this.instance.closeSync();
     });

@@ -126,7 +126,7 @@ export async function writePage(deps: PageWriterDeps, p: PageToStore): Promise<P
       })),
     );
     await p.alsoInTx?.(tx);
-  });
+  }, chunks.length);
   times.store += performance.now() - t;
   return { ...times, unchanged: false };
 }
