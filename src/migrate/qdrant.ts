@@ -51,11 +51,11 @@ export const WRITE_GROUP_ROWS = 2048;
 
 /**
  * The row group size to open the migration's store with (OpenOptions.rowGroupSize), or undefined for
- * DuckDB's default. With scroll pages that tile WRITE_GROUP_ROWS (the default 256 does), every full
- * transaction appends whole row groups, which DuckDB writes straight into the file instead of copying them
- * into the WAL at COMMIT and again at the checkpoint (1536-d vectors: ~200 instead of ~300 µs of CPU per
- * row). Other page sizes would leave a partial row group per transaction for the checkpoint to merge (and
- * the file larger until then), so they keep the default.
+ * Doctor's default (DEFAULT_ROW_GROUP_SIZE, also 2,048 rows since crawls commit whole row groups too). With
+ * scroll pages that tile WRITE_GROUP_ROWS (the default 256 does), every full transaction appends whole row
+ * groups, which DuckDB writes straight into the file instead of copying them into the WAL at COMMIT and again
+ * at the checkpoint (1536-d vectors: ~200 instead of ~300 µs of CPU per row). Other page sizes leave a partial
+ * row group per transaction, kept as it is (checkpoints vacuum only after deletes).
  */
 export function migrationRowGroupSize(batchSize: number): number | undefined {
   return WRITE_GROUP_ROWS % batchSize === 0 || batchSize % WRITE_GROUP_ROWS === 0 ? WRITE_GROUP_ROWS : undefined;
