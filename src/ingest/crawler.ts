@@ -271,17 +271,26 @@ export class Crawl {
     });
   }
 
+  /**
+   * Marks an entry skipped, through the writer: after the write that queued its URL (which may not be
+   * committed yet). Meanwhile the entry counts as storing: it frees its fetch slot, and an open group commit
+   * does not wait for it.
+   */
+  private async markSkipped(entry: FrontierEntry, reason: string): Promise<void> {
+    this.storing.add(entry.url);
+    this.wake?.();
+    await this.writer.write((tx) => this.frontier.mark(this.job.job_id, entry.url, 'skipped', { reason }, tx));
+  }
+
   /** Fetches, extracts and stores one frontier entry, or marks it skipped. Never rejects. */
   private async processEntry(entry: FrontierEntry): Promise<void> {
-    const jobId = this.job.job_id;
     try {
       try {
         const outcome = await this.processUrl(entry);
         if (outcome.kind === 'stored') {
           this.crawled++; // the frontier entry was marked done in the page's own transaction
         } else {
-          // through the writer: after the write that queued this URL (it may not be committed yet)
-          await this.writer.write((tx) => this.frontier.mark(jobId, entry.url, 'skipped', { reason: outcome.reason }, tx));
+          await this.markSkipped(entry, outcome.reason);
         }
       } catch (e) {
         if (e instanceof CrawlCancelled || this.signal.aborted) return; // stays queued: resumed later
@@ -291,7 +300,7 @@ export class Crawl {
         }
         const reason = errorMessage(e);
         this.deps.log.warn({ url: entry.url, err: reason }, 'page failed');
-        await this.writer.write((tx) => this.frontier.mark(jobId, entry.url, 'skipped', { reason: `error: ${reason}` }, tx));
+        await this.markSkipped(entry, `error: ${reason}`);
       }
       await this.writeProgress(false);
     } catch (e) {
