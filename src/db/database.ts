@@ -293,10 +293,9 @@ export class Database {
   /** One write statement, on its own (auto-commit), serialised with transactions. */
   async run(sql: string, params?: Params, types?: ParamTypes): Promise<void> {
     this.assertOpen();
-    this.noteSql(sql);
     await this.writeMutex.runExclusive(async () => {
       try {
-        await this.writer.run(sql, params, types);
+        this.noteDeleted(sql, (await this.writer.run(sql, params, types)).rowsChanged);
       } catch (e) {
         throw notWritable(this.path, e) ?? e;
       }
@@ -338,13 +337,14 @@ export class Database {
           return entry.state as S;
         },
         run: async (sql, params, types) => {
-          this.noteSql(sql);
-          await conn.run(sql, params, types);
+          this.noteDeleted(sql, (await conn.run(sql, params, types)).rowsChanged);
         },
         all: async <R = Row>(sql: string, params?: Params, types?: ParamTypes) => {
-          this.noteSql(sql);
           const reader = await conn.runAndReadAll(sql, params, types);
-          return reader.getRowObjectsJS() as R[];
+          const rows = reader.getRowObjectsJS() as R[];
+          // DELETE ... RETURNING counts its rows in what it returns
+          this.noteDeleted(sql, Math.max(reader.rowsChanged, rows.length));
+          return rows;
         },
       };
       await conn.run('BEGIN TRANSACTION');
@@ -431,9 +431,9 @@ export class Database {
     });
   }
 
-  /** Notes a DELETE: the next checkpoint vacuums (reclaims the deleted rows' space). */
-  private noteSql(sql: string): void {
-    if (!this.deletedSinceCheckpoint && /^\s*DELETE\b/i.test(sql)) this.deletedSinceCheckpoint = true;
+  /** Notes a DELETE that removed rows: the next checkpoint vacuums (reclaims their space). */
+  private noteDeleted(sql: string, changed: number): void {
+    if (changed > 0 && !this.deletedSinceCheckpoint && /^\s*DELETE\b/i.test(sql)) this.deletedSinceCheckpoint = true;
   }
 
   /**

@@ -8,9 +8,9 @@
  * fill it, until it holds `targetRows` chunk rows (the database's row group size), `maxOpenMs` have passed, or
  * no page is on its way.
  * Each write runs as it arrives and the rows are appended whenever a quarter of the target has arrived, so the
- * appends are spread over the group's life instead of blocking the main thread at once (~0.5 s per group). A group of at least
- * a row group's rows is written by DuckDB straight into the file at COMMIT: no WAL copy, and nothing for the
- * final checkpoint to rewrite (python3.11-doc: final checkpoint 1.45 -> ~0.3 s, CPU per page 60.9 -> 53.3 ms;
+ * appends are spread over the group's life instead of blocking the main thread at once (~0.5 s per group).
+ * A group of at least a row group's rows is written by DuckDB straight into the file at COMMIT: no WAL copy,
+ * and nothing for the final checkpoint to rewrite (python3.11-doc: final checkpoint 1.45 -> ~0.3 s, CPU per page 60.9 -> 53.3 ms;
  * bench/results/crawl.md).
  * Writes commit in the order they were queued (a page's links before the page).
  */

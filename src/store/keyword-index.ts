@@ -187,9 +187,7 @@ export class KeywordIndex implements ChunkHook {
     const before = await getMeta(this.db, 'keyword_tokenizer');
     if (before !== TOKENIZER_VERSION) {
       await this.db.transaction(async (tx) => {
-        // (a new database has none: no DELETE, which would make the next checkpoint vacuum for nothing)
-        const [has] = await tx.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM (SELECT 1 FROM kw_docs LIMIT 1)');
-        if (has?.n) await tx.run('DELETE FROM kw_docs');
+        await tx.run('DELETE FROM kw_docs');
         await setMeta(tx, 'keyword_tokenizer', TOKENIZER_VERSION);
       });
     }
