@@ -48,7 +48,7 @@ describe('SIGKILL in the middle of the work', () => {
     const site = { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
     const dir = tempDir();
     try {
-      await killWhen(['--data-dir', dir, 'crawl', `${site.url}/p/0.html`, '--max-pages', '25', '--max-depth', '20', '--allow-hosts', '127.0.0.1'], () => hits.size >= 8);
+      await killWhen(['--data-dir', dir, 'crawl', `${site.url}/p/0.html`, '--max-pages', '25', '--max-depth', '20', '--allow-hosts', '127.0.0.1'], () => hits.size >= 14);
       const ctx = await makeContext({ dbPath: join(dir, 'doctor.duckdb'), runner: false, embedder: new (await import('../src/embed/lexical.js')).LexicalEmbedder() });
       try {
         const [job] = await ctx.store.jobs.list();
