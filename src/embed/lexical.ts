@@ -20,6 +20,7 @@
  * the model name `lexical-hash-v1` must not change when other code changes. Changing any feature
  * or weight here requires a new model name.
  */
+import { TokenScanner } from '../text/token-scan.js';
 import type { Embedder } from './embedder.js';
 
 export const LEXICAL_MODEL = 'lexical-hash-v1';
@@ -51,6 +52,12 @@ const ONE_PART_RE = /^(?:[A-Z]?[a-z0-9]+|[A-Z]+)$/;
 const SEED_WORD = 0x811c9dc5;
 const SEED_GRAM = 0x9747b28c;
 
+/** TOKEN_RE's two character classes, for the scanner that finds its matches without the regex. */
+const SCANNER = new TokenScanner(/[\p{L}\p{N}\p{M}]/u, /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u);
+/** Word hashes of the stop words (a hit is confirmed against the words themselves), and their longest length. */
+const STOPWORD_HASHES = new Set([...STOPWORDS].map((w) => fnv1a(w, SEED_WORD)));
+const MAX_STOPWORD = Math.max(...[...STOPWORDS].map((w) => w.length));
+
 export class LexicalEmbedder implements Embedder {
   readonly provider = 'lexical';
   readonly model = LEXICAL_MODEL;
@@ -71,45 +78,28 @@ export class LexicalEmbedder implements Embedder {
     return out;
   }
 
-  /** The vector of one text (synchronous). */
-  embedOne(text: string): Float32Array {
+  /** The vector of one text (synchronous), written into `out` when given (its length must be the dimension). */
+  embedOne(text: string, out?: Float32Array): Float32Array {
     const words = this.words.reset();
     const grams = this.grams.reset();
-    for (const m of text.matchAll(TOKEN_RE)) {
-      const raw = m[0];
-      if (m[1] !== undefined) {
-        // Han / kana run: bigrams as words, characters as grams.
-        const chars = Array.from(raw);
-        if (chars.length === 1) words.add(fnv1a(chars[0]!, SEED_WORD), WORD_WEIGHT);
-        for (let i = 0; i < chars.length; i++) {
-          if (i + 1 < chars.length) words.add(fnv1a(chars[i]! + chars[i + 1]!, SEED_WORD), WORD_WEIGHT);
-          grams.add(fnv1a(chars[i]!, SEED_GRAM), 0);
-        }
-        continue;
+    const scanner = SCANNER;
+    const count = scanner.scan(text);
+    if (count < 0) {
+      // characters outside the BMP: the regex, which reads code points
+      for (const m of text.matchAll(TOKEN_RE)) {
+        if (m[1] !== undefined) this.addRun(m[0]);
+        else this.addToken(m[0]);
       }
-      const whole = raw.toLowerCase();
-      if (ONE_PART_RE.test(raw)) {
-        // one part (no separator, no case change inside): the common case, without split/match arrays
-        this.addPart(whole, WORD_WEIGHT);
-        continue;
-      }
-      const parts: string[] = [];
-      for (const part of raw.split(PART_SPLIT_RE)) {
-        if (!part) continue;
-        const camel = part.match(CAMEL_RE);
-        if (camel && camel.length > 1) for (const c of camel) parts.push(c.toLowerCase());
-        else parts.push(part.toLowerCase());
-      }
-      if (parts.length > 1) {
-        if (whole.length <= MAX_WORD) words.add(fnv1a(whole, SEED_WORD), WORD_WEIGHT);
-        for (const p of parts) this.addPart(p, PART_WEIGHT);
-      } else {
-        this.addPart(whole, WORD_WEIGHT);
-      }
+    }
+    for (let t = 0; t < count; t++) {
+      const start = scanner.starts[t]!;
+      const end = scanner.ends[t]!;
+      if (scanner.runs[t]) this.addRun(text.slice(start, end));
+      else if (!this.addPlainAscii(text, start, end)) this.addToken(text.slice(start, end));
     }
 
     // Features in first-seen order, words then grams: the float sums (and so the vectors) depend on it.
-    const v = new Float32Array(this.dimension);
+    const v = out ? out.fill(0) : new Float32Array(this.dimension);
     for (let k = 0; k < words.size; k++) {
       const slot = words.order[k]!;
       this.add(v, words.keys[slot]!, words.weights[slot]! * (1 + Math.log(words.counts[slot]!)));
@@ -134,6 +124,86 @@ export class LexicalEmbedder implements Embedder {
   /** Feature counts of the text being embedded (reused from text to text: no allocation per feature). */
   private readonly words = new FeatureCounts();
   private readonly grams = new FeatureCounts();
+
+  /** A run of Han / kana: bigrams as words, characters as grams. */
+  private addRun(raw: string): void {
+    const chars = Array.from(raw);
+    const words = this.words;
+    if (chars.length === 1) words.add(fnv1a(chars[0]!, SEED_WORD), WORD_WEIGHT);
+    for (let i = 0; i < chars.length; i++) {
+      if (i + 1 < chars.length) words.add(fnv1a(chars[i]! + chars[i + 1]!, SEED_WORD), WORD_WEIGHT);
+      this.grams.add(fnv1a(chars[i]!, SEED_GRAM), 0);
+    }
+  }
+
+  /** A token of letters and digits, with its identifier parts when it has several. */
+  private addToken(raw: string): void {
+    const whole = raw.toLowerCase();
+    if (ONE_PART_RE.test(raw)) {
+      // one part (no separator, no case change inside): the common case, without split/match arrays
+      this.addPart(whole, WORD_WEIGHT);
+      return;
+    }
+    const parts: string[] = [];
+    for (const part of raw.split(PART_SPLIT_RE)) {
+      if (!part) continue;
+      const camel = part.match(CAMEL_RE);
+      if (camel && camel.length > 1) for (const c of camel) parts.push(c.toLowerCase());
+      else parts.push(part.toLowerCase());
+    }
+    if (parts.length > 1) {
+      if (whole.length <= MAX_WORD) this.words.add(fnv1a(whole, SEED_WORD), WORD_WEIGHT);
+      for (const p of parts) this.addPart(p, PART_WEIGHT);
+    } else {
+      this.addPart(whole, WORD_WEIGHT);
+    }
+  }
+
+  /**
+   * `addToken` for the commonest token, an ASCII word of one part (ONE_PART_RE: `[A-Z]?[a-z0-9]+` or
+   * `[A-Z]+`), read straight from the text: the same features as `addPart` of its lower case, without making
+   * a string. Returns false (having added nothing) for any other token.
+   */
+  private addPlainAscii(text: string, start: number, end: number): boolean {
+    // ONE_PART_RE over ASCII: all capitals, or an optional capital then lower case letters and digits
+    const first = text.charCodeAt(start);
+    const firstUpper = first >= 65 && first <= 90;
+    let allUpper = firstUpper;
+    let upperInside = false;
+    let digits = true;
+    for (let i = start; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 65 && c <= 90) {
+        digits = false;
+        if (i > start) upperInside = true;
+      } else if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
+        allUpper = false;
+        if (c >= 97) digits = false;
+      } else return false; // a separator, or not ASCII
+    }
+    const capitalised = !upperInside && (!firstUpper || end - start > 1);
+    if (!(allUpper || capitalised)) return false;
+    const len = end - start;
+    let h = SEED_WORD;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ lowerAscii(text.charCodeAt(i)), 0x01000193);
+    h >>>= 0;
+    if (len <= MAX_STOPWORD && STOPWORD_HASHES.has(h) && STOPWORDS.has(text.slice(start, end).toLowerCase())) {
+      this.words.add(h, STOPWORD_WEIGHT);
+      return true;
+    }
+    if (len <= MAX_WORD) this.words.add(h, WORD_WEIGHT);
+    if (len >= 3 && !digits) {
+      const n = start + Math.min(len, MAX_GRAM_SOURCE);
+      for (let i = start - 1; i + 2 <= n; i++) {
+        let g = SEED_GRAM;
+        g = Math.imul(g ^ (i < start ? 0x3c : lowerAscii(text.charCodeAt(i))), 0x01000193);
+        g = Math.imul(g ^ lowerAscii(text.charCodeAt(i + 1)), 0x01000193);
+        g = Math.imul(g ^ (i + 2 >= n ? 0x3e : lowerAscii(text.charCodeAt(i + 2))), 0x01000193);
+        this.grams.add(g >>> 0, 0);
+      }
+    }
+    return true;
+  }
 
   private addPart(p: string, weight: number): void {
     if (STOPWORDS.has(p)) {
@@ -225,6 +295,11 @@ class FeatureCounts {
       this.order[this.size++] = slot;
     }
   }
+}
+
+/** The lower case of an ASCII code unit. */
+function lowerAscii(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
 }
 
 /** FNV-1a, 32-bit, over UTF-16 code units. */

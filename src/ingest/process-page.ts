@@ -53,11 +53,7 @@ export function processPage(input: ProcessPageInput): ProcessedPage {
     let embedder = lexical.get(dim);
     if (!embedder) lexical.set(dim, (embedder = new LexicalEmbedder(dim)));
     const all = new Float32Array(chunks.length * dim);
-    out.vectors = chunks.map((c, i) => {
-      const v = all.subarray(i * dim, (i + 1) * dim);
-      v.set(embedder.embedOne(chunkSearchText(c, page.title)));
-      return v;
-    });
+    out.vectors = chunks.map((c, i) => embedder.embedOne(chunkSearchText(c, page.title), all.subarray(i * dim, (i + 1) * dim)));
   }
   if (input.keywordTerms) {
     out.terms = chunks.map((c) => chunkTerms({ text: c.text, title: page.title, heading_path: headingPathOf(c) }));

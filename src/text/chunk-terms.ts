@@ -8,7 +8,7 @@
  * to look up, and no term dictionary has to be kept in step. Two different terms sharing a hash is
  * ~1e-8-unlikely even with a million distinct terms, and would only merge their postings.
  */
-import { STOPWORDS, analyze, isPhrase } from './tokenize.js';
+import { STOPWORDS, analyze, analyzeInto, isPhrase, type TermSink } from './tokenize.js';
 
 /** How many times a title / heading-path term counts relative to a term of the chunk text. */
 export const TITLE_WEIGHT = 2;
@@ -44,21 +44,137 @@ export function chunkTermCounts(c: ChunkText): Map<string, number> {
   return tf;
 }
 
-/** The chunk's terms in the index's form. */
+/** The chunk's terms in the index's form: chunkTermCounts's terms, hashed, in the same (first-seen) order. */
 export function chunkTerms(c: ChunkText): ChunkTerms {
-  const tf = chunkTermCounts(c);
-  const words = new Int32Array(tf.size * 2);
-  const counts = new Uint16Array(tf.size);
-  let i = 0;
+  const table = TABLE.reset();
+  const add = (text: string | null | undefined, weight: number) => {
+    if (!text) return;
+    table.weight = weight;
+    analyzeInto(text, 'capitals', table);
+  };
+  add(c.title, TITLE_WEIGHT);
+  add(c.heading_path, HEADING_WEIGHT);
+  add(c.text, 1);
+  const n = table.size;
+  const words = new Int32Array(n * 2);
+  const counts = new Uint16Array(n);
   let length = 0;
-  for (const [term, n] of tf) {
-    termHashWords(term, words, 2 * i);
-    counts[i] = Math.min(n, MAX_TERM_COUNT);
-    if (!STOPWORDS.has(term) && !isPhrase(term)) length += n;
-    i++;
+  for (let i = 0; i < n; i++) {
+    const slot = table.order[i]!;
+    words[2 * i] = table.lo[slot]!;
+    words[2 * i + 1] = table.hi[slot]!;
+    const count = table.counts[slot]!;
+    counts[i] = Math.min(count, MAX_TERM_COUNT);
+    if (table.content[slot]) length += count;
   }
   return { words, counts, length };
 }
+
+/**
+ * Weighted counts per term hash in first-seen order (an open-addressing table in typed arrays, emptied in
+ * O(1) by a generation stamp). As a TermSink it hashes an ASCII word straight from the text, lower-cased on
+ * the fly: no string per term.
+ */
+class TermTable implements TermSink {
+  lo = new Int32Array(1024);
+  hi = new Int32Array(1024);
+  counts = new Float64Array(1024);
+  /** 1 when the term counts towards the BM25 length (neither a stop word nor a phrase). */
+  content = new Uint8Array(1024);
+  order = new Int32Array(1024);
+  private stamps = new Uint32Array(1024);
+  private stamp = 0;
+  size = 0;
+  /** The weight of the terms being added. */
+  weight = 1;
+  private readonly hash = new Int32Array(2);
+
+  reset(): this {
+    this.size = 0;
+    if (++this.stamp === 0xffffffff) {
+      this.stamps.fill(0);
+      this.stamp = 1;
+    }
+    return this;
+  }
+
+  term(term: string): void {
+    termHashWords(term, this.hash, 0);
+    this.add(this.hash[0]!, this.hash[1]!, !STOPWORDS.has(term) && !isPhrase(term));
+  }
+
+  span(text: string, start: number, end: number): void {
+    // termHashWords over the lower case of an ASCII word
+    let lo = 0x811c9dc5;
+    let hi = 0x9747b28c;
+    for (let i = start; i < end; i++) {
+      let c = text.charCodeAt(i);
+      if (c >= 65 && c <= 90) c += 32;
+      lo = Math.imul(lo ^ c, 0x01000193);
+      hi = Math.imul(hi ^ c, 0x5bd1e995);
+      hi ^= hi >>> 15;
+    }
+    hi = Math.imul(hi ^ (hi >>> 13), 0xc2b2ae35);
+    hi ^= hi >>> 16;
+    const stop = end - start <= MAX_STOPWORD && STOPWORD_LOWS.has(lo | 0) && STOPWORDS.has(text.slice(start, end).toLowerCase());
+    this.add(lo | 0, hi | 0, !stop);
+  }
+
+  private add(lo: number, hi: number, content: boolean): void {
+    const mask = this.lo.length - 1;
+    let slot = (Math.imul(lo ^ hi, 0x9e3779b1) >>> 0) & mask;
+    while (this.stamps[slot] === this.stamp) {
+      if (this.lo[slot] === lo && this.hi[slot] === hi) {
+        this.counts[slot]! += this.weight;
+        return;
+      }
+      slot = (slot + 1) & mask;
+    }
+    this.stamps[slot] = this.stamp;
+    this.lo[slot] = lo;
+    this.hi[slot] = hi;
+    this.counts[slot] = this.weight;
+    this.content[slot] = content ? 1 : 0;
+    this.order[this.size++] = slot;
+    if (this.size * 2 > this.lo.length) this.grow();
+  }
+
+  private grow(): void {
+    const old = { lo: this.lo, hi: this.hi, counts: this.counts, content: this.content, order: this.order.subarray(0, this.size) };
+    const cap = this.lo.length * 2;
+    this.lo = new Int32Array(cap);
+    this.hi = new Int32Array(cap);
+    this.counts = new Float64Array(cap);
+    this.content = new Uint8Array(cap);
+    this.order = new Int32Array(cap);
+    this.stamps = new Uint32Array(cap);
+    this.stamp = 1;
+    const n = this.size;
+    this.size = 0;
+    for (let k = 0; k < n; k++) {
+      const from = old.order[k]!;
+      let slot = (Math.imul(old.lo[from]! ^ old.hi[from]!, 0x9e3779b1) >>> 0) & (cap - 1);
+      while (this.stamps[slot] === this.stamp) slot = (slot + 1) & (cap - 1);
+      this.stamps[slot] = this.stamp;
+      this.lo[slot] = old.lo[from]!;
+      this.hi[slot] = old.hi[from]!;
+      this.counts[slot] = old.counts[from]!;
+      this.content[slot] = old.content[from]!;
+      this.order[this.size++] = slot;
+    }
+  }
+}
+
+const TABLE = new TermTable();
+/** Low hash words of the stop words (a hit is confirmed against the words themselves), and their longest length. */
+const STOPWORD_LOWS = new Set(
+  [...STOPWORDS].map((w) => {
+    const h = new Int32Array(2);
+    termHashWords(w, h, 0);
+    return h[0]!;
+  }),
+);
+const MAX_STOPWORD = Math.max(...[...STOPWORDS].map((w) => w.length));
 
 /**
  * Writes the 64-bit hash of a term into out[at] (low word) and out[at + 1] (high word): FNV-1a and a

@@ -21,6 +21,8 @@
  *   uses them only when it has nothing else (`queryTerms`), and they never count towards a text's length.
  */
 
+import { TokenScanner } from './token-scan.js';
+
 export const STOPWORDS: ReadonlySet<string> = new Set(
   'a an and are as at be but by for from has have how i if in into is it its of on or that the their then there these this to was were what when where which who why will with you your do does can'.split(
     ' ',
@@ -35,7 +37,6 @@ export const MAX_TOKEN_LENGTH = 64;
 export const TOKEN_RE = /[\p{L}\p{N}]+(?:(?:[._\-]|::)[\p{L}\p{N}]+)*/gu;
 const PART_SPLIT_RE = /[._\-]|::/;
 const CAMEL_RE = /[\p{Lu}]?[\p{Ll}\p{N}]+|[\p{Lu}]+(?![\p{Ll}])|[\p{N}]+/gu;
-const CAPITAL_WORD_RE = /^[A-Z][A-Z0-9_]+$/;
 /** Tokens that are one part for sure (ASCII word, Capitalised word, all caps, digits): nothing to split. */
 const ONE_PART_RE = /^(?:[A-Z]?[a-z0-9]+|[A-Z]+)$/;
 /**
@@ -72,69 +73,133 @@ export const isStopword = (term: string): boolean => STOPWORDS.has(term);
 export const isPhrase = (term: string): boolean => term.includes(' ');
 
 /**
+ * Where `analyzeInto` puts the terms of a text, in order: `term` a term as a string, `span` the lower case of
+ * text[start, end), an ASCII word of one part (the commonest term, which a sink may read without a string).
+ */
+export interface TermSink {
+  term(term: string): void;
+  span(text: string, start: number, end: number): void;
+}
+
+/** TOKEN_RE's character class, for the scanner that finds its matches without the regex. */
+const SCANNER = new TokenScanner(/[\p{L}\p{N}]/u);
+
+/**
  * Every term of a text, in order, stop words included (see the module comment): what the index stores.
  * `phrases: 'capitals'` (default) pairs adjacent capitalised words; `'all'` pairs every two adjacent words
  * (the query side: a phrase typed in lower case still finds the capitalised phrase in the index).
  */
 export function analyze(text: string, phrases: 'capitals' | 'all' | 'none' = 'capitals'): string[] {
   const out: string[] = [];
-  let prevRaw: string | undefined;
-  let prevEnd = -1;
-  for (const m of text.matchAll(TOKEN_RE)) {
-    const raw = m[0];
-    const onePart = ONE_PART_RE.test(raw);
-    if (cjkToken(raw, onePart)) {
-      for (const piece of cjkPieces(raw)) {
-        if (piece.cjk) addBigrams(raw.slice(piece.start, piece.end), out);
-        else addWord(raw.slice(piece.start, piece.end), out);
-      }
-      prevRaw = undefined; // no phrase pair with CJK text on either side
-      continue;
-    }
-    const whole = raw.toLowerCase();
-    if (phrases !== 'none' && prevRaw !== undefined) {
-      // cheapest test first: most words are not capitalised, and the gap is only read for a possible pair
-      if ((phrases === 'all' || (CAPITAL_WORD_RE.test(prevRaw) && CAPITAL_WORD_RE.test(raw))) && spaceOnly(text, prevEnd, m.index)) {
-        const pair = `${prevRaw.toLowerCase()} ${whole}`;
-        if (pair.length <= MAX_TOKEN_LENGTH) out.push(pair);
-      }
-    }
-    prevRaw = raw;
-    prevEnd = m.index + raw.length;
-    if (whole.length <= MAX_TOKEN_LENGTH) out.push(whole);
-    if (!onePart) addParts(raw, out); // a plain word has no parts to add
-  }
+  analyzeInto(text, phrases, {
+    term: (t) => out.push(t),
+    span: (s, start, end) => out.push(s.slice(start, end).toLowerCase()),
+  });
   return out;
 }
 
+/** `analyze`, with the terms handed to a sink. */
+export function analyzeInto(text: string, phrases: 'capitals' | 'all' | 'none', sink: TermSink): void {
+  let prevStart = -1;
+  let prevEnd = -1;
+  const token = (start: number, end: number) => {
+    const plain = plainAscii(text, start, end);
+    let raw: string | undefined;
+    let onePart = plain;
+    if (!plain) {
+      raw = text.slice(start, end);
+      onePart = ONE_PART_RE.test(raw);
+      if (cjkToken(raw, onePart)) {
+        for (const piece of cjkPieces(raw)) {
+          if (piece.cjk) addBigrams(raw.slice(piece.start, piece.end), sink);
+          else addWord(raw.slice(piece.start, piece.end), sink);
+        }
+        prevStart = -1; // no phrase pair with CJK text on either side
+        return;
+      }
+    }
+    if (phrases !== 'none' && prevStart >= 0) {
+      // cheapest test first: most words are not capitalised, and the gap is only read for a possible pair
+      if ((phrases === 'all' || (capitalWord(text, prevStart, prevEnd) && capitalWord(text, start, end))) && spaceOnly(text, prevEnd, start)) {
+        const pair = `${text.slice(prevStart, prevEnd).toLowerCase()} ${(raw ?? text.slice(start, end)).toLowerCase()}`;
+        if (pair.length <= MAX_TOKEN_LENGTH) sink.term(pair);
+      }
+    }
+    prevStart = start;
+    prevEnd = end;
+    if (raw === undefined) {
+      if (end - start <= MAX_TOKEN_LENGTH) sink.span(text, start, end); // one part: no parts to add
+      return;
+    }
+    const whole = raw.toLowerCase();
+    if (whole.length <= MAX_TOKEN_LENGTH) sink.term(whole);
+    if (!onePart) addParts(raw, sink); // a plain word has no parts to add
+  };
+  const count = SCANNER.scan(text);
+  if (count < 0) {
+    // characters outside the BMP: the regex, which reads code points
+    for (const m of text.matchAll(TOKEN_RE)) token(m.index, m.index + m[0].length);
+    return;
+  }
+  for (let t = 0; t < count; t++) token(SCANNER.starts[t]!, SCANNER.ends[t]!);
+}
+
+/** Whether text[start, end) is an ASCII word of one part (what ONE_PART_RE matches, on ASCII). */
+function plainAscii(text: string, start: number, end: number): boolean {
+  const first = text.charCodeAt(start);
+  const firstUpper = first >= 65 && first <= 90;
+  let allUpper = firstUpper;
+  let upperInside = false;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 65 && c <= 90) {
+      if (i > start) upperInside = true;
+    } else if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) allUpper = false;
+    else return false; // a separator, or not ASCII
+  }
+  return allUpper || (!upperInside && (!firstUpper || end - start > 1));
+}
+
+/** Whether text[start, end) is a capitalised word (`^[A-Z][A-Z0-9_]+$`: ON, CONFLICT, NOT_NULL). */
+function capitalWord(text: string, start: number, end: number): boolean {
+  if (end - start < 2) return false;
+  const first = text.charCodeAt(start);
+  if (first < 65 || first > 90) return false;
+  for (let i = start + 1; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95)) return false;
+  }
+  return true;
+}
+
 /** A word (or identifier) as a term, with its parts when it has several. */
-function addWord(raw: string, out: string[]): void {
+function addWord(raw: string, sink: TermSink): void {
   const whole = raw.toLowerCase();
-  if (whole.length <= MAX_TOKEN_LENGTH) out.push(whole);
-  if (!ONE_PART_RE.test(raw)) addParts(raw, out);
+  if (whole.length <= MAX_TOKEN_LENGTH) sink.term(whole);
+  if (!ONE_PART_RE.test(raw)) addParts(raw, sink);
 }
 
 /** The parts of an identifier (`os.path.join`, `readFileSync`), none for a word of one part. */
-function addParts(raw: string, out: string[]): void {
+function addParts(raw: string, sink: TermSink): void {
   const parts = raw.split(PART_SPLIT_RE);
   if (parts.length === 1) {
     const camel = raw.match(CAMEL_RE);
-    if (camel && camel.length > 1) for (const c of camel) out.push(c.toLowerCase());
+    if (camel && camel.length > 1) for (const c of camel) sink.term(c.toLowerCase());
     return;
   }
   for (const part of parts) {
     if (!part) continue;
     const camel = part.match(CAMEL_RE);
-    if (camel && camel.length > 1) for (const c of camel) out.push(c.toLowerCase());
-    else if (part.length <= MAX_TOKEN_LENGTH) out.push(part.toLowerCase());
+    if (camel && camel.length > 1) for (const c of camel) sink.term(c.toLowerCase());
+    else if (part.length <= MAX_TOKEN_LENGTH) sink.term(part.toLowerCase());
   }
 }
 
 /** The overlapping character bigrams of a CJK run (by code point); a lone character is its own term. */
-function addBigrams(run: string, out: string[]): void {
+function addBigrams(run: string, sink: TermSink): void {
   const chars = Array.from(run);
-  if (chars.length === 1) out.push(chars[0]!);
-  for (let i = 0; i + 1 < chars.length; i++) out.push(chars[i]! + chars[i + 1]!);
+  if (chars.length === 1) sink.term(chars[0]!);
+  for (let i = 0; i + 1 < chars.length; i++) sink.term(chars[i]! + chars[i + 1]!);
 }
 
 /** A piece of a token: a CJK run, or the text between runs (separators at its ends left out). */

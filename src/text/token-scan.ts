@@ -1,0 +1,133 @@
+/**
+ * A hand-written scanner for the token regexes of the keyword index (./tokenize.ts) and of the lexical
+ * embedder (../embed/lexical.ts): `(RUN+)|WORD+(?:(?:[._\-]|::)WORD+)*`, where WORD and RUN are character
+ * classes given as regexes (RUN optional). It finds exactly the matches `text.matchAll` finds, as
+ * [start, end) offsets, without the match arrays and substrings the regex iterator makes for every token
+ * (the iterator was a third of the lexical embedder's time on real documentation).
+ *
+ * Each code unit's class is computed once, from the same regexes, and kept in a 64K table. Text holding
+ * surrogate code units (characters outside the BMP) is not scanned: `scan` returns -1 and the caller uses
+ * the regex, which handles code points.
+ */
+
+/** Class bits of a code unit. */
+const KNOWN = 1;
+export const WORD = 2;
+export const RUN = 4;
+
+export class TokenScanner {
+  /** Class bits per UTF-16 code unit (0 = not computed yet). */
+  private readonly classes = new Uint8Array(65536);
+  /** Offsets of the tokens found by the last `scan`, and whether each was a RUN match (1) or a WORD one (0). */
+  starts = new Int32Array(256);
+  ends = new Int32Array(256);
+  runs = new Uint8Array(256);
+
+  /**
+   * @param word one character of a token's words (`[\p{L}\p{N}]`), with the `u` flag
+   * @param run one character of a run matched as a whole first (`[\p{Script=Han}...]`), with the `u` flag
+   */
+  constructor(
+    private readonly word: RegExp,
+    private readonly run?: RegExp,
+  ) {
+    for (let c = 0; c < 128; c++) this.classOf(c);
+  }
+
+  /** The class bits of a code unit (not a surrogate). */
+  classOf(c: number): number {
+    let k = this.classes[c]!;
+    if (k === 0) {
+      const ch = String.fromCharCode(c);
+      k = KNOWN | (this.word.test(ch) ? WORD : 0) | (this.run?.test(ch) ? RUN : 0);
+      this.classes[c] = k;
+    }
+    return k;
+  }
+
+  /** Finds the tokens of `text` (into starts / ends / runs) and returns how many; -1 when it holds surrogates. */
+  scan(text: string): number {
+    const n = text.length;
+    const classes = this.classes;
+    const hasRun = this.run !== undefined;
+    let count = 0;
+    let i = 0;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c >= 0xd800 && c <= 0xdfff) return -1;
+      let k = classes[c]!;
+      if (k === 0) k = this.classOf(c);
+      if (hasRun && k & RUN) {
+        let j = i + 1;
+        for (; j < n; j++) {
+          const d = text.charCodeAt(j);
+          if (d >= 0xd800 && d <= 0xdfff) return -1;
+          if (!(this.kind(d) & RUN)) break;
+        }
+        count = this.push(count, i, j, 1);
+        i = j;
+        continue;
+      }
+      if (!(k & WORD)) {
+        i++;
+        continue;
+      }
+      let j = this.wordEnd(text, i + 1);
+      if (j < 0) return -1;
+      // greedy (?:(?:[._\-]|::)WORD+)*: a separator counts only when a word character follows it
+      for (;;) {
+        if (j >= n) break;
+        const s = text.charCodeAt(j);
+        const sep = s === 46 || s === 95 || s === 45 ? 1 : s === 58 && text.charCodeAt(j + 1) === 58 ? 2 : 0;
+        if (sep === 0 || j + sep >= n) break;
+        const d = text.charCodeAt(j + sep);
+        if (d >= 0xd800 && d <= 0xdfff) return -1;
+        if (!(this.kind(d) & WORD)) break;
+        j = this.wordEnd(text, j + sep + 1);
+        if (j < 0) return -1;
+      }
+      count = this.push(count, i, j, 0);
+      i = j;
+    }
+    return count;
+  }
+
+  private kind(c: number): number {
+    const k = this.classes[c]!;
+    return k === 0 ? this.classOf(c) : k;
+  }
+
+  /** The end of the run of WORD characters starting at or before `from`; -1 at a surrogate. */
+  private wordEnd(text: string, from: number): number {
+    const n = text.length;
+    const classes = this.classes;
+    let j = from;
+    for (; j < n; j++) {
+      const d = text.charCodeAt(j);
+      if (d < 128) {
+        if (!(classes[d]! & WORD)) break;
+        continue;
+      }
+      if (d >= 0xd800 && d <= 0xdfff) return -1;
+      if (!(this.kind(d) & WORD)) break;
+    }
+    return j;
+  }
+
+  private push(count: number, start: number, end: number, run: number): number {
+    if (count === this.starts.length) {
+      const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+        const b = make(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.starts = grow(this.starts, (m) => new Int32Array(m));
+      this.ends = grow(this.ends, (m) => new Int32Array(m));
+      this.runs = grow(this.runs, (m) => new Uint8Array(m));
+    }
+    this.starts[count] = start;
+    this.ends[count] = end;
+    this.runs[count] = run;
+    return count + 1;
+  }
+}
