@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { TokenScanner } from '../src/text/token-scan.js';
+import { DIGITS, ONE_PART, TokenScanner, asciiWord } from '../src/text/token-scan.js';
 import { chunkTermCounts, chunkTerms, termHashWords } from '../src/text/chunk-terms.js';
 import { TOKEN_RE, analyze, isPhrase, isStopword } from '../src/text/tokenize.js';
 
@@ -97,3 +97,20 @@ function termWords(term: string): [number, number] {
   termHashWords(term, w, 0);
   return [w[0]!, w[1]!];
 }
+
+describe('asciiWord', () => {
+  it('is ONE_PART exactly when the ASCII word regex matches, with DIGITS for digits only', () => {
+    const chars = ['a', 'z', 'A', 'Z', '0', '9', '_', '.', 'é', 'Ä'];
+    for (let seed = 1; seed <= 5000; seed++) {
+      let word = '';
+      let x = seed;
+      for (let i = 0; i < 1 + (seed % 6); i++) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        word += chars[x % chars.length];
+      }
+      const text = `(${word})`;
+      const expected = /^(?:[A-Z]?[a-z0-9]+|[A-Z]+)$/.test(word) ? ONE_PART | (/^[0-9]+$/.test(word) ? DIGITS : 0) : 0;
+      assert.equal(asciiWord(text, 1, 1 + word.length), expected, word);
+    }
+  });
+});

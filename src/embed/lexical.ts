@@ -20,7 +20,7 @@
  * the model name `lexical-hash-v1` must not change when other code changes. Changing any feature
  * or weight here requires a new model name.
  */
-import { TokenScanner } from '../text/token-scan.js';
+import { DIGITS, TokenScanner, asciiWord } from '../text/token-scan.js';
 import type { Embedder } from './embedder.js';
 
 export const LEXICAL_MODEL = 'lexical-hash-v1';
@@ -165,24 +165,8 @@ export class LexicalEmbedder implements Embedder {
    * a string. Returns false (having added nothing) for any other token.
    */
   private addPlainAscii(text: string, start: number, end: number): boolean {
-    // ONE_PART_RE over ASCII: all capitals, or an optional capital then lower case letters and digits
-    const first = text.charCodeAt(start);
-    const firstUpper = first >= 65 && first <= 90;
-    let allUpper = firstUpper;
-    let upperInside = false;
-    let digits = true;
-    for (let i = start; i < end; i++) {
-      const c = text.charCodeAt(i);
-      if (c >= 65 && c <= 90) {
-        digits = false;
-        if (i > start) upperInside = true;
-      } else if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
-        allUpper = false;
-        if (c >= 97) digits = false;
-      } else return false; // a separator, or not ASCII
-    }
-    const capitalised = !upperInside && (!firstUpper || end - start > 1);
-    if (!(allUpper || capitalised)) return false;
+    const kind = asciiWord(text, start, end);
+    if (kind === 0) return false;
     const len = end - start;
     let h = SEED_WORD;
     for (let i = start; i < end; i++) h = Math.imul(h ^ lowerAscii(text.charCodeAt(i)), 0x01000193);
@@ -192,7 +176,7 @@ export class LexicalEmbedder implements Embedder {
       return true;
     }
     if (len <= MAX_WORD) this.words.add(h, WORD_WEIGHT);
-    if (len >= 3 && !digits) {
+    if (len >= 3 && !(kind & DIGITS)) {
       const n = start + Math.min(len, MAX_GRAM_SOURCE);
       for (let i = start - 1; i + 2 <= n; i++) {
         let g = SEED_GRAM;

@@ -131,3 +131,32 @@ export class TokenScanner {
     return count + 1;
   }
 }
+
+/** `asciiWord` bits: an ASCII word of one part, and one made of digits only. */
+export const ONE_PART = 1;
+export const DIGITS = 2;
+
+/**
+ * Whether text[start, end) is an ASCII word of one part, what `^(?:[A-Z]?[a-z0-9]+|[A-Z]+)$` matches (a word, a
+ * Capitalised word, capitals, digits: nothing to split into identifier parts): ONE_PART, with DIGITS when it is
+ * only digits; 0 for anything else (a separator, a case change inside, a character outside ASCII).
+ */
+export function asciiWord(text: string, start: number, end: number): number {
+  const first = text.charCodeAt(start);
+  const firstUpper = first >= 65 && first <= 90;
+  let allUpper = firstUpper;
+  let upperInside = false;
+  let digits = true;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 65 && c <= 90) {
+      digits = false;
+      if (i > start) upperInside = true;
+    } else if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
+      allUpper = false;
+      if (c >= 97) digits = false;
+    } else return 0;
+  }
+  const onePart = allUpper || (!upperInside && (!firstUpper || end - start > 1));
+  return onePart ? ONE_PART | (digits ? DIGITS : 0) : 0;
+}

@@ -21,7 +21,7 @@
  *   uses them only when it has nothing else (`queryTerms`), and they never count towards a text's length.
  */
 
-import { TokenScanner } from './token-scan.js';
+import { TokenScanner, asciiWord } from './token-scan.js';
 
 export const STOPWORDS: ReadonlySet<string> = new Set(
   'a an and are as at be but by for from has have how i if in into is it its of on or that the their then there these this to was were what when where which who why will with you your do does can'.split(
@@ -103,7 +103,7 @@ export function analyzeInto(text: string, phrases: 'capitals' | 'all' | 'none', 
   let prevStart = -1;
   let prevEnd = -1;
   const token = (start: number, end: number) => {
-    const plain = plainAscii(text, start, end);
+    const plain = asciiWord(text, start, end) !== 0;
     let raw: string | undefined;
     let onePart = plain;
     if (!plain) {
@@ -142,22 +142,6 @@ export function analyzeInto(text: string, phrases: 'capitals' | 'all' | 'none', 
     return;
   }
   for (let t = 0; t < count; t++) token(SCANNER.starts[t]!, SCANNER.ends[t]!);
-}
-
-/** Whether text[start, end) is an ASCII word of one part (what ONE_PART_RE matches, on ASCII). */
-function plainAscii(text: string, start: number, end: number): boolean {
-  const first = text.charCodeAt(start);
-  const firstUpper = first >= 65 && first <= 90;
-  let allUpper = firstUpper;
-  let upperInside = false;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 65 && c <= 90) {
-      if (i > start) upperInside = true;
-    } else if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) allUpper = false;
-    else return false; // a separator, or not ASCII
-  }
-  return allUpper || (!upperInside && (!firstUpper || end - start > 1));
 }
 
 /** Whether text[start, end) is a capitalised word (`^[A-Z][A-Z0-9_]+$`: ON, CONFLICT, NOT_NULL). */
