@@ -106,10 +106,9 @@ function extractWithDom(html: string, pageUrl: string): ExtractedPage {
   for (const box of boxes) replaceNode(box, new Text(attr(box, 'checked') !== null ? '[x] ' : '[ ] '));
   for (const el of elementsWhere(body, (e) => INVISIBLE.has(e.name))) if (el.parent) removeNode(el);
   flattenDeep(body);
-  let lengths = textLengths(body);
+  const lengths = textLengths(body);
   let root = pickRoot(document, body, lengths);
-  removeChrome(root, lengths);
-  lengths = textLengths(root);
+  removeChrome(root, lengths); // keeps `lengths` true for what stays
   root = narrow(root, lengths);
 
   const h1 = headingText(firstByTag(root, 'h1') ?? firstByTag(body, 'h1'));
@@ -206,7 +205,12 @@ function pickRoot(document: Document, body: ParentNode, lengths: Lengths): Paren
   return body;
 }
 
-/** Removes navigation, sidebars, banners... inside `root`, never anything holding most of its text. */
+/**
+ * Removes navigation, sidebars, banners... inside `root`, never anything holding most of its text. The text
+ * lengths of the removed elements' ancestors (up to `root`) are lowered by theirs, so `lengths` stays what
+ * textLengths(root) would count now. (Candidates come in document order, so an element is judged before
+ * anything inside it is removed: every length read here is the one counted before the removals.)
+ */
 function removeChrome(root: ParentNode, lengths: Lengths): void {
   const total = Math.max(1, lengths.get(root) ?? 0);
   const len = (el: Element) => lengths.get(el) ?? 0;
@@ -216,7 +220,11 @@ function removeChrome(root: ParentNode, lengths: Lengths): void {
   );
   for (const el of candidates) {
     if (!isWithin(el, root)) continue; // already gone with an ancestor
-    if (isChrome(el, len) && !(len(el) > total * 0.5)) removeNode(el);
+    if (isChrome(el, len) && !(len(el) > total * 0.5)) {
+      const removed = len(el);
+      for (let up = el.parent; up && removed > 0; up = up === root ? null : up.parent) lengths.set(up, (lengths.get(up) ?? 0) - removed);
+      removeNode(el);
+    }
   }
 }
 
