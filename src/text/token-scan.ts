@@ -18,7 +18,10 @@ export const RUN = 4;
 export class TokenScanner {
   /** Class bits per UTF-16 code unit (0 = not computed yet). */
   private readonly classes = new Uint8Array(65536);
-  /** Offsets of the tokens found by the last `scan`, and whether each was a RUN match (1) or a WORD one (0). */
+  /**
+   * Offsets of the tokens found by the last `scan`, and whether each was a RUN match (1) or a WORD one (0).
+   * The next `scan` overwrites them: a caller reads them all before anything scans again with this scanner.
+   */
   starts = new Int32Array(256);
   ends = new Int32Array(256);
   runs = new Uint8Array(256);
