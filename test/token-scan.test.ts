@@ -71,8 +71,9 @@ describe('token scanner', () => {
 
 describe('chunk terms', () => {
   it('hash and count exactly the terms analyze finds (title and heading weighted, stop words out of the length)', () => {
-    for (let seed = 1; seed <= 800; seed++) {
-      const c = {
+    const many = { text: Array.from({ length: 3000 }, (_, i) => `w${i} T${i % 97} the`).join(' '), title: 'Many', heading_path: null };
+    for (let seed = 0; seed <= 800; seed++) {
+      const c = seed === 0 ? many : {
         text: `${randomText(seed, 40, seed % 5 === 0)} SELECT x FROM t ON CONFLICT DO NOTHING the of readFileSync os.path.join`,
         title: randomText(seed + 7, 6, false),
         heading_path: seed % 3 ? `Guide > ${randomText(seed + 11, 5, false)}` : null,

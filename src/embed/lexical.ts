@@ -20,6 +20,7 @@
  * the model name `lexical-hash-v1` must not change when other code changes. Changing any feature
  * or weight here requires a new model name.
  */
+import { KeyIndex, doubled, fmix32 } from '../text/key-index.js';
 import { DIGITS, TokenScanner, asciiWord } from '../text/token-scan.js';
 import type { Embedder } from './embedder.js';
 
@@ -100,14 +101,8 @@ export class LexicalEmbedder implements Embedder {
 
     // Features in first-seen order, words then grams: the float sums (and so the vectors) depend on it.
     const v = out ? out.fill(0) : new Float32Array(this.dimension);
-    for (let k = 0; k < words.size; k++) {
-      const slot = words.order[k]!;
-      this.add(v, words.keys[slot]!, words.weights[slot]! * (1 + Math.log(words.counts[slot]!)));
-    }
-    for (let k = 0; k < grams.size; k++) {
-      const slot = grams.order[k]!;
-      this.add(v, grams.keys[slot]!, GRAM_WEIGHT * (1 + Math.log(grams.counts[slot]!)));
-    }
+    for (let k = 0; k < words.size; k++) this.add(v, words.hash(k), words.weights[k]! * (1 + Math.log(words.counts[k]!)));
+    for (let k = 0; k < grams.size; k++) this.add(v, grams.hash(k), GRAM_WEIGHT * (1 + Math.log(grams.counts[k]!)));
 
     let norm = 0;
     for (let i = 0; i < v.length; i++) norm += v[i]! * v[i]!;
@@ -215,69 +210,40 @@ export class LexicalEmbedder implements Embedder {
   }
 }
 
-/**
- * Counts per 32-bit feature hash with the highest weight class seen, in first-seen order: an open-addressing
- * table in typed arrays, emptied in O(1) by a generation stamp (a Map per text cost a third of embedding).
- */
+/** Per 32-bit feature hash: how often it occurs and the highest weight class seen, in first-seen order. */
 class FeatureCounts {
-  keys = new Uint32Array(1024);
-  counts = new Uint32Array(1024);
-  weights = new Float64Array(1024);
-  /** Slots in first-seen order. */
-  order = new Int32Array(1024);
-  private stamps = new Uint32Array(1024);
-  private stamp = 0;
-  size = 0;
+  readonly keys = new KeyIndex();
+  counts = new Uint32Array(512);
+  weights = new Float64Array(512);
 
   reset(): this {
-    this.size = 0;
-    if (++this.stamp === 0xffffffff) {
-      this.stamps.fill(0);
-      this.stamp = 1;
-    }
+    this.keys.reset();
     return this;
   }
 
-  add(h: number, weight: number): void {
-    const mask = this.keys.length - 1;
-    let slot = fmix32(h) & mask;
-    while (this.stamps[slot] === this.stamp) {
-      if (this.keys[slot] === h) {
-        this.counts[slot]! += 1;
-        if (weight > this.weights[slot]!) this.weights[slot] = weight;
-        return;
-      }
-      slot = (slot + 1) & mask;
-    }
-    this.stamps[slot] = this.stamp;
-    this.keys[slot] = h;
-    this.counts[slot] = 1;
-    this.weights[slot] = weight;
-    this.order[this.size++] = slot;
-    if (this.size * 2 > this.keys.length) this.grow();
+  get size(): number {
+    return this.keys.size;
   }
 
-  private grow(): void {
-    const old = { keys: this.keys, counts: this.counts, weights: this.weights, order: this.order.subarray(0, this.size) };
-    const cap = this.keys.length * 2;
-    this.keys = new Uint32Array(cap);
-    this.counts = new Uint32Array(cap);
-    this.weights = new Float64Array(cap);
-    this.order = new Int32Array(cap);
-    this.stamps = new Uint32Array(cap);
-    this.stamp = 1;
-    const n = this.size;
-    this.size = 0;
-    for (let k = 0; k < n; k++) {
-      const from = old.order[k]!;
-      let slot = fmix32(old.keys[from]!) & (cap - 1);
-      while (this.stamps[slot] === this.stamp) slot = (slot + 1) & (cap - 1);
-      this.stamps[slot] = this.stamp;
-      this.keys[slot] = old.keys[from]!;
-      this.counts[slot] = old.counts[from]!;
-      this.weights[slot] = old.weights[from]!;
-      this.order[this.size++] = slot;
+  /** The hash of feature `k` (in first-seen order). */
+  hash(k: number): number {
+    return this.keys.lo[k]! >>> 0;
+  }
+
+  add(h: number, weight: number): void {
+    const before = this.keys.size;
+    const k = this.keys.add(h | 0, 0);
+    if (k < before) {
+      this.counts[k]! += 1;
+      if (weight > this.weights[k]!) this.weights[k] = weight;
+      return;
     }
+    if (k === this.counts.length) {
+      this.counts = doubled(this.counts);
+      this.weights = doubled(this.weights);
+    }
+    this.counts[k] = 1;
+    this.weights[k] = weight;
   }
 }
 
@@ -293,12 +259,3 @@ function fnv1a(s: string, seed: number): number {
   return h >>> 0;
 }
 
-/** murmur3's 32-bit finaliser: mixes every input bit into every output bit. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}

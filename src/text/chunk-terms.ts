@@ -8,6 +8,7 @@
  * to look up, and no term dictionary has to be kept in step. Two different terms sharing a hash is
  * ~1e-8-unlikely even with a million distinct terms, and would only merge their postings.
  */
+import { KeyIndex, doubled } from './key-index.js';
 import { STOPWORDS, analyze, analyzeInto, isPhrase, type TermSink } from './tokenize.js';
 
 /** How many times a title / heading-path term counts relative to a term of the chunk text. */
@@ -55,46 +56,35 @@ export function chunkTerms(c: ChunkText): ChunkTerms {
   add(c.title, TITLE_WEIGHT);
   add(c.heading_path, HEADING_WEIGHT);
   add(c.text, 1);
-  const n = table.size;
+  const n = table.keys.size;
   const words = new Int32Array(n * 2);
   const counts = new Uint16Array(n);
   let length = 0;
   for (let i = 0; i < n; i++) {
-    const slot = table.order[i]!;
-    words[2 * i] = table.lo[slot]!;
-    words[2 * i + 1] = table.hi[slot]!;
-    const count = table.counts[slot]!;
+    words[2 * i] = table.keys.lo[i]!;
+    words[2 * i + 1] = table.keys.hi[i]!;
+    const count = table.counts[i]!;
     counts[i] = Math.min(count, MAX_TERM_COUNT);
-    if (table.content[slot]) length += count;
+    if (table.content[i]) length += count;
   }
   return { words, counts, length };
 }
 
 /**
- * Weighted counts per term hash in first-seen order (an open-addressing table in typed arrays, emptied in
- * O(1) by a generation stamp). As a TermSink it hashes an ASCII word straight from the text, lower-cased on
- * the fly: no string per term.
+ * Weighted counts per term hash in first-seen order. As a TermSink it hashes an ASCII word straight from the
+ * text, lower-cased on the fly: no string per term.
  */
 class TermTable implements TermSink {
-  lo = new Int32Array(1024);
-  hi = new Int32Array(1024);
-  counts = new Float64Array(1024);
+  readonly keys = new KeyIndex();
+  counts = new Float64Array(512);
   /** 1 when the term counts towards the BM25 length (neither a stop word nor a phrase). */
-  content = new Uint8Array(1024);
-  order = new Int32Array(1024);
-  private stamps = new Uint32Array(1024);
-  private stamp = 0;
-  size = 0;
+  content = new Uint8Array(512);
   /** The weight of the terms being added. */
   weight = 1;
   private readonly hash = new Int32Array(2);
 
   reset(): this {
-    this.size = 0;
-    if (++this.stamp === 0xffffffff) {
-      this.stamps.fill(0);
-      this.stamp = 1;
-    }
+    this.keys.reset();
     return this;
   }
 
@@ -121,47 +111,18 @@ class TermTable implements TermSink {
   }
 
   private add(lo: number, hi: number, content: boolean): void {
-    const mask = this.lo.length - 1;
-    let slot = (Math.imul(lo ^ hi, 0x9e3779b1) >>> 0) & mask;
-    while (this.stamps[slot] === this.stamp) {
-      if (this.lo[slot] === lo && this.hi[slot] === hi) {
-        this.counts[slot]! += this.weight;
-        return;
-      }
-      slot = (slot + 1) & mask;
+    const before = this.keys.size;
+    const k = this.keys.add(lo, hi);
+    if (k < before) {
+      this.counts[k]! += this.weight;
+      return;
     }
-    this.stamps[slot] = this.stamp;
-    this.lo[slot] = lo;
-    this.hi[slot] = hi;
-    this.counts[slot] = this.weight;
-    this.content[slot] = content ? 1 : 0;
-    this.order[this.size++] = slot;
-    if (this.size * 2 > this.lo.length) this.grow();
-  }
-
-  private grow(): void {
-    const old = { lo: this.lo, hi: this.hi, counts: this.counts, content: this.content, order: this.order.subarray(0, this.size) };
-    const cap = this.lo.length * 2;
-    this.lo = new Int32Array(cap);
-    this.hi = new Int32Array(cap);
-    this.counts = new Float64Array(cap);
-    this.content = new Uint8Array(cap);
-    this.order = new Int32Array(cap);
-    this.stamps = new Uint32Array(cap);
-    this.stamp = 1;
-    const n = this.size;
-    this.size = 0;
-    for (let k = 0; k < n; k++) {
-      const from = old.order[k]!;
-      let slot = (Math.imul(old.lo[from]! ^ old.hi[from]!, 0x9e3779b1) >>> 0) & (cap - 1);
-      while (this.stamps[slot] === this.stamp) slot = (slot + 1) & (cap - 1);
-      this.stamps[slot] = this.stamp;
-      this.lo[slot] = old.lo[from]!;
-      this.hi[slot] = old.hi[from]!;
-      this.counts[slot] = old.counts[from]!;
-      this.content[slot] = old.content[from]!;
-      this.order[this.size++] = slot;
+    if (k === this.counts.length) {
+      this.counts = doubled(this.counts);
+      this.content = doubled(this.content);
     }
+    this.counts[k] = this.weight;
+    this.content[k] = content ? 1 : 0;
   }
 }
 
