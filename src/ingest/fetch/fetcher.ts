@@ -583,7 +583,8 @@ function decodeText(buf: Buffer, charset?: string): { text: string; encoding: st
     decoder = new TextDecoder('utf-8', { fatal: false }); // unknown charset label
   }
   // NUL characters are dropped, as an HTML parser drops them from text (and they are no use in search)
-  let text = decoder.decode(buf).replace(/\0/g, '');
+  let text = decoder.decode(buf);
+  if (text.indexOf('\0') >= 0) text = text.replace(/\0/g, ''); // indexOf: the common case (none) without a regex pass
   // Some Node versions decode windows-1252 (the WHATWG meaning of latin1/iso-8859-1 too) as plain
   // ISO-8859-1, leaving C1 controls where windows-1252 has quotes, dashes and the euro sign.
   if (decoder.encoding === 'windows-1252') text = text.replace(/[\x80-\x9f]/g, (c) => CP1252_C1[c.charCodeAt(0) - 0x80] ?? c);
