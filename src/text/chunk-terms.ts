@@ -94,20 +94,10 @@ class TermTable implements TermSink {
   }
 
   span(text: string, start: number, end: number): void {
-    // termHashWords over the lower case of an ASCII word
-    let lo = 0x811c9dc5;
-    let hi = 0x9747b28c;
-    for (let i = start; i < end; i++) {
-      let c = text.charCodeAt(i);
-      if (c >= 65 && c <= 90) c += 32;
-      lo = Math.imul(lo ^ c, 0x01000193);
-      hi = Math.imul(hi ^ c, 0x5bd1e995);
-      hi ^= hi >>> 15;
-    }
-    hi = Math.imul(hi ^ (hi >>> 13), 0xc2b2ae35);
-    hi ^= hi >>> 16;
-    const stop = end - start <= MAX_STOPWORD && STOPWORD_LOWS.has(lo | 0) && STOPWORDS.has(text.slice(start, end).toLowerCase());
-    this.add(lo | 0, hi | 0, !stop);
+    hashRange(text, start, end, true, this.hash, 0);
+    const lo = this.hash[0]!;
+    const stop = end - start <= MAX_STOPWORD && STOPWORD_LOWS.has(lo) && STOPWORDS.has(text.slice(start, end).toLowerCase());
+    this.add(lo, this.hash[1]!, !stop);
   }
 
   private add(lo: number, hi: number, content: boolean): void {
@@ -142,10 +132,18 @@ const MAX_STOPWORD = Math.max(...[...STOPWORDS].map((w) => w.length));
  * multiply-xorshift hash over the UTF-16 code units.
  */
 export function termHashWords(term: string, out: Int32Array, at: number): void {
+  hashRange(term, 0, term.length, false, out, at);
+}
+
+/** termHashWords of text[start, end), or of its lower case when `lowerAscii` (for an ASCII word: no string made). */
+function hashRange(text: string, start: number, end: number, lowerAscii: boolean, out: Int32Array, at: number): void {
   let lo = 0x811c9dc5;
   let hi = 0x9747b28c;
-  for (let i = 0; i < term.length; i++) {
-    const c = term.charCodeAt(i);
+  // the flag read once, outside the loop (a test of it per code unit made chunkTerms ~10% slower)
+  const lower = lowerAscii ? 32 : 0;
+  for (let i = start; i < end; i++) {
+    let c = text.charCodeAt(i);
+    if ((c - 65) >>> 0 < 26) c += lower; // A-Z
     lo = Math.imul(lo ^ c, 0x01000193);
     hi = Math.imul(hi ^ c, 0x5bd1e995);
     hi ^= hi >>> 15;

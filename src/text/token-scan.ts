@@ -9,6 +9,7 @@
  * surrogate code units (characters outside the BMP) is not scanned: `scan` returns -1 and the caller uses
  * the regex, which handles code points.
  */
+import { doubled } from './key-index.js';
 
 /** Class bits of a code unit. */
 const KNOWN = 1;
@@ -119,14 +120,9 @@ export class TokenScanner {
 
   private push(count: number, start: number, end: number, run: number): number {
     if (count === this.starts.length) {
-      const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-        const b = make(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.starts = grow(this.starts, (m) => new Int32Array(m));
-      this.ends = grow(this.ends, (m) => new Int32Array(m));
-      this.runs = grow(this.runs, (m) => new Uint8Array(m));
+      this.starts = doubled(this.starts);
+      this.ends = doubled(this.ends);
+      this.runs = doubled(this.runs);
     }
     this.starts[count] = start;
     this.ends[count] = end;
