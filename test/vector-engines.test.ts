@@ -159,6 +159,34 @@ describe('usearch whenReady right after a commit', () => {
   });
 });
 
+describe('usearch whenReady while inserts are diverted to a catch-up', () => {
+  it('starts the catch-up instead of leaving searches on exact until inserts pause', async () => {
+    const store = await openStore({ path: ':memory:', embedding: identity });
+    // A backlog of 1 row: every commit outruns the index and is read back from DuckDB later (a bulk load).
+    const engine = new UsearchEngine(store.db, DIM, {
+      params: { dimension: DIM, quantization: 'f16', connectivity: 16, expansionAdd: 128, expansionSearch: 128 },
+      maxBacklogRows: 1,
+    });
+    store.chunks.setEngine(engine);
+    try {
+      await engine.start();
+      await engine.whenReady();
+      await store.chunks.indexBatch(vectors.slice(0, 200), payloads.slice(0, 200), ids.slice(0, 200));
+      assert.equal(engine.isReady, false, 'the commit went to the catch-up');
+      await engine.whenReady();
+      assert.equal(engine.isReady, true);
+      const st = await statusOf(store);
+      assert.equal(st.indexedRows, 200);
+      const before = st.stats.index;
+      const [top] = await store.chunks.search(vectors[199]!, 1);
+      assert.equal(top!.id, 'c199');
+      assert.equal((await statusOf(store)).stats.index - before, 1, 'answered by the index');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('usearch filtered search when the tag lies far from the query', () => {
   it('falls back to exact search instead of returning a short page', async () => {
     const store = await openStore({ path: ':memory:', embedding: identity });

@@ -164,6 +164,8 @@ export class UsearchEngine implements VectorEngine {
   async whenReady(): Promise<void> {
     await this.start();
     for (;;) {
+      // rows diverted to a catch-up that waits for inserts to pause: the caller waits, so start it now
+      if (this.live?.lagFrom !== undefined && !this.catchingUp && !this.building && this.state !== 'closed') this.startCatchUp();
       const work = this.building ?? this.catchingUp ?? this.live?.lastSent;
       if (!work) return;
       await work.catch(() => undefined);
@@ -313,13 +315,16 @@ export class UsearchEngine implements VectorEngine {
   /** Once inserts pause for a second, reads the rows the live index missed back from DuckDB. */
   private scheduleCatchUp(): void {
     if (this.catchUpTimer) clearTimeout(this.catchUpTimer);
-    this.catchUpTimer = setTimeout(() => {
-      this.catchUpTimer = undefined;
-      const live = this.live;
-      if (!live || live.lagFrom === undefined || this.catchingUp || this.state === 'closed') return;
-      this.catchingUp = this.catchUp(live).finally(() => (this.catchingUp = undefined));
-    }, 1000);
+    this.catchUpTimer = setTimeout(() => this.startCatchUp(), 1000);
     this.catchUpTimer.unref();
+  }
+
+  private startCatchUp(): void {
+    if (this.catchUpTimer) clearTimeout(this.catchUpTimer);
+    this.catchUpTimer = undefined;
+    const live = this.live;
+    if (!live || live.lagFrom === undefined || this.catchingUp || this.state === 'closed') return;
+    this.catchingUp = this.catchUp(live).finally(() => (this.catchingUp = undefined));
   }
 
   private async catchUp(live: Live): Promise<void> {
