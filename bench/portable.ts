@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../src/db/duckdb.js';
 import { chunkMarkdown } from '../src/ingest/extract/chunker.js';
 import { extractPage } from '../src/ingest/extract/extract.js';
 import { exportIndex } from '../src/portable/export.js';

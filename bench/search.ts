@@ -14,7 +14,7 @@
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { BIGINT, LIST, listValue } from '@duckdb/node-api';
+import { BIGINT, LIST, listValue } from '../src/db/duckdb.js';
 import { loadConfig } from '../src/config/config.js';
 import type { Embedder } from '../src/embed/embedder.js';
 import { LexicalEmbedder } from '../src/embed/lexical.js';

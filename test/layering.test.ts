@@ -97,3 +97,14 @@ test('the checker sees imports of every form, and a folder outside the layer tab
   assert.ok(layerOf('service') < layerOf('store'), 'service sits above store');
   assert.throws(() => layerOf('newfolder'), /in no layer/);
 });
+
+test("DuckDB's packages are loaded only through src/db/duckdb.ts, after its allocator setting", () => {
+  // DuckDB's allocator reads DUCKDB_JE_MALLOC_CONF once, when its library loads (src/db/allocator-env.ts);
+  // a module that imported @duckdb/* itself could load the library before the setting exists.
+  const gate = join(SRC, 'db', 'duckdb.ts');
+  const direct = files.filter((f) => f !== gate && /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]@duckdb\//m.test(readFileSync(f, 'utf8')));
+  assert.deepEqual(direct.map((f) => relative(SRC, f)), [], 'import DuckDB from src/db/duckdb.js instead');
+  const gateImports = [...readFileSync(gate, 'utf8').matchAll(/^\s*(?:import|export)\b[^;]*?['"]([^'"]+)['"]/gm)].map((m) => m[1]);
+  assert.equal(gateImports[0], './allocator-env.js', 'the allocator setting is the first module duckdb.ts loads');
+  assert.ok(gateImports.includes('@duckdb/node-api'));
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../src/db/duckdb.js';
 import { openStore, EmbeddingMismatchError } from '../src/store/store.js';
 import { getAllMeta } from '../src/db/meta.js';
 import { searchDocs } from '../src/service/search.js';

@@ -8,7 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, write
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tar from 'tar';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../src/db/duckdb.js';
 import { fetchUrl } from '../src/service/jobs.js';
 import { exportIndex, importIndex, searchDocs, listDocPages, ConflictError, ValidationError, type DoctorContext } from '../src/service/index.js';
 import { importIndex as importDirect } from '../src/portable/import.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIGINT, LIST, USMALLINT, listValue } from '@duckdb/node-api';
+import { BIGINT, LIST, USMALLINT, listValue } from '../src/db/duckdb.js';
 import { buildHttpApp } from '../src/http/app.js';
 import { setMeta } from '../src/db/meta.js';
 import { searchDocs } from '../src/service/search.js';

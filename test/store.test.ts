@@ -113,7 +113,7 @@ describe('pages and jobs', () => {
 
 describe('appender error path', () => {
   it('a rejected append leaves no rows buffered, so they cannot be replayed into a later transaction', async () => {
-    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const { DuckDBInstance } = await import('../src/db/duckdb.js');
     const { appendAll } = await import('../src/store/appender.js');
     const instance = await DuckDBInstance.create(':memory:');
     const conn = await instance.connect();

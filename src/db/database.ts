@@ -19,7 +19,7 @@ import {
   DuckDBInstance,
   type DuckDBType,
   type DuckDBValue,
-} from '@duckdb/node-api';
+} from './duckdb.js';
 import { ConnectionPool, Mutex } from './mutex.js';
 import { readLane } from './read-lane.js';
 

@@ -5,7 +5,7 @@
  * transaction together with the resume point, so a crash loses nothing committed and `--resume`
  * continues after the last committed batch. Re-running replaces rows by id (idempotent).
  */
-import { LIST, VARCHAR, listValue } from '@duckdb/node-api';
+import { LIST, VARCHAR, listValue } from '../db/duckdb.js';
 import type { Tx } from '../db/database.js';
 import type { Store } from '../store/store.js';
 import { getMeta, setMeta } from '../db/meta.js';

@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import type { DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBValue } from '../db/duckdb.js';
 import { latestSchemaVersion } from '../db/schema.js';
 import type { Store } from '../store/store.js';
 import { VARCHAR_LIST, varcharList } from '../store/sql-values.js';

@@ -3,7 +3,7 @@
  * and returns these; the per-page step lives here so that a page with many matching chunks can never
  * crowd other pages out of `max_results`.
  */
-import { ARRAY, FLOAT, arrayValue } from '@duckdb/node-api';
+import { ARRAY, FLOAT, arrayValue } from '../db/duckdb.js';
 import type { KeywordIndex } from '../store/keyword-index.js';
 import type { Store } from '../store/store.js';
 import { MAX_SEARCH_LIMIT } from '../store/validation.js';

@@ -1,5 +1,5 @@
 /** Running DuckDB appender work with one error path. */
-import { DuckDBDataChunk, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBDataChunk, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '../db/duckdb.js';
 
 /**
  * Runs the appends, then flushes; on any error discards what the appender still buffers, closes it and

@@ -4,7 +4,7 @@
  * being converted value by value: ~2-3x faster than `setColumnValues`, and 25x faster than one INSERT
  * per row (see shared/notes/vector-storage-measurements.md).
  */
-import bindings from '@duckdb/node-bindings';
+import { bindings } from '../db/duckdb.js';
 import { appendInChunks } from './appender.js';
 import { timestamptz } from './sql-values.js';
 import {
@@ -18,7 +18,7 @@ import {
   listValue,
   type DuckDBConnection,
   type DuckDBType,
-} from '@duckdb/node-api';
+} from '../db/duckdb.js';
 
 /** One row of document_embeddings, in column order. */
 export interface EmbeddingRow {

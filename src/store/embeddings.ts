@@ -4,7 +4,7 @@
  * vector engine; payloads are read back from DuckDB.
  */
 import { randomUUID } from 'node:crypto';
-import { LIST, VARCHAR, listValue } from '@duckdb/node-api';
+import { LIST, VARCHAR, listValue } from '../db/duckdb.js';
 import type { Database, Tx } from '../db/database.js';
 import type { ChunkTerms } from '../text/chunk-terms.js';
 import type { EngineRow, VectorEngine, VectorHit } from '../vector/engine.js';

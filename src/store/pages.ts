@@ -1,5 +1,5 @@
 /** The `pages` table: one row per crawled URL, with its Markdown and its place in the site. */
-import { INTEGER, LIST, TIMESTAMPTZ, VARCHAR, listValue } from '@duckdb/node-api';
+import { INTEGER, LIST, TIMESTAMPTZ, VARCHAR, listValue } from '../db/duckdb.js';
 import type { Database, Tx } from '../db/database.js';
 import { appendInChunks } from './appender.js';
 import type { VectorIndexer } from './embeddings.js';

@@ -1,5 +1,5 @@
 /** Small helpers for binding values that DuckDB cannot infer from plain JS values. */
-import { LIST, TIMESTAMPTZ, VARCHAR, listValue, timestampTZValue, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { LIST, TIMESTAMPTZ, VARCHAR, listValue, timestampTZValue, type DuckDBType, type DuckDBValue } from '../db/duckdb.js';
 
 export const varcharList = (items: readonly string[]): DuckDBValue => listValue([...items]);
 export const VARCHAR_LIST: DuckDBType = LIST(VARCHAR);

@@ -3,7 +3,7 @@
  * vector bound as a parameter. Always available, always correct; the reference the ANN engines are
  * measured against and the fallback while an index is being built.
  */
-import { ARRAY, FLOAT, LIST, VARCHAR, arrayValue, listValue } from '@duckdb/node-api';
+import { ARRAY, FLOAT, LIST, VARCHAR, arrayValue, listValue } from '../db/duckdb.js';
 import type { Database } from '../db/database.js';
 import type { EngineStatus, VectorEngine, VectorHit, VectorSearchRequest } from './engine.js';
 

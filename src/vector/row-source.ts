@@ -6,8 +6,8 @@
  * The reads run on the write connection (the only one whose raw result chunks are reachable), each in a
  * short transaction: a consistent snapshot, and writers wait for a few tens of milliseconds at most.
  */
-import bindings from '@duckdb/node-bindings';
-import { BIGINT, type DuckDBDataChunk, type DuckDBListValue } from '@duckdb/node-api';
+import { bindings } from '../db/duckdb.js';
+import { BIGINT, type DuckDBDataChunk, type DuckDBListValue } from '../db/duckdb.js';
 import type { Database } from '../db/database.js';
 
 /** Rows per vector batch: ~50 MB of 1536-d float32, a few seconds of usearch adds on two cores. */

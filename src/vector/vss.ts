@@ -16,7 +16,7 @@
  *   usearch engine: exact over the matching rows when the filter is selective, else over-fetch + filter,
  *   else exact (see UsearchEngine.searchFiltered).
  */
-import { ARRAY, FLOAT, LIST, VARCHAR, arrayValue, listValue } from '@duckdb/node-api';
+import { ARRAY, FLOAT, LIST, VARCHAR, arrayValue, listValue } from '../db/duckdb.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { EngineStatus, VectorEngine, VectorHit, VectorSearchRequest } from './engine.js';
