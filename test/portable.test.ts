@@ -68,6 +68,11 @@ function withExactEngine(ctx: DoctorContext): () => void {
 
 type Answer = { results: { score: number; page_id: string }[] };
 
+/** An answer with its results' scores left out (compared separately, with a tolerance). */
+function withoutScores(a: Answer): unknown {
+  return { ...a, results: a.results.map(({ score: _score, ...rest }) => rest) };
+}
+
 /** An embedder that reports another identity (vectors from "another model"). */
 function renamed(inner: Embedder, model: string): Embedder {
   return Object.assign(Object.create(inner) as Embedder, { model });
@@ -124,14 +129,18 @@ describe('export and import round trip', () => {
         exactFresh();
       }
       // The usearch index is approximate and leaves the order among exactly equal scores open (the lexical
-      // test embedder makes many such ties); every answer without a tie is identical there too.
+      // test embedder makes many such ties); every answer without a tie is identical there too, scores
+      // aside: those agree to within the index's bf16 rounding (either side may answer a query by exact
+      // search instead, as when the index finds fewer hits than asked, and then scores differ by ~1e-5).
       const [a, b] = [await answers(source), await answers(fresh)];
       let compared = 0;
       a.forEach((x, i) => {
         const scores = (x as Answer).results.map((r) => r.score);
         if (new Set(scores).size < scores.length) return;
         compared++;
-        assert.deepEqual(b[i], x, `usearch answer ${i}`);
+        const other = (b[i] as Answer).results.map((r) => r.score);
+        assert.deepEqual(withoutScores(b[i] as Answer), withoutScores(x as Answer), `usearch answer ${i}`);
+        scores.forEach((s, j) => assert.ok(Math.abs(s - other[j]!) < 1e-3, `usearch answer ${i}, result ${j}: score ${other[j]} vs ${s}`));
       });
       // (The page-level re-ranking and the lexical embedder's fusion weight of 0 leave ties in about 2 of 3
       // answers of this small site; the data is fixed, so this count is too.)
