@@ -14,17 +14,14 @@
 import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname } from 'node:path';
-import {
-  DuckDBConnection,
-  DuckDBInstance,
-  type DuckDBType,
-  type DuckDBValue,
-} from './duckdb.js';
+import { DuckDBConnection, DuckDBInstance } from './duckdb.js';
 import { ConnectionPool, Mutex } from './mutex.js';
 import { readLane } from './read-lane.js';
+import { cachedStatements, readCached, runCached } from './statement-cache.js';
 
-export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
-export type ParamTypes = DuckDBType[] | Record<string, DuckDBType | undefined>;
+import type { ParamTypes, Params } from './params.js';
+
+export type { ParamTypes, Params };
 export type Row = Record<string, unknown>;
 
 /** What a transaction callback gets: the write connection, inside BEGIN ... COMMIT. */
@@ -200,11 +197,16 @@ export class Database {
     readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
-    readers: DuckDBConnection[],
+    private readonly readers: DuckDBConnection[],
     /** A new connection to this database (the attached one when opened with rowGroupSize). */
     private readonly connect: () => Promise<DuckDBConnection>,
   ) {
     this.readerPool = new ConnectionPool(readers);
+  }
+
+  /** The SQL of the prepared statements kept for reuse (./statement-cache.ts): the write connection's, then each reader's. */
+  cachedStatements(): { writer: string[]; readers: string[][] } {
+    return { writer: cachedStatements(this.writer), readers: this.readers.map(cachedStatements) };
   }
 
   /** Opens (creating if needed) a database file, or ':memory:'. */
@@ -285,7 +287,7 @@ export class Database {
   async all<T = Row>(sql: string, params?: Params, types?: ParamTypes): Promise<T[]> {
     this.assertOpen();
     return this.readerPool.use(async (conn) => {
-      const reader = await conn.runAndReadAll(sql, params, types);
+      const reader = await readCached(conn, sql, params, types);
       return reader.getRowObjectsJS() as T[];
     }, readLane.getStore());
   }
@@ -295,7 +297,7 @@ export class Database {
     this.assertOpen();
     await this.writeMutex.runExclusive(async () => {
       try {
-        this.noteDeleted(sql, (await this.writer.run(sql, params, types)).rowsChanged);
+        this.noteDeleted(sql, (await runCached(this.writer, sql, params, types)).rowsChanged);
       } catch (e) {
         throw notWritable(this.path, e) ?? e;
       }
@@ -337,10 +339,10 @@ export class Database {
           return entry.state as S;
         },
         run: async (sql, params, types) => {
-          this.noteDeleted(sql, (await conn.run(sql, params, types)).rowsChanged);
+          this.noteDeleted(sql, (await runCached(conn, sql, params, types)).rowsChanged);
         },
         all: async <R = Row>(sql: string, params?: Params, types?: ParamTypes) => {
-          const reader = await conn.runAndReadAll(sql, params, types);
+          const reader = await readCached(conn, sql, params, types);
           const rows = reader.getRowObjectsJS() as R[];
           // DELETE ... RETURNING counts its rows in what it returns
           this.noteDeleted(sql, Math.max(reader.rowsChanged, rows.length));
