@@ -77,6 +77,8 @@ describe('prepared statements reused per connection', () => {
   it('SQL holding several statements still runs them all', async () => {
     await db.run('CREATE TABLE m (k INTEGER); INSERT INTO m VALUES (?)', [42]);
     assert.deepEqual(await db.all('SELECT k FROM m'), [{ k: 42 }]);
+    for (const k of [43, 44]) await db.run('INSERT INTO m VALUES (100); INSERT INTO m VALUES (?)', [k]);
+    assert.deepEqual(await db.all('SELECT k FROM m ORDER BY k'), [{ k: 42 }, { k: 43 }, { k: 44 }, { k: 100 }, { k: 100 }]);
   });
 
   it('the cache of a connection stays bounded', async () => {

@@ -50,7 +50,11 @@ class StatementCache {
   ): Promise<R> {
     if (!params) return uncached();
     const entry = await this.take(sql);
-    if (!entry?.statement) return uncached();
+    if (!entry) return uncached();
+    if (!entry.statement) {
+      entry.busy = false;
+      return uncached();
+    }
     try {
       entry.statement.clearBindings();
       entry.statement.bind(params as never, types as never);
