@@ -4,7 +4,6 @@
  * being converted value by value: ~2-3x faster than `setColumnValues`, and 25x faster than one INSERT
  * per row (see shared/notes/vector-storage-measurements.md).
  */
-import { bindings } from '../db/duckdb.js';
 import { appendInChunks } from './appender.js';
 import { timestamptz } from './sql-values.js';
 import {
@@ -15,6 +14,7 @@ import {
   LIST,
   TIMESTAMPTZ,
   VARCHAR,
+  bindings,
   listValue,
   type DuckDBConnection,
   type DuckDBType,

@@ -1,8 +1,7 @@
 /** The persisted crawl frontier (`crawl_frontier`): URLs found per job, in breadth-first order. */
-import { INTEGER, LIST } from '../db/duckdb.js';
+import { INTEGER, LIST, listValue } from '../db/duckdb.js';
 import type { Database, Tx } from '../db/database.js';
 import { VARCHAR_LIST, varcharList } from './sql-values.js';
-import { listValue } from '../db/duckdb.js';
 
 export type FrontierState = 'queued' | 'done' | 'skipped';
 

@@ -19,8 +19,7 @@
  * DuckDB's `fts` extension is not used: it cannot be installed offline and its index does not follow table
  * changes.
  */
-import { bindings } from '../db/duckdb.js';
-import { BIGINT, DuckDBDataChunk, INTEGER, LIST, USMALLINT, listValue, type DuckDBListValue, type DuckDBType, type DuckDBValue } from '../db/duckdb.js';
+import { BIGINT, DuckDBDataChunk, bindings, INTEGER, LIST, USMALLINT, listValue, type DuckDBListValue, type DuckDBType, type DuckDBValue } from '../db/duckdb.js';
 import type { Database, Tx } from '../db/database.js';
 import { getMeta, setMeta } from '../db/meta.js';
 import type { Logger } from '../log.js';

@@ -16,8 +16,7 @@
  *   before the engine starts, then clears the flag. The index is then rebuilt from the new vectors.
  */
 import { rmSync } from 'node:fs';
-import { bindings } from '../db/duckdb.js';
-import { ARRAY, BIGINT, DuckDBDataChunk, FLOAT, LIST, listValue } from '../db/duckdb.js';
+import { ARRAY, BIGINT, DuckDBDataChunk, FLOAT, LIST, bindings, listValue } from '../db/duckdb.js';
 import type { Database, Tx } from '../db/database.js';
 import { deleteMeta, getMeta, setMeta } from '../db/meta.js';
 import { indexPathOf, sidecarPathOf } from '../vector/sidecar.js';

@@ -165,7 +165,7 @@ export class UsearchEngine implements VectorEngine {
     await this.start();
     for (;;) {
       // rows diverted to a catch-up that waits for inserts to pause: the caller waits, so start it now
-      if (this.live?.lagFrom !== undefined && !this.catchingUp && !this.building && this.state !== 'closed') this.startCatchUp();
+      if (!this.building) this.startCatchUp();
       const work = this.building ?? this.catchingUp ?? this.live?.lastSent;
       if (!work) return;
       await work.catch(() => undefined);
@@ -315,15 +315,19 @@ export class UsearchEngine implements VectorEngine {
   /** Once inserts pause for a second, reads the rows the live index missed back from DuckDB. */
   private scheduleCatchUp(): void {
     if (this.catchUpTimer) clearTimeout(this.catchUpTimer);
-    this.catchUpTimer = setTimeout(() => this.startCatchUp(), 1000);
+    this.catchUpTimer = setTimeout(() => {
+      this.catchUpTimer = undefined;
+      this.startCatchUp();
+    }, 1000);
     this.catchUpTimer.unref();
   }
 
+  /** Reads the missed rows back now, when the live index lags and no catch-up runs (a scheduled one is not waited for). */
   private startCatchUp(): void {
-    if (this.catchUpTimer) clearTimeout(this.catchUpTimer);
-    this.catchUpTimer = undefined;
     const live = this.live;
     if (!live || live.lagFrom === undefined || this.catchingUp || this.state === 'closed') return;
+    if (this.catchUpTimer) clearTimeout(this.catchUpTimer);
+    this.catchUpTimer = undefined;
     this.catchingUp = this.catchUp(live).finally(() => (this.catchingUp = undefined));
   }
 

@@ -68,7 +68,7 @@ CONTAINERS.forEach((sel, i) => {
 });
 
 export function extractHtml(rawHtml: string, pageUrl: string): ExtractedPage {
-  const html = hasTableMarker(rawHtml) ? rawHtml.replace(/[\uE000\uE001]/g, '') : rawHtml;
+  const html = hasTableMarker(rawHtml) ? rawHtml.replace(TABLE_MARKERS, '') : rawHtml;
   if (tagCountExceeds(html, MAX_DOM_TAGS)) return extractWithoutDom(html, pageUrl);
   try {
     return extractWithDom(html, pageUrl);
@@ -123,7 +123,7 @@ function extractWithDom(html: string, pageUrl: string): ExtractedPage {
     // pathological markup the writer cannot handle: keep the text
     markdown = escapeMarkupText(domText(root));
   }
-  markdown = tidyMarkdown(hasTableMarker(markdown) ? markdown.replace(/[\uE000\uE001]/g, ' ') : markdown);
+  markdown = tidyMarkdown(hasTableMarker(markdown) ? markdown.replace(TABLE_MARKERS, ' ') : markdown);
   return { title, markdown, links, textLength };
 }
 
@@ -159,6 +159,9 @@ function tagCountExceeds(html: string, limit: number): boolean {
   for (let i = html.indexOf('&'); i >= 0; i = html.indexOf('&', i + 1)) if (++count > limit) return true;
   return false;
 }
+
+/** The table cell and row markers (markdown-table.ts), to take out of text where they have no meaning. */
+const TABLE_MARKERS = new RegExp(`[${CELL}${ROW}]`, 'g');
 
 /** Whether `s` holds a table cell or row marker (markdown-table.ts; indexOf: ~5x faster than a regex test). */
 function hasTableMarker(s: string): boolean {
