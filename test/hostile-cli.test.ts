@@ -27,4 +27,11 @@ describe('doctor crawl and hostile patterns (issue 20)', () => {
     assert.equal(job.pages_crawled, 5);
     assert.match((await doctor(dir, ['jobs'])).stdout, new RegExp(`^${job.job_id}\\s+completed[^\\n]*\\n?$`), 'the refused crawl queued nothing');
   });
+
+  it('a malformed DUCKDB_JE_MALLOC_CONF is reported by DuckDB\'s allocator and ignored: the CLI still works', async () => {
+    const dir = tempDir();
+    const r = await doctor(dir, ['pages'], { DUCKDB_JE_MALLOC_CONF: 'garbage;;dirty_decay_ms:abc' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /jemalloc.*(Malformed|Invalid) conf/);
+  });
 });
