@@ -21,6 +21,7 @@ const LAYERS: string[][] = [
   ['vector'],
   ['db', 'text'],
   ['config', 'log', 'version', 'types', 'worker-thread'],
+  ['app-root'],
 ];
 
 function layerOf(folder: string): number {

@@ -2,16 +2,15 @@
  * `doctor demo`: the quickstart. Serves the documentation site in examples/site on 127.0.0.1, crawls and
  * indexes it into the data directory (offline, no API key needed), then prints search results.
  */
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { appPath } from '../app-root.js';
 import { JobRunner } from '../ingest/job-runner.js';
 import { withBackend } from './run-with-backend.js';
 import { oneLine, println } from './output.js';
 import { crawlProgress } from './progress.js';
 import { serveDirectory } from './static-site.js';
 
-const SITE = resolve(fileURLToPath(new URL('../../examples/site', import.meta.url)));
+const SITE = appPath('examples', 'site');
 export function registerDemo(program: Command): void {
   program
     .command('demo')

@@ -1,5 +1,5 @@
 /** The `doctor` command line. Each command lives in its own module and registers itself here. */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../version.js';
 import { Command, CommanderError } from 'commander';
 import { addGlobalOptions } from './global.js';
 import { registerAdd } from './add.js';
@@ -17,15 +17,6 @@ import { registerPortable } from './portable.js';
 import { registerReembed } from './reembed.js';
 import { registerSearch } from './search.js';
 import { registerWorker } from './worker.js';
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    return pkg.version;
-  } catch {
-    return '0.0.0';
-  }
-}
 
 export function buildProgram(): Command {
   const program = addGlobalOptions(

@@ -1,18 +1,8 @@
 /** The main thread's end of the page reader (page-reader-worker.ts): pages in order, errors as MigrationErrors. */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker-thread.js';
 import { MigrationError } from './errors.js';
 import type { DecodedPage, FromReader, ReadJob, ToReader } from './page-protocol.js';
-
-const here = import.meta.url;
-
-function startWorker(): Worker {
-  if (here.endsWith('.ts')) {
-    // Running from sources (tests, benchmarks under tsx): the worker needs tsx's loader registered first.
-    const url = new URL('./page-reader-worker.ts', here).href;
-    return new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`, { eval: true });
-  }
-  return new Worker(new URL('./page-reader-worker.js', here));
-}
 
 export class PageStream {
   private readonly worker: Worker;
@@ -22,7 +12,7 @@ export class PageStream {
   private closed = false;
 
   constructor(job: ReadJob) {
-    this.worker = startWorker();
+    this.worker = startWorker(import.meta.url, 'page-reader-worker');
     this.worker.on('message', (m: FromReader) => {
       if (m.type === 'page') this.deliver(m.page);
       else this.fail(m.migration ? new MigrationError(m.message) : new Error(`reading from Qdrant failed: ${m.message}`));

@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { appPath } from '../../app-root.js';
 
-/** The same folder from src/http/ui (tsx) and from dist/http/ui (built): assets are not compiled. */
-const ASSET_DIR = fileURLToPath(new URL('../../../src/http/ui/assets/', import.meta.url));
+/** The same folder from the sources (tsx), dist/ and the container image: assets are not compiled. */
+const ASSET_DIR = appPath('src', 'http', 'ui', 'assets');
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
