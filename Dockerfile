@@ -6,22 +6,28 @@
 # Deployment: compose.yaml (README, "Deploying with Docker"). `npm run test:image` builds this file
 # with podman and runs the image on a machine without a container runtime.
 
-# --- build: compile TypeScript. Dev dependencies; no install scripts (tsc needs none, and the
-# project's `prepare` script would run tsc before the sources are here).
+# --- build: Doctor's code and the packages it imports, bundled and minified by esbuild (a dev dependency)
+# into one ES module per entry point, the CLI and each worker thread (scripts/image-bundle.mjs): ~25 MB of
+# JavaScript in dist/ and node_modules, most of it never loaded, becomes ~4 MB. Packages that need their
+# own files beside them (native add-ons, pdf.js, playwright, ...: scripts/image-externals.mjs) stay out of
+# it. No install scripts (esbuild needs none; the project's `prepare` script would run tsc).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
 COPY src ./src
-RUN npm run build
+COPY scripts/image-bundle.mjs scripts/image-externals.mjs ./scripts/
+RUN node scripts/image-bundle.mjs /app/bundle
 
 # --- deps: production dependencies only, with their install scripts (native prebuilds of DuckDB,
 # usearch, onnxruntime-node), built against the runtime image's own glibc. Only the root `prepare`
 # script (tsc, a dev dependency) is dropped. Then trimmed to what the service loads on this platform
 # (scripts/image-prune.sh: other platforms' binaries, onnxruntime-web, pdf.js's canvas, typings, source
-# maps, docs, unused module formats, debug symbols, sharp's image library; ~530 MB -> ~156 MB), and a copy
-# of the node binary without its debug symbols (99 -> 86 MB).
+# maps, docs, unused module formats, debug symbols, sharp's image library), to the packages the bundle
+# leaves out and their dependencies (scripts/image-keep.mjs), and their JavaScript minified file by file
+# without renaming anything (scripts/image-minify.mjs, with the build stage's esbuild); ~530 MB -> ~128 MB.
+# And a copy of the node binary without its debug symbols (99 -> 86 MB).
 FROM node:20-bookworm-slim AS deps
 RUN apt-get update \
  && apt-get install -y --no-install-recommends binutils \
@@ -29,10 +35,15 @@ RUN apt-get update \
  && strip -o /node /usr/local/bin/node
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-COPY scripts/image-prune.sh /tmp/
+COPY scripts/image-prune.sh scripts/image-keep.mjs scripts/image-externals.mjs scripts/image-minify.mjs /tmp/image/
+COPY --from=build /app/node_modules/esbuild /tmp/image/node_modules/esbuild
+COPY --from=build /app/node_modules/@esbuild /tmp/image/node_modules/@esbuild
 RUN npm pkg delete scripts.prepare \
  && npm ci --omit=dev --no-audit --no-fund \
- && sh /tmp/image-prune.sh node_modules
+ && sh /tmp/image/image-prune.sh node_modules \
+ && node /tmp/image/image-keep.mjs . \
+ && node /tmp/image/image-minify.mjs node_modules \
+ && rm -rf /tmp/image
 # Without Chromium nothing loads playwright-core (the renderer imports it only when the browser exists).
 ARG WITH_CHROMIUM=true
 RUN if [ "$WITH_CHROMIUM" = false ]; then rm -rf node_modules/playwright-core; fi
@@ -74,9 +85,13 @@ RUN set -eu; \
 # - npm, npx, corepack, yarn and Node's C headers (Doctor runs `node` directly; ~75 MB);
 # - documentation, man pages and translations (the copyright files stay), apt's and debconf's caches;
 # - of Chromium (headless, --disable-gpu): Vulkan's validation layer and mock driver (debugging aids,
-#   24 MB), translations other than en-US, and with the headless shell the desktop browser's resources
-#   (resources.pak and the UI scale packs, 22 MB; the shell has its own headless_lib_*.pak). SwiftShader,
-#   its software GPU, stays.
+#   24 MB) and translations other than en-US. With the headless shell also: the desktop browser's resources
+#   (resources.pak and the UI scale packs, 22 MB; the shell has its own headless_lib_*.pak) and its
+#   translations; SwiftShader, the software GPU, with the Vulkan loader and the GL stubs (with --disable-gpu
+#   it only gives pages WebGL, which draws pixels, never text Doctor reads; 6 MB); the crash reporter's
+#   handler (nothing collects reports in a container; 3 MB); and of the libraries it links against, the data
+#   only a display uses: X keyboard layouts (xkb) and X input-method locales, and the fonts but one (DejaVu
+#   Sans: Doctor reads the DOM, not rendered glyphs; 7 MB).
 RUN set -eu; \
     rm -rf /usr/local/include /usr/local/lib/node_modules /opt/yarn-* /usr/local/share/doc /usr/local/share/man \
       /usr/local/share/systemtap /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
@@ -90,16 +105,20 @@ RUN set -eu; \
       cd /usr/lib/chromium; \
       rm -f libVkLayer_khronos_validation.so* libVkICD_mock_icd.so* ./*.TOC; \
       if [ "$CHROMIUM_PACKAGE" = chromium-headless-shell ]; then \
-        rm -f resources.pak chrome_100_percent.pak chrome_200_percent.pak; \
+        rm -rf resources.pak chrome_100_percent.pak chrome_200_percent.pak locales chrome_crashpad_handler \
+          libvk_swiftshader.so vk_swiftshader_icd.json libvulkan.so.1 libEGL.so libGLESv2.so \
+          /usr/share/X11/xkb /usr/share/X11/locale; \
+        find /usr/share/fonts -type f ! -name DejaVuSans.ttf -delete; \
       fi; \
       if [ -d locales ]; then find locales -name '*.pak' ! -name 'en-US.pak' -delete; fi; \
     fi
 COPY --from=deps /node /usr/local/bin/node
-# Then what the image does not run: every Debian package that is not glibc, libstdc++, tini, tzdata, tar
+# Then what the image does not run: every Debian package that is not glibc, libstdc++, tini, tar
 # (README's backup of /data: `docker compose run --entrypoint tar ...`) or Chromium, or a dependency of
 # one (scripts/image-system-trim.mjs): apt, dpkg, debconf, perl, the shells, coreutils (but /usr/bin/env,
-# for `doctor`'s #!/usr/bin/env node), util-linux, gzip, PAM, GnuTLS, ..., glibc's commands and iconv
-# modules (~65 MB; what stays of Debian outside Chromium is ~11 MB). The image has no shell afterwards: the entrypoint is tini -> node, the HEALTHCHECK runs node,
+# for `doctor`'s #!/usr/bin/env node), util-linux, gzip, PAM, GnuTLS, ..., glibc's commands, iconv
+# modules and unused libraries (~70 MB; what stays of Debian outside Chromium is ~9 MB). tzdata goes too:
+# Node, DuckDB and Chromium read time zones from their own ICU data, so TZ=Europe/Berlin still works. The image has no shell afterwards: the entrypoint is tini -> node, the HEALTHCHECK runs node,
 # and playwright starts Chromium without one. So /data, the `doctor` command and the user's home are
 # made here, first, while the tools exist.
 COPY scripts/image-system-trim.mjs /tmp/
@@ -107,7 +126,7 @@ RUN set -euf; \
     mkdir -p /data; \
     chown node:node /data /home/node; \
     ln -s /app/bin/doctor.js /usr/local/bin/doctor; \
-    roots="libc6 libc-bin libstdc++6 libgcc-s1 base-files tzdata? tini tar"; \
+    roots="libc6 libc-bin libstdc++6 libgcc-s1 base-files tini tar"; \
     if [ "$WITH_CHROMIUM" = true ]; then roots="$roots $CHROMIUM_PACKAGE"; fi; \
     node /tmp/image-system-trim.mjs $roots; \
     node -e 'require("fs").rmSync("/tmp/image-system-trim.mjs")'
@@ -125,10 +144,12 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     DOCTOR_CHROMIUM_PATH=/usr/lib/chromium/${CHROMIUM_PACKAGE}
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
+COPY --from=build /app/bundle ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY examples ./examples
+# The web interface's script, stylesheet and icon (served as they are, not compiled).
+COPY src/http/ui/assets ./src/http/ui/assets
 
 # The image's files belong to root; Doctor runs as `node` (uid 1000) and writes only to /data.
 USER node

@@ -61,12 +61,20 @@ STUB
 fi
 tf=@huggingface/transformers
 if [ -f "$tf/dist/transformers.node.cjs" ]; then
-  find "$tf/dist" -type f ! -name 'transformers.node.cjs' ! -name 'transformers.node.mjs' -delete
+  # Doctor requires the CommonJS Node build (src/embed/local-runtime.ts); the package's own minified copy
+  # of it takes its place (1.4 -> 0.6 MB). The ES module build and the browser builds go.
+  if [ -f "$tf/dist/transformers.node.min.cjs" ]; then mv "$tf/dist/transformers.node.min.cjs" "$tf/dist/transformers.node.cjs"; fi
+  find "$tf/dist" -type f ! -name 'transformers.node.cjs' -delete
   rm -rf "$tf/src" "$tf/types"
 fi
 pdf=pdfjs-dist
 if [ -f "$pdf/legacy/build/pdf.mjs" ]; then
   rm -rf "$pdf/build" "$pdf/web" "$pdf/types" "$pdf/image_decoders" "$pdf/legacy/web" "$pdf/legacy/image_decoders"
+  # The legacy build's own minified copies take the place of pdf.mjs and pdf.worker.mjs (3.4 -> 1.8 MB;
+  # pdf.min.mjs loads its worker as pdf.worker.mjs too).
+  for f in pdf pdf.worker; do
+    if [ -f "$pdf/legacy/build/$f.min.mjs" ]; then mv "$pdf/legacy/build/$f.min.mjs" "$pdf/legacy/build/$f.mjs"; fi
+  done
   rm -f "$pdf"/legacy/build/*.min.mjs "$pdf"/legacy/build/pdf.sandbox.mjs
   # Image decoders (JPEG 2000, JBIG2, colour profiles): loaded only from a wasmUrl/iccUrl, which pdf.ts does
   # not pass, and only to draw images. The CMaps and standard font data stay (text of some fonts needs them).
@@ -86,6 +94,8 @@ if [ -f luxon/build/node/luxon.js ]; then rm -rf luxon/build/amd luxon/build/cjs
 rm -rf @napi-rs/canvas @napi-rs/canvas-*
 rmdir @napi-rs 2>/dev/null || true
 rm -rf playwright-core/lib/vite
+# playwright's WebP encoder (WebAssembly, loaded only to encode screenshots as WebP; Doctor takes none).
+rm -f playwright-core/lib/webp_codec.wasm
 
 find . -type f \( -name '*.map' -o -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.tsbuildinfo' \
   -o -iname 'README*' -o -iname 'CHANGELOG*' -o -iname 'HISTORY.md' -o -iname '*.md' -o -iname '*.markdown' \) \

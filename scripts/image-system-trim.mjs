@@ -42,6 +42,18 @@ const EXTRA = [
   '/var/lib/dpkg/triggers', '/var/lib/dpkg/updates', '/var/lib/dpkg/alternatives', '/var/lib/dpkg/diversions',
   '/var/lib/dpkg/diversions-old', '/var/lib/dpkg/statoverride', '/var/lib/dpkg/lock', '/var/lib/dpkg/lock-frontend',
   '/var/lib/dpkg/cmethopt', '/var/lib/dpkg/arch',
+  // glibc's compiled C.UTF-8 locale: nothing sets LANG, and Node, DuckDB and Chromium handle text with ICU.
+  '/usr/lib/locale/C.utf8',
+];
+/**
+ * Libraries of kept packages that nothing in the image links against or loads (no DT_NEEDED entry of node,
+ * Chromium, the native add-ons or the libraries they need names them): glibc's vector maths, debugging and
+ * profiling preloads and compatibility stubs; brotli's encoder (Chromium decodes only); expat's wide-char
+ * build. Removed by file name prefix from the multiarch library folder.
+ */
+const UNUSED_LIBRARIES = [
+  'libmvec.so', 'libc_malloc_debug.so', 'libmemusage.so', 'libpcprofile.so', 'libthread_db.so', 'libBrokenLocale.so',
+  'libbrotlienc.so', 'libexpatw.so',
 ];
 
 const { values: opts, positionals: roots } = parseArgs({
@@ -159,6 +171,12 @@ for (const d of [...dirs].sort((a, b) => b.length - a.length)) {
 }
 for (const p of EXTRA) {
   if (existsSync(at(p)) && !opts['dry-run']) rmSync(at(p), { recursive: true, force: true });
+}
+for (const dir of ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu']) {
+  if (!existsSync(at(dir)) || opts['dry-run']) continue;
+  for (const f of readdirSync(at(dir))) {
+    if (UNUSED_LIBRARIES.some((prefix) => f.startsWith(prefix))) rmSync(at(`${dir}/${f}`), { force: true });
+  }
 }
 // Commands and alternatives that now point nowhere (awk, pager, which, ...: links into /etc/alternatives).
 /** Whether the link at p (inside the root) leads to nothing; absolute targets are resolved inside the root. */
