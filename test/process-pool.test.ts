@@ -51,6 +51,21 @@ describe('page processing in worker threads', () => {
     });
   });
 
+  it('the second worker gets a page only when the first holds two; then the less loaded one does', async () => {
+    await pool.ready();
+    const running = [pool.process(input()), pool.process(input())];
+    assert.deepEqual(pool.loads, [2, 0], 'two pages: both with the first worker (one worked on, one waiting)');
+    running.push(pool.process(input()));
+    assert.deepEqual(pool.loads, [2, 1]);
+    running.push(pool.process(input()));
+    assert.deepEqual(pool.loads, [2, 2]);
+    running.push(pool.process(input()));
+    assert.deepEqual(pool.loads, [3, 2], 'both hold two: the least loaded, the first on a tie');
+    const results = await Promise.all(running);
+    assert.ok(results.every((r) => r.page.title === 'Files'));
+    assert.deepEqual(pool.loads, [0, 0]);
+  });
+
   it('Markdown and empty pages pass through; a JavaScript-only page says so', async () => {
     const md = await pool.process(input({ body: '# Guide\n\nSome text.', contentType: 'text/markdown', url: 'https://acme.test/g.md' }));
     assert.equal(md.page.title, 'Guide');

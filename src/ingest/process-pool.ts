@@ -1,11 +1,11 @@
 /**
  * A pool of worker threads running the per-page processing step (./process-page.ts: extraction, chunking,
  * lexical vectors, keyword terms), so that every core works during a crawl while the main thread fetches
- * and stores. Size: DOCTOR_EXTRACT_WORKERS (default: the machine's cores minus one, at least one); 0 runs the
- * step on the calling thread.
+ * and stores. Size: DOCTOR_EXTRACT_WORKERS (default: the machine's cores minus one, two on two cores, one on
+ * one); 0 runs the step on the calling thread.
  *
- * Each page goes to the worker with the fewest pages in hand (pages arriving while the workers start are
- * processed on the calling thread). The queue is bounded by the callers (a crawl
+ * Each page goes to the first worker holding fewer than two pages, else to the one with the fewest (pages
+ * arriving while the workers start are processed on the calling thread). The queue is bounded by the callers (a crawl
  * has at most its concurrency of pages in flight), so memory stays flat whatever the crawl's size. A
  * worker that dies (out of memory on a hostile page, say) fails the pages it held with the reason and is
  * replaced; idle workers never keep the process alive.
@@ -97,13 +97,25 @@ export interface ProcessPoolOptions {
 }
 
 /**
- * The default pool size: one worker per core but one, at least one. The main thread (fetching, DuckDB calls)
- * and DuckDB's own threads keep the remaining core busy; on a 2-core machine a second worker made each page
- * cost ~30% more CPU (contention) for no more pages per second.
+ * The default pool size: one worker per core but one (the main thread fetches and calls DuckDB, whose
+ * threads also need CPU), and two on a 2-core machine. There the main thread keeps less than half a core
+ * busy (12 ms of CPU per python3.11-doc page, 4-6 ms on postgresql-doc-15 and sqlite3-doc), so one worker,
+ * the slowest stage, left the machine ~20% idle: with two, python3.11-doc crawled 8-30% more pages per second
+ * in each of 6 alternating scratch pairs (bench/results/crawl.md has the committed run). One core: one worker.
  */
 export function defaultPoolSize(): number {
-  return Math.max(1, availableParallelism() - 1);
+  const cores = availableParallelism();
+  return cores < 2 ? 1 : Math.max(2, cores - 1);
 }
+
+/**
+ * A worker takes a page while it holds fewer than this many (the page it works on and one waiting); only
+ * when every worker holds this many does the least loaded one get it. So the further workers work only when
+ * the first cannot keep up, and a site whose pages the first worker keeps up with does not pay for warming
+ * up and collecting a second worker's heap (alternating scratch pairs: 4-7% less CPU per page than spreading
+ * pages evenly, on python3.11-doc and sqlite3-doc alike).
+ */
+const SPILL_AT = 2;
 
 export class ProcessPool {
   readonly size: number;
@@ -135,7 +147,10 @@ export class ProcessPool {
     await Promise.all(this.workers.map((w) => w.whenReady()));
   }
 
-  /** The ready worker with the fewest pages in hand; starts the missing workers. */
+  /**
+   * The first ready worker with fewer than SPILL_AT pages in hand, else the one with the fewest; starts the
+   * missing workers.
+   */
   private pick(): PoolWorker | undefined {
     while (this.workers.length < this.size) {
       this.workers.push(
@@ -149,8 +164,17 @@ export class ProcessPool {
       );
     }
     let best: PoolWorker | undefined;
-    for (const w of this.workers) if (w.ready && (!best || w.load < best.load)) best = w;
+    for (const w of this.workers) {
+      if (!w.ready) continue;
+      if (w.load < SPILL_AT) return w;
+      if (!best || w.load < best.load) best = w;
+    }
     return best;
+  }
+
+  /** Pages in hand per worker, in the order pages are offered to them. */
+  get loads(): number[] {
+    return this.workers.map((w) => w.load);
   }
 
   /** Stops the workers; pages in hand fail with "the extraction pool is closed". */
