@@ -182,7 +182,7 @@ const md = `# Crawl benchmark (end to end, real sites)
 
 ${machineDescription()}
 - Sites: Debian's HTML documentation packages served on 127.0.0.1 by a Node static server in its own process; start \`index.html\`, scope prefix, max_depth 10, up to ${values['max-pages']} pages.
-- Each run: its own process, a fresh database file, the lexical embedder (1536-d, offline), the exact vector engine, crawl concurrency ${values.concurrency}, per-host concurrency 8, no per-host delay, rendering off, extraction pool of ${values['extract-workers'] ?? "each version's default size (since the change after 2cf581c: cores - 1, and 2 on 2 cores; before it: cores - 1)"}${values['extract-workers'] ? ' workers' : ''}.
+- Each run: its own process, a fresh database file, the lexical embedder (1536-d, offline), the exact vector engine, crawl concurrency ${values.concurrency}, per-host concurrency 8, no per-host delay, rendering off, extraction pool of ${values['extract-workers'] ?? "each version's default size (from 95a914e on: cores - 1, and 2 on 2 cores; before: cores - 1)"}${values['extract-workers'] ? ' workers' : ''}.
 - ${values.runs} runs per site${values.baseline ? `, interleaved with the baseline revision \`${values.baseline}\` (same machine, same session)` : ''}; medians below. CPU is process CPU time (every thread) per stored page; peak RSS is the process's maximum resident set.
 - Targets (issue 11, this 2-core machine): >= 30 pages/s and >= 1,500 chunks/s on a site of ~50 chunks per page; >= 60 pages/s on postgresql-doc-15; peak RSS < 1 GB for 1,000 pages.
 
