@@ -26,7 +26,7 @@ RUN node scripts/image-bundle.mjs /app/bundle
 # (scripts/image-prune.sh: other platforms' binaries, onnxruntime-web, pdf.js's canvas, typings, source
 # maps, docs, unused module formats, debug symbols, sharp's image library), to the packages the bundle
 # leaves out and their dependencies (scripts/image-keep.mjs), and their JavaScript minified file by file
-# without renaming anything (scripts/image-minify.mjs, with the build stage's esbuild); ~530 MB -> ~128 MB.
+# without renaming anything (scripts/image-minify.mjs, with the build stage's esbuild); ~530 MB -> ~126 MB.
 # And a copy of the node binary without its debug symbols (99 -> 86 MB).
 FROM node:20-bookworm-slim AS deps
 RUN apt-get update \
@@ -90,8 +90,8 @@ RUN set -eu; \
 #   translations; SwiftShader, the software GPU, with the Vulkan loader and the GL stubs (with --disable-gpu
 #   it only gives pages WebGL, which draws pixels, never text Doctor reads; 6 MB); the crash reporter's
 #   handler (nothing collects reports in a container; 3 MB); and of the libraries it links against, the data
-#   only a display uses: X keyboard layouts (xkb) and X input-method locales, and the fonts but one (DejaVu
-#   Sans: Doctor reads the DOM, not rendered glyphs; 7 MB).
+#   only a display uses: X keyboard layouts (xkb) and X input-method locales, and the fonts but one (7 MB).
+#   DejaVu Sans stays: without any font, text lays out at 0x0 px and scripts that measure the page see nothing.
 RUN set -eu; \
     rm -rf /usr/local/include /usr/local/lib/node_modules /opt/yarn-* /usr/local/share/doc /usr/local/share/man \
       /usr/local/share/systemtap /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \

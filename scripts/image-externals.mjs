@@ -18,7 +18,8 @@ export const EXTERNALS = [
   'playwright-core',
   '@fastify/swagger',
   '@fastify/swagger-ui',
-  // Use __dirname (error stacks, Lua scripts, version lookups) and load an optional native add-on (msgpackr).
+  // Use __dirname or __filename: ioredis for error stacks and its version, bullmq to find its sandboxed
+  // processors' entry files, and msgpackr (bullmq's) to load its optional native add-on.
   'bullmq',
   'ioredis',
 ];
