@@ -20,38 +20,35 @@ import { EXTERNALS } from './image-externals.mjs';
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const out = resolve(process.argv[2] ?? 'bundle');
 
-/** Packages the sources load with createRequire(import.meta.url)('name'), which esbuild leaves alone. */
-function requiredPackages() {
-  const found = new Set();
+/** Doctor's TypeScript sources: path -> text. */
+function sources() {
+  const files = new Map();
   const walk = (dir) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (p.endsWith('.ts')) {
-        for (const m of readFileSync(p, 'utf8').matchAll(/createRequire\(import\.meta\.url\)\('([^']+)'\)/g)) found.add(m[1]);
-      }
+      else if (p.endsWith('.ts')) files.set(p, readFileSync(p, 'utf8'));
     }
   };
   walk(join(root, 'src'));
+  return files;
+}
+const src = sources();
+
+/** Packages the sources load with createRequire(import.meta.url)('name'), which esbuild leaves alone. */
+function requiredPackages() {
+  const found = new Set();
+  for (const text of src.values()) for (const m of text.matchAll(/createRequire\(import\.meta\.url\)\('([^']+)'\)/g)) found.add(m[1]);
   return [...found].sort();
 }
 
 /** The worker-thread modules: every startWorker(import.meta.url, 'name') names a module beside its caller. */
 function workerEntries() {
-  const entries = [];
-  const walk = (dir) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (p.endsWith('.ts')) {
-        for (const m of readFileSync(p, 'utf8').matchAll(/startWorker\(\s*import\.meta\.url,\s*'([\w-]+)'/g)) {
-          entries.push(join(dirname(p), `${m[1]}.ts`));
-        }
-      }
-    }
-  };
-  walk(join(root, 'src'));
-  return [...new Set(entries)];
+  const entries = new Set();
+  for (const [p, text] of src) {
+    for (const m of text.matchAll(/startWorker\(\s*import\.meta\.url,\s*'([\w-]+)'/g)) entries.add(join(dirname(p), `${m[1]}.ts`));
+  }
+  return [...entries];
 }
 
 const entryPoints = [join(root, 'src/cli/main.ts'), ...workerEntries()];
