@@ -178,7 +178,7 @@ export function topPages(idx: InvertedIndex, plan: QueryPlan, k: number, filter?
   // Terms in ascending order of their largest possible contribution.
   const terms = plan.terms
     .map((t) => {
-      const tail = idx.tails.get(t.id);
+      const tail = idx.tails[t.id];
       const listMax = Math.max(t.id < idx.base.terms ? idx.base.listMax[t.id]! : 0, tail?.max ?? 0);
       return { weight: t.idf * (K1 + 1), cursor: new Cursor(idx.base, t.id, tail), ub: t.idf * listMax * scale, blockScale: t.idf * scale };
     })
@@ -283,7 +283,7 @@ export function scorePages(idx: InvertedIndex, plan: QueryPlan, pageOrds: readon
         pageTf[e.at]! += tf;
       });
     } else {
-      const c = new Cursor(idx.base, t.id, idx.tails.get(t.id));
+      const c = new Cursor(idx.base, t.id, idx.tails[t.id]);
       entries.forEach((e, i) => {
         c.advance(e.doc);
         if (c.doc !== e.doc) return;

@@ -62,7 +62,8 @@ export class InvertedIndex {
   /** Live document frequency by term id. */
   df = new Uint32Array(1 << 16);
   base = BasePostings.empty();
-  tails = new Map<number, TailList>();
+  /** Tail list by term id (undefined: no tail postings). */
+  tails: (TailList | undefined)[] = [];
   tailPostings = 0;
   /** Reference average length the stored block maxima were computed with (see postings.ts). */
   refAvgdl = 1;
@@ -215,8 +216,8 @@ export class InvertedIndex {
       const tf = d.counts[i]!;
       const t = this.countTerm(d.words[2 * i]!, d.words[2 * i + 1]!, tf, doc);
       if (t < 0) continue;
-      let tail = this.tails.get(t);
-      if (!tail) this.tails.set(t, (tail = new TailList()));
+      let tail = this.tails[t];
+      if (!tail) this.tails[t] = tail = new TailList();
       tail.append(doc, tf, saturation(tf, d.length, avg));
       this.tailPostings++;
     }
@@ -374,7 +375,7 @@ export class InvertedIndex {
         if (allLive) c = bOff[t + 1]! - bOff[t]!;
         else for (let p = bOff[t]!, end = bOff[t + 1]!; p < end; p++) if (newOf[bDocs[p]!]! >= 0) c++;
       }
-      const tail = this.tails.get(t);
+      const tail = this.tails[t];
       if (tail) {
         if (allLive) c += tail.n;
         else for (let p = 0; p < tail.n; p++) if (newOf[tail.docs[p]!]! >= 0) c++;
@@ -415,7 +416,7 @@ export class InvertedIndex {
           }
         }
       }
-      const tail = this.tails.get(t);
+      const tail = this.tails[t];
       if (!tail) continue;
       for (let p = 0; p < tail.n; p++) {
         const nd = newOf[tail.docs[p]!]!;
@@ -509,14 +510,14 @@ export class InvertedIndex {
       listMax[t] = maxAll;
     }
     this.base = new BasePostings(offsets, docs, tfs, blockOffsets, blockLast, blockMax, listMax);
-    this.tails = new Map();
+    this.tails = [];
     this.tailPostings = 0;
     this.refAvgdl = avg;
   }
 
   stats(): IndexStats {
     let tailBytes = 0;
-    for (const t of this.tails.values()) tailBytes += t.bytes;
+    for (const t of this.tails) if (t) tailBytes += t.bytes;
     const docBytes = this.live.byteLength + this.len.byteLength + this.page.byteLength + this.tagSet.byteLength + this.seq.byteLength +
       this.nextInPage.byteLength + this.prevInPage.byteLength + this.docOfSeq.byteLength + this.stopTf.reduce((a, s) => a + s.byteLength, 0);
     // chunk id strings: ~ (length + 16) bytes each in V8's heap

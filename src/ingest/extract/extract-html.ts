@@ -57,6 +57,7 @@ const CONTAINERS = [
   '.md-content', '.theme-doc-markdown', '.markdown', '.rst-content', '#main', '.main', '.post-content',
   '.entry-content', '.page-content', '.article-content', '.docs-content', '.doc-content', '.documentation',
 ].map(simpleSelector);
+if (CONTAINERS.length > 31) throw new Error('chromeAndContainers keeps a 31-bit mask of container indexes'); // a check for whoever edits the list
 /** Index in CONTAINERS of each tag, id and class selector. */
 const CONTAINER_BY_TAG = new Map<string, number>();
 const CONTAINER_BY_ID = new Map<string, number>();
@@ -83,34 +84,19 @@ function extractWithDom(html: string, pageUrl: string): ExtractedPage {
   // fragments have no <body>: the document is the body
   const body: ParentNode = firstByTag(document, 'body') ?? firstByTag(document, 'html') ?? document;
 
-  // one walk over the document for <base href>, every link (navigation included: the crawler follows them)
-  // and the first <title> outside SVG
-  let baseHref: string | null | undefined;
-  let headTitle: Element | undefined;
-  const hrefs: string[] = [];
-  elementsWhere(document, (el) => {
-    const tag = el.name;
-    if (tag === 'a' || tag === 'area') {
-      const href = attr(el, 'href');
-      if (href !== null) hrefs.push(href);
-    } else if (tag === 'base') {
-      if (baseHref === undefined && attr(el, 'href') !== null) baseHref = attr(el, 'href');
-    } else if (tag === 'title' && !headTitle && !hasAncestorOrSelf(el, 'svg')) headTitle = el;
-    return false;
-  });
-  const base = (baseHref && absoluteUrl(baseHref, pageUrl, true)) || pageUrl;
-  const links = normaliseLinks(hrefs, base);
-  const textLength = visibleTextLength(body);
-  const docTitle = cleanInline(headTitle ? textOfElement(headTitle) : '');
+  const found = survey(document, body);
+  const base = (found.baseHref && absoluteUrl(found.baseHref, pageUrl, true)) || pageUrl;
+  const links = normaliseLinks(found.hrefs, base);
+  const docTitle = cleanInline(found.title ? textOfElement(found.title) : '');
 
-  const boxes = elementsWhere(body, (el) => el.name === 'input' && (attr(el, 'type') ?? '').toLowerCase() === 'checkbox' && insideLi(el, body));
-  for (const box of boxes) replaceNode(box, new Text(attr(box, 'checked') !== null ? '[x] ' : '[ ] '));
-  for (const el of elementsWhere(body, (e) => INVISIBLE.has(e.name))) if (el.parent) removeNode(el);
-  flattenDeep(body);
+  for (const box of found.boxes) replaceNode(box, new Text(attr(box, 'checked') !== null ? '[x] ' : '[ ] '));
+  for (const el of found.invisible) if (el.parent) removeNode(el);
+  for (const el of found.deep) flatten(el);
   const lengths = textLengths(body);
-  let root = pickRoot(document, body, lengths);
-  removeChrome(root, lengths); // keeps `lengths` true for what stays
-  root = narrow(root, lengths);
+  let root = pickRoot(found, body, lengths);
+  const { chrome, containers } = chromeAndContainers(root);
+  removeChrome(root, chrome, lengths); // keeps `lengths` true for what stays
+  root = narrow(root, containers, lengths);
 
   const h1 = headingText(firstByTag(root, 'h1') ?? firstByTag(body, 'h1'));
   const title = chooseTitle(docTitle, h1) || titleFromUrl(pageUrl);
@@ -124,7 +110,7 @@ function extractWithDom(html: string, pageUrl: string): ExtractedPage {
     markdown = escapeMarkupText(domText(root));
   }
   markdown = tidyMarkdown(hasTableMarker(markdown) ? markdown.replace(TABLE_MARKERS, ' ') : markdown);
-  return { title, markdown, links, textLength };
+  return { title, markdown, links, textLength: found.textLength };
 }
 
 function textOfElement(el: Element): string {
@@ -199,14 +185,15 @@ function textLengths(root: ParentNode): Lengths {
   return lengths;
 }
 
-/** `<main>` or `[role=main]` with the most text, else the body. */
-function pickRoot(document: Document, body: ParentNode, lengths: Lengths): ParentNode {
-  const isMain = (el: Element) => el.name === 'main';
-  const hasMainRole = (el: Element) => attr(el, 'role') === 'main';
-  for (const test of [isMain, hasMainRole]) {
+/**
+ * `<main>` or `[role=main]` with the most text, else the body. (Candidates removed since the survey have no
+ * length: they are never picked.)
+ */
+function pickRoot(found: Survey, body: ParentNode, lengths: Lengths): ParentNode {
+  for (const candidates of [found.mains, found.roleMains]) {
     let best: Element | null = null;
     let bestLen = 0;
-    for (const c of elementsWhere(document, test)) {
+    for (const c of candidates) {
       const len = lengths.get(c) ?? 0;
       if (len > bestLen) [best, bestLen] = [c, len];
     }
@@ -216,18 +203,46 @@ function pickRoot(document: Document, body: ParentNode, lengths: Lengths): Paren
 }
 
 /**
- * Removes navigation, sidebars, banners... inside `root`, never anything holding most of its text. The text
- * lengths of the removed elements' ancestors (up to `root`) are lowered by theirs, so `lengths` stays what
- * textLengths(root) would count now. (Candidates come in document order, so an element is judged before
- * anything inside it is removed: every length read here is the one counted before the removals.)
+ * One walk over the root for the chrome candidates (removeChrome) and the elements matching each container
+ * selector (narrow), both in document order.
  */
-function removeChrome(root: ParentNode, lengths: Lengths): void {
+function chromeAndContainers(root: ParentNode): { chrome: Element[]; containers: Element[][] } {
+  const chrome: Element[] = [];
+  const containers: Element[][] = CONTAINERS.map(() => []);
+  elementsWhere(root, (el) => {
+    const attribs = el.attribs;
+    if (attribs.class !== undefined || attribs.id !== undefined || attribs.hidden !== undefined || el.name === 'header' || isChromeElement(el)) chrome.push(el);
+    const tag = CONTAINER_BY_TAG.get(el.name);
+    if (tag !== undefined) containers[tag]!.push(el);
+    const id = attr(el, 'id');
+    const byId = id ? CONTAINER_BY_ID.get(id) : undefined;
+    if (byId !== undefined) containers[byId]!.push(el);
+    const cls = attr(el, 'class');
+    if (cls) {
+      let seen = 0; // container indexes already matched by this element (CONTAINERS has fewer than 32)
+      for (const token of cls.split(/[ \t\n\f\r]+/)) {
+        const i = CONTAINER_BY_CLASS.get(token);
+        if (i !== undefined && !(seen & (1 << i))) {
+          seen |= 1 << i;
+          containers[i]!.push(el);
+        }
+      }
+    }
+    return false;
+  });
+  return { chrome, containers };
+}
+
+/**
+ * Removes navigation, sidebars, banners... (the `candidates` inside `root`), never anything holding most of
+ * its text. The text lengths of the removed elements' ancestors (up to `root`) are lowered by theirs, so
+ * `lengths` stays what textLengths(root) would count now. (Candidates come in document order, so an element
+ * is judged before anything inside it is removed: every length read here is the one counted before the
+ * removals.)
+ */
+function removeChrome(root: ParentNode, candidates: Element[], lengths: Lengths): void {
   const total = Math.max(1, lengths.get(root) ?? 0);
   const len = (el: Element) => lengths.get(el) ?? 0;
-  const candidates = elementsWhere(
-    root,
-    (el) => el.attribs.class !== undefined || el.attribs.id !== undefined || el.attribs.hidden !== undefined || el.name === 'header' || isChromeElement(el),
-  );
   for (const el of candidates) {
     if (!isWithin(el, root)) continue; // already gone with an ancestor
     if (isChrome(el, len) && !(len(el) > total * 0.5)) {
@@ -255,36 +270,18 @@ function isChrome(el: Element, len: (el: Element) => number): boolean {
   return CONSENT_RE.test(names) && len(el) < 5000;
 }
 
-/** Narrows the root to a documentation container holding nearly all of its text. */
-function narrow(root: ParentNode, lengths: Lengths): ParentNode {
-  // one walk: the elements matching each container selector, in document order
-  const matches: Element[][] = CONTAINERS.map(() => []);
-  elementsWhere(root, (el) => {
-    const tag = CONTAINER_BY_TAG.get(el.name);
-    if (tag !== undefined) matches[tag]!.push(el);
-    const id = attr(el, 'id');
-    const byId = id ? CONTAINER_BY_ID.get(id) : undefined;
-    if (byId !== undefined) matches[byId]!.push(el);
-    const cls = attr(el, 'class');
-    if (cls) {
-      const seen = new Set<number>();
-      for (const token of cls.split(/[ \t\n\f\r]+/)) {
-        const i = CONTAINER_BY_CLASS.get(token);
-        if (i !== undefined && !seen.has(i)) {
-          seen.add(i);
-          matches[i]!.push(el);
-        }
-      }
-    }
-    return false;
-  });
+/**
+ * Narrows the root to a documentation container holding nearly all of its text. `matches`: the elements
+ * matching each of CONTAINERS, in document order, found before removeChrome (the removed ones are skipped).
+ */
+function narrow(root: ParentNode, matches: Element[][], lengths: Lengths): ParentNode {
   let cur: ParentNode = root;
   for (let i = 0; i < CONTAINERS.length; i++) {
     const total = lengths.get(cur) ?? 0;
     let best: Element | null = null;
     let bestLen = 0;
     for (const c of matches[i]!) {
-      if (c === cur || (cur !== root && !isWithin(c, cur))) continue; // only descendants of the current root
+      if (c === cur || !isWithin(c, cur)) continue; // only descendants of the current root still in the tree
       const len = lengths.get(c) ?? 0;
       if (len > bestLen) [best, bestLen] = [c, len];
     }
@@ -367,51 +364,103 @@ function mergeChildTexts(parent: ParentNode): void {
   if (out.length !== parent.children.length) setChildren(parent, out);
 }
 
-/** Whether `el` has an <li> ancestor (up to and including `root`). */
-function insideLi(el: Element, root: ParentNode): boolean {
-  for (let cur = el.parent; cur; cur = cur === root ? null : cur.parent) {
-    if (isTag(cur) && cur.name === 'li') return true;
-  }
-  return false;
-}
-
-/** Replaces the content of elements at MAX_DEPTH with paragraphs of its text. */
-function flattenDeep(root: ParentNode): void {
-  const deep: Element[] = [];
-  let depth = 0;
-  walkTree(
-    root,
-    (node) => {
-      if (!isTag(node) || node.children.length === 0) return false;
-      if (depth + 1 >= MAX_DEPTH) {
-        deep.push(node);
-        return false;
-      }
-      depth++;
-      return true;
-    },
-    () => depth--,
-  );
-  for (const el of deep) {
-    const paras = domText(el)
-      .split(/\n{2,}/)
-      .map((para) => new Element('p', {}, [new Text(para)]));
-    setChildren(el, paras);
-    for (const p of paras) p.children[0]!.parent = p;
-  }
+/** What extractWithDom needs from the whole document before it changes the tree (see survey). */
+interface Survey {
+  /** Every link's href (a, area), navigation included: the crawler follows them. */
+  hrefs: string[];
+  /** The first <base href>. */
+  baseHref: string | null;
+  /** The first <title> outside SVG. */
+  title: Element | null;
+  /** Visible text length of the body: scripts, styles and templates excluded, whitespace runs count one. */
+  textLength: number;
+  /** Checkboxes inside list items, in the body (task lists: replaced by [x] / [ ]). */
+  boxes: Element[];
+  /** Elements never visible (INVISIBLE), in the body: removed. */
+  invisible: Element[];
+  /** Elements of the body at MAX_DEPTH with children (none inside another): flattened to paragraphs. */
+  deep: Element[];
+  /** `<main>` and `[role=main]` elements, in document order (root candidates). */
+  mains: Element[];
+  roleMains: Element[];
 }
 
 const NOT_VISIBLE = new Set(['script', 'style', 'noscript', 'template']);
 
-/** Visible text length of the element (scripts, styles and templates excluded; whitespace runs count one); iterative. */
-function visibleTextLength(root: ParentNode): number {
-  let n = 0;
-  for (let node: ChildNode | null = root.children[0] ?? null; node; ) {
-    const skipped = isTag(node) && NOT_VISIBLE.has(node.name);
-    if (isText(node)) n += collapsedLength(node.data);
-    node = nextInTree(node, root, skipped);
-  }
-  return n;
+/**
+ * One walk over the whole document for everything read before the tree changes (a walk per question cost
+ * ~7 passes over every node). "In the body" means strictly below `body` (the whole document when it is one).
+ */
+function survey(document: Document, body: ParentNode): Survey {
+  const out: Survey = { hrefs: [], baseHref: null, title: null, textLength: 0, boxes: [], invisible: [], deep: [], mains: [], roleMains: [] };
+  let baseSeen = false;
+  let inBody = body === document;
+  let svg = 0; // open <svg> elements
+  let hidden = 0; // open NOT_VISIBLE elements in the body
+  let li = 0; // open <li> elements in the body
+  let depth = 0; // open elements in the body
+  let deepRoot: Element | null = null; // the deep element being walked (nothing inside it is collected)
+  walkTree(
+    document,
+    (node) => {
+      if (isText(node)) {
+        if (inBody && hidden === 0) out.textLength += collapsedLength(node.data);
+        return false;
+      }
+      if (!isTag(node)) return true; // CDATA holds text; comments and directives have no children
+      const tag = node.name;
+      if (tag === 'a' || tag === 'area') {
+        const href = attr(node, 'href');
+        if (href !== null) out.hrefs.push(href);
+      } else if (tag === 'base') {
+        if (!baseSeen && attr(node, 'href') !== null) {
+          baseSeen = true;
+          out.baseHref = attr(node, 'href');
+        }
+      } else if (tag === 'title' && !out.title && svg === 0) out.title = node;
+      else if (tag === 'main') out.mains.push(node);
+      if (attr(node, 'role') === 'main') out.roleMains.push(node);
+      const open = node.children.length > 0;
+      if (inBody) {
+        if (tag === 'input' && li > 0 && (attr(node, 'type') ?? '').toLowerCase() === 'checkbox') out.boxes.push(node);
+        else if (INVISIBLE.has(tag)) out.invisible.push(node);
+        if (open && !deepRoot && depth + 1 >= MAX_DEPTH) {
+          out.deep.push(node);
+          deepRoot = node;
+        }
+        if (open) {
+          depth++;
+          if (tag === 'li') li++;
+          if (NOT_VISIBLE.has(tag)) hidden++;
+        }
+      }
+      if (open && tag === 'svg') svg++;
+      if (node === body && open) inBody = true;
+      return true;
+    },
+    (node) => {
+      if (!isTag(node)) return;
+      const tag = node.name;
+      if (tag === 'svg') svg--;
+      if (node === body) inBody = false;
+      else if (inBody) {
+        depth--;
+        if (tag === 'li') li--;
+        if (NOT_VISIBLE.has(tag)) hidden--;
+      }
+      if (node === deepRoot) deepRoot = null;
+    },
+  );
+  return out;
+}
+
+/** Replaces the content of an element with paragraphs of its text (for elements at MAX_DEPTH). */
+function flatten(el: Element): void {
+  const paras = domText(el)
+    .split(/\n{2,}/)
+    .map((para) => new Element('p', {}, [new Text(para)]));
+  setChildren(el, paras);
+  for (const p of paras) p.children[0]!.parent = p;
 }
 
 /** `s.replace(/\s+/g, ' ').trim().length`, without building the string. */
