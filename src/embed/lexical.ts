@@ -21,7 +21,7 @@
  * or weight here requires a new model name.
  */
 import { KeyIndex, doubled, fmix32 } from '../text/key-index.js';
-import { DIGITS, TokenScanner, asciiWord } from '../text/token-scan.js';
+import { IdentifierParts, TokenScanner, asciiWord } from '../text/token-scan.js';
 import type { Embedder } from './embedder.js';
 
 export const LEXICAL_MODEL = 'lexical-hash-v1';
@@ -96,7 +96,7 @@ export class LexicalEmbedder implements Embedder {
       const start = scanner.starts[t]!;
       const end = scanner.ends[t]!;
       if (scanner.runs[t]) this.addRun(text.slice(start, end));
-      else if (!this.addPlainAscii(text, start, end)) this.addToken(text.slice(start, end));
+      else if (!this.addPlainAscii(text, start, end) && !this.addAsciiIdentifier(text, start, end)) this.addToken(text.slice(start, end));
     }
 
     // Features in first-seen order, words then grams: the float sums (and so the vectors) depend on it.
@@ -160,18 +160,40 @@ export class LexicalEmbedder implements Embedder {
    * a string. Returns false (having added nothing) for any other token.
    */
   private addPlainAscii(text: string, start: number, end: number): boolean {
-    const kind = asciiWord(text, start, end);
-    if (kind === 0) return false;
-    const len = end - start;
-    let h = SEED_WORD;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ lowerAscii(text.charCodeAt(i)), 0x01000193);
-    h >>>= 0;
-    if (len <= MAX_STOPWORD && STOPWORD_HASHES.has(h) && STOPWORDS.has(text.slice(start, end).toLowerCase())) {
-      this.words.add(h, STOPWORD_WEIGHT);
+    if (asciiWord(text, start, end) === 0) return false;
+    this.addAsciiPart(text, start, end, WORD_WEIGHT);
+    return true;
+  }
+
+  /**
+   * `addToken` for an ASCII identifier (`os.path.join`, `readFileSync`): the same features in the same
+   * order, from offsets into the text. Returns false (having added nothing) when the token is not ASCII.
+   */
+  private addAsciiIdentifier(text: string, start: number, end: number): boolean {
+    const parts = this.parts;
+    const n = parts.split(text, start, end);
+    if (n < 0) return false;
+    if (n <= 1) {
+      this.addAsciiPart(text, start, end, WORD_WEIGHT);
       return true;
     }
-    if (len <= MAX_WORD) this.words.add(h, WORD_WEIGHT);
-    if (len >= 3 && !(kind & DIGITS)) {
+    if (end - start <= MAX_WORD) this.words.add(asciiHash(text, start, end, SEED_WORD), WORD_WEIGHT);
+    for (let k = 0; k < n; k++) this.addAsciiPart(text, parts.starts[k]!, parts.ends[k]!, PART_WEIGHT);
+    return true;
+  }
+
+  private readonly parts = new IdentifierParts();
+
+  /** `addPart` of the lower case of text[start, end), an ASCII run, without making the string. */
+  private addAsciiPart(text: string, start: number, end: number, weight: number): void {
+    const len = end - start;
+    const h = asciiHash(text, start, end, SEED_WORD);
+    if (len <= MAX_STOPWORD && STOPWORD_HASHES.has(h) && STOPWORDS.has(text.slice(start, end).toLowerCase())) {
+      this.words.add(h, STOPWORD_WEIGHT);
+      return;
+    }
+    if (len <= MAX_WORD) this.words.add(h, weight);
+    if (len >= 3 && !digitsOnly(text, start, end)) {
       const n = start + Math.min(len, MAX_GRAM_SOURCE);
       for (let i = start - 1; i + 2 <= n; i++) {
         let g = SEED_GRAM;
@@ -181,7 +203,6 @@ export class LexicalEmbedder implements Embedder {
         this.grams.add(g >>> 0, 0);
       }
     }
-    return true;
   }
 
   private addPart(p: string, weight: number): void {
@@ -258,6 +279,22 @@ function sublinear(count: number): number {
 /** The lower case of an ASCII code unit. */
 function lowerAscii(c: number): number {
   return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+/** fnv1a of the lower case of text[start, end), an ASCII run. */
+function asciiHash(text: string, start: number, end: number, seed: number): number {
+  let h = seed;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ lowerAscii(text.charCodeAt(i)), 0x01000193);
+  return h >>> 0;
+}
+
+/** Whether text[start, end) is all ASCII digits (DIGITS_RE for an ASCII run). */
+function digitsOnly(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** FNV-1a, 32-bit, over UTF-16 code units. */

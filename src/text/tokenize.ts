@@ -21,7 +21,7 @@
  *   uses them only when it has nothing else (`queryTerms`), and they never count towards a text's length.
  */
 
-import { TokenScanner, asciiWord } from './token-scan.js';
+import { IdentifierParts, TokenScanner, asciiWord } from './token-scan.js';
 
 export const STOPWORDS: ReadonlySet<string> = new Set(
   'a an and are as at be but by for from has have how i if in into is it its of on or that the their then there these this to was were what when where which who why will with you your do does can'.split(
@@ -74,7 +74,8 @@ export const isPhrase = (term: string): boolean => term.includes(' ');
 
 /**
  * Where `analyzeInto` puts the terms of a text, in order: `term` a term as a string, `span` the lower case of
- * text[start, end), an ASCII word of one part (the commonest term, which a sink may read without a string).
+ * text[start, end), which is ASCII (words and identifier parts, the commonest terms, which a sink may read
+ * without a string).
  */
 export interface TermSink {
   term(term: string): void;
@@ -104,9 +105,11 @@ export function analyzeInto(text: string, phrases: 'capitals' | 'all' | 'none', 
   let prevEnd = -1;
   const token = (start: number, end: number) => {
     const plain = asciiWord(text, start, end) !== 0;
+    // an ASCII identifier (`os.path.join`, `readFileSync`): its parts as offsets, no strings
+    const pieces = plain ? 0 : PARTS.split(text, start, end);
     let raw: string | undefined;
     let onePart = plain;
-    if (!plain) {
+    if (!plain && pieces < 0) {
       raw = text.slice(start, end);
       onePart = ONE_PART_RE.test(raw);
       if (cjkToken(raw, onePart)) {
@@ -128,7 +131,8 @@ export function analyzeInto(text: string, phrases: 'capitals' | 'all' | 'none', 
     prevStart = start;
     prevEnd = end;
     if (raw === undefined) {
-      if (end - start <= MAX_TOKEN_LENGTH) sink.span(text, start, end); // one part: no parts to add
+      if (end - start <= MAX_TOKEN_LENGTH) sink.span(text, start, end);
+      if (!plain) addAsciiParts(pieces, sink, text); // a plain word has no parts to add
       return;
     }
     const whole = raw.toLowerCase();
@@ -161,6 +165,24 @@ function addWord(raw: string, sink: TermSink): void {
   const whole = raw.toLowerCase();
   if (whole.length <= MAX_TOKEN_LENGTH) sink.term(whole);
   if (!ONE_PART_RE.test(raw)) addParts(raw, sink);
+}
+
+const PARTS = new IdentifierParts();
+
+/** `addParts` for an ASCII identifier, from the `count` pieces PARTS.split found in `text`. */
+function addAsciiParts(count: number, sink: TermSink, text: string): void {
+  const { starts, ends, groups } = PARTS;
+  for (let k = 0; k < count; ) {
+    // the pieces of one separator-delimited part: [k, next)
+    let next = k + 1;
+    while (next < count && groups[next] === groups[k]) next++;
+    if (next - k > 1) {
+      for (let j = k; j < next; j++) sink.span(text, starts[j]!, ends[j]!); // camelCase pieces
+    } else if (PARTS.groupCount > 1 && ends[k]! - starts[k]! <= MAX_TOKEN_LENGTH) {
+      sink.span(text, starts[k]!, ends[k]!);
+    }
+    k = next;
+  }
 }
 
 /** The parts of an identifier (`os.path.join`, `readFileSync`), none for a word of one part. */

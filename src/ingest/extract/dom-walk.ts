@@ -111,8 +111,18 @@ export function isWithin(node: AnyNode, root: AnyNode): boolean {
 export function hasClassIn(el: Element, names: ReadonlySet<string>): boolean {
   const cls = el.attribs.class;
   if (!cls) return false;
+  if (isOneClass(cls)) return names.has(cls); // most class attributes (highlighted code's spans): no array
   for (const token of cls.split(/[ \t\n\f\r]+/)) if (token && names.has(token)) return true;
   return false;
+}
+
+/** Whether a class attribute is one class name: no HTML whitespace in it. */
+export function isOneClass(cls: string): boolean {
+  for (let i = 0; i < cls.length; i++) {
+    const c = cls.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 12 || c === 13) return false;
+  }
+  return true;
 }
 
 /** The text of a subtree (what DOM `textContent` gives); iterative. */

@@ -6,7 +6,7 @@
  */
 import type { ExtractedPage } from './extracted-page.js';
 import {
-  Element, Text, attr, elementsWhere, firstByTag, firstWhere, hasAncestorOrSelf, hasChildren, hasClassIn, isTag, isText, isWithin,
+  Element, Text, attr, elementsWhere, firstByTag, firstWhere, hasAncestorOrSelf, hasChildren, hasClassIn, isOneClass, isTag, isText, isWithin,
   nextInTree, parseHtml, removeNode, replaceNode, setChildren, simpleSelector, walkTree, type AnyNode, type ChildNode, type Document,
   type ParentNode,
 } from './dom-walk.js';
@@ -218,7 +218,10 @@ function chromeAndContainers(root: ParentNode): { chrome: Element[]; containers:
     const byId = id ? CONTAINER_BY_ID.get(id) : undefined;
     if (byId !== undefined) containers[byId]!.push(el);
     const cls = attr(el, 'class');
-    if (cls) {
+    if (cls && isOneClass(cls)) {
+      const i = CONTAINER_BY_CLASS.get(cls);
+      if (i !== undefined) containers[i]!.push(el);
+    } else if (cls) {
       let seen = 0; // container indexes already matched by this element (CONTAINERS has fewer than 32)
       for (const token of cls.split(/[ \t\n\f\r]+/)) {
         const i = CONTAINER_BY_CLASS.get(token);
