@@ -49,7 +49,12 @@ function handle(req: WorkerRequest): { result: unknown; transfer?: ArrayBuffer[]
         vectors = new Float32Array(keep.length * dim);
         keep.forEach((src, dst) => vectors.set(req.vectors.subarray(src * dim, (src + 1) * dim), dst * dim));
       }
-      if (keys.length) idx.add(keys, vectors, req.threads);
+      // usearch reserves a context per thread only when an add grows the index, for that add's thread count:
+      // an add that grew it with one thread left later adds on every core (a build) without a context for
+      // their second thread ("Reserve capacity ahead of insertions!"). An add that grows the index therefore
+      // runs with threads 0, which reserves for every core (as a load does), and no add asks for more.
+      const grows = idx.size() + keys.length >= idx.capacity();
+      if (keys.length) idx.add(keys, vectors, grows ? 0 : req.threads);
       return { result: { added: keys.length, size: idx.size() } };
     }
     case 'remove': {
