@@ -12,7 +12,7 @@ import {
 } from './dom-walk.js';
 import { toMarkdown } from './markdown-writer.js';
 import { CELL, ROW } from './markdown-table.js';
-import { absoluteUrl, cleanInline, domText, escapeMarkupText, fastHtmlText, normaliseLinks, titleFromUrl } from './extract-text.js';
+import { absoluteUrl, cleanInline, domText, escapeMarkupText, fastHtmlText, linkResolver, normaliseLinks, titleFromUrl } from './extract-text.js';
 
 /** Above this many "<" and "&" the DOM is skipped (bounds the tree's memory; the text path is linear). */
 export const MAX_DOM_TAGS = 60_000;
@@ -86,7 +86,8 @@ function extractWithDom(html: string, pageUrl: string): ExtractedPage {
 
   const found = survey(document, body);
   const base = (found.baseHref && absoluteUrl(found.baseHref, pageUrl, true)) || pageUrl;
-  const links = normaliseLinks(found.hrefs, base);
+  const resolve = linkResolver(base);
+  const links = normaliseLinks(found.hrefs, base, resolve);
   const docTitle = cleanInline(found.title ? textOfElement(found.title) : '');
 
   for (const box of found.boxes) replaceNode(box, new Text(attr(box, 'checked') !== null ? '[x] ' : '[ ] '));
@@ -101,7 +102,7 @@ function extractWithDom(html: string, pageUrl: string): ExtractedPage {
   const h1 = headingText(firstByTag(root, 'h1') ?? firstByTag(body, 'h1'));
   const title = chooseTitle(docTitle, h1) || titleFromUrl(pageUrl);
 
-  prepare(root, base);
+  prepare(root, resolve);
   let markdown: string;
   try {
     markdown = toMarkdown(root);
@@ -315,8 +316,8 @@ function chooseTitle(docTitle: string, h1: string): string {
   return docTitle || h1;
 }
 
-/** Absolute links and images, line breaks inside <pre>, adjacent text nodes merged. */
-function prepare(root: ParentNode, base: string): void {
+/** Absolute links and images (`resolve`: absoluteUrl against the page base, fragments kept), line breaks inside <pre>, adjacent text nodes merged. */
+function prepare(root: ParentNode, resolve: (href: string) => string | null): void {
   const anchors: Element[] = [];
   const images: Element[] = [];
   const breaks: Element[] = [];
@@ -328,13 +329,13 @@ function prepare(root: ParentNode, base: string): void {
     return false;
   });
   for (const a of anchors) {
-    const abs = absoluteUrl(a.attribs.href ?? '', base, true);
+    const abs = resolve(a.attribs.href ?? '');
     if (abs) a.attribs.href = abs;
     else delete a.attribs.href;
   }
   for (const img of images) {
     const src = [attr(img, 'src'), attr(img, 'data-src')].find((s) => s && !s.startsWith('data:'));
-    const abs = src ? absoluteUrl(src, base, true) : null;
+    const abs = src ? resolve(src) : null;
     if (abs) img.attribs.src = abs;
     else removeNode(img);
   }

@@ -168,21 +168,43 @@ export function absoluteUrl(href: string, base: string, keepFragment = false): s
 
 /**
  * Absolute, fragment-free, http(s)-only, de-duplicated links in input order: at most MAX_LINKS of them,
- * found among the first MAX_HREFS_SCANNED targets.
+ * found among the first MAX_HREFS_SCANNED targets. `kept`: absoluteUrl(href, base, true) of a link target,
+ * when the caller keeps those (a page's links repeat their targets; see linkResolver).
  */
-export function normaliseLinks(hrefs: Iterable<string>, base: string): string[] {
+export function normaliseLinks(hrefs: Iterable<string>, base: string, kept?: (href: string) => string | null): string[] {
   const seen = new Set<string>();
   const links: string[] = [];
   let scanned = 0;
   for (const href of hrefs) {
     if (++scanned > MAX_HREFS_SCANNED || links.length >= MAX_LINKS) break;
-    const abs = absoluteUrl(href, base);
+    const abs = kept ? withoutFragment(href, kept) : absoluteUrl(href, base);
     if (abs && !seen.has(abs)) {
       seen.add(abs);
       links.push(abs);
     }
   }
   return links;
+}
+
+/** absoluteUrl(href, base) from absoluteUrl(href, base, true): the fragment cut off the serialised URL. */
+function withoutFragment(href: string, kept: (href: string) => string | null): string | null {
+  if (href.trim().startsWith('#')) return null;
+  const abs = kept(href);
+  const hash = abs === null ? -1 : abs.indexOf('#'); // a serialised URL's first '#' starts its fragment
+  return hash < 0 ? abs : abs!.slice(0, hash);
+}
+
+/** absoluteUrl(href, base, true) remembered per href: one URL parse per distinct link target of a page. */
+export function linkResolver(base: string): (href: string) => string | null {
+  const known = new Map<string, string | null>();
+  return (href) => {
+    let abs = known.get(href);
+    if (abs === undefined) {
+      abs = absoluteUrl(href, base, true);
+      known.set(href, abs);
+    }
+    return abs;
+  };
 }
 
 /** A readable title from a URL: its last path segment without extension, else the host name. */
