@@ -45,6 +45,12 @@ class Writer {
   private readonly positions = new WeakMap<Element, number>();
 
   children(parent: ParentNode, isCode: boolean): string {
+    if (parent.children.length === 1) {
+      // one child (most inline elements: highlighted code's spans, links): its Markdown, as join would leave it
+      const child = parent.children[0]!;
+      const md = isText(child) ? (isCode ? child.data : escapeText(child.data)) : isTag(child) ? this.element(child, isCode) : '';
+      return md.startsWith('\n\n\n') ? `\n\n${md.replace(/^\n+/, '')}` : md;
+    }
     const out: string[] = [];
     for (const child of parent.children) {
       if (isText(child)) join(out, isCode ? child.data : escapeText(child.data));
@@ -179,7 +185,8 @@ const EDGE_WS = /^(([ \t\r\n]*)(\s*))(?:(?=\S)[\s\S]*\S)?((\s*?)([ \t\r\n]*))$/;
  * The whitespace at the edges of an inline element's text, kept outside its Markdown (`a<b> x </b>y` ->
  * `a **x** y`); ASCII whitespace already present on that side (in the sibling) is not repeated.
  */
-function flankingWhitespace(el: Element): [string, string] {
+function flankingWhitespace(el: Element): readonly [string, string] {
+  if (!edgeSpace(el)) return NO_FLANK;
   const lead = leadingWhitespace(el);
   const trail = lead.all ? '' : trailingWhitespace(el);
   if (!lead.ws && !trail) return ['', ''];
@@ -189,6 +196,34 @@ function flankingWhitespace(el: Element): [string, string] {
   if (m[2] && flankedLeft(el)) leading = m[3]!;
   if (m[6] && flankedRight(el)) trailing = m[5]!;
   return [leading, trailing];
+}
+
+const NO_FLANK = ['', ''] as const;
+
+/**
+ * Whether the element's text may have whitespace at an edge: false when its first and last characters are
+ * not whitespace (most inline elements), which needs no string.
+ */
+function edgeSpace(el: Element): boolean {
+  let first: string | null = null;
+  for (let node: ChildNode | null = el.children[0] ?? null; node; node = nextInTree(node, el)) {
+    if (isText(node) && node.data) {
+      first = node.data;
+      break;
+    }
+  }
+  if (first === null || isSpace(first.charCodeAt(0))) return true;
+  for (let node: AnyNode | null = lastLeaf(el); node && node !== el; node = previousInTree(node, el)) {
+    if (isText(node) && node.data) return isSpace(node.data.charCodeAt(node.data.length - 1));
+  }
+  return true;
+}
+
+/** The characters `\s` matches. */
+function isSpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
 /** The whitespace before the first non-space character of the element's text (`all`: it has no other). */
