@@ -247,12 +247,19 @@ function chromeAndContainers(root: ParentNode): { chrome: Element[]; containers:
 function removeChrome(root: ParentNode, candidates: Element[], lengths: Lengths): void {
   const total = Math.max(1, lengths.get(root) ?? 0);
   const len = (el: Element) => lengths.get(el) ?? 0;
+  // The candidates are in document order, so those inside a removed element come right after it: only
+  // they need the walk up to tell (every candidate was inside the root when found).
+  let removedLast: Element | null = null;
   for (const el of candidates) {
-    if (!isWithin(el, root)) continue; // already gone with an ancestor
+    if (removedLast) {
+      if (isWithin(el, removedLast)) continue; // already gone with an ancestor
+      removedLast = null;
+    }
     if (isChrome(el, len) && !(len(el) > total * 0.5)) {
       const removed = len(el);
       for (let up = el.parent; up && removed > 0; up = up === root ? null : up.parent) lengths.set(up, (lengths.get(up) ?? 0) - removed);
       removeNode(el);
+      removedLast = el;
     }
   }
 }
@@ -267,11 +274,28 @@ function isChrome(el: Element, len: (el: Element) => number): boolean {
   }
   if (!HEURISTIC_TAGS.has(tag)) return false;
   const cls = attr(el, 'class') ?? '';
-  if (/(?:^|\s)section(?:\s|$)/.test(cls)) return false; // docutils sections carry ids made from headings
   const id = tag === 'div' || tag === 'nav' || tag === 'aside' || tag === 'ul' ? attr(el, 'id') ?? '' : '';
-  const names = `${cls} ${id}`;
-  if (CHROME_NAME_RE.test(names)) return true;
-  return CONSENT_RE.test(names) && len(el) < 5000;
+  const verdict = namesVerdict(cls, id);
+  return verdict === BY_NAME || (verdict === CONSENT && len(el) < 5000);
+}
+
+const BY_NAME = 1;
+const CONSENT = 2;
+/** namesVerdict by class and id (most elements repeat a few class names: highlighted code's spans). */
+const verdicts = new Map<string, number>();
+
+/** What the class and id say: BY_NAME (chrome), CONSENT (a cookie banner, when small) or 0. */
+function namesVerdict(cls: string, id: string): number {
+  const key = id ? `${cls}\u0000${id}` : cls;
+  let v = verdicts.get(key);
+  if (v === undefined) {
+    const names = `${cls} ${id}`;
+    // docutils sections carry ids made from headings
+    v = /(?:^|\s)section(?:\s|$)/.test(cls) ? 0 : CHROME_NAME_RE.test(names) ? BY_NAME : CONSENT_RE.test(names) ? CONSENT : 0;
+    if (verdicts.size >= 4096) verdicts.clear(); // bounded: ids are often unique
+    verdicts.set(key, v);
+  }
+  return v;
 }
 
 /**
