@@ -12,7 +12,7 @@ import {
 } from './dom-walk.js';
 import { toMarkdown } from './markdown-writer.js';
 import { CELL, ROW } from './markdown-table.js';
-import { absoluteUrl, cleanInline, domText, escapeMarkupText, fastHtmlText, linkResolver, normaliseLinks, titleFromUrl } from './extract-text.js';
+import { absoluteUrl, cleanInline, domText, escapeMarkupText, fastHtmlText, isJsSpace, linkResolver, normaliseLinks, titleFromUrl } from './extract-text.js';
 
 /** Above this many "<" and "&" the DOM is skipped (bounds the tree's memory; the text path is linear). */
 export const MAX_DOM_TAGS = 60_000;
@@ -503,13 +503,6 @@ function collapsedLength(s: string): number {
     }
   }
   return n;
-}
-
-/** The characters `\s` matches. */
-function isJsSpace(c: number): boolean {
-  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
-  if (c < 0xa0) return false;
-  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
 /** Collapses runs of blank lines outside fenced code; code is left as it is. */

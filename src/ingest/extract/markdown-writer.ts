@@ -16,7 +16,7 @@ import { collapseWhitespace } from './collapse-whitespace.js';
 import { escapeText } from './markdown-escape.js';
 import { BLOCK_TAGS, MEANINGFUL_WHEN_BLANK, VOID_TAGS } from './markdown-tags.js';
 import { CELL, ROW, tableMarkdown } from './markdown-table.js';
-import { escapeMarkupText } from './extract-text.js';
+import { escapeMarkupText, isJsSpace } from './extract-text.js';
 
 /** The Markdown of `root`'s content (root's own tag is not converted). Collapses `root`'s whitespace in place. */
 export function toMarkdown(root: ParentNode): string {
@@ -212,18 +212,11 @@ function edgeSpace(el: Element): boolean {
       break;
     }
   }
-  if (first === null || isSpace(first.charCodeAt(0))) return true;
+  if (first === null || isJsSpace(first.charCodeAt(0))) return true;
   for (let node: AnyNode | null = lastLeaf(el); node && node !== el; node = previousInTree(node, el)) {
-    if (isText(node) && node.data) return isSpace(node.data.charCodeAt(node.data.length - 1));
+    if (isText(node) && node.data) return isJsSpace(node.data.charCodeAt(node.data.length - 1));
   }
   return true;
-}
-
-/** The characters `\s` matches. */
-function isSpace(c: number): boolean {
-  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
-  if (c < 0xa0) return false;
-  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
 /** The whitespace before the first non-space character of the element's text (`all`: it has no other). */
