@@ -34,7 +34,7 @@ export function collapseWhitespace(root: ParentNode): void {
     root,
     (node) => {
       if (isText(node)) {
-        let text = node.data.replace(/[ \r\n\t]+/g, ' ');
+        let text = collapsible(node.data) ? node.data.replace(/[ \r\n\t]+/g, ' ') : node.data;
         if ((!prevText || prevText.data.endsWith(' ')) && !keepLeadingWs && text.charCodeAt(0) === 32) text = text.slice(1);
         if (text) {
           node.data = text;
@@ -70,4 +70,13 @@ export function collapseWhitespace(root: ParentNode): void {
     parent.children = parent.children.filter((c) => !removedNodes.has(c));
     relink(parent);
   }
+}
+
+/** Whether `s` holds a run the collapse changes (a tab or line break, or two spaces): most text nodes do not. */
+function collapsible(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 10 || c === 13 || c === 9 || (c === 32 && s.charCodeAt(i + 1) === 32)) return true;
+  }
+  return false;
 }
