@@ -21,7 +21,7 @@
  * or weight here requires a new model name.
  */
 import { KeyIndex, doubled, fmix32 } from '../text/key-index.js';
-import { IdentifierParts, TokenScanner, asciiWord } from '../text/token-scan.js';
+import { DIGITS, IdentifierParts, TokenScanner, asciiWord } from '../text/token-scan.js';
 import type { Embedder } from './embedder.js';
 
 export const LEXICAL_MODEL = 'lexical-hash-v1';
@@ -160,8 +160,9 @@ export class LexicalEmbedder implements Embedder {
    * a string. Returns false (having added nothing) for any other token.
    */
   private addPlainAscii(text: string, start: number, end: number): boolean {
-    if (asciiWord(text, start, end) === 0) return false;
-    this.addAsciiPart(text, start, end, WORD_WEIGHT);
+    const kind = asciiWord(text, start, end);
+    if (kind === 0) return false;
+    this.addAsciiPart(text, start, end, WORD_WEIGHT, (kind & DIGITS) !== 0);
     return true;
   }
 
@@ -184,8 +185,11 @@ export class LexicalEmbedder implements Embedder {
 
   private readonly parts = new IdentifierParts();
 
-  /** `addPart` of the lower case of text[start, end), an ASCII run, without making the string. */
-  private addAsciiPart(text: string, start: number, end: number, weight: number): void {
+  /**
+   * `addPart` of the lower case of text[start, end), an ASCII run, without making the string; `digits`: whether
+   * the run is all digits, when the caller knows already (asciiWord told it), else looked at here if needed.
+   */
+  private addAsciiPart(text: string, start: number, end: number, weight: number, digits?: boolean): void {
     const len = end - start;
     const h = asciiHash(text, start, end, SEED_WORD);
     if (len <= MAX_STOPWORD && STOPWORD_HASHES.has(h) && STOPWORDS.has(text.slice(start, end).toLowerCase())) {
@@ -193,7 +197,7 @@ export class LexicalEmbedder implements Embedder {
       return;
     }
     if (len <= MAX_WORD) this.words.add(h, weight);
-    if (len >= 3 && !digitsOnly(text, start, end)) {
+    if (len >= 3 && !(digits ?? digitsOnly(text, start, end))) {
       const n = start + Math.min(len, MAX_GRAM_SOURCE);
       for (let i = start - 1; i + 2 <= n; i++) {
         let g = SEED_GRAM;
