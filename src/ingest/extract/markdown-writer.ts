@@ -189,7 +189,7 @@ function flankingWhitespace(el: Element): readonly [string, string] {
   if (!edgeSpace(el)) return NO_FLANK;
   const lead = leadingWhitespace(el);
   const trail = lead.all ? '' : trailingWhitespace(el);
-  if (!lead.ws && !trail) return ['', ''];
+  if (!lead.ws && !trail) return NO_FLANK;
   const m = EDGE_WS.exec(lead.all ? lead.ws : `${lead.ws}x${trail}`)!;
   let leading = m[1]!;
   let trailing = m[4]!;
