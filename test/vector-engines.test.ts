@@ -109,6 +109,25 @@ describe('usearch engine (in memory)', () => {
     await store.db.transaction((tx) => store.chunks.deleteByIds(tx, ['pageless-1']));
   });
 
+  it('equal scores come in id order, as exact search orders them (not in the graph\'s order, which changes per build)', async () => {
+    const twin = clusteredVectors(1, DIM, 40, 4242)[0]!;
+    // Inserted one at a time in an order unlike their ids' (the graph answers ties in an order of its own).
+    const dupIds = ['dup-d', 'dup-a', 'dup-g', 'dup-b', 'dup-h', 'dup-c', 'dup-f', 'dup-e'];
+    for (const id of dupIds) await store.chunks.indexBatch([twin], [{ text: id }], [id]);
+    try {
+      await usearchOf(store).whenReady();
+      const answered = (await statusOf(store)).stats.index;
+      const hits = await store.chunks.nearest(twin, dupIds.length);
+      assert.equal((await statusOf(store)).stats.index, answered + 1, 'answered by the index');
+      assert.equal(new Set(hits.map((h) => h.score)).size, 1, 'one score for identical vectors');
+      assert.deepEqual(hits.map((h) => h.id), [...dupIds].sort());
+      const exact = await new ExactEngine(store.db, DIM).search({ query: twin, limit: dupIds.length });
+      assert.deepEqual(hits.map((h) => h.id), exact.map((h) => h.id));
+    } finally {
+      await store.db.transaction((tx) => store.chunks.deleteByIds(tx, dupIds));
+    }
+  });
+
   for (const [tag, share] of [['rare', '1%'], ['common', '20%']] as const) {
     it(`a ${share} tag filter returns full pages, matching exact search`, async () => {
       const members = vectors.map((_, i) => i).filter((i) => tagsOf(i).includes(tag) && i !== 10);

@@ -249,7 +249,9 @@ export class UsearchEngine implements VectorEngine {
       if (!row || (keep && !keep(row.tags))) continue;
       out.push({ id: row.id, score: 1 - distances[i]!, pageId: row.pageId });
     }
-    return out;
+    // Equal scores in id order, as exact search orders them: the graph's traversal order among ties
+    // changes with every build (threaded inserts), and answers should not change with it.
+    return out.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   // ---- commits --------------------------------------------------------------------------------------
