@@ -155,8 +155,9 @@ describe('export and import round trip', () => {
         scores.forEach((s, j) => assert.ok(Math.abs(s - other[j]!) < 1e-3, `usearch answer ${i}, result ${j}: score ${other[j]} vs ${s}`));
       });
       // (The page-level re-ranking and the lexical embedder's fusion weight of 0 leave ties in about 2 of 3
-      // answers of this small site; the data is fixed, so this count is too.)
-      assert.ok(compared >= 10, `${compared} of ${a.length} answers had no ties`);
+      // answers of this small site: 10 of 30 answers are compared in every run seen. The bound leaves room
+      // for a tie at the cut that one build's graph shows and another's does not.)
+      assert.ok(compared >= 8, `${compared} of ${a.length} answers had no ties`);
       
     } finally {
       await fresh.close();
