@@ -206,6 +206,38 @@ describe('malformed markup real sites serve (sqlite3-doc)', () => {
   });
 });
 
+describe('characters above U+00FF (typographic quotes and dashes, emoji, box drawing, non-Latin paths)', () => {
+  // Most documentation pages have a few (475 of python3.11-doc's 530 pages): the extraction must keep exactly
+  // the characters of the page, in text, code, titles, attribute values and URLs.
+  it('come through unchanged in the title, text, code, link text, link and image URLs and alt text', () => {
+    // Mostly ASCII, as documentation pages are.
+    const filler = 'Plain ASCII text. '.repeat(250).trim();
+    const page = html(`<html><head><title>Don’t panic — a guide</title></head><body><main><h1>Don’t panic — a guide</h1>
+<p>“Quoted” text with an emoji 😀, a legacy &not’ reference, &amp;#8217; written out, and café.</p>
+<pre><code>project/
+├── src
+└── README</code></pre>
+<p><a href="/docs/東京.html" title="Tōkyō">Tōkyō’s page</a> <img src="img/ü.png" alt="a “diagram”"></p>
+<xmp>raw ’ text</xmp><script>var s = '’';</script><p>${filler}</p>
+</main></body></html>`);
+    assert.equal(page.title, 'Don’t panic — a guide');
+    assert.equal(
+      page.markdown,
+      '# Don’t panic — a guide\n\n“Quoted” text with an emoji 😀, a legacy ¬’ reference, \\&#8217; written out, and café.\n\n' +
+        '```\nproject/\n├── src\n└── README\n```\n\n' +
+        '[Tōkyō’s page](https://d.test/docs/%E6%9D%B1%E4%BA%AC.html "Tōkyō") ![a “diagram”](https://d.test/docs/img/%C3%BC.png)\n\nraw ’ text\n\n' + filler,
+    );
+    assert.deepEqual(page.links, ['https://d.test/docs/%E6%9D%B1%E4%BA%AC.html']);
+  });
+
+  it('a page written in CJK keeps its text', () => {
+    const sentence = '日本語の文章です。';
+    const page = html(`<html><head><title>東京の案内</title></head><body><main><h1>東京の案内</h1><p>${sentence.repeat(50)}</p></main></body></html>`);
+    assert.equal(page.title, '東京の案内');
+    assert.equal(page.markdown, `# 東京の案内\n\n${sentence.repeat(50)}`);
+  });
+});
+
 describe('other content types', () => {
   it('Markdown passes through; title from the first "# " heading; links (not images) resolved, fragments dropped', () => {
     const md = '```sh\n# not the title\n[no](in-code.md)\n```\n\n# Guide\n\nSee [setup](setup.md#linux), [x](https://other.test/a "T") and ![logo](logo.png).\n\n[ref]: ../ref.html\n';
