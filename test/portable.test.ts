@@ -158,7 +158,6 @@ describe('export and import round trip', () => {
       // answers of this small site: 10 of 30 answers are compared in every run seen. The bound leaves room
       // for a tie at the cut that one build's graph shows and another's does not.)
       assert.ok(compared >= 8, `${compared} of ${a.length} answers had no ties`);
-      
     } finally {
       await fresh.close();
     }
