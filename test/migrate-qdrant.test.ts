@@ -259,6 +259,24 @@ describe('doctor migrate qdrant', () => {
     }
   });
 
+  it('a server that pages in a circle (an offset comes back) stops the run with a clear error, keeping what was committed', async () => {
+    const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: points(2000) } });
+    q.ignoreOffset = true;
+    const store = await newStore();
+    try {
+      await assert.rejects(migrateQdrant(store, base(q.url)), (e: Error) => {
+        assert.ok(e instanceof MigrationError, e.message);
+        assert.match(e.message, /returned the page offset \d+ a second time \(after 256 points of this run\).*never end.*--resume/);
+        return true;
+      });
+      assert.equal(await count(store), 256, 'the first page, committed before the circle showed');
+      assert.equal(q.requests.filter((x) => x.path.endsWith('/scroll')).length, 2, 'no scroll after the repeated offset');
+    } finally {
+      await store.close();
+      await q.close();
+    }
+  });
+
   it('the CLI command runs end to end with a report, and --dry-run writes nothing', async () => {
     const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: points(400) } });
     const dir = tempDir();

@@ -38,15 +38,31 @@ async function run(job: ReadJob): Promise<void> {
     answer.catch(() => {}); // awaited below; a failure while the previous page is decoded is not unhandled
     return answer;
   };
+  // Offsets already asked for: Qdrant's scroll moves forward in id order, so one coming back means the
+  // server (or a proxy that drops the offset) pages in a circle, and the run would never end.
+  const asked = new Set<string>();
+  if (job.offset !== null) asked.add(String(job.offset));
+  let read = 0;
   try {
     let inFlight = request(job.offset);
     for (;;) {
       const answer = await inFlight;
       // The next request goes out before this page is decoded (at most one answer waits beyond the window).
-      if (answer.next !== null) inFlight = request(answer.next);
+      if (answer.next !== null) {
+        const next = String(answer.next);
+        if (asked.has(next)) {
+          throw new MigrationError(
+            `Qdrant at ${job.config.url} returned the page offset ${next} a second time (after ${read} points of this run): its scroll goes round in a circle, so the migration would never end. ` +
+              "Nothing after the last committed batch was written. Check what answers at that address (a proxy that drops the scroll's offset does this), then run again with --resume.",
+          );
+        }
+        asked.add(next);
+        inFlight = request(answer.next);
+      }
       const page = decodePage(answer.points(), job.dimension, job.collection);
       while (credits === 0) await new Promise<void>((r) => (wake = r));
       credits--;
+      read += page.read;
       post({ type: 'page', page }, [page.vectors.buffer as ArrayBuffer, ...termBuffers(page.terms)]);
       if (page.next === null) return;
     }

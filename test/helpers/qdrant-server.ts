@@ -34,6 +34,8 @@ export interface FakeQdrant {
   scrollDelayMs?: number;
   /** Answer scroll with a malformed body once. */
   malformedScroll?: boolean;
+  /** A broken proxy: the scroll's offset is dropped, so every scroll answers the first page. */
+  ignoreOffset?: boolean;
   /** Encodes every page of a scroll through `collection` with this page size now (for benchmarks). */
   warm(collection: string, limit: number): Promise<void>;
   close(): Promise<void>;
@@ -133,7 +135,7 @@ export async function startFakeQdrant(collections: Record<string, QCollection> =
       }
       scrolls++;
       const limit = Number(args.limit ?? 10);
-      const from = scrollStart(col.points, args.offset);
+      const from = fake.ignoreOffset ? 0 : scrollStart(col.points, args.offset);
       const page = scrollPage(name, col, from, limit, args.with_payload, args.with_vector);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': page.length });
       return res.end(page);
