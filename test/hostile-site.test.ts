@@ -4,6 +4,8 @@
  * real `doctor serve` process, with restarts, are in hostile-restart.test.ts.)
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { DomUtils, parseDocument } from 'htmlparser2';
@@ -153,6 +155,36 @@ describe('a hostile site: every page skipped with a reason or stored within boun
     assert.equal(word.job.status, 'completed', word.job.error_message ?? '');
     const w = await chunkStats((await pageOf('/long-word')).id);
     assert.ok(w.n <= 10, `${w.n} chunks (was 11,278 pieces of one word)`);
+  });
+
+  it('a sitemap.xml of unclosed <loc> tags and an llms.txt of unclosed links (1 MB each) are read once: the crawl goes on at once', async () => {
+    // Read with patterns that rescan the rest of the file from every unclosed tag or bracket, these two files
+    // held the main thread (REST, MCP, every crawl) ~1 and ~8 minutes; a 10 MB pair, days.
+    const files: Record<string, string> = {
+      '/sitemap.xml': `<?xml version="1.0"?><urlset>${'<loc>'.repeat(200_000)}`,
+      '/llms.txt': `# Docs\n${'[a](<'.repeat(200_000)}\n[Guide](/guide.html)\n`,
+      '/start.html': '<html><head><title>Start</title></head><body><main><h1>Start</h1><p>The first page of a small site.</p></main></body></html>',
+      '/guide.html': '<html><head><title>Guide</title></head><body><main><h1>Guide</h1><p>Listed only in llms.txt.</p></main></body></html>',
+    };
+    const server = createServer((req, res) => {
+      const body = files[new URL(req.url ?? '/', 'http://x').pathname];
+      const type = req.url?.endsWith('.html') ? 'text/html' : req.url?.endsWith('.xml') ? 'application/xml' : 'text/plain';
+      res.writeHead(body === undefined ? 404 : 200, { 'content-type': `${type}; charset=utf-8` }).end(body ?? 'not found');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const started = Date.now();
+      const r = await api('POST', '/fetch_url', { url: `${origin}/start.html`, max_pages: 5, max_depth: 1, tags: ['hostile-seed'] });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const job = await ctx.runner!.waitFor(r.body.job_id);
+      const ms = Date.now() - started;
+      assert.equal(job.status, 'completed', job.error_message ?? '');
+      assert.ok(await ctx.store.pages.getByUrl(`${origin}/guide.html`), 'the one well-formed llms.txt link after the junk is still read');
+      assert.ok(ms < 30_000, `the crawl took ${ms} ms`);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('bad include/exclude patterns are refused with 422 over REST, naming the pattern; nothing is queued', async () => {

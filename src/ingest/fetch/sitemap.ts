@@ -41,10 +41,18 @@ export function parseSitemap(xml: string): { kind: 'index' | 'urlset'; locs: str
   const root = /<(?:[\w-]+:)?(urlset|sitemapindex)[\s>]/i.exec(xml);
   if (!root) return null;
   const locs: string[] = [];
-  for (const m of xml.matchAll(/<(?:[\w-]+:)?loc>([\s\S]*?)<\/(?:[\w-]+:)?loc>/gi)) {
+  // Each <loc> and the first closing tag after it, found separately: one pattern spanning both
+  // (`<loc>([\s\S]*?)</loc>`) scans to the end of the file from every unclosed <loc>, which made a
+  // hostile sitemap of 10 MB cost hours of the main thread. This reads the file once.
+  const open = /<([\w-]+:)?loc>/gi;
+  const close = /<\/(?:[\w-]+:)?loc>/gi;
+  for (let m = open.exec(xml); m; m = open.exec(xml)) {
+    close.lastIndex = open.lastIndex;
+    const end = close.exec(xml);
+    if (!end) break; // no closing tag after this one, so none for any later <loc> either
     // <image:loc>, <video:loc> ... belong to extensions, not to the page list
-    if (/^<(image|video|news|xhtml):/i.test(m[0])) continue;
-    locs.push(decodeXmlText(m[1]!));
+    if (!/^(image|video|news|xhtml):$/i.test(m[1] ?? '')) locs.push(decodeXmlText(xml.slice(open.lastIndex, end.index)));
+    open.lastIndex = close.lastIndex;
   }
   return { kind: root[1]!.toLowerCase() === 'sitemapindex' ? 'index' : 'urlset', locs };
 }
@@ -105,7 +113,11 @@ export async function discoverSitemapUrls(
  */
 export function markdownLinks(markdown: string, base: string): string[] {
   const out: string[] = [];
-  for (const m of markdown.matchAll(/(?<!!)\[[^\]\n]*\]\(\s*(?:<([^>\n]+)>|([^)\s]+))(?:\s+(?:"[^"\n]*"|'[^'\n]*'))?\s*\)/g)) {
+  // No part of a link may hold a `[`: a try that starts at one `[` then never reads past the next, so the
+  // text is read once. (With `[^\]\n]*` and `[^)\s]+`, a line of unclosed brackets or of `[a](<` was read
+  // again from every `[`: minutes for a hostile llms.txt of a megabyte, on the main thread.) The price: a URL
+  // written with a literal `[` (an IPv6 host) is not read from an llms.txt.
+  for (const m of markdown.matchAll(/(?<!!)\[[^[\]\n]*\]\(\s*(?:<([^<>[\n]+)>|([^)\s[]+))(?:\s+(?:"[^"[\n]*"|'[^'[\n]*'))?\s*\)/g)) {
     const url = normalizeUrl((m[1] ?? m[2])!, base);
     if (url) out.push(url);
   }
