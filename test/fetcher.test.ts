@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { Fetcher, DEFAULT_USER_AGENT, parseRetryAfter } from '../src/ingest/fetch/fetcher.js';
-import { RobotsCache, robotsToken } from '../src/ingest/fetch/robots.js';
+import { MAX_ROBOTS_CHARS, RobotsCache, robotsToken } from '../src/ingest/fetch/robots.js';
 import { discoverLlmsTxtUrls, discoverSitemapUrls, markdownLinks, parseSitemap } from '../src/ingest/fetch/sitemap.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, path: string) => void;
@@ -307,6 +307,17 @@ describe('robots.txt', () => {
     const other = new RobotsCache(fetcher, 'SomeOtherBot/2.0');
     assert.equal(await other.isAllowed(`${site}/private/secret.html`), false);
     assert.equal(robotsToken(DEFAULT_USER_AGENT), 'DoctorBot');
+  });
+
+  it('reads the first 500 KiB of a robots.txt (RFC 9309), so an 8 MB one costs a bounded parse and bounded checks', async () => {
+    const junk = Array.from({ length: 300_000 }, (_, i) => `Disallow: /junk${i}*x*y$`).join('\n');
+    const body = `User-agent: *\nDisallow: /early/\n${junk}\nDisallow: /late/\n`;
+    assert.ok(body.length > 15 * MAX_ROBOTS_CHARS, "(under the fetcher's 10 MB body limit, past which robots.txt is not read at all)");
+    const site = await serve((_req, res, path) => (path === '/robots.txt' ? send(res, 200, body, { 'content-type': 'text/plain' }) : send(res, 404, 'no')));
+    const robots = new RobotsCache(new Fetcher({ perHostDelayMs: 0 }));
+    assert.equal(await robots.isAllowed(`${site}/early/a.html`), false, 'rules within the limit apply');
+    assert.equal(await robots.isAllowed(`${site}/junk12*x*y`), false);
+    assert.equal(await robots.isAllowed(`${site}/late/a.html`), true, 'rules past it are not read');
   });
 
   it('fetches robots.txt once per origin; missing, failing or HTML robots.txt allows everything', async () => {

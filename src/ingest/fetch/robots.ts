@@ -20,6 +20,21 @@ type Parse = (url: string, body: string) => Robot;
 const robotsParser: Parse =
   (robotsParserModule as unknown as { default?: Parse }).default ?? (robotsParserModule as unknown as Parse);
 
+/**
+ * How much of a robots.txt is read: 500 KiB, the least RFC 9309 (2.5) lets a crawler parse, as Google does.
+ * The rules are matched one by one against every link a crawl finds, on the main thread: a 10 MB file of
+ * 400,000 rules cost 1.1 s to parse and ~50 ms per link checked.
+ */
+export const MAX_ROBOTS_CHARS = 500 * 1024;
+
+/** The part of a robots.txt that is read: up to MAX_ROBOTS_CHARS, ending at a line's end. */
+export function robotsHead(body: string): string {
+  if (body.length <= MAX_ROBOTS_CHARS) return body;
+  const head = body.slice(0, MAX_ROBOTS_CHARS);
+  const lastLine = head.lastIndexOf('\n');
+  return lastLine > 0 ? head.slice(0, lastLine + 1) : head;
+}
+
 /** The product token robots.txt groups are matched against: `DoctorBot/0.1 (...)` -> `DoctorBot`. */
 export function robotsToken(userAgent: string): string {
   return userAgent.trim().split(/[\s/]/)[0] || '*';
@@ -51,7 +66,7 @@ export class RobotsCache {
           if (!res.ok) return null;
           // A site that answers every path with its HTML app shell has no robots.txt.
           if (res.contentType === 'text/html' || /^\s*<(!doctype|html)/i.test(res.body)) return null;
-          return robotsParser(url, res.body);
+          return robotsParser(url, robotsHead(res.body));
         },
         () => null,
       );
