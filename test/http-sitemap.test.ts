@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildHttpApp } from '../src/http/app.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 import { addPages } from './helpers/pages.js';
+import { RENDER_DEADLINE_MS } from '../src/http/markdown-renderer.js';
 
 const HOSTILE = [
   '# Hostile <script>alert("title")</script>',
@@ -38,6 +39,8 @@ describe('site map', () => {
       { id: 'deep', title: 'Deep', markdown: '# Deep\n\n```js\nconst a = 1 < 2;\n```', parent: 'guide', root: 'root', depth: 2 },
       { id: 'orphan', title: 'Orphan', markdown: '# Orphan', parent: 'gone', root: 'root', depth: 2 },
       { id: 'evil', title: '<script>alert("t")</script>', markdown: HOSTILE, parent: 'api', root: 'root', depth: 2 },
+      // marked reads a long word of intraword underscores in time that grows with its square: ~a minute here
+      { id: 'slow', title: 'Slow', markdown: `# Slow\n\n${'x_a_'.repeat(60_000)}`, parent: 'api', root: 'root', depth: 2 },
       {
         id: 'links', title: 'Links', parent: 'guide', root: 'root', depth: 3, url: 'https://docs.test/sub/links.html',
         markdown: '[Guide](../guide.html#setup) [Deep](/deep.html) [Missing](missing.html) [Anchor](#here) ![pic](img/p.png)\n\n- [x] done\n- [ ] todo',
@@ -68,7 +71,7 @@ describe('site map', () => {
     assert.equal(r.status, 200);
     assert.match(r.type, /text\/html/);
     assert.match(r.text, /Home &#60;b&#62;docs&#60;\/b&#62;/);
-    assert.match(r.text, /7 pages/);
+    assert.match(r.text, /8 pages/);
     assert.ok(!r.text.includes('<tag onload'));
   });
 
@@ -127,6 +130,26 @@ describe('site map', () => {
     assert.match(r.text, /<strong>bold<\/strong>/);
     assert.match(r.text, /href="https:\/\/docs\.test\/ok\.html"/);
     assert.match(r.csp, /default-src 'none'/);
+  });
+
+  it('a page marked cannot render in time is shown as plain text after the deadline, and the server answers meanwhile', async () => {
+    for (const path of ['/map/page/slow', '/ui/page/slow']) {
+      const started = Date.now();
+      const page = html(path);
+      await new Promise((r) => setTimeout(r, 300)); // the render is under way
+      const t = Date.now();
+      const health = await fetch(`${base}/health`);
+      assert.equal(health.status, 200);
+      assert.ok(Date.now() - t < RENDER_DEADLINE_MS / 2, `/health took ${Date.now() - t} ms while ${path} rendered`);
+      const r = await page;
+      const ms = Date.now() - started;
+      assert.equal(r.status, 200, path);
+      assert.match(r.text, /shown as plain text: its Markdown could not be rendered in time/);
+      assert.match(r.text, /<pre># Slow\n\nx_a_x_a_x_a_/, 'the text itself, escaped');
+      assert.ok(ms >= RENDER_DEADLINE_MS && ms < RENDER_DEADLINE_MS + 10_000, `${path} answered after ${ms} ms`);
+    }
+    const after = await html('/map/page/guide');
+    assert.match(after.text, /<h1>Guide<\/h1>/, 'the next page renders as usual');
   });
 
   it('/map/page/{id}/raw returns the Markdown as it is', async () => {

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -32,7 +32,7 @@ describe("the container image's bundle", () => {
   });
 
   it('is one module per entry point: the CLI and every worker thread, and lists what it leaves out', () => {
-    for (const f of ['main', 'process-page-worker', 'usearch-worker', 'local-worker', 'page-reader-worker']) {
+    for (const f of ['main', 'process-page-worker', 'usearch-worker', 'local-worker', 'page-reader-worker', 'markdown-worker']) {
       assert.ok(existsSync(join(app, 'dist/cli', `${f}.js`)), f);
     }
     const info = JSON.parse(readFileSync(join(app, 'dist/cli/externals.json'), 'utf8')) as { externals: string[]; required: string[] };
@@ -56,6 +56,9 @@ describe("the container image's bundle", () => {
     let child: ReturnType<typeof spawn>;
     let url = '';
     before(async () => {
+      const docs = tempDir();
+      writeFileSync(join(docs, 'guide.md'), '# Bundled guide\n\nSome *formatted* text.\n');
+      await doctor(['--data-dir', data, 'add', docs]);
       child = spawn(process.execPath, [join(app, 'bin/doctor.js'), '--data-dir', data, 'serve', '--port', '0'], { env, stdio: 'ignore' });
       for (let i = 0; i < 600 && !url; i++) {
         await new Promise((r) => setTimeout(r, 100));
@@ -70,6 +73,13 @@ describe("the container image's bundle", () => {
     after(async () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
+    });
+
+    it('renders a stored page in its Markdown worker thread', async () => {
+      const { doc_pages: pages } = (await (await fetch(`${url}/list_doc_pages`)).json()) as { doc_pages: { page_id: string }[] };
+      assert.equal(pages.length, 1);
+      const page = await (await fetch(`${url}/ui/page/${pages[0]!.page_id}`)).text();
+      assert.match(page, /<em>formatted<\/em>/, 'rendered by marked, not shown as plain text');
     });
 
     it('serves the web interface: its page and the script it loads', async () => {

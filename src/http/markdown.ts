@@ -4,11 +4,14 @@
  * styles or embeds). Optionally headings get ids (for a table of contents), links to pages of the same
  * site lead to their stored copies, and query terms are marked.
  */
-import { Marked, type Tokens } from 'marked';
 import sanitizeHtml from 'sanitize-html';
 import { siteLinkTargets, type DoctorContext } from '../service/index.js';
 import type { PageRecord } from '../store/pages.js';
 import { markTerms } from '../text/highlight.js';
+import { headingAnchor, toHtml, type TocEntry } from './markdown-html.js';
+import { MarkdownRenderer } from './markdown-renderer.js';
+
+export { headingAnchor, type TocEntry } from './markdown-html.js';
 
 export function escapeHtml(s: unknown): string {
   return String(s ?? '').replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -32,29 +35,11 @@ export interface RenderOptions {
   highlight?: ReadonlySet<string>;
 }
 
-export interface TocEntry {
-  level: number;
-  text: string;
-  id: string;
-}
-
 const ALLOWED_TAGS = [
   'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'p', 'a', 'ul', 'ol', 'li', 'blockquote', 'code', 'pre', 'em', 'strong',
   'del', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'hr', 'br', 'img', 'span', 'input',
 ];
 const HEADINGS = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'];
-
-/** A heading's anchor: `h-` and its words, lower case, joined by hyphens ("Set up `npm`" -> "h-set-up-npm"). */
-export function headingAnchor(text: string): string {
-  const slug = text
-    .toLowerCase()
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .replace(/[^\p{L}\p{N}]+/gu, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 80);
-  return `h-${slug || 'section'}`;
-}
 
 /** An absolute URL for a relative link of the page (the original site); fragments and bad URLs stay as written. */
 function absolute(href: string, base: string | undefined): string {
@@ -140,57 +125,29 @@ function sanitize(html: string, opts: RenderOptions, seen?: string[]): string {
   });
 }
 
-/** Renders Markdown; with `toc`, headings get ids and are listed in `toc` in document order. */
-function toHtml(markdown: string, toc?: TocEntry[]): string {
-  if (!toc) return marked.parse(markdown, { async: false }) as string;
-  const used = new Map<string, number>();
-  const tokens = marked.lexer(markdown);
-  marked.walkTokens(tokens, (t) => {
-    if (t.type !== 'heading') return;
-    const h = t as Tokens.Heading & { anchor?: string };
-    const text = plainHeading(h);
-    let id = headingAnchor(text);
-    const n = used.get(id) ?? 0;
-    used.set(id, n + 1);
-    if (n > 0) id = `${id}-${n + 1}`;
-    h.anchor = id;
-    toc.push({ level: h.depth, text, id });
-  });
-  return marked.parser(tokens);
-}
-
-/** A heading's text without Markdown: what a reader sees. */
-function plainHeading(h: Tokens.Heading): string {
-  const walk = (tokens: Tokens.Generic[] | undefined): string =>
-    (tokens ?? []).map((t) => (t.tokens ? walk(t.tokens) : t.type === 'image' ? (t as Tokens.Image).text : 'text' in t ? String(t.text) : '')).join('');
-  return walk(h.tokens as Tokens.Generic[]).replace(/\s+/g, ' ').trim();
-}
-
-const marked = new Marked({
-  gfm: true,
-  renderer: {
-    heading(token) {
-      const id = (token as Tokens.Heading & { anchor?: string }).anchor;
-      if (!id) return false;
-      return `<h${token.depth} id="${id}">${this.parser.parseInline(token.tokens)}</h${token.depth}>\n`;
-    },
-  },
-});
-
 /** Markdown to safe HTML: rendered by marked, then sanitised (page text is untrusted). */
 export function renderMarkdown(markdown: string, opts: RenderOptions = {}): string {
   return sanitize(toHtml(markdown, opts.headingIds ? [] : undefined), opts);
 }
 
+/** Renders stored pages off the main thread (see markdown-renderer.ts); started on first use. */
+let pageRenderer: MarkdownRenderer | undefined;
+
 /**
  * A stored page as safe HTML: links to pages of the same site lead to their stored copies (opts.pageHref);
- * with headingIds, the table of contents too.
+ * with headingIds, the table of contents too. A page whose Markdown cannot be rendered within the deadline
+ * (or at all) is shown as plain text, with a line that says so.
  */
 export async function renderPage(ctx: DoctorContext, page: PageRecord, opts: Omit<RenderOptions, 'baseUrl' | 'internal'> = {}): Promise<{ html: string; toc: TocEntry[] }> {
-  const toc: TocEntry[] = [];
-  const html = toHtml(page.raw_text ?? '', opts.headingIds ? toc : undefined);
+  const markdown = page.raw_text ?? '';
+  pageRenderer ??= new MarkdownRenderer();
+  const rendered = await pageRenderer.render(markdown, !!opts.headingIds);
+  if (!rendered) {
+    const html = `<p><em>This page is shown as plain text: its Markdown could not be rendered in time.</em></p><pre>${escapeText(markdown)}</pre>`;
+    return { html: sanitize(html, {}), toc: [] };
+  }
   const hrefs: string[] = [];
-  sanitize(html, {}, hrefs);
+  sanitize(rendered.html, {}, hrefs);
   const internal = await siteLinkTargets(ctx, page, hrefs.slice(0, 2000));
-  return { html: sanitize(html, { ...opts, baseUrl: page.url, internal }), toc };
+  return { html: sanitize(rendered.html, { ...opts, baseUrl: page.url, internal }), toc: rendered.toc };
 }
