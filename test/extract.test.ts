@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { marked } from 'marked';
 import { extractPage, looksLikeJsOnly } from '../src/ingest/extract/extract.js';
 import { MAX_DOM_TAGS } from '../src/ingest/extract/extract-html.js';
+import { MAX_MARKER_NESTING } from '../src/ingest/extract/markdown-writer.js';
 import { MAX_LINKS, MAX_TITLE_CHARS, MAX_WORD_CHARS } from '../src/ingest/extract/bounds.js';
 import { escapedMarkupPage, hugeTitlePage, longWordPage } from './helpers/hostile-pages.js';
 import { cpuMs } from './helpers/cpu-time.js';
@@ -360,6 +361,20 @@ describe('extraction is bounded whatever the page (issue 20)', () => {
   it('a 9 MB word is cut to MAX_WORD_CHARS; the text around it is kept', () => {
     const page = html(longWordPage());
     assert.match(page.markdown, new RegExp(`^before w{${MAX_WORD_CHARS}}… after$`));
+  });
+
+  it(`quotes and list items nested past MAX_MARKER_NESTING add no further markers: 2,000 nested quotes stay ~2 lines per quote`, () => {
+    const quotes = html(`<html><body><main>${'<blockquote><p>q</p>'.repeat(2000)}</main></body></html>`);
+    const lines = quotes.markdown.split('\n');
+    assert.equal(lines[0], '> q');
+    assert.equal(lines[2], '> > q', 'outer levels keep their markers');
+    assert.equal(Math.max(...lines.map((l) => (/^(> )*/.exec(l)![0].length / 2))), MAX_MARKER_NESTING);
+    assert.ok(quotes.markdown.length < 2000 * 2 * (2 * MAX_MARKER_NESTING + 4), `${quotes.markdown.length} characters (was 778,396: up to 100 markers a line)`);
+    assert.equal(lines.filter((l) => l.endsWith('q')).length, 2000, 'every quote kept');
+    const items = html(`<html><body><main>${'<ul><li>item'.repeat(40)}</main></body></html>`);
+    const indents = items.markdown.split('\n').map((l) => /^ */.exec(l)![0].length);
+    assert.equal(Math.max(...indents), 2 * MAX_MARKER_NESTING);
+    assert.equal((items.markdown.match(/- item/g) ?? []).length, 40);
   });
 
   it('links per page are capped at MAX_LINKS', () => {

@@ -113,8 +113,11 @@ class Writer {
         return `~${content}~`;
       case 'p':
         return `\n\n${content}\n\n`;
-      case 'blockquote':
-        return `\n\n${content.replace(/^\n+/, '').replace(/\n+$/, '').replace(/^/gm, '> ')}\n\n`;
+      case 'blockquote': {
+        const body = content.replace(/^\n+/, '').replace(/\n+$/, '');
+        // past MAX_MARKER_NESTING quotes, inner ones add no further '> ' (see there)
+        return `\n\n${nestedIn(el, 'blockquote') >= MAX_MARKER_NESTING ? body : body.replace(/^/gm, '> ')}\n\n`;
+      }
       case 'ul':
       case 'ol': {
         const parent = el.parent;
@@ -155,9 +158,25 @@ class Writer {
       const start = Number.parseInt(attr(parent, 'start') ?? '1', 10);
       prefix = `${(Number.isFinite(start) ? start : 1) + (this.positions.get(li) ?? 0)}. `;
     }
-    const body = content.replace(/^\n+/, '').replace(/\n+$/, '\n').replace(/\n/g, `\n${' '.repeat(prefix.length)}`);
+    const trimmed = content.replace(/^\n+/, '').replace(/\n+$/, '\n');
+    // past MAX_MARKER_NESTING items, inner ones indent no further (see there)
+    const body = nestedIn(li, 'li') >= MAX_MARKER_NESTING ? trimmed : trimmed.replace(/\n/g, `\n${' '.repeat(prefix.length)}`);
     return prefix + body + (li.next && !body.endsWith('\n') ? '\n' : '');
   }
+}
+
+/**
+ * How deep block quotes and list items nest in Markdown: each level prefixes every line inside it ('> ', or
+ * the list marker's width of spaces), so 100 nested levels (the most extract-html.ts keeps) turned 130 KB of
+ * hostile HTML into 4 MB of Markdown and thousands of chunks, in seconds of work. Real pages stay far below.
+ */
+export const MAX_MARKER_NESTING = 16;
+
+/** How many ancestors of `el` are `name` elements. */
+function nestedIn(el: Element, name: string): number {
+  let n = 0;
+  for (let p = el.parent; p; p = p.parent) if (isTag(p) && p.name === name) n++;
+  return n;
 }
 
 function lastElementChild(parent: ParentNode): Element | null {
