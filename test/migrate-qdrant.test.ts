@@ -160,6 +160,33 @@ describe('doctor migrate qdrant', () => {
     }
   });
 
+  it('ids that are neither unsigned integers nor UUIDs are skipped with the reason, or stop the run', async () => {
+    const pts = points(20);
+    pts[2]!.id = -7;
+    pts[4]!.id = 2.5;
+    pts[6]!.id = 'x'.repeat(200);
+    (pts[8] as { id: unknown }).id = { uuid: 'not how Qdrant writes ids' };
+    const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: pts } });
+    const store = await newStore();
+    try {
+      await assert.rejects(migrateQdrant(store, base(q.url)), (e: Error) => e instanceof MigrationError && /neither an unsigned integer nor a UUID.*--on-error skip/.test(e.message));
+      assert.equal(await count(store), 0);
+      const r = await migrateQdrant(store, base(q.url, { onError: 'skip' }));
+      assert.deepEqual(r.skippedPoints.map((s) => s.reason).sort(), [
+        'id "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…" is neither an unsigned integer nor a UUID',
+        'id -7 is neither an unsigned integer nor a UUID',
+        'id 2.5 is neither an unsigned integer nor a UUID',
+        'id {"uuid":"not how Qdrant writes ids"} is neither an unsigned integer nor a UUID',
+      ]);
+      assert.equal(r.written, 16);
+      assert.equal(await count(store), 16);
+      assert.equal(r.verification!.countsMatch, true);
+    } finally {
+      await store.close();
+      await q.close();
+    }
+  });
+
   it('integer ids above 2^53 are read exactly (as the server wrote them), page offsets included', async () => {
     const pts = points(20).filter((p) => typeof p.id === 'number');
     pts[3]!.id = 2 ** 60; // sorts last: it is also the offset of the second page

@@ -16,7 +16,7 @@ export function decodePage(raw: RawPage, dimension: number, collection: string):
   const vectors = slabOf(raw, dimension) ?? new Float32Array(raw.points.length * dimension);
   const page: Omit<DecodedPage, 'terms'> = { read: raw.points.length, next, ids: [], vectors, payloads: [], bad: [] };
   for (const p of raw.points) {
-    const id = String(p.id);
+    const id = typeof p.id === 'object' && p.id !== null ? (JSON.stringify(p.id) ?? String(p.id)) : String(p.id);
     const reason = idProblem(p.id) ?? packVector(p.vector, dimension, vectors, page.ids.length);
     if (reason) {
       page.bad.push({ id, reason });

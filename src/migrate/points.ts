@@ -10,12 +10,29 @@ export type PointId = string | number | bigint;
 const KNOWN_FIELDS = new Set(['text', 'page_id', 'url', 'domain', 'tags', 'job_id']);
 export const sourceTag = (collection: string) => `qdrant:${collection}`;
 
-/** Why an id cannot be stored exactly, if it cannot. */
-export function idProblem(id: PointId): string | undefined {
-  if (typeof id === 'number' && !Number.isSafeInteger(id)) {
-    return 'integer id above 2^53: JSON parsing in JavaScript cannot read it exactly, so it would be stored under a wrong id';
+/** Longest string id accepted: Qdrant's string ids are UUIDs (36 characters, 45 as a urn:uuid: URN). */
+const MAX_ID_CHARS = 128;
+
+/**
+ * Why an id cannot be stored exactly, if it cannot. Qdrant's ids are unsigned 64-bit integers or UUIDs; a
+ * server or proxy that sends anything else (negative or fractional numbers, objects, empty or huge strings)
+ * gets those points skipped with this reason (or the run stopped, with --on-error stop).
+ */
+export function idProblem(id: unknown): string | undefined {
+  const shown = () => (typeof id === 'string' ? JSON.stringify(id.length > 40 ? `${id.slice(0, 40)}…` : id) : (JSON.stringify(id) ?? String(id)).slice(0, 80));
+  const notAnId = () => `id ${shown()} is neither an unsigned integer nor a UUID`;
+  if (typeof id === 'number') {
+    if (Number.isInteger(id) && id > Number.MAX_SAFE_INTEGER) {
+      return 'integer id above 2^53: JSON parsing in JavaScript cannot read it exactly, so it would be stored under a wrong id';
+    }
+    return Number.isSafeInteger(id) && id >= 0 ? undefined : notAnId();
   }
-  return undefined;
+  if (typeof id === 'bigint') return id >= 0n && id < 2n ** 64n ? undefined : notAnId();
+  if (typeof id === 'string') {
+    if (id === '') return 'no id';
+    return id.length <= MAX_ID_CHARS && !/[\u0000-\u001f]/.test(id) ? undefined : notAnId();
+  }
+  return id === undefined || id === null ? 'no id' : notAnId();
 }
 
 /**
