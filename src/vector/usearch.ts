@@ -84,6 +84,17 @@ const SAVE_DUTY = 0.02;
 /** Rows per add message for commits: small, so searches queued behind it wait little. */
 const COMMIT_ADD_SLICE = 64;
 
+/**
+ * The share of an index's rows that may be removed before it is rebuilt (also on load), however small the
+ * index. Not only to save space: usearch's key lookup table (a flat hash set) keeps every removed key as a
+ * tombstone until it grows, and once re-added rows have used up its empty slots, every further remove() spins
+ * forever in the worker (usearch 2.25: equal_range never reaches its end), so searches and shutdown hang. The
+ * table has over 1.5 slots per live row, so rebuilding before removals reach a quarter of the rows keeps
+ * tombstones well below the third it can hold. (The floor of 1,000 removals this replaced let a small index,
+ * re-crawled ~25 times, reach that state.)
+ */
+const REBUILD_SHARE = 0.25;
+
 type State = 'idle' | 'loading' | 'building' | 'catching-up' | 'ready' | 'failed' | 'closed';
 
 interface Live {
@@ -272,6 +283,10 @@ export class UsearchEngine implements VectorEngine {
     for (const target of [this.live, this.pending]) {
       if (!target) continue;
       target.removed += nums.length;
+      // The index a rebuild is replacing takes no further removes once it needs that rebuild (see REBUILD_SHARE):
+      // during a long rebuild a re-crawl could otherwise fill its key table. Its answers go through the row map,
+      // which drops deleted rows.
+      if (target === this.live && this.building && target.removed > REBUILD_SHARE * target.size) continue;
       target.lastSent = target.index.remove(keys).then(
         (size) => (target.size = size),
         (e) => this.onIndexError(target, e),
@@ -279,7 +294,7 @@ export class UsearchEngine implements VectorEngine {
     }
     this.markDirty();
     const live = this.live;
-    if (live && !this.building && live.removed > Math.max(1000, 0.25 * live.size)) {
+    if (live && !this.building && live.removed > REBUILD_SHARE * live.size) {
       this.opts.log?.info({ removed: live.removed, size: live.size }, 'many vectors deleted: rebuilding the usearch index');
       void this.rebuild().catch(() => undefined);
     }
@@ -709,7 +724,7 @@ export interface IndexFileAssessment {
 export function savedIndexStaleness(saved: number, stillStored: number, maxSeq: number): string | undefined {
   if (stillStored > saved) return `stale: it holds ${saved} rows up to seq ${maxSeq}, the table ${stillStored}`;
   const deleted = saved - stillStored;
-  if (deleted > Math.max(1000, 0.25 * saved)) return `${deleted} of its ${saved} rows were deleted since it was saved (rebuilding beats removing them)`;
+  if (deleted > REBUILD_SHARE * saved) return `${deleted} of its ${saved} rows were deleted since it was saved (rebuilding beats removing them)`;
   if (deleted > 0 && maxSeq > 50_000_000) return `rows were deleted since it was saved and its seq range (${maxSeq}) is too large to check`;
   return undefined;
 }
