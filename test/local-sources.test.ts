@@ -344,6 +344,14 @@ describe('local paths over REST and MCP', () => {
       }
       const bad = await post(s.url, { path: 'relative/docs' });
       assert.equal(bad.status, 422);
+      // Outside the allowed directory, a missing path and an existing one get the same answer: a caller
+      // cannot tell which files exist on the server.
+      for (const path of ['/etc/passwd', '/root/.ssh/no-such-file', '/no/such/dir/file.md', `${join(root, '..')}/../no-such-file`]) {
+        const res = await post(s.url, { path });
+        assert.equal(res.status, 403, path);
+        assert.match(((await res.json()) as { detail: string }).detail, /is not below a directory this server allows/, path);
+      }
+      assert.equal((await post(s.url, { path: join(root, 'no-such-file.md') })).status, 404, 'inside it, a missing file is 404');
 
       // MCP: the same rule for agents, with the summary as the tool result.
       const client = new Client({ name: 'test', version: '1' });
@@ -366,6 +374,6 @@ describe('local paths over REST and MCP', () => {
   it('the service refuses restricted callers outside the allowed directories', async () => {
     ctx.config = { ...ctx.config, allowLocal: [root] };
     await assert.rejects(addLocal(ctx, { path: other }, { restricted: true }), ForbiddenError);
-    await assert.rejects(addLocal(ctx, { path: `${root}-sibling-name` }, { restricted: true }), /does not exist|not below/);
+    await assert.rejects(addLocal(ctx, { path: `${root}-sibling-name` }, { restricted: true }), ForbiddenError);
   });
 });

@@ -32,8 +32,7 @@ export function registerLocalRoutes(app: FastifyInstance, ctx: DoctorContext, op
       const input = parseInput(service.addLocalInput, req.body ?? {});
       const restricted = !fromLocalCli(req, opts.localKey);
       // Refused paths are answered with their status before the stream starts.
-      const path = await service.resolveLocalPath(input.path);
-      if (restricted) await service.checkAllowedLocal(path, ctx.config.allowLocal);
+      await service.resolveLocalPath(input.path, restricted ? ctx.config.allowLocal : undefined);
       const body = (req.body ?? {}) as service.AddLocalInput;
       return streamOperation<LocalProgress>(ctx, reply, (onProgress) => service.addLocal(ctx, body, { onProgress, restricted }));
     },

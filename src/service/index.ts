@@ -28,7 +28,6 @@ export {
 export {
   addLocal,
   resolveLocalPath,
-  checkAllowedLocal,
   type AddLocalInput,
   type AddLocalOptions,
   type LocalIndexSummary,

@@ -9,7 +9,7 @@
  *   links (realpath) on both sides; with none, local paths are refused.
  */
 import { realpath } from 'node:fs/promises';
-import { isAbsolute } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { LocalIndexSummary, LocalProgress } from '../ingest/local/index-local.js';
@@ -40,8 +40,14 @@ export interface AddLocalOptions {
   signal?: AbortSignal;
 }
 
-/** The real absolute path a user's `path` (absolute path or file:// URL) names; errors say what is wrong. */
-export async function resolveLocalPath(raw: string): Promise<string> {
+/**
+ * The real absolute path a user's `path` (absolute path or file:// URL) names; errors say what is wrong.
+ * With `restrictTo` (a caller that is not this machine's own user: the allowed directories), a path outside
+ * them is refused before the file system is asked, so that such a caller cannot tell which files exist
+ * (a missing file and one outside both answered 403, not 404 or "permission denied"); the real path, links
+ * resolved, must then be inside them too.
+ */
+export async function resolveLocalPath(raw: string, restrictTo?: readonly string[]): Promise<string> {
   let path = raw;
   if (/^file:/i.test(raw)) {
     try {
@@ -53,18 +59,22 @@ export async function resolveLocalPath(raw: string): Promise<string> {
     throw new ValidationError(`${raw} is not a local path: to index a website, crawl it (doctor crawl / fetch_url)`);
   }
   if (!isAbsolute(path)) throw new ValidationError(`path must be absolute on the machine that holds the database (got ${raw})`);
+  if (restrictTo) await checkAllowedLocal(resolve(path), restrictTo);
+  let real: string;
   try {
-    return await realpath(path);
+    real = await realpath(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new NotFoundError(`${path} does not exist on the machine that holds the database`);
     if (code === 'EACCES') throw new ForbiddenError(`${path} cannot be read by the Doctor process (permission denied)`);
     throw e;
   }
+  if (restrictTo) await checkAllowedLocal(real, restrictTo);
+  return real;
 }
 
-/** Throws unless `real` is below one of the allowed directories (each resolved with realpath). */
-export async function checkAllowedLocal(real: string, allowed: readonly string[]): Promise<void> {
+/** Throws unless `path` is below one of the allowed directories (as given, or resolved with realpath). */
+async function checkAllowedLocal(path: string, allowed: readonly string[]): Promise<void> {
   if (allowed.length === 0) {
     throw new ForbiddenError(
       'this Doctor server does not index local paths for REST or MCP callers: start it with --allow-local <dir> (or DOCTOR_ALLOW_LOCAL) ' +
@@ -73,17 +83,16 @@ export async function checkAllowedLocal(real: string, allowed: readonly string[]
   }
   for (const dir of allowed) {
     const root = await realpath(dir).catch(() => undefined);
-    if (root && isInside(root, real)) return;
+    if ((root && isInside(root, path)) || isInside(resolve(dir), path)) return;
   }
-  throw new ForbiddenError(`${real} is not below a directory this server allows (--allow-local / DOCTOR_ALLOW_LOCAL)`);
+  throw new ForbiddenError(`${path} is not below a directory this server allows (--allow-local / DOCTOR_ALLOW_LOCAL)`);
 }
 
 /** Indexes (or re-indexes) a local source; see src/ingest/local/index-local.ts. */
 export async function addLocal(ctx: DoctorContext, input: AddLocalInput, opts: AddLocalOptions = {}): Promise<LocalIndexSummary> {
   const p = parseInput(addLocalInput, input);
   if (ctx.config.readOnly) throw new ConflictError('this Doctor process is read-only (DOCTOR_READ_ONLY / --read-only): it does not index files');
-  const path = await resolveLocalPath(p.path);
-  if (opts.restricted) await checkAllowedLocal(path, ctx.config.allowLocal);
+  const path = await resolveLocalPath(p.path, opts.restricted ? ctx.config.allowLocal : undefined);
   if (running.has(path)) throw new ConflictError(`${path} is being indexed already; wait for that run to finish`);
   running.add(path);
   try {
