@@ -57,7 +57,7 @@ export class JobRunner {
       allowPrivate: ctx.config.allowPrivateNetwork,
       allowlist: ctx.config.allowHosts,
     });
-    this.renderer = new ChromiumRenderer(ctx.config.chromiumPath, ctx.config.userAgent);
+    this.renderer = new ChromiumRenderer(ctx.config.chromiumPath, ctx.config.userAgent, this.dispatcher);
   }
 
   /** Starts the pool and queues jobs that a previous process left pending or running. */

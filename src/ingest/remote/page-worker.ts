@@ -91,7 +91,7 @@ export class PageWorker {
     const defaults = { max: o.config.perHostConcurrency, delayMs: o.config.perHostDelayMs };
     this.gate = new RedisHostGate(this.redis, () => defaults, o.config.requestTimeoutMs + 10_000);
     this.dispatcher = createGuardedDispatcher({ allowPrivate: o.config.allowPrivateNetwork, allowlist: o.config.allowHosts });
-    this.renderer = new ChromiumRenderer(o.config.chromiumPath, o.config.userAgent);
+    this.renderer = new ChromiumRenderer(o.config.chromiumPath, o.config.userAgent, this.dispatcher);
     let reject!: (e: Error) => void;
     const promise = new Promise<never>((_, rej) => (reject = rej));
     promise.catch(() => {});
