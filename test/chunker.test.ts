@@ -138,8 +138,10 @@ describe('chunkMarkdown details', () => {
   });
 
   it('a word-free blob is hard-cut to size; a long line of words is cut between words', () => {
-    const blob = chunkMarkdown('x'.repeat(5000), { maxChars: 1000, overlap: 0 });
+    // period 23: no two 1000-character pieces alike (identical chunks of a page are kept once)
+    const blob = chunkMarkdown(Array.from({ length: 5000 }, (_, i) => String.fromCharCode(97 + (i % 23))).join(''), { maxChars: 1000, overlap: 0 });
     assert.deepEqual(blob.map((c) => c.text.length), [1000, 1000, 1000, 1000, 1000]);
+    assert.deepEqual(chunkMarkdown('x'.repeat(5000), { maxChars: 1000, overlap: 0 }).map((c) => c.text.length), [1000], 'five identical pieces: one chunk');
     const line = Array.from({ length: 2000 }, (_, i) => `w${i}`).join(' ');
     const chunks = chunkMarkdown(line, { maxChars: 500, overlap: 0 });
     const got = chunks.flatMap((c) => words(c.text));

@@ -274,6 +274,10 @@ export function chunkMarkdown(markdown: string, opts: ChunkOptions = {}): Chunk[
   const max = Math.max(100, Math.floor(opts.maxChars ?? 1000));
   const overlap = Math.max(0, Math.min(Math.floor(opts.overlap ?? 200), Math.floor(max / 2)));
   const chunks: Chunk[] = [];
+  // A chunk repeating an earlier one of the page (same headings, same text) is left out: it adds nothing to
+  // search, and identical vectors are what an HNSW index inserts worst (8,800 copies of one chunk, from a page
+  // of one repeated phrase, kept usearch's worker busy for ~200 s of CPU and `doctor crawl` from exiting).
+  const seen = new Set<string>();
   for (const section of parseSections(markdown)) {
     const pieces = sectionPieces(section.blocks, max, overlap > 0 ? Math.max(Math.floor(max / 2), max - overlap - 2) : max);
     let cur: Block[] = [];
@@ -281,7 +285,11 @@ export function chunkMarkdown(markdown: string, opts: ChunkOptions = {}): Chunk[
     let fresh = false; // whether `cur` holds content not yet emitted
     const emit = () => {
       const text = cur.map((b) => b.text).join('\n\n').trim();
-      if (fresh && text) chunks.push({ text, headingPath: section.headingPath, index: chunks.length });
+      const key = fresh && text ? `${section.headingPath.join('\u0000')}\u0001${text}` : '';
+      if (key && !seen.has(key)) {
+        seen.add(key);
+        chunks.push({ text, headingPath: section.headingPath, index: chunks.length });
+      }
       fresh = false;
     };
     const sizeOf = (bs: Block[]) => bs.reduce((n, b, i) => n + b.text.length + (i ? 2 : 0), 0);
