@@ -40,7 +40,8 @@ function hostileSite(): Server {
         return res.end(html(`${'<div><span>'.repeat(20_000)}deeply nested words${'</span></div>'.repeat(20_000)}`));
       case '/long-line':
         res.writeHead(200, { 'content-type': 'text/plain' });
-        return res.end('longline '.repeat(300_000));
+        // distinct words: pieces of one repeated word are identical chunks, which a page keeps once
+        return res.end(Array.from({ length: 300_000 }, (_, i) => `longline${i}`).join(' '));
       case '/inject':
         res.writeHead(200, { 'content-type': 'text/html' });
         return res.end(html(`<p>&lt;script&gt;alert('text')&lt;/script&gt; and <img src=x onerror="alert('img')"> and <a href="javascript:alert('a')">link</a></p><p>Robert'); DROP TABLE pages; -- and 100% _under_</p>`, `<script>alert('title')</script>`));

@@ -210,6 +210,8 @@ export class UsearchEngine implements VectorEngine {
       return hits.slice(0, req.limit);
     } catch (e) {
       if ((this.state as State) === 'closed') throw e;
+      // A rebuild replaced (and closed) the index this search was running on: the engine is fine.
+      if (this.live !== live) return this.exact.search(req);
       this.fail('the index failed during a search', e);
       return this.exact.search(req);
     }
