@@ -54,6 +54,7 @@ before(async () => {
         return send(res, 200, 'recovered', { 'content-type': 'text/plain' });
       }
       case '/always-429': return send(res, 429, 'slow down', { 'retry-after': '0' });
+      case '/429-wait': return send(res, 429, 'slow down', { 'retry-after': '5' });
       case '/reset-once': {
         if (hits.get(path) === 1) return req.socket.destroy();
         return send(res, 200, 'after reset', { 'content-type': 'text/plain' });
@@ -194,7 +195,9 @@ describe('Fetcher: errors and retries', () => {
     await assert.rejects(p, /crawl cancelled/);
     const ac2 = new AbortController();
     const t0 = Date.now();
-    const p2 = new Fetcher({ maxRetries: 3 }).fetch(`${base}/always-429`.replace('429', '429?x'), { signal: ac2.signal });
+    // Retry-After: 5, so the abort lands in the backoff (with 0, four quick attempts could finish first on a
+    // machine whose timers run late)
+    const p2 = new Fetcher({ maxRetries: 3 }).fetch(`${base}/429-wait`, { signal: ac2.signal });
     setTimeout(() => ac2.abort(new Error('stop')), 150);
     await assert.rejects(p2, /stop/);
     assert.ok(Date.now() - t0 < 1000);
