@@ -61,3 +61,35 @@ describe('a page of one repeated phrase', () => {
     assert.ok(Date.now() - started < 30_000, `crawl and close took ${Date.now() - started} ms`);
   });
 });
+
+describe('a site that answers every URL with the same page (a "not found" page with status 200)', () => {
+  let server: Server;
+  let base = '';
+  let ctx: TestContext;
+  before(async () => {
+    server = createServer((req, res) => {
+      const index = `<!doctype html><title>Docs</title><main><h1>Docs</h1><p>The index of a small site.</p>${Array.from({ length: 30 }, (_, i) => `<a href="/missing-${i}.html">page ${i}</a>`).join(' ')}</main>`;
+      const notFound = '<!doctype html><title>Not found</title><main><h1>Not found</h1><p>Sorry, this page does not exist. Try the search box.</p></main>';
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(req.url === '/' ? index : notFound);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ctx = await makeContext({ config: { render: 'never' } });
+  });
+  after(async () => {
+    await ctx.close();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('stores that page once; its twins are skipped with the URL they repeat', async () => {
+    const res = await fetchUrl(ctx, { url: `${base}/`, max_pages: 50, max_depth: 1 });
+    const job = await ctx.runner!.waitFor(res.job_id);
+    assert.equal(job.status, 'completed', JSON.stringify(job));
+    const pages = (await ctx.store.pages.list({ limit: 100 })).pages;
+    assert.equal(pages.length, 2, pages.map((p) => p.url).join(', '));
+    const twin = pages.find((p) => p.url !== `${base}/`)!.url;
+    const skipped = await ctx.store.db.all<{ reason: string }>("SELECT reason FROM crawl_frontier WHERE job_id = ? AND state = 'skipped'", [res.job_id]);
+    assert.equal(skipped.length, 29);
+    for (const s of skipped) assert.equal(s.reason, `duplicate: same text as ${twin}`);
+  });
+});

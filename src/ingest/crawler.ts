@@ -23,7 +23,7 @@ import type { ChunkTerms } from '../text/chunk-terms.js';
 import { fetchAndExtract } from './fetch-page.js';
 import type { Renderer } from './fetch/renderer.js';
 import { GroupWriter } from './group-writer.js';
-import { writePage } from './page-writer.js';
+import { contentHash, writePage } from './page-writer.js';
 import { processPage, type ProcessedPage, type ProcessPageInput } from './process-page.js';
 import type { ProcessPool } from './process-pool.js';
 import { LEXICAL_MODEL } from '../embed/lexical.js';
@@ -132,6 +132,8 @@ export class Crawl {
   private wake: (() => void) | undefined;
   /** URLs already in the frontier: most links (navigation) repeat on every page. */
   private known = new Set<string>();
+  /** The URL each page text of this run was stored under (hash of its Markdown): a twin is skipped. */
+  private readonly stored = new Map<string, string>();
 
   constructor(
     private readonly job: JobRecord,
@@ -326,7 +328,19 @@ export class Crawl {
     // Links first: even a page with no text of its own can lead to others.
     if (entry.depth < this.maxDepth) this.enqueueLinks(page.links, entry, pageId);
     if (page.markdown.trim().length === 0) return { kind: 'skipped', reason: 'no text content' };
-    await this.storePage(finalUrl, entry, got, pageId, existing);
+    // A page with the text of one already stored by this run (a "not found" page served with 200 for every
+    // URL, one page under two URLs) is stored once: its twins would repeat every search hit, and identical
+    // vectors are what the HNSW index inserts worst.
+    const hash = contentHash(page.markdown);
+    const twin = this.stored.get(hash);
+    if (twin !== undefined && twin !== finalUrl) return { kind: 'skipped', reason: `duplicate: same text as ${twin}` };
+    this.stored.set(hash, finalUrl);
+    try {
+      await this.storePage(finalUrl, entry, got, pageId, existing);
+    } catch (e) {
+      if (this.stored.get(hash) === finalUrl) this.stored.delete(hash); // not stored after all
+      throw e;
+    }
     if (entry.depth === 0 && !this.rootPageId) this.rootPageId = pageId;
     return { kind: 'stored', pageId };
   }

@@ -91,7 +91,8 @@ export async function startHostileSite(): Promise<HostileSite> {
       default:
         if (path.startsWith('/links/')) {
           res.writeHead(200, { 'content-type': 'text/html' });
-          return res.end(html('Linked', '<p>A linked page.</p>'));
+          // each its own text: pages with the same text as one already stored are skipped as duplicates
+          return res.end(html('Linked', `<p>A linked page: ${path.slice(path.lastIndexOf('-') + 1)}.</p>`));
         }
         res.writeHead(404, { 'content-type': 'text/plain' });
         return res.end('not found');
