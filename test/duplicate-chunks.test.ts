@@ -15,21 +15,29 @@ import { makeContext, type TestContext } from './helpers/context.js';
 
 const PHRASE = 'Retry the request with exponential backoff when the server answers 503.';
 
+/** A site on 127.0.0.1 answering every request with `page(path)`: [status, HTML]. */
+async function site(page: (path: string) => [number, string]): Promise<{ server: Server; base: string }> {
+  const server = createServer((req, res) => {
+    const [status, body] = page(req.url ?? '/');
+    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
 describe('a page of one repeated phrase', () => {
   let server: Server;
   let url = '';
   let ctx: TestContext;
 
   before(async () => {
-    server = createServer((req, res) => {
-      const body =
-        req.url === '/repeat.html'
-          ? `<!doctype html><title>Repeat</title><h1>Repeat</h1>${`<p>${PHRASE}</p>`.repeat(3000)}<h2>Other</h2><p>${PHRASE}</p><p>A different closing line.</p>`
-          : '<title>missing</title>';
-      res.writeHead(req.url === '/repeat.html' ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' }).end(body);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/repeat.html`;
+    const s = await site((path) =>
+      path === '/repeat.html'
+        ? [200, `<!doctype html><title>Repeat</title><h1>Repeat</h1>${`<p>${PHRASE}</p>`.repeat(3000)}<h2>Other</h2><p>${PHRASE}</p><p>A different closing line.</p>`]
+        : [404, '<title>missing</title>'],
+    );
+    server = s.server;
+    url = `${s.base}/repeat.html`;
     ctx = await makeContext({ vectorEngine: 'usearch', config: { render: 'never' } });
   });
   after(async () => {
@@ -67,13 +75,9 @@ describe('a site that answers every URL with the same page (a "not found" page w
   let base = '';
   let ctx: TestContext;
   before(async () => {
-    server = createServer((req, res) => {
-      const index = `<!doctype html><title>Docs</title><main><h1>Docs</h1><p>The index of a small site.</p>${Array.from({ length: 30 }, (_, i) => `<a href="/missing-${i}.html">page ${i}</a>`).join(' ')}</main>`;
-      const notFound = '<!doctype html><title>Not found</title><main><h1>Not found</h1><p>Sorry, this page does not exist. Try the search box.</p></main>';
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(req.url === '/' ? index : notFound);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const index = `<!doctype html><title>Docs</title><main><h1>Docs</h1><p>The index of a small site.</p>${Array.from({ length: 30 }, (_, i) => `<a href="/missing-${i}.html">page ${i}</a>`).join(' ')}</main>`;
+    const notFound = '<!doctype html><title>Not found</title><main><h1>Not found</h1><p>Sorry, this page does not exist. Try the search box.</p></main>';
+    ({ server, base } = await site((path) => [200, path === '/' ? index : notFound]));
     ctx = await makeContext({ config: { render: 'never' } });
   });
   after(async () => {
