@@ -336,7 +336,7 @@ export class Crawl {
     if (twin !== undefined && twin !== finalUrl) return { kind: 'skipped', reason: `duplicate: same text as ${twin}` };
     this.stored.set(hash, finalUrl);
     try {
-      await this.storePage(finalUrl, entry, got, pageId, existing);
+      await this.storePage(finalUrl, entry, got, pageId, existing, hash);
     } catch (e) {
       if (this.stored.get(hash) === finalUrl) this.stored.delete(hash); // not stored after all
       throw e;
@@ -385,7 +385,7 @@ export class Crawl {
   }
 
   /** Stores page + chunks in one transaction with the frontier mark (src/ingest/page-writer.ts). */
-  private async storePage(url: string, entry: FrontierEntry, got: SourcedPage, id: string, existing: PageRecord | undefined): Promise<string> {
+  private async storePage(url: string, entry: FrontierEntry, got: SourcedPage, id: string, existing: PageRecord | undefined, hash: string): Promise<string> {
     const { store, embedder, config } = this.deps;
     const times = await writePage(
       { store, embedder, writer: this.writer, chunking: { maxChars: config.chunkSize, overlap: config.chunkOverlap } },
@@ -393,6 +393,7 @@ export class Crawl {
         id,
         url,
         page: got.page,
+        hash,
         chunks: got.chunks,
         vectors: got.vectors,
         terms: got.terms,

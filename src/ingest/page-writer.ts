@@ -34,6 +34,8 @@ export interface PageToStore {
   parent_page_id: string | null;
   root_page_id: string;
   depth: number;
+  /** contentHash(page.markdown), when the caller has it already (the crawler, which skips twins by it). */
+  hash?: string;
   /** Chunks already cut (e.g. in a worker thread: ./process-page.ts); cut here when absent. */
   chunks?: readonly Chunk[];
   /**
@@ -64,7 +66,7 @@ export async function writePage(deps: PageWriterDeps, p: PageToStore): Promise<P
   const { store, embedder } = deps;
   const times = { chunk: 0, embed: 0, store: 0 };
   const { page, existing, id, url } = p;
-  const hash = contentHash(page.markdown);
+  const hash = p.hash ?? contentHash(page.markdown);
   const tags = [...new Set([...(existing?.tags ?? []), ...p.tags])];
   const record = {
     id,
