@@ -5,16 +5,11 @@
 import { parentPort } from 'node:worker_threads';
 import { toHtml, type TocEntry } from './markdown-html.js';
 import type { RenderReply, RenderRequest } from './markdown-renderer.js';
-import { isStopRequest } from '../worker-thread.js';
 
 const port = parentPort;
 if (!port) throw new Error('markdown-worker must run in a worker thread');
 
 port.on('message', (m: RenderRequest) => {
-  if (isStopRequest(m)) {
-    port.close();
-    return;
-  }
   let reply: RenderReply;
   try {
     const toc: TocEntry[] | undefined = m.toc ? [] : undefined;
