@@ -30,25 +30,33 @@ export function isStopRequest(msg: unknown): boolean {
  * can abort the whole process: when the call returns into the terminating thread, the add-on cannot throw
  * its result or error into JavaScript, and node-addon-api ends the process ("terminate called after
  * throwing an instance of 'Napi::Error'"). terminate() is the fallback for a worker that has not ended
- * after `timeoutMs` (a stuck one).
+ * after `timeoutMs` (a stuck one). It cannot end a thread stuck inside a native call either: after another
+ * `timeoutMs` the worker is left as it is, unreferenced, and this returns false (see stuck-threads.ts).
  */
-export async function stopWorker(worker: Worker, timeoutMs = 30_000): Promise<void> {
-  if (worker.threadId < 0) return; // already ended
-  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+export async function stopWorker(worker: Worker, timeoutMs = 30_000): Promise<boolean> {
+  if (worker.threadId < 0) return true; // already ended
+  const ended = new Promise<'ended'>((resolve) => worker.once('exit', () => resolve('ended')));
   worker.ref(); // the caller awaits the end: an unreferenced worker would let the process exit first
   try {
     worker.postMessage(STOP_REQUEST);
   } catch {
     /* the thread is ending */
   }
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), timeoutMs);
-    timer.unref();
-  });
-  try {
-    if ((await Promise.race([ended, late])) === 'late') await worker.terminate();
-  } finally {
-    clearTimeout(timer);
-  }
+  const wait = async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), timeoutMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([ended, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  if ((await wait()) === 'ended') return true;
+  worker.terminate().catch(() => undefined);
+  if ((await wait()) === 'ended') return true;
+  worker.unref();
+  return false;
 }

@@ -20,7 +20,7 @@ const LAYERS: string[][] = [
   ['store', 'embed'],
   ['vector'],
   ['db', 'text'],
-  ['config', 'log', 'version', 'types', 'worker-thread'],
+  ['config', 'log', 'version', 'types', 'worker-thread', 'stuck-threads'],
   ['app-root'],
 ];
 

@@ -1,6 +1,7 @@
 /** The `doctor` command line. Each command lives in its own module and registers itself here. */
 import { packageVersion } from '../version.js';
 import { Command, CommanderError } from 'commander';
+import { endPastStuckThreads } from '../stuck-threads.js';
 import { addGlobalOptions } from './global.js';
 import { registerAdd } from './add.js';
 import { registerCrawl } from './crawl.js';
@@ -58,6 +59,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     reportError(e);
     process.exitCode = 1;
   }
+  // the command has closed its database: a thread stuck in native code would make the exit wait forever
+  endPastStuckThreads();
 }
 
 /** One readable line for the user; the stack only with DOCTOR_LOG_LEVEL=debug. */

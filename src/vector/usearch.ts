@@ -55,6 +55,30 @@ export interface UsearchEngineOptions {
   maxBacklogRows?: number;
   /** Tuning of tag-filtered search (see `searchFiltered`). */
   filter?: Partial<FilterTuning>;
+  /** How long a search waits for the index worker before exact search answers it (default 2 s). */
+  searchDeadlineMs?: number;
+  /** Silence after which the index worker counts as stuck (default DEFAULT_STUCK_AFTER_MS, 10 minutes). */
+  stuckAfterMs?: number;
+  /** How long closing waits for the index to be saved (default 60 s). */
+  closeSaveMs?: number;
+}
+
+/**
+ * A search waits this long for the index worker, which answers requests in order: behind a large add (a
+ * catch-up, a bulk commit) or a save, or when stuck, exact search answers instead (hundreds of ms at 100k rows).
+ */
+const SEARCH_DEADLINE_MS = 2000;
+
+const late = Symbol('late');
+
+/** `p`, or `late` once `ms` have passed first. */
+function within<T>(p: Promise<T>, ms: number): Promise<T | typeof late> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<typeof late>((resolve) => {
+    timer = setTimeout(() => resolve(late), ms);
+    timer.unref();
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
 export interface FilterTuning {
@@ -147,7 +171,7 @@ export class UsearchEngine implements VectorEngine {
   private progressListeners = new Set<(p: BuildProgress) => void>();
   private origin?: 'loaded' | 'built';
   /** How searches were answered (for status and the benchmark). */
-  readonly stats: SearchStats = { index: 0, filteredIndex: 0, filteredExact: 0, shortPageFallbacks: 0, notReady: 0 };
+  readonly stats: SearchStats = { index: 0, filteredIndex: 0, filteredExact: 0, shortPageFallbacks: 0, notReady: 0, slowIndexFallbacks: 0 };
 
   constructor(
     private readonly db: Database,
@@ -196,11 +220,21 @@ export class UsearchEngine implements VectorEngine {
       this.stats.notReady++;
       return this.exact.search(req);
     }
+    const deadline = this.opts.searchDeadlineMs ?? SEARCH_DEADLINE_MS;
+    if (live.index.silentForMs() > deadline) {
+      // the worker is still busy with something older than a search may wait for (or stuck)
+      this.stats.slowIndexFallbacks++;
+      return this.exact.search(req);
+    }
     try {
       if (req.tags && req.tags.length > 0) return await this.searchFiltered(live, req);
       const want = Math.min(req.limit, this.rows.size);
       if (want === 0) return [];
       const hits = await this.annSearch(live, req.query, want);
+      if (hits === late) {
+        this.stats.slowIndexFallbacks++;
+        return this.exact.search(req);
+      }
       // A short page (entries of rows deleted meanwhile, or an unreachable graph region): exact is complete.
       if (hits.length < want) {
         this.stats.shortPageFallbacks++;
@@ -241,6 +275,10 @@ export class UsearchEngine implements VectorEngine {
     }
     const wanted = new Set(tags);
     const hits = await this.annSearch(live, req.query, Math.min(k, this.rows.size), (t) => t.some((x) => wanted.has(x)));
+    if (hits === late) {
+      this.stats.slowIndexFallbacks++;
+      return this.exact.search(req);
+    }
     if (hits.length >= req.limit) {
       this.stats.filteredIndex++;
       return hits.slice(0, req.limit);
@@ -249,13 +287,20 @@ export class UsearchEngine implements VectorEngine {
     return this.exact.search(req);
   }
 
+  /** The index's hits (`late` when the worker has not answered within the search deadline). */
   private async annSearch(
     live: Live,
     query: Float32Array,
     k: number,
     keep?: (tags: readonly string[]) => boolean,
-  ): Promise<VectorHit[]> {
-    const { keys, distances } = await live.index.search(query, k);
+  ): Promise<VectorHit[] | typeof late> {
+    const searching = live.index.search(query, k);
+    const reply = await within(searching, this.opts.searchDeadlineMs ?? SEARCH_DEADLINE_MS);
+    if (reply === late) {
+      searching.catch(() => undefined); // answered (or failed) later, unread
+      return late;
+    }
+    const { keys, distances } = reply;
     const out: VectorHit[] = [];
     for (let i = 0; i < keys.length; i++) {
       const row = this.rows.get(Number(keys[i]));
@@ -415,7 +460,7 @@ export class UsearchEngine implements VectorEngine {
     if (stale) return why(stale);
     if ((await fileSha1(path)) !== sc.sha1) return why('the file is damaged (checksum differs)');
     if (this.aborted) return undefined;
-    const index = await WorkerIndex.create(resolveParams(this.opts.params, this.rows.size));
+    const index = await WorkerIndex.create(resolveParams(this.opts.params, this.rows.size), { stuckAfterMs: this.opts.stuckAfterMs });
     try {
       const size = await index.load(path);
       if (size !== sc.rows) {
@@ -423,6 +468,7 @@ export class UsearchEngine implements VectorEngine {
         return why(`the file holds ${size} vectors, ${sc.rows} expected`);
       }
       const live: Live = { index, size, maxSeq: sc.maxSeq, removed: 0, backlog: 0 };
+      index.onFailure((e) => this.onIndexError(live, e));
       this.pending = live;
       if (deleted > 0) {
         this.detail = `removing ${deleted} rows deleted since the index was saved`;
@@ -479,8 +525,9 @@ export class UsearchEngine implements VectorEngine {
     if (!this.live) this.state = 'building';
     this.deletedMeanwhile ??= new Set();
     const t0 = performance.now();
-    const index = await WorkerIndex.create(resolveParams(this.opts.params, this.rows.size));
+    const index = await WorkerIndex.create(resolveParams(this.opts.params, this.rows.size), { stuckAfterMs: this.opts.stuckAfterMs });
     const next: Live = { index, size: 0, maxSeq: 0, removed: 0, backlog: 0 };
+    index.onFailure((e) => this.onIndexError(next, e));
     this.pending = next;
     try {
       await this.fill(next, 0, () => this.aborted, true);
@@ -667,9 +714,14 @@ export class UsearchEngine implements VectorEngine {
     if (this.state === 'closed') return;
     if (this.saveTimer) clearTimeout(this.saveTimer);
     if (this.catchUpTimer) clearTimeout(this.catchUpTimer);
-    // A build in progress is abandoned (the next start rebuilds); a complete index is saved.
+    // A build in progress is abandoned (the next start rebuilds); a complete index is saved, unless its worker
+    // does not get to it in time (stuck in usearch): then the next start rebuilds or catches up instead.
     this.aborted = true;
-    await this.save();
+    const saveMs = this.opts.closeSaveMs ?? 60_000;
+    if ((await within(this.save(), saveMs)) === late && this.live) {
+      this.opts.log?.warn({ index: this.indexPath, seconds: saveMs / 1000 }, 'the usearch index was not saved in time at shutdown; the next start rebuilds or catches up');
+      this.live.index.giveUp(`saving the index did not finish within ${saveMs / 1000} s`);
+    }
     const workers = [this.live, this.pending].filter((x): x is Live => !!x);
     this.state = 'closed';
     this.live = undefined;
@@ -703,6 +755,8 @@ export interface SearchStats {
   shortPageFallbacks: number;
   /** Searches answered exactly because the index was not complete. */
   notReady: number;
+  /** Searches answered exactly because the index worker did not answer within the search deadline (busy or stuck). */
+  slowIndexFallbacks: number;
 }
 
 export interface IndexFileAssessment {
