@@ -3,6 +3,7 @@
  * not all zero) straight into one packed Float32Array per page, and payload fields to chunk columns.
  */
 import type { ChunkPayload } from '../store/embeddings.js';
+import { squaredNorm } from '../store/validation.js';
 
 /** A Qdrant point id: an unsigned integer or a UUID. gRPC (uint64) and Node >= 22 REST give BigInts above 2^53. */
 export type PointId = string | number | bigint;
@@ -48,10 +49,10 @@ export function packVector(raw: unknown, dim: number, out: Float32Array, row: nu
   if (v instanceof Float32Array) {
     // decoded floats (gRPC, the REST reader): one block copy (none when already in place), then the checks on the copy
     if (v.buffer !== out.buffer || v.byteOffset !== out.byteOffset + base * 4) out.set(v, base);
-    for (let i = base; i < base + dim; i++) {
-      const x = out[i]!;
-      if (!Number.isFinite(x)) return `non-finite value (${String(x)}) at position ${i - base}`;
-      norm += x * x;
+    norm = squaredNorm(out, base, base + dim);
+    if (!Number.isFinite(norm)) {
+      const i = out.subarray(base, base + dim).findIndex((x) => !Number.isFinite(x));
+      return `non-finite value (${String(out[base + i])}) at position ${i}`;
     }
     return norm === 0 ? 'all-zero vector' : undefined;
   }
