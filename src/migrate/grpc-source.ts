@@ -4,7 +4,8 @@
  * float vectors barely compress, and gzip would cost CPU on both ends.
  */
 import { ConnectErrorCode as Code, ConnectError, Distance, QdrantClient, toDenseVector, type PointId as GrpcPointId, type RetrievedPoint, type Value, type VectorOutput } from '@qdrant/js-client-grpc';
-import { createRawScroll, decodePointId, decodeRetrievedPoint, type RawScrollAnswer } from './grpc-scroll.js';
+import { createRawScroll, type RawScrollAnswer } from './grpc-scroll.js';
+import { decodePointId, decodeRetrievedPoint } from './grpc-wire.js';
 import type { PointId } from './points.js';
 import type { CollectionInfo, ErrorClass, QdrantSource, RawPage, RawPoint, SourceConfig, VectorParams } from './source.js';
 
@@ -45,16 +46,9 @@ export class GrpcSource implements QdrantSource {
       withPayload: { selectorOptions: { case: 'enable', value: true } },
       withVectors: withVectors(args.vectorName),
     });
-    const offset = decodePointId(res.nextPageOffset);
-    const next = offset ? fromGrpcId(offset) : null;
+    const next = decodePointId(res.nextPageOffset) ?? null;
     // points decoded on demand: the reader asks for the next page first
-    const points = (): RawPage => ({
-      next,
-      points: res.result.map((bytes) => {
-        const { point, vector } = decodeRetrievedPoint(bytes, args.vectorName);
-        return { id: point.id ? fromGrpcId(point.id) : '', vector, payload: fromPayload(point.payload) };
-      }),
-    });
+    const points = (): RawPage => ({ next, points: res.result.map((bytes) => decodeRetrievedPoint(bytes, args.vectorName)) });
     return { next, points };
   }
 
@@ -111,7 +105,8 @@ function fromGrpcId(id: GrpcPointId): PointId {
   return '';
 }
 
-function toRawPoint(p: RetrievedPoint, vectorName: string | undefined): RawPoint {
+/** A point the client decoded (retrieve), as the REST source gives it; grpc-wire.ts reads scroll pages the same way. */
+export function toRawPoint(p: RetrievedPoint, vectorName: string | undefined): RawPoint {
   const opts = p.vectors?.vectorsOptions;
   let out: VectorOutput | undefined;
   if (opts?.case === 'vector') out = opts.value;
