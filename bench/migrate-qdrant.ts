@@ -4,7 +4,7 @@
  * (bench/migrate-child.ts) so that its CPU time is the migration's alone; then `doctor index rebuild` of the
  * migrated rows (usearch with the configured parameters): rows/s and CPU per row.
  * Run: `npm run bench:migrate [-- --points 50000 --runs 3 --batch 256 --baseline DIR --rebuild-rows 0]`
- * `--baseline DIR` also runs an earlier checkout (REST only; its node_modules must be installed or linked)
+ * `--baseline DIR` also runs an earlier checkout, interleaved, for each kind (its node_modules must be installed or linked)
  * in the same session, interleaved with this one, for before/after figures on the same machine load.
  */
 import { spawn, execFileSync } from 'node:child_process';
@@ -76,8 +76,10 @@ const serverCpu = () => {
 
 const kinds = values.kinds!.split(',') as ('rest' | 'grpc')[];
 const variants: { name: string; root: string; kind: 'rest' | 'grpc' }[] = [
-  ...(values.baseline ? [{ name: 'before (REST)', root: resolve(values.baseline), kind: 'rest' as const }] : []),
-  ...kinds.map((kind) => ({ name: kind === 'rest' ? 'REST' : 'gRPC', root: here, kind })),
+  ...kinds.flatMap((kind) => [
+    ...(values.baseline ? [{ name: `before (${kind === 'rest' ? 'REST' : 'gRPC'})`, root: resolve(values.baseline), kind }] : []),
+    { name: kind === 'rest' ? 'REST' : 'gRPC', root: here, kind },
+  ]),
 ];
 const runs: Run[] = [];
 let keptDb: string | undefined;
