@@ -4,8 +4,7 @@
  * float vectors barely compress, and gzip would cost CPU on both ends.
  */
 import { ConnectErrorCode as Code, ConnectError, Distance, QdrantClient, toDenseVector, type PointId as GrpcPointId, type RetrievedPoint, type Value, type VectorOutput } from '@qdrant/js-client-grpc';
-import { createRawScroll, type RawScrollAnswer } from './grpc-scroll.js';
-import { decodePointId, decodeRetrievedPoint } from './grpc-wire.js';
+import { createRawScroll, decodePointId, decodeRetrievedPoint, type RawScrollAnswer } from './grpc-scroll.js';
 import type { PointId } from './points.js';
 import type { CollectionInfo, ErrorClass, QdrantSource, RawPage, RawPoint, SourceConfig, VectorParams } from './source.js';
 
@@ -46,9 +45,16 @@ export class GrpcSource implements QdrantSource {
       withPayload: { selectorOptions: { case: 'enable', value: true } },
       withVectors: withVectors(args.vectorName),
     });
-    const next = decodePointId(res.nextPageOffset) ?? null;
+    const offset = decodePointId(res.nextPageOffset);
+    const next = offset ? fromGrpcId(offset) : null;
     // points decoded on demand: the reader asks for the next page first
-    const points = (): RawPage => ({ next, points: res.result.map((bytes) => decodeRetrievedPoint(bytes, args.vectorName)) });
+    const points = (): RawPage => ({
+      next,
+      points: res.result.map((bytes) => {
+        const { point, vector } = decodeRetrievedPoint(bytes, args.vectorName);
+        return { id: point.id ? fromGrpcId(point.id) : '', vector, payload: fromPayload(point.payload) };
+      }),
+    });
     return { next, points };
   }
 
@@ -105,8 +111,7 @@ function fromGrpcId(id: GrpcPointId): PointId {
   return '';
 }
 
-/** A point the client decoded (retrieve), as the REST source gives it; grpc-wire.ts reads scroll pages the same way. */
-export function toRawPoint(p: RetrievedPoint, vectorName: string | undefined): RawPoint {
+function toRawPoint(p: RetrievedPoint, vectorName: string | undefined): RawPoint {
   const opts = p.vectors?.vectorsOptions;
   let out: VectorOutput | undefined;
   if (opts?.case === 'vector') out = opts.value;
