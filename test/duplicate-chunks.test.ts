@@ -8,18 +8,20 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chunkMarkdown } from '../src/ingest/extract/chunker.js';
-import { fetchUrl } from '../src/service/jobs.js';
+import { fetchUrl, jobProgress } from '../src/service/jobs.js';
 import { makeContext, type TestContext } from './helpers/context.js';
+import { tempDir } from './helpers/tmp.js';
 
 const PHRASE = 'Retry the request with exponential backoff when the server answers 503.';
 
-/** A site on 127.0.0.1 answering every request with `page(path)`: [status, HTML]. */
-async function site(page: (path: string) => [number, string]): Promise<{ server: Server; base: string }> {
+/** A site on 127.0.0.1 answering every request with `page(path)`: [status, HTML], after `delayMs`. */
+async function site(page: (path: string) => [number, string], delayMs = 0): Promise<{ server: Server; base: string }> {
   const server = createServer((req, res) => {
     const [status, body] = page(req.url ?? '/');
-    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(body);
+    setTimeout(() => res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(body), delayMs);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
@@ -74,15 +76,38 @@ describe('a site that answers every URL with the same page (a "not found" page w
   let server: Server;
   let base = '';
   let ctx: TestContext;
+  const index = `<!doctype html><title>Docs</title><main><h1>Docs</h1><p>The index of a small site.</p>${Array.from({ length: 30 }, (_, i) => `<a href="/missing-${i}.html">page ${i}</a>`).join(' ')}</main>`;
+  const notFound = '<!doctype html><title>Not found</title><main><h1>Not found</h1><p>Sorry, this page does not exist. Try the search box.</p></main>';
   before(async () => {
-    const index = `<!doctype html><title>Docs</title><main><h1>Docs</h1><p>The index of a small site.</p>${Array.from({ length: 30 }, (_, i) => `<a href="/missing-${i}.html">page ${i}</a>`).join(' ')}</main>`;
-    const notFound = '<!doctype html><title>Not found</title><main><h1>Not found</h1><p>Sorry, this page does not exist. Try the search box.</p></main>';
     ({ server, base } = await site((path) => [200, path === '/' ? index : notFound]));
     ctx = await makeContext({ config: { render: 'never' } });
   });
   after(async () => {
     await ctx.close();
     await new Promise((r) => server.close(r));
+  });
+
+  it('a crawl resumed after a restart still stores that page once', async () => {
+    const slow = await site((path) => [200, path === '/' ? index : notFound], 100);
+    const dbPath = join(tempDir(), 'resume.duckdb');
+    const config = { render: 'never' as const, crawlConcurrency: 1 };
+    const first = await makeContext({ dbPath, config });
+    const { job_id } = await fetchUrl(first, { url: `${slow.base}/`, max_pages: 50, max_depth: 1 });
+    // stop once the twin is stored and the crawl has gone past it
+    while ((await jobProgress(first, { job_id })).pages_skipped < 2) await new Promise((r) => setTimeout(r, 30));
+    await first.close(); // the process stops: the job stays "running" and resumes on the next start
+    const second = await makeContext({ dbPath, config });
+    try {
+      const job = await second.runner!.waitFor(job_id);
+      assert.equal(job.status, 'completed', JSON.stringify(job));
+      const pages = (await second.store.pages.list({ limit: 100 })).pages;
+      assert.equal(pages.length, 2, `one index and one "not found" page: ${pages.map((p) => p.url).join(', ')}`);
+      const skipped = await second.store.db.all<{ reason: string }>("SELECT reason FROM crawl_frontier WHERE job_id = ? AND state = 'skipped'", [job_id]);
+      assert.equal(skipped.length, 29);
+    } finally {
+      await second.close();
+      await new Promise((r) => slow.server.close(r));
+    }
   });
 
   it('stores that page once; its twins are skipped with the URL they repeat', async () => {

@@ -132,7 +132,7 @@ export class Crawl {
   private wake: (() => void) | undefined;
   /** URLs already in the frontier: most links (navigation) repeat on every page. */
   private known = new Set<string>();
-  /** The URL each page text of this run was stored under (hash of its Markdown): a twin is skipped. */
+  /** The URL each page text of this job was stored under (hash of its Markdown; before a resume too): a twin is skipped. */
   private readonly stored = new Map<string, string>();
 
   constructor(
@@ -179,6 +179,8 @@ export class Crawl {
     else {
       this.rootPageId = (await this.frontier.pageIdOf(this.job.job_id, this.job.start_url)) ?? null;
       this.startSettled = true;
+      // resumed: the pages stored before the interruption count for the duplicate check too
+      for (const [hash, url] of await this.frontier.storedTexts(this.job.job_id)) this.stored.set(hash, url);
     }
     await this.writeProgress(true);
 

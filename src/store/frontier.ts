@@ -130,6 +130,21 @@ export class FrontierStore {
     return rows.length > 0;
   }
 
+  /**
+   * The text hash of every page this job has stored, with the page's URL (the first one for a hash): a resumed
+   * crawl skips pages with the same text as these, as it does within one run.
+   */
+  async storedTexts(jobId: string): Promise<Map<string, string>> {
+    const rows = await this.db.all<{ hash: string; url: string }>(
+      `SELECT p.content_hash AS hash, p.url FROM crawl_frontier f JOIN pages p ON p.id = f.page_id
+       WHERE f.job_id = ? AND f.state = 'done' AND p.content_hash IS NOT NULL ORDER BY f.seq`,
+      [jobId],
+    );
+    const out = new Map<string, string>();
+    for (const r of rows) if (!out.has(r.hash)) out.set(r.hash, r.url);
+    return out;
+  }
+
   /** The page stored for a URL by this job (for parent links of pages found from it). */
   async pageIdOf(jobId: string, url: string): Promise<string | undefined> {
     const rows = await this.db.all<{ page_id: string | null }>(
