@@ -3,6 +3,7 @@
  * running from sources (tests, benchmarks under tsx), the `.ts` file with tsx's loader registered first.
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { LATE, within } from './deadline.js';
 
 /**
  * `callerUrl`: the caller's import.meta.url; `name`: the worker module's file name without extension;
@@ -35,28 +36,16 @@ export function isStopRequest(msg: unknown): boolean {
  */
 export async function stopWorker(worker: Worker, timeoutMs = 30_000): Promise<boolean> {
   if (worker.threadId < 0) return true; // already ended
-  const ended = new Promise<'ended'>((resolve) => worker.once('exit', () => resolve('ended')));
+  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   worker.ref(); // the caller awaits the end: an unreferenced worker would let the process exit first
   try {
     worker.postMessage(STOP_REQUEST);
   } catch {
     /* the thread is ending */
   }
-  const wait = async () => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), timeoutMs);
-      timer.unref();
-    });
-    try {
-      return await Promise.race([ended, late]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-  if ((await wait()) === 'ended') return true;
+  if ((await within(ended, timeoutMs)) !== LATE) return true;
   worker.terminate().catch(() => undefined);
-  if ((await wait()) === 'ended') return true;
+  if ((await within(ended, timeoutMs)) !== LATE) return true;
   worker.unref();
   return false;
 }

@@ -21,6 +21,7 @@ import { isPublicUiRequest, registerUi } from './ui/routes.js';
 import { registerPortableRoutes } from './portable.js';
 import { registerLocalRoutes } from './local.js';
 import { packageVersion } from '../version.js';
+import { LATE, within } from '../deadline.js';
 
 export interface HttpAppOptions {
   readOnly?: boolean;
@@ -385,7 +386,8 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
   }, async () => {
     const { runs_crawls: _, ...status } = await service.doctorStatus(ctx, { read_only: !!opts.readOnly });
     // a Redis outage must not make the server look down: the worker list is left out until Redis answers
-    const workers = ctx.remote ? await withTimeout(service.listWorkers(ctx), 1000).catch(() => undefined) : undefined;
+    const listed = ctx.remote ? await within(service.listWorkers(ctx), 1000).catch(() => undefined) : undefined;
+    const workers = listed === LATE ? undefined : listed;
     return { status: 'ok', ...status, ...(opts.instanceId ? { instance_id: opts.instanceId } : {}), ...(workers ? { workers } : {}) };
   });
 
@@ -478,12 +480,3 @@ function singleValued(query: unknown): never {
   return out as never;
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out')), ms);
-    }),
-  ]);
-}

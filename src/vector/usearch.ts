@@ -20,6 +20,7 @@
  *   ~13 s save, then none for ~11 minutes; rows stored meanwhile are read back from DuckDB after a crash).
  * - For `:memory:` databases the index is built in memory at every open and never saved.
  */
+import { LATE, within } from '../deadline.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { EngineRow, EngineStatus, VectorEngine, VectorHit, VectorSearchRequest } from './engine.js';
@@ -68,18 +69,6 @@ export interface UsearchEngineOptions {
  * catch-up, a bulk commit) or a save, or when stuck, exact search answers instead (hundreds of ms at 100k rows).
  */
 const SEARCH_DEADLINE_MS = 2000;
-
-const late = Symbol('late');
-
-/** `p`, or `late` once `ms` have passed first. */
-function within<T>(p: Promise<T>, ms: number): Promise<T | typeof late> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<typeof late>((resolve) => {
-    timer = setTimeout(() => resolve(late), ms);
-    timer.unref();
-  });
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
-}
 
 export interface FilterTuning {
   /** Over-fetch factor: ask the index for limit / selectivity * this many neighbours. */
@@ -231,7 +220,7 @@ export class UsearchEngine implements VectorEngine {
       const want = Math.min(req.limit, this.rows.size);
       if (want === 0) return [];
       const hits = await this.annSearch(live, req.query, want);
-      if (hits === late) {
+      if (hits === LATE) {
         this.stats.slowIndexFallbacks++;
         return this.exact.search(req);
       }
@@ -275,7 +264,7 @@ export class UsearchEngine implements VectorEngine {
     }
     const wanted = new Set(tags);
     const hits = await this.annSearch(live, req.query, Math.min(k, this.rows.size), (t) => t.some((x) => wanted.has(x)));
-    if (hits === late) {
+    if (hits === LATE) {
       this.stats.slowIndexFallbacks++;
       return this.exact.search(req);
     }
@@ -287,18 +276,18 @@ export class UsearchEngine implements VectorEngine {
     return this.exact.search(req);
   }
 
-  /** The index's hits (`late` when the worker has not answered within the search deadline). */
+  /** The index's hits (LATE when the worker has not answered within the search deadline). */
   private async annSearch(
     live: Live,
     query: Float32Array,
     k: number,
     keep?: (tags: readonly string[]) => boolean,
-  ): Promise<VectorHit[] | typeof late> {
+  ): Promise<VectorHit[] | typeof LATE> {
     const searching = live.index.search(query, k);
     const reply = await within(searching, this.opts.searchDeadlineMs ?? SEARCH_DEADLINE_MS);
-    if (reply === late) {
+    if (reply === LATE) {
       searching.catch(() => undefined); // answered (or failed) later, unread
-      return late;
+      return LATE;
     }
     const { keys, distances } = reply;
     const out: VectorHit[] = [];
@@ -718,7 +707,7 @@ export class UsearchEngine implements VectorEngine {
     // does not get to it in time (stuck in usearch): then the next start rebuilds or catches up instead.
     this.aborted = true;
     const saveMs = this.opts.closeSaveMs ?? 60_000;
-    if ((await within(this.save(), saveMs)) === late && this.live) {
+    if ((await within(this.save(), saveMs)) === LATE && this.live) {
       this.opts.log?.warn({ index: this.indexPath, seconds: saveMs / 1000 }, 'the usearch index was not saved in time at shutdown; the next start rebuilds or catches up');
       this.live.index.giveUp(`saving the index did not finish within ${saveMs / 1000} s`);
     }
