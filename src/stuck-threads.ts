@@ -12,10 +12,6 @@ export function noteStuckThread(what: string): void {
   stuck.push(what);
 }
 
-export function stuckThreads(): readonly string[] {
-  return stuck;
-}
-
 /**
  * When a thread is stuck: says so and ends the process with SIGKILL, the one way out that does not wait for
  * it. Call only once everything that must be saved is saved (the database closed).

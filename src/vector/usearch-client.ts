@@ -25,7 +25,8 @@ export class WorkerIndex {
   private stuck = false;
   /** When the worker last answered, or last became busy (a call sent while none was waiting). */
   private lastHeard = Date.now();
-  private watchdog?: NodeJS.Timeout;
+  /** Checks for a stuck worker; unreferenced, it runs for the index's life without keeping the process alive. */
+  private readonly watchdog: NodeJS.Timeout;
   private readonly failureListeners: ((e: Error) => void)[] = [];
 
   private constructor(
@@ -34,12 +35,14 @@ export class WorkerIndex {
   ) {
     this.worker = startWorker(import.meta.url, 'usearch-worker');
     this.worker.unref();
+    this.watchdog = setInterval(() => this.checkStuck(), Math.min(5000, Math.max(50, stuckAfterMs / 4)));
+    this.watchdog.unref();
     this.worker.on('message', (reply: WorkerReply) => {
       this.lastHeard = Date.now();
       const p = this.pending.get(reply.id);
       if (!p) return;
       this.pending.delete(reply.id);
-      if (this.pending.size === 0) this.idle();
+      if (this.pending.size === 0) this.worker.unref();
       if (reply.ok) p.resolve(reply.result);
       else p.reject(new Error(`usearch: ${reply.error}`));
     });
@@ -76,14 +79,9 @@ export class WorkerIndex {
     this.failure ??= e;
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
-    this.idle();
-    if (first) for (const l of this.failureListeners) l(e);
-  }
-
-  private idle(): void {
     this.worker.unref();
     clearInterval(this.watchdog);
-    this.watchdog = undefined;
+    if (first) for (const l of this.failureListeners) l(e);
   }
 
   private checkStuck(): void {
@@ -108,8 +106,6 @@ export class WorkerIndex {
         // Referenced only while a reply is awaited: an idle index never keeps the process alive.
         this.worker.ref();
         this.lastHeard = Date.now();
-        this.watchdog = setInterval(() => this.checkStuck(), Math.min(5000, Math.max(50, this.stuckAfterMs / 4)));
-        this.watchdog.unref();
       }
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.worker.postMessage({ ...req, id }, transfer);
@@ -148,7 +144,8 @@ export class WorkerIndex {
     this.terminated = true;
     for (const p of this.pending.values()) p.reject(new Error('the usearch index was closed'));
     this.pending.clear();
-    this.idle();
+    this.worker.unref();
+    clearInterval(this.watchdog);
     // a stuck thread would never read the stop request, and terminate() cannot end a native call
     if (this.stuck) return;
     // not worker.terminate(): that can abort the process when it lands inside a native usearch call
