@@ -5,6 +5,7 @@
  * Run: `node --import tsx bench/profile-summary.ts FILE.cpuprofile [...] [--top 25]`
  */
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
@@ -56,8 +57,8 @@ export function summariseProfile(p: Profile, topN = 25): ProfileSummary {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const files = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-  const topN = Number(process.argv[process.argv.indexOf('--top') + 1]) || 25;
+  const { values, positionals: files } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+  const topN = Number(values.top) || 25;
   for (const f of files) {
     const s = summariseProfile(JSON.parse(readFileSync(f, 'utf8')) as Profile, topN);
     console.log(`\n== ${f}: ${(s.totalMs / 1000).toFixed(1)} s sampled`);
