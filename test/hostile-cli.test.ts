@@ -3,6 +3,8 @@
  * before queueing anything, and a pattern that backtracks forever on a backtracking engine does not hang it.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startHostileSite, type HostileSite } from './helpers/hostile-site.js';
 import { tempDir } from './helpers/tmp.js';
@@ -33,5 +35,38 @@ describe('doctor crawl and hostile patterns (issue 20)', () => {
     const r = await doctor(dir, ['pages'], { DUCKDB_JE_MALLOC_CONF: 'garbage;;dirty_decay_ms:abc' });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /jemalloc.*(Malformed|Invalid) conf/);
+  });
+});
+
+describe('a bad number in a flag is reported by the flag the user typed', () => {
+  it('range errors name --max-file-mb, --batch-size, --concurrency and --redis, and nothing is indexed or opened', async () => {
+    const dir = tempDir();
+    const add = await doctor(dir, ['add', 'examples/site', '--max-file-mb', '0']);
+    assert.equal(add.code, 1, add.stderr);
+    assert.match(add.stderr, /--max-file-mb must be a whole number from 1 to 1,024 \(got "0"\)/);
+    const reembed = await doctor(dir, ['reembed', '--batch-size', '0']);
+    assert.equal(reembed.code, 1, reembed.stderr);
+    assert.match(reembed.stderr, /--batch-size must be a whole number of at least 1 \(got "0"\)/);
+    assert.doesNotMatch(reembed.stdout, /re-embedding/, 'refused before it starts');
+    const migrate = await doctor(dir, ['migrate', 'qdrant', '--url', 'http://127.0.0.1:1', '--collection', 'c', '--batch-size', '10001']);
+    assert.equal(migrate.code, 1, migrate.stderr);
+    assert.match(migrate.stderr, /--batch-size must be a whole number from 1 to 10,000 \(got "10001"\)/);
+    const worker = await doctor(dir, ['worker', '--redis', 'redis://127.0.0.1:1', '--concurrency', '0']);
+    assert.equal(worker.code, 1, worker.stderr);
+    assert.match(worker.stderr, /option --concurrency=0: /);
+    const serve = await doctor(dir, ['serve', '--port', '0', '--redis', 'ftp://127.0.0.1']);
+    assert.equal(serve.code, 1, serve.stderr);
+    assert.match(serve.stderr, /option --redis="ftp:\/\/127\.0\.0\.1": /);
+    assert.match((await doctor(dir, ['pages'])).stdout, /^No pages yet/, 'no page was indexed');
+  });
+
+  it('doctor export to a place that cannot hold a directory says where and what to do', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const r = await doctor(dir, ['export', '-o', join(file, 'sub', 'out.tar')]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /cannot write in .*a-file\/sub \((ENOTDIR|EEXIST)[^)]*\): choose a directory you can write to/);
+    assert.equal(readFileSync(file, 'utf8'), 'x', 'the file in the way is left as it was');
   });
 });

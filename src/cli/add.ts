@@ -22,7 +22,7 @@ export function registerAdd(program: Command): void {
     .option('--tags <tags>', 'comma-separated tags stored on every page (to filter searches)')
     .option('--base-url <url>', 'where the files are published (e.g. https://docs.example.com/): page URLs become this + the path in the tree')
     .option('--exclude <pattern>', 'leave out paths matching this .gitignore-style pattern (e.g. "drafts/", "*.draft.md"); repeatable', collect)
-    .option('--max-file-mb <n>', 'skip files larger than this many MiB (default 20)', intOption('--max-file-mb'))
+    .option('--max-file-mb <n>', 'skip files larger than this many MiB, 1..1024 (default 20)', intOption('--max-file-mb', 1, 1024))
     .option('--json', 'print the summary as JSON')
     .action(async (path: string, o: { tags?: string; baseUrl?: string; exclude?: string[]; maxFileMb?: number; json?: boolean }, cmd: Command) => {
       await withBackend(cmd, async (b) => {

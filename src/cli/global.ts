@@ -9,8 +9,11 @@ export function addGlobalOptions(program: Command): Command {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env DOCTOR_LOG_LEVEL; default info)');
 }
 
-/** The configuration for a command: defaults < environment < the command's (and global) flags. */
-export function configFrom(cmd: Command, extra: ConfigOverrides = {}): DoctorConfig {
+/**
+ * The configuration for a command: defaults < environment < the command's (and global) flags. `flagNames`
+ * names the flags whose names differ from their settings' (`--redis` for redisUrl), for error messages.
+ */
+export function configFrom(cmd: Command, extra: ConfigOverrides = {}, flagNames: Parameters<typeof loadConfig>[2] = {}): DoctorConfig {
   const o = cmd.optsWithGlobals() as Record<string, unknown>;
-  return loadConfig({ dataDir: o.dataDir, dbPath: o.dbPath, logLevel: o.logLevel, ...extra });
+  return loadConfig({ dataDir: o.dataDir, dbPath: o.dbPath, logLevel: o.logLevel, ...extra }, process.env, flagNames);
 }

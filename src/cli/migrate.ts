@@ -33,7 +33,7 @@ export function registerMigrate(program: Command): void {
     .option('--api-key <key>', 'Qdrant API key (env QDRANT_API_KEY)', process.env.QDRANT_API_KEY)
     .option('--collection <name>', 'collection to migrate', 'doctor_chunks')
     .option('--vector-name <name>', 'which named vector to take (collections with named vectors)')
-    .option('--batch-size <n>', 'points per scroll request (a transaction writes pages of up to 2,048 points together)', intOption('--batch-size'), 256)
+    .option('--batch-size <n>', 'points per scroll request (a transaction writes pages of up to 2,048 points together)', intOption('--batch-size', 1, 10_000), 256)
     .option('--dry-run', 'read and validate everything, write nothing')
     .option('--resume', 'continue after the last committed batch of an interrupted run')
     .option('--on-error <mode>', 'a bad point: stop (default) or skip it and report it', 'stop')
@@ -42,7 +42,6 @@ export function registerMigrate(program: Command): void {
     .option('--json', 'print the final report as JSON')
     .action(async (o: Flags, cmd: Command) => {
       if (o.onError !== 'skip' && o.onError !== 'stop') throw new Error(`--on-error must be skip or stop (got ${o.onError})`);
-      if (o.batchSize < 1 || o.batchSize > 10_000) throw new Error('--batch-size must be from 1 to 10000');
       const config = configFrom(cmd);
       const server = await readServerInfo(config);
       if (server) throw new Error(`a Doctor server (pid ${server.pid}, ${server.url}) holds ${config.dbPath}: stop it, migrate, then start it again.`);

@@ -19,10 +19,17 @@ export function csv(value: string | undefined): string[] | undefined {
   return list && list.length ? list : undefined;
 }
 
-export function intOption(name: string) {
+/**
+ * Parses a whole-number flag; with `min` (and `max`), one in that range. Flags whose values the service
+ * layer checks leave the range to it; the others check it here, where the message can name the flag.
+ */
+export function intOption(name: string, min?: number, max?: number) {
+  const range = min === undefined ? '' : max === undefined ? ` of at least ${min.toLocaleString('en-US')}` : ` from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}`;
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n)) throw new Error(`${name} must be a whole number (got "${value}")`);
+    if (!Number.isInteger(n) || (min !== undefined && n < min) || (max !== undefined && n > max)) {
+      throw new Error(`${name} must be a whole number${range} (got "${value}")`);
+    }
     return n;
   };
 }

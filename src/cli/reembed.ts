@@ -20,7 +20,7 @@ export function registerReembed(program: Command): void {
   program
     .command('reembed')
     .description('re-embed every stored chunk with the configured embedding model, then switch the database to it (resumable)')
-    .option('--batch-size <n>', 'chunks per committed batch (default 256)', intOption('--batch-size'))
+    .option('--batch-size <n>', 'chunks per committed batch (default 256)', intOption('--batch-size', 1))
     .option('--abandon', 'drop an unfinished re-embedding (its new vectors) and keep the current model')
     .option('--json', 'print the result as JSON')
     .action(async (o: { batchSize?: number; abandon?: boolean; json?: boolean }, cmd: Command) => {

@@ -17,7 +17,11 @@ export function registerServe(program: Command): void {
     .option('--allow-local <dir>', 'let REST and MCP callers index local files below this directory (add_local); repeatable (env DOCTOR_ALLOW_LOCAL)', collect)
     .option('--redis <url>', 'hand crawl pages to `doctor worker` processes through this Redis, e.g. redis://host:6379 (env DOCTOR_REDIS_URL)')
     .action(async (o: { host?: string; port?: number; readOnly?: boolean; allowHosts?: string; allowLocal?: string[]; redis?: string }, cmd: Command) => {
-      const config = configFrom(cmd, { host: o.host, port: o.port, readOnly: o.readOnly, allowHosts: o.allowHosts, allowLocal: o.allowLocal, redisUrl: o.redis });
+      const config = configFrom(
+        cmd,
+        { host: o.host, port: o.port, readOnly: o.readOnly, allowHosts: o.allowHosts, allowLocal: o.allowLocal, redisUrl: o.redis },
+        { redisUrl: '--redis' },
+      );
       const server = await startServer(config);
       process.stderr.write(`Doctor is serving on ${server.url}: web interface at /, REST, /docs, /mcp. Ctrl-C to stop.\n`);
       await new Promise<void>((resolve) => {

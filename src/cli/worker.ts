@@ -15,7 +15,11 @@ export function registerWorker(program: Command): void {
     .option('--concurrency <n>', 'pages at once (env DOCTOR_WORKER_CONCURRENCY; default 8)', intOption('--concurrency'))
     .option('--allow-hosts <hosts>', 'hosts/IPs/CIDRs this worker may reach despite the SSRF guard (env DOCTOR_ALLOW_HOSTS)')
     .action(async (o: { redis?: string; concurrency?: number; allowHosts?: string }, cmd: Command) => {
-      const config = configFrom(cmd, { redisUrl: o.redis, workerConcurrency: o.concurrency, allowHosts: o.allowHosts });
+      const config = configFrom(
+        cmd,
+        { redisUrl: o.redis, workerConcurrency: o.concurrency, allowHosts: o.allowHosts },
+        { redisUrl: '--redis', workerConcurrency: '--concurrency' },
+      );
       if (!config.redisUrl) throw new Error('doctor worker needs the server\'s Redis: --redis redis://host:6379 or DOCTOR_REDIS_URL');
       // loaded here, not with the CLI: BullMQ takes seconds to import on a busy machine
       const { PageWorker, WorkerRefused } = await import('../ingest/remote/page-worker.js');

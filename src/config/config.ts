@@ -140,9 +140,15 @@ export const settingNames = Object.keys(settings) as SettingName[];
 
 /**
  * Builds the configuration. `overrides` come from CLI flags (undefined entries are ignored);
- * `env` defaults to process.env. Throws ConfigError naming every bad variable.
+ * `env` defaults to process.env. Throws ConfigError naming every bad variable, and a bad flag by
+ * `flagNames` (the flag as the user typed it, e.g. `--concurrency` for workerConcurrency), else
+ * `--setting-name`.
  */
-export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): DoctorConfig {
+export function loadConfig(
+  overrides: ConfigOverrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+  flagNames: { [K in SettingName]?: string } = {},
+): DoctorConfig {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const name of settingNames) {
@@ -150,7 +156,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     const flag = overrides[name];
     const fromEnv = env[s.env];
     const source =
-      flag !== undefined ? `option --${kebab(name)}` : fromEnv !== undefined && fromEnv !== '' ? s.env : undefined;
+      flag !== undefined ? `option ${flagNames[name] ?? `--${kebab(name)}`}` : fromEnv !== undefined && fromEnv !== '' ? s.env : undefined;
     const raw = flag !== undefined ? flag : source ? fromEnv : s.default;
     const parsed = (s.schema as z.ZodType).safeParse(raw);
     if (!parsed.success) {

@@ -76,6 +76,18 @@ function checkTarget(out: string, force: boolean): 'tar' | 'directory' {
   return format;
 }
 
+/** A new directory beside `out` for the files being written; a place that cannot hold one is the caller's error. */
+async function stagingDir(out: string): Promise<string> {
+  try {
+    mkdirSync(dirname(out), { recursive: true });
+    return await mkdtemp(join(dirname(out), `.${basename(out)}.partial-`));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (!err.code) throw e;
+    throw new ValidationError(`cannot write in ${dirname(out)} (${err.message}): choose a directory you can write to.`);
+  }
+}
+
 /** WHERE conditions for the selection on a table with `tags` and `domain` columns (values bound). */
 function selection(opts: ExportOptions, alias: string): { conds: string[]; params: Record<string, DuckDBValue>; types: Record<string, typeof VARCHAR_LIST> } {
   const conds: string[] = [];
@@ -95,9 +107,8 @@ export async function exportIndex(store: Store, opts: ExportOptions): Promise<Ex
   const t0 = performance.now();
   const format = checkTarget(opts.out, !!opts.force);
   const progress = throttled(opts.onProgress);
-  mkdirSync(dirname(opts.out), { recursive: true });
   // Staging beside the target (same file system), so the final step is a rename.
-  const staging = await mkdtemp(join(dirname(opts.out), `.${basename(opts.out)}.partial-`));
+  const staging = await stagingDir(opts.out);
   try {
     const pagesPath = join(staging, PAGES_FILE);
     const chunksPath = join(staging, CHUNKS_FILE);
