@@ -58,6 +58,7 @@ describe('a bad number in a flag is reported by the flag the user typed', () => 
     assert.equal(serve.code, 1, serve.stderr);
     assert.match(serve.stderr, /option --redis="ftp:\/\/127\.0\.0\.1": /);
     assert.match((await doctor(dir, ['pages'])).stdout, /^No pages yet/, 'no page was indexed');
+    assert.match((await doctor(dir, ['tags'])).stdout, /^No tags yet/);
   });
 
   it('doctor export to a place that cannot hold a directory says where and what to do', async () => {

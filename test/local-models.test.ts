@@ -109,6 +109,17 @@ describe('local embedder: getting the model', () => {
     const seen = hub.requests.length;
     assert.match((await doctor('models', 'pull', 'doctor-tests/tiny-bert')).stdout, /^already here: the local model doctor-tests\/tiny-bert/);
     assert.equal(hub.requests.length, seen);
+    // A hub that cannot be reached: the error names the files still missing and the other ways to get them.
+    const closed = { ...env, DOCTOR_MODEL_HOST: `http://127.0.0.1:${await closedPort()}` };
+    const offline = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', dataDir, 'models', 'pull', 'Xenova/bge-small-en-v1.5'], { env: closed, timeout: 120_000 }).then(
+      () => assert.fail('should fail'),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(offline.code, 1);
+    assert.match(offline.stderr, /cannot be reached/);
+    for (const needle of ['missing: config.json, tokenizer.json, tokenizer_config.json, onnx/model_quantized.onnx', join(dataDir, 'm', 'Xenova', 'bge-small-en-v1.5'), 'DOCTOR_MODEL_HOST']) {
+      assert.ok(offline.stderr.includes(needle), `message lacks ${needle}: ${offline.stderr}`);
+    }
   });
 
   it('auto: OpenAI with a key, else local when its files are present, else lexical; says which once', async () => {

@@ -11,8 +11,8 @@ import {
   KNOWN_LOCAL_MODELS,
   LocalEmbedder,
   describeLocal,
-  downloadModel,
   modelFiles,
+  pullLocalModel,
   resolveLocalModel,
   type LocalModel,
 } from '../embed/index.js';
@@ -140,7 +140,7 @@ export function registerModels(program: Command): void {
       if (before.length) {
         const view = downloadProgress(m.name);
         try {
-          await downloadModel({ hubId: m.hubId, modelDir: config.modelDir, host: config.modelHost }, (p) => view.update(p));
+          await pullLocalModel(m, config.modelDir, config.modelHost, (p) => view.update(p));
         } finally {
           view.stop();
         }

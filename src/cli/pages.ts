@@ -46,6 +46,7 @@ export function registerPages(program: Command): void {
       await withBackend(cmd, async (b) => {
         const res = await b.listTags({ search_substring: substring });
         if (o.json) return printJson(res);
+        if (res.tags.length === 0) return println(substring ? `No tag matches "${substring}": see doctor tags` : 'No tags yet: give pages tags with doctor crawl <url> --tags a,b or doctor add <path> --tags a,b');
         for (const t of res.tags) println(t);
       });
     });

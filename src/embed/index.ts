@@ -107,6 +107,21 @@ export async function openEmbedder(cfg: EmbedderConfig, log: (msg: string) => vo
   return new LexicalEmbedder(cfg.dimension ?? 1536);
 }
 
+/**
+ * Downloads the missing files of a hub model into `modelDir`. A failure is an EmbeddingError that names the
+ * files still missing and the other ways to get them (another machine, by hand, a directory).
+ */
+export async function pullLocalModel(settings: LocalModel, modelDir: string, host: string, onProgress?: (p: DownloadProgress) => void): Promise<void> {
+  if (!settings.hubId) throw new EmbeddingError('model', missingModelMessage(settings, modelFiles(settings.dir).missing, 'a directory given by path is never downloaded', host));
+  const missing = modelFiles(settings.dir).missing;
+  try {
+    await downloadModel({ hubId: settings.hubId, modelDir, host }, onProgress);
+  } catch (e) {
+    const still = modelFiles(settings.dir).missing;
+    throw new EmbeddingError((e as EmbeddingError).code ?? 'model', missingModelMessage(settings, still.length ? still : missing, `could not be downloaded: ${(e as Error).message}`, host));
+  }
+}
+
 /** One line on which local model embeds, how, and from where. */
 export function describeLocal(e: Embedder): string {
   const s = (e as Partial<LocalEmbedder>).settings;
@@ -123,12 +138,7 @@ async function openLocal(cfg: EmbedderConfig, download: boolean): Promise<Embedd
   if (missing.length) {
     if (!settings.hubId) throw new EmbeddingError('model', missingModelMessage(settings, missing, 'a directory given by path is never downloaded', host));
     if (!download) throw new EmbeddingError('model', missingModelMessage(settings, missing, 'downloads are off (DOCTOR_MODEL_DOWNLOAD=false)', host));
-    try {
-      await downloadModel({ hubId: settings.hubId, modelDir, host }, cfg.onDownloadProgress);
-    } catch (e) {
-      const still = modelFiles(settings.dir).missing;
-      throw new EmbeddingError((e as EmbeddingError).code ?? 'model', missingModelMessage(settings, still.length ? still : missing, `could not be downloaded: ${(e as Error).message}`, host));
-    }
+    await pullLocalModel(settings, modelDir, host, cfg.onDownloadProgress);
     settings = resolveLocalModel(cfg.model, modelDir); // an unknown hub model's settings come from its files
   }
   if (cfg.dimension !== undefined && settings.dimension !== undefined && cfg.dimension !== settings.dimension) {

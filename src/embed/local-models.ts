@@ -217,6 +217,7 @@ export function missingModelMessage(m: LocalModel, missing: readonly string[], w
     `the local embedding model ${m.name} is not complete in ${m.dir} (missing: ${missing.join(', ')}) and ${why}. ` +
     (m.hubId
       ? `Either run \`doctor models pull ${m.hubId}\` where ${host} is reachable and copy ${m.dir} to this machine, ` +
+        `set DOCTOR_MODEL_HOST to a reachable mirror of ${host}, ` +
         `or download ${all.join(', ')} from ${where} into ${m.dir} (keeping the onnx/ folder), `
       : `Put ${all.join(', ')} into ${m.dir} (onnx/model.onnx, full precision, works too), `) +
     'or point DOCTOR_EMBEDDING_MODEL at a directory that holds them.'
