@@ -112,8 +112,8 @@ export async function openEmbedder(cfg: EmbedderConfig, log: (msg: string) => vo
  * files still missing and the other ways to get them (another machine, by hand, a directory).
  */
 export async function pullLocalModel(settings: LocalModel, modelDir: string, host: string, onProgress?: (p: DownloadProgress) => void): Promise<void> {
-  if (!settings.hubId) throw new EmbeddingError('model', missingModelMessage(settings, modelFiles(settings.dir).missing, 'a directory given by path is never downloaded', host));
   const missing = modelFiles(settings.dir).missing;
+  if (!settings.hubId) throw new EmbeddingError('model', missingModelMessage(settings, missing, 'a directory given by path is never downloaded', host));
   try {
     await downloadModel({ hubId: settings.hubId, modelDir, host }, onProgress);
   } catch (e) {
