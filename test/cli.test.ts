@@ -62,11 +62,11 @@ describe('CLI without a server (opens the database itself)', () => {
     assert.match(r.stderr, /^doctor: no page with id "nope"/);
     const bad = await doctor(dir, 'search', 'x', '--max-results', '500');
     assert.notEqual(bad.code, 0);
-    assert.match(bad.stderr, /max_results/);
+    assert.match(bad.stderr, /--max-results must be a whole number from 1 to 100 \(got 500\)/);
     const cfg = await run(process.execPath, [...CLI, '--data-dir', dir, 'pages'], { env: { ...env, DOCTOR_PORT: 'abc' } }).catch((e) => e as { stderr: string });
     assert.match(cfg.stderr, /DOCTOR_PORT="abc"/);
     const del = await doctor(dir, 'delete');
-    assert.match(del.stderr, /at least one of tags, domain or page_ids/);
+    assert.match(del.stderr, /at least one of --tags, --domain or --page-ids, or --site /);
   });
 });
 

@@ -231,7 +231,7 @@ describe('hostile API requests', () => {
     assert.equal(job.body!.detail, 'job_id is too long: at most 100 characters (got 101)');
     assert.match((await get('/get_doc_page')).body!.detail, /^page_id is required$/);
     const notNumber = await get('/search_docs?query=x&max_results=lots');
-    assert.equal(notNumber.body!.detail, 'max_results must be a whole number from 1 to 100');
+    assert.equal(notNumber.body!.detail, 'max_results must be a whole number from 1 to 100 (got "lots")');
 
     const client = new Client({ name: 'types', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)) as Transport);
@@ -260,7 +260,7 @@ describe('hostile API requests', () => {
       ['/fetch_url', '{"url":"https://docs.test/","include":"a","scope":3,"respect_robots":"maybe"}',
         /scope must be one of prefix, host or domain \(got a number\); include must be a list of URL patterns \(strings\) \(got a string\); respect_robots must be true or false \(got "maybe"\)/],
       ['/fetch_url', JSON.stringify({ url: 'https://docs.test/', exclude: Array(51).fill('a') }), /exclude has too many entries: at most 50 \(got 51\): combine patterns/],
-      ['/add_local', '{"path":"/x","base_url":5,"max_file_bytes":"lots"}', /base_url must be a string \(got a number\); max_file_bytes must be a whole number from 1,024 to 1,073,741,824$/],
+      ['/add_local', '{"path":"/x","base_url":5,"max_file_bytes":"lots"}', /base_url must be a string \(got a number\); max_file_bytes must be a whole number from 1,024 to 1,073,741,824 \(got "lots"\)$/],
     ];
     for (const [path, body, detail] of cases) {
       const r = await post(path, body);
@@ -277,7 +277,7 @@ describe('hostile API requests', () => {
     );
     const jobs = await get('/jobs?limit=many&status=done');
     assert.equal(jobs.status, 422);
-    assert.equal(jobs.body!.detail, 'limit must be a whole number from 1 to 1,000; status must be one of pending, running, completed, failed, cancelled (got "done")');
+    assert.equal(jobs.body!.detail, 'limit must be a whole number from 1 to 1,000 (got "many"); status must be one of pending, running, completed, failed, cancelled (got "done")');
 
     const client = new Client({ name: 'types', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)) as Transport);

@@ -21,7 +21,7 @@ describe('doctor crawl and hostile patterns (issue 20)', () => {
     const dir = tempDir();
     const refused = await doctor(dir, ['crawl', `${site.url}/links`, '--include', '*/links*', '--exclude', '/[/', '--json']);
     assert.equal(refused.code, 1, refused.stderr);
-    assert.match(refused.stderr, /exclude\.0: invalid regular expression in URL pattern \/\[\//);
+    assert.match(refused.stderr, /--exclude: invalid regular expression in URL pattern \/\[\//);
     // (.|.)*Z and (.|.){30}Z take minutes to hours per link on a backtracking engine; the child is killed after 150 s
     const r = await doctor(dir, ['crawl', `${site.url}/links`, '--max-pages', '5', '--max-depth', '1', '--exclude', '/(.|.)*Z/', '--exclude', '/(.|.){30}Z/', '--json'], {}, 150_000);
     assert.equal(r.code, 0, r.stderr);
@@ -59,6 +59,21 @@ describe('a bad number in a flag is reported by the flag the user typed', () => 
     assert.match(serve.stderr, /option --redis="ftp:\/\/127\.0\.0\.1": /);
     assert.match((await doctor(dir, ['pages'])).stdout, /^No pages yet/, 'no page was indexed');
     assert.match((await doctor(dir, ['tags'])).stdout, /^No tags yet/);
+  });
+
+  it('values the service refuses are named by the flags that set them, not by the API fields', async () => {
+    const dir = tempDir();
+    const page = await doctor(dir, ['page', 'x', '--to', '0']);
+    assert.equal(page.code, 1, page.stderr);
+    assert.match(page.stderr, /^doctor: --to must be -1 \(to the end of the page\) or a line number from 1$/m);
+    const search = await doctor(dir, ['search', 'x', '--max-results', '500', '--mode', 'fast']);
+    assert.equal(search.code, 1, search.stderr);
+    assert.match(search.stderr, /--max-results must be a whole number from 1 to 100 \(got 500\); --mode must be one of hybrid, vector or keyword \(got "fast"\)/);
+    const crawl = await doctor(dir, ['crawl', 'http://127.0.0.1:1/', '--allow-hosts', '127.0.0.1', '--max-depth', '99', '--scope', 'site']);
+    assert.equal(crawl.code, 1, crawl.stderr);
+    assert.match(crawl.stderr, /--max-depth must be a whole number from 0 to 20 \(got 99\); --scope must be one of prefix, host or domain \(got "site"\)/);
+    assert.doesNotMatch(page.stderr + search.stderr + crawl.stderr, /starting_line|max_results|max_depth/);
+    assert.match((await doctor(dir, ['jobs'])).stdout, /^No jobs yet/, 'the refused crawl queued nothing');
   });
 
   it('doctor export to a place that cannot hold a directory says where and what to do', async () => {

@@ -17,6 +17,6 @@ export function registerDelete(program: Command): void {
         const res = await b.deleteDocs({ tags: csv(o.tags), domain: o.domain, page_ids: csv(o.pageIds), root_page_id: o.site });
         if (o.json) return printJson(res);
         println(`deleted ${res.deleted_pages} page(s) and ${res.deleted_chunks} chunk(s)`);
-      });
+      }, { flagNames: { tags: '--tags', domain: '--domain', root_page_id: '--site' } });
     });
 }

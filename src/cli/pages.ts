@@ -34,7 +34,7 @@ export function registerPages(program: Command): void {
         const res = await b.getDocPage({ page_id: pageId, starting_line: o.from, ending_line: o.to });
         if (o.json) return printJson(res);
         println(res.text);
-      });
+      }, { flagNames: { starting_line: '--from', ending_line: '--to' } });
     });
 
   program

@@ -188,11 +188,22 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   if (r.success) return r.data;
   const messages = r.error.issues.map((i) => {
     const path = i.path.join('.');
+    // A number field's coercion leaves NaN where the value was, so the message shows the value as it came.
+    const message = i.code === 'invalid_type' && i.expected === 'number' && !i.message.includes('(got ') ? `${i.message} (got ${gotValue(valueAt(value, i.path))})` : i.message;
     // Messages that already name their field (see textField, intField) are not prefixed again.
-    return path && !i.message.startsWith(String(i.path[0])) ? `${path}: ${i.message}` : i.message;
+    return path && !message.startsWith(String(i.path[0])) ? `${path}: ${message}` : message;
   });
   // One wrong value can fail several checks with the same message (1e308 is neither safe nor in range).
   throw new ValidationError([...new Set(messages)].join('; '));
+}
+
+const gotValue = (v: unknown) => (v === undefined ? 'nothing' : shown(v));
+
+/** The value at a path of an input (undefined where the path leads nowhere). */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v = input;
+  for (const key of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined;
+  return v;
 }
 
 /** Exclude patterns (gitignore syntax) for add_local: a list or one pattern. */
