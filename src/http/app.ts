@@ -9,7 +9,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { z } from 'zod';
 import * as service from '../service/index.js';
-import { parseInput, type DoctorContext } from '../service/index.js';
+import type { DoctorContext } from '../service/index.js';
 import { REQUEST_LANE, inReadLane } from '../db/read-lane.js';
 import { MAX_FULL_TEXT_CHARS } from '../search/search-docs.js';
 import { requireToken } from './auth.js';
@@ -57,13 +57,6 @@ export const DEFAULT_MAX_QUERY_LENGTH = 8 * 1024;
 
 /** Query parameters that may repeat (`tags=a&tags=b`); every other one takes its last value, as FastAPI did. */
 const REPEATABLE = new Set(['tags', 'status']);
-
-/** `GET /jobs` is Doctor's own (the Python service had none); its input is checked here with the same parser. */
-const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
-const listJobsInput = z.object({
-  limit: service.intField('limit', 1, 1000).default(50),
-  status: service.tagsInput.pipe(z.array(z.enum(JOB_STATUSES, { error: (iss) => `status must be one of ${JOB_STATUSES.join(', ')} (got ${JSON.stringify(String(iss.input).slice(0, 50))})` })).optional()),
-});
 
 /** Descriptions of every input field, for OpenAPI only (validation stays in src/service/inputs.ts). */
 const FIELD_DOCS: Record<string, string> = {
@@ -139,7 +132,7 @@ const int = { type: 'integer' };
 const strings = { type: 'array', items: str };
 const progressSchema = obj(
   {
-    job_id: str, status: { type: 'string', enum: [...JOB_STATUSES] }, completed: { type: 'boolean' }, pages_crawled: int,
+    job_id: str, status: { type: 'string', enum: [...service.JOB_STATUSES] }, completed: { type: 'boolean' }, pages_crawled: int,
     pages_discovered: int, pages_skipped: int, pages_total: int, progress_percent: int, max_pages: int, url: str, tags: strings,
     error_message: { type: ['string', 'null'] }, created_at: str, updated_at: str,
   },
@@ -343,10 +336,10 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
       tags: ['crawl'],
       summary: 'List crawl jobs',
       description: 'Crawl jobs, newest first, optionally only those in the given states.',
-      querystring: docSchema(listJobsInput),
+      querystring: docSchema(service.listJobsInput),
       response: { 200: obj({ jobs: { type: 'array', items: progressSchema } }, 'Jobs.'), ...errors(401, 422) },
     },
-  }, async (req) => service.listJobs(ctx, parseInput(listJobsInput, query(req))));
+  }, async (req) => service.listJobs(ctx, query(req)));
 
   app.post('/delete_docs', {
     preHandler: writeGuard,

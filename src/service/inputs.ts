@@ -108,6 +108,15 @@ export const getDocPageInput = z
     path: ['ending_line'],
   });
 
+/** `GET /jobs` and `doctor jobs` (Doctor's own: the Python service had no job listing). */
+export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
+export const listJobsInput = z.object({
+  limit: intField('limit', 1, 1000).default(50),
+  status: tagsInput.pipe(
+    z.array(z.enum(JOB_STATUSES, { error: (iss) => `status must be one of ${JOB_STATUSES.join(', ')} (got ${shown(String(iss.input))})` })).optional(),
+  ),
+});
+
 export const listTagsInput = z.object({
   search_substring: textField('search_substring', 200).optional(),
 });
@@ -174,6 +183,7 @@ export type GetDocPageInput = z.input<typeof getDocPageInput>;
 export type ListTagsInput = z.input<typeof listTagsInput>;
 export type FetchUrlInput = z.input<typeof fetchUrlInput>;
 export type JobProgressInput = z.input<typeof jobProgressInput>;
+export type ListJobsInput = z.input<typeof listJobsInput>;
 export type DeleteDocsInput = z.input<typeof deleteDocsInput>;
 export type SiteInput = z.input<typeof siteInput>;
 export type JobEventsInput = z.input<typeof jobEventsInput>;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { AmbiguousJobIdError, FINISHED_STATUSES, type JobRecord, type JobStatus } from '../store/jobs.js';
 import type { DoctorContext } from './context.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
-import { fetchUrlInput, jobProgressInput, parseInput, type FetchUrlInput, type JobProgressInput } from './inputs.js';
+import { fetchUrlInput, jobProgressInput, listJobsInput, parseInput, type FetchUrlInput, type JobProgressInput, type ListJobsInput } from './inputs.js';
 import { checkStartUrl } from './url-check.js';
 import { isIP } from 'node:net';
 import { AddressPolicy } from '../ingest/fetch/net-guard.js';
@@ -111,7 +111,8 @@ export async function cancelJob(ctx: DoctorContext, input: JobProgressInput): Pr
   return progressOf((await ctx.store.jobs.get(job.job_id))!);
 }
 
-export async function listJobs(ctx: DoctorContext, input: { status?: JobStatus[]; limit?: number } = {}) {
-  const jobs = await ctx.store.jobs.list({ status: input.status, limit: Math.min(Math.max(input.limit ?? 50, 1), 1000) });
+export async function listJobs(ctx: DoctorContext, input: ListJobsInput = {}) {
+  const { status, limit } = parseInput(listJobsInput, input);
+  const jobs = await ctx.store.jobs.list({ status, limit });
   return { jobs: jobs.map(progressOf) };
 }

@@ -10,7 +10,6 @@ import { PageWorker } from '../../src/ingest/remote/page-worker.js';
 import { silentLogger } from '../../src/log.js';
 import { startServer } from '../../src/server/serve.js';
 import { makeContext } from './context.js';
-import { tempDir } from './tmp.js';
 import { chunkSearchText } from '../../src/ingest/extract/chunker.js';
 
 /** A binary tree of pages (page n links to 2n+1 and 2n+2), each answered after `delayMs`. */

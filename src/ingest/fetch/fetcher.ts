@@ -25,7 +25,7 @@
  * @see createGuardedDispatcher in ./net-guard.js
  */
 import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib';
-import { pipeline, Readable, type Transform } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { normalizeUrl } from './url.js';
 import { sleep } from './sleep.js';
