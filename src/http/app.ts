@@ -12,6 +12,7 @@ import * as service from '../service/index.js';
 import type { DoctorContext } from '../service/index.js';
 import { REQUEST_LANE, inReadLane } from '../db/read-lane.js';
 import { MAX_FULL_TEXT_CHARS } from '../search/search-docs.js';
+import { JOB_STATUSES } from '../store/jobs.js';
 import { requireToken } from './auth.js';
 import { clientErrorHandler, frameworkError, sendError } from './errors.js';
 import { DEFAULT_TIMEOUTS, MAX_HEADER_BYTES, timeoutOptions, type HttpTimeouts } from './limits.js';
@@ -132,7 +133,7 @@ const int = { type: 'integer' };
 const strings = { type: 'array', items: str };
 const progressSchema = obj(
   {
-    job_id: str, status: { type: 'string', enum: [...service.JOB_STATUSES] }, completed: { type: 'boolean' }, pages_crawled: int,
+    job_id: str, status: { type: 'string', enum: [...JOB_STATUSES] }, completed: { type: 'boolean' }, pages_crawled: int,
     pages_discovered: int, pages_skipped: int, pages_total: int, progress_percent: int, max_pages: int, url: str, tags: strings,
     error_message: { type: ['string', 'null'] }, created_at: str, updated_at: str,
   },

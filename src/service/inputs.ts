@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { compileUrlPattern } from '../ingest/fetch/url.js';
+import { JOB_STATUSES } from '../store/jobs.js';
 import { ValidationError } from './errors.js';
 
 /** Tags arrive as a list, a single string, or a comma-separated string (CLI, query strings). */
@@ -109,7 +110,6 @@ export const getDocPageInput = z
   });
 
 /** `GET /jobs` and `doctor jobs` (Doctor's own: the Python service had no job listing). */
-export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
 export const listJobsInput = z.object({
   limit: intField('limit', 1, 1000).default(50),
   status: tagsInput.pipe(

@@ -2,7 +2,9 @@
 import type { Database, Tx } from '../db/database.js';
 import { VARCHAR_LIST, parseJson, timestamptz, TIMESTAMP_TZ, toDate, varcharList } from './sql-values.js';
 
-export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+/** Every state a crawl job can be in. */
+export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
 export const FINISHED_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
 export interface SkippedUrl {
