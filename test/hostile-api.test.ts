@@ -232,6 +232,20 @@ describe('hostile API requests', () => {
     assert.match((await get('/get_doc_page')).body!.detail, /^page_id is required$/);
     const notNumber = await get('/search_docs?query=x&max_results=lots');
     assert.equal(notNumber.body!.detail, 'max_results must be a whole number from 1 to 100 (got "lots")');
+    // an empty query value, null, true or hex is not read as 0, 1 or 16: the caller gave no such number
+    const empty = await get('/search_docs?query=x&max_results=');
+    assert.equal(empty.status, 422);
+    assert.equal(empty.body!.detail, 'max_results must be a whole number from 1 to 100 (got "")');
+    const jobsBefore = (await get('/jobs')).body;
+    const crawl = await fetch(`${base}/fetch_url`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'https://docs.test/', max_pages: true, max_depth: null }),
+    });
+    assert.equal(crawl.status, 422);
+    assert.equal(((await crawl.json()) as { detail: string }).detail, 'max_pages must be a whole number from 1 to 1,000 (got a boolean); max_depth must be a whole number from 0 to 20 (got null)');
+    assert.equal(((await get('/get_doc_page?page_id=lines&ending_line=0x10')).body!.detail), 'ending_line must be a whole number from -1 to 9,007,199,254,740,991 (got "0x10")');
+    assert.deepEqual((await get('/jobs')).body, jobsBefore, 'no crawl was queued');
 
     const client = new Client({ name: 'types', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)) as Transport);

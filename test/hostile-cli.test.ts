@@ -73,6 +73,13 @@ describe('a bad number in a flag is reported by the flag the user typed', () => 
     assert.equal(crawl.code, 1, crawl.stderr);
     assert.match(crawl.stderr, /--max-depth must be a whole number from 0 to 20 \(got 99\); --scope must be one of prefix, host or domain \(got "site"\)/);
     assert.doesNotMatch(page.stderr + search.stderr + crawl.stderr, /starting_line|max_results|max_depth/);
+    // an empty value (a script's unset variable) is not depth 0, nor hex a number
+    const empty = await doctor(dir, ['crawl', 'http://127.0.0.1:1/', '--allow-hosts', '127.0.0.1', '--max-depth', '', '--no-wait']);
+    assert.equal(empty.code, 1, empty.stderr);
+    assert.match(empty.stderr, /^doctor: --max-depth must be a whole number \(got ""\)$/m);
+    const hex = await doctor(dir, ['pages', '--page', '0x10']);
+    assert.equal(hex.code, 1, hex.stderr);
+    assert.match(hex.stderr, /--page must be a whole number.* \(got "0x10"\)/);
     assert.match((await doctor(dir, ['jobs'])).stdout, /^No jobs yet/, 'the refused crawl queued nothing');
   });
 

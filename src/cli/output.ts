@@ -1,4 +1,5 @@
 /** Printing command results: JSON for machines (--json), short readable text for people. */
+import { NUMERIC_TEXT } from '../service/inputs.js';
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
@@ -26,7 +27,7 @@ export function csv(value: string | undefined): string[] | undefined {
 export function intOption(name: string, min?: number, max?: number) {
   const range = min === undefined ? '' : max === undefined ? ` of at least ${min.toLocaleString('en-US')}` : ` from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}`;
   return (value: string): number => {
-    const n = Number(value);
+    const n = NUMERIC_TEXT.test(value) ? Number(value) : Number.NaN; // not "" (0) or "0x10" (16)
     if (!Number.isInteger(n) || (min !== undefined && n < min) || (max !== undefined && n > max)) {
       throw new Error(`${name} must be a whole number${range} (got "${value}")`);
     }

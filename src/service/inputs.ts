@@ -194,7 +194,7 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   if (schema instanceof z.ZodObject && (typeof value !== 'object' || Array.isArray(value))) {
     throw new ValidationError(`the inputs must be a JSON object of named fields, e.g. {"${Object.keys(schema.shape)[0]}": ...} (got ${kindOf(value)})`);
   }
-  const r = schema.safeParse(value);
+  const r = schema.safeParse(schema instanceof z.ZodObject ? withNonNumbersMarked(schema, value as Record<string, unknown>) : value);
   if (r.success) return r.data;
   const messages = r.error.issues.map((i) => {
     const path = i.path.join('.');
@@ -205,6 +205,33 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   });
   // One wrong value can fail several checks with the same message (1e308 is neither safe nor in range).
   throw new ValidationError([...new Set(messages)].join('; '));
+}
+
+/** A number as it comes in JSON or in a query string: digits, maybe a sign, a fraction and an exponent. */
+export const NUMERIC_TEXT = /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i;
+
+/**
+ * The input with every value of a number field that is not a number or a number's text replaced by NaN, which
+ * the field refuses (the message shows the value as it came, see valueAt). Coercion alone would read an empty
+ * query value (`?max_depth=`), null, false or [] as 0, true as 1 and "0x10" as 16, and go on with a number the
+ * caller never gave.
+ */
+function withNonNumbersMarked(schema: z.ZodObject, input: Record<string, unknown>): Record<string, unknown> {
+  let out = input;
+  for (const [key, field] of Object.entries(schema.shape)) {
+    const v = input[key];
+    if (v === undefined || typeof v === 'number' || (typeof v === 'string' && NUMERIC_TEXT.test(v)) || !isNumberField(field)) continue;
+    if (out === input) out = { ...input };
+    out[key] = Number.NaN;
+  }
+  return out;
+}
+
+/** Whether a field, under its default or optional, is a number. */
+function isNumberField(field: z.ZodType): boolean {
+  let f: z.ZodType = field;
+  while (f instanceof z.ZodDefault || f instanceof z.ZodOptional || f instanceof z.ZodNullable) f = f.unwrap() as z.ZodType;
+  return f instanceof z.ZodNumber;
 }
 
 const gotValue = (v: unknown) => (v === undefined ? 'nothing' : shown(v));
