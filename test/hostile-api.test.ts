@@ -256,6 +256,15 @@ describe('hostile API requests', () => {
       assert.ok(!/is required/.test(r.content[0]!.text));
       const list = (await client.callTool({ name: 'get_doc_page', arguments: { page_id: ['x'] } })) as { content: { text: string }[] };
       assert.match(list.content[0]!.text, /page_id must be a string \(got a list\)/);
+      // as over REST: the wrong value is shown, and "" or null is not read as 0
+      const lots = (await client.callTool({ name: 'search_docs', arguments: { query: 'x', max_results: 'lots' } })) as { isError?: boolean; content: { text: string }[] };
+      assert.equal(lots.isError, true);
+      assert.equal(lots.content[0]!.text, 'Input validation error: Invalid arguments for tool search_docs: max_results must be a whole number from 1 to 100 (got "lots")');
+      const nothing = (await client.callTool({ name: 'fetch_url', arguments: { url: 'https://docs.test/', max_pages: '', max_depth: null } })) as { isError?: boolean; content: { text: string }[] };
+      assert.equal(nothing.isError, true);
+      assert.match(nothing.content[0]!.text, /max_pages must be a whole number from 1 to 1,000 \(got ""\); max_depth must be a whole number from 0 to 20 \(got null\)$/);
+      const good = (await client.callTool({ name: 'search_docs', arguments: { query: 'quokka', max_results: '2' } })) as { isError?: boolean };
+      assert.ok(!good.isError, 'a number as text is still taken');
     } finally {
       await client.close();
     }

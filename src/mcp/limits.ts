@@ -4,7 +4,9 @@
  *   with whole pages each once made a 1.6 GB answer), and each search_docs answer is itself bounded
  *   (MAX_FULL_TEXT_CHARS in src/search/search-docs.ts);
  * - `tools/call` whose params or `arguments` are not objects is answered with -32602 (invalid params) and a
- *   readable message, not the SDK's -32603 with a raw validation dump.
+ *   readable message, not the SDK's -32603 with a raw validation dump;
+ * - arguments a tool refuses are answered with the service's own message (the value shown, one message per
+ *   field), not the SDK's.
  */
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -54,19 +56,37 @@ export function invalidParamsAnswer(body: unknown): JSONRPCMessage | undefined {
   return problem ? { jsonrpc: '2.0', id, error: { code: ErrorCode.InvalidParams, message: problem } } : undefined;
 }
 
+/** Per tool: what is wrong with a call's arguments, or undefined when they are good. */
+export type ToolInputChecks = Readonly<Record<string, (args: Record<string, unknown>) => string | undefined>>;
+
 /**
- * Answers malformed tools/call requests itself (-32602) before the SDK sees them. Call after
- * `server.connect(transport)`, which installs the handler this wraps.
+ * What is wrong with a well-formed tools/call's arguments by the tool's own check, or undefined. The answer is
+ * a tool result with isError, as the SDK answers arguments its schema refuses, so the model can correct its call.
  */
-export function guardToolCalls(transport: Transport, required: RequiredInputs = {}): void {
+function argumentsProblem(message: JSONRPCMessage, checks: ToolInputChecks): string | undefined {
+  if (!('method' in message) || message.method !== 'tools/call' || !('id' in message)) return undefined;
+  // toolCallProblem has passed it: params is an object with a name, arguments an object or left out
+  const { name, arguments: args } = message.params as { name: string; arguments?: Record<string, unknown> };
+  const problem = Object.hasOwn(checks, name) ? checks[name]!(args ?? {}) : undefined;
+  return problem && `Input validation error: Invalid arguments for tool ${name}: ${problem}`;
+}
+
+/**
+ * Answers malformed tools/call requests itself before the SDK sees them: params that are not objects with
+ * -32602, arguments a tool's check refuses with an isError tool result. Call after `server.connect(transport)`,
+ * which installs the handler this wraps.
+ */
+export function guardToolCalls(transport: Transport, required: RequiredInputs = {}, checks: ToolInputChecks = {}): void {
   const inner = transport.onmessage;
   if (!inner) return;
   transport.onmessage = (message, extra) => {
     const problem = toolCallProblem(message, required);
-    if (!problem) return inner.call(transport, message, extra);
+    const refused = problem ? undefined : argumentsProblem(message, checks);
+    if (!problem && !refused) return inner.call(transport, message, extra);
     const id = (message as { id: string | number }).id;
-    void transport
-      .send({ jsonrpc: '2.0', id, error: { code: ErrorCode.InvalidParams, message: problem } }, { relatedRequestId: id })
-      .catch((e: unknown) => transport.onerror?.(e as Error));
+    const answer: JSONRPCMessage = problem
+      ? { jsonrpc: '2.0', id, error: { code: ErrorCode.InvalidParams, message: problem } }
+      : { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: refused! }], isError: true } };
+    void transport.send(answer, { relatedRequestId: id }).catch((e: unknown) => transport.onerror?.(e as Error));
   };
 }

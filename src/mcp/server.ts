@@ -12,7 +12,8 @@ import * as inputs from '../service/inputs.js';
 import type { JobProgress } from '../service/jobs.js';
 import { packageVersion } from '../version.js';
 import { MAX_FULL_TEXT_CHARS } from '../search/search-docs.js';
-import { guardToolCalls, type RequiredInputs } from './limits.js';
+import { ValidationError } from '../service/errors.js';
+import { guardToolCalls, type RequiredInputs, type ToolInputChecks } from './limits.js';
 import { mcpOperations, type McpTarget, type WatchJob } from './operations.js';
 
 export interface McpOptions {
@@ -118,25 +119,51 @@ const addLocalShape = described(inputs.addLocalInput.shape, {
   max_file_bytes: 'Skip files larger than this many bytes (default 20 MiB).',
 });
 
+/** Each tool's input fields, as the SDK advertises them in tools/list and checks them. */
+const TOOL_SHAPES: Readonly<Record<string, Record<string, z.ZodType>>> = {
+  search_docs: searchDocsShape,
+  get_doc_page: getDocPageShape,
+  list_doc_pages: listDocPagesShape,
+  list_tags: listTagsShape,
+  job_progress: jobIdShape,
+  cancel_job: jobIdShape,
+  fetch_url: fetchUrlShape,
+  delete_docs: deleteDocsShape,
+  add_local: addLocalShape,
+};
+
 /** Inputs a tool cannot do without (no default, not optional), per tool. */
 const requiredOf = (shape: Record<string, z.ZodType>) => Object.keys(shape).filter((k) => !shape[k]!.safeParse(undefined).success);
-const REQUIRED_INPUTS: RequiredInputs = {
-  search_docs: requiredOf(searchDocsShape),
-  get_doc_page: requiredOf(getDocPageShape),
-  list_doc_pages: requiredOf(listDocPagesShape),
-  list_tags: requiredOf(listTagsShape),
-  job_progress: requiredOf(jobIdShape),
-  cancel_job: requiredOf(jobIdShape),
-  fetch_url: requiredOf(fetchUrlShape),
-  delete_docs: requiredOf(deleteDocsShape),
-  add_local: requiredOf(addLocalShape),
-};
+const REQUIRED_INPUTS: RequiredInputs = Object.fromEntries(Object.entries(TOOL_SHAPES).map(([name, shape]) => [name, requiredOf(shape)]));
+
+/**
+ * Each tool's arguments checked as REST and the CLI check them (parseInput: one message per field, the wrong
+ * value shown, no number read into a value that holds none), before the SDK's own pass, whose zod coercion
+ * would take "" or null for 0 and whose messages leave out the value. Only the tools a server registers.
+ */
+function inputChecks(readOnly: boolean): ToolInputChecks {
+  const checks: Record<string, (args: Record<string, unknown>) => string | undefined> = {};
+  for (const [name, shape] of Object.entries(TOOL_SHAPES)) {
+    if (readOnly && (WRITE_TOOLS as readonly string[]).includes(name)) continue;
+    const schema = z.object(shape);
+    checks[name] = (args) => {
+      try {
+        inputs.parseInput(schema, args);
+        return undefined;
+      } catch (e) {
+        if (e instanceof ValidationError) return e.message;
+        throw e;
+      }
+    };
+  }
+  return checks;
+}
 
 /** A new MCP server for `target`, connected to `transport`, with malformed tool calls answered as invalid params. */
 export async function connectMcpServer(target: McpTarget, transport: Transport, opts: McpOptions = {}): Promise<McpServer> {
   const server = createMcpServer(target, opts);
   await server.connect(transport);
-  guardToolCalls(transport, REQUIRED_INPUTS);
+  guardToolCalls(transport, REQUIRED_INPUTS, inputChecks(opts.readOnly ?? false));
   return server;
 }
 
