@@ -283,6 +283,8 @@ describe('hostile API requests', () => {
       ['/fetch_url', '{"url":"https://docs.test/","include":"a","scope":3,"respect_robots":"maybe"}',
         /scope must be one of prefix, host or domain \(got a number\); include must be a list of URL patterns \(strings\) \(got a string\); respect_robots must be true or false \(got "maybe"\)/],
       ['/fetch_url', JSON.stringify({ url: 'https://docs.test/', exclude: Array(51).fill('a') }), /exclude has too many entries: at most 50 \(got 51\): combine patterns/],
+      // a lone surrogate would be stored as U+FFFD: a tag nobody could type again
+      ['/fetch_url', '{"url":"https://docs.test/","tags":["ok","\\ud800"]}', /^tags must be valid Unicode text \(it holds a lone UTF-16 surrogate/],
       ['/add_local', '{"path":"/x","base_url":5,"max_file_bytes":"lots"}', /base_url must be a string \(got a number\); max_file_bytes must be a whole number from 1,024 to 1,073,741,824 \(got "lots"\)$/],
     ];
     for (const [path, body, detail] of cases) {

@@ -7,6 +7,11 @@ import { compileUrlPattern } from '../ingest/fetch/url.js';
 import { JOB_STATUSES } from '../store/jobs.js';
 import { ValidationError } from './errors.js';
 
+/** Half of a UTF-16 surrogate pair on its own: JSON can carry one ("\\ud800"), UTF-8 cannot store it. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const hasLoneSurrogate = (s: string) => LONE_SURROGATE.test(s);
+const NOT_UNICODE = 'must be valid Unicode text (it holds a lone UTF-16 surrogate such as "\\ud800", which would be stored as "\ufffd")';
+
 /** Tags arrive as a list, a single string, or a comma-separated string (CLI, query strings). */
 export const tagsInput = z
   .union([z.array(z.string()), z.string()], {
@@ -17,7 +22,8 @@ export const tagsInput = z
     if (v === undefined) return undefined;
     const list = (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
     return list.length ? [...new Set(list)] : undefined;
-  });
+  })
+  .refine((list) => !list?.some(hasLoneSurrogate), `tags ${NOT_UNICODE}`);
 
 /** A yes/no field: true or false, or (as query strings send them) "true", "false", "1" or "0". */
 export function boolField(name: string) {
@@ -62,7 +68,8 @@ export function textField(name: string, max: number, opts: { what?: string } = {
   const what = opts.what ?? 'characters';
   return z
     .string({ error: (iss) => (iss.input === undefined ? `${name} is required` : `${name} must be a string (got ${kindOf(iss.input)})`) })
-    .max(max, { error: (iss) => `${name} is too long: at most ${max.toLocaleString('en-US')} ${what} (got ${String((iss.input as string).length)})` });
+    .max(max, { error: (iss) => `${name} is too long: at most ${max.toLocaleString('en-US')} ${what} (got ${String((iss.input as string).length)})` })
+    .refine((v) => !hasLoneSurrogate(v), `${name} ${NOT_UNICODE}`);
 }
 
 /** A whole-number field (numbers or numeric strings, as query strings send them) in [min, max]. */
