@@ -151,8 +151,8 @@ function inputChecks(readOnly: boolean): ToolInputChecks {
         inputs.parseInput(schema, args);
         return undefined;
       } catch (e) {
-        if (e instanceof ValidationError) return e.message;
-        throw e;
+        // anything else is left to the SDK's own pass and the tool, which answer it as an error result
+        return e instanceof ValidationError ? e.message : undefined;
       }
     };
   }
