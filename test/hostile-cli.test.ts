@@ -3,12 +3,14 @@
  * before queueing anything, and a pattern that backtracks forever on a backtracking engine does not hang it.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startHostileSite, type HostileSite } from './helpers/hostile-site.js';
 import { tempDir } from './helpers/tmp.js';
-import { doctor, type Json } from './helpers/doctor-process.js';
+import { CLI, doctor, env, type Json } from './helpers/doctor-process.js';
 
 describe('doctor crawl and hostile patterns (issue 20)', () => {
   let site: HostileSite;
@@ -91,5 +93,50 @@ describe('a bad number in a flag is reported by the flag the user typed', () => 
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /cannot write in .*a-file\/sub \((ENOTDIR|EEXIST)[^)]*\): choose a directory you can write to/);
     assert.equal(readFileSync(file, 'utf8'), 'x', 'the file in the way is left as it was');
+  });
+
+  it('an empty path is refused, and export --force replaces only an earlier export, never the database or other files', async () => {
+    const dir = tempDir();
+    const docs = join(dir, 'docs');
+    mkdirSync(docs);
+    for (let i = 0; i < 30; i++) writeFileSync(join(docs, `page-${i}.md`), `# Page ${i}\n\nAbout widgets, part ${i}.\n`);
+    assert.equal((await doctor(dir, ['add', docs])).code, 0);
+    for (const args of [['add', ''], ['export', '-o', '', '--force'], ['import', ' ']]) {
+      const r = await doctor(dir, args);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.match(r.stderr, /^doctor: (<path>|--output) must not be empty: give a path \("\." for the current directory\)$/m);
+    }
+    const mine = join(dir, 'mine');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'notes.txt'), 'keep');
+    const other = await doctor(dir, ['export', '-o', mine, '--force']);
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /mine is not an earlier export \(it holds "notes\.txt"\), so --force does not replace it/);
+    // --data-dir holds the database: the directory, or one above it, is never replaced
+    for (const out of [dir, join(dir, '..')]) {
+      const r = await doctor(dir, ['export', '-o', out, '--force']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /holds the database \(.*doctor\.duckdb\): export to a path outside it/);
+    }
+    assert.equal(readFileSync(join(mine, 'notes.txt'), 'utf8'), 'keep');
+    assert.equal((await doctor(dir, ['pages'])).stdout.match(/file:\/\//g)?.length, 30, 'the database is intact');
+    const again = join(dir, 'export');
+    assert.equal((await doctor(dir, ['export', '-o', again])).code, 0);
+    assert.equal((await doctor(dir, ['export', '-o', again, '--force'])).code, 0, 'an earlier export is replaced');
+  });
+
+  it('output into a pipe whose reader has gone (doctor pages | head -1): no stack trace, the command ends normally', async () => {
+    const dir = tempDir();
+    const docs = join(dir, 'docs');
+    mkdirSync(docs);
+    for (let i = 0; i < 20; i++) writeFileSync(join(docs, `p${i}.md`), `# P ${i}\n\nText ${i}.\n`);
+    assert.equal((await doctor(dir, ['add', docs])).code, 0);
+    const child = spawn(process.execPath, [...CLI, '--data-dir', dir, 'pages'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the first line
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
   });
 });

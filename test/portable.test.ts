@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tar from 'tar';
 import { DuckDBInstance } from '../src/db/duckdb.js';
@@ -175,6 +175,18 @@ describe('export and import round trip', () => {
     await assert.rejects(exportIndex(source, { path: out, domain: 7 as never }), /domain must be a string \(got a number\)/);
     await exportIndex(source, { path: out, force: true });
     assert.equal(readdirSync(dir).filter((n) => n.includes('.partial-')).length, 0, 'no staging left behind');
+    // --force replaces an earlier export, never a directory holding anything else, nor the database
+    const mine = join(dir, 'mine');
+    mkdirSync(join(mine, 'sub'), { recursive: true });
+    writeFileSync(join(mine, 'precious.txt'), 'keep me');
+    await assert.rejects(exportIndex(source, { path: mine, force: true }), /mine is not an earlier export \(it holds "precious\.txt", "sub"\), so --force does not replace it: give a new or empty directory/);
+    assert.equal(readFileSync(join(mine, 'precious.txt'), 'utf8'), 'keep me');
+    const db = source.config.dbPath;
+    await assert.rejects(exportIndex(source, { path: dirname(db), force: true }), /holds the database .*: export to a path outside it/);
+    await assert.rejects(exportIndex(source, { path: dirname(dirname(db)), force: true }), /holds the database/);
+    await assert.rejects(exportIndex(source, { path: `${db}.keywords`, force: true }), /is the database/);
+    assert.ok(existsSync(db), 'the database is still there');
+    assert.ok((await searchDocs(source, { query: 'widget' })).results.length > 0, 'and still answers');
 
     const guide = await exportIndex(source, { path: join(dir, 'none.tar'), tags: ['no-such-tag'] });
     assert.equal(guide.pages, 0);

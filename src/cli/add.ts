@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { progressView } from '../app/progress-view.js';
 import type { LocalIndexSummary, LocalProgress } from '../service/index.js';
 import { withBackend } from './run-with-backend.js';
-import { csv, intOption, printJson, println } from './output.js';
+import { csv, intOption, nonEmptyPath, printJson, println } from './output.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -18,7 +18,7 @@ export function registerAdd(program: Command): void {
       'index a local directory, archive (.zip, .tar, .tar.gz) or file: Markdown/MDX, HTML, reStructuredText, AsciiDoc, text and PDF; ' +
         'run it again to update changed files and remove the pages of deleted ones',
     )
-    .argument('<path>', 'a directory, an archive or a file (a path or a file:// URL)')
+    .argument('<path>', 'a directory, an archive or a file (a path or a file:// URL)', nonEmptyPath('<path>'))
     .option('--tags <tags>', 'comma-separated tags stored on every page (to filter searches)')
     .option('--base-url <url>', 'where the files are published (e.g. https://docs.example.com/): page URLs become this + the path in the tree')
     .option('--exclude <pattern>', 'leave out paths matching this .gitignore-style pattern (e.g. "drafts/", "*.draft.md"); repeatable', collect)

@@ -49,6 +49,8 @@ export function buildProgram(): Command {
 export async function main(argv: string[] = process.argv): Promise<void> {
   const program = buildProgram();
   program.exitOverride();
+  quietWhenReaderLeaves(process.stdout);
+  quietWhenReaderLeaves(process.stderr);
   try {
     await program.parseAsync(argv);
   } catch (e) {
@@ -61,6 +63,17 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   }
   // the command has closed its database: a thread stuck in native code would make the exit wait forever
   endPastStuckThreads();
+}
+
+/**
+ * `doctor pages | head -1`: once the reader has gone (EPIPE), further output is dropped and the command ends
+ * as it would have, instead of dying on an unhandled 'error' event with a stack trace.
+ */
+function quietWhenReaderLeaves(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    stream.write = (() => true) as typeof stream.write;
+  });
 }
 
 /** One readable line for the user; the stack only with DOCTOR_LOG_LEVEL=debug. */

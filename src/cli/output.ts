@@ -14,6 +14,17 @@ export function oneLine(text: string, max = 160): string {
   return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
 }
 
+/**
+ * A path argument or flag that must not be empty: resolved, "" would be the current directory, which
+ * `doctor add ""` once indexed and `doctor export -o "" --force` once replaced.
+ */
+export function nonEmptyPath(name: string) {
+  return (value: string): string => {
+    if (!value.trim()) throw new Error(`${name} must not be empty: give a path ("." for the current directory)`);
+    return value;
+  };
+}
+
 /** A comma-separated flag value as a list. */
 export function csv(value: string | undefined): string[] | undefined {
   const list = value?.split(',').map((s) => s.trim()).filter(Boolean);

@@ -3,17 +3,17 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExportSummary, ImportSummary } from '../service/index.js';
 import { withBackend } from './run-with-backend.js';
-import { csv, printJson, println } from './output.js';
+import { csv, nonEmptyPath, printJson, println } from './output.js';
 import { humanBytes, stepProgress } from './portable-progress.js';
 
 export function registerPortable(program: Command): void {
   program
     .command('export')
     .description('write pages, chunks and vectors (Parquet) with a manifest to a .tar file or a directory, to import elsewhere')
-    .requiredOption('-o, --output <path>', 'a file ending in .tar (one archive), or a directory')
+    .requiredOption('-o, --output <path>', 'a file ending in .tar (one archive), or a directory', nonEmptyPath('--output'))
     .option('--tags <tags>', 'only pages with any of these comma-separated tags')
     .option('--domain <domain>', 'only pages of this domain (e.g. docs.python.org)')
-    .option('--force', 'replace the output if it exists')
+    .option('--force', 'replace an earlier export at that path (never a directory holding anything else)')
     .option('--json', 'print the summary as JSON')
     .action(async (o: { output: string; tags?: string; domain?: string; force?: boolean; json?: boolean }, cmd: Command) => {
       await withBackend(cmd, async (b) => {
@@ -38,7 +38,7 @@ export function registerPortable(program: Command): void {
   program
     .command('import')
     .description('merge an export (.tar or directory) into this database: newer crawls win, one transaction, repeatable')
-    .argument('<path>', 'the .tar file or directory written by doctor export')
+    .argument('<path>', 'the .tar file or directory written by doctor export', nonEmptyPath('<path>'))
     .option('--json', 'print the summary as JSON')
     .action(async (path: string, o: { json?: boolean }, cmd: Command) => {
       await withBackend(cmd, async (b) => {

@@ -11,7 +11,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { DuckDBValue } from '../db/duckdb.js';
 import { latestSchemaVersion } from '../db/schema.js';
 import type { Store } from '../store/store.js';
@@ -21,6 +21,7 @@ import { packageVersion } from '../version.js';
 import { packExport } from './archive.js';
 import {
   CHUNKS_FILE,
+  EXPORT_FILES,
   EXPORT_FORMAT,
   EXPORT_FORMAT_VERSION,
   MANIFEST_NAME,
@@ -46,8 +47,10 @@ export interface ExportOptions {
   tags?: readonly string[];
   /** Only pages of this domain (host name). */
   domain?: string;
-  /** Replace an existing target. */
+  /** Replace an existing target: a .tar file, or a directory holding only an earlier export. */
   force?: boolean;
+  /** The database file: never a target, nor a directory holding it. */
+  database?: string;
   onProgress?: ProgressFn;
 }
 
@@ -62,16 +65,36 @@ export interface ExportSummary {
   manifest: Manifest;
 }
 
-/** Where the export goes, checked before any work. */
-function checkTarget(out: string, force: boolean): 'tar' | 'directory' {
+/**
+ * Where the export goes, checked before any work. `--force` replaces only what an export wrote: a directory
+ * holding nothing but an earlier export's files, or a .tar file; never the database or a directory with
+ * anything else in it (`-o . --force` in the database's directory once deleted the database).
+ */
+function checkTarget(out: string, force: boolean, database: string | undefined): 'tar' | 'directory' {
   if (!isAbsolute(out)) throw new ValidationError(`the export path must be absolute (got "${out}").`);
   const format = out.toLowerCase().endsWith('.tar') ? 'tar' : 'directory';
+  if (database && database !== ':memory:') {
+    const db = resolve(database);
+    const inside = relative(out, db);
+    // the file itself or one of its companions (.wal, .keywords, .usearch...), which never end in .tar
+    const isDatabase = out === db || (out.startsWith(`${db}.`) && format === 'directory');
+    if (isDatabase || (inside !== '' && !inside.startsWith('..') && !isAbsolute(inside))) {
+      throw new ValidationError(`${out} ${isDatabase ? 'is' : 'holds'} the database (${db}): export to a path outside it.`);
+    }
+  }
   if (existsSync(out)) {
     const st = statSync(out);
-    const emptyDir = st.isDirectory() && readdirSync(out).length === 0;
+    const entries = st.isDirectory() ? readdirSync(out) : [];
     if (format === 'tar' && st.isDirectory()) throw new ValidationError(`${out} is a directory: give a file name ending in .tar, or a directory path without .tar.`);
     if (format === 'directory' && !st.isDirectory()) throw new ValidationError(`${out} exists and is a file: give a new directory path, or a path ending in .tar for one archive file.`);
-    if (!emptyDir && !force) throw new ValidationError(`${out} already exists: choose another path, or pass --force to replace it.`);
+    if ((!st.isDirectory() || entries.length > 0) && !force) throw new ValidationError(`${out} already exists: choose another path, or pass --force to replace an earlier export there.`);
+    const others = entries.filter((name) => !(EXPORT_FILES as readonly string[]).includes(name));
+    if (others.length > 0 || (entries.length > 0 && !entries.includes(MANIFEST_NAME))) {
+      const shown = others.slice(0, 3).map((n) => `"${n}"`).join(', ') + (others.length > 3 ? ', ...' : '');
+      throw new ValidationError(
+        `${out} is not an earlier export (${others.length ? `it holds ${shown}` : `it has no ${MANIFEST_NAME}`}), so --force does not replace it: give a new or empty directory.`,
+      );
+    }
   }
   return format;
 }
@@ -105,7 +128,7 @@ function selection(opts: ExportOptions, alias: string): { conds: string[]; param
 
 export async function exportIndex(store: Store, opts: ExportOptions): Promise<ExportSummary> {
   const t0 = performance.now();
-  const format = checkTarget(opts.out, !!opts.force);
+  const format = checkTarget(opts.out, !!opts.force, opts.database);
   const progress = throttled(opts.onProgress);
   // Staging beside the target (same file system), so the final step is a rename.
   const staging = await stagingDir(opts.out);

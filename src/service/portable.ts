@@ -44,7 +44,7 @@ export type ImportIndexInput = z.input<typeof importIndexInput>;
 /** Writes the selected pages, chunks and vectors to `path` (a .tar file, or a directory). */
 export async function exportIndex(ctx: DoctorContext, input: ExportIndexInput, onProgress?: ProgressFn): Promise<ExportSummary> {
   const p = parseInput(exportIndexInput, input);
-  const summary = await runExport(ctx.store, { out: resolve(p.path), tags: p.tags, domain: p.domain, force: p.force, onProgress });
+  const summary = await runExport(ctx.store, { out: resolve(p.path), tags: p.tags, domain: p.domain, force: p.force, database: ctx.config.dbPath, onProgress });
   ctx.log.info({ path: summary.path, pages: summary.pages, chunks: summary.chunks, bytes: summary.bytes }, 'exported the index');
   return summary;
 }
