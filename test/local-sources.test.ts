@@ -6,6 +6,7 @@
  * Real DuckDB files, the real pdf.js, real HTTP on 127.0.0.1, the real MCP client.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -368,6 +369,29 @@ describe('local paths over REST and MCP', () => {
       }
     } finally {
       await s.close();
+    }
+  });
+
+  it('named pipes (and devices) are refused at once: they never tie up the server', async () => {
+    // Opening a FIFO waits for a writer; a handful of such calls used to hold every thread the database
+    // needs, so /health and search stopped answering until someone wrote into the pipes.
+    const pipes = Array.from({ length: 6 }, (_, i) => join(root, '..', `pipe-${i}.zip`));
+    for (const p of pipes) execFileSync('mkfifo', [p]);
+    symlinkSync(pipes[0]!, join(root, '..', 'link-to-pipe.md'));
+    const s = await serve([join(root, '..')]);
+    try {
+      const answers = await Promise.all([...pipes, join(root, '..', 'link-to-pipe.md')].map((path) => post(s.url, { path })));
+      for (const res of answers) {
+        assert.equal(res.status, 422);
+        assert.match(((await res.json()) as { detail: string }).detail, /(pipe-\d\.zip|link-to-pipe\.md) is a named pipe, not a file or directory/);
+      }
+      assert.equal((await fetch(`${s.url}/health`)).status, 200);
+      assert.ok((await searchDocs(ctx, { query: 'calibrateWidget' })).results.length > 0, 'search still answers');
+      await assert.rejects(addLocal(ctx, { path: pipes[1]! }), /is a named pipe, not a file or directory: give a document file/);
+      await assert.rejects(addLocal(ctx, { path: '/dev/zero' }), /is a device, not a file or directory/);
+    } finally {
+      await s.close();
+      for (const p of [...pipes, join(root, '..', 'link-to-pipe.md')]) rmSync(p);
     }
   });
 

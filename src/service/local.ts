@@ -8,7 +8,7 @@
  *   the server was started with (`--allow-local`, DOCTOR_ALLOW_LOCAL), compared after resolving symbolic
  *   links (realpath) on both sides; with none, local paths are refused.
  */
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -70,7 +70,20 @@ export async function resolveLocalPath(raw: string, restrictTo?: readonly string
     throw e;
   }
   if (restrictTo) await checkAllowedLocal(real, restrictTo);
+  // A named pipe, socket or device would block the read (a FIFO's open waits for a writer, holding one of
+  // the threads every database call needs) or never end (/dev/zero): only files and directories are read.
+  const st = await stat(real);
+  if (!st.isFile() && !st.isDirectory()) {
+    throw new ValidationError(`${path} is ${specialKind(st)}, not a file or directory: give a document file, an archive or a directory of documents`);
+  }
   return real;
+}
+
+function specialKind(st: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+  if (st.isFIFO()) return 'a named pipe';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'a special file';
 }
 
 /** Throws unless `path` is below one of the allowed directories (as given, or resolved with realpath). */
