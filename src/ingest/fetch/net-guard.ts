@@ -2,10 +2,10 @@
  * SSRF protection for crawls, checked on the resolved address at connect time.
  *
  * A crawl must not reach loopback, private, link-local (including the 169.254.169.254 cloud metadata
- * address), CGNAT, unspecified or other special addresses, nor their IPv4-mapped / NAT64 / 6to4 IPv6
- * forms, unless the host, the IP or its network is allowlisted. Every connection the dispatcher opens
- * is checked (each redirect hop opens its own), and the address checked is the address connected to,
- * so neither redirects nor DNS tricks get around it. A refused connection is never attempted.
+ * address), CGNAT, unspecified or other special addresses, nor the IPv6 forms that embed such an IPv4
+ * address (mapped, translated, NAT64, 6to4, Teredo), unless the host, the IP or its network is allowlisted.
+ * Every connection the dispatcher opens is checked (each redirect hop opens its own), and the address
+ * checked is the address connected to, so neither redirects nor DNS tricks get around it. A refused connection is never attempted.
  *
  * @example
  * const dispatcher = createGuardedDispatcher({ allowPrivate: false, allowlist: ['docs.intranet'] });
@@ -55,6 +55,7 @@ for (const [net, prefix] of [
   ['::', 128], // unspecified
   ['::1', 128], // loopback
   ['::', 96], // IPv4-compatible (deprecated)
+  ['64:ff9b:1::', 48], // NAT64 for local use (RFC 8215): its IPv4 may sit at any prefix length
   ['100::', 64], // discard
   ['2001:db8::', 32], // documentation
   ['fc00::', 7], // unique local (private)
@@ -83,7 +84,8 @@ function ipv6Groups(address: string): number[] | null {
 
 /**
  * An IPv4 address embedded in an IPv6 one, which reaches that IPv4 host: IPv4-mapped
- * (`::ffff:a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`) and 6to4 (`2002:AABB:CCDD::`).
+ * (`::ffff:a.b.c.d`), IPv4-translated (`::ffff:0:a.b.c.d`, SIIT), NAT64 (`64:ff9b::a.b.c.d`), 6to4
+ * (`2002:AABB:CCDD::`) and Teredo (`2001:0:…`, the client's IPv4 in the last 32 bits, inverted).
  */
 function embeddedIPv4(address: string): string | null {
   const g = ipv6Groups(address);
@@ -91,6 +93,8 @@ function embeddedIPv4(address: string): string | null {
   const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
   const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
   if (zero(0, 5) && g[5] === 0xffff) return v4(g[6]!, g[7]!);
+  if (zero(0, 4) && g[4] === 0xffff && g[5] === 0) return v4(g[6]!, g[7]!);
+  if (g[0] === 0x2001 && g[1] === 0) return v4(g[6]! ^ 0xffff, g[7]! ^ 0xffff);
   if (g[0] === 0x64 && g[1] === 0xff9b && zero(2, 6)) return v4(g[6]!, g[7]!);
   if (g[0] === 0x2002) return v4(g[1]!, g[2]!);
   return null;
