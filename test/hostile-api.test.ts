@@ -285,6 +285,11 @@ describe('hostile API requests', () => {
       ['/fetch_url', JSON.stringify({ url: 'https://docs.test/', exclude: Array(51).fill('a') }), /exclude has too many entries: at most 50 \(got 51\): combine patterns/],
       // a lone surrogate would be stored as U+FFFD: a tag nobody could type again
       ['/fetch_url', '{"url":"https://docs.test/","tags":["ok","\\ud800"]}', /^tags must be valid Unicode text \(it holds a lone UTF-16 surrogate/],
+      // tags are words to filter on: bounded in number and length, no control characters
+      ['/fetch_url', JSON.stringify({ url: 'https://docs.test/', tags: Array.from({ length: 2000 }, (_, i) => `t${i}`) }), /^tags has too many entries: at most 100 \(got 2,000\)$/],
+      ['/fetch_url', JSON.stringify({ url: 'https://docs.test/', tags: ['ok', 'x'.repeat(300_000)] }), /^tags must each be at most 200 characters \(got one of 300,000: "xxx/],
+      ['/fetch_url', JSON.stringify({ url: 'https://docs.test/', tags: ['ok', 'two\nlines'] }), /^tags must not hold control characters such as a newline, tab or NUL \(got "two\\nlines"\)$/],
+      ['/fetch_url', JSON.stringify({ url: 'https://docs.test/', tags: 'nul\u0000tag' }), /control characters/],
       ['/add_local', '{"path":"/x","base_url":5,"max_file_bytes":"lots"}', /base_url must be a string \(got a number\); max_file_bytes must be a whole number from 1,024 to 1,073,741,824 \(got "lots"\)$/],
     ];
     for (const [path, body, detail] of cases) {

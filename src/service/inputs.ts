@@ -12,6 +12,11 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 const hasLoneSurrogate = (s: string) => LONE_SURROGATE.test(s);
 const NOT_UNICODE = 'must be valid Unicode text (it holds a lone UTF-16 surrogate such as "\\ud800", which would be stored as "\ufffd")';
 
+/** Tags a request may give, and a tag's length: tags are words to filter on, not documents. */
+export const MAX_TAGS = 100;
+export const MAX_TAG_CHARS = 200;
+const CONTROL_CHAR = /[\u0000-\u001f\u007f-\u009f]/;
+
 /** Tags arrive as a list, a single string, or a comma-separated string (CLI, query strings). */
 export const tagsInput = z
   .union([z.array(z.string()), z.string()], {
@@ -23,7 +28,16 @@ export const tagsInput = z
     const list = (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
     return list.length ? [...new Set(list)] : undefined;
   })
-  .refine((list) => !list?.some(hasLoneSurrogate), `tags ${NOT_UNICODE}`);
+  .refine((list) => !list?.some(hasLoneSurrogate), `tags ${NOT_UNICODE}`)
+  .superRefine((list, ctx) => {
+    if (!list) return;
+    const say = (message: string) => ctx.addIssue({ code: 'custom', message, input: list });
+    if (list.length > MAX_TAGS) return say(`tags has too many entries: at most ${MAX_TAGS} (got ${list.length.toLocaleString('en-US')})`);
+    const long = list.find((t) => t.length > MAX_TAG_CHARS);
+    if (long) say(`tags must each be at most ${MAX_TAG_CHARS} characters (got one of ${long.length.toLocaleString('en-US')}: ${shown(long)}...)`);
+    const control = list.find((t) => CONTROL_CHAR.test(t));
+    if (control) say(`tags must not hold control characters such as a newline, tab or NUL (got ${JSON.stringify(control.slice(0, 50))})`);
+  });
 
 /** A yes/no field: true or false, or (as query strings send them) "true", "false", "1" or "0". */
 export function boolField(name: string) {
