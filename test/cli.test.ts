@@ -98,6 +98,10 @@ describe('CLI with a running server (talks to it over HTTP)', () => {
     const search = await doctor(dir, 'search', 'install widget toolkit');
     assert.equal(search.code, 0, search.stderr);
     assert.match(search.stdout, /Introduction/);
+    // a long query in a non-Latin script (more than a query string carries) goes through the server too
+    const long = await doctor(dir, 'search', `install widget ${'ウィジェットの導入'.repeat(200)}`, '--mode', 'keyword', '--json');
+    assert.equal(long.code, 0, long.stderr);
+    assert.match(long.stdout, /Introduction/);
     const noWait = await doctor(dir, 'crawl', `${site.url}/docs/api/ref.html`, '--no-wait');
     assert.match(noWait.stdout.trim(), /^[0-9a-f-]{36}$/);
     assert.ok(!/lock/i.test(crawl.stderr + search.stderr + noWait.stderr));

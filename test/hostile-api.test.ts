@@ -347,8 +347,8 @@ describe('hostile API requests', () => {
 
   it('every error answer is JSON {detail} with the right status', async () => {
     const cases: [string, number, RegExp][] = [
-      [`/search_docs?query=${'q'.repeat(17 * 1024)}`, 431, /larger than 16 KiB: send a shorter query string/],
-      [`/search_docs?query=${'q'.repeat(9 * 1024)}`, 414, /query string longer than 8192 characters/],
+      [`/search_docs?query=${'q'.repeat(33 * 1024)}`, 431, /larger than 32 KiB: send a shorter query string \(search_docs also takes its inputs as a JSON body: POST \/search_docs\)/],
+      [`/search_docs?query=${'q'.repeat(25 * 1024)}`, 414, /query string longer than 24576 characters/],
       [`/map/page/${'p'.repeat(600)}`, 414, /longer than 500 characters/],
       ['/map/page/%ZZ', 400, /not valid percent-encoding/],
       ['/map/page/x/raw', 404, /no page with id "x"/],

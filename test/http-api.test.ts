@@ -196,7 +196,7 @@ describe('REST API', () => {
     assert.equal(ui.status, 200);
     assert.match(await ui.text(), /swagger/i);
     assert.equal((await get('/nope')).status, 404);
-    const wrongMethod = await fetch(base + '/search_docs', { method: 'POST' });
+    const wrongMethod = await fetch(base + '/list_tags', { method: 'POST' });
     assert.equal(wrongMethod.status, 405);
     assert.equal(wrongMethod.headers.get('allow'), 'GET');
     assert.equal((await get('/fetch_url')).status, 405);
@@ -206,11 +206,20 @@ describe('REST API', () => {
     const over = await post('/delete_docs', { page_ids: ['x'.repeat(100)], pad: 'y'.repeat(1_100_000) });
     assert.equal(over.status, 413);
     assert.match(over.body.detail, /larger than 1048576 bytes/);
-    // 8 KiB query-string limit.
-    assert.equal((await get(`/list_tags?search_substring=${'q'.repeat(150)}&pad=${'p'.repeat(8000)}`)).status, 200);
-    const long = await get(`/search_docs?query=${'q'.repeat(10_000)}`);
+    // 24 KiB query-string limit: a 2,000-character query in a non-Latin script fits (9 bytes a character
+    // percent-encoded); longer strings are refused with where to put long inputs.
+    const cjk = await get(`/search_docs?query=${encodeURIComponent('文档'.repeat(1000))}&tags=a,b`);
+    assert.equal(cjk.status, 200, JSON.stringify(cjk.body));
+    assert.equal((await get(`/list_tags?search_substring=${'q'.repeat(150)}&pad=${'p'.repeat(24_000)}`)).status, 200);
+    const long = await get(`/search_docs?query=${'q'.repeat(1000)}&pad=${'p'.repeat(25_000)}`);
     assert.equal(long.status, 414);
-    assert.match(long.body.detail, /query string longer than 8192/);
+    assert.match(long.body.detail, /query string longer than 24576 characters: .*POST \/search_docs/);
+    const posted = await post('/search_docs', { query: 'x'.repeat(2000), tags: Array.from({ length: 100 }, () => 'ü'.repeat(200)) });
+    assert.equal(posted.status, 200, 'long inputs go in a POST body');
+    assert.deepEqual(posted.body.results, []);
+    const postedBad = await post('/search_docs', { query: '', max_results: 'lots' });
+    assert.equal(postedBad.status, 422);
+    assert.match(postedBad.body.detail, /query must not be empty; max_results must be a whole number from 1 to 100 \(got "lots"\)/);
   });
 });
 

@@ -148,7 +148,7 @@ export function remoteBackend(baseUrl: string, token?: string, localKey?: string
   return {
     kind: 'remote',
     where: baseUrl,
-    searchDocs: (i) => call('GET', '/search_docs', i),
+    searchDocs: (i) => call('POST', '/search_docs', i),
     listDocPages: (i) => call('GET', '/list_doc_pages', i),
     getDocPage: (i) => call('GET', '/get_doc_page', i),
     listTags: (i) => call('GET', '/list_tags', i),

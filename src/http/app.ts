@@ -32,8 +32,9 @@ export interface HttpAppOptions {
   /** Largest accepted request body in bytes (default 1 MiB); larger bodies get 413. */
   bodyLimit?: number;
   /**
-   * Longest accepted query string in characters (default 8 KiB); longer ones get 414. Node itself refuses
-   * request heads over 16 KiB (431), so the limit sits below that to answer with a readable detail.
+   * Longest accepted query string in characters (default 24 KiB: a 2,000-character query in any script,
+   * percent-encoded, fits); longer ones get 414. The server refuses request heads over 32 KiB (431,
+   * MAX_HEADER_BYTES), so the limit sits below that to answer with a readable detail.
    */
   maxQueryLength?: number;
   /**
@@ -54,7 +55,7 @@ export interface HttpAppOptions {
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
-export const DEFAULT_MAX_QUERY_LENGTH = 8 * 1024;
+export const DEFAULT_MAX_QUERY_LENGTH = 24 * 1024;
 
 /** Query parameters that may repeat (`tags=a&tags=b`); every other one takes its last value, as FastAPI did. */
 const REPEATABLE = new Set(['tags', 'status']);
@@ -119,7 +120,7 @@ const errors = (...codes: number[]) => {
     404: 'No such page or job.',
     409: 'This process does not run crawl jobs.',
     413: 'The body is larger than the limit (1 MiB by default).',
-    414: 'The query string is longer than the limit (8 KiB by default).',
+    414: 'The query string is longer than the limit (24 KiB by default).',
     415: 'The body is not sent as application/json.',
     422: 'An input is missing or out of range; detail names it.',
   };
@@ -165,7 +166,9 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
   app.addHook('onRequest', async (req, reply) => {
     const q = req.url.indexOf('?');
     if (q >= 0 && req.url.length - q - 1 > maxQuery) {
-      return reply.code(414).send({ detail: `query string longer than ${maxQuery} characters: send fewer or shorter parameters` });
+      return reply.code(414).send({
+        detail: `query string longer than ${maxQuery} characters: send fewer or shorter parameters (search_docs also takes its inputs as a JSON body: POST /search_docs)`,
+      });
     }
   });
   if (opts.allowedHosts) {
@@ -224,6 +227,23 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
   const query = (req: FastifyRequest) => singleValued(req.query);
   const body = (req: FastifyRequest) => (req.body ?? {}) as never;
 
+  const searchResults = obj(
+    {
+      results: {
+        type: 'array',
+        items: obj(
+          {
+            chunk_text: str, page_id: str, tags: strings, score: num, url: str, title: { type: ['string', 'null'] },
+            full_document: { type: 'boolean' },
+            truncated: { type: 'boolean', description: 'With return_full_document_text: the page text was cut, or left out, at the answer\'s limit.' },
+          },
+          'The best chunk of one page (or the whole page with return_full_document_text).',
+        ),
+      },
+      note: { type: 'string', description: 'Present when full-document text was truncated: why, and how to read the rest.' },
+    },
+    `Results, best first. With return_full_document_text an answer carries at most ${MAX_FULL_TEXT_CHARS.toLocaleString('en-US')} characters of page text.`,
+  );
   app.get('/search_docs', {
     schema: {
       tags: ['search'],
@@ -234,27 +254,22 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
         'score: in vector mode 1 - cosine distance; in keyword mode the BM25 score; in hybrid mode the fused RRF score (higher is better).',
       querystring: docSchema(service.searchDocsInput),
       response: {
-        200: obj(
-          {
-            results: {
-              type: 'array',
-              items: obj(
-                {
-                  chunk_text: str, page_id: str, tags: strings, score: num, url: str, title: { type: ['string', 'null'] },
-                  full_document: { type: 'boolean' },
-                  truncated: { type: 'boolean', description: 'With return_full_document_text: the page text was cut, or left out, at the answer\'s limit.' },
-                },
-                'The best chunk of one page (or the whole page with return_full_document_text).',
-              ),
-            },
-            note: { type: 'string', description: 'Present when full-document text was truncated: why, and how to read the rest.' },
-          },
-          `Results, best first. With return_full_document_text an answer carries at most ${MAX_FULL_TEXT_CHARS.toLocaleString('en-US')} characters of page text.`,
-        ),
+        200: searchResults,
         ...errors(401, 414, 422),
       },
     },
   }, async (req) => service.searchDocs(ctx, query(req)));
+
+  // The same search with its inputs in a JSON body: for inputs longer than a query string carries.
+  app.post('/search_docs', {
+    schema: {
+      tags: ['search'],
+      summary: 'Search indexed documentation (inputs as a JSON body)',
+      description: 'The same as GET /search_docs, for clients whose inputs would make the query string too long.',
+      body: docSchema(service.searchDocsInput),
+      response: { 200: searchResults, ...errors(401, 413, 415, 422) },
+    },
+  }, async (req) => service.searchDocs(ctx, body(req)));
 
   app.get('/list_doc_pages', {
     schema: {

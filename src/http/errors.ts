@@ -62,7 +62,7 @@ export function clientErrorHandler(limits: { maxHeaderBytes: number; headersTime
       detail = `the request was not received in time (headers within ${limits.headersTimeoutMs / 1000} s, the whole request within ${limits.requestTimeoutMs / 1000} s): send it again, all at once`;
     } else if (err.code === 'HPE_HEADER_OVERFLOW') {
       status = 431;
-      detail = `the request line and headers are larger than ${limits.maxHeaderBytes / 1024} KiB: send a shorter query string (put long inputs in a POST body) or fewer headers`;
+      detail = `the request line and headers are larger than ${limits.maxHeaderBytes / 1024} KiB: send a shorter query string (search_docs also takes its inputs as a JSON body: POST /search_docs) or fewer headers`;
     }
     const body = JSON.stringify({ detail });
     const reason = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[status];

@@ -28,14 +28,17 @@ export const DEFAULT_TIMEOUTS: HttpTimeouts = {
   checkIntervalMs: 1_000,
 };
 
-/** Largest request head Node accepts (16 KiB unless --max-http-header-size); larger ones get 431. */
-export const MAX_HEADER_BYTES = maxHeaderSize;
+/**
+ * Largest request head the server accepts (larger ones get 431): 32 KiB, or Node's own limit if raised
+ * higher (--max-http-header-size). Room for the longest query string (DEFAULT_MAX_QUERY_LENGTH) and headers.
+ */
+export const MAX_HEADER_BYTES = Math.max(maxHeaderSize, 32 * 1024);
 
 /** The Fastify constructor options that apply the timeouts. */
 export function timeoutOptions(t: HttpTimeouts) {
   return {
     requestTimeout: t.requestMs,
     keepAliveTimeout: t.keepAliveMs,
-    http: { headersTimeout: Math.min(t.headersMs, t.requestMs), connectionsCheckingInterval: t.checkIntervalMs },
+    http: { headersTimeout: Math.min(t.headersMs, t.requestMs), connectionsCheckingInterval: t.checkIntervalMs, maxHeaderSize: MAX_HEADER_BYTES },
   };
 }
