@@ -285,6 +285,9 @@ describe('hostile API requests', () => {
       ['/fetch_url', JSON.stringify({ url: 'https://docs.test/', exclude: Array(51).fill('a') }), /exclude has too many entries: at most 50 \(got 51\): combine patterns/],
       // a lone surrogate would be stored as U+FFFD: a tag nobody could type again
       ['/fetch_url', '{"url":"https://docs.test/","tags":["ok","\\ud800"]}', /^tags must be valid Unicode text \(it holds a lone UTF-16 surrogate/],
+      // a misspelt field would silently leave its field at the default: 100 pages crawled for max_page 5
+      ['/fetch_url', '{"url":"https://docs.test/","max_page":5,"maxDepth":1,"tag":"x","comment":"extra fields are ignored"}',
+        /^"max_page" is not an input here: did you mean max_pages\?; "maxDepth" is not an input here: did you mean max_depth\?; "tag" is not an input here: did you mean tags\?$/],
       // tags are words to filter on: bounded in number and length, no control characters
       ['/fetch_url', JSON.stringify({ url: 'https://docs.test/', tags: Array.from({ length: 2000 }, (_, i) => `t${i}`) }), /^tags has too many entries: at most 100 \(got 2,000\)$/],
       ['/fetch_url', JSON.stringify({ url: 'https://docs.test/', tags: ['ok', 'x'.repeat(300_000)] }), /^tags must each be at most 200 characters \(got one of 300,000: "xxx/],
@@ -305,6 +308,9 @@ describe('hostile API requests', () => {
       search.body!.detail,
       'max_results must be a whole number from 1 to 100 (got 1e+308); return_full_document_text must be true or false (got "yes"); mode must be one of hybrid, vector or keyword (got "fast")',
     );
+    const typo = await get('/search_docs?query=x&max_result=3&utm_source=mail');
+    assert.equal(typo.status, 422);
+    assert.equal(typo.body!.detail, '"max_result" is not an input here: did you mean max_results?');
     const jobs = await get('/jobs?limit=many&status=done');
     assert.equal(jobs.status, 422);
     assert.equal(jobs.body!.detail, 'limit must be a whole number from 1 to 1,000 (got "many"); status must be one of pending, running, completed, failed, cancelled (got "done")');

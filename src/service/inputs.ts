@@ -2,6 +2,7 @@
  * Input schemas of the service operations (zod). REST, MCP and CLI validate through these, so limits,
  * defaults and messages are the same everywhere.
  */
+import { distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { compileUrlPattern } from '../ingest/fetch/url.js';
 import { JOB_STATUSES } from '../store/jobs.js';
@@ -215,9 +216,10 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   if (schema instanceof z.ZodObject && (typeof value !== 'object' || Array.isArray(value))) {
     throw new ValidationError(`the inputs must be a JSON object of named fields, e.g. {"${Object.keys(schema.shape)[0]}": ...} (got ${kindOf(value)})`);
   }
+  const typos = schema instanceof z.ZodObject ? misspelledFields(Object.keys(schema.shape), value as Record<string, unknown>) : [];
   const r = schema.safeParse(schema instanceof z.ZodObject ? withNonNumbersMarked(schema, value as Record<string, unknown>) : value);
-  if (r.success) return r.data;
-  const messages = r.error.issues.map((i) => {
+  if (r.success && !typos.length) return r.data;
+  const messages = (r.success ? [] : r.error.issues).map((i) => {
     const path = i.path.join('.');
     // A number field's coercion leaves NaN where the value was, so the message shows the value as it came.
     const message = i.code === 'invalid_type' && i.expected === 'number' && !i.message.includes('(got ') ? `${i.message} (got ${gotValue(valueAt(value, i.path))})` : i.message;
@@ -225,7 +227,23 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
     return path && !message.startsWith(String(i.path[0])) ? `${path}: ${message}` : message;
   });
   // One wrong value can fail several checks with the same message (1e308 is neither safe nor in range).
-  throw new ValidationError([...new Set(messages)].join('; '));
+  throw new ValidationError([...new Set([...typos, ...messages])].join('; '));
+}
+
+/**
+ * Unknown fields that look like a misspelling of a known one (`max_page`, `maxPages`, `tag`), each as a
+ * message naming the field meant. Other unknown fields are ignored, as the Python service ignored them:
+ * existing clients may send extras, but a typo would otherwise silently leave its field at the default.
+ */
+function misspelledFields(known: readonly string[], input: Record<string, unknown>): string[] {
+  const squash = (k: string) => k.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const out: string[] = [];
+  for (const key of Object.keys(input)) {
+    if (known.includes(key) || input[key] === undefined || key.length > 64) continue;
+    const meant = known.find((k) => squash(k) === squash(key) || distance(key.toLowerCase(), k) <= Math.max(1, Math.floor(k.length / 4)));
+    if (meant) out.push(`${JSON.stringify(key.slice(0, 50))} is not an input here: did you mean ${meant}?`);
+  }
+  return out;
 }
 
 /** A number as it comes in JSON or in a query string: digits, maybe a sign, a fraction and an exponent. */
