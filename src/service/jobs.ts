@@ -9,6 +9,9 @@ import { isIP } from 'node:net';
 import { AddressPolicy } from '../ingest/fetch/net-guard.js';
 import { BACKGROUND_LANE, inReadLane } from '../db/read-lane.js';
 
+/** Crawl jobs that may wait to start: a client in a loop would otherwise queue jobs without end. */
+export const MAX_PENDING_JOBS = 1000;
+
 /** Starts a crawl job and returns its id at once; the job row exists before this returns. */
 export async function fetchUrl(ctx: DoctorContext, input: FetchUrlInput): Promise<{ job_id: string; status: JobStatus; url: string }> {
   const p = parseInput(fetchUrlInput, input);
@@ -22,6 +25,13 @@ export async function fetchUrl(ctx: DoctorContext, input: FetchUrlInput): Promis
     } catch (e) {
       throw new ValidationError((e as Error).message);
     }
+  }
+  const waiting = await ctx.store.jobs.countPending();
+  if (waiting >= MAX_PENDING_JOBS) {
+    throw new ConflictError(
+      `${waiting.toLocaleString('en-US')} crawl jobs are waiting to start already (at most ${MAX_PENDING_JOBS.toLocaleString('en-US')}): ` +
+        'wait for some to finish, or cancel those not needed (doctor jobs, cancel_job), then start this one again',
+    );
   }
   const job_id = randomUUID();
   // The crawl runs in the background lane, not in the lane of the request that started it (src/db/read-lane.ts).

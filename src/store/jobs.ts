@@ -111,6 +111,12 @@ export class JobStore {
     );
   }
 
+  /** Jobs waiting to start. */
+  async countPending(): Promise<number> {
+    const [row] = await this.db.all<{ n: number }>("SELECT count(*)::INTEGER AS n FROM jobs WHERE status = $status", { status: 'pending' });
+    return row?.n ?? 0;
+  }
+
   /** Newest first. */
   async list(opts: { status?: readonly JobStatus[]; limit?: number } = {}): Promise<JobRecord[]> {
     const rows = await this.db.all<JobRecord>(
