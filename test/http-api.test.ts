@@ -127,6 +127,17 @@ describe('REST API', () => {
     const bad = await post('/fetch_url', '{not json');
     assert.equal(bad.status, 400);
     assert.match(bad.body.detail, /not valid JSON/);
+    // bytes that are not UTF-8 would be read as U+FFFD and stored in a tag nobody can type
+    const latin1 = await fetch(`${base}/fetch_url`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: Buffer.concat([Buffer.from('{"url":"https://x.test/","tags":["caf'), Buffer.from([0xe9]), Buffer.from('"]}')]),
+    });
+    assert.equal(latin1.status, 400);
+    assert.match(((await latin1.json()) as { detail: string }).detail, /^the body is not valid UTF-8: send the JSON encoded as UTF-8/);
+    const proto = await post('/fetch_url', '{"url":"https://x.test/","__proto__":{"max_pages":1}}');
+    assert.equal(proto.status, 400);
+    assert.match(proto.body.detail, /holds a "__proto__" or "constructor": \{"prototype": \.\.\.\} key, which is refused/);
+    assert.equal((await post('/fetch_url', '{"url":"https://x.test/", "tags": ["caf\u00e9"], "max_pages": 1, "max_depth": 0}')).status, 200, 'escaped and UTF-8 text is taken');
     const form = await post('/fetch_url', 'url=https://x.test/', { 'content-type': 'application/x-www-form-urlencoded' });
     assert.equal(form.status, 415);
     assert.match(form.body.detail, /Content-Type: application\/json/);

@@ -15,6 +15,7 @@ import { MAX_FULL_TEXT_CHARS } from '../search/search-docs.js';
 import { JOB_STATUSES } from '../store/jobs.js';
 import { requireToken } from './auth.js';
 import { clientErrorHandler, frameworkError, sendError } from './errors.js';
+import { useStrictJsonBodies } from './json-body.js';
 import { DEFAULT_TIMEOUTS, MAX_HEADER_BYTES, timeoutOptions, type HttpTimeouts } from './limits.js';
 import { registerSiteMap } from './sitemap.js';
 import { eventStreams } from './sse.js';
@@ -160,6 +161,7 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   // Bodies are JSON only; anything else gets a 415 that says so (not a confusing 422 about a string).
   app.removeContentTypeParser('text/plain');
+  useStrictJsonBodies(app);
 
   // Requests' database reads share one lane, taking turns with background work (crawls) when connections are busy.
   app.addHook('onRequest', (_req, _reply, done) => inReadLane(REQUEST_LANE, done));
@@ -363,8 +365,9 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
       tags: ['manage'],
       summary: 'Delete indexed pages',
       description:
-        'Deletes the pages matching any of the selectors (tags, domain, page_ids) with their chunks and embeddings, in one transaction, ' +
-        'and says what it deleted. At least one selector is required.',
+        'Deletes the pages the selectors pick (tags: pages with any of them; domain; page_ids; root_page_id: every page of that site) ' +
+        'with their chunks and embeddings, in one transaction, and says what it deleted. At least one selector is required; ' +
+        'when several are given, a page must match all of them.',
       body: docSchema(service.deleteDocsInput),
       response: {
         200: obj({ deleted_pages: int, deleted_chunks: int, page_ids: strings }, 'What was deleted.'),
