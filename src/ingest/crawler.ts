@@ -100,6 +100,17 @@ const STORE_BACKLOG_FACTOR = 4;
 const GROUP_BACKLOG = 96;
 /** Queued frontier entries read at once. */
 const READ_AHEAD = 64;
+/**
+ * Pages in a row (in the order they finish, a page embedded meanwhile breaks the row) that failed to embed
+ * after which the crawl stops, failed: the embeddings API is down or misconfigured, and every further page
+ * would be fetched only to fail the same way. One odd page that the API refuses does not stop a crawl.
+ */
+export const EMBED_FAILURES_TO_STOP = 5;
+/**
+ * Fewer when the API could not be reached at all, or kept rate limiting, after the embedder's own retries
+ * (each such page has already waited through them): that is no page's doing.
+ */
+export const UNREACHABLE_EMBED_FAILURES_TO_STOP = 3;
 
 export class Crawl {
   readonly stages: StageTimes = { fetch: 0, render: 0, extract: 0, chunk: 0, embed: 0, store: 0 };
@@ -121,6 +132,13 @@ export class Crawl {
   /** Pages crawled + skipped in the last progress published to listeners. */
   private published = 0;
   private fatal?: Error;
+  /** Aborted with `fatal`: pages in flight stop (and stay queued) instead of failing one by one. */
+  private readonly halt = new AbortController();
+  /** The crawl's signal and `halt`: what the work on pages listens to. */
+  private readonly work: AbortSignal;
+  /** Pages in a row whose embedding failed (see EMBED_FAILURES_TO_STOP), and the last such error. */
+  private embedFailures = 0;
+  private lastEmbedError: unknown;
   private readonly writer: GroupWriter;
   /** Queued frontier entries already read, in breadth-first order, not started yet. */
   private readonly ahead: FrontierEntry[] = [];
@@ -149,6 +167,7 @@ export class Crawl {
       respectRobots: o.respect_robots ?? deps.config.respectRobots,
     };
     this.maxDepth = job.max_depth ?? 3;
+    this.work = AbortSignal.any([signal, this.halt.signal]);
     this.frontier = new FrontierStore(deps.store.db);
     // Groups of a row group's chunks while pages are still being fetched or processed (see GroupWriter).
     this.writer = new GroupWriter(deps.store.db, {
@@ -190,16 +209,12 @@ export class Crawl {
     const maxInFlight = concurrency * STORE_BACKLOG_FACTOR + GROUP_BACKLOG;
     const inFlight = new Map<string, Promise<void>>();
     for (;;) {
-      this.throwIfCancelled();
-      if (this.fatal) {
-        await Promise.allSettled(inFlight.values());
-        throw this.fatal;
-      }
+      await this.throwIfStopped(inFlight);
       // The start page first, alone: pages stored before it would not know their site's root page.
       const width = this.startSettled ? concurrency : 1;
       const fetching = this.startSettled ? inFlight.size - this.storing.size : inFlight.size;
       const room = Math.min(width - fetching, maxInFlight - inFlight.size, this.job.max_pages - this.crawled - inFlight.size);
-      if (room > 0) {
+      if (room > 0 && !this.work.aborted) {
         // Queued entries are read ahead in breadth-first order (one query per batch, not per page); links
         // found meanwhile are never shallower than what was read, so the order holds.
         if (this.ahead.length < room) {
@@ -223,7 +238,7 @@ export class Crawl {
       await Promise.race([...inFlight.values(), new Promise<void>((resolve) => (this.wake = resolve))]);
       this.wake = undefined;
     }
-    this.throwIfCancelled();
+    await this.throwIfStopped(inFlight);
     await this.writeProgress(true);
     await store.db.checkpoint().catch(() => {});
     if (this.crawled === 0) {
@@ -297,9 +312,9 @@ export class Crawl {
           await this.markSkipped(entry, outcome.reason);
         }
       } catch (e) {
-        if (e instanceof CrawlCancelled || this.signal.aborted) return; // stays queued: resumed later
+        if (e instanceof CrawlCancelled || this.work.aborted) return; // stays queued: resumed later
         if (e instanceof EmbeddingError && (e.code === 'auth' || e.code === 'model')) {
-          this.fatal ??= e; // every page would fail the same way: stop the job with this reason
+          this.stop(e); // every page would fail the same way: stop the job with this reason
           return;
         }
         const reason = errorMessage(e);
@@ -309,12 +324,44 @@ export class Crawl {
       await this.writeProgress(false);
     } catch (e) {
       // the page could not even be marked (e.g. the database refused the write): the job stops with the reason
-      if (!this.signal.aborted) this.fatal ??= e instanceof Error ? e : new Error(errorMessage(e));
+      if (!this.work.aborted) this.stop(e instanceof Error ? e : new Error(errorMessage(e)));
     }
   }
 
+  /** Ends the crawl with this error (the first one given): pages in flight are abandoned, run() throws it. */
+  private stop(e: Error): void {
+    this.fatal ??= e;
+    this.halt.abort(e);
+    this.wake?.();
+  }
+
+  /**
+   * Counts pages in a row that failed to embed (a page embedded resets the count) and stops the crawl when
+   * there are too many: the embeddings API is down or misconfigured, not the page.
+   */
+  private embedOutcome(outcome: { ok: true } | { ok: false; error: unknown }): void {
+    if (outcome.ok) {
+      this.embedFailures = 0;
+      return;
+    }
+    if (this.work.aborted) return; // cancelled or stopping: not the API's failure
+    this.embedFailures++;
+    this.lastEmbedError = outcome.error;
+    const code = outcome.error instanceof EmbeddingError ? outcome.error.code : undefined;
+    const limit = code === 'network' || code === 'rate_limit' ? UNREACHABLE_EMBED_FAILURES_TO_STOP : EMBED_FAILURES_TO_STOP;
+    if (this.embedFailures < limit) return;
+    const { provider, model } = this.deps.embedder;
+    const cause = errorMessage(this.lastEmbedError).trim();
+    const settings = provider === 'openai' ? 'OPENAI_BASE_URL, OPENAI_API_KEY, DOCTOR_EMBEDDING_MODEL' : 'DOCTOR_EMBEDDING_PROVIDER, DOCTOR_EMBEDDING_MODEL';
+    const e = new Error(
+      `the crawl stopped: ${this.embedFailures} pages in a row could not be embedded (${provider} model "${model}"): ${cause}${/[.!?]$/.test(cause) ? '' : '.'} ` +
+        `Fix the embeddings API or the settings (${settings}), then crawl the site again: the pages stored so far are kept and not embedded again.`,
+    );
+    this.stop(e);
+  }
+
   private async processUrl(entry: FrontierEntry): Promise<{ kind: 'stored'; pageId: string } | { kind: 'skipped'; reason: string }> {
-    const got = this.deps.pageSource ? await this.deps.pageSource.process(this.job, entry, this.signal) : await this.fetchHere(entry);
+    const got = this.deps.pageSource ? await this.deps.pageSource.process(this.job, entry, this.work) : await this.fetchHere(entry);
     this.throwIfCancelled();
     if (got.kind === 'skipped') return got;
     const { finalUrl, page } = got;
@@ -365,7 +412,7 @@ export class Crawl {
         stages: this.stages,
       },
       entry.url,
-      this.signal,
+      this.work,
     );
     if (got.kind === 'skipped') return got;
     const { page, chunks, vectors, terms } = got.processed;
@@ -406,7 +453,8 @@ export class Crawl {
         root_page_id: entry.depth === 0 ? id : (this.rootPageId ?? existing?.root_page_id ?? id),
         depth: entry.depth,
         alsoInTx: (tx) => this.frontier.mark(this.job.job_id, entry.url, 'done', { page_id: id }, tx),
-        signal: this.signal,
+        signal: this.work,
+        onEmbed: (outcome) => this.embedOutcome(outcome),
         beforeWrite: () => {
           this.throwIfCancelled();
           // from here the page only waits for its commit: its fetch slot goes to the next page
@@ -470,8 +518,19 @@ export class Crawl {
     }
   }
 
-  private throwIfCancelled(): void {
+  /** Cancelled: throws CrawlCancelled. Stopped by an error: waits for the pages in flight, then throws it. */
+  private async throwIfStopped(inFlight: Map<string, Promise<void>>): Promise<void> {
     if (this.signal.aborted) throw new CrawlCancelled('crawl cancelled');
+    if (!this.fatal) return;
+    await Promise.allSettled(inFlight.values());
+    if (this.signal.aborted) throw new CrawlCancelled('crawl cancelled');
+    // the counts of the pages stored and skipped so far stay with the failed job
+    await this.writeProgress(true).catch(() => {});
+    throw this.fatal;
+  }
+
+  private throwIfCancelled(): void {
+    if (this.work.aborted) throw new CrawlCancelled('crawl cancelled');
   }
 }
 

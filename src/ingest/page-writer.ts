@@ -48,6 +48,12 @@ export interface PageToStore {
   /** Written in the page's own transaction (a frontier mark). */
   alsoInTx?: (tx: Tx) => Promise<void>;
   signal?: AbortSignal;
+  /**
+   * Told how calling the embedder went, when this page called it (not for an unchanged page, nor for one
+   * whose vectors came with it): `ok` true, or the error it threw (which writePage then rethrows). A crawl
+   * counts embedding failures in a row by it.
+   */
+  onEmbed?: (outcome: { ok: true } | { ok: false; error: unknown }) => void;
   /** Called before the write, after embedding: throws to abandon the page (a cancelled crawl). */
   beforeWrite?: () => void;
 }
@@ -100,11 +106,18 @@ export async function writePage(deps: PageWriterDeps, p: PageToStore): Promise<P
   }
   const terms = p.terms && p.chunks && p.terms.length === chunks.length ? p.terms : undefined;
   t = performance.now();
-  const vectors = p.vectors
-    ? [...p.vectors]
-    : chunks.length
-      ? await embedder.embed(chunks.map((c) => chunkSearchText(c, page.title)), { signal: p.signal })
-      : [];
+  let vectors: Float32Array[];
+  if (p.vectors) vectors = [...p.vectors];
+  else if (chunks.length === 0) vectors = [];
+  else {
+    try {
+      vectors = await embedder.embed(chunks.map((c) => chunkSearchText(c, page.title)), { signal: p.signal });
+    } catch (error) {
+      p.onEmbed?.({ ok: false, error });
+      throw error;
+    }
+    p.onEmbed?.({ ok: true });
+  }
   times.embed += performance.now() - t;
   p.beforeWrite?.();
   t = performance.now();
