@@ -183,7 +183,7 @@ export class Crawl {
       perHostDelayMs: deps.config.perHostDelayMs,
       dispatcher: deps.dispatcher,
     });
-    this.robots = new RobotsCache(this.fetcher, this.fetcher.userAgent);
+    this.robots = new RobotsCache(this.fetcher, this.fetcher.userAgent, this.work);
     this.inScope = makeScopeFilter(job.start_url, this.options.scope, this.options.include, this.options.exclude);
   }
 
@@ -259,8 +259,9 @@ export class Crawl {
       // honour robots.txt Crawl-delay (capped: a site asking for minutes between pages is crawled at 1 page / 10 s)
       const delay = this.options.respectRobots ? await this.robots.crawlDelay(origin) : undefined;
       if (delay && delay > 0) this.fetcher.setHostDelay(origin, Math.min(delay * 1000, 10_000));
-      const fromSitemaps = await discoverSitemapUrls(this.fetcher, origin, robotsMaps, { limit: this.job.max_pages * 5 });
-      const fromLlms = await discoverLlmsTxtUrls(this.fetcher, start);
+      // With the crawl's signal: a cancel or a shutdown must not wait for connections to a host that never answers.
+      const fromSitemaps = await discoverSitemapUrls(this.fetcher, origin, robotsMaps, { limit: this.job.max_pages * 5, signal: this.work });
+      const fromLlms = await discoverLlmsTxtUrls(this.fetcher, start, { signal: this.work });
       for (const raw of [...fromLlms, ...fromSitemaps]) {
         const url = normalizeUrl(raw);
         if (url && url !== start && this.inScope(url)) entries.push({ url, depth: 1, parent_page_id: null });

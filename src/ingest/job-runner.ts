@@ -139,7 +139,9 @@ export class JobRunner {
     await this.renderer.close().catch(() => {});
     await this.pool?.close();
     this.pool = undefined;
-    await this.dispatcher.close().catch(() => {});
+    // destroy, not close: the crawls have ended, and close() would wait for a connection attempt they left
+    // behind (to a host that does not answer: until the connect timeout).
+    await this.dispatcher.destroy().catch(() => {});
   }
 
   private pump(): void {

@@ -309,7 +309,7 @@ export class Fetcher {
   private async fetchOnce(url: string, signal?: AbortSignal): Promise<Hop> {
     // One deadline for headers and the whole body (undici's body timeout only measures the gap between chunks).
     const timeout = AbortSignal.timeout(this.o.timeoutMs);
-    const res = await request(url, {
+    const pending = request(url, {
       method: 'GET',
       dispatcher: this.opts.dispatcher,
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
@@ -321,6 +321,7 @@ export class Fetcher {
       headersTimeout: this.o.timeoutMs,
       bodyTimeout: this.o.timeoutMs,
     });
+    const res = await untilAborted(pending, signal);
     const header = (name: string): string | undefined => {
       const v = res.headers[name];
       return Array.isArray(v) ? v[0] : v;
@@ -363,6 +364,33 @@ export class Fetcher {
 }
 
 /** Reads away a small unwanted body (keeps the connection reusable); larger ones close it. */
+/**
+ * The request's response, or the signal's reason as soon as it aborts: undici notices an abort only once
+ * a connection attempt in progress ends (seconds, to a host that does not answer), and a cancelled crawl or
+ * a server shutting down must not wait for that. A response that still arrives later is discarded.
+ */
+function untilAborted(pending: Promise<Dispatcher.ResponseData>, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+  if (!signal) return pending;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      pending.then((res) => discard(res.body), () => {});
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (res) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(res);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 function discard(body: Dispatcher.ResponseData['body']): void {
   body.dump({ limit: 64 * 1024 }).catch(() => {});
 }

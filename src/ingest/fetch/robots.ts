@@ -48,10 +48,12 @@ export class RobotsCache {
   /**
    * @param fetcher - used to fetch `/robots.txt`
    * @param userAgent - whose rules apply (default: the fetcher's User-Agent); only its product token counts
+   * @param signal - the crawl's: aborting it ends a robots.txt fetch still connecting (which then allows all)
    */
   constructor(
     private readonly fetcher: Fetcher,
     userAgent: string = fetcher.userAgent,
+    private readonly signal?: AbortSignal,
   ) {
     this.token = robotsToken(userAgent);
   }
@@ -61,7 +63,7 @@ export class RobotsCache {
     let p = this.cache.get(key);
     if (!p) {
       const url = `${key}/robots.txt`;
-      p = this.fetcher.fetch(url).then(
+      p = this.fetcher.fetch(url, { signal: this.signal }).then(
         (res) => {
           if (!res.ok) return null;
           // A site that answers every path with its HTML app shell has no robots.txt.
