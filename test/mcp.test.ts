@@ -259,15 +259,87 @@ describe('MCP HTTP sessions and shutdown', () => {
     }
   });
 
-  it('caps the number of sessions', async () => {
+  const initialized = async (base: string) => {
+    const init = await rpc(base, INITIALIZE);
+    assert.equal(init.status, 200);
+    const sid = init.headers.get('mcp-session-id')!;
+    await init.text();
+    assert.equal((await rpc(base, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'mcp-session-id': sid })).status, 202);
+    return sid;
+  };
+  const listTools = async (base: string, sid: string) => {
+    const res = await rpc(base, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'mcp-session-id': sid });
+    await res.text();
+    return res.status;
+  };
+  /** Opens the session's GET notification stream and keeps it open until aborted. */
+  const openStream = async (base: string, sid: string) => {
+    const abort = new AbortController();
+    const res = await fetch(`${base}/mcp`, { headers: { accept: 'text/event-stream', 'mcp-session-id': sid }, signal: abort.signal });
+    assert.equal(res.status, 200);
+    return () => {
+      abort.abort();
+      return res.body?.cancel().catch(() => {});
+    };
+  };
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('a full session table makes room for a new client by closing the session idle the longest', async () => {
+    const { app, base } = await start({ maxSessions: 2 });
+    const clients: Client[] = [];
+    try {
+      // sessions a client opened and never closed (no DELETE, no stream)
+      const a = await initialized(base);
+      await pause(5);
+      const b = await initialized(base);
+      await pause(5);
+      assert.equal(await listTools(base, a), 200, 'a is used again: b is now the one idle the longest');
+      await pause(5);
+      const fresh = new Client({ name: 'fresh', version: '1' });
+      await fresh.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)) as Transport);
+      clients.push(fresh);
+      assert.ok((await fresh.listTools()).tools.length > 0, 'a new client gets in although the table was full');
+      assert.equal(await listTools(base, b), 404, 'the session idle the longest was closed: its client is told to initialize again');
+      assert.equal(await listTools(base, a), 200, 'the more recently used one is kept');
+      const next = new Client({ name: 'next', version: '1' });
+      await next.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)) as Transport);
+      clients.push(next);
+      assert.ok((await next.listTools()).tools.length > 0);
+      assert.equal(await listTools(base, a), 404);
+      assert.ok((await fresh.listTools()).tools.length > 0, 'the connected client keeps its session');
+    } finally {
+      for (const c of clients) await c.close();
+      await app.close();
+    }
+  });
+
+  it('when every session is busy, a new client gets 503 with Retry-After and what to do', async () => {
     const { app, base } = await start({ maxSessions: 1 });
     try {
-      const first = await rpc(base, INITIALIZE);
-      assert.equal(first.status, 200);
-      await first.text();
-      const second = await rpc(base, INITIALIZE);
-      assert.equal(second.status, 503);
-      assert.match(await second.text(), /too many MCP sessions/);
+      const busy = await initialized(base);
+      const close = await openStream(base, busy);
+      const refused = await rpc(base, INITIALIZE);
+      assert.equal(refused.status, 503);
+      assert.match(refused.headers.get('retry-after') ?? '', /^[1-9]\d*$/, 'Retry-After in seconds');
+      const body = (await refused.json()) as { error: { message: string } };
+      assert.match(body.error.message, /too many MCP sessions \(1\).*busy.*try again/i);
+      const sse = await fetch(`${base}/sse`, { headers: { accept: 'text/event-stream' } });
+      assert.equal(sse.status, 503, 'the SSE transport too');
+      assert.match(sse.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+      await sse.text();
+      assert.equal(await listTools(base, busy), 200, 'the busy session was left alone');
+
+      await close();
+      // once its stream has closed the session is idle, and gives way to a new client
+      let admitted = 0;
+      for (let i = 0; i < 50 && admitted !== 200; i++) {
+        await pause(20);
+        const res = await rpc(base, INITIALIZE);
+        admitted = res.status;
+        await res.text();
+      }
+      assert.equal(admitted, 200);
+      assert.equal(await listTools(base, busy), 404);
     } finally {
       await app.close();
     }

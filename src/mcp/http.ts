@@ -1,7 +1,10 @@
 /**
  * MCP over HTTP on the REST server's Fastify instance:
  * - Streamable HTTP at /mcp (POST/GET/DELETE with `mcp-session-id`), one server + transport per session,
- *   closed on DELETE, on shutdown, or after `sessionIdleMs` without requests or open streams;
+ *   closed on DELETE, on shutdown, or after `sessionIdleMs` without requests or open streams; when
+ *   `maxSessions` are open, a new client takes the place of the idle session unused the longest (a client
+ *   that never closes its sessions cannot lock others out), and is refused with 503 + Retry-After only
+ *   when every session has a request or a stream open;
  * - the older SSE transport at the same URL, so existing `{"type": "sse", "url": ".../mcp"}` configs keep
  *   working: a GET /mcp asking for text/event-stream *without* a session id opens an SSE stream whose
  *   `endpoint` event points to POST /messages?sessionId=... (GET /sse is an alias). A Streamable HTTP client
@@ -21,7 +24,11 @@ import type { McpTarget } from './operations.js';
 export interface McpHttpOptions extends McpOptions {
   /** Close a Streamable HTTP session after this long without requests or open streams (ms). Default 30 min. */
   sessionIdleMs?: number;
-  /** Most concurrent sessions (Streamable HTTP + SSE); further initialize requests get 503. Default 1000. */
+  /**
+   * Most concurrent sessions (Streamable HTTP + SSE). Default 1000. When they are all open, a new session
+   * replaces the idle one (no request in flight, no open stream) unused the longest; only when none is idle
+   * is the new client refused (503 with Retry-After).
+   */
   maxSessions?: number;
   /**
    * Browser origins allowed besides loopback ones (http://localhost:*, http://127.0.0.1:*, http://[::1]:*),
@@ -40,6 +47,9 @@ interface StreamableSession {
 const rpcError = (reply: FastifyReply, status: number, code: number, message: string) =>
   reply.code(status).send({ jsonrpc: '2.0', error: { code, message }, id: null });
 
+/** Seconds a client refused for a full session table is told to wait (Retry-After). */
+const FULL_RETRY_AFTER_S = 10;
+
 const isLoopbackHost = (hostname: string) =>
   hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 
@@ -49,7 +59,30 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
   const allowedOrigins = new Set((opts.allowedOrigins ?? []).map((o) => o.replace(/\/+$/, '').toLowerCase()));
   const streamable = new Map<string, StreamableSession>();
   const sse = new Map<string, SSEServerTransport>();
-  const sessionCount = () => streamable.size + sse.size;
+  /** Streamable HTTP sessions being created: not in `streamable` until their initialize request is handled. */
+  let initializing = 0;
+  const sessionCount = () => streamable.size + sse.size + initializing;
+
+  /**
+   * Makes room for one more session if the table is full, by closing the idle Streamable HTTP session (no
+   * request in flight, no open stream) unused the longest; its client's next request gets the 404 that tells
+   * it to initialize again. False when every session is busy. (SSE sessions always hold their stream open.)
+   */
+  const makeRoom = (): boolean => {
+    while (sessionCount() >= maxSessions) {
+      let oldest: [string, StreamableSession] | undefined;
+      for (const entry of streamable) {
+        if (entry[1].open <= 0 && (!oldest || entry[1].lastSeen < oldest[1].lastSeen)) oldest = entry;
+      }
+      if (!oldest) return false;
+      streamable.delete(oldest[0]);
+      void oldest[1].transport.close().catch(() => {});
+    }
+    return true;
+  };
+  const fullMessage = () =>
+    `too many MCP sessions (${maxSessions}), and every one is busy with a request or an open stream: try again in ${FULL_RETRY_AFTER_S} s, ` +
+    'and end sessions you no longer use (DELETE /mcp with their mcp-session-id, or close the client)';
 
   const checkOrigin = async (req: FastifyRequest, reply: FastifyReply) => {
     const origin = req.headers.origin;
@@ -67,7 +100,7 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
   };
 
   const openSse = async (req: FastifyRequest, reply: FastifyReply) => {
-    if (sessionCount() >= maxSessions) return reply.code(503).send({ detail: `too many MCP sessions (${maxSessions}); try again later` });
+    if (!makeRoom()) return reply.code(503).header('retry-after', String(FULL_RETRY_AFTER_S)).send({ detail: fullMessage() });
     reply.hijack();
     const transport = new SSEServerTransport('/messages', reply.raw);
     sse.set(transport.sessionId, transport);
@@ -81,17 +114,25 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
     const header = req.headers['mcp-session-id'];
     const id = Array.isArray(header) ? header[0] : header;
     let session = id ? streamable.get(id) : undefined;
+    /** For a session being created: stops counting it as initializing (once it is in the table, or failed). */
+    let initialized: (() => void) | undefined;
     if (!session) {
-      if (id) return rpcError(reply, 404, -32001, 'unknown or expired MCP session: initialize a new session');
+      if (id) {
+        return rpcError(reply, 404, -32001, 'unknown or expired MCP session (closed when idle too long, or to make room for new clients): initialize a new session');
+      }
       if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
         return rpcError(reply, 400, -32000, 'no MCP session: send an initialize request (POST) first, or GET with Accept: text/event-stream for the SSE transport');
       }
-      if (sessionCount() >= maxSessions) return rpcError(reply, 503, -32000, `too many MCP sessions (${maxSessions}); try again later`);
+      if (!makeRoom()) {
+        reply.header('retry-after', String(FULL_RETRY_AFTER_S));
+        return rpcError(reply, 503, -32000, fullMessage());
+      }
       const created: StreamableSession = {
         transport: new StreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),
           onsessioninitialized: (sid) => {
             streamable.set(sid, created);
+            initialized?.();
           },
         }),
         lastSeen: Date.now(),
@@ -100,13 +141,26 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
       created.transport.onclose = () => {
         if (created.transport.sessionId) streamable.delete(created.transport.sessionId);
       };
-      await connectMcpServer(target, created.transport, opts);
+      // counted from here, so that concurrent initialize requests cannot overfill the table
+      initializing++;
+      let counted = true;
+      initialized = () => {
+        if (counted) initializing--;
+        counted = false;
+      };
+      try {
+        await connectMcpServer(target, created.transport, opts);
+      } catch (e) {
+        initialized();
+        throw e;
+      }
       session = created;
+    } else {
+      // A tools/call whose params are not an object never reaches the SDK's handlers (its transport answers
+      // "Parse error" without the request id): answer it here, as invalid params.
+      const invalid = invalidParamsAnswer(req.body);
+      if (invalid) return reply.code(200).send(invalid);
     }
-    // A tools/call whose params are not an object never reaches the SDK's handlers (its transport answers
-    // "Parse error" without the request id): answer it here, as invalid params.
-    const invalid = invalidParamsAnswer(req.body);
-    if (invalid) return reply.code(200).send(invalid);
     const s = session;
     s.lastSeen = Date.now();
     s.open++;
@@ -115,7 +169,15 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
       s.lastSeen = Date.now();
     });
     reply.hijack();
-    await s.transport.handleRequest(req.raw, reply.raw, req.body);
+    try {
+      await s.transport.handleRequest(req.raw, reply.raw, req.body);
+    } finally {
+      if (initialized) {
+        initialized();
+        // an initialize request the transport refused leaves no session: free its server
+        if (!s.transport.sessionId) void s.transport.close().catch(() => {});
+      }
+    }
   };
 
   const route = { schema: { hide: true }, onRequest: checkOrigin };
