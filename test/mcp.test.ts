@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -359,7 +361,7 @@ describe('MCP HTTP sessions and shutdown', () => {
 });
 
 describe('MCP over stdio (doctor mcp)', () => {
-  it('serves the tools from the database when no server runs', async () => {
+  const seeded = async () => {
     const dir = tempDir();
     const seed = await makeContext({ dbPath: join(dir, 'doctor.duckdb'), runner: false, embedder: new (await import('../src/embed/lexical.js')).LexicalEmbedder() });
     await addPages(seed, [
@@ -367,10 +369,16 @@ describe('MCP over stdio (doctor mcp)', () => {
       { id: 'install', title: 'Install', markdown: '# Install\n\npip install kettle', tags: ['kettle'] },
     ]);
     await seed.close();
+    return dir;
+  };
+  const childEnv = { ...process.env, DOCTOR_LOG_LEVEL: 'warn', DOCTOR_ALLOW_HOSTS: '127.0.0.1' } as Record<string, string>;
+
+  it('serves the tools from the database when no server runs', async () => {
+    const dir = await seeded();
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', dir, 'mcp'],
-      env: { ...process.env, DOCTOR_LOG_LEVEL: 'warn', DOCTOR_ALLOW_HOSTS: '127.0.0.1' } as Record<string, string>,
+      env: childEnv,
       stderr: 'pipe',
     });
     const client = new Client({ name: 'stdio', version: '1' });
@@ -380,5 +388,39 @@ describe('MCP over stdio (doctor mcp)', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it('answers every request it received before stdin ended, then exits', async () => {
+    const dir = await seeded();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', dir, 'mcp'], { env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = once(child, 'exit');
+    const call = (id: number, name: string, args: object) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+    // as `printf '...' | doctor mcp` sends them: all at once, then end of input
+    child.stdin.end(
+      [
+        INITIALIZE,
+        { jsonrpc: '2.0', method: 'notifications/initialized' },
+        call(2, 'search_docs', { query: 'retried with backoff' }),
+        call(3, 'list_tags', {}),
+        call(4, 'get_doc_page', { page_id: 'install' }),
+        { jsonrpc: '2.0', id: 5, method: 'tools/list' },
+      ]
+        .map((m) => JSON.stringify(m))
+        .join('\n') + '\n',
+    );
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const [code] = await exited;
+    clearTimeout(timer);
+    assert.equal(code, 0, stderr);
+    const answers = new Map(stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).map((m) => [m.id, m]));
+    assert.deepEqual([...answers.keys()].sort(), [1, 2, 3, 4, 5], `every request answered; stdout: ${stdout.slice(0, 500)}`);
+    assert.equal(JSON.parse(answers.get(2)!.result.content[0].text).results[0].page_id, 'retry');
+    assert.deepEqual(JSON.parse(answers.get(3)!.result.content[0].text).tags, ['kettle']);
+    assert.match(answers.get(4)!.result.content[0].text, /pip install kettle/);
+    assert.equal(answers.get(5)!.result.tools.length, ALL_TOOLS.length);
   });
 });
