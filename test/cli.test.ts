@@ -70,6 +70,43 @@ describe('CLI without a server (opens the database itself)', () => {
   });
 });
 
+describe('stopping a doctor crawl that runs the crawl itself (no server)', () => {
+  let site: DocSite;
+  before(async () => {
+    site = await startDocSite({ delayMs: 400 });
+  });
+  after(() => site.close());
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} cancels the job and ends the command promptly; doctor jobs shows it cancelled, and nothing resumes it`, async () => {
+      const dir = tempDir();
+      const child = spawn(process.execPath, [...CLI, '--data-dir', dir, 'crawl', `${site.url}/docs/index.html`, '--max-pages', '20', '--allow-hosts', '127.0.0.1'], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      for (let i = 0; i < 600 && !/running: /.test(stderr); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.match(stderr, /running: /, 'the crawl has started');
+      const jobId = /job ([0-9a-f-]{36})/.exec(stderr)![1]!;
+      const sentAt = Date.now();
+      child.kill(signal);
+      const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running'), 15_000).unref())]);
+      if (code === 'still running') child.kill('SIGKILL');
+      assert.equal(code, 1, `ends as a cancelled crawl, within 15 s of ${signal}: ${stderr}`);
+      assert.ok(Date.now() - sentAt < 10_000);
+      assert.match(stderr, /cancelling/);
+      const jobs = await doctor(dir, 'jobs');
+      assert.match(jobs.stdout, new RegExp(`^${jobId}\\s+cancelled\\b.*\\(cancelled by request\\)`, 'm'));
+      // a later crawl in this data directory (its runner picks up unfinished jobs) does not resume it
+      const later = await doctor(dir, 'crawl', `${site.url}/docs/guide/config.html`, '--max-pages', '1', '--allow-hosts', '127.0.0.1', '--json');
+      assert.equal(later.code, 0, later.stderr);
+      assert.match((await doctor(dir, 'job', jobId)).stdout, /cancelled/);
+    });
+  }
+});
+
 describe('CLI with a running server (talks to it over HTTP)', () => {
   let site: DocSite;
   const dir = tempDir();

@@ -111,16 +111,24 @@ export function registerCrawl(program: Command): void {
     });
 }
 
-/** Polls the job (locally or on the server) with a progress bar until it finishes; Ctrl-C cancels it. */
+/**
+ * Polls the job (locally or on the server) with a progress bar until it finishes. Ctrl-C (SIGINT) or SIGTERM
+ * (kill, `timeout`, a process manager) cancels it and the command ends when it has stopped: without a server
+ * the crawl runs in this process, and ending it outright left the job `running` in the database, where the
+ * next process to start a job runner resumed it. A second signal ends the command at once.
+ */
 async function follow(b: Backend, jobId: string): Promise<JobProgress> {
   const view = crawlProgress();
   let cancelled = false;
-  const onSigint = () => {
+  const onSignal = () => {
     cancelled = true;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     process.stderr.write('\ncancelling...\n');
     void b.cancelJob({ job_id: jobId }).catch(() => {});
   };
-  process.once('SIGINT', onSigint);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     for (;;) {
       const p = await b.jobProgress({ job_id: jobId });
@@ -130,6 +138,7 @@ async function follow(b: Backend, jobId: string): Promise<JobProgress> {
     }
   } finally {
     view.stop();
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
