@@ -274,16 +274,6 @@ describe('MCP HTTP sessions and shutdown', () => {
     await res.text();
     return res.status;
   };
-  /** Opens the session's GET notification stream and keeps it open until aborted. */
-  const openStream = async (base: string, sid: string) => {
-    const abort = new AbortController();
-    const res = await fetch(`${base}/mcp`, { headers: { accept: 'text/event-stream', 'mcp-session-id': sid }, signal: abort.signal });
-    assert.equal(res.status, 200);
-    return () => {
-      abort.abort();
-      return res.body?.cancel().catch(() => {});
-    };
-  };
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   it('a full session table makes room for a new client by closing the session idle the longest', async () => {
@@ -315,24 +305,53 @@ describe('MCP HTTP sessions and shutdown', () => {
     }
   });
 
-  it('when every session is busy, a new client gets 503 with Retry-After and what to do', async () => {
+  it('connected clients a program never closed (each holding its notification stream) give way to a new one', async () => {
+    const { app, base } = await start({ maxSessions: 2 });
+    const clients: Client[] = [];
+    const connect = async (name: string) => {
+      const c = new Client({ name, version: '1' });
+      await c.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)) as Transport);
+      clients.push(c);
+      assert.ok((await c.listTools()).tools.length > 0, name);
+      await pause(50); // its GET stream opens
+      return c;
+    };
+    try {
+      const leaked = await connect('leaked-1');
+      const used = await connect('leaked-2');
+      assert.ok((await used.listTools()).tools.length > 0);
+      const fresh = await connect('fresh');
+      assert.ok((await fresh.listTools()).tools.length > 0, 'the new client got in');
+      await assert.rejects(leaked.listTools(), /404|session/i, 'the session unused the longest was closed');
+      assert.ok((await used.listTools()).tools.length > 0, 'the recently used one is kept');
+    } finally {
+      for (const c of clients) await c.close().catch(() => {});
+      await app.close();
+    }
+  });
+
+  it('when no session can give way, a new client gets 503 with Retry-After and what to do', async () => {
     const { app, base } = await start({ maxSessions: 1 });
     try {
-      const busy = await initialized(base);
-      const close = await openStream(base, busy);
+      // a legacy SSE session is its stream: it is never closed to make room
+      const held = await fetch(`${base}/sse`, { headers: { accept: 'text/event-stream' } });
+      assert.equal(held.status, 200);
+      const reader = held.body!.getReader();
+      const endpoint = new TextDecoder().decode((await reader.read()).value);
+      const sessionId = /sessionId=([\w-]+)/.exec(endpoint)?.[1];
+      assert.ok(sessionId, endpoint);
       const refused = await rpc(base, INITIALIZE);
       assert.equal(refused.status, 503);
       assert.match(refused.headers.get('retry-after') ?? '', /^[1-9]\d*$/, 'Retry-After in seconds');
       const body = (await refused.json()) as { error: { message: string } };
-      assert.match(body.error.message, /too many MCP sessions \(1\).*busy.*try again/i);
+      assert.match(body.error.message, /too many MCP sessions \(1\).*try again in \d+ s.*DELETE \/mcp/i);
       const sse = await fetch(`${base}/sse`, { headers: { accept: 'text/event-stream' } });
       assert.equal(sse.status, 503, 'the SSE transport too');
       assert.match(sse.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
       await sse.text();
-      assert.equal(await listTools(base, busy), 200, 'the busy session was left alone');
 
-      await close();
-      // once its stream has closed the session is idle, and gives way to a new client
+      await reader.cancel();
+      // once its stream has closed the session is gone, and a new client gets in
       let admitted = 0;
       for (let i = 0; i < 50 && admitted !== 200; i++) {
         await pause(20);
@@ -341,7 +360,6 @@ describe('MCP HTTP sessions and shutdown', () => {
         await res.text();
       }
       assert.equal(admitted, 200);
-      assert.equal(await listTools(base, busy), 404);
     } finally {
       await app.close();
     }

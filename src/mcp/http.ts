@@ -2,9 +2,9 @@
  * MCP over HTTP on the REST server's Fastify instance:
  * - Streamable HTTP at /mcp (POST/GET/DELETE with `mcp-session-id`), one server + transport per session,
  *   closed on DELETE, on shutdown, or after `sessionIdleMs` without requests or open streams; when
- *   `maxSessions` are open, a new client takes the place of the idle session unused the longest (a client
- *   that never closes its sessions cannot lock others out), and is refused with 503 + Retry-After only
- *   when every session has a request or a stream open;
+ *   `maxSessions` are open, a new client takes the place of the session unused the longest that has no
+ *   request in flight (a program that never closes its clients cannot lock others out), and is refused
+ *   with 503 + Retry-After only when every session has a request in flight;
  * - the older SSE transport at the same URL, so existing `{"type": "sse", "url": ".../mcp"}` configs keep
  *   working: a GET /mcp asking for text/event-stream *without* a session id opens an SSE stream whose
  *   `endpoint` event points to POST /messages?sessionId=... (GET /sse is an alias). A Streamable HTTP client
@@ -26,7 +26,7 @@ export interface McpHttpOptions extends McpOptions {
   sessionIdleMs?: number;
   /**
    * Most concurrent sessions (Streamable HTTP + SSE). Default 1000. When they are all open, a new session
-   * replaces the idle one (no request in flight, no open stream) unused the longest; only when none is idle
+   * replaces the one unused the longest with no request in flight (see makeRoom); only when there is none
    * is the new client refused (503 with Retry-After).
    */
   maxSessions?: number;
@@ -42,6 +42,8 @@ interface StreamableSession {
   lastSeen: number;
   /** Requests whose response is still open (the GET notification stream, streamed POST answers). */
   open: number;
+  /** Of those, GET notification streams: a client holds one open while connected, busy or not. */
+  streams: number;
 }
 
 const rpcError = (reply: FastifyReply, status: number, code: number, message: string) =>
@@ -64,15 +66,20 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
   const sessionCount = () => streamable.size + sse.size + initializing;
 
   /**
-   * Makes room for one more session if the table is full, by closing the idle Streamable HTTP session (no
-   * request in flight, no open stream) unused the longest; its client's next request gets the 404 that tells
-   * it to initialize again. False when every session is busy. (SSE sessions always hold their stream open.)
+   * Makes room for one more session if the table is full, by closing the Streamable HTTP session unused the
+   * longest among those with no request in flight: one with nothing open first, else one that only holds its
+   * GET notification stream (the SDK's client opens one on connect, so a program that leaks connected clients
+   * holds one per session). Its client's next request gets the 404 that tells it to initialize again. False
+   * when every session has a request in flight. (Legacy SSE sessions are their stream: never closed here.)
    */
   const makeRoom = (): boolean => {
     while (sessionCount() >= maxSessions) {
       let oldest: [string, StreamableSession] | undefined;
+      const rank = (x: StreamableSession) => (x.streams > 0 ? 1 : 0);
       for (const entry of streamable) {
-        if (entry[1].open <= 0 && (!oldest || entry[1].lastSeen < oldest[1].lastSeen)) oldest = entry;
+        const x = entry[1];
+        if (x.open - x.streams > 0) continue; // a request in flight
+        if (!oldest || rank(x) < rank(oldest[1]) || (rank(x) === rank(oldest[1]) && x.lastSeen < oldest[1].lastSeen)) oldest = entry;
       }
       if (!oldest) return false;
       streamable.delete(oldest[0]);
@@ -81,7 +88,7 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
     return true;
   };
   const fullMessage = () =>
-    `too many MCP sessions (${maxSessions}), and every one is busy with a request or an open stream: try again in ${FULL_RETRY_AFTER_S} s, ` +
+    `too many MCP sessions (${maxSessions}), and every one has a request in flight: try again in ${FULL_RETRY_AFTER_S} s, ` +
     'and end sessions you no longer use (DELETE /mcp with their mcp-session-id, or close the client)';
 
   const checkOrigin = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -137,6 +144,7 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
         }),
         lastSeen: Date.now(),
         open: 0,
+        streams: 0,
       };
       created.transport.onclose = () => {
         if (created.transport.sessionId) streamable.delete(created.transport.sessionId);
@@ -163,9 +171,12 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
     }
     const s = session;
     s.lastSeen = Date.now();
+    const stream = req.method === 'GET' ? 1 : 0;
     s.open++;
+    s.streams += stream;
     reply.raw.once('close', () => {
       s.open--;
+      s.streams -= stream;
       s.lastSeen = Date.now();
     });
     reply.hijack();
