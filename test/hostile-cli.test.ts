@@ -140,3 +140,15 @@ describe('a bad number in a flag is reported by the flag the user typed', () => 
     assert.equal(code, 0);
   });
 });
+
+describe('setup problems are one line that says what to do', () => {
+  it('doctor worker with a Redis nobody answers at names the URL and exits 1 at once (it exited 13 after 8 s, silent)', async () => {
+    const dir = tempDir();
+    const started = Date.now();
+    const r = await doctor(dir, ['worker', '--redis', 'redis://127.0.0.1:1'], {}, 60_000);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^doctor: cannot reach Redis at redis:\/\/127\.0\.0\.1:1\/? \(connect ECONNREFUSED[^)]*\): start redis-server there or fix DOCTOR_REDIS_URL \/ --redis$/m);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
+  });
+});

@@ -24,21 +24,28 @@ export function openRedis(url: string, log: Logger, name: string, lazy = true): 
     connectionName: `doctor-${name}`,
     retryStrategy: (times) => Math.min(100 * times, 2000),
   });
-  let down = false;
+  // a lazy connection that has not been ready yet is connectRedis's to report (once, with what to do)
+  let down = lazy;
   redis.on('error', (e: Error) => {
     if (!down) log.warn({ redis: redactUrl(url), err: e.message }, 'Redis connection lost; reconnecting');
     down = true;
   });
+  let wasReady = !lazy;
   redis.on('ready', () => {
-    if (down) log.info({ redis: redactUrl(url) }, 'Redis connection back');
+    if (down && wasReady) log.info({ redis: redactUrl(url) }, 'Redis connection back');
     down = false;
+    wasReady = true;
   });
   return redis;
 }
 
-/** Connects, or fails within `timeoutMs` with a message that says what to do. */
+/**
+ * Connects, or fails with a message that says what to do: at the first connection error (a refused
+ * connection, an unknown host; ioredis would retry forever), or after `timeoutMs` without an answer.
+ */
 export async function connectRedis(redis: Redis, url: string, timeoutMs = 5000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
+  let onError: ((e: Error) => void) | undefined;
   try {
     await Promise.race([
       (redis.status === 'wait' ? redis.connect().catch((e: Error) => {
@@ -47,6 +54,8 @@ export async function connectRedis(redis: Redis, url: string, timeoutMs = 5000):
       }) : Promise.resolve()).then(() => redis.ping()),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error('no answer')), timeoutMs);
+        onError = reject;
+        redis.once('error', onError);
       }),
     ]);
   } catch (e) {
@@ -56,6 +65,7 @@ export async function connectRedis(redis: Redis, url: string, timeoutMs = 5000):
     );
   } finally {
     clearTimeout(timer);
+    if (onError) redis.off('error', onError);
   }
 }
 

@@ -158,7 +158,14 @@ export class PageWorker {
       clearInterval(this.heartbeat);
       await this.worker?.close().catch(() => {});
       // a refused worker stays listed (with the reason) until its entry expires, so `doctor workers` can say why
-      if (!this.refused) await this.redis.multi().zrem(WORKERS_KEY, this.id).del(workerKey(this.id)).exec().catch(() => {});
+      // only over a live connection: a command waits for one forever (maxRetriesPerRequest: null), and a worker
+      // that never reached Redis (or lost it) has no entry to remove or one that expires on its own
+      if (!this.refused && this.redis.status === 'ready') {
+        await this.redis.multi().zrem(WORKERS_KEY, this.id).del(workerKey(this.id)).exec().catch(() => {});
+      }
+      // its connection's first connect settles first: closed before, BullMQ drops its error listeners and the
+      // failed connect of a Redis never reached becomes an unhandled 'error' event (a stack trace)
+      await this.results.waitUntilReady().catch(() => {});
       await this.results.close().catch(() => {});
       this.pagesRedis?.disconnect();
       this.redis.disconnect();

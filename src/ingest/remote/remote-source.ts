@@ -143,6 +143,8 @@ export class RedisPageSource implements PageSource {
     for (const p of this.pending.values()) p.reject(new Error('the server is stopping'));
     this.pending.clear();
     await this.results?.close(true).catch(() => {});
+    // its connection's first connect settles first (see PageWorker.close)
+    await this.queue.waitUntilReady().catch(() => {});
     await this.queue.close().catch(() => {});
     this.resultsRedis?.disconnect();
     this.redis.disconnect();
