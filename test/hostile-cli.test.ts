@@ -152,3 +152,29 @@ describe('setup problems are one line that says what to do', () => {
     assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
   });
 });
+
+describe('DOCTOR_LOG_LEVEL in every command', () => {
+  it('a bad value is refused by one-shot commands too, naming the allowed values (pages and search took it silently)', async () => {
+    const dir = tempDir();
+    for (const args of [['pages'], ['models', 'list'], ['index', 'status'], ['search', 'x']]) {
+      const r = await doctor(dir, args, { DOCTOR_LOG_LEVEL: 'loud' });
+      assert.equal(r.code, 1, args.join(' '));
+      assert.match(r.stderr, /DOCTOR_LOG_LEVEL="loud": .*"fatal"\|"error"\|"warn"\|"info"\|"debug"\|"trace"\|"silent"/, args.join(' '));
+      assert.equal(r.stdout, '', args.join(' '));
+    }
+  });
+
+  it('one-shot commands log at DOCTOR_LOG_LEVEL (they always used warn), and --log-level still wins', async () => {
+    const dir = tempDir();
+    const debug = await doctor(dir, ['pages'], { DOCTOR_LOG_LEVEL: 'debug' });
+    assert.equal(debug.code, 0, debug.stderr);
+    assert.match(debug.stderr, /"level":20,.*"msg":"keyword index ready"/);
+    const flag = await doctor(dir, ['pages', '--log-level', 'warn'], { DOCTOR_LOG_LEVEL: 'debug' });
+    assert.doesNotMatch(flag.stderr, /"level":(20|30)/);
+    const unset = await doctor(dir, ['pages'], { DOCTOR_LOG_LEVEL: '' });
+    assert.doesNotMatch(unset.stderr, /"level":(20|30)/, 'warnings and errors only by default');
+    const stack = await doctor(dir, ['page', 'nope', '--log-level', 'debug'], { DOCTOR_LOG_LEVEL: '' });
+    assert.equal(stack.code, 1);
+    assert.match(stack.stderr, /\n\s+at .*pages/, '--log-level debug shows the stack, as DOCTOR_LOG_LEVEL=debug does');
+  });
+});

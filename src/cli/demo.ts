@@ -43,7 +43,7 @@ export function registerDemo(program: Command): void {
             println('Next: `npx doctor serve` for the REST API (/docs) and MCP (/mcp); `npx doctor crawl <url>` for real sites.');
           },
           {
-            overrides: { allowHosts: '127.0.0.1', logLevel: 'warn' },
+            overrides: { allowHosts: '127.0.0.1' },
             prepareLocal: async (ctx) => {
               runner = new JobRunner(ctx);
               ctx.jobs = runner;

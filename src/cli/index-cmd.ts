@@ -91,7 +91,7 @@ export function registerIndex(program: Command): void {
     .action(async (_o: unknown, cmd: Command) => {
       const config = configFrom(cmd);
       const { db, dimension } = await openForIndex(config);
-      const log = createLogger((cmd.optsWithGlobals() as { logLevel?: string }).logLevel ?? 'warn');
+      const log = createLogger(config.logLevel);
       const engine = new UsearchEngine(db, dimension, { params: usearchParams(dimension, config), dbPath: config.dbPath, log });
       const view = buildProgress();
       const t0 = performance.now();

@@ -58,7 +58,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       process.exitCode = e.exitCode;
       return;
     }
-    reportError(e);
+    reportError(e, (program.opts() as { logLevel?: string }).logLevel);
     process.exitCode = 1;
   }
   // the command has closed its database: a thread stuck in native code would make the exit wait forever
@@ -76,10 +76,10 @@ function quietWhenReaderLeaves(stream: NodeJS.WriteStream): void {
   });
 }
 
-/** One readable line for the user; the stack only with DOCTOR_LOG_LEVEL=debug. */
-export function reportError(e: unknown): void {
+/** One readable line for the user; the stack only with --log-level (or DOCTOR_LOG_LEVEL) debug or trace. */
+export function reportError(e: unknown, logLevel = process.env.DOCTOR_LOG_LEVEL): void {
   const err = e as Error;
-  const debug = ['debug', 'trace'].includes(process.env.DOCTOR_LOG_LEVEL ?? '');
+  const debug = ['debug', 'trace'].includes(logLevel ?? '');
   process.stderr.write(`doctor: ${debug ? err.stack : err.message ?? String(e)}\n`);
 }
 

@@ -36,7 +36,7 @@ export function registerReembed(program: Command): void {
       if (config.dbPath === ':memory:' || !existsSync(config.dbPath)) {
         throw new Error(`No Doctor database at ${config.dbPath}: nothing to re-embed (pass --db-path or --data-dir).`);
       }
-      const log = createLogger((cmd.optsWithGlobals() as { logLevel?: string }).logLevel ?? 'warn');
+      const log = createLogger(config.logLevel);
       if (o.abandon) return abandon(config, log, o.json);
 
       const target = await openConfiguredEmbedder(config, log);

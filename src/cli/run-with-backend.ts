@@ -10,7 +10,7 @@ export async function withBackend<T>(
   fn: (backend: Backend) => Promise<T>,
   opts: ConnectOptions & { overrides?: ConfigOverrides; flagNames?: Readonly<Record<string, string>> } = {},
 ): Promise<T> {
-  const config = configFrom(cmd, { logLevel: (cmd.optsWithGlobals() as { logLevel?: string }).logLevel ?? 'warn', ...opts.overrides });
+  const config = configFrom(cmd, opts.overrides);
   const command = ['doctor', cmd.name(), ...cmd.args].join(' ');
   const backend = await connectBackend(config, { command, ...opts });
   try {

@@ -21,6 +21,7 @@ export function registerServe(program: Command): void {
         cmd,
         { host: o.host, port: o.port, readOnly: o.readOnly, allowHosts: o.allowHosts, allowLocal: o.allowLocal, redisUrl: o.redis },
         { redisUrl: '--redis' },
+        'info',
       );
       const server = await startServer(config);
       process.stderr.write(`Doctor is serving on ${server.url}: web interface at /, REST, /docs, /mcp. Ctrl-C to stop.\n`);

@@ -19,6 +19,7 @@ export function registerWorker(program: Command): void {
         cmd,
         { redisUrl: o.redis, workerConcurrency: o.concurrency, allowHosts: o.allowHosts },
         { redisUrl: '--redis', workerConcurrency: '--concurrency' },
+        'info',
       );
       if (!config.redisUrl) throw new Error('doctor worker needs the server\'s Redis: --redis redis://host:6379 or DOCTOR_REDIS_URL');
       // loaded here, not with the CLI: BullMQ takes seconds to import on a busy machine
