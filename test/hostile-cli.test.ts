@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startHostileSite, type HostileSite } from './helpers/hostile-site.js';
@@ -151,6 +151,28 @@ describe('setup problems are one line that says what to do', () => {
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
   });
+
+  it('DATA_DIR naming a regular file, or --db-path naming a directory, is said so with what to do (raw EEXIST / DuckDB "Is a directory")', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'keep');
+    for (const dataDir of [file, join(file, 'sub')]) {
+      const r = await doctor(dataDir, ['pages']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^doctor: \S+a-file is a file, not a directory, so the database \S+ cannot be created below it: point DATA_DIR \(--data-dir\) at a directory/m);
+    }
+    const data = join(dir, 'data');
+    mkdirSync(join(data, 'db'), { recursive: true });
+    writeFileSync(join(data, 'db', 'notes.txt'), 'keep');
+    for (const args of [['--db-path', join(data, 'db'), 'pages'], ['add', 'examples/site']]) {
+      const r = await doctor(data, args, { DOCTOR_DB_PATH: join(data, 'db') });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^doctor: \S+\/db is a directory, not a database file: point DOCTOR_DB_PATH \(--db-path\) at a file \(e\.g\. \S+\/db\/doctor\.duckdb\)/m);
+    }
+    assert.equal(readFileSync(file, 'utf8'), 'keep');
+    assert.deepEqual(readdirSync(join(data, 'db')), ['notes.txt'], 'the directory is left as it was');
+  });
+
 });
 
 describe('DOCTOR_LOG_LEVEL in every command', () => {

@@ -11,9 +11,9 @@
  * thread. Waiting reads are served round-robin by lane (read-lane.ts): API requests share one lane, so a
  * crawl's own reads get their turn however many searches are waiting.
  */
-import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { DuckDBConnection, DuckDBInstance } from './duckdb.js';
 import { ConnectionPool, Mutex } from './mutex.js';
 import { readLane } from './read-lane.js';
@@ -152,6 +152,30 @@ function openError(path: string, e: unknown): Error {
   return damaged(path, e) ?? notWritable(path, e) ?? (e as Error);
 }
 
+/**
+ * The database's directory cannot be made because a file stands where a directory must be (DATA_DIR naming
+ * a regular file), as a message naming that file and what to do.
+ */
+function notADirectory(path: string, e: unknown): DatabaseOpenError | undefined {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code !== 'EEXIST' && code !== 'ENOTDIR') return undefined;
+  // the nearest existing path above the database: the file in the way
+  let file = dirname(path);
+  for (;;) {
+    try {
+      if (statSync(file).isDirectory()) return undefined;
+      break;
+    } catch {
+      if (dirname(file) === file) return undefined;
+      file = dirname(file);
+    }
+  }
+  return new DatabaseOpenError(
+    `${file} is a file, not a directory, so the database ${path} cannot be created below it: point DATA_DIR (--data-dir) ` +
+      'at a directory (it is created if missing) or DOCTOR_DB_PATH (--db-path) at a file in one. Doctor left the file as it is.',
+  );
+}
+
 /** A file DuckDB cannot read as a database (truncated copy, garbage), as a message saying what to do. */
 function damaged(path: string, e: unknown): DatabaseOpenError | undefined {
   const msg = (e as Error).message ?? String(e);
@@ -215,7 +239,13 @@ export class Database {
       try {
         mkdirSync(dirname(path), { recursive: true });
       } catch (e) {
-        throw openError(path, e);
+        throw notADirectory(path, e) ?? openError(path, e);
+      }
+      if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+        throw new DatabaseOpenError(
+          `${path} is a directory, not a database file: point DOCTOR_DB_PATH (--db-path) at a file ` +
+            `(e.g. ${join(path, 'doctor.duckdb')}), or give the directory as DATA_DIR (--data-dir). Doctor left it as it is.`,
+        );
       }
       if (fileHead(path, SQLITE_MAGIC.length)?.toString('latin1') === SQLITE_MAGIC) {
         throw new DatabaseOpenError(
