@@ -3,9 +3,9 @@
  * before queueing anything, and a pattern that backtracks forever on a backtracking engine does not hang it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startHostileSite, type HostileSite } from './helpers/hostile-site.js';
@@ -171,6 +171,40 @@ describe('setup problems are one line that says what to do', () => {
     }
     assert.equal(readFileSync(file, 'utf8'), 'keep');
     assert.deepEqual(readdirSync(join(data, 'db')), ['notes.txt'], 'the directory is left as it was');
+  });
+
+  it('doctor add of a file or directory the process cannot read says so and what to do (a file was "skipped", a directory a raw EACCES)', async () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o777);
+    const docs = join(dir, 'docs');
+    mkdirSync(docs);
+    writeFileSync(join(docs, 'ok.md'), '# Fine\n\nReadable.\n');
+    writeFileSync(join(docs, 'locked.md'), '# Locked\n\nSecret.\n');
+    chmodSync(join(docs, 'locked.md'), 0o000);
+    const closed = join(dir, 'closed');
+    mkdirSync(closed);
+    writeFileSync(join(closed, 'x.md'), '# X\n');
+    chmodSync(closed, 0o600); // readable, not searchable
+    // root reads anything: run as nobody
+    const as = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [...CLI, '--data-dir', join(dir, 'data'), ...args], { env, ...as, timeout: 120_000 }, (e, stdout, stderr) =>
+          resolve({ code: e ? Number((e as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+        );
+      });
+    for (const [path, what] of [[join(docs, 'locked.md'), 'the file'], [closed, 'the directory'], [join(closed, 'x.md'), 'a directory above it']] as const) {
+      const r = await run(['add', path]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^doctor: ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} cannot be read by the Doctor process \\(permission denied on ${what}\\): give its user read access`, 'm'));
+    }
+    // below a directory that can be read, an unreadable file is skipped and reported; the rest is indexed
+    const ok = await run(['add', docs]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /skipped: 1 .*\n\s+locked\.md: EACCES/);
+    const pages = (await run(['pages'])).stdout;
+    assert.match(pages, /ok\.md/);
+    assert.doesNotMatch(pages, /locked\.md/);
   });
 
 });

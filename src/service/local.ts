@@ -8,7 +8,8 @@
  *   the server was started with (`--allow-local`, DOCTOR_ALLOW_LOCAL), compared after resolving symbolic
  *   links (realpath) on both sides; with none, local paths are refused.
  */
-import { realpath, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -66,7 +67,7 @@ export async function resolveLocalPath(raw: string, restrictTo?: readonly string
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new NotFoundError(`${path} does not exist on the machine that holds the database`);
-    if (code === 'EACCES') throw new ForbiddenError(`${path} cannot be read by the Doctor process (permission denied)`);
+    if (code === 'EACCES') throw unreadable(path, 'a directory above it');
     throw e;
   }
   if (restrictTo) await checkAllowedLocal(real, restrictTo);
@@ -76,7 +77,22 @@ export async function resolveLocalPath(raw: string, restrictTo?: readonly string
   if (!st.isFile() && !st.isDirectory()) {
     throw new ValidationError(`${path} is ${specialKind(st)}, not a file or directory: give a document file, an archive or a directory of documents`);
   }
+  // the named path itself must be readable (a directory also searchable); below it, what cannot be read is skipped
+  try {
+    await access(real, st.isDirectory() ? constants.R_OK | constants.X_OK : constants.R_OK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EACCES' || (e as NodeJS.ErrnoException).code === 'EPERM') {
+      throw unreadable(path, st.isDirectory() ? 'the directory' : 'the file');
+    }
+    throw e;
+  }
   return real;
+}
+
+function unreadable(path: string, what: string): ForbiddenError {
+  return new ForbiddenError(
+    `${path} cannot be read by the Doctor process (permission denied on ${what}): give its user read access (chmod / chown), or index it as a user who can read it`,
+  );
 }
 
 function specialKind(st: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
