@@ -9,6 +9,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from '
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startHostileSite, type HostileSite } from './helpers/hostile-site.js';
+import { startModelHub } from './helpers/model-hub.js';
 import { tempDir } from './helpers/tmp.js';
 import { CLI, doctor, env, type Json } from './helpers/doctor-process.js';
 
@@ -207,6 +208,19 @@ describe('setup problems are one line that says what to do', () => {
     assert.doesNotMatch(pages, /locked\.md/);
   });
 
+  it('doctor models pull from a hub that answers 404 says what the hub answered (not "reading \'tokenizer_class\'")', async () => {
+    const hub = await startModelHub({});
+    try {
+      const dir = tempDir();
+      const r = await doctor(dir, ['models', 'pull'], { DOCTOR_MODEL_HOST: hub.url });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /\/resolve\/main\/tokenizer_config\.json answered 404 Not Found: no such model there \(check the model name and DOCTOR_MODEL_HOST\)/);
+      assert.doesNotMatch(r.stderr, /tokenizer_class|Cannot read properties/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    } finally {
+      await hub.close();
+    }
+  });
 });
 
 describe('DOCTOR_LOG_LEVEL in every command', () => {

@@ -92,12 +92,30 @@ export async function download(spec: DownloadSpec, onProgress: (p: DownloadProgr
   } catch (e) {
     const err = e as Error & { cause?: { code?: string; message?: string } };
     const cause = err.cause?.code ?? err.cause?.message;
-    const msg = [err.message.split('\n')[0], cause].filter(Boolean).join(': ');
+    let msg = [err.message.split('\n')[0], cause].filter(Boolean).join(': ');
+    // transformers.js reads a tokenizer_config.json the hub did not give (any status but 2xx) as absent, and
+    // then fails on it ("Cannot read properties of undefined (reading 'tokenizer_class')"): say what the hub answered
+    if (err instanceof TypeError && /tokenizer_class/.test(err.message)) msg = await hubAnswer(t, spec, 'tokenizer_config.json');
     throw new RequestError(/fetch failed|ECONN|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|network|socket/i.test(msg) ? 'network' : 'model', msg);
   } finally {
     t.env.allowRemoteModels = false;
   }
   return null;
+}
+
+/** What the hub answers for one of a model's files, as transformers.js asks for it ("<url> answered 404 Not Found"). */
+async function hubAnswer(t: Transformers, spec: DownloadSpec, file: string): Promise<string> {
+  const path = t.env.remotePathTemplate.replaceAll('{model}', spec.hubId).replaceAll('{revision}', 'main');
+  const url = new URL(path + file, t.env.remoteHost).href;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    await res.body?.cancel();
+    if (res.ok) return `${url} could not be read as the model's tokenizer settings`;
+    return `${url} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${res.status === 404 ? ': no such model there (check the model name and DOCTOR_MODEL_HOST)' : ''}`;
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string } };
+    return `${url}: fetch failed: ${err.cause?.code ?? err.message}`;
+  }
 }
 
 /** Embeds one batch with the loaded model: pooled as asked, L2-normalised, row-major. */
