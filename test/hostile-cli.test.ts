@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { startHostileSite, type HostileSite } from './helpers/hostile-site.js';
 import { startModelHub } from './helpers/model-hub.js';
 import { tempDir } from './helpers/tmp.js';
-import { CLI, doctor, env, type Json } from './helpers/doctor-process.js';
+import { CLI, doctor, env, Server, type Json } from './helpers/doctor-process.js';
 
 describe('doctor crawl and hostile patterns (issue 20)', () => {
   let site: HostileSite;
@@ -246,5 +246,25 @@ describe('DOCTOR_LOG_LEVEL in every command', () => {
     const stack = await doctor(dir, ['page', 'nope', '--log-level', 'debug'], { DOCTOR_LOG_LEVEL: '' });
     assert.equal(stack.code, 1);
     assert.match(stack.stderr, /\n\s+at .*pages/, '--log-level debug shows the stack, as DOCTOR_LOG_LEVEL=debug does');
+  });
+});
+
+describe('a service message names what the user can run in the interface they use', () => {
+  it('doctor page <missing id> points to `doctor pages` (it named the MCP tool list_doc_pages), with and without a server; REST keeps its names', async () => {
+    const dir = tempDir();
+    const local = await doctor(dir, ['page', 'nope']);
+    assert.equal(local.code, 1, local.stderr);
+    assert.match(local.stderr, /^doctor: no page with id "nope": list pages with `doctor pages` or search with `doctor search <query>`\.$/m);
+    const server = await new Server(dir).ready();
+    try {
+      const remote = await doctor(dir, ['page', 'nope']);
+      assert.equal(remote.code, 1, remote.stderr);
+      assert.equal(remote.stderr, local.stderr);
+      const rest = await server.api('GET', '/get_doc_page?page_id=nope');
+      assert.equal(rest.status, 404);
+      assert.match(rest.body.detail, /list pages with list_doc_pages or search with search_docs/);
+    } finally {
+      await server.stop();
+    }
   });
 });

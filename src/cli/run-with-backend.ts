@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { ConfigOverrides } from '../config/config.js';
 import { connectBackend, type Backend, type ConnectOptions } from '../app/backend.js';
-import { ValidationError } from '../service/index.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../service/index.js';
 import { configFrom } from './global.js';
 
 export async function withBackend<T>(
@@ -17,6 +17,9 @@ export async function withBackend<T>(
     return await fn(backend);
   } catch (e) {
     if (e instanceof ValidationError) e.message = withFlagNames(e.message, fieldFlags(cmd), opts.flagNames);
+    if (e instanceof ValidationError || e instanceof NotFoundError || e instanceof ConflictError || e instanceof ForbiddenError) {
+      e.message = withCommandNames(e.message);
+    }
     throw e;
   } finally {
     await backend.close();
@@ -51,4 +54,29 @@ export function withFlagNames(message: string, derived: Readonly<Record<string, 
   return message.replace(pattern, (match: string, name: string, at: number) =>
     anywhere(name) || at === 0 || message.slice(at - 2, at) === '; ' ? flags[name]! : match,
   );
+}
+
+/**
+ * The service names the operations a message points to by their REST path and MCP tool name (list_doc_pages);
+ * the CLI user runs commands. Each is the command that does it.
+ */
+const OPERATION_COMMANDS: Readonly<Record<string, string>> = {
+  search_docs: '`doctor search <query>`',
+  list_doc_pages: '`doctor pages`',
+  get_doc_page: '`doctor page <page_id>`',
+  list_tags: '`doctor tags`',
+  fetch_url: '`doctor crawl <url>`',
+  job_progress: '`doctor job <job_id>`',
+  cancel_job: '`doctor cancel <job_id>`',
+  delete_docs: '`doctor delete`',
+  add_local: '`doctor add <path>`',
+  index_status: '`doctor index status`',
+  export_index: '`doctor export`',
+  import_index: '`doctor import <path>`',
+};
+
+/** A service message with each operation name (a whole word, not a URL path) replaced by its CLI command. */
+export function withCommandNames(message: string): string {
+  const pattern = new RegExp(`(?<![\\w/-])(${Object.keys(OPERATION_COMMANDS).join('|')})(?![\\w-])`, 'g');
+  return message.replace(pattern, (name: string) => OPERATION_COMMANDS[name]!);
 }

@@ -57,7 +57,7 @@ export async function resolveLocalPath(raw: string, restrictTo?: readonly string
       throw new ValidationError(`${raw} is not a local file URL (${(e as Error).message}); give file:///absolute/path or an absolute path`);
     }
   } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
-    throw new ValidationError(`${raw} is not a local path: to index a website, crawl it (doctor crawl / fetch_url)`);
+    throw new ValidationError(`${raw} is not a local path: to index a website, crawl it with fetch_url`);
   }
   if (!isAbsolute(path)) throw new ValidationError(`path must be absolute on the machine that holds the database (got ${raw})`);
   if (restrictTo) await checkAllowedLocal(resolve(path), restrictTo);

@@ -54,6 +54,7 @@ export async function listDocPages(ctx: DoctorContext, input: ListDocPagesInput 
 export async function getDocPage(ctx: DoctorContext, input: GetDocPageInput) {
   const { page_id, starting_line, ending_line } = parseInput(getDocPageInput, input);
   const page = await ctx.store.pages.get(page_id);
+  // operations by their REST and MCP name: the CLI words them as its commands (src/cli/run-with-backend.ts)
   if (!page) throw new NotFoundError(`no page with id "${page_id}": list pages with list_doc_pages or search with search_docs.`);
   const lines = (page.raw_text ?? '').split('\n');
   const end = ending_line === -1 ? lines.length : Math.min(ending_line, lines.length);

@@ -59,7 +59,7 @@ export async function recrawlSite(ctx: DoctorContext, input: SiteInput) {
   const root = await ctx.store.pages.get(root_page_id);
   if (!root) throw new NotFoundError(`no site with root page "${root_page_id}": list sites with GET /sites.`);
   if (root.url.startsWith('file:')) {
-    throw new ValidationError(`${root.url} was added from local files, not crawled: run \`doctor add\` (or add_local) on its directory or archive again to update it.`);
+    throw new ValidationError(`${root.url} was added from local files, not crawled: run add_local on its directory or archive again to update it.`);
   }
   const job = root.job_id ? await ctx.store.jobs.get(root.job_id) : undefined;
   if (!job) return fetchUrl(ctx, { url: root.url, tags: root.tags });
