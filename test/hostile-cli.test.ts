@@ -267,4 +267,11 @@ describe('a service message names what the user can run in the interface they us
       await server.stop();
     }
   });
+
+  it('doctor add <website URL> says to crawl it with `doctor crawl <url>` (it looked for a file named ./https:/...)', async () => {
+    const dir = tempDir();
+    const r = await doctor(dir, ['add', 'https://docs.example.com/guide/']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^doctor: https:\/\/docs\.example\.com\/guide\/ is not a local path: to index a website, crawl it with `doctor crawl <url>`$/m);
+  });
 });

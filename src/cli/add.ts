@@ -8,8 +8,11 @@ import { csv, intOption, nonEmptyPath, printJson, println } from './output.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-/** A path as the server will read it: file:// URLs pass, anything else is made absolute here. */
-const absolute = (p: string) => (/^file:/i.test(p) ? p : resolve(p));
+/**
+ * A path as the server will read it: file:// URLs pass, anything else is made absolute here; another URL
+ * (https://...) passes too, for the service to say how to index a website.
+ */
+const absolute = (p: string) => (/^(file:|[a-z][a-z0-9+.-]*:\/\/)/i.test(p) ? p : resolve(p));
 
 export function registerAdd(program: Command): void {
   program
