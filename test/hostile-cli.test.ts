@@ -25,6 +25,11 @@ describe('doctor crawl and hostile patterns (issue 20)', () => {
     const refused = await doctor(dir, ['crawl', `${site.url}/links`, '--include', '*/links*', '--exclude', '/[/', '--json']);
     assert.equal(refused.code, 1, refused.stderr);
     assert.match(refused.stderr, /--exclude: invalid regular expression in URL pattern \/\[\//);
+    // taken as a glob, /html/x (a regex with an unknown flag?) matched no URL at all, silently
+    const unknownFlag = await doctor(dir, ['crawl', `${site.url}/links`, '--include', '/html/x', '--exclude', '/docs/*', '--json']);
+    assert.equal(unknownFlag.code, 1, unknownFlag.stderr);
+    assert.match(unknownFlag.stderr, /--include: URL pattern \/html\/x is neither a regular expression \("x" is not a flag: use i, m or s\)/);
+    assert.match(unknownFlag.stderr, /--exclude: URL pattern \/docs\/\* is a glob, which must match the whole URL \(https:\/\/\.\.\.\), so one starting with "\/" matches nothing: write \*\/docs\/\*/);
     // (.|.)*Z and (.|.){30}Z take minutes to hours per link on a backtracking engine; the child is killed after 150 s
     const r = await doctor(dir, ['crawl', `${site.url}/links`, '--max-pages', '5', '--max-depth', '1', '--exclude', '/(.|.)*Z/', '--exclude', '/(.|.){30}Z/', '--json'], {}, 150_000);
     assert.equal(r.code, 0, r.stderr);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_URL_LENGTH, TrapGuard, compileUrlPattern, makeScopeFilter, normalizeUrl, validateStartUrl } from '../src/ingest/fetch/url.js';
+import { MAX_URL_LENGTH, TrapGuard, checkUrlPattern, compileUrlPattern, makeScopeFilter, normalizeUrl, validateStartUrl } from '../src/ingest/fetch/url.js';
 
 describe('normalizeUrl', () => {
   it('lowercases scheme and host, drops fragment and default ports, collapses slashes, resolves dots', () => {
@@ -98,6 +98,19 @@ describe('makeScopeFilter', () => {
     assert.ok(!m('https://d.test/aXb/c'), 'a dot is a dot');
     assert.ok(!m('xhttps://d.test/a.b/c'), 'anchored');
     assert.throws(() => compileUrlPattern('/(unclosed/'), /invalid regular expression in URL pattern \/\(unclosed\//);
+  });
+
+  it('a new pattern that could match no URL is refused with how to write it: /html/x (unknown flag) and /docs/* (a glob from "/")', () => {
+    assert.throws(() => checkUrlPattern('/html/x'), /^Error: URL pattern \/html\/x is neither a regular expression \("x" is not a flag: use i, m or s\).*write \/html\/ with valid flags, or \*\/html\/x\* for a glob$/);
+    assert.throws(() => checkUrlPattern('/a/b/xq'), /"x", "q" are not flags/);
+    assert.throws(() => checkUrlPattern('/docs/*'), /^Error: URL pattern \/docs\/\* is a glob, which must match the whole URL .*: write \*\/docs\/\* or https:\/\/<host>\/docs\/\*/);
+    // as before: both matched nothing, which is why they are refused (a stored crawl with one still runs)
+    assert.equal(compileUrlPattern('/html/x')('https://d.test/html/x'), false);
+    assert.equal(compileUrlPattern('/docs/*')('https://d.test/docs/a'), false);
+    // valid regexes and globs are taken as they were
+    for (const [pattern, url] of [['/html/i', 'https://d.test/HTML/a'], ['/docs/', 'https://d.test/docs/a'], ['*/docs/*', 'https://d.test/docs/a'], ['/\\.pdf$/g', 'https://d.test/a.pdf'], ['https://d.test/*', 'https://d.test/a']] as const) {
+      assert.ok(checkUrlPattern(pattern)(url), pattern);
+    }
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { distance } from 'fastest-levenshtein';
 import { z } from 'zod';
-import { compileUrlPattern } from '../ingest/fetch/url.js';
+import { checkUrlPattern } from '../ingest/fetch/url.js';
 import { JOB_STATUSES } from '../store/jobs.js';
 import { ValidationError } from './errors.js';
 
@@ -145,14 +145,15 @@ export const listTagsInput = z.object({
 
 /**
  * include/exclude URL patterns: each one must compile with the crawler's own compiler (so a pattern the
- * crawl would refuse is refused at submission, with the same message).
+ * crawl would refuse is refused at submission, with the same message), and must be able to match a URL
+ * (checkUrlPattern: not `/html/x` nor `/docs/*`).
  */
 const urlPatterns = (name: 'include' | 'exclude') =>
   listField(
     name,
     textField(`${name} pattern`, 500).superRefine((pattern, ctx) => {
       try {
-        compileUrlPattern(pattern);
+        checkUrlPattern(pattern);
       } catch (e) {
         ctx.addIssue({ code: 'custom', message: (e as Error).message });
       }

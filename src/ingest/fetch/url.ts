@@ -139,6 +139,33 @@ export function compileUrlPattern(pattern: string): UrlFilter {
 }
 
 /**
+ * Compiles a new include/exclude pattern as {@link compileUrlPattern} does, and also refuses two that it
+ * takes as globs matching nothing (a URL starts with http): `/html/x`, a regular expression with an unknown
+ * flag, and a glob starting with `/` (`/docs/*`), which looks like a path but is matched against the whole
+ * URL. Only at submission: a stored crawl with such a pattern runs as before.
+ *
+ * @throws Error naming the pattern and how to write it
+ */
+export function checkUrlPattern(pattern: string): UrlFilter {
+  const filter = compileUrlPattern(pattern);
+  if (!pattern.startsWith('/') || /^\/(.+)\/([dgimsuvy]*)$/s.test(pattern)) return filter;
+  const globHint = `*${pattern}${pattern.endsWith('*') ? '' : '*'}`;
+  const asRegex = /^\/(.+)\/([a-z]+)$/is.exec(pattern);
+  if (asRegex) {
+    const unknown = [...new Set(asRegex[2]!.replace(/[dgimsuvy]/g, ''))];
+    const notFlags = unknown.length > 1 ? `"${unknown.join('", "')}" are not flags` : `"${unknown[0]}" is not a flag`;
+    throw new Error(
+      `URL pattern ${pattern} is neither a regular expression (${notFlags}: use i, m or s) nor a glob that can match ` +
+        `(a glob must match the whole URL, https://..., so one starting with "/" matches nothing): write /${asRegex[1]}/ with valid flags, or ${globHint} for a glob`,
+    );
+  }
+  throw new Error(
+    `URL pattern ${pattern} is a glob, which must match the whole URL (https://...), so one starting with "/" matches nothing: ` +
+      `write ${globHint} or https://<host>${pattern}, or a regular expression between slashes`,
+  );
+}
+
+/**
  * Builds the crawl-scope predicate of a start URL.
  *
  * A URL is in scope when it is http(s), matches `scope` (see {@link Scope}), matches at least one
