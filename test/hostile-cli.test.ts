@@ -226,6 +226,19 @@ describe('setup problems are one line that says what to do', () => {
       await hub.close();
     }
   });
+
+  it('doctor models pull honours DOCTOR_MODEL_DOWNLOAD=false: no request to the hub, a message saying how to allow it (it downloaded anyway)', async () => {
+    const hub = await startModelHub({});
+    try {
+      const dir = tempDir();
+      const r = await doctor(dir, ['models', 'pull', 'Xenova/gte-small'], { DOCTOR_MODEL_HOST: hub.url, DOCTOR_MODEL_DOWNLOAD: 'false' });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^doctor: the local embedding model Xenova\/gte-small is not complete in \S+ \(missing: [^)]+\) and downloads are off \(DOCTOR_MODEL_DOWNLOAD=false: set it to true to let Doctor download the model\)\. /m);
+      assert.deepEqual(hub.requests, [], 'the hub is not contacted');
+    } finally {
+      await hub.close();
+    }
+  });
 });
 
 describe('DOCTOR_LOG_LEVEL in every command', () => {

@@ -121,7 +121,7 @@ export function registerModels(program: Command): void {
 
   models
     .command('pull [model]')
-    .description(`download a model from the model hub into DOCTOR_MODEL_DIR, then check that it loads (default: the configured model, else ${DEFAULT_LOCAL_MODEL})`)
+    .description(`download a model from the model hub into DOCTOR_MODEL_DIR, then check that it loads (default: the configured model, else ${DEFAULT_LOCAL_MODEL}; not with DOCTOR_MODEL_DOWNLOAD=false)`)
     .option('--json', 'print the result as JSON')
     .action(async (name: string | undefined, o: { json?: boolean }, cmd: Command) => {
       const config = configFrom(cmd);
@@ -140,7 +140,7 @@ export function registerModels(program: Command): void {
       if (before.length) {
         const view = downloadProgress(m.name);
         try {
-          await pullLocalModel(m, config.modelDir, config.modelHost, (p) => view.update(p));
+          await pullLocalModel(m, config.modelDir, config.modelHost, (p) => view.update(p), config.modelDownload);
         } finally {
           view.stop();
         }

@@ -109,11 +109,24 @@ export async function openEmbedder(cfg: EmbedderConfig, log: (msg: string) => vo
 
 /**
  * Downloads the missing files of a hub model into `modelDir`. A failure is an EmbeddingError that names the
- * files still missing and the other ways to get them (another machine, by hand, a directory).
+ * files still missing and the other ways to get them (another machine, by hand, a directory). With
+ * `download` false (DOCTOR_MODEL_DOWNLOAD=false) the hub is never contacted, `doctor models pull` included.
  */
-export async function pullLocalModel(settings: LocalModel, modelDir: string, host: string, onProgress?: (p: DownloadProgress) => void): Promise<void> {
+export async function pullLocalModel(
+  settings: LocalModel,
+  modelDir: string,
+  host: string,
+  onProgress?: (p: DownloadProgress) => void,
+  download = true,
+): Promise<void> {
   const missing = modelFiles(settings.dir).missing;
   if (!settings.hubId) throw new EmbeddingError('model', missingModelMessage(settings, missing, 'a directory given by path is never downloaded', host));
+  if (!download) {
+    throw new EmbeddingError(
+      'model',
+      missingModelMessage(settings, missing, 'downloads are off (DOCTOR_MODEL_DOWNLOAD=false: set it to true to let Doctor download the model)', host),
+    );
+  }
   try {
     await downloadModel({ hubId: settings.hubId, modelDir, host }, onProgress);
   } catch (e) {
@@ -137,8 +150,7 @@ async function openLocal(cfg: EmbedderConfig, download: boolean): Promise<Embedd
   const { missing } = modelFiles(settings.dir);
   if (missing.length) {
     if (!settings.hubId) throw new EmbeddingError('model', missingModelMessage(settings, missing, 'a directory given by path is never downloaded', host));
-    if (!download) throw new EmbeddingError('model', missingModelMessage(settings, missing, 'downloads are off (DOCTOR_MODEL_DOWNLOAD=false)', host));
-    await pullLocalModel(settings, modelDir, host, cfg.onDownloadProgress);
+    await pullLocalModel(settings, modelDir, host, cfg.onDownloadProgress, download);
     settings = resolveLocalModel(cfg.model, modelDir); // an unknown hub model's settings come from its files
   }
   if (cfg.dimension !== undefined && settings.dimension !== undefined && cfg.dimension !== settings.dimension) {
