@@ -125,7 +125,7 @@ describe('doctor add: a directory tree', () => {
     assert.ok(pages.every((p) => p.tags.includes('widget') && p.tags.includes('local')));
     const site = (await siteOverview(ctx, {})).sites.find((x) => x.root_page_id === first.root_page_id);
     assert.equal(site?.pages, 9, 'the source shows as one site');
-    await assert.rejects(recrawlSite(ctx, { root_page_id: first.root_page_id }), /added from local files, not crawled: run `doctor add`/);
+    await assert.rejects(recrawlSite(ctx, { root_page_id: first.root_page_id }), /added from local files, not crawled: run add_local on its directory or archive again/);
   });
 
   it('search finds the added content, and nothing that was left out', async () => {
