@@ -293,3 +293,17 @@ describe('a service message names what the user can run in the interface they us
     assert.match(r.stderr, /^doctor: https:\/\/docs\.example\.com\/guide\/ is not a local path: to index a website, crawl it with `doctor crawl <url>`$/m);
   });
 });
+
+describe('environment variables that are not settings', () => {
+  it('a misspelt DOCTOR_* variable (or DOCTOR_DATA_DIR for DATA_DIR) gets a warning naming the one meant; the command still runs', async () => {
+    const dir = tempDir();
+    const r = await doctor(dir, ['pages'], { DOCTOR_DATA_DIR: '/elsewhere', DOCTOR_EMBEDING_MODEL: 'm', DOCTOR_SOMETHING: '1', DOCTOR_WITH_CHROMIUM: 'false' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^doctor: warning: DOCTOR_DATA_DIR is not a Doctor setting and is ignored: did you mean DATA_DIR\?$/m);
+    assert.match(r.stderr, /^doctor: warning: DOCTOR_EMBEDING_MODEL is not a Doctor setting and is ignored: did you mean DOCTOR_EMBEDDING_MODEL\?$/m);
+    assert.match(r.stderr, /^doctor: warning: DOCTOR_SOMETHING is not a Doctor setting and is ignored \(see the README for the settings\)$/m);
+    assert.doesNotMatch(r.stderr, /DOCTOR_WITH_CHROMIUM/, 'compose.yaml\'s build switch is not a misspelling');
+    const clean = await doctor(dir, ['pages'], { DOCTOR_EMBEDDING_MODEL: '' });
+    assert.doesNotMatch(clean.stderr, /warning/);
+  });
+});

@@ -1,6 +1,6 @@
 /** Options every command shares, and turning them into the validated configuration. */
 import type { Command } from 'commander';
-import { envVarOf, loadConfig, type ConfigOverrides, type DoctorConfig } from '../config/config.js';
+import { envVarOf, loadConfig, unknownSettingVars, type ConfigOverrides, type DoctorConfig } from '../config/config.js';
 
 export function addGlobalOptions(program: Command): Command {
   return program
@@ -15,6 +15,9 @@ export function addGlobalOptions(program: Command): Command {
  * The log level is --log-level, else DOCTOR_LOG_LEVEL (both checked), else `defaultLogLevel`: warnings and
  * errors only for a one-shot command, whose output is its answer; `info` for serve and worker.
  */
+/** Unknown DOCTOR_* variables are pointed out once per process. */
+let warned = false;
+
 export function configFrom(
   cmd: Command,
   extra: ConfigOverrides = {},
@@ -22,6 +25,10 @@ export function configFrom(
   defaultLogLevel: 'warn' | 'info' = 'warn',
 ): DoctorConfig {
   const o = cmd.optsWithGlobals() as Record<string, unknown>;
+  if (!warned) {
+    warned = true;
+    for (const w of unknownSettingVars(process.env)) process.stderr.write(`doctor: warning: ${w}\n`);
+  }
   const logLevel = o.logLevel ?? (process.env[envVarOf('logLevel')] ? undefined : defaultLogLevel);
   return loadConfig({ dataDir: o.dataDir, dbPath: o.dbPath, logLevel, ...extra }, process.env, flagNames);
 }
