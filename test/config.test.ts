@@ -28,6 +28,12 @@ describe('config', () => {
     assert.throws(() => loadConfig({}, { DOCTOR_EMBEDDING_PROVIDER: 'cohere' }), /DOCTOR_EMBEDDING_PROVIDER="cohere"/);
     assert.throws(() => loadConfig({ port: 70000 }, {}), /option --port=70000/);
     assert.throws(() => loadConfig({}, { DOCTOR_CHUNK_SIZE: '500', DOCTOR_CHUNK_OVERLAP: '600' }), /must be smaller/);
+    // a secret is not printed (error output ends up in terminals, logs and CI output)
+    assert.throws(() => loadConfig({}, { DOCTOR_API_TOKEN: 's3cret' }), (e: Error) => {
+      assert.match(e.message, /DOCTOR_API_TOKEN=\(hidden, 6 characters\): .*8/);
+      assert.ok(!e.message.includes('s3cret'), e.message);
+      return true;
+    });
   });
 
   it('DOCTOR_ALLOW_HOSTS: every entry must be a host name, IP or CIDR network', () => {

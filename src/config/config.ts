@@ -135,6 +135,9 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Settings whose values an error message must not print (they end up in terminals, logs and CI output). */
+const SECRETS = new Set<SettingName>(['apiToken', 'openaiApiKey']);
+
 /** The environment variable behind each setting (for docs and error messages). */
 export const envVarOf = (name: SettingName): string => settings[name].env;
 export const settingNames = Object.keys(settings) as SettingName[];
@@ -162,7 +165,8 @@ export function loadConfig(
     const parsed = (s.schema as z.ZodType).safeParse(raw);
     if (!parsed.success) {
       const why = parsed.error.issues.map((i) => i.message).join('; ');
-      problems.push(`${source ?? name}=${JSON.stringify(raw)}: ${why}`);
+      const shown = SECRETS.has(name) && typeof raw === 'string' ? `(hidden, ${raw.length} characters)` : JSON.stringify(raw);
+      problems.push(`${source ?? name}=${shown}: ${why}`);
       continue;
     }
     out[name] = parsed.data;
