@@ -398,6 +398,41 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
     }
   });
 
+  it('directory names that DuckDB would read as a glob or a hive partition (*, ?, [..], key=value) are taken literally', async () => {
+    // Another export beside them that "exports*" and "docs [ab]" would match as patterns, with other pages.
+    const other = await makeContext({ runner: false });
+    try {
+      await addPages(other, [{ id: 'intruder', title: 'Intruder', markdown: '# Intruder\n\nnot in the export being imported' }]);
+      for (const match of ['exportsX', 'docs a', 'whatX']) await exportIndex(other, { path: join(dir, match) });
+    } finally {
+      await other.close();
+    }
+    const want = await ctx.store.db.all('SELECT id, url FROM pages ORDER BY id');
+    for (const name of ['exports*', 'docs [ab]', 'what?', 'url=x', 'id=evil']) {
+      const d = variant(name, () => {});
+      const target = await makeContext({ runner: false });
+      try {
+        const im = await importIndex(target, { path: d });
+        assert.equal(im.pages.added, 30, name);
+        assert.deepEqual(await target.store.db.all('SELECT id, url FROM pages ORDER BY id'), want, `${name}: exactly the export's pages, with their URLs`);
+      } finally {
+        await target.close();
+      }
+    }
+    // An archive unpacked into a work directory (beside the database) whose path has such characters likewise.
+    const archive = join(dir, 'glob.tar');
+    await exportIndex(ctx, { path: archive });
+    const work = join(dir, 'work [1]');
+    mkdirSync(work);
+    const target = await makeContext({ runner: false });
+    try {
+      assert.equal((await importDirect(target.store, { source: archive, workDir: work })).pages.added, 30);
+      assert.deepEqual(await target.store.db.all('SELECT id, url FROM pages ORDER BY id'), want);
+    } finally {
+      await target.close();
+    }
+  });
+
   it('a vector that cannot be stored (NaN) in the last batch fails the whole import: nothing is lost or half-written', async () => {
     // A well-formed export (right checksums) whose last chunk has a NaN in its vector.
     const nan = variant('nan', (d) => {

@@ -149,11 +149,26 @@ export async function importIndex(store: Store, opts: ImportOptions): Promise<Im
 
 type Merged = Pick<ImportSummary, 'pages' | 'chunks' | 'skipped'>;
 
-/** Runs a statement reading an export file; DuckDB's errors there are the file's fault and say so. */
+/**
+ * The file name as DuckDB's read_parquet reads it literally. read_parquet takes a pattern: `*`, `?` and
+ * `[...]` in it are a glob even in a bound parameter, so an export in a directory named "exports*" or
+ * "docs [v2]" read other directories' files too (files no checksum was computed for), or none. Each such
+ * character goes in a class of its own (`[*]` matches only `*`).
+ */
+export function literalParquetPath(file: string): string {
+  return file.replace(/[*?[]/g, (c) => `[${c}]`);
+}
+
+/**
+ * Runs a statement reading an export file (`read_parquet($file, ...)`); DuckDB's errors there are the
+ * file's fault and say so. Every read_parquet here also passes `hive_partitioning = false`: DuckDB otherwise
+ * takes a `key=value` directory in the path for a column, and an export under `/data/url=x/` had every
+ * page's URL read as "x".
+ */
 async function load(tx: Tx, file: string, sql: string): Promise<void> {
   try {
-    // The file name is a bound parameter (DuckDB binds it in read_parquet like any value).
-    await tx.run(sql, { file });
+    // The file name is a bound parameter (DuckDB binds it in read_parquet like any value), made literal.
+    await tx.run(sql, { file: literalParquetPath(file) });
   } catch (e) {
     throw new ValidationError(`${file} could not be loaded as a Doctor export file: ${(e as Error).message.split('\n')[0]}`);
   }
@@ -189,7 +204,7 @@ async function merge(
        coalesce(tags::VARCHAR[], []) AS tags, job_id::VARCHAR AS job_id, parent_page_id::VARCHAR AS parent_page_id,
        root_page_id::VARCHAR AS root_page_id, coalesce(depth::INTEGER, 0) AS depth, path::VARCHAR AS path,
        content_hash::VARCHAR AS content_hash
-     FROM read_parquet($file)`,
+     FROM read_parquet($file, hive_partitioning = false)`,
   );
   // First only the chunks' keys and tags (Parquet reads just these columns): enough to check the file and to plan.
   // rn is the row's position in the file, which export writes in storage order: chunks are written here in
@@ -199,7 +214,7 @@ async function merge(
     files.chunks,
     `CREATE OR REPLACE TEMP TABLE imp_keys AS SELECT file_row_number AS rn, id::VARCHAR AS id, page_id::VARCHAR AS page_id,
        coalesce(tags::VARCHAR[], []) AS tags
-     FROM read_parquet($file, file_row_number = true)`,
+     FROM read_parquet($file, file_row_number = true, hive_partitioning = false)`,
   );
 
   // What the files hold must be what the manifest says, and sane.
@@ -283,7 +298,7 @@ async function merge(
          embedding::FLOAT[${dim}] AS embedding, coalesce(text_chunk::VARCHAR, '') AS text_chunk, page_id::VARCHAR AS page_id,
          url::VARCHAR AS url, domain::VARCHAR AS domain, job_id::VARCHAR AS job_id, chunk_index::INTEGER AS chunk_index,
          title::VARCHAR AS title, heading_path::VARCHAR AS heading_path, extra::VARCHAR AS extra
-       FROM read_parquet($file, file_row_number = true) WHERE file_row_number IN (SELECT rn FROM imp_accept)`,
+       FROM read_parquet($file, file_row_number = true, hive_partitioning = false) WHERE file_row_number IN (SELECT rn FROM imp_accept)`,
     );
     const noVec = (await one<{ n: number }>(tx, 'SELECT count(*)::INTEGER AS n FROM imp_chunks WHERE embedding IS NULL')).n;
     if (noVec) bad(files.chunks, `has ${noVec} chunks without a vector`);
