@@ -4,7 +4,8 @@
  * Real DuckDB files, a real crawl of a site on 127.0.0.1, real Parquet files and tar archives.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tar from 'tar';
@@ -393,6 +394,38 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
       assert.equal(readdirSync(dir).some((n) => n === 'run.sh'), false);
       await assert.rejects(importIndex(target, { path: 'relative.tar' }), /path must be an absolute path/);
       await assert.rejects(importIndex(target, { path: join(dir, 'missing.tar') }), /does not exist/);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('a named pipe, a directory or a huge manifest where an export file should be: refused at once, nothing read or written', async () => {
+    const target = await makeContext({ runner: false });
+    try {
+      await addPages(target, [{ id: 'keep', title: 'Keep', markdown: '# Keep\n\nstays whatever happens' }]);
+      const before = await contents(target);
+      const fifo = (p: string) => execFileSync('mkfifo', [p]);
+      const cases: [string, RegExp][] = [
+        // A FIFO without a writer blocked the first read for ever (the import, and a thread of the server, hung).
+        [variant('fifo', (d) => { rmSync(join(d, 'pages.parquet')); fifo(join(d, 'pages.parquet')); }), /pages\.parquet in .* is a named pipe, not a file/],
+        [variant('fifo-manifest', (d) => { rmSync(join(d, 'manifest.json')); fifo(join(d, 'manifest.json')); }), /manifest\.json in .* is a named pipe, not a file/],
+        // These failed with a bare "EISDIR: illegal operation on a directory, read" (a 500 over REST).
+        [variant('dir-chunks', (d) => { rmSync(join(d, 'chunks.parquet')); mkdirSync(join(d, 'chunks.parquet')); }), /chunks\.parquet in .* is a directory, not a file/],
+        [variant('dir-manifest', (d) => { rmSync(join(d, 'manifest.json')); mkdirSync(join(d, 'manifest.json')); }), /manifest\.json in .* is a directory, not a file/],
+        // A 300 MB manifest was read into memory whole (and one over 512 MB failed with ERR_STRING_TOO_LONG).
+        [variant('huge-manifest', (d) => writeFileSync(join(d, 'manifest.json'), readFileSync(join(d, 'manifest.json'), 'utf8').replace('{', `{"pad": "${'x'.repeat(2 << 20)}",`))), /manifest\.json of .* is 2097\d+ bytes; a Doctor export's manifest is a few kilobytes/],
+      ];
+      const pipe = join(dir, 'pipe.tar');
+      fifo(pipe);
+      cases.push([pipe, /pipe\.tar is neither a file nor a directory/]);
+      for (const [path, message] of cases) {
+        await assert.rejects(importIndex(target, { path }), (e: Error) => {
+          assert.ok(e instanceof ValidationError, `${path}: ${e.message}`);
+          assert.match(e.message, message);
+          return true;
+        });
+      }
+      assert.deepEqual(await contents(target), before);
     } finally {
       await target.close();
     }

@@ -103,6 +103,8 @@ export async function importIndex(store: Store, opts: ImportOptions): Promise<Im
   if (!existsSync(source)) throw new ValidationError(`${source} does not exist: give the .tar file or the directory that doctor export wrote.`);
   const progress = throttled(opts.onProgress, opts.progressEveryMs);
   const st = statSync(source);
+  // A FIFO or a device would block the first read (a FIFO without a writer: for ever).
+  if (!st.isFile() && !st.isDirectory()) throw new ValidationError(`${source} is neither a file nor a directory: give the .tar file or the directory that doctor export wrote.`);
   let dir = source;
   let staging: string | undefined;
   try {
@@ -116,6 +118,13 @@ export async function importIndex(store: Store, opts: ImportOptions): Promise<Im
     if (!existsSync(manifestPath)) {
       throw new ValidationError(`${source} holds no ${MANIFEST_NAME}: it is not a Doctor export (give the .tar file or the directory that doctor export wrote).`);
     }
+    regularFile(manifestPath, MANIFEST_NAME, source);
+    const manifestBytes = statSync(manifestPath).size;
+    if (manifestBytes > MAX_MANIFEST_BYTES) {
+      throw new ValidationError(
+        `${MANIFEST_NAME} of ${source} is ${manifestBytes} bytes; a Doctor export's manifest is a few kilobytes (at most ${MAX_MANIFEST_BYTES}): it is not a Doctor export, or it was edited.`,
+      );
+    }
     const manifest = parseManifest(readFileSync(manifestPath, 'utf8'), `${MANIFEST_NAME} of ${source}`);
     checkCompatible(store, manifest, source);
 
@@ -126,6 +135,7 @@ export async function importIndex(store: Store, opts: ImportOptions): Promise<Im
     for (const f of files) {
       const path = join(dir, f.name);
       if (!existsSync(path)) throw new ValidationError(`${source} lacks ${f.name}, which its manifest lists: the export is incomplete.`);
+      regularFile(path, f.name, source);
       const d = await fileDigest(path, (n) => progress({ step: 'checking checksums', done: (hashed += n), total, unit: 'bytes' }));
       if (d.sha256 !== f.sha256 || d.bytes !== f.bytes) {
         throw new ValidationError(
@@ -145,6 +155,20 @@ export async function importIndex(store: Store, opts: ImportOptions): Promise<Im
   } finally {
     if (staging) rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/** Largest manifest.json read (a real one is ~1 KB): a huge one is not read into memory. */
+const MAX_MANIFEST_BYTES = 1 << 20;
+
+/**
+ * Refuses an export file that is not a regular file (or a link to one): reading a directory failed with a
+ * bare EISDIR, and a FIFO named pages.parquet blocked the import (and a thread of the server) for ever.
+ */
+function regularFile(path: string, name: string, source: string): void {
+  const st = statSync(path);
+  if (st.isFile()) return;
+  const what = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'a device';
+  throw new ValidationError(`${name} in ${source} is ${what}, not a file: it is not a Doctor export, or it was edited. Nothing was imported.`);
 }
 
 type Merged = Pick<ImportSummary, 'pages' | 'chunks' | 'skipped'>;
