@@ -399,6 +399,35 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
     }
   });
 
+  it("a chunk naming a page stored here that the export does not hold is not added to that page", async () => {
+    // An edited export: every chunk now claims to belong to "keep", a page of the importing database.
+    const edited = variant('foreign-page', () => {});
+    const inst = await DuckDBInstance.create(':memory:');
+    const conn = await inst.connect();
+    const file = join(edited, 'chunks.parquet');
+    await conn.run(`CREATE TABLE c AS SELECT * REPLACE ('keep' AS page_id, 'x-' || id AS id) FROM read_parquet($f)`, { f: file });
+    await conn.run(`COPY (SELECT * FROM c ORDER BY seq) TO $f (FORMAT parquet, COMPRESSION zstd)`, { f: file });
+    conn.closeSync();
+    inst.closeSync();
+    const m = JSON.parse(readFileSync(join(edited, 'manifest.json'), 'utf8'));
+    m.files.chunks = { ...m.files.chunks, ...(await fileDigest(file)) };
+    writeFileSync(join(edited, 'manifest.json'), JSON.stringify(m));
+
+    const target = await makeContext({ runner: false });
+    try {
+      await addPages(target, [{ id: 'keep', title: 'Keep', markdown: '# Keep\n\ngiraffes eat acacia leaves' }]);
+      const mine = await target.store.db.all("SELECT id, text_chunk FROM document_embeddings WHERE page_id = 'keep' ORDER BY id");
+      const im = await importIndex(target, { path: edited });
+      assert.equal(im.pages.added, 30);
+      assert.deepEqual(im.chunks, { added: 0, removed: 0, unchanged: m.counts.chunks });
+      assert.deepEqual(await target.store.db.all("SELECT id, text_chunk FROM document_embeddings WHERE page_id = 'keep' ORDER BY id"), mine);
+      const hit = await searchDocs(target, { query: 'lorem ipsum dolor', mode: 'keyword' });
+      assert.ok(hit.results.every((r) => r.page_id !== 'keep'), 'the page stored here does not answer with text from the export');
+    } finally {
+      await target.close();
+    }
+  });
+
   it('a named pipe, a directory or a huge manifest where an export file should be: refused at once, nothing read or written', async () => {
     const target = await makeContext({ runner: false });
     try {

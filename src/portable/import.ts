@@ -15,7 +15,8 @@
  * - chunks go in through the store's write API (`VectorIndexer.writeBatch`), the same path a crawl takes,
  *   so the keyword index is written in the same transaction and the vector index takes the rows after the
  *   commit (a large import makes the usearch index catch up from the table, exact search answering meanwhile).
- *   Chunks stored without a page (e.g. migrated from Qdrant) are added when their id is new here.
+ *   Chunks stored without a page (e.g. migrated from Qdrant) are added when their id is new here and their
+ *   page id (if any) is not that of a page stored here (they would join a page they did not come from).
  * Page and chunk ids are kept, so search results name the same ids as in the exporting database.
  */
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -62,7 +63,10 @@ export interface ImportSummary {
     added: number;
     /** Stored chunks removed with the pages they belonged to (replaced pages). */
     removed: number;
-    /** Chunks not written: their page was kept or skipped, or (page-less) their id is stored already. */
+    /**
+     * Chunks not written: their page was kept or skipped, or (page-less) their id is stored already or
+     * their page id names a page stored here that the export does not hold.
+     */
     unchanged: number;
   };
   /** Up to 20 pages that were not imported, and why. */
@@ -305,12 +309,15 @@ async function merge(
       i.root_page_id, i.depth, i.path, i.content_hash
     FROM imp_pages i JOIN imp_plan p USING (id) WHERE p.action IN ('new', 'replace')`);
 
-  // Chunks to write: those of added/replacing pages, and page-less chunks whose id is new here.
+  // Chunks to write: those of added/replacing pages, and page-less chunks whose id is new here. A chunk whose
+  // page is not in the export but is a page stored here is not written: it would join that page (its text
+  // shown in that page's search results, under that page's URL) though it came from elsewhere.
   await tx.run(`CREATE OR REPLACE TEMP TABLE imp_accept AS
     SELECT c.rn, ${mergedTags('c.tags')} AS tags
     FROM imp_keys c LEFT JOIN imp_plan p ON p.id = c.page_id
     WHERE p.action IN ('new', 'replace')
-       OR (p.id IS NULL AND NOT EXISTS (SELECT 1 FROM document_embeddings e WHERE e.id = c.id))
+       OR (p.id IS NULL AND NOT EXISTS (SELECT 1 FROM document_embeddings e WHERE e.id = c.id)
+           AND NOT EXISTS (SELECT 1 FROM pages h WHERE h.id = c.page_id))
     ORDER BY c.rn`);
   const toWrite = (await one<{ n: number }>(tx, 'SELECT count(*)::INTEGER AS n FROM imp_accept')).n;
   if (toWrite > 0) {
