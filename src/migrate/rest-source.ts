@@ -5,6 +5,7 @@
  * hot path of a migration, and integer ids above 2^53 travel exactly both ways.
  */
 import { Agent, request } from 'undici';
+import { MigrationError } from './errors.js';
 import type { PointId } from './points.js';
 import { parseRetrieveAnswer, parseScrollAnswer } from './rest-json.js';
 import type { CollectionInfo, ErrorClass, QdrantSource, RawPoint, SourceConfig, VectorParams } from './source.js';
@@ -22,12 +23,31 @@ export class QdrantHttpError extends Error {
 /** JSON with BigInts written as plain integers (ids above 2^53). */
 const toJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `\u0000${x}\u0000` : x)).replace(/"\\u0000(\d+)\\u0000"/g, '$1');
 
+/** An answer larger than any Qdrant sends for the request (see answerLimit); not retried. */
+export class AnswerTooLargeError extends MigrationError {}
+
+/**
+ * Most bytes read of one answer. Without a bound, a server (or something else at that address) that sent an
+ * endless body made the reader buffer it until the process ran out of memory, and a content-length of 1 TB
+ * was allocated, or failed as "cannot reach Qdrant". A scroll page is bounded by its points: a component
+ * takes at most ~16 characters of JSON ("-0.0012345678," and the like), and each point gets 64 KiB for its
+ * id and payload, on top of 64 MiB for the page; other answers (collection info, count) by 16 MiB.
+ */
+export function answerLimit(points = 0, dimension = 0): number {
+  return points > 0 ? 64 * 2 ** 20 + points * (Math.max(dimension, 1) * 32 + 64 * 1024) : 16 * 2 ** 20;
+}
+
 /**
  * The whole body in one buffer: copied once into a buffer of the announced length when there is one, into
- * `scratch` when it is large enough (see RestSource.scratch), else into a new one.
+ * `scratch` when it is large enough (see RestSource.scratch), else into a new one. More than `limit` bytes
+ * (announced or sent) is refused with `tooLarge()`.
  */
-async function readBody(body: AsyncIterable<Uint8Array>, length: number, scratch?: Uint8Array): Promise<Uint8Array> {
+async function readBody(body: AsyncIterable<Uint8Array> & { destroy(): void }, length: number, limit: number, tooLarge: () => Error, scratch?: Uint8Array): Promise<Uint8Array> {
   if (Number.isSafeInteger(length) && length >= 0) {
+    if (length > limit) {
+      body.destroy();
+      throw tooLarge();
+    }
     const out = scratch && scratch.length >= length ? scratch.subarray(0, length) : new Uint8Array(length);
     let at = 0;
     for await (const chunk of body) {
@@ -38,7 +58,12 @@ async function readBody(body: AsyncIterable<Uint8Array>, length: number, scratch
     return at === length ? out : out.subarray(0, at);
   }
   const chunks: Uint8Array[] = [];
-  for await (const chunk of body) chunks.push(chunk);
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.length;
+    if (total > limit) throw tooLarge(); // leaving the loop destroys the stream
+    chunks.push(chunk);
+  }
   return Buffer.concat(chunks);
 }
 
@@ -59,13 +84,18 @@ export class RestSource implements QdrantSource {
    */
   private scratch: Uint8Array | undefined;
 
-  private async call(method: 'GET' | 'POST', path: string, body?: unknown, reuse = false): Promise<Uint8Array> {
+  private async call(method: 'GET' | 'POST', path: string, body?: unknown, reuse = false, limit = answerLimit(), hint = ''): Promise<Uint8Array> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.config.apiKey) headers['api-key'] = this.config.apiKey;
     const res = await request(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : toJson(body), dispatcher: this.agent });
     const length = Number(res.headers['content-length'] ?? NaN);
-    if (reuse && Number.isSafeInteger(length) && length > (this.scratch?.length ?? 0)) this.scratch = new Uint8Array(Math.ceil(length * 1.25));
-    const bytes = await readBody(res.body, length, reuse ? this.scratch : undefined);
+    const tooLarge = () =>
+      new AnswerTooLargeError(
+        `${this.base} answered ${method} ${path} with more than ${Math.round(limit / 2 ** 20)} MiB${Number.isSafeInteger(length) ? ` (content-length ${length})` : ''}, ` +
+          `more than Qdrant sends for that request, so the answer was not read${hint}. Nothing after the last committed batch was written.`,
+      );
+    if (reuse && Number.isSafeInteger(length) && length <= limit && length > (this.scratch?.length ?? 0)) this.scratch = new Uint8Array(Math.ceil(length * 1.25));
+    const bytes = await readBody(res.body, length, limit, tooLarge, reuse ? this.scratch : undefined);
     if (res.statusCode !== 200) {
       let detail = Buffer.from(bytes).toString('utf8').slice(0, 300);
       try {
@@ -104,13 +134,15 @@ export class RestSource implements QdrantSource {
     const body = { limit: args.limit, offset: args.offset ?? undefined, with_payload: true, with_vector: args.vectorName ? [args.vectorName] : true };
     // The offset comes after the points in Qdrant's JSON: the page is parsed here (inside the retries: a
     // malformed answer is asked for again).
-    const page = parseScrollAnswer(await this.call('POST', this.path(collection, '/points/scroll'), body, true), args.vectorName, args.dimension, args.limit);
+    const hint = `: if the collection's payloads are that large, lower --batch-size (${args.limit} points per request now); else check what answers at that address`;
+    const answer = await this.call('POST', this.path(collection, '/points/scroll'), body, true, answerLimit(args.limit, args.dimension), hint);
+    const page = parseScrollAnswer(answer, args.vectorName, args.dimension, args.limit);
     return { next: page.next, points: () => page };
   }
 
   async retrieve(collection: string, ids: PointId[], vectorName?: string): Promise<RawPoint[]> {
     const body = { ids, with_payload: false, with_vector: vectorName ? [vectorName] : true };
-    return parseRetrieveAnswer(await this.call('POST', this.path(collection, '/points'), body), vectorName);
+    return parseRetrieveAnswer(await this.call('POST', this.path(collection, '/points'), body, false, answerLimit(ids.length, 65536)), vectorName);
   }
 
   classify(e: unknown): ErrorClass {
