@@ -127,4 +127,24 @@ describe('doctor migrate qdrant from a hostile server', () => {
     assert.match(e3.message, /answered GET \/collections\/hostile with more than 16 MiB/);
     assert.ok(performance.now() - t0 < 30_000, 'refused without reading the rest');
   });
+
+  it('a payload nested 200,000 levels deep is a bad point: it stops the run, or is skipped with --on-error skip', async () => {
+    const deep: Handler = (_q, res) => {
+      const nested = `{"text":"deep","x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
+      const pts = [1, 2, 3].map((id) => `{"id":${id},"vector":${JSON.stringify(vector(id))},"payload":${id === 2 ? nested : `{"text":"point ${id}"}`}}`);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"result":{"points":[${pts.join(',')}],"next_page_offset":null},"status":"ok","time":0}`);
+    };
+    const e = await refused({ scroll: deep });
+    assert.match(e.message, /^point 2: payload nested more than 64 levels deep\. .*--on-error skip/);
+    const q = await hostileQdrant({ scroll: deep, count: (_q, r) => send(r, { count: 3 }) });
+    try {
+      const r = await migrateQdrant(store, options(q.url, { onError: 'skip', collection: 'deep' }));
+      assert.deepEqual([r.read, r.written, r.skipped], [3, 2, 1]);
+      assert.deepEqual(r.skippedPoints, [{ id: '2', reason: 'payload nested more than 64 levels deep' }]);
+      assert.deepEqual(await snapshot(), stored);
+    } finally {
+      await q.close();
+    }
+  });
 });

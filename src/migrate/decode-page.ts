@@ -2,7 +2,7 @@
 import { MigrationError } from './errors.js';
 import type { DecodedPage } from './page-protocol.js';
 import { packTerms } from './page-terms.js';
-import { idProblem, packVector, toChunkPayload } from './points.js';
+import { idProblem, packVector, payloadProblem, toChunkPayload } from './points.js';
 import type { RawPage } from './source.js';
 
 export function decodePage(raw: RawPage, dimension: number, collection: string): DecodedPage {
@@ -17,7 +17,7 @@ export function decodePage(raw: RawPage, dimension: number, collection: string):
   const page: Omit<DecodedPage, 'terms'> = { read: raw.points.length, next, ids: [], vectors, payloads: [], bad: [] };
   for (const p of raw.points) {
     const id = typeof p.id === 'object' && p.id !== null ? (JSON.stringify(p.id) ?? String(p.id)) : String(p.id);
-    const reason = idProblem(p.id) ?? packVector(p.vector, dimension, vectors, page.ids.length);
+    const reason = idProblem(p.id) ?? packVector(p.vector, dimension, vectors, page.ids.length) ?? payloadProblem(p.payload);
     if (reason) {
       page.bad.push({ id, reason });
       continue;

@@ -36,6 +36,25 @@ export function idProblem(id: unknown): string | undefined {
   return id === undefined || id === null ? 'no id' : notAnId();
 }
 
+/** Deepest nesting of objects and arrays kept in a payload (Qdrant's own payloads are a few levels deep). */
+export const MAX_PAYLOAD_DEPTH = 64;
+
+/**
+ * Why a payload cannot be stored, if it cannot: nested deeper than MAX_PAYLOAD_DEPTH. A payload of 200,000
+ * nested arrays stopped the whole run with "Maximum call stack size exceeded" (copying it to the writing
+ * thread, and JSON.stringify, recurse), even with --on-error skip. Walked without recursion.
+ */
+export function payloadProblem(payload: unknown): string | undefined {
+  const stack: [unknown, number][] = [[payload, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > MAX_PAYLOAD_DEPTH) return `payload nested more than ${MAX_PAYLOAD_DEPTH} levels deep`;
+    for (const k in v) stack.push([(v as Record<string, unknown>)[k], depth + 1]);
+  }
+  return undefined;
+}
+
 /**
  * Copies one vector into `out` at row `row` (dimension `dim`), or says why it cannot be migrated.
  * `raw` is what the source decoded: a number array (REST) or one the gRPC client decoded.
