@@ -147,4 +147,29 @@ describe('doctor migrate qdrant from a hostile server', () => {
       await q.close();
     }
   });
+
+  it('answers not shaped like Qdrant\'s are reported as malformed (not as "cannot reach Qdrant ... Is it running?")', async () => {
+    const html: Handler = (_q, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html><body>Sign in</body></html>');
+    };
+    const cases: [Routes, RegExp][] = [
+      [{ info: (_q, r) => send(r, null) }, /^reading collection "hostile": Qdrant answered with malformed JSON \(the collection info is null, not an object\) after 2 attempts/],
+      [{ info: html }, /^reading collection "hostile": Qdrant answered with malformed JSON \(Unexpected token '<'/],
+      [{ count: (_q, r) => send(r, null) }, /^counting points: Qdrant answered with malformed JSON \(the point count is undefined, not a number of points\)/],
+      [{ count: (_q, r) => send(r, { count: 'many' }) }, /the point count is "many", not a number of points/],
+      [{ scroll: (_q, r) => send(r, null) }, /^reading points after offset start: Qdrant answered with malformed JSON \(the scroll answer has no "result\.points" array\)/],
+      [{ scroll: (_q, r) => send(r, { points: 'none', next_page_offset: null }) }, /the scroll answer has no "result\.points" array/],
+      [{ scroll: html }, /^reading points after offset start: Qdrant answered with malformed JSON/],
+    ];
+    for (const [routes, message] of cases) assert.match((await refused(routes)).message, message);
+  });
+
+  it('a next_page_offset that is not a point id stops the run saying so (it was sent back as the next offset)', async () => {
+    for (const next of [{ a: 1 }, true, -1, 1.5, '', [3]]) {
+      const e = await refused({ scroll: (_q, r) => send(r, { points: [{ id: 1, vector: vector(1), payload: {} }], next_page_offset: next }) });
+      assert.match(e.message, new RegExp(`returned the page offset ${JSON.stringify(next).replace(/[[\]{}.*+?^$()|\\]/g, '\\$&')}, which is not a point id \\(.*\\), so paging cannot go on`), e.message);
+      assert.doesNotMatch(e.message, /circle|2\^53/);
+    }
+  });
 });

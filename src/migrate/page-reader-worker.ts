@@ -9,7 +9,7 @@ import { MigrationError } from './errors.js';
 import type { FromReader, ReadJob, ToReader } from './page-protocol.js';
 import { openSource } from './open-source.js';
 import { termBuffers } from './page-terms.js';
-import type { PointId } from './points.js';
+import { idProblem, type PointId } from './points.js';
 import { withRetries } from './source.js';
 
 const port = parentPort;
@@ -49,6 +49,17 @@ async function run(job: ReadJob): Promise<void> {
       const answer = await inFlight;
       // The next request goes out before this page is decoded (at most one answer waits beyond the window).
       if (answer.next !== null) {
+        // An offset is the id of the next page's first point. Anything else (an object, true, -1, 1.5, "")
+        // was sent back as the next request's offset: reported as a scroll "in a circle" when it came twice,
+        // or as an integer above 2^53.
+        const bad = typeof answer.next === 'number' && Number.isInteger(answer.next) && answer.next > Number.MAX_SAFE_INTEGER ? undefined : idProblem(answer.next);
+        if (bad) {
+          const shown = (JSON.stringify(typeof answer.next === 'bigint' ? String(answer.next) : answer.next) ?? String(answer.next)).slice(0, 80);
+          throw new MigrationError(
+            `Qdrant at ${job.config.url} returned the page offset ${shown}, which is not a point id (${bad}), so paging cannot go on. ` +
+              'Nothing after the last committed batch was written. Check what answers at that address (Qdrant sends the id of the next point, or null at the end).',
+          );
+        }
         const next = String(answer.next);
         if (asked.has(next)) {
           throw new MigrationError(

@@ -25,8 +25,10 @@ export function parseScrollAnswer(buf: Uint8Array, vectorName: string | undefine
     return new Reader(buf, vectorName, dimension, limit).scroll();
   } catch (e) {
     if (!(e instanceof Unexpected)) throw e;
-    const r = JSON.parse(decoder.decode(buf)) as { result: { points: RestPoint[]; next_page_offset?: PointId | null } };
-    return { points: r.result.points.map((p) => restPoint(p, vectorName)), next: r.result.next_page_offset ?? null };
+    const r = JSON.parse(decoder.decode(buf)) as { result?: { points?: unknown; next_page_offset?: PointId | null } | null } | null;
+    const points = r?.result?.points;
+    if (!Array.isArray(points)) throw new SyntaxError(`the scroll answer has no "result.points" array`);
+    return { points: points.map((p) => restPoint(p as RestPoint, vectorName)), next: r!.result!.next_page_offset ?? null };
   }
 }
 
@@ -36,7 +38,9 @@ export function parseRetrieveAnswer(buf: Uint8Array, vectorName: string | undefi
     return new Reader(buf, vectorName, dimension).retrieve();
   } catch (e) {
     if (!(e instanceof Unexpected)) throw e;
-    return (JSON.parse(decoder.decode(buf)) as { result: RestPoint[] }).result.map((p) => restPoint(p, vectorName));
+    const result = (JSON.parse(decoder.decode(buf)) as { result?: unknown } | null)?.result;
+    if (!Array.isArray(result)) throw new SyntaxError(`the retrieve answer has no "result" array`);
+    return result.map((p) => restPoint(p as RestPoint, vectorName));
   }
 }
 
@@ -47,6 +51,7 @@ interface RestPoint {
 }
 
 function restPoint(p: RestPoint, vectorName: string | undefined): RawPoint {
+  if (!p || typeof p !== 'object') return { id: JSON.stringify(p) ?? String(p), vector: undefined, payload: null };
   const v = p.vector;
   const vector = Array.isArray(v) ? v : v && vectorName ? v[vectorName] : undefined;
   return { id: p.id, vector, payload: p.payload ?? null };

@@ -109,8 +109,15 @@ export class RestSource implements QdrantSource {
     return bytes;
   }
 
+  /**
+   * The `result` of an answer. An answer without one, or (see `shaped`) with another shape than Qdrant's, is a
+   * SyntaxError like unparsable JSON: retried, then reported as a malformed answer. (Read as it came, a
+   * `{"result": null}` failed with a TypeError, reported as "cannot reach Qdrant ... Is it running?".)
+   */
   private async result<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    return (JSON.parse(Buffer.from(await this.call(method, path, body)).toString('utf8')) as { result: T }).result;
+    const answer = JSON.parse(Buffer.from(await this.call(method, path, body)).toString('utf8')) as unknown;
+    if (!answer || typeof answer !== 'object' || !('result' in answer)) throw new SyntaxError(`the answer to ${method} ${path} has no "result"`);
+    return (answer as { result: T }).result;
   }
 
   private path(collection: string, tail = ''): string {
@@ -118,7 +125,8 @@ export class RestSource implements QdrantSource {
   }
 
   async collectionInfo(collection: string): Promise<CollectionInfo> {
-    const info = await this.result<{ points_count?: number; config?: { params?: { vectors?: unknown } } }>('GET', this.path(collection));
+    const info = await this.result<{ points_count?: number; config?: { params?: { vectors?: unknown } } } | null>('GET', this.path(collection));
+    if (!info || typeof info !== 'object') throw new SyntaxError(`the collection info is ${JSON.stringify(info)}, not an object`);
     const vectors = info.config?.params?.vectors;
     let out: CollectionInfo['vectors'];
     if (vectors && typeof vectors === 'object' && 'size' in vectors) out = vectors as VectorParams;
@@ -127,7 +135,10 @@ export class RestSource implements QdrantSource {
   }
 
   async count(collection: string): Promise<number> {
-    return (await this.result<{ count: number }>('POST', this.path(collection, '/points/count'), { exact: true })).count;
+    const r = await this.result<{ count?: unknown } | null>('POST', this.path(collection, '/points/count'), { exact: true });
+    const n = r?.count;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new SyntaxError(`the point count is ${JSON.stringify(n)?.slice(0, 40)}, not a number of points`);
+    return n;
   }
 
   async scroll(collection: string, args: { offset: PointId | null; limit: number; vectorName?: string; dimension?: number }) {
@@ -148,7 +159,7 @@ export class RestSource implements QdrantSource {
   classify(e: unknown): ErrorClass {
     if (!(e instanceof QdrantHttpError)) {
       // no answer (refused, reset, timed out) or an unreadable one: worth another try
-      return { transient: true, kind: e instanceof SyntaxError ? 'other' : 'unreachable', status: e instanceof SyntaxError ? 'malformed JSON' : 'no answer' };
+      return { transient: true, kind: e instanceof SyntaxError ? 'other' : 'unreachable', status: e instanceof SyntaxError ? 'with malformed JSON' : 'no answer' };
     }
     const s = e.status;
     const kind = s === 404 ? 'not-found' : s === 401 || s === 403 ? 'auth' : 'other';
