@@ -529,6 +529,28 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
     }
   });
 
+  it('a vector holding a NULL is refused, not stored with a 0 there', async () => {
+    const holed = variant('null-element', () => {});
+    const inst = await DuckDBInstance.create(':memory:');
+    const conn = await inst.connect();
+    const file = join(holed, 'chunks.parquet');
+    await conn.run(`CREATE TABLE c AS SELECT * FROM read_parquet($f)`, { f: file });
+    await conn.run(`UPDATE c SET embedding = list_transform(embedding, (x, i) -> CASE WHEN i = 3 THEN NULL ELSE x END) WHERE seq = (SELECT max(seq) FROM c)`);
+    await conn.run(`COPY (SELECT * FROM c ORDER BY seq) TO $f (FORMAT parquet, COMPRESSION zstd)`, { f: file });
+    conn.closeSync();
+    inst.closeSync();
+    const m = JSON.parse(readFileSync(join(holed, 'manifest.json'), 'utf8'));
+    m.files.chunks = { ...m.files.chunks, ...(await fileDigest(file)) };
+    writeFileSync(join(holed, 'manifest.json'), JSON.stringify(m));
+    const target = await makeContext({ runner: false });
+    try {
+      await assert.rejects(importIndex(target, { path: holed }), /chunks\.parquet has chunks whose vector holds a NULL instead of a number \(chunk [-\w]+, and maybe more\); nothing was imported/);
+      assert.equal(await target.store.pages.count(), 0);
+    } finally {
+      await target.close();
+    }
+  });
+
   it('a failure midway (after some batches were written) rolls everything back', async () => {
     const target = await makeContext({ runner: false, vectorEngine: 'usearch' });
     try {

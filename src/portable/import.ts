@@ -333,6 +333,9 @@ async function merge(
     );
     const noVec = (await one<{ n: number }>(tx, 'SELECT count(*)::INTEGER AS n FROM imp_chunks WHERE embedding IS NULL')).n;
     if (noVec) bad(files.chunks, `has ${noVec} chunks without a vector`);
+    // A NULL inside a vector: readVectors copies the array data as it is, where a NULL reads as 0.
+    const holes = await tx.all<{ id: string }>(`SELECT id FROM imp_chunks WHERE list_count(embedding::FLOAT[]) < ${dim} ORDER BY rn LIMIT 1`);
+    if (holes.length) bad(files.chunks, `has chunks whose vector holds a NULL instead of a number (chunk ${holes[0]!.id}, and maybe more)`);
   }
 
   let written = 0;
