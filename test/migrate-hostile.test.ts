@@ -128,6 +128,25 @@ describe('doctor migrate qdrant from a hostile server', () => {
     assert.ok(performance.now() - t0 < 30_000, 'refused without reading the rest');
   });
 
+  it('a server that trickles its answer (a byte at a time, never idle long) is given up on at a deadline', { timeout: 60_000 }, async () => {
+    const timers = new Set<NodeJS.Timeout>();
+    const trickle: Handler = (_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"result":{"points":[');
+      const t = setInterval(() => (res.destroyed ? clearInterval(t) : res.write(' ')), 100);
+      timers.add(t);
+    };
+    const t0 = performance.now();
+    try {
+      // an idle timeout of 500 ms is never reached; the whole answer may take 1 s
+      const e = await refused({ scroll: trickle }, { timeoutMs: 500 });
+      assert.match(e.message, /^reading points after offset start: Qdrant answered too slowly \(POST \/collections\/hostile\/points\/scroll was not answered whole within 1 s\) after 2 attempts/);
+    } finally {
+      for (const t of timers) clearInterval(t);
+    }
+    assert.ok(performance.now() - t0 < 20_000, `gave up in ${Math.round(performance.now() - t0)} ms`);
+  });
+
   it('a payload nested 200,000 levels deep is a bad point: it stops the run, or is skipped with --on-error skip', async () => {
     const deep: Handler = (_q, res) => {
       const nested = `{"text":"deep","x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;

@@ -28,6 +28,8 @@ export interface QdrantMigrationOptions {
   /** Qdrant's gRPC URL (port 6334): when given, everything is read over gRPC. */
   grpcUrl?: string;
   apiKey?: string;
+  /** See SourceConfig.timeoutMs (default 60 s). */
+  timeoutMs?: number;
   collection: string;
   vectorName?: string;
   batchSize: number;
@@ -97,8 +99,9 @@ interface ResumeState {
 }
 
 /** Where to read from: gRPC when `grpcUrl` is given, else REST. */
-export function sourceConfig(opts: Pick<QdrantMigrationOptions, 'url' | 'grpcUrl' | 'apiKey'>): SourceConfig {
-  return opts.grpcUrl ? { kind: 'grpc', url: opts.grpcUrl, apiKey: opts.apiKey } : { kind: 'rest', url: opts.url, apiKey: opts.apiKey };
+export function sourceConfig(opts: Pick<QdrantMigrationOptions, 'url' | 'grpcUrl' | 'apiKey' | 'timeoutMs'>): SourceConfig {
+  const common = { apiKey: opts.apiKey, timeoutMs: opts.timeoutMs };
+  return opts.grpcUrl ? { kind: 'grpc', url: opts.grpcUrl, ...common } : { kind: 'rest', url: opts.url, ...common };
 }
 
 /** Reads the collection's vector parameters, checking size and distance. */

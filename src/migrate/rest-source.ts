@@ -26,6 +26,9 @@ const toJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (ty
 /** An answer larger than any Qdrant sends for the request (see answerLimit); not retried. */
 export class AnswerTooLargeError extends MigrationError {}
 
+/** An answer that did not arrive whole within its deadline (a server trickling bytes, never idle long). */
+export class SlowAnswerError extends Error {}
+
 /**
  * Most bytes read of one answer. Without a bound, a server (or something else at that address) that sent an
  * endless body made the reader buffer it until the process ran out of memory, and a content-length of 1 TB
@@ -70,9 +73,12 @@ async function readBody(body: AsyncIterable<Uint8Array> & { destroy(): void }, l
 export class RestSource implements QdrantSource {
   private readonly agent: Agent;
   private readonly base: string;
+  /** The longest a whole answer may take (see SourceConfig.timeoutMs). */
+  private readonly answerMs: number;
 
   constructor(readonly config: SourceConfig) {
     const timeout = config.timeoutMs ?? 60_000;
+    this.answerMs = 2 * timeout;
     this.agent = new Agent({ headersTimeout: timeout, bodyTimeout: timeout, connections: 4 });
     this.base = config.url.replace(/\/+$/, '');
   }
@@ -87,7 +93,17 @@ export class RestSource implements QdrantSource {
   private async call(method: 'GET' | 'POST', path: string, body?: unknown, reuse = false, limit = answerLimit(), hint = ''): Promise<Uint8Array> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.config.apiKey) headers['api-key'] = this.config.apiKey;
-    const res = await request(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : toJson(body), dispatcher: this.agent });
+    const deadline = AbortSignal.timeout(this.answerMs);
+    try {
+      return await this.send(method, path, headers, body, reuse, limit, hint, deadline);
+    } catch (e) {
+      if (!deadline.aborted) throw e;
+      throw new SlowAnswerError(`${method} ${path} was not answered whole within ${this.answerMs / 1000} s`);
+    }
+  }
+
+  private async send(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body: unknown, reuse: boolean, limit: number, hint: string, deadline: AbortSignal): Promise<Uint8Array> {
+    const res = await request(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : toJson(body), dispatcher: this.agent, signal: deadline });
     const length = Number(res.headers['content-length'] ?? NaN);
     const tooLarge = () =>
       new AnswerTooLargeError(
@@ -157,6 +173,7 @@ export class RestSource implements QdrantSource {
   }
 
   classify(e: unknown): ErrorClass {
+    if (e instanceof SlowAnswerError) return { transient: true, kind: 'other', status: 'too slowly' };
     if (!(e instanceof QdrantHttpError)) {
       // no answer (refused, reset, timed out) or an unreadable one: worth another try
       return { transient: true, kind: e instanceof SyntaxError ? 'other' : 'unreachable', status: e instanceof SyntaxError ? 'with malformed JSON' : 'no answer' };

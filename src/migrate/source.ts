@@ -10,6 +10,11 @@ export interface SourceConfig {
   kind: 'rest' | 'grpc';
   url: string;
   apiKey?: string;
+  /**
+   * gRPC: the deadline of each call. REST: the longest wait for the answer's headers or its next bytes, and
+   * twice it for the whole answer (a server that trickles bytes would otherwise hold the run for ever).
+   * Default 60 s.
+   */
   timeoutMs?: number;
 }
 
