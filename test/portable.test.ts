@@ -529,6 +529,33 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
     }
   });
 
+  it('a Parquet file without a column the import needs is refused naming the column', async () => {
+    for (const [name, column] of [['pages', 'url'], ['chunks', 'page_id']] as const) {
+      const cut = variant(`no-${column}`, () => {});
+      const inst = await DuckDBInstance.create(':memory:');
+      const conn = await inst.connect();
+      const file = join(cut, `${name}.parquet`);
+      await conn.run(`CREATE TABLE c AS SELECT * EXCLUDE (${column}) FROM read_parquet($f)`, { f: file });
+      await conn.run(`COPY c TO $f (FORMAT parquet)`, { f: file });
+      conn.closeSync();
+      inst.closeSync();
+      const m = JSON.parse(readFileSync(join(cut, 'manifest.json'), 'utf8'));
+      m.files[name] = { ...m.files[name], ...(await fileDigest(file)) };
+      writeFileSync(join(cut, 'manifest.json'), JSON.stringify(m));
+      const target = await makeContext({ runner: false });
+      try {
+        await assert.rejects(importIndex(target, { path: cut }), (e: Error) => {
+          assert.match(e.message, new RegExp(`${name}\\.parquet has no column "${column}": it is not a Doctor export file, or it was damaged`));
+          assert.doesNotMatch(e.message, /Binder Error/);
+          return true;
+        });
+        assert.equal(await target.store.pages.count(), 0);
+      } finally {
+        await target.close();
+      }
+    }
+  });
+
   it('a vector holding a NULL is refused, not stored with a 0 there', async () => {
     const holed = variant('null-element', () => {});
     const inst = await DuckDBInstance.create(':memory:');

@@ -198,7 +198,14 @@ async function load(tx: Tx, file: string, sql: string): Promise<void> {
     // The file name is a bound parameter (DuckDB binds it in read_parquet like any value), made literal.
     await tx.run(sql, { file: literalParquetPath(file) });
   } catch (e) {
-    throw new ValidationError(`${file} could not be loaded as a Doctor export file: ${(e as Error).message.split('\n')[0]}`);
+    const first = (e as Error).message.split('\n')[0]!;
+    // A missing column fails the binder, which names it in one of two ways (the second when the SELECT
+    // defines a column of that name itself).
+    const missing = /Referenced column "([^"]+)" not found|Column "([^"]+)" referenced that exists in the SELECT clause/.exec(first);
+    if (missing) {
+      throw new ValidationError(`${file} has no column "${missing[1] ?? missing[2]}": it is not a Doctor export file, or it was damaged; export again with \`doctor export\``);
+    }
+    throw new ValidationError(`${file} could not be loaded as a Doctor export file: ${first}`);
   }
 }
 
