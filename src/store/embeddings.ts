@@ -160,7 +160,7 @@ export class VectorIndexer {
     const now = new Date();
     const seen = new Set<string>();
     return vectors.map((v, i) => {
-      const embedding = checkVector(v, this.dimension, `vector #${i}`);
+      const embedding = checkVector(v, this.dimension, typeof ids?.[i] === 'string' ? `the vector of chunk ${ids[i]}` : `vector #${i}`);
       const p = payloads[i];
       if (!p || typeof p.text !== 'string') throw new ValidationError(`payload #${i} needs a text (string).`);
       const id = ids ? ids[i] : randomUUID();
