@@ -387,6 +387,9 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
     const target = await makeContext({ runner: false });
     try {
       await assert.rejects(importIndex(target, { path: join(exportDir, 'pages.parquet') }), /not a Doctor export archive.*single Parquet file/);
+      const gz = join(dir, 'export.tar.gz');
+      await tar.c({ file: gz, gzip: true, cwd: exportDir }, ['manifest.json', 'pages.parquet', 'chunks.parquet']);
+      await assert.rejects(importIndex(target, { path: gz }), /not a Doctor export archive \(not a tar file\)\. It is gzip-compressed: unpack it first/);
       const evilDir = variant('evil', (d) => writeFileSync(join(d, 'run.sh'), 'echo hi'));
       const evil = join(dir, 'evil.tar');
       await tar.c({ file: evil, cwd: evilDir }, ['manifest.json', 'pages.parquet', 'chunks.parquet', 'run.sh']);

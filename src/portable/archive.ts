@@ -49,7 +49,12 @@ export async function unpackExport(file: string, dir: string, onBytes: (n: numbe
   const start = await head(file, 512);
   // A tar file has the ustar magic at offset 257 of its first header.
   if (start.length < 512 || start.subarray(257, 262).toString('latin1') !== 'ustar') {
-    const hint = start.subarray(0, 4).toString('latin1') === 'PAR1' ? ' It is a single Parquet file; import takes the whole export (its .tar, or its directory with manifest.json).' : '';
+    const hint =
+      start.subarray(0, 4).toString('latin1') === 'PAR1'
+        ? ' It is a single Parquet file; import takes the whole export (its .tar, or its directory with manifest.json).'
+        : start[0] === 0x1f && start[1] === 0x8b
+          ? ' It is gzip-compressed: unpack it first (gunzip, or tar -xzf into a directory) and import the .tar or the directory.'
+          : '';
     throw new ValidationError(`${file} is not a Doctor export archive (not a tar file).${hint}`);
   }
   const wanted = new Set<string>(EXPORT_FILES);
