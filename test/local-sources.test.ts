@@ -195,6 +195,49 @@ describe('doctor add: a directory tree', () => {
   });
 });
 
+describe('doctor add: overlapping sources', () => {
+  it('a directory and then its parent: pages stay with the source that added them first, gaining the other\'s tags; re-adding either changes nothing', async () => {
+    const ctx = await makeContext({ runner: false });
+    try {
+      const top = tempDir();
+      mkdirSync(join(top, 'sub'));
+      writeFileSync(join(top, 'index.md'), '# Top\n\nThe top page about ferrets.\n');
+      writeFileSync(join(top, 'other.md'), '# Other\n\nAnother top page.\n');
+      writeFileSync(join(top, 'sub', 'index.md'), '# Sub\n\nThe sub root about otters.\n');
+      writeFileSync(join(top, 'sub', 'guide.md'), '# Guide\n\nThe sub guide about otters.\n');
+      const sub = await addLocal(ctx, { path: join(top, 'sub'), tags: ['sub'] });
+      assert.equal(sub.added, 2);
+      const subIds = (await listDocPages(ctx, { tags: ['sub'] })).doc_pages.map((p) => p.page_id).sort();
+      assert.ok(subIds.includes(sub.root_page_id));
+
+      const all = await addLocal(ctx, { path: top, tags: ['top'] });
+      assert.deepEqual([all.added, all.updated, all.unchanged], [2, 2, 0], 'the sub pages gain the tag "top"');
+      const pages = (await listDocPages(ctx, {})).doc_pages;
+      assert.equal(pages.length, 4);
+      for (const p of pages.filter((x) => subIds.includes(x.page_id))) {
+        assert.deepEqual([...p.tags].sort(), ['sub', 'top'], p.url);
+        assert.equal(p.root_page_id, sub.root_page_id, 'still the sub source\'s page');
+      }
+      assert.deepEqual((await listDocPages(ctx, { tags: ['sub'] })).doc_pages.map((p) => p.page_id).sort(), subIds, 'the same ids: nothing re-created');
+
+      // no flip-flop: each source, added again, finds everything as it left it
+      const subAgain = await addLocal(ctx, { path: join(top, 'sub'), tags: ['sub'] });
+      assert.deepEqual([subAgain.added, subAgain.updated, subAgain.unchanged, subAgain.removed], [0, 0, 2, 0]);
+      const allAgain = await addLocal(ctx, { path: top, tags: ['top'] });
+      assert.deepEqual([allAgain.added, allAgain.updated, allAgain.unchanged, allAgain.removed], [0, 0, 4, 0]);
+      assert.equal((await searchDocs(ctx, { query: 'otters', tags: ['top'], mode: 'keyword' })).results.length, 2);
+      assert.equal((await searchDocs(ctx, { query: 'otters', tags: ['sub'], mode: 'keyword' })).results.length, 2);
+      // an edit under sub, added through the parent, updates the page in place
+      writeFileSync(join(top, 'sub', 'guide.md'), '# Guide\n\nThe sub guide about beavers now.\n');
+      const edited = await addLocal(ctx, { path: top, tags: ['top'] });
+      assert.deepEqual([edited.updated, edited.unchanged], [1, 3]);
+      assert.equal((await searchDocs(ctx, { query: 'beavers', tags: ['sub'], mode: 'keyword' })).results.length, 1);
+    } finally {
+      await ctx.close();
+    }
+  });
+});
+
 describe('doctor add: archives', () => {
   let ctx: TestContext;
   const dir = tempDir();

@@ -119,13 +119,25 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
   const urls = new Map(files.map((f) => [f.rel, pageUrlOf(kind, opts.path, f.rel, opts.baseUrl)]));
   const stored = new Map<string, PageSummary>();
   for (const p of await store.pages.underRoot(rootId)) stored.set(p.url, p);
-  // The root page: the file that already is, if it is still there; else the preferred name; else the first file.
+  // A page another source (or a crawl) already holds stays with it: this source adds its tags and keeps the
+  // text current, but does not take it over (two overlapping sources, a directory and then its parent, took
+  // each other's pages and tags in turn, and the shared root page was deleted and re-created under a new id).
+  const heldElsewhere = async (file: LocalFile) => {
+    const p = await store.pages.getByUrl(urls.get(file.rel)!);
+    return !!p && p.id !== rootId && !!p.root_page_id && p.root_page_id !== rootId;
+  };
+  // The root page: the file that already is, if it is still there; else the preferred name; else the first
+  // file; not one held by another source.
   const wanted = new Set(urls.values());
   const currentRoot = [...stored.values()].find((p) => p.id === rootId && wanted.has(p.url));
-  const rootFile =
-    (currentRoot && files.find((f) => urls.get(f.rel) === currentRoot.url)) ??
-    ROOT_NAMES.map((n) => files.find((f) => !f.rel.includes('/') && f.rel.toLowerCase() === n)).find(Boolean) ??
-    files[0];
+  let rootFile: LocalFile | undefined = currentRoot && files.find((f) => urls.get(f.rel) === currentRoot.url);
+  for (const candidate of [
+    ...ROOT_NAMES.map((n) => files.find((f) => !f.rel.includes('/') && f.rel.toLowerCase() === n)),
+    files[0],
+  ]) {
+    if (rootFile) break;
+    if (candidate && !(await heldElsewhere(candidate))) rootFile = candidate;
+  }
 
   // Pages of files that are gone (deleted, now ignored or excluded, or a base URL that changed).
   const gone = [...stored.values()].filter((p) => !wanted.has(p.url)).map((p) => p.id);
@@ -144,6 +156,8 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
     const format = formatOf(file.rel) as LocalFormat;
     const isRoot = file === rootFile;
     let existing: PageRecord | undefined = await store.pages.getByUrl(url);
+    const elsewhere = !isRoot && !!existing && existing.id !== rootId && !!existing.root_page_id && existing.root_page_id !== rootId;
+    const tags = elsewhere ? [...new Set([...existing!.tags, ...opts.tags])] : opts.tags;
     let id = isRoot ? rootId : existing?.id ?? randomUUID();
     if (isRoot && existing && existing.id !== rootId) {
       // This file becomes the root: its page moves to the root id.
@@ -172,7 +186,7 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
       existing.id === id &&
       existing.content_hash === contentHash(page.markdown) &&
       existing.title === page.title &&
-      existing.root_page_id === rootId &&
+      (elsewhere || existing.root_page_id === rootId) &&
       opts.tags.every((t) => existing!.tags.includes(t))
     ) {
       counts.unchanged++;
@@ -185,11 +199,11 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
         url,
         page,
         existing,
-        tags: opts.tags,
-        job_id: null,
-        parent_page_id: isRoot ? null : rootId,
-        root_page_id: rootId,
-        depth: isRoot ? 0 : file.rel.split('/').length,
+        tags,
+        job_id: elsewhere ? existing!.job_id : null,
+        parent_page_id: elsewhere ? existing!.parent_page_id : isRoot ? null : rootId,
+        root_page_id: elsewhere ? existing!.root_page_id! : rootId,
+        depth: elsewhere ? existing!.depth : isRoot ? 0 : file.rel.split('/').length,
         signal: opts.signal,
       },
     );
