@@ -330,6 +330,28 @@ describe('MCP HTTP sessions and shutdown', () => {
     }
   });
 
+  it('new clients arriving together into a table of leaked connected clients all get in (they do not close each other)', async () => {
+    const { app, base } = await start({ maxSessions: 3, sessionSettleMs: 300 });
+    const clients: Client[] = [];
+    const connect = async (name: string) => {
+      const c = new Client({ name, version: '1' });
+      clients.push(c);
+      await c.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)) as Transport);
+      return (await c.listTools()).tools.length;
+    };
+    try {
+      for (const name of ['leaked-1', 'leaked-2', 'leaked-3']) await connect(name);
+      await pause(400); // their GET streams open, and they sit unused
+      // each new session used to be the first to go (nothing open yet), so the next newcomer closed it
+      const arrivals = await Promise.allSettled([connect('a'), connect('b'), connect('c')]);
+      assert.deepEqual(arrivals.map((r) => (r.status === 'fulfilled' ? 'in' : String(r.reason).slice(0, 120))), ['in', 'in', 'in']);
+      for (const c of clients.slice(0, 3)) await assert.rejects(c.listTools(), /404|session/i, 'the leaked ones gave way');
+    } finally {
+      for (const c of clients) await c.close().catch(() => {});
+      await app.close();
+    }
+  });
+
   it('when no session can give way, a new client gets 503 with Retry-After and what to do', async () => {
     const { app, base } = await start({ maxSessions: 1 });
     try {

@@ -31,6 +31,12 @@ export interface McpHttpOptions extends McpOptions {
    */
   maxSessions?: number;
   /**
+   * How long a new session is spared when making room, stream or not (its client is between initialize and
+   * opening its notification stream), and how recently a client holding a stream must have made a request to
+   * be spared before it (ms). Default 10 s.
+   */
+  sessionSettleMs?: number;
+  /**
    * Browser origins allowed besides loopback ones (http://localhost:*, http://127.0.0.1:*, http://[::1]:*),
    * e.g. "https://my-mcp-ui.example". Requests without an Origin header (MCP clients, curl) are always allowed.
    */
@@ -44,6 +50,8 @@ interface StreamableSession {
   open: number;
   /** Of those, GET notification streams: a client holds one open while connected, busy or not. */
   streams: number;
+  /** When its initialize request arrived. */
+  created: number;
 }
 
 const rpcError = (reply: FastifyReply, status: number, code: number, message: string) =>
@@ -58,6 +66,7 @@ const isLoopbackHost = (hostname: string) =>
 export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget, opts: McpHttpOptions = {}): Promise<void> {
   const idleMs = opts.sessionIdleMs ?? 30 * 60_000;
   const maxSessions = opts.maxSessions ?? 1000;
+  const settleMs = opts.sessionSettleMs ?? 10_000;
   const allowedOrigins = new Set((opts.allowedOrigins ?? []).map((o) => o.replace(/\/+$/, '').toLowerCase()));
   const streamable = new Map<string, StreamableSession>();
   const sse = new Map<string, SSEServerTransport>();
@@ -69,13 +78,18 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
    * Makes room for one more session if the table is full, by closing the Streamable HTTP session unused the
    * longest among those with no request in flight: one with nothing open first, else one that only holds its
    * GET notification stream (the SDK's client opens one on connect, so a program that leaks connected clients
-   * holds one per session). Its client's next request gets the 404 that tells it to initialize again. False
-   * when every session has a request in flight. (Legacy SSE sessions are their stream: never closed here.)
+   * holds one per session), then a session initialized in the last settleMs (its client opens its stream next:
+   * clients arriving together must take the places of leaked ones, not each other's), and last a client holding
+   * its stream that made a request in the last settleMs. Its client's next request gets the 404 that tells it to
+   * initialize again. False when every session has a request in flight. (Legacy SSE sessions are their stream:
+   * never closed here.)
    */
   const makeRoom = (): boolean => {
+    const now = Date.now();
+    const rank = (x: StreamableSession) =>
+      x.streams > 0 ? (now - x.lastSeen < settleMs ? 3 : 1) : now - x.created < settleMs ? 2 : 0;
     while (sessionCount() >= maxSessions) {
       let oldest: [string, StreamableSession] | undefined;
-      const rank = (x: StreamableSession) => (x.streams > 0 ? 1 : 0);
       for (const entry of streamable) {
         const x = entry[1];
         if (x.open - x.streams > 0) continue; // a request in flight
@@ -145,6 +159,7 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
         lastSeen: Date.now(),
         open: 0,
         streams: 0,
+        created: Date.now(),
       };
       created.transport.onclose = () => {
         if (created.transport.sessionId) streamable.delete(created.transport.sessionId);
