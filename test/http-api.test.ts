@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpApp } from '../src/http/app.js';
@@ -134,6 +135,19 @@ describe('REST API', () => {
     });
     assert.equal(latin1.status, 400);
     assert.match(((await latin1.json()) as { detail: string }).detail, /^the body is not valid UTF-8: send the JSON encoded as UTF-8/);
+    // a compressed body was reported as "not valid UTF-8" (and a gzip of pure ASCII could not be told apart at all)
+    const jobsBefore = (await get('/jobs')).body;
+    for (const coding of ['gzip', 'br', 'deflate']) {
+      const zipped = await fetch(`${base}/fetch_url`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': coding },
+        body: gzipSync('{"url":"https://x.test/","max_pages":1}'),
+      });
+      assert.equal(zipped.status, 415, coding);
+      assert.equal(((await zipped.json()) as { detail: string }).detail, `a body with Content-Encoding "${coding}" is not accepted: send the JSON uncompressed`);
+    }
+    assert.deepEqual((await get('/jobs')).body, jobsBefore, 'no crawl was queued');
+    const identity = await fetch(`${base}/search_docs`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, body: '{"query":"x"}' });
+    assert.equal(identity.status, 200, 'identity is no encoding');
     const proto = await post('/fetch_url', '{"url":"https://x.test/","__proto__":{"max_pages":1}}');
     assert.equal(proto.status, 400);
     assert.match(proto.body.detail, /holds a "__proto__" or "constructor": \{"prototype": \.\.\.\} key, which is refused/);

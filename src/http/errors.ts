@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../service/index.js';
 import type { Logger } from '../log.js';
+import { UNSUPPORTED_ENCODING } from './json-body.js';
 
 const pathOf = (req: FastifyRequest) => req.url.split('?')[0]!;
 
@@ -20,7 +21,7 @@ export function sendError(log: Logger, req: FastifyRequest, reply: FastifyReply,
   if (fe.statusCode === 413) {
     return reply.code(413).send({ detail: `request body larger than ${bodyLimit} bytes: send less (for example fewer page_ids per request)` });
   }
-  if (fe.statusCode === 415) {
+  if (fe.statusCode === 415 && fe.code !== UNSUPPORTED_ENCODING) {
     const type = req.headers['content-type'] ?? 'none';
     return reply.code(415).send({ detail: `send the request body as JSON with the header Content-Type: application/json (got ${type})` });
   }
