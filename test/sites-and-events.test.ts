@@ -91,6 +91,45 @@ describe('sites, re-crawls and live job events', () => {
     await assert.rejects(recrawlSite(ctx, { root_page_id: 'nope' }), /no site with root page "nope"/);
   });
 
+  it('tags stored before tags were bounded (or imported) can still be searched, listed and deleted by, and a re-crawl keeps them', async () => {
+    const legacy = ['widget', 'two\nlines', 'x'.repeat(300)];
+    const o = await siteOverview(ctx);
+    const root = o.sites[0]!.root_page_id;
+    const job = o.sites[0]!.job_id!;
+    const setTags = (table: string, tags: string[], where = '', params: string[] = []) =>
+      ctx.store.db.run(`UPDATE ${table} SET tags = [${tags.map(() => '?').join(', ')}]::VARCHAR[] ${where}`, [...tags, ...params]);
+    await setTags('jobs', legacy, 'WHERE job_id = ?', [job]);
+    for (const table of ['pages', 'document_embeddings']) await setTags(table, legacy);
+    const post = (path: string, body: object) =>
+      fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    try {
+      // the tag list_tags shows selects its pages (it was refused: "tags must not hold control characters ...")
+      for (const tag of legacy.slice(1)) {
+        const found = await post('/search_docs', { query: 'widget', tags: [tag] });
+        assert.equal(found.status, 200, await found.clone().text());
+        assert.ok(((await found.json()) as { results: unknown[] }).results.length > 0, 'its pages are found');
+        const listed = await fetch(`${base}/list_doc_pages?tags=${encodeURIComponent(tag)}`);
+        assert.equal(listed.status, 200);
+        assert.ok(((await listed.json()) as { total_docs: number }).total_docs > 0);
+      }
+      // the re-crawl repeats the crawl's tags as stored (it was refused over tags the user never gave)
+      const again = await post('/recrawl_site', { root_page_id: root });
+      assert.equal(again.status, 200, await again.clone().text());
+      const done = await ctx.runner!.waitFor(((await again.json()) as { job_id: string }).job_id);
+      assert.equal(done.status, 'completed');
+      assert.deepEqual(done.tags, legacy);
+      // new tags are still bounded
+      const refused = await post('/fetch_url', { url: `${site.url}/docs/`, tags: ['two\nlines'] });
+      assert.equal(refused.status, 422);
+      assert.match(((await refused.json()) as { detail: string }).detail, /control characters/);
+      const dryDelete = await post('/delete_docs', { tags: ['x'.repeat(300)], domain: 'no-such-domain.test' });
+      assert.equal(dryDelete.status, 200, 'delete_docs takes the stored tag (no page also matches the domain)');
+      assert.equal(((await dryDelete.json()) as { deleted_pages: number }).deleted_pages, 0);
+    } finally {
+      for (const table of ['jobs', 'pages', 'document_embeddings']) await setTags(table, ['widget']);
+    }
+  });
+
   it('streams job events over HTTP as Server-Sent Events, ending with the job', async () => {
     const res = await fetch(`${base}/job_events?job_id=${firstJob.slice(0, 8)}`);
     assert.equal(res.status, 200);

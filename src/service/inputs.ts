@@ -19,7 +19,7 @@ export const MAX_TAG_CHARS = 200;
 const CONTROL_CHAR = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Tags arrive as a list, a single string, or a comma-separated string (CLI, query strings). */
-export const tagsInput = z
+const tagList = z
   .union([z.array(z.string()), z.string()], {
     error: (iss) => `tags must be a list of strings or one comma-separated string (got ${kindOf(iss.input)}${listItemKinds(iss.input)})`,
   })
@@ -29,11 +29,28 @@ export const tagsInput = z
     const list = (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
     return list.length ? [...new Set(list)] : undefined;
   })
-  .refine((list) => !list?.some(hasLoneSurrogate), `tags ${NOT_UNICODE}`)
+  .refine((list) => !list?.some(hasLoneSurrogate), `tags ${NOT_UNICODE}`);
+
+const tooManyTags = (list: string[] | undefined) =>
+  list && list.length > MAX_TAGS ? `tags has too many entries: at most ${MAX_TAGS} (got ${list.length.toLocaleString('en-US')})` : undefined;
+
+/**
+ * Tags to select by (search_docs, list_doc_pages, delete_docs, export): any tag a page may hold, also one
+ * stored before tags were bounded (or imported) that tagsInput would now refuse, so it can still be found
+ * and deleted; at most MAX_TAGS of them.
+ */
+export const tagFilterInput = tagList.superRefine((list, ctx) => {
+  const many = tooManyTags(list);
+  if (many) ctx.addIssue({ code: 'custom', message: many, input: list });
+});
+
+/** Tags to store on pages (fetch_url, add_local): bounded in number and length, no control characters. */
+export const tagsInput = tagList
   .superRefine((list, ctx) => {
     if (!list) return;
     const say = (message: string) => ctx.addIssue({ code: 'custom', message, input: list });
-    if (list.length > MAX_TAGS) return say(`tags has too many entries: at most ${MAX_TAGS} (got ${list.length.toLocaleString('en-US')})`);
+    const many = tooManyTags(list);
+    if (many) return say(many);
     const long = list.find((t) => t.length > MAX_TAG_CHARS);
     if (long) say(`tags must each be at most ${MAX_TAG_CHARS} characters (got one of ${long.length.toLocaleString('en-US')}: ${shown(long)}...)`);
     const control = list.find((t) => CONTROL_CHAR.test(t));
@@ -104,7 +121,7 @@ const jobIdField = textField('job_id', 100)
 
 export const searchDocsInput = z.object({
   query: textField('query', 2000).trim().min(1, 'query must not be empty'),
-  tags: tagsInput,
+  tags: tagFilterInput,
   max_results: intField('max_results', 1, 100).default(10),
   return_full_document_text: boolField('return_full_document_text').default(false),
   mode: enumField('mode', ['hybrid', 'vector', 'keyword']).default('hybrid'),
@@ -112,7 +129,7 @@ export const searchDocsInput = z.object({
 
 export const listDocPagesInput = z.object({
   page: intField('page', 1, 1_000_000).default(1),
-  tags: tagsInput,
+  tags: tagFilterInput,
 });
 
 export const getDocPageInput = z
@@ -181,7 +198,7 @@ export const jobProgressInput = z.object({
 
 export const deleteDocsInput = z
   .object({
-    tags: tagsInput,
+    tags: tagFilterInput,
     domain: textField('domain', 300).min(1, 'domain must not be empty').optional(),
     page_ids: listField('page_ids', textField('page_ids[]', 200).min(1, 'a page id must not be empty'), 10_000, 'page ids (strings)', 'delete in several requests').optional(),
     root_page_id: textField('root_page_id', 200).min(1, 'root_page_id must not be empty').optional(),

@@ -12,8 +12,15 @@ import { BACKGROUND_LANE, inReadLane } from '../db/read-lane.js';
 /** Crawl jobs that may wait to start: a client in a loop would otherwise queue jobs without end. */
 export const MAX_PENDING_JOBS = 1000;
 
-/** Starts a crawl job and returns its id at once; the job row exists before this returns. */
-export async function fetchUrl(ctx: DoctorContext, input: FetchUrlInput): Promise<{ job_id: string; status: JobStatus; url: string }> {
+/**
+ * Starts a crawl job and returns its id at once; the job row exists before this returns. `stored.tags`: the
+ * tags of a crawl being repeated (recrawl_site), taken as they were stored instead of checked as new input.
+ */
+export async function fetchUrl(
+  ctx: DoctorContext,
+  input: FetchUrlInput,
+  stored?: { tags: readonly string[] },
+): Promise<{ job_id: string; status: JobStatus; url: string }> {
   const p = parseInput(fetchUrlInput, input);
   if (!ctx.jobs) throw new ConflictError('this Doctor process does not run crawl jobs (read-only); use `doctor serve` or `doctor crawl`.');
   const url = checkStartUrl(p.url);
@@ -40,7 +47,7 @@ export async function fetchUrl(ctx: DoctorContext, input: FetchUrlInput): Promis
     start_url: url,
     max_pages: p.max_pages,
     max_depth: p.max_depth ?? 3,
-    tags: p.tags ?? [],
+    tags: stored ? [...stored.tags] : (p.tags ?? []),
     options: {
       scope: p.scope ?? 'prefix',
       include: p.include,

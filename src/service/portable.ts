@@ -14,7 +14,7 @@ import type { ProgressFn } from '../portable/progress.js';
 import { EmbeddingMismatchError } from '../store/store.js';
 import type { DoctorContext } from './context.js';
 import { ConflictError } from './errors.js';
-import { boolField, parseInput, tagsInput, textField } from './inputs.js';
+import { boolField, parseInput, tagFilterInput, textField } from './inputs.js';
 
 export type { ExportSummary } from '../portable/export.js';
 export type { ImportSummary } from '../portable/import.js';
@@ -29,7 +29,7 @@ const absolutePath = (what: string) =>
 
 export const exportIndexInput = z.object({
   path: absolutePath('path'),
-  tags: tagsInput,
+  tags: tagFilterInput,
   domain: textField('domain', 300).min(1, 'domain must not be empty (leave it out to export every domain)').optional(),
   force: boolField('force').optional(),
 });

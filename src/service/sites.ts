@@ -62,11 +62,11 @@ export async function recrawlSite(ctx: DoctorContext, input: SiteInput) {
     throw new ValidationError(`${root.url} was added from local files, not crawled: run add_local on its directory or archive again to update it.`);
   }
   const job = root.job_id ? await ctx.store.jobs.get(root.job_id) : undefined;
-  if (!job) return fetchUrl(ctx, { url: root.url, tags: root.tags });
+  // Tags are kept as they were stored (some may predate the limits on new tags, or come from an import).
+  if (!job) return fetchUrl(ctx, { url: root.url }, { tags: root.tags });
   const o = job.options as { scope?: 'prefix' | 'host' | 'domain'; include?: string[]; exclude?: string[]; render?: 'never' | 'auto' | 'always'; respect_robots?: boolean };
   return fetchUrl(ctx, {
     url: job.start_url,
-    tags: job.tags,
     max_pages: job.max_pages,
     max_depth: job.max_depth ?? undefined,
     scope: o.scope,
@@ -74,5 +74,5 @@ export async function recrawlSite(ctx: DoctorContext, input: SiteInput) {
     exclude: o.exclude,
     render: o.render,
     respect_robots: o.respect_robots,
-  });
+  }, { tags: job.tags });
 }
