@@ -258,7 +258,13 @@ function misspelledFields(known: readonly string[], input: Record<string, unknow
   const out: string[] = [];
   for (const key of Object.keys(input)) {
     if (known.includes(key) || input[key] === undefined || key.length > 64) continue;
-    const meant = known.find((k) => squash(k) === squash(key) || distance(key.toLowerCase(), k) <= Math.max(1, Math.floor(k.length / 4)));
+    const meant = known.find((k) => {
+      const [a, b] = [squash(key), squash(k)];
+      if (a === b || a === `${b}s` || `${a}s` === b) return true; // case, separators, a plural
+      // Edits only for longer names: one letter off a short one (mode, url, page) is often another word
+      // (model, uri, pages) that a client sends for its own reasons.
+      return k.length >= 5 && distance(key.toLowerCase(), k) <= Math.floor(k.length / 4);
+    });
     if (meant) out.push(`${JSON.stringify(key.slice(0, 50))} is not an input here: did you mean ${meant}?`);
   }
   return out;
