@@ -243,7 +243,10 @@ describe('hostile API requests', () => {
       body: JSON.stringify({ url: 'https://docs.test/', max_pages: true, max_depth: null }),
     });
     assert.equal(crawl.status, 422);
-    assert.equal(((await crawl.json()) as { detail: string }).detail, 'max_pages must be a whole number from 1 to 1,000 (got a boolean); max_depth must be a whole number from 0 to 20 (got null)');
+    // null for an optional field (max_depth) means "not given", as pydantic clients send None; max_pages has a default
+    assert.equal(((await crawl.json()) as { detail: string }).detail, 'max_pages must be a whole number from 1 to 1,000 (got a boolean)');
+    const nullPages = await fetch(`${base}/fetch_url`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"url":"https://docs.test/","max_pages":null}' });
+    assert.equal(((await nullPages.json()) as { detail: string }).detail, 'max_pages must be a whole number from 1 to 1,000 (got null)');
     assert.equal(((await get('/get_doc_page?page_id=lines&ending_line=0x10')).body!.detail), 'ending_line must be a whole number from -1 to 9,007,199,254,740,991 (got "0x10")');
     assert.deepEqual((await get('/jobs')).body, jobsBefore, 'no crawl was queued');
 
@@ -262,7 +265,10 @@ describe('hostile API requests', () => {
       assert.equal(lots.content[0]!.text, 'Input validation error: Invalid arguments for tool search_docs: max_results must be a whole number from 1 to 100 (got "lots")');
       const nothing = (await client.callTool({ name: 'fetch_url', arguments: { url: 'https://docs.test/', max_pages: '', max_depth: null } })) as { isError?: boolean; content: { text: string }[] };
       assert.equal(nothing.isError, true);
-      assert.match(nothing.content[0]!.text, /max_pages must be a whole number from 1 to 1,000 \(got ""\); max_depth must be a whole number from 0 to 20 \(got null\)$/);
+      assert.match(nothing.content[0]!.text, /max_pages must be a whole number from 1 to 1,000 \(got ""\)$/);
+      // an agent's null for an optional argument means "not given" (the SDK's own pass refused it)
+      const nulls = (await client.callTool({ name: 'search_docs', arguments: { query: 'quokka', tags: null, mode: 'keyword' } })) as { isError?: boolean; content: { text: string }[] };
+      assert.ok(!nulls.isError, nulls.content[0]?.text);
       const good = (await client.callTool({ name: 'search_docs', arguments: { query: 'quokka', max_results: '2' } })) as { isError?: boolean };
       assert.ok(!good.isError, 'a number as text is still taken');
     } finally {

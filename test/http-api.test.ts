@@ -152,6 +152,9 @@ describe('REST API', () => {
     assert.equal(proto.status, 400);
     assert.match(proto.body.detail, /holds a "__proto__" or "constructor": \{"prototype": \.\.\.\} key, which is refused/);
     assert.equal((await post('/fetch_url', '{"url":"https://x.test/", "tags": ["caf\u00e9"], "max_pages": 1, "max_depth": 0}')).status, 200, 'escaped and UTF-8 text is taken');
+    // null for optional fields means "not given" (Python clients send None)
+    const nulls = await post('/fetch_url', { url: 'https://x.test/none', tags: null, max_depth: null, include: null, max_pages: 1 });
+    assert.equal(nulls.status, 200, JSON.stringify(nulls.body));
     const form = await post('/fetch_url', 'url=https://x.test/', { 'content-type': 'application/x-www-form-urlencoded' });
     assert.equal(form.status, 415);
     assert.match(form.body.detail, /Content-Type: application\/json/);

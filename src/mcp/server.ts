@@ -147,6 +147,8 @@ function inputChecks(readOnly: boolean): ToolInputChecks {
     if (readOnly && (WRITE_TOOLS as readonly string[]).includes(name)) continue;
     const schema = z.object(shape);
     checks[name] = (args) => {
+      // null for an optional field means "not given" (see absentNullFields); the SDK's own pass would refuse it
+      for (const key of inputs.absentNullFields(schema, args)) delete args[key];
       try {
         inputs.parseInput(schema, args);
         return undefined;

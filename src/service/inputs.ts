@@ -235,7 +235,7 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
     throw new ValidationError(`the inputs must be a JSON object of named fields, e.g. {"${Object.keys(schema.shape)[0]}": ...} (got ${kindOf(value)})`);
   }
   const typos = schema instanceof z.ZodObject ? misspelledFields(Object.keys(schema.shape), value as Record<string, unknown>) : [];
-  const r = schema.safeParse(schema instanceof z.ZodObject ? withNonNumbersMarked(schema, value as Record<string, unknown>) : value);
+  const r = schema.safeParse(schema instanceof z.ZodObject ? withNonNumbersMarked(schema, withoutAbsentNulls(schema, value as Record<string, unknown>)) : value);
   if (r.success && !typos.length) return r.data;
   const messages = (r.success ? [] : r.error.issues).map((i) => {
     const path = i.path.join('.');
@@ -267,6 +267,27 @@ function misspelledFields(known: readonly string[], input: Record<string, unknow
     });
     if (meant) out.push(`${JSON.stringify(key.slice(0, 50))} is not an input here: did you mean ${meant}?`);
   }
+  return out;
+}
+
+/**
+ * The fields given as null that are optional without a default (tags, max_depth, domain...): a null there
+ * means "not given", as Python clients (pydantic's None) and LLM agents send it. A field with a default
+ * (max_results = 10) still refuses null, as the Python service did.
+ */
+export function absentNullFields(schema: z.ZodObject, input: Record<string, unknown>): string[] {
+  return Object.keys(schema.shape).filter((key) => {
+    if (input[key] !== null) return false;
+    const r = (schema.shape[key] as z.ZodType).safeParse(undefined);
+    return r.success && r.data === undefined;
+  });
+}
+
+function withoutAbsentNulls(schema: z.ZodObject, input: Record<string, unknown>): Record<string, unknown> {
+  const absent = absentNullFields(schema, input);
+  if (!absent.length) return input;
+  const out = { ...input };
+  for (const key of absent) delete out[key];
   return out;
 }
 
