@@ -9,7 +9,7 @@
  * `_name_or_path` in its config.json), else from the sentence-transformers files a model may carry
  * (`1_Pooling/config.json`, prompts in `config_sentence_transformers.json`), else mean pooling, no prefixes.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 
 export type Pooling = 'mean' | 'cls';
@@ -181,11 +181,25 @@ function fromFiles(dir: string): Omit<LocalModel, 'name' | 'dir' | 'hubId'> {
   };
 }
 
+/** The settings files read here are small; a bigger one is not a model's settings file. */
+const MAX_SETTINGS_BYTES = 16 * 2 ** 20;
+
+/**
+ * A settings file's JSON, or undefined when it is absent, unreadable, not JSON, too big, or not a regular
+ * file. Opened without blocking and checked before reading: a named pipe put in a model directory would
+ * otherwise block this thread for ever (readFileSync waits for a writer), hanging every start.
+ */
 function readJson(path: string): unknown {
+  let fd: number | undefined;
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_SETTINGS_BYTES) return undefined;
+    return JSON.parse(readFileSync(fd, 'utf8'));
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
