@@ -4,9 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { downloadModel } from '../src/embed/local.js';
+import { EmbeddingError } from '../src/embed/embedder.js';
 import { doctor } from './helpers/doctor-process.js';
 import { makeTinyModel } from './helpers/tiny-model.js';
 import { tempDir } from './helpers/tmp.js';
@@ -39,6 +42,95 @@ describe('local model files that are not regular files', () => {
       } else {
         // optional files: a pipe there is ignored like a missing file
         assert.equal(r.code, 0, `${file}: ${r.stderr}`);
+      }
+    }
+  });
+});
+
+/** A model hub on 127.0.0.1 that serves the JSON files of a tiny model and answers the weights as `weights` says. */
+async function hostileHub(repo: string, weights: (res: ServerResponse) => void): Promise<{ url: string; close(): void }> {
+  const server: Server = createServer((req, res) => {
+    const m = /\/resolve\/[^/]+\/(.+)$/.exec(req.url ?? '');
+    if (m?.[1]?.endsWith('.onnx')) return weights(res);
+    try {
+      const body = readFileSync(join(repo, m?.[1] ?? 'none'));
+      res.writeHead(200, { 'content-length': body.length });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end('Entry not found');
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.closeAllConnections() };
+}
+
+const endless = (res: ServerResponse, headers: Record<string, string> = {}) => {
+  res.writeHead(200, headers);
+  const chunk = Buffer.alloc(64 * 1024, 120);
+  const write = () => {
+    while (!res.destroyed && res.write(chunk));
+    if (!res.destroyed) res.once('drain', write);
+  };
+  write();
+};
+
+function leftovers(dir: string): string[] {
+  try {
+    return readdirSync(dir, { recursive: true }).map(String).filter((f) => /\.tmp\./.test(f));
+  } catch {
+    return [];
+  }
+}
+
+describe('doctor models pull from a hostile model hub', () => {
+  const repo = makeTinyModel(join(tempDir(), 'repo'));
+
+  it('a content-length of 1 TB is refused at once, naming the file and the limit; nothing is written', async () => {
+    const hub = await hostileHub(repo, (res) => endless(res, { 'content-length': String(1024 ** 4) }));
+    try {
+      const dataDir = tempDir();
+      const started = Date.now();
+      const r = await doctor(dataDir, ['models', 'pull', 'doctor-tests/tiny-bert'], { DOCTOR_MODEL_HOST: hub.url }, 120_000);
+      assert.equal(r.code, 1, r.stderr);
+      assert.ok(Date.now() - started < 60_000);
+      assert.match(r.stderr, /onnx\/model_quantized\.onnx is 1024\.0 GiB \(its content-length\), more than the 4\.0 GiB a model file may be/);
+      assert.match(r.stderr, /missing: onnx\/model_quantized\.onnx/);
+      assert.deepEqual(leftovers(dataDir), []);
+    } finally {
+      hub.close();
+    }
+  });
+
+  it('an endless body, a server that never answers and a trickle: each stopped with its reason, no partial file kept', async () => {
+    const cases: [string, (res: ServerResponse) => void, RegExp][] = [
+      ['endless', (res) => endless(res), /sent more than the 1\.0 MiB a model file may be/],
+      ['silent', () => undefined, /did not answer within 1 s/],
+      ['stalled', (res) => { res.writeHead(200, { 'content-length': '1000' }); res.write('x'); }, /sent nothing for 1 s/],
+      [
+        'trickle',
+        (res) => {
+          res.writeHead(200);
+          const t = setInterval(() => res.write('x'), 100);
+          res.on('close', () => clearInterval(t));
+        },
+        /arrives too slowly/,
+      ],
+    ];
+    for (const [name, weights, reason] of cases) {
+      const hub = await hostileHub(repo, weights);
+      const modelDir = tempDir();
+      try {
+        const started = Date.now();
+        const err = await downloadModel({ hubId: 'doctor-tests/tiny-bert', modelDir, host: hub.url, maxFileBytes: 2 ** 20, idleTimeoutMs: 1000 }).then(
+          () => assert.fail(`${name}: should fail`),
+          (e: Error) => e,
+        );
+        assert.ok(err instanceof EmbeddingError, `${name}: ${err}`);
+        assert.match(err.message, reason, name);
+        assert.ok(Date.now() - started < 30_000, `${name}: took ${Date.now() - started} ms`);
+        assert.deepEqual(leftovers(modelDir), [], name);
+      } finally {
+        hub.close();
       }
     }
   });

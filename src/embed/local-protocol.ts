@@ -24,6 +24,15 @@ export interface DownloadSpec {
   modelDir: string;
   /** The hub's base URL (https://huggingface.co, a mirror, or a test server). */
   host: string;
+  /** Largest file accepted (default: 4 GiB for ONNX weights, 64 MiB for any other file). */
+  maxFileBytes?: number;
+  /**
+   * A file that sends nothing for this long is abandoned (default 60 s), as is one arriving slower than
+   * minBytesPerSecond on average once this long has passed (a trickle).
+   */
+  idleTimeoutMs?: number;
+  /** Default 16 KiB/s. */
+  minBytesPerSecond?: number;
 }
 
 export type WorkerRequest =

@@ -80,6 +80,8 @@ export async function download(spec: DownloadSpec, onProgress: (p: DownloadProgr
   // written to the same place (the cache writes each file to a temporary name, then renames it).
   t.env.localModelPath = spec.modelDir;
   t.env.cacheDir = spec.modelDir;
+  const plainFetch = t.env.fetch;
+  t.env.fetch = guardedFetch(plainFetch as typeof fetch, spec) as typeof t.env.fetch;
   const progress_callback = (p: { status: string; file?: string; loaded?: number; total?: number }) => {
     if (p.status === 'progress' && p.file) {
       onProgress({ file: p.file, loaded: p.loaded ?? 0, total: p.total ?? 0 });
@@ -90,7 +92,9 @@ export async function download(spec: DownloadSpec, onProgress: (p: DownloadProgr
     const model = await t.AutoModel.from_pretrained(spec.hubId, { dtype: 'q8', device: 'cpu', progress_callback });
     await model.dispose();
   } catch (e) {
+    if (e instanceof RequestError) throw e;
     const err = e as Error & { cause?: { code?: string; message?: string } };
+    if (err.cause instanceof RequestError) throw err.cause;
     const cause = err.cause?.code ?? err.cause?.message;
     let msg = [err.message.split('\n')[0], cause].filter(Boolean).join(': ');
     // transformers.js reads a tokenizer_config.json the hub did not give (any status but 2xx) as absent, and
@@ -99,8 +103,87 @@ export async function download(spec: DownloadSpec, onProgress: (p: DownloadProgr
     throw new RequestError(/fetch failed|ECONN|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|network|socket/i.test(msg) ? 'network' : 'model', msg);
   } finally {
     t.env.allowRemoteModels = false;
+    t.env.fetch = plainFetch;
   }
   return null;
+}
+
+const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+const size = (n: number) => (n >= GiB ? `${(n / GiB).toFixed(1)} GiB` : `${(n / MiB).toFixed(1)} MiB`);
+
+/**
+ * fetch for downloads from a model hub that nobody controls here: answers must start within the idle
+ * timeout, bodies keep coming (no pause longer than the idle timeout, no trickle slower than
+ * minBytesPerSecond), and no file is larger than a model file can be (by its content-length, and by what
+ * actually arrives). A file that breaks a rule fails the download with a RequestError saying which and
+ * why; transformers.js then deletes its partial copy. Without this, an endless body or a 1 TB
+ * content-length filled the disk, and a server that answered nothing or a byte at a time held
+ * `doctor models pull` (and a start that downloads) for ever.
+ */
+function guardedFetch(plain: typeof fetch, spec: DownloadSpec): typeof fetch {
+  const idleMs = spec.idleTimeoutMs ?? 60_000;
+  const minRate = spec.minBytesPerSecond ?? 16 * 1024;
+  const refuse = (url: string, why: string) =>
+    new RequestError('model', `${url} ${why}; a model hub does not do that: check DOCTOR_MODEL_HOST (or try again later)`);
+  return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = input instanceof Request ? input.url : String(input);
+    const file = new URL(url).pathname;
+    const max = spec.maxFileBytes ?? (/\.onnx(_data)?$/.test(file) ? 4 * GiB : 64 * MiB);
+    const abort = new AbortController();
+    const headersTimer = setTimeout(() => abort.abort(refuse(url, `did not answer within ${idleMs / 1000} s`)), idleMs);
+    let res: Response;
+    try {
+      res = await plain(input, { ...init, signal: abort.signal });
+    } catch (e) {
+      if (abort.signal.aborted) throw abort.signal.reason;
+      throw e;
+    } finally {
+      clearTimeout(headersTimer);
+    }
+    if (!res.body) return res;
+    const declared = Number(res.headers.get('content-length') ?? NaN);
+    if (declared > max) {
+      abort.abort();
+      throw refuse(url, `is ${size(declared)} (its content-length), more than the ${size(max)} a model file may be`);
+    }
+    const reader = res.body.getReader();
+    const started = Date.now();
+    let loaded = 0;
+    const fail = (ctrl: ReadableStreamDefaultController<Uint8Array>, e: RequestError) => {
+      abort.abort(e);
+      reader.cancel(e).catch(() => undefined);
+      ctrl.error(e);
+    };
+    const body = new ReadableStream<Uint8Array>({
+      async pull(ctrl) {
+        let timer: NodeJS.Timeout | undefined;
+        const idle = new Promise<'idle'>((r) => (timer = setTimeout(() => r('idle'), idleMs)));
+        let next: ReadableStreamReadResult<Uint8Array> | 'idle';
+        try {
+          next = await Promise.race([reader.read(), idle]);
+        } catch (e) {
+          return ctrl.error(e);
+        } finally {
+          clearTimeout(timer);
+        }
+        if (next === 'idle') return fail(ctrl, refuse(url, `sent nothing for ${idleMs / 1000} s (after ${size(loaded)})`));
+        if (next.done) return ctrl.close();
+        loaded += next.value.byteLength;
+        if (loaded > max) return fail(ctrl, refuse(url, `sent more than the ${size(max)} a model file may be`));
+        const elapsed = Date.now() - started;
+        if (elapsed > idleMs && (loaded / elapsed) * 1000 < minRate) {
+          return fail(ctrl, refuse(url, `arrives too slowly (${size(loaded)} in ${Math.round(elapsed / 1000)} s, less than ${minRate / 1024} KiB/s)`));
+        }
+        ctrl.enqueue(next.value);
+      },
+      cancel(reason) {
+        abort.abort(reason);
+        return reader.cancel(reason);
+      },
+    });
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
 }
 
 /** What the hub answers for one of a model's files, as transformers.js asks for it ("<url> answered 404 Not Found"). */
