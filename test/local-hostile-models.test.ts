@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { downloadModel } from '../src/embed/local.js';
 import { EmbeddingError } from '../src/embed/embedder.js';
 import { doctor } from './helpers/doctor-process.js';
+import { startModelHub } from './helpers/model-hub.js';
 import { makeTinyModel } from './helpers/tiny-model.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -132,6 +133,24 @@ describe('doctor models pull from a hostile model hub', () => {
       } finally {
         hub.close();
       }
+    }
+  });
+
+  it('an HTML page answered with status 200 for the weights: nothing kept, so pulling again from a good host works', async () => {
+    const hub = await hostileHub(repo, (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Please log in</body></html>'));
+    const good = await startModelHub({ 'doctor-tests/tiny-bert': repo });
+    try {
+      const dataDir = tempDir();
+      const r = await doctor(dataDir, ['models', 'pull', 'doctor-tests/tiny-bert'], { DOCTOR_MODEL_HOST: hub.url }, 120_000);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /were not kept/);
+      assert.deepEqual(readdirSync(dataDir, { recursive: true }).map(String).filter((f) => /\.(json|onnx)$/.test(f)), []);
+      const again = await doctor(dataDir, ['models', 'pull', 'doctor-tests/tiny-bert'], { DOCTOR_MODEL_HOST: good.url }, 120_000);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /^downloaded the local model doctor-tests\/tiny-bert/);
+    } finally {
+      hub.close();
+      await good.close();
     }
   });
 });

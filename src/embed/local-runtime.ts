@@ -4,7 +4,9 @@
  * in the embedder's worker thread (local-worker.ts); nothing else imports it except the benchmark, which
  * compares it in process with the worker.
  */
+import { readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { DownloadProgress, DownloadSpec, EmbedResult, LoadSpec } from './local-protocol.js';
 import type { Pooling } from './local-models.js';
 
@@ -80,6 +82,8 @@ export async function download(spec: DownloadSpec, onProgress: (p: DownloadProgr
   // written to the same place (the cache writes each file to a temporary name, then renames it).
   t.env.localModelPath = spec.modelDir;
   t.env.cacheDir = spec.modelDir;
+  const target = join(spec.modelDir, ...spec.hubId.split('/'));
+  const before = new Set(filesIn(target));
   const plainFetch = t.env.fetch;
   t.env.fetch = guardedFetch(plainFetch as typeof fetch, spec) as typeof t.env.fetch;
   const progress_callback = (p: { status: string; file?: string; loaded?: number; total?: number }) => {
@@ -100,12 +104,32 @@ export async function download(spec: DownloadSpec, onProgress: (p: DownloadProgr
     // transformers.js reads a tokenizer_config.json the hub did not give (any status but 2xx) as absent, and
     // then fails on it ("Cannot read properties of undefined (reading 'tokenizer_class')"): say what the hub answered
     if (err instanceof TypeError && /tokenizer_class/.test(err.message)) msg = await hubAnswer(t, spec, 'tokenizer_config.json');
-    throw new RequestError(/fetch failed|ECONN|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|network|socket/i.test(msg) ? 'network' : 'model', msg);
+    const kind = /fetch failed|ECONN|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|network|socket/i.test(msg) ? 'network' : 'model';
+    if (kind === 'model') {
+      // The host sent files that are not this model (an HTML page with status 200, garbage): left in place,
+      // they would count as downloaded, and every later start and pull would fail on them. Files that were
+      // there before stay.
+      const sent = filesIn(target).filter((f) => !before.has(f));
+      for (const f of sent) rmSync(join(target, f), { force: true });
+      if (sent.length) msg += `; the files it sent (${sent.join(', ')}) were not kept`;
+    }
+    throw new RequestError(kind, msg);
   } finally {
     t.env.allowRemoteModels = false;
     t.env.fetch = plainFetch;
   }
   return null;
+}
+
+/** The files under `dir`, relative to it ([] when it does not exist). */
+function filesIn(dir: string): string[] {
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath ?? e.path, e.name).slice(dir.length + 1));
+  } catch {
+    return [];
+  }
 }
 
 const GiB = 2 ** 30;
