@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -25,6 +26,28 @@ function oneLine(stderr: string): string {
   assert.doesNotMatch(stderr, /\n\s+at /);
   return lines[0]!;
 }
+
+describe('local model files that are damaged', () => {
+  it('truncated or random weights, a tokenizer that is not JSON: one line saying which directory and what to do; the database untouched', async () => {
+    const root = tempDir();
+    const damage: Record<string, (dir: string) => void> = {
+      truncated: (dir) => writeFileSync(join(dir, 'onnx', 'model_quantized.onnx'), readFileSync(join(dir, 'onnx', 'model_quantized.onnx')).subarray(0, 5000)),
+      random: (dir) => writeFileSync(join(dir, 'onnx', 'model_quantized.onnx'), randomBytes(20_000)),
+      tokenizer: (dir) => writeFileSync(join(dir, 'tokenizer.json'), '{not json'),
+    };
+    const dataDir = tempDir();
+    for (const [name, spoil] of Object.entries(damage)) {
+      const dir = makeTinyModel(join(root, name));
+      spoil(dir);
+      const r = await doctor(dataDir, ['search', 'read a file'], local(dir), 60_000);
+      assert.equal(r.code, 1, `${name}: ${r.stderr}`);
+      const line = oneLine(r.stderr);
+      assert.ok(line.includes(`The files in ${dir} are damaged`) && line.includes('DOCTOR_EMBEDDING_MODEL'), line);
+      assert.doesNotMatch(line, /\.\./);
+      assert.deepEqual(readdirSync(dataDir), [], 'no database created');
+    }
+  });
+});
 
 describe('local model files that are not regular files', () => {
   it('a named pipe as config.json, tokenizer_config.json or a sentence-transformers file: no hang, a clear error or no effect', async () => {

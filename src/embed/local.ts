@@ -269,7 +269,15 @@ export class LocalEmbedder implements Embedder {
           `the local embedding provider cannot run here: ${e.message}. Use DOCTOR_EMBEDDING_PROVIDER=openai or lexical, or reinstall Doctor's dependencies (npm ci) on this machine.`,
         );
       }
-      return new EmbeddingError('model', `local embedding model ${this.settings.name}: ${e.message}.`);
+      const m = this.settings;
+      // The model's own files are at fault (damaged, not a model, an output Doctor cannot use): say what to do.
+      const what =
+        e.kind === 'model'
+          ? m.hubId
+            ? ` The files in ${m.dir} are damaged or not that model: delete that directory and run \`doctor models pull ${m.hubId}\` again, or set DOCTOR_EMBEDDING_PROVIDER to another provider.`
+            : ` The files in ${m.dir} are damaged or not a model Doctor can use: replace them, point DOCTOR_EMBEDDING_MODEL at another model, or set DOCTOR_EMBEDDING_PROVIDER to another provider.`
+          : '';
+      return new EmbeddingError('model', `local embedding model ${m.name}: ${e.message.replace(/[.\s]+$/, '')}.${what}`);
     }
     return e as Error; // an abort
   }
