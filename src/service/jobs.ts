@@ -12,6 +12,15 @@ import { BACKGROUND_LANE, inReadLane } from '../db/read-lane.js';
 /** Crawl jobs that may wait to start: a client in a loop would otherwise queue jobs without end. */
 export const MAX_PENDING_JOBS = 1000;
 
+/** The last submission per store: the next one waits for it (see fetchUrl). */
+const submitting = new WeakMap<object, Promise<unknown>>();
+
+function oneAtATime<T>(key: object, fn: () => Promise<T>): Promise<T> {
+  const run = (submitting.get(key) ?? Promise.resolve()).then(fn, fn);
+  submitting.set(key, run.catch(() => undefined));
+  return run;
+}
+
 /**
  * Starts a crawl job and returns its id at once; the job row exists before this returns. `stored.tags`: the
  * tags of a crawl being repeated (recrawl_site), taken as they were stored instead of checked as new input.
@@ -33,29 +42,32 @@ export async function fetchUrl(
       throw new ValidationError((e as Error).message);
     }
   }
-  const waiting = await ctx.store.jobs.countPending();
-  if (waiting >= MAX_PENDING_JOBS) {
-    throw new ConflictError(
-      `${waiting.toLocaleString('en-US')} crawl jobs are waiting to start already (at most ${MAX_PENDING_JOBS.toLocaleString('en-US')}): ` +
-        'wait for some to finish, or cancel those not needed (doctor jobs, cancel_job), then start this one again',
-    );
-  }
   const job_id = randomUUID();
-  // The crawl runs in the background lane, not in the lane of the request that started it (src/db/read-lane.ts).
-  await inReadLane(BACKGROUND_LANE, () => ctx.jobs!.submit({
-    job_id,
-    start_url: url,
-    max_pages: p.max_pages,
-    max_depth: p.max_depth ?? 3,
-    tags: stored ? [...stored.tags] : (p.tags ?? []),
-    options: {
-      scope: p.scope ?? 'prefix',
-      include: p.include,
-      exclude: p.exclude,
-      render: p.render,
-      respect_robots: p.respect_robots,
-    },
-  }));
+  // Counted and submitted one request at a time, so that requests arriving together cannot all pass the count.
+  await oneAtATime(ctx.store, async () => {
+    const waiting = await ctx.store.jobs.countPending();
+    if (waiting >= MAX_PENDING_JOBS) {
+      throw new ConflictError(
+        `${waiting.toLocaleString('en-US')} crawl jobs are waiting to start already (at most ${MAX_PENDING_JOBS.toLocaleString('en-US')}): ` +
+          'wait for some to finish, or cancel those not needed (doctor jobs, cancel_job), then start this one again',
+      );
+    }
+    // The crawl runs in the background lane, not in the lane of the request that started it (src/db/read-lane.ts).
+    await inReadLane(BACKGROUND_LANE, () => ctx.jobs!.submit({
+      job_id,
+      start_url: url,
+      max_pages: p.max_pages,
+      max_depth: p.max_depth ?? 3,
+      tags: stored ? [...stored.tags] : (p.tags ?? []),
+      options: {
+        scope: p.scope ?? 'prefix',
+        include: p.include,
+        exclude: p.exclude,
+        render: p.render,
+        respect_robots: p.respect_robots,
+      },
+    }));
+  });
   return { job_id, status: 'pending', url };
 }
 
