@@ -45,12 +45,22 @@ export const MAX_PAYLOAD_DEPTH = 64;
  * thread, and JSON.stringify, recurse), even with --on-error skip. Walked without recursion.
  */
 export function payloadProblem(payload: unknown): string | undefined {
-  const stack: [unknown, number][] = [[payload, 1]];
-  while (stack.length) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
+  if (payload === null || typeof payload !== 'object') return undefined;
+  // Only objects and arrays are pushed (a payload's strings and numbers cost no allocation): this runs for
+  // every migrated point.
+  const objects: object[] = [payload];
+  const depths: number[] = [1];
+  while (objects.length) {
+    const v = objects.pop() as Record<string, unknown>;
+    const depth = depths.pop()!;
     if (depth > MAX_PAYLOAD_DEPTH) return `payload nested more than ${MAX_PAYLOAD_DEPTH} levels deep`;
-    for (const k in v) stack.push([(v as Record<string, unknown>)[k], depth + 1]);
+    for (const k in v) {
+      const child = v[k];
+      if (child !== null && typeof child === 'object') {
+        objects.push(child);
+        depths.push(depth + 1);
+      }
+    }
   }
   return undefined;
 }
