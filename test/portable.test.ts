@@ -354,6 +354,29 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
     return d;
   };
 
+  /**
+   * A copy of the export whose `file` DuckDB rewrote (`SELECT <columns>` of it, then `update` on table c;
+   * chunks kept in their order), with its checksum updated in the manifest: well-formed apart from the edit.
+   */
+  const rewritten = async (name: string, file: 'pages' | 'chunks', edit: { columns?: string; update?: string }): Promise<string> => {
+    const d = variant(name, () => {});
+    const path = join(d, `${file}.parquet`);
+    const inst = await DuckDBInstance.create(':memory:');
+    const conn = await inst.connect();
+    try {
+      await conn.run(`CREATE TABLE c AS SELECT ${edit.columns ?? '*'} FROM read_parquet($f)`, { f: path });
+      if (edit.update) await conn.run(edit.update);
+      await conn.run(`COPY (SELECT * FROM c${file === 'chunks' ? ' ORDER BY seq' : ''}) TO $f (FORMAT parquet, COMPRESSION zstd)`, { f: path });
+    } finally {
+      conn.closeSync();
+      inst.closeSync();
+    }
+    const m = JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8'));
+    m.files[file] = { ...m.files[file], ...(await fileDigest(path)) };
+    writeFileSync(join(d, 'manifest.json'), JSON.stringify(m));
+    return d;
+  };
+
   it('a Parquet file changed after the export fails its checksum', async () => {
     const target = await makeContext({ runner: false });
     try {
@@ -404,17 +427,8 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
 
   it("a chunk naming a page stored here that the export does not hold is not added to that page", async () => {
     // An edited export: every chunk now claims to belong to "keep", a page of the importing database.
-    const edited = variant('foreign-page', () => {});
-    const inst = await DuckDBInstance.create(':memory:');
-    const conn = await inst.connect();
-    const file = join(edited, 'chunks.parquet');
-    await conn.run(`CREATE TABLE c AS SELECT * REPLACE ('keep' AS page_id, 'x-' || id AS id) FROM read_parquet($f)`, { f: file });
-    await conn.run(`COPY (SELECT * FROM c ORDER BY seq) TO $f (FORMAT parquet, COMPRESSION zstd)`, { f: file });
-    conn.closeSync();
-    inst.closeSync();
+    const edited = await rewritten('foreign-page', 'chunks', { columns: "* REPLACE ('keep' AS page_id, 'x-' || id AS id)" });
     const m = JSON.parse(readFileSync(join(edited, 'manifest.json'), 'utf8'));
-    m.files.chunks = { ...m.files.chunks, ...(await fileDigest(file)) };
-    writeFileSync(join(edited, 'manifest.json'), JSON.stringify(m));
 
     const target = await makeContext({ runner: false });
     try {
@@ -500,21 +514,7 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
 
   it('a vector that cannot be stored (NaN) in the last batch fails the whole import: nothing is lost or half-written', async () => {
     // A well-formed export (right checksums) whose last chunk has a NaN in its vector.
-    const nan = variant('nan', (d) => {
-      /* rewritten below with DuckDB */ void d;
-    });
-    const inst = await DuckDBInstance.create(':memory:');
-    const conn = await inst.connect();
-    const file = join(nan, 'chunks.parquet');
-    await conn.run(`CREATE TABLE c AS SELECT * FROM read_parquet($f)`, { f: file });
-    await conn.run(`UPDATE c SET embedding = list_transform(embedding, x -> 'nan'::FLOAT) WHERE seq = (SELECT max(seq) FROM c)`);
-    await conn.run(`COPY (SELECT * FROM c ORDER BY seq) TO $f (FORMAT parquet, COMPRESSION zstd)`, { f: file });
-    conn.closeSync();
-    inst.closeSync();
-    const m = JSON.parse(readFileSync(join(nan, 'manifest.json'), 'utf8'));
-    const d = await fileDigest(file);
-    m.files.chunks = { ...m.files.chunks, ...d };
-    writeFileSync(join(nan, 'manifest.json'), JSON.stringify(m));
+    const nan = await rewritten('nan', 'chunks', { update: `UPDATE c SET embedding = list_transform(embedding, x -> 'nan'::FLOAT) WHERE seq = (SELECT max(seq) FROM c)` });
 
     // The target has an older copy of every page: the import would replace them all.
     const target = await makeContext({ runner: false });
@@ -534,17 +534,7 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
 
   it('a Parquet file without a column the import needs is refused naming the column', async () => {
     for (const [name, column] of [['pages', 'url'], ['chunks', 'page_id']] as const) {
-      const cut = variant(`no-${column}`, () => {});
-      const inst = await DuckDBInstance.create(':memory:');
-      const conn = await inst.connect();
-      const file = join(cut, `${name}.parquet`);
-      await conn.run(`CREATE TABLE c AS SELECT * EXCLUDE (${column}) FROM read_parquet($f)`, { f: file });
-      await conn.run(`COPY c TO $f (FORMAT parquet)`, { f: file });
-      conn.closeSync();
-      inst.closeSync();
-      const m = JSON.parse(readFileSync(join(cut, 'manifest.json'), 'utf8'));
-      m.files[name] = { ...m.files[name], ...(await fileDigest(file)) };
-      writeFileSync(join(cut, 'manifest.json'), JSON.stringify(m));
+      const cut = await rewritten(`no-${column}`, name, { columns: `* EXCLUDE (${column})` });
       const target = await makeContext({ runner: false });
       try {
         await assert.rejects(importIndex(target, { path: cut }), (e: Error) => {
@@ -560,18 +550,9 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
   });
 
   it('a vector holding a NULL is refused, not stored with a 0 there', async () => {
-    const holed = variant('null-element', () => {});
-    const inst = await DuckDBInstance.create(':memory:');
-    const conn = await inst.connect();
-    const file = join(holed, 'chunks.parquet');
-    await conn.run(`CREATE TABLE c AS SELECT * FROM read_parquet($f)`, { f: file });
-    await conn.run(`UPDATE c SET embedding = list_transform(embedding, (x, i) -> CASE WHEN i = 3 THEN NULL ELSE x END) WHERE seq = (SELECT max(seq) FROM c)`);
-    await conn.run(`COPY (SELECT * FROM c ORDER BY seq) TO $f (FORMAT parquet, COMPRESSION zstd)`, { f: file });
-    conn.closeSync();
-    inst.closeSync();
-    const m = JSON.parse(readFileSync(join(holed, 'manifest.json'), 'utf8'));
-    m.files.chunks = { ...m.files.chunks, ...(await fileDigest(file)) };
-    writeFileSync(join(holed, 'manifest.json'), JSON.stringify(m));
+    const holed = await rewritten('null-element', 'chunks', {
+      update: `UPDATE c SET embedding = list_transform(embedding, (x, i) -> CASE WHEN i = 3 THEN NULL ELSE x END) WHERE seq = (SELECT max(seq) FROM c)`,
+    });
     const target = await makeContext({ runner: false });
     try {
       await assert.rejects(importIndex(target, { path: holed }), /chunks\.parquet has chunks whose vector holds a NULL instead of a number \(chunk [-\w]+, and maybe more\); nothing was imported/);
