@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { migrateQdrant, MigrationError, type QdrantMigrationOptions } from '../src/migrate/qdrant.js';
@@ -29,7 +28,6 @@ const vector = (i: number) => Array.from({ length: DIM }, (_, k) => ((i * 7 + k)
 
 /** A server answering like Qdrant (a collection "hostile" of 10 points), except for the routes given. */
 async function hostileQdrant(routes: Routes): Promise<{ url: string; scrolls: number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
   const state = { url: '', scrolls: 0, close: async () => {} };
   const server = createServer(async (req, res) => {
     let text = '';
@@ -49,15 +47,11 @@ async function hostileQdrant(routes: Routes): Promise<{ url: string; scrolls: nu
     }
     return send(res, ((body.ids as number[]) ?? []).map((id) => ({ id, vector: vector(id) })));
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   state.url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   state.close = () =>
     new Promise((r) => {
-      for (const s of sockets) s.destroy();
+      server.closeAllConnections(); // answers still streaming (endless, trickling) end here
       server.close(() => r());
     });
   return state;
