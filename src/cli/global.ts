@@ -9,15 +9,15 @@ export function addGlobalOptions(program: Command): Command {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env DOCTOR_LOG_LEVEL; default warn, info for serve and worker)');
 }
 
+/** Unknown DOCTOR_* variables are pointed out once per process. */
+let warned = false;
+
 /**
  * The configuration for a command: defaults < environment < the command's (and global) flags. `flagNames`
  * names the flags whose names differ from their settings' (`--redis` for redisUrl), for error messages.
  * The log level is --log-level, else DOCTOR_LOG_LEVEL (both checked), else `defaultLogLevel`: warnings and
  * errors only for a one-shot command, whose output is its answer; `info` for serve and worker.
  */
-/** Unknown DOCTOR_* variables are pointed out once per process. */
-let warned = false;
-
 export function configFrom(
   cmd: Command,
   extra: ConfigOverrides = {},

@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { distance } from 'fastest-levenshtein';
+import { closestName } from '../closest-name.js';
 import { z } from 'zod';
 
 const bool = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])]).transform((v) =>
@@ -193,16 +193,10 @@ export function unknownSettingVars(env: NodeJS.ProcessEnv = process.env): string
   const known = settingNames.map(envVarOf);
   // read by compose.yaml and scripts/, not by Doctor itself: not misspellings
   const others = ['DOCTOR_WITH_CHROMIUM', 'DOCTOR_IMAGE_CACHE'];
-  const bare = (v: string) => v.replace(/^DOCTOR_/, '');
   const out: string[] = [];
   for (const name of Object.keys(env)) {
     if (!name.startsWith('DOCTOR_') || known.includes(name) || others.includes(name)) continue;
-    let meant: string | undefined;
-    let best = Infinity;
-    for (const k of known) {
-      const d = Math.min(distance(name, k), distance(bare(name), bare(k)));
-      if (d <= Math.max(1, Math.floor(bare(k).length / 3)) && d < best) [meant, best] = [k, d];
-    }
+    const meant = closestName(name, known, 'DOCTOR_');
     out.push(`${name} is not a Doctor setting and is ignored${meant ? `: did you mean ${meant}?` : ' (see the README for the settings)'}`);
   }
   return out;

@@ -2,9 +2,9 @@
  * Input schemas of the service operations (zod). REST, MCP and CLI validate through these, so limits,
  * defaults and messages are the same everywhere.
  */
-import { distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { checkUrlPattern } from '../ingest/fetch/url.js';
+import { closestName } from '../closest-name.js';
 import { JOB_STATUSES } from '../store/jobs.js';
 import { ValidationError } from './errors.js';
 
@@ -254,17 +254,10 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
  * existing clients may send extras, but a typo would otherwise silently leave its field at the default.
  */
 function misspelledFields(known: readonly string[], input: Record<string, unknown>): string[] {
-  const squash = (k: string) => k.toLowerCase().replace(/[^a-z0-9]/g, '');
   const out: string[] = [];
   for (const key of Object.keys(input)) {
     if (known.includes(key) || input[key] === undefined || key.length > 64) continue;
-    const meant = known.find((k) => {
-      const [a, b] = [squash(key), squash(k)];
-      if (a === b || a === `${b}s` || `${a}s` === b) return true; // case, separators, a plural
-      // Edits only for longer names: one letter off a short one (mode, url, page) is often another word
-      // (model, uri, pages) that a client sends for its own reasons.
-      return k.length >= 5 && distance(key.toLowerCase(), k) <= Math.floor(k.length / 4);
-    });
+    const meant = closestName(key, known);
     if (meant) out.push(`${JSON.stringify(key.slice(0, 50))} is not an input here: did you mean ${meant}?`);
   }
   return out;
