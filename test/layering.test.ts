@@ -21,7 +21,7 @@ const LAYERS: string[][] = [
   ['vector'],
   ['db', 'text'],
   ['config', 'log', 'version', 'types', 'worker-thread', 'stuck-threads'],
-  ['app-root', 'deadline', 'closest-name'],
+  ['app-root', 'deadline', 'closest-name', 'file-kind'],
 ];
 
 function layerOf(folder: string): number {

@@ -24,6 +24,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { BIGINT, LIST, bindings, listValue } from '../db/duckdb.js';
+import { fileKind } from '../file-kind.js';
 import type { Tx } from '../db/database.js';
 import { latestSchemaVersion } from '../db/schema.js';
 import type { ChunkPayload } from '../store/embeddings.js';
@@ -171,8 +172,7 @@ const MAX_MANIFEST_BYTES = 1 << 20;
 function regularFile(path: string, name: string, source: string): void {
   const st = statSync(path);
   if (st.isFile()) return;
-  const what = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'a device';
-  throw new ValidationError(`${name} in ${source} is ${what}, not a file: it is not a Doctor export, or it was edited. Nothing was imported.`);
+  throw new ValidationError(`${name} in ${source} is ${fileKind(st)}, not a file: it is not a Doctor export, or it was edited. Nothing was imported.`);
 }
 
 type Merged = Pick<ImportSummary, 'pages' | 'chunks' | 'skipped'>;

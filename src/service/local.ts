@@ -14,6 +14,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { LocalIndexSummary, LocalProgress } from '../ingest/local/index-local.js';
+import { fileKind } from '../file-kind.js';
 import { isInside } from '../ingest/local/inside.js';
 import type { DoctorContext } from './context.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
@@ -75,7 +76,7 @@ export async function resolveLocalPath(raw: string, restrictTo?: readonly string
   // the threads every database call needs) or never end (/dev/zero): only files and directories are read.
   const st = await stat(real);
   if (!st.isFile() && !st.isDirectory()) {
-    throw new ValidationError(`${path} is ${specialKind(st)}, not a file or directory: give a document file, an archive or a directory of documents`);
+    throw new ValidationError(`${path} is ${fileKind(st)}, not a file or directory: give a document file, an archive or a directory of documents`);
   }
   // the named path itself must be readable (a directory also searchable); below it, what cannot be read is skipped
   try {
@@ -93,13 +94,6 @@ function unreadable(path: string, what: string): ForbiddenError {
   return new ForbiddenError(
     `${path} cannot be read by the Doctor process (permission denied on ${what}): give its user read access (chmod / chown), or index it as a user who can read it`,
   );
-}
-
-function specialKind(st: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
-  if (st.isFIFO()) return 'a named pipe';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  return 'a special file';
 }
 
 /** Throws unless `path` is below one of the allowed directories (as given, or resolved with realpath). */
