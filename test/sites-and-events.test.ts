@@ -91,6 +91,26 @@ describe('sites, re-crawls and live job events', () => {
     await assert.rejects(recrawlSite(ctx, { root_page_id: 'nope' }), /no site with root page "nope"/);
   });
 
+  it('says how to crawl a site again when the settings of its crawl are refused now', async () => {
+    const root = (await siteOverview(ctx)).sites[0]!.root_page_id;
+    const jobId = (await ctx.store.pages.get(root))!.job_id!;
+    // an include pattern that earlier versions stored (it matched nothing) and submission now refuses
+    const setInclude = (options: object) =>
+      ctx.store.db.transaction((tx) => tx.run('UPDATE jobs SET options = ? WHERE job_id = ?', [JSON.stringify(options), jobId]));
+    await setInclude({ scope: 'prefix', include: ['/docs/*'] });
+    try {
+      const jobsBefore = await ctx.store.jobs.list({ limit: 1000 });
+      const res = await fetch(`${base}/recrawl_site`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ root_page_id: root }) });
+      assert.equal(res.status, 422);
+      const { detail } = (await res.json()) as { detail: string };
+      assert.match(detail, new RegExp(`the crawl that stored this site \\(job ${jobId}\\) used settings that are refused now: .*/docs/\\*`));
+      assert.match(detail, new RegExp(`Crawl ${site.url}/docs/ again with fetch_url`));
+      assert.equal((await ctx.store.jobs.list({ limit: 1000 })).length, jobsBefore.length, 'no job started');
+    } finally {
+      await setInclude({ scope: 'prefix' });
+    }
+  });
+
   it('tags stored before tags were bounded (or imported) can still be searched, listed and deleted by, and a re-crawl keeps them', async () => {
     const legacy = ['widget', 'two\nlines', 'x'.repeat(300)];
     const o = await siteOverview(ctx);

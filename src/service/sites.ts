@@ -65,14 +65,24 @@ export async function recrawlSite(ctx: DoctorContext, input: SiteInput) {
   // Tags are kept as they were stored (some may predate the limits on new tags, or come from an import).
   if (!job) return fetchUrl(ctx, { url: root.url }, { tags: root.tags });
   const o = job.options as { scope?: 'prefix' | 'host' | 'domain'; include?: string[]; exclude?: string[]; render?: 'never' | 'auto' | 'always'; respect_robots?: boolean };
-  return fetchUrl(ctx, {
-    url: job.start_url,
-    max_pages: job.max_pages,
-    max_depth: job.max_depth ?? undefined,
-    scope: o.scope,
-    include: o.include,
-    exclude: o.exclude,
-    render: o.render,
-    respect_robots: o.respect_robots,
-  }, { tags: job.tags });
+  try {
+    return await fetchUrl(ctx, {
+      url: job.start_url,
+      max_pages: job.max_pages,
+      max_depth: job.max_depth ?? undefined,
+      scope: o.scope,
+      include: o.include,
+      exclude: o.exclude,
+      render: o.render,
+      respect_robots: o.respect_robots,
+    }, { tags: job.tags });
+  } catch (e) {
+    // The settings were accepted when the site was crawled (an earlier version, or an import), and the caller
+    // of a re-crawl cannot change them: say so, and how to crawl the site with settings that are accepted.
+    if (!(e instanceof ValidationError)) throw e;
+    throw new ValidationError(
+      `the crawl that stored this site (job ${job.job_id}) used settings that are refused now: ${e.message.replace(/[.\s]*$/, '')}. ` +
+        `Crawl ${job.start_url} again with fetch_url (doctor crawl) and corrected settings; its pages are updated in place.`,
+    );
+  }
 }
