@@ -10,13 +10,15 @@
  *   `endpoint` event points to POST /messages?sessionId=... (GET /sse is an alias). A Streamable HTTP client
  *   only GETs after initialize, and then always sends its `mcp-session-id`; an SSE client never sends one.
  * Requests from a web page on another origin are refused (DNS rebinding); the REST app's bearer-token hook
- * applies here too.
+ * applies here too. Every refusal on these routes is a JSON-RPC error (as the SDK's transport answers), also those
+ * given before the transport sees the request in the REST app's `{detail}` form (body too large, not JSON, wrong
+ * Content-Type, missing token...): see asJsonRpcError.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { connectMcpServer, type McpOptions } from './server.js';
 import { batchProblem, invalidParamsAnswer } from './limits.js';
 import type { McpTarget } from './operations.js';
@@ -56,6 +58,34 @@ interface StreamableSession {
 
 const rpcError = (reply: FastifyReply, status: number, code: number, message: string) =>
   reply.code(status).send({ jsonrpc: '2.0', error: { code, message }, id: null });
+
+/** The SDK transport's code for an unknown session (404). */
+const SESSION_NOT_FOUND = -32001;
+
+/**
+ * The JSON-RPC code for a refusal with this HTTP status, as the SDK's transport chooses them: a body that is not
+ * (acceptable) JSON -32700, an unknown session -32001, a failure of the server -32603, and -32000 (a server-defined
+ * error) for the rest: body over the size limit, wrong media type, token, origin, a full session table.
+ */
+const rpcCodeFor = (status: number) =>
+  status === 400 ? ErrorCode.ParseError : status === 404 ? SESSION_NOT_FOUND : status >= 500 && status !== 503 ? ErrorCode.InternalError : -32000;
+
+const isDetail = (payload: unknown): payload is { detail: string } =>
+  typeof payload === 'object' && payload !== null && typeof (payload as { detail?: unknown }).detail === 'string';
+
+/**
+ * preSerialization hook of the MCP routes: an error answered in the REST app's `{detail}` form before the transport
+ * saw the request (by the app's hooks, body parser or error handler) goes out as a JSON-RPC error instead, its status
+ * and headers (Retry-After, WWW-Authenticate) unchanged. MCP clients read `error.message`, not `detail`.
+ */
+async function asJsonRpcError(req: FastifyRequest, reply: FastifyReply, payload: unknown) {
+  if (reply.statusCode < 400 || !isDetail(payload)) return payload;
+  const message =
+    reply.statusCode === 413
+      ? `request body larger than ${req.routeOptions.bodyLimit} bytes, this server's limit: send less per request (fewer messages in a batch, or shorter tool arguments)`
+      : payload.detail;
+  return { jsonrpc: '2.0', error: { code: rpcCodeFor(reply.statusCode), message }, id: null };
+}
 
 /** Seconds a client refused for a full session table is told to wait (Retry-After). */
 const FULL_RETRY_AFTER_S = 10;
@@ -116,12 +146,15 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
       allowed = false;
     }
     if (!allowed) {
-      return reply.code(403).send({ detail: `MCP requests from the web origin ${origin} are refused (only local pages may call this server)` });
+      return rpcError(reply, 403, -32000, `MCP requests from the web origin ${origin} are refused (only local pages may call this server)`);
     }
   };
 
   const openSse = async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!makeRoom()) return reply.code(503).header('retry-after', String(FULL_RETRY_AFTER_S)).send({ detail: fullMessage() });
+    if (!makeRoom()) {
+      reply.header('retry-after', String(FULL_RETRY_AFTER_S));
+      return rpcError(reply, 503, -32000, fullMessage());
+    }
     reply.hijack();
     const transport = new SSEServerTransport('/messages', reply.raw);
     sse.set(transport.sessionId, transport);
@@ -139,7 +172,7 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
     let initialized: (() => void) | undefined;
     if (!session) {
       if (id) {
-        return rpcError(reply, 404, -32001, 'unknown or expired MCP session (closed when idle too long, or to make room for new clients): initialize a new session');
+        return rpcError(reply, 404, SESSION_NOT_FOUND, 'unknown or expired MCP session (closed when idle too long, or to make room for new clients): initialize a new session');
       }
       if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
         return rpcError(reply, 400, -32000, 'no MCP session: send an initialize request (POST) first, or GET with Accept: text/event-stream for the SSE transport');
@@ -206,7 +239,7 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
     }
   };
 
-  const route = { schema: { hide: true }, onRequest: checkOrigin };
+  const route = { schema: { hide: true }, onRequest: checkOrigin, preSerialization: asJsonRpcError };
   app.post('/mcp', route, handleStreamable);
   app.delete('/mcp', route, handleStreamable);
   app.get('/mcp', route, async (req, reply) => {
@@ -214,11 +247,21 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
     if (!req.headers['mcp-session-id'] && wantsSse) return openSse(req, reply);
     return handleStreamable(req, reply);
   });
+  // Other methods: 405 naming the ones served, as the SDK's transport answers them (the REST app's 405 knows GET and POST only).
+  app.route({
+    ...route,
+    method: ['PUT', 'PATCH'],
+    url: '/mcp',
+    handler: async (req, reply) => {
+      reply.header('allow', 'GET, POST, DELETE');
+      return rpcError(reply, 405, -32000, `${req.method} is not allowed on /mcp: POST sends messages, GET opens a stream, DELETE ends a session`);
+    },
+  });
   app.get('/sse', route, openSse);
   app.post('/messages', route, async (req, reply) => {
     const sessionId = (req.query as { sessionId?: string }).sessionId ?? '';
     const transport = sse.get(sessionId);
-    if (!transport) return reply.code(404).send({ detail: 'unknown or closed MCP SSE session: reconnect to GET /mcp (or /sse)' });
+    if (!transport) return rpcError(reply, 404, SESSION_NOT_FOUND, 'unknown or closed MCP SSE session: reconnect to GET /mcp (or /sse)');
     const invalid = invalidParamsAnswer(req.body);
     if (invalid) {
       await transport.send(invalid);

@@ -1,0 +1,119 @@
+/**
+ * MCP over HTTP at its edges: what a client gets when a request is refused before the MCP transport sees it
+ * (a JSON-RPC error, as the SDK's transport answers, with the same status and headers as before).
+ */
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { buildHttpApp } from '../src/http/app.js';
+import { registerMcpRoutes, type McpHttpOptions } from '../src/mcp/http.js';
+import { makeContext, type TestContext } from './helpers/context.js';
+import { addPages } from './helpers/pages.js';
+
+const INITIALIZE = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
+const ACCEPT = 'application/json, text/event-stream';
+
+type RpcError = { jsonrpc: string; id: unknown; error: { code: number; message: string }; detail?: unknown };
+
+/** A POST of raw bytes or text, answered as the JSON it must be. */
+async function post(url: string, body: string | Uint8Array, headers: Record<string, string> = {}) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: ACCEPT, ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, body: JSON.parse(text) as RpcError };
+}
+
+/** The JSON-RPC error shape the SDK's transport answers with, and not the REST API's `{detail}`. */
+function assertRpcError(r: { status: number; headers: Headers; body: RpcError; text: string }, status: number, code: number, message: RegExp) {
+  assert.equal(r.status, status, r.text);
+  assert.match(r.headers.get('content-type') ?? '', /^application\/json/);
+  assert.equal(r.body.jsonrpc, '2.0', r.text);
+  assert.equal(r.body.id, null);
+  assert.equal(r.body.error.code, code, r.text);
+  assert.match(r.body.error.message, message);
+  assert.equal(r.body.detail, undefined, 'no REST-style detail');
+}
+
+describe('MCP over HTTP: refusals before the MCP transport', () => {
+  let ctx: TestContext;
+  const apps: FastifyInstance[] = [];
+  const start = async (httpOpts: Parameters<typeof buildHttpApp>[1] = {}, mcpOpts: McpHttpOptions = {}) => {
+    const app = await buildHttpApp(ctx, httpOpts);
+    await registerMcpRoutes(app, ctx, mcpOpts);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    apps.push(app);
+    return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  };
+  let base = '';
+  before(async () => {
+    ctx = await makeContext({ runner: false });
+    await addPages(ctx, [{ id: 'retry', title: 'Retries', markdown: '# Retries\n\nFailed tasks are retried.', tags: ['kettle'] }]);
+    base = await start();
+  });
+  after(async () => {
+    for (const app of apps) await app.close();
+    await ctx.close();
+  });
+
+  it('a body over the size limit gets 413 with a JSON-RPC error that says the limit and what to do', async () => {
+    const big = JSON.stringify({ ...INITIALIZE, params: { ...INITIALIZE.params, pad: 'x'.repeat(1_100_000) } });
+    const r = await post(`${base}/mcp`, big);
+    assertRpcError(r, 413, -32000, /larger than 1048576 bytes.*fewer messages in a batch|larger than 1048576 bytes.*shorter/);
+
+    // A real client sees the message too (the SDK client puts the body of a refused POST in its error).
+    const client = new Client({ name: 'big', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)) as Transport);
+    try {
+      await assert.rejects(
+        client.callTool({ name: 'search_docs', arguments: { query: 'q'.repeat(1_100_000) } }),
+        (e: Error & { code?: number }) => e.code === 413 && /"jsonrpc":"2.0"/.test(e.message) && /larger than 1048576 bytes/.test(e.message),
+      );
+      assert.ok((await client.listTools()).tools.length > 0, 'the session still works');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('415, bad JSON, bad UTF-8, an empty or compressed body, a method not served: JSON-RPC errors with the same status', async () => {
+    assertRpcError(await post(`${base}/mcp`, JSON.stringify(INITIALIZE), { 'content-type': 'text/plain' }), 415, -32000, /Content-Type: application\/json/);
+    assertRpcError(
+      await post(`${base}/mcp`, gzipSync(JSON.stringify(INITIALIZE)), { 'content-encoding': 'gzip' }),
+      415,
+      -32000,
+      /Content-Encoding "gzip" is not accepted: send the JSON uncompressed/,
+    );
+    assertRpcError(await post(`${base}/mcp`, '{"jsonrpc": "2.0", "id": 1, '), 400, -32700, /JSON/);
+    assertRpcError(await post(`${base}/mcp`, Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d])), 400, -32700, /not valid UTF-8/);
+    assertRpcError(await post(`${base}/mcp`, ''), 400, -32700, /empty|JSON/i);
+    const put = await fetch(`${base}/mcp`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assertRpcError({ status: put.status, headers: put.headers, text: '', body: (await put.json()) as RpcError }, 405, -32000, /PUT is not allowed on \/mcp/);
+    assert.equal(put.headers.get('allow'), 'GET, POST, DELETE');
+    // the legacy SSE transport's message endpoint likewise
+    assertRpcError(await post(`${base}/messages?sessionId=nope`, '{"jsonrpc"'), 400, -32700, /JSON/);
+    assertRpcError(await post(`${base}/messages?sessionId=nope`, JSON.stringify(INITIALIZE)), 404, -32001, /unknown or closed MCP SSE session: reconnect/);
+  });
+
+  it('a missing token (401 with WWW-Authenticate) and a foreign web origin (403) are JSON-RPC errors too', async () => {
+    const secured = await start({ apiToken: 'edge-token' });
+    const r = await post(`${secured}/mcp`, JSON.stringify(INITIALIZE));
+    assertRpcError(r, 401, -32000, /Authorization: Bearer/);
+    assert.equal(r.headers.get('www-authenticate'), 'Bearer');
+    assertRpcError(await post(`${base}/mcp`, JSON.stringify(INITIALIZE), { origin: 'http://attacker.example' }), 403, -32000, /attacker\.example/);
+  });
+
+  it('the REST API keeps its {detail} errors', async () => {
+    const res = await fetch(`${base}/delete_docs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"tags": [' });
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { detail?: string; jsonrpc?: string };
+    assert.match(body.detail ?? '', /JSON/);
+    assert.equal(body.jsonrpc, undefined);
+  });
+});
