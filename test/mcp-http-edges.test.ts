@@ -1,6 +1,7 @@
 /**
  * MCP over HTTP at its edges: what a client gets when a request is refused before the MCP transport sees it
- * (a JSON-RPC error, as the SDK's transport answers, with the same status and headers as before).
+ * (a JSON-RPC error, as the SDK's transport answers, with the same status and headers as before), and a
+ * JSON-RPC batch holding an initialize.
  */
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
@@ -24,11 +25,13 @@ const ACCEPT = 'application/json, text/event-stream';
 
 type RpcError = { jsonrpc: string; id: unknown; error: { code: number; message: string }; detail?: unknown };
 
-/** A POST of raw bytes or text, answered as the JSON it must be. */
+/** A POST of raw bytes or text; `body` is the answer's JSON, when it is JSON. */
 async function post(url: string, body: string | Uint8Array, headers: Record<string, string> = {}) {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: ACCEPT, ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, text, body: JSON.parse(text) as RpcError };
+  // an answer to a request the transport took may be an event stream: see messagesOf
+  const json = /^application\/json/.test(res.headers.get('content-type') ?? '');
+  return { status: res.status, headers: res.headers, text, body: (json ? JSON.parse(text) : {}) as RpcError };
 }
 
 /** The JSON-RPC error shape the SDK's transport answers with, and not the REST API's `{detail}`. */
@@ -40,6 +43,13 @@ function assertRpcError(r: { status: number; headers: Headers; body: RpcError; t
   assert.equal(r.body.error.code, code, r.text);
   assert.match(r.body.error.message, message);
   assert.equal(r.body.detail, undefined, 'no REST-style detail');
+}
+
+/** The answers of a POST to /mcp: JSON, or the `data:` lines of an event stream. */
+function messagesOf(text: string): Record<string, any>[] {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) return [JSON.parse(trimmed)].flat();
+  return trimmed.split('\n').filter((l) => l.startsWith('data: ') && l.length > 6).map((l) => JSON.parse(l.slice(6)));
 }
 
 describe('MCP over HTTP: refusals before the MCP transport', () => {
@@ -115,5 +125,56 @@ describe('MCP over HTTP: refusals before the MCP transport', () => {
     const body = (await res.json()) as { detail?: string; jsonrpc?: string };
     assert.match(body.detail ?? '', /JSON/);
     assert.equal(body.jsonrpc, undefined);
+  });
+});
+
+describe('MCP over HTTP: initialize in a JSON-RPC batch', () => {
+  let ctx: TestContext;
+  let app: FastifyInstance;
+  let base = '';
+  before(async () => {
+    ctx = await makeContext({ runner: false });
+    await addPages(ctx, [{ id: 'retry', title: 'Retries', markdown: '# Retries\n\nFailed tasks are retried.', tags: ['kettle'] }]);
+    app = await buildHttpApp(ctx, {});
+    await registerMcpRoutes(app, ctx);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    await app.close();
+    await ctx.close();
+  });
+
+  it('a batch holding only an initialize opens a session, as a single initialize does', async () => {
+    const init = await post(`${base}/mcp`, JSON.stringify([INITIALIZE]));
+    assert.equal(init.status, 200, init.text);
+    const sid = init.headers.get('mcp-session-id');
+    assert.ok(sid, 'a session id');
+    const answer = messagesOf(init.text).find((m) => m.id === 1);
+    assert.ok(answer?.result?.serverInfo, `the initialize result: ${init.text}`);
+    const session = { 'mcp-session-id': sid!, 'mcp-protocol-version': '2025-06-18' };
+    const ready = await fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: ACCEPT, ...session },
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    });
+    assert.equal(ready.status, 202);
+    const list = await fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: ACCEPT, ...session },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'list_tags', arguments: {} } }),
+    });
+    assert.equal(list.status, 200);
+    const tags = messagesOf(await list.text()).find((m) => m.id === 2);
+    assert.deepEqual(JSON.parse(tags?.result?.content?.[0]?.text ?? '{}').tags, ['kettle']);
+  });
+
+  it('an initialize batched with other messages is refused: initialize must be sent alone', async () => {
+    const batch = [INITIALIZE, { jsonrpc: '2.0', id: 2, method: 'tools/list' }];
+    const r = await post(`${base}/mcp`, JSON.stringify(batch));
+    assertRpcError(r, 400, -32600, /initialize must be sent alone.*then send the other messages.*mcp-session-id/);
+    assert.equal(r.headers.get('mcp-session-id'), null, 'no session opened');
+    const later = await post(`${base}/mcp`, JSON.stringify([{ jsonrpc: '2.0', method: 'notifications/initialized' }, INITIALIZE]));
+    assertRpcError(later, 400, -32600, /initialize must be sent alone/);
   });
 });

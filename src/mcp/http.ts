@@ -87,6 +87,19 @@ async function asJsonRpcError(req: FastifyRequest, reply: FastifyReply, payload:
   return { jsonrpc: '2.0', error: { code: rpcCodeFor(reply.statusCode), message }, id: null };
 }
 
+/**
+ * Whether a request asks for a new session: an initialize request sent alone, or as the only message of a JSON-RPC
+ * batch (the SDK's transport takes both; it refuses an initialize batched with other messages, see initializeProblem).
+ */
+const opensSession = (body: unknown) => isInitializeRequest(body) || (Array.isArray(body) && body.length === 1 && isInitializeRequest(body[0]));
+
+/** Why a batch holding an initialize with other messages is refused (the MCP lifecycle: initialize comes first, alone). */
+const initializeProblem = (body: unknown) =>
+  Array.isArray(body) && body.length > 1 && body.some((m) => isInitializeRequest(m))
+    ? `initialize must be sent alone, not in a JSON-RPC batch with ${body.length - 1} other message(s): send it by itself, ` +
+      'then send the other messages with the mcp-session-id header of its answer'
+    : undefined;
+
 /** Seconds a client refused for a full session table is told to wait (Retry-After). */
 const FULL_RETRY_AFTER_S = 10;
 
@@ -164,7 +177,9 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
 
   const handleStreamable = async (req: FastifyRequest, reply: FastifyReply) => {
     const tooBig = batchProblem(req.body);
-    if (tooBig) return rpcError(reply, 400, -32600, tooBig);
+    if (tooBig) return rpcError(reply, 400, ErrorCode.InvalidRequest, tooBig);
+    const notAlone = initializeProblem(req.body);
+    if (notAlone) return rpcError(reply, 400, ErrorCode.InvalidRequest, notAlone);
     const header = req.headers['mcp-session-id'];
     const id = Array.isArray(header) ? header[0] : header;
     let session = id ? streamable.get(id) : undefined;
@@ -174,7 +189,7 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
       if (id) {
         return rpcError(reply, 404, SESSION_NOT_FOUND, 'unknown or expired MCP session (closed when idle too long, or to make room for new clients): initialize a new session');
       }
-      if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
+      if (req.method !== 'POST' || !opensSession(req.body)) {
         return rpcError(reply, 400, -32000, 'no MCP session: send an initialize request (POST) first, or GET with Accept: text/event-stream for the SSE transport');
       }
       if (!makeRoom()) {
