@@ -1,7 +1,7 @@
 /**
  * MCP over HTTP at its edges: what a client gets when a request is refused before the MCP transport sees it
- * (a JSON-RPC error, as the SDK's transport answers, with the same status and headers as before), and a
- * JSON-RPC batch holding an initialize.
+ * (a JSON-RPC error, as the SDK's transport answers, with the same status and headers as before), a
+ * JSON-RPC batch holding an initialize, and a session table held by legacy SSE streams.
  */
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
@@ -176,5 +176,44 @@ describe('MCP over HTTP: initialize in a JSON-RPC batch', () => {
     assert.equal(r.headers.get('mcp-session-id'), null, 'no session opened');
     const later = await post(`${base}/mcp`, JSON.stringify([{ jsonrpc: '2.0', method: 'notifications/initialized' }, INITIALIZE]));
     assertRpcError(later, 400, -32600, /initialize must be sent alone/);
+  });
+});
+
+describe('MCP over HTTP: a session table held by legacy SSE streams', () => {
+  let ctx: TestContext;
+  let app: FastifyInstance;
+  let base = '';
+  before(async () => {
+    ctx = await makeContext({ runner: false });
+    app = await buildHttpApp(ctx, {});
+    await registerMcpRoutes(app, ctx, { maxSessions: 2 });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    await app.close();
+    await ctx.close();
+  });
+
+  it('the 503 says the places are held by SSE connections (no request is in flight) and what to do', async () => {
+    const streams = await Promise.all([0, 1].map(() => fetch(`${base}/sse`, { headers: { accept: 'text/event-stream' } })));
+    const readers = streams.map((s) => s.body!.getReader());
+    try {
+      for (const r of readers) assert.match(new TextDecoder().decode((await r.read()).value), /sessionId=/);
+      const sseRes = await fetch(`${base}/sse`, { headers: { accept: 'text/event-stream' } });
+      const sse = { status: sseRes.status, headers: sseRes.headers, text: '', body: {} as RpcError };
+      sse.text = await sseRes.text();
+      sse.body = JSON.parse(sse.text) as RpcError;
+      const init = await post(`${base}/mcp`, JSON.stringify(INITIALIZE));
+      for (const r of [sse, init]) {
+        assertRpcError(r, 503, -32000, /too many MCP sessions \(2\) are open: 2 legacy SSE connections/);
+        assert.match(r.headers.get('retry-after') ?? '', /^[1-9]\d*$/, 'Retry-After in seconds');
+        assert.doesNotMatch(r.body.error.message, /in flight/, 'no request is in flight: the SSE streams hold the places');
+        assert.match(r.body.error.message, /try again in 10 s/i);
+        assert.match(r.body.error.message, /disconnect SSE clients you no longer use/);
+      }
+    } finally {
+      for (const r of readers) await r.cancel();
+    }
   });
 });

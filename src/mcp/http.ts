@@ -4,7 +4,7 @@
  *   closed on DELETE, on shutdown, or after `sessionIdleMs` without requests or open streams; when
  *   `maxSessions` are open, a new client takes the place of the session unused the longest that has no
  *   request in flight (a program that never closes its clients cannot lock others out), and is refused
- *   with 503 + Retry-After only when every session has a request in flight;
+ *   with 503 + Retry-After only when none can be closed (legacy SSE streams, requests in flight);
  * - the older SSE transport at the same URL, so existing `{"type": "sse", "url": ".../mcp"}` configs keep
  *   working: a GET /mcp asking for text/event-stream *without* a session id opens an SSE stream whose
  *   `endpoint` event points to POST /messages?sessionId=... (GET /sse is an alias). A Streamable HTTP client
@@ -29,7 +29,8 @@ export interface McpHttpOptions extends McpOptions {
   /**
    * Most concurrent sessions (Streamable HTTP + SSE). Default 1000. When they are all open, a new session
    * replaces the one unused the longest with no request in flight (see makeRoom); only when there is none
-   * is the new client refused (503 with Retry-After).
+   * (every place held by a legacy SSE stream, a request in flight or a session being initialized) is the new
+   * client refused (503 with Retry-After).
    */
   maxSessions?: number;
   /**
@@ -124,8 +125,9 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
    * holds one per session), then a session initialized in the last settleMs (its client opens its stream next:
    * clients arriving together must take the places of leaked ones, not each other's), and last a client holding
    * its stream that made a request in the last settleMs. Its client's next request gets the 404 that tells it to
-   * initialize again. False when every session has a request in flight. (Legacy SSE sessions are their stream:
-   * never closed here.)
+   * initialize again. False when none can be closed: each Streamable HTTP session has a request in flight, and the
+   * other places are held by legacy SSE sessions (they are their stream: never closed here) or sessions being
+   * initialized.
    */
   const makeRoom = (): boolean => {
     const now = Date.now();
@@ -144,9 +146,25 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
     }
     return true;
   };
-  const fullMessage = () =>
-    `too many MCP sessions (${maxSessions}), and every one has a request in flight: try again in ${FULL_RETRY_AFTER_S} s, ` +
-    'and end sessions you no longer use (DELETE /mcp with their mcp-session-id, or close the client)';
+  /**
+   * Why a new client is refused when makeRoom could close no session: what holds the places (legacy SSE streams,
+   * never closed to make room; Streamable HTTP sessions with a request in flight; sessions being initialized).
+   */
+  const fullMessage = () => {
+    let busy = 0;
+    for (const s of streamable.values()) if (s.open - s.streams > 0) busy++;
+    const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+    const holders = [
+      sse.size && `${count(sse.size, 'legacy SSE connection', 'legacy SSE connections')} (each kept until its client disconnects)`,
+      busy && `${count(busy, 'Streamable HTTP session', 'Streamable HTTP sessions')} with a request in flight`,
+      initializing && `${count(initializing, 'session', 'sessions')} being initialized`,
+    ].filter(Boolean);
+    return (
+      `too many MCP sessions (${maxSessions}) are open: ${holders.join(', ')}; none of them can be closed to make room. ` +
+      `Try again in ${FULL_RETRY_AFTER_S} s, and end the sessions you no longer use: disconnect SSE clients you no longer use, ` +
+      'and end Streamable HTTP sessions with DELETE /mcp and their mcp-session-id (or close the client)'
+    );
+  };
 
   const checkOrigin = async (req: FastifyRequest, reply: FastifyReply) => {
     const origin = req.headers.origin;
