@@ -61,8 +61,8 @@ const searchDocsShape = described(inputs.searchDocsInput.shape, {
 
 const getDocPageShape = described(inputs.getDocPageInput.shape, {
   page_id: 'The page to read: a page_id from search_docs or list_doc_pages.',
-  starting_line: 'First line to return, 1-based (default 1).',
-  ending_line: 'Last line to return, inclusive; -1 (default) reads to the end of the page.',
+  starting_line: 'First line to return, 1-based (default 1); at most total_lines.',
+  ending_line: 'Last line to return, inclusive; -1 (default) or a line past the end reads to the end of the page.',
 });
 
 const listDocPagesShape = described(inputs.listDocPagesInput.shape, {
@@ -199,7 +199,7 @@ export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpSe
     description:
       "Read an indexed page's text (Markdown) by page_id (from search_docs or list_doc_pages). The answer has text, total_lines, url and title. " +
       'Long pages: read them in parts with starting_line and ending_line (1-based, inclusive; ending_line -1 = to the end), ' +
-      'e.g. lines 1-200 first, then 201-400, until total_lines. An unknown page_id is an error.',
+      'e.g. lines 1-200 first, then 201-400, until total_lines. An unknown page_id, or a starting_line past total_lines, is an error.',
     inputSchema: getDocPageShape,
     annotations: { readOnlyHint: true, openWorldHint: false },
   }, async (args) => result(await ops.getDocPage(args)));
