@@ -12,10 +12,9 @@ import type { FastifyInstance } from 'fastify';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { buildHttpApp } from '../src/http/app.js';
-import { registerMcpRoutes } from '../src/mcp/http.js';
 import { LexicalEmbedder } from '../src/embed/lexical.js';
 import { makeContext, type TestContext } from './helpers/context.js';
+import { listenWithMcp } from './helpers/mcp-app.js';
 import { addPages, type TestPage } from './helpers/pages.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -36,10 +35,7 @@ describe('get_doc_page line ranges over REST and MCP', () => {
   before(async () => {
     ctx = await makeContext({ runner: false });
     await addPages(ctx, PAGES);
-    app = await buildHttpApp(ctx, {});
-    await registerMcpRoutes(app, ctx);
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    ({ app, base } = await listenWithMcp(ctx));
   });
   after(async () => {
     await app.close();

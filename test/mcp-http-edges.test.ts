@@ -10,9 +10,10 @@ import type { FastifyInstance } from 'fastify';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { buildHttpApp } from '../src/http/app.js';
-import { registerMcpRoutes, type McpHttpOptions } from '../src/mcp/http.js';
+import type { HttpAppOptions } from '../src/http/app.js';
+import type { McpHttpOptions } from '../src/mcp/http.js';
 import { makeContext, type TestContext } from './helpers/context.js';
+import { listenWithMcp } from './helpers/mcp-app.js';
 import { addPages } from './helpers/pages.js';
 
 const INITIALIZE = {
@@ -52,25 +53,27 @@ function messagesOf(text: string): Record<string, any>[] {
   return trimmed.split('\n').filter((l) => l.startsWith('data: ') && l.length > 6).map((l) => JSON.parse(l.slice(6)));
 }
 
+let ctx: TestContext;
+const apps: FastifyInstance[] = [];
+/** A server (REST app + MCP routes) on the one database of this file; closed at the end. */
+const start = async (httpOpts: HttpAppOptions = {}, mcpOpts: McpHttpOptions = {}) => {
+  const { app, base } = await listenWithMcp(ctx, httpOpts, mcpOpts);
+  apps.push(app);
+  return base;
+};
+before(async () => {
+  ctx = await makeContext({ runner: false });
+  await addPages(ctx, [{ id: 'retry', title: 'Retries', markdown: '# Retries\n\nFailed tasks are retried.', tags: ['kettle'] }]);
+});
+after(async () => {
+  for (const app of apps) await app.close();
+  await ctx.close();
+});
+
 describe('MCP over HTTP: refusals before the MCP transport', () => {
-  let ctx: TestContext;
-  const apps: FastifyInstance[] = [];
-  const start = async (httpOpts: Parameters<typeof buildHttpApp>[1] = {}, mcpOpts: McpHttpOptions = {}) => {
-    const app = await buildHttpApp(ctx, httpOpts);
-    await registerMcpRoutes(app, ctx, mcpOpts);
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    apps.push(app);
-    return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  };
   let base = '';
   before(async () => {
-    ctx = await makeContext({ runner: false });
-    await addPages(ctx, [{ id: 'retry', title: 'Retries', markdown: '# Retries\n\nFailed tasks are retried.', tags: ['kettle'] }]);
     base = await start();
-  });
-  after(async () => {
-    for (const app of apps) await app.close();
-    await ctx.close();
   });
 
   it('a body over the size limit gets 413 with a JSON-RPC error that says the limit and what to do', async () => {
@@ -129,20 +132,9 @@ describe('MCP over HTTP: refusals before the MCP transport', () => {
 });
 
 describe('MCP over HTTP: initialize in a JSON-RPC batch', () => {
-  let ctx: TestContext;
-  let app: FastifyInstance;
   let base = '';
   before(async () => {
-    ctx = await makeContext({ runner: false });
-    await addPages(ctx, [{ id: 'retry', title: 'Retries', markdown: '# Retries\n\nFailed tasks are retried.', tags: ['kettle'] }]);
-    app = await buildHttpApp(ctx, {});
-    await registerMcpRoutes(app, ctx);
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  });
-  after(async () => {
-    await app.close();
-    await ctx.close();
+    base = await start();
   });
 
   it('a batch holding only an initialize opens a session, as a single initialize does', async () => {
@@ -180,19 +172,9 @@ describe('MCP over HTTP: initialize in a JSON-RPC batch', () => {
 });
 
 describe('MCP over HTTP: a session table held by legacy SSE streams', () => {
-  let ctx: TestContext;
-  let app: FastifyInstance;
   let base = '';
   before(async () => {
-    ctx = await makeContext({ runner: false });
-    app = await buildHttpApp(ctx, {});
-    await registerMcpRoutes(app, ctx, { maxSessions: 2 });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  });
-  after(async () => {
-    await app.close();
-    await ctx.close();
+    base = await start({}, { maxSessions: 2 });
   });
 
   it('the 503 says the places are held by SSE connections (no request is in flight) and what to do', async () => {
