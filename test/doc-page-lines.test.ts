@@ -1,7 +1,7 @@
 /**
  * get_doc_page's line range, through the one service function REST, MCP and the CLI call: a starting_line past
  * the end of the page is refused naming total_lines (it used to give empty text and 200, which reads as an empty
- * page); an ending_line past the end is clamped; an empty page still reads from line 1.
+ * page); an ending_line past the end is clamped; an empty page (one empty line) still reads from line 1.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -57,14 +57,14 @@ describe('get_doc_page line ranges over REST and MCP', () => {
     assert.equal((await get('page_id=nope&starting_line=500')).status, 404, 'an unknown page is still a 404');
   });
 
-  it('REST: an empty page has 0 lines and reads from line 1 (empty text); line 2 is past its end', async () => {
+  it('REST: an empty page has one empty line, as the Python Doctor counted it, and reads from line 1; line 2 is past its end', async () => {
     const empty = await get('page_id=empty');
-    assert.deepEqual([empty.status, empty.body.text, empty.body.total_lines], [200, '', 0]);
+    assert.deepEqual([empty.status, empty.body.text, empty.body.total_lines], [200, '', 1]);
     const first = await get('page_id=empty&starting_line=1&ending_line=5');
-    assert.deepEqual([first.status, first.body.text, first.body.total_lines], [200, '', 0]);
+    assert.deepEqual([first.status, first.body.text, first.body.total_lines], [200, '', 1]);
     const second = await get('page_id=empty&starting_line=2');
     assert.equal(second.status, 422);
-    assert.match(second.body.detail ?? '', /^the page is empty \(0 lines\); starting_line 2 is past its end: read it from line 1$/);
+    assert.match(second.body.detail ?? '', /^the page has 1 line; starting_line 2 is past its end: start at line 1$/);
   });
 
   it('MCP: the tool answers a starting_line past the end with an error the model can act on', async () => {
@@ -97,7 +97,7 @@ describe('doctor page --from past the end', () => {
     await ctx.close();
   });
 
-  it('exits non-zero naming --from and the number of lines; --from 1 on an empty page succeeds (0 lines)', async () => {
+  it('exits non-zero naming --from and the number of lines; --from 1 on an empty page succeeds (its one empty line)', async () => {
     const env = { ...process.env, DOCTOR_LOG_LEVEL: 'warn', DOCTOR_EMBEDDING_PROVIDER: 'lexical' };
     const doctor = (...args: string[]) =>
       promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', dir, ...args], { env, timeout: 60_000 }).then(
@@ -109,6 +109,6 @@ describe('doctor page --from past the end', () => {
     assert.match(past.stderr, /^doctor: the page has 10 lines; --from 11 is past its end: start at a line from 1 to 10$/m);
     const empty = await doctor('page', 'empty', '--from', '1', '--json');
     assert.equal(empty.code, 0, empty.stderr);
-    assert.deepEqual(JSON.parse(empty.stdout).total_lines, 0);
+    assert.deepEqual(JSON.parse(empty.stdout).total_lines, 1);
   });
 });

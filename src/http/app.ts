@@ -70,7 +70,7 @@ const FIELD_DOCS: Record<string, string> = {
   mode: 'hybrid (vector + keyword, fused by reciprocal rank), vector (score = 1 - cosine distance) or keyword (BM25).',
   page: 'Which page of the listing (100 entries each), starting at 1.',
   page_id: 'A page id from search_docs or list_doc_pages.',
-  starting_line: 'First line to return (1-based), at most total_lines (422 past the end; 1 on an empty page).',
+  starting_line: 'First line to return (1-based), at most total_lines (422 past the end).',
   ending_line: 'Last line to return (inclusive); -1 means to the end of the page; past the end reads to the end.',
   search_substring: 'Only tags containing this text (case-insensitive; small typos tolerated).',
   url: 'Start URL of the crawl (http or https). Links under it are followed.',

@@ -52,16 +52,16 @@ export async function listDocPages(ctx: DoctorContext, input: ListDocPagesInput 
 
 /**
  * A page's text, optionally a range of lines (1-based, inclusive; ending_line -1 = to the end). An ending_line past
- * the end reads to the end; a starting_line past it is refused (empty text would read as an empty page), except
- * line 1 of an empty page (0 lines), which reads as empty text.
+ * the end reads to the end; a starting_line past it is refused (empty text would read as an empty page). Lines are
+ * counted as the Python Doctor counted them (split on newlines: an empty page has one empty line).
  */
 export async function getDocPage(ctx: DoctorContext, input: GetDocPageInput) {
   const { page_id, starting_line, ending_line } = parseInput(getDocPageInput, input);
   const page = await ctx.store.pages.get(page_id);
   // operations by their REST and MCP name: the CLI words them as its commands (src/cli/run-with-backend.ts)
   if (!page) throw new NotFoundError(`no page with id "${page_id}": list pages with list_doc_pages or search with search_docs.`);
-  const lines = page.raw_text ? page.raw_text.split('\n') : [];
-  if (starting_line > Math.max(lines.length, 1)) throw new ValidationError(pastTheEnd(starting_line, lines.length));
+  const lines = (page.raw_text ?? '').split('\n');
+  if (starting_line > lines.length) throw new ValidationError(pastTheEnd(starting_line, lines.length));
   const end = ending_line === -1 ? lines.length : Math.min(ending_line, lines.length);
   return {
     text: lines.slice(starting_line - 1, Math.max(starting_line - 1, end)).join('\n'),
@@ -74,7 +74,6 @@ export async function getDocPage(ctx: DoctorContext, input: GetDocPageInput) {
 
 /** The refusal of a starting_line past the last of a page's `total` lines (the CLI says --from for starting_line). */
 function pastTheEnd(starting_line: number, total: number): string {
-  if (total === 0) return `the page is empty (0 lines); starting_line ${starting_line} is past its end: read it from line 1`;
   const range = total === 1 ? 'start at line 1' : `start at a line from 1 to ${total}`;
   return `the page has ${total} line${total === 1 ? '' : 's'}; starting_line ${starting_line} is past its end: ${range}`;
 }
