@@ -4,57 +4,12 @@
  * Real parts: a site and an OpenAI-compatible embeddings server on 127.0.0.1, a DuckDB file.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { OpenAIEmbedder } from '../src/embed/openai.js';
-import { EMBED_FAILURES_TO_STOP, UNREACHABLE_EMBED_FAILURES_TO_STOP } from '../src/ingest/crawler.js';
+import { EMBED_FAILURES_TO_STOP, UNREACHABLE_EMBED_FAILURES_TO_STOP } from '../src/ingest/embed-failures.js';
 import { fetchUrl, jobProgress } from '../src/service/jobs.js';
 import { makeContext } from './helpers/context.js';
-
-const PAGES = 120;
-const DIM = 16;
-
-/** /p/0.html links to every other page; each page has its own text. `poison` pages carry a word the embeddings server refuses. */
-async function startSite(poison: ReadonlySet<number> = new Set()): Promise<{ url: string; fetched: () => number; close(): Promise<void> }> {
-  let fetched = 0;
-  const server = createServer((req, res) => {
-    const n = Number(/^\/p\/(\d+)\.html$/.exec(req.url ?? '')?.[1] ?? -1);
-    if (n < 0 || n >= PAGES) return void res.writeHead(404).end('not found');
-    fetched++;
-    const links = n === 0 ? Array.from({ length: PAGES - 1 }, (_, i) => `<a href="/p/${i + 1}.html">page ${i + 1}</a>`).join(' ') : '<a href="/p/0.html">home</a>';
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end(
-      `<!DOCTYPE html><html><head><title>Page ${n}</title></head><body><nav>${links}</nav><main><h1>Page ${n}</h1>` +
-        `<p>Topic number ${n}: how the gadget handles case ${n * 7} of its configuration.${poison.has(n) ? ' POISON' : ''}</p></main></body></html>`,
-    );
-  });
-  await listen(server);
-  return { url: `http://127.0.0.1:${port(server)}`, fetched: () => fetched, close: () => close(server) };
-}
-
-/**
- * An embeddings API that answers the first `okRequests` requests (Infinity: all), then `failStatus`; and
- * `failStatus` for any request holding POISON.
- */
-async function startEmbeddings(opts: { okRequests: number; failStatus: number }): Promise<{ base: string; requests: () => number; close(): Promise<void> }> {
-  let requests = 0;
-  let ok = 0;
-  const server = createServer(async (req, res) => {
-    let body = '';
-    for await (const c of req) body += c;
-    requests++;
-    const { input } = JSON.parse(body) as { input: string[] };
-    if (input.some((t) => t.includes('POISON')) || ok >= opts.okRequests) {
-      res.writeHead(opts.failStatus, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify({ error: { message: 'the model server fell over' } }));
-    }
-    ok++;
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ data: input.map((t, index) => ({ index, embedding: Array.from({ length: DIM }, (_, j) => ((t.length + j) % 7) + 1) })) }));
-  });
-  await listen(server);
-  return { base: `http://127.0.0.1:${port(server)}/v1`, requests: () => requests, close: () => close(server) };
-}
+import { deadEmbeddingsUrl, EMBED_DIM as DIM, SITE_PAGES as PAGES, startEmbeddings, startSite } from './helpers/embeddings-api.js';
 
 describe('a crawl whose embeddings API is down', () => {
   let site: Awaited<ReturnType<typeof startSite>>;
@@ -93,9 +48,7 @@ describe('a crawl whose embeddings API is down', () => {
   });
 
   it('unreachable (connection refused): stops, failed, naming the address', async () => {
-    const closed = await startEmbeddings({ okRequests: Infinity, failStatus: 500 });
-    const base = closed.base;
-    await closed.close(); // nothing listens on that port any more
+    const base = await deadEmbeddingsUrl();
     const embedder = new OpenAIEmbedder({ baseUrl: base, model: 'test-embed', dimension: DIM, maxRetries: 0 });
     const ctx = await makeContext({ embedder, config: { render: 'never', crawlConcurrency: 2 } });
     try {
@@ -142,16 +95,3 @@ describe('a crawl with one page the embeddings API refuses', () => {
     }
   });
 });
-
-function listen(server: Server): Promise<void> {
-  return new Promise((r) => server.listen(0, '127.0.0.1', r));
-}
-
-function port(server: Server): number {
-  return (server.address() as { port: number }).port;
-}
-
-function close(server: Server): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((r) => server.close(() => r()));
-}

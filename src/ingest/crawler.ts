@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { DoctorConfig } from '../config/config.js';
 import type { Logger } from '../log.js';
-import { EmbeddingError, type Embedder } from '../embed/embedder.js';
+import type { Embedder } from '../embed/embedder.js';
 import type { Store } from '../store/store.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { PageRecord } from '../store/pages.js';
@@ -27,6 +27,7 @@ import { contentHash, writePage } from './page-writer.js';
 import { processPage, type ProcessedPage, type ProcessPageInput } from './process-page.js';
 import type { ProcessPool } from './process-pool.js';
 import { LEXICAL_MODEL } from '../embed/lexical.js';
+import { EmbedFailureStreak } from './embed-failures.js';
 
 export interface CrawlOptions {
   scope: Scope;
@@ -100,17 +101,6 @@ const STORE_BACKLOG_FACTOR = 4;
 const GROUP_BACKLOG = 96;
 /** Queued frontier entries read at once. */
 const READ_AHEAD = 64;
-/**
- * Pages in a row (in the order they finish, a page embedded meanwhile breaks the row) that failed to embed
- * after which the crawl stops, failed: the embeddings API is down or misconfigured, and every further page
- * would be fetched only to fail the same way. One odd page that the API refuses does not stop a crawl.
- */
-export const EMBED_FAILURES_TO_STOP = 5;
-/**
- * Fewer when the API could not be reached at all, or kept rate limiting, after the embedder's own retries
- * (each such page has already waited through them): that is no page's doing.
- */
-export const UNREACHABLE_EMBED_FAILURES_TO_STOP = 3;
 
 export class Crawl {
   readonly stages: StageTimes = { fetch: 0, render: 0, extract: 0, chunk: 0, embed: 0, store: 0 };
@@ -136,9 +126,8 @@ export class Crawl {
   private readonly halt = new AbortController();
   /** The crawl's signal and `halt`: what the work on pages listens to. */
   private readonly work: AbortSignal;
-  /** Pages in a row whose embedding failed (see EMBED_FAILURES_TO_STOP), and the last such error. */
-  private embedFailures = 0;
-  private lastEmbedError: unknown;
+  /** Pages in a row whose embedding failed: too many stop the crawl (./embed-failures.ts). */
+  private readonly embedFailures: EmbedFailureStreak;
   private readonly writer: GroupWriter;
   /** Queued frontier entries already read, in breadth-first order, not started yet. */
   private readonly ahead: FrontierEntry[] = [];
@@ -168,6 +157,11 @@ export class Crawl {
     };
     this.maxDepth = job.max_depth ?? 3;
     this.work = AbortSignal.any([signal, this.halt.signal]);
+    this.embedFailures = new EmbedFailureStreak(deps.embedder, {
+      run: 'the crawl',
+      items: 'pages',
+      again: 'crawl the site again: the pages stored so far are kept and not embedded again',
+    });
     this.frontier = new FrontierStore(deps.store.db);
     // Groups of a row group's chunks while pages are still being fetched or processed (see GroupWriter).
     this.writer = new GroupWriter(deps.store.db, {
@@ -314,10 +308,6 @@ export class Crawl {
         }
       } catch (e) {
         if (e instanceof CrawlCancelled || this.work.aborted) return; // stays queued: resumed later
-        if (e instanceof EmbeddingError && (e.code === 'auth' || e.code === 'model')) {
-          this.stop(e); // every page would fail the same way: stop the job with this reason
-          return;
-        }
         const reason = errorMessage(e);
         this.deps.log.warn({ url: entry.url, err: reason }, 'page failed');
         await this.markSkipped(entry, `error: ${reason}`);
@@ -338,27 +328,13 @@ export class Crawl {
 
   /**
    * Counts pages in a row that failed to embed (a page embedded resets the count) and stops the crawl when
-   * there are too many: the embeddings API is down or misconfigured, not the page.
+   * the embeddings API is down or misconfigured, not the page (./embed-failures.ts).
    */
   private embedOutcome(outcome: { ok: true } | { ok: false; error: unknown }): void {
-    if (outcome.ok) {
-      this.embedFailures = 0;
-      return;
-    }
+    if (outcome.ok) return this.embedFailures.succeeded();
     if (this.work.aborted) return; // cancelled or stopping: not the API's failure
-    this.embedFailures++;
-    this.lastEmbedError = outcome.error;
-    const code = outcome.error instanceof EmbeddingError ? outcome.error.code : undefined;
-    const limit = code === 'network' || code === 'rate_limit' ? UNREACHABLE_EMBED_FAILURES_TO_STOP : EMBED_FAILURES_TO_STOP;
-    if (this.embedFailures < limit) return;
-    const { provider, model } = this.deps.embedder;
-    const cause = errorMessage(this.lastEmbedError).trim();
-    const settings = provider === 'openai' ? 'OPENAI_BASE_URL, OPENAI_API_KEY, DOCTOR_EMBEDDING_MODEL' : 'DOCTOR_EMBEDDING_PROVIDER, DOCTOR_EMBEDDING_MODEL';
-    const e = new Error(
-      `the crawl stopped: ${this.embedFailures} pages in a row could not be embedded (${provider} model "${model}"): ${cause}${/[.!?]$/.test(cause) ? '' : '.'} ` +
-        `Fix the embeddings API or the settings (${settings}), then crawl the site again: the pages stored so far are kept and not embedded again.`,
-    );
-    this.stop(e);
+    const fatal = this.embedFailures.failed(outcome.error);
+    if (fatal) this.stop(fatal);
   }
 
   private async processUrl(entry: FrontierEntry): Promise<{ kind: 'stored'; pageId: string } | { kind: 'skipped'; reason: string }> {
