@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { sleep } from './helpers/doctor-process.js';
 import { freePort, RedisServer } from './helpers/redis-server.js';
 import { tempDir } from './helpers/tmp.js';
+import { LexicalEmbedder } from '../src/embed/lexical.js';
 import { WorkerRefused, type PageWorker } from '../src/ingest/remote/page-worker.js';
 import { assertStoredOnce, startLocalServer, startWorker, TreeSite, until, WorkerProcess } from './helpers/remote.js';
 
@@ -92,7 +93,7 @@ describe('remote crawl workers through Redis', () => {
     const server = await startLocalServer(dir, redis.url);
     try {
       await assert.rejects(
-        startWorker(redis.url, {}, 128),
+        startWorker(redis.url, {}, new LexicalEmbedder(128)),
         (e: Error) => e instanceof WorkerRefused && /dimension 128.*dimension 256.*DOCTOR_EMBEDDING_DIM/s.test(e.message),
       );
       const listed = await server.api('GET', '/workers');

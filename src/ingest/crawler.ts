@@ -63,6 +63,8 @@ export type SourcedPage = {
   chunks?: readonly Chunk[];
   vectors?: readonly Float32Array[];
   terms?: readonly ChunkTerms[];
+  /** The page's chunks could not be embedded where it was processed (a remote worker): why. */
+  embedError?: Error;
 };
 export type SourcedEntry = SourcedPage | { kind: 'skipped'; reason: string };
 
@@ -423,6 +425,7 @@ export class Crawl {
         chunks: got.chunks,
         vectors: got.vectors,
         terms: got.terms,
+        embedError: got.embedError,
         existing,
         tags: this.job.tags,
         job_id: this.job.job_id,

@@ -45,13 +45,18 @@ export interface PageToStore {
   vectors?: readonly Float32Array[];
   /** The chunks' keyword terms, already computed (processPage's `terms`); computed at insert when absent. */
   terms?: readonly ChunkTerms[];
+  /**
+   * Embedding the page's chunks already failed where they were made (a remote crawl worker): told to onEmbed
+   * and thrown, as when embedding here fails. An unchanged page is stored as usual (it needs no vectors).
+   */
+  embedError?: Error;
   /** Written in the page's own transaction (a frontier mark). */
   alsoInTx?: (tx: Tx) => Promise<void>;
   signal?: AbortSignal;
   /**
-   * Told how calling the embedder went, when this page called it (not for an unchanged page, nor for one
-   * whose vectors came with it): `ok` true, or the error it threw (which writePage then rethrows). A crawl
-   * counts embedding failures in a row by it.
+   * Told how embedding the page's chunks went, here or where its vectors (or `embedError`) came from; not for
+   * an unchanged page, nor one without chunks: `ok` true, or the error (which writePage then throws). A crawl
+   * counts embedding failures in a row by it (./embed-failures.ts).
    */
   onEmbed?: (outcome: { ok: true } | { ok: false; error: unknown }) => void;
   /** Called before the write, after embedding: throws to abandon the page (a cancelled crawl). */
@@ -98,6 +103,10 @@ export async function writePage(deps: PageWriterDeps, p: PageToStore): Promise<P
     times.store += performance.now() - t;
     return { ...times, unchanged: true };
   }
+  if (p.embedError) {
+    p.onEmbed?.({ ok: false, error: p.embedError });
+    throw p.embedError;
+  }
   let t = performance.now();
   const chunks = p.chunks ?? chunkMarkdown(page.markdown, { maxChars: deps.chunking.maxChars, overlap: deps.chunking.overlap, title: page.title });
   times.chunk += performance.now() - t;
@@ -107,8 +116,10 @@ export async function writePage(deps: PageWriterDeps, p: PageToStore): Promise<P
   const terms = p.terms && p.chunks && p.terms.length === chunks.length ? p.terms : undefined;
   t = performance.now();
   let vectors: Float32Array[];
-  if (p.vectors) vectors = [...p.vectors];
-  else if (chunks.length === 0) vectors = [];
+  if (p.vectors) {
+    vectors = [...p.vectors];
+    if (vectors.length > 0) p.onEmbed?.({ ok: true });
+  } else if (chunks.length === 0) vectors = [];
   else {
     try {
       vectors = await embedder.embed(chunks.map((c) => chunkSearchText(c, page.title)), { signal: p.signal });

@@ -5,6 +5,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import { CLI, env, sleep, type Json } from './doctor-process.js';
 import { loadConfig, type ConfigOverrides } from '../../src/config/config.js';
+import type { Embedder } from '../../src/embed/embedder.js';
 import { LexicalEmbedder } from '../../src/embed/lexical.js';
 import { PageWorker } from '../../src/ingest/remote/page-worker.js';
 import { silentLogger } from '../../src/log.js';
@@ -86,9 +87,9 @@ export class WorkerProcess {
 }
 
 /** A worker in this process (the faults that need a process of their own use WorkerProcess). */
-export async function startWorker(redisUrl: string, overrides: ConfigOverrides = {}, dimension = 256): Promise<PageWorker> {
+export async function startWorker(redisUrl: string, overrides: ConfigOverrides = {}, embedder: Embedder = new LexicalEmbedder(256)): Promise<PageWorker> {
   const config = loadConfig({ logLevel: 'silent', allowHosts: '127.0.0.1', perHostDelayMs: 0, render: 'never', ...overrides }, {});
-  const w = new PageWorker({ redisUrl, config, embedder: new LexicalEmbedder(dimension), log: silentLogger, concurrency: 4, lockMs: 1500 });
+  const w = new PageWorker({ redisUrl, config, embedder, log: silentLogger, concurrency: 4, lockMs: 1500 });
   try {
     await w.start();
   } catch (e) {

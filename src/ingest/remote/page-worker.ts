@@ -12,7 +12,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Dispatcher } from 'undici';
 import type { DoctorConfig } from '../../config/config.js';
-import type { Embedder } from '../../embed/embedder.js';
+import { EmbeddingError, type Embedder } from '../../embed/embedder.js';
 import type { Logger } from '../../log.js';
 import { packageVersion } from '../../version.js';
 import { sameEmbedding, type EmbeddingIdentity } from '../../store/embedding-identity.js';
@@ -217,6 +217,9 @@ export class PageWorker {
       if (outcome.kind === 'page') {
         this.stats.pages_done++;
         this.stats.chunks += outcome.chunks.length;
+      } else if (outcome.kind === 'embed_failed') {
+        this.stats.pages_failed++;
+        this.o.log.warn({ url: d.url, err: outcome.error.message }, 'page could not be embedded on this worker; the server counts it');
       } else this.stats.pages_skipped++;
       this.finished();
     } catch (e) {
@@ -268,14 +271,19 @@ export class PageWorker {
     const { page } = processed;
     const unchanged = d.known_hash !== undefined && finalUrl === d.url && contentHash(page.markdown) === d.known_hash;
     const chunks = unchanged ? [] : processed.chunks;
-    const vectors = chunks.length === 0 ? [] : (processed.vectors ?? (await this.o.embedder.embed(chunks.map((c) => chunkSearchText(c, page.title)))));
+    const extracted = { final_url: finalUrl, title: page.title, markdown: page.markdown, links: page.links, text_length: page.textLength };
+    let vectors: Float32Array[];
+    try {
+      vectors = chunks.length === 0 ? [] : (processed.vectors ?? (await this.o.embedder.embed(chunks.map((c) => chunkSearchText(c, page.title)))));
+    } catch (e) {
+      // Not retried as a failed page job (the embedder has retried already): the server counts embedding
+      // failures in a row and stops the crawl when the API is down, as it does for its own.
+      const error = { ...(e instanceof EmbeddingError ? { code: e.code } : {}), message: e instanceof Error ? e.message : String(e) };
+      return { kind: 'embed_failed', ...extracted, error };
+    }
     return {
       kind: 'page',
-      final_url: finalUrl,
-      title: page.title,
-      markdown: page.markdown,
-      links: page.links,
-      text_length: page.textLength,
+      ...extracted,
       chunks,
       vectors: encodeVectors(vectors, this.o.embedder.dimension),
       dimension: this.o.embedder.dimension,

@@ -4,11 +4,13 @@
  * and the embedding the server's database holds. Both sides check `v`; a process of another protocol
  * version is refused with a message.
  */
+import type { EmbeddingErrorCode } from '../../embed/embedder.js';
 import type { EmbeddingIdentity } from '../../store/embedding-identity.js';
 import type { Chunk } from '../extract/chunker.js';
 import type { Scope } from '../fetch/url.js';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: a page the worker could not embed comes back as `embed_failed` (1 failed the page job, retried as any error). */
+export const PROTOCOL_VERSION = 2;
 /** BullMQ key prefix: every key Doctor writes in Redis starts with it. */
 export const PREFIX = 'doctor';
 export const PAGES_QUEUE = 'pages';
@@ -50,22 +52,35 @@ export interface PageRequest {
   known_hash?: string;
 }
 
+/** What the worker extracted from a page: the server queues its links and stores its Markdown. */
+export interface ExtractedFields {
+  final_url: string;
+  title: string;
+  markdown: string;
+  links: string[];
+  text_length: number;
+}
+
 export type ResultOutcome =
   | { kind: 'skipped'; reason: string }
-  | {
+  | (ExtractedFields & {
       kind: 'page';
-      final_url: string;
-      title: string;
-      markdown: string;
-      links: string[];
-      text_length: number;
       chunks: Chunk[];
       /** Every chunk's vector, float32 little-endian, concatenated, base64. */
       vectors: string;
       dimension: number;
       /** The Markdown hashes to `known_hash`: no chunks or vectors were made (the stored ones stay). */
       unchanged?: boolean;
-    };
+    })
+  | (ExtractedFields & {
+      /**
+       * The worker's embedder failed on the page's chunks (after its own retries): the server counts it as the
+       * in-process crawl counts a page it could not embed (src/ingest/embed-failures.ts).
+       */
+      kind: 'embed_failed';
+      /** The embedder's error: its EmbeddingError code, if it was one, and message. */
+      error: { code?: EmbeddingErrorCode; message: string };
+    });
 
 export interface PageResult {
   v: number;

@@ -9,13 +9,16 @@
  *   reconciliation pass re-adds every request this server still waits for whose job Redis no longer knows;
  * - the server restarts: request ids carry this run's id, so results addressed to an earlier run (pages that
  *   may be stored already) are dropped, and the resumed crawl asks again for what its frontier still queues;
- * - a page job that failed for good (every attempt) comes back as a skipped page with BullMQ's reason.
+ * - a page job that failed for good (every attempt) comes back as a skipped page with BullMQ's reason;
+ * - a page the worker could not embed comes back with the embedder's error, which the crawl counts as its own
+ *   (too many in a row stop it: src/ingest/embed-failures.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DoctorConfig } from '../../config/config.js';
+import { EmbeddingError } from '../../embed/embedder.js';
 import type { Logger } from '../../log.js';
 import type { EmbeddingIdentity } from '../../store/embedding-identity.js';
 import { sameEmbedding } from '../../store/embedding-identity.js';
@@ -209,6 +212,12 @@ export class RedisPageSource implements PageSource {
     if (r.v !== PROTOCOL_VERSION) throw new Error(`worker ${r.worker} speaks protocol ${r.v}, this server ${PROTOCOL_VERSION}: run the same Doctor version`);
     const o = r.outcome;
     if (o.kind === 'skipped') return o;
+    const page = { title: o.title, markdown: o.markdown, links: o.links, textLength: o.text_length };
+    if (o.kind === 'embed_failed') {
+      // the crawl counts it as a page it failed to embed itself, naming the worker whose settings to check
+      const message = `crawl worker ${r.worker}: ${o.error.message}`;
+      return { kind: 'page', finalUrl: o.final_url, page, embedError: o.error.code ? new EmbeddingError(o.error.code, message) : new Error(message) };
+    }
     const want = this.o.embedding();
     if (!sameEmbedding(r.embedding, want)) {
       this.counters.refused++;
@@ -217,7 +226,6 @@ export class RedisPageSource implements PageSource {
         reason: `worker ${r.worker} embedded with ${describeEmbedding(r.embedding)}, but this index uses ${describeEmbedding(want)}: not stored`,
       };
     }
-    const page = { title: o.title, markdown: o.markdown, links: o.links, textLength: o.text_length };
     // unchanged: writePage keeps the stored chunks (or, if the page's tags changed, chunks and embeds it here)
     if (o.unchanged) return { kind: 'page', finalUrl: o.final_url, page };
     return {
