@@ -5,18 +5,30 @@
  */
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../service/index.js';
+import { ConflictError, EmbeddingError, ForbiddenError, NotFoundError, TooManyEmbedFailures, ValidationError } from '../service/index.js';
 import type { Logger } from '../log.js';
 import { UNSUPPORTED_ENCODING } from './json-body.js';
 
 const pathOf = (req: FastifyRequest) => req.url.split('?')[0]!;
 
+/**
+ * The status of an error the service threw (500: none of its errors, a fault of Doctor's); also for the
+ * error line of a streamed operation (http/portable.ts).
+ */
+export function errorStatus(e: unknown): number {
+  if (e instanceof ValidationError) return 422;
+  if (e instanceof NotFoundError) return 404;
+  if (e instanceof ConflictError) return 409;
+  if (e instanceof ForbiddenError) return 403;
+  // the embeddings API Doctor calls failed (its message names the API and the settings to check)
+  if (e instanceof EmbeddingError || e instanceof TooManyEmbedFailures) return 502;
+  return 500;
+}
+
 /** The reply for an error thrown by a route (or by Fastify while handling it). */
 export function sendError(log: Logger, req: FastifyRequest, reply: FastifyReply, err: FastifyError | Error, bodyLimit: number) {
-  if (err instanceof ValidationError) return reply.code(422).send({ detail: err.message });
-  if (err instanceof NotFoundError) return reply.code(404).send({ detail: err.message });
-  if (err instanceof ConflictError) return reply.code(409).send({ detail: err.message });
-  if (err instanceof ForbiddenError) return reply.code(403).send({ detail: err.message });
+  const status = errorStatus(err);
+  if (status !== 500) return reply.code(status).send({ detail: err.message });
   const fe = err as FastifyError;
   if (fe.statusCode === 413) {
     return reply.code(413).send({ detail: `request body larger than ${bodyLimit} bytes: send less (for example fewer page_ids per request)` });

@@ -16,7 +16,8 @@ import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LOCAL_KEY_HEADER } from '../app/server-info.js';
 import * as service from '../service/index.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError, parseInput, type DoctorContext } from '../service/index.js';
+import { parseInput, type DoctorContext } from '../service/index.js';
+import { errorStatus } from './errors.js';
 
 const HEARTBEAT_MS = 5000;
 
@@ -34,15 +35,6 @@ export function fromLocalCli(req: FastifyRequest, localKey: string | undefined):
   return !!localKey && typeof given === 'string' && timingSafeEqual(digest(given), digest(localKey));
 }
 
-
-/** The status and detail a failed operation reports (as the REST error handler would). */
-export function errorStatus(e: unknown): number {
-  if (e instanceof ValidationError) return 422;
-  if (e instanceof NotFoundError) return 404;
-  if (e instanceof ConflictError) return 409;
-  if (e instanceof ForbiddenError) return 403;
-  return 500;
-}
 
 export function registerPortableRoutes(app: FastifyInstance, ctx: DoctorContext, opts: PortableRoutesOptions): void {
   const localOnly = async (req: FastifyRequest, reply: FastifyReply) => {

@@ -28,6 +28,11 @@ export interface EmbedRunWording {
   again: string;
 }
 
+/** A run stopped because too many pages or files in a row could not be embedded. */
+export class TooManyEmbedFailures extends Error {
+  override name = 'TooManyEmbedFailures';
+}
+
 /** Pages (or files) in a row whose embedding failed, and whether the run must stop. */
 export class EmbedFailureStreak {
   private count = 0;
@@ -57,7 +62,7 @@ export class EmbedFailureStreak {
     const cause = (error instanceof Error ? error.message : String(error)).trim();
     const settings = provider === 'openai' ? 'OPENAI_BASE_URL, OPENAI_API_KEY, DOCTOR_EMBEDDING_MODEL' : 'DOCTOR_EMBEDDING_PROVIDER, DOCTOR_EMBEDDING_MODEL';
     const { run, items, again } = this.wording;
-    return new Error(
+    return new TooManyEmbedFailures(
       `${run} stopped: ${this.count} ${items} in a row could not be embedded (${provider} model "${model}"): ${cause}${/[.!?]$/.test(cause) ? '' : '.'} ` +
         `Fix the embeddings API or the settings (${settings}), then ${again}.`,
     );

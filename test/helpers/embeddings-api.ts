@@ -27,17 +27,24 @@ export async function startSite(poison: ReadonlySet<number> = new Set()): Promis
 
 /**
  * An embeddings API that answers the first `okRequests` requests (Infinity: all), then `failStatus`; and
- * `failStatus` for any request holding POISON.
+ * `failStatus` for any request holding POISON. `setOkRequests` changes the first number (Infinity: the API
+ * works again).
  */
-export async function startEmbeddings(opts: { okRequests: number; failStatus: number }): Promise<{ base: string; requests: () => number; close(): Promise<void> }> {
+export async function startEmbeddings(opts: { okRequests: number; failStatus: number }): Promise<{
+  base: string;
+  requests: () => number;
+  setOkRequests(n: number): void;
+  close(): Promise<void>;
+}> {
   let requests = 0;
   let ok = 0;
+  let okRequests = opts.okRequests;
   const server = createServer(async (req, res) => {
     let body = '';
     for await (const c of req) body += c;
     requests++;
     const { input } = JSON.parse(body) as { input: string[] };
-    if (input.some((t) => t.includes('POISON')) || ok >= opts.okRequests) {
+    if (input.some((t) => t.includes('POISON')) || ok >= okRequests) {
       res.writeHead(opts.failStatus, { 'content-type': 'application/json' });
       return res.end(JSON.stringify({ error: { message: 'the model server fell over' } }));
     }
@@ -46,7 +53,12 @@ export async function startEmbeddings(opts: { okRequests: number; failStatus: nu
     res.end(JSON.stringify({ data: input.map((t, index) => ({ index, embedding: Array.from({ length: EMBED_DIM }, (_, j) => ((t.length + j) % 7) + 1) })) }));
   });
   await listen(server);
-  return { base: `http://127.0.0.1:${port(server)}/v1`, requests: () => requests, close: () => close(server) };
+  return {
+    base: `http://127.0.0.1:${port(server)}/v1`,
+    requests: () => requests,
+    setOkRequests: (n) => void (okRequests = n),
+    close: () => close(server),
+  };
 }
 
 /** The base URL of an embeddings API that is gone: nothing listens on its port any more (connection refused). */

@@ -7,7 +7,8 @@
  * it shows as a site and can be deleted as one. Running it again compares with the pages stored under that
  * root: the pages of files that are gone (or now ignored) are deleted first, files whose text is unchanged
  * are not written at all, changed and new files are stored (and embedded) again. A file that cannot be read
- * this time keeps its stored page.
+ * this time keeps its stored page. A file that cannot be embedded is skipped with the reason; when the
+ * embeddings API keeps failing, the run stops as a crawl does (../embed-failures.ts), keeping the files stored.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
@@ -19,6 +20,7 @@ import type { Logger } from '../../log.js';
 import type { PageRecord, PageSummary } from '../../store/pages.js';
 import type { Store } from '../../store/store.js';
 import { GroupWriter } from '../group-writer.js';
+import { EmbedFailureStreak } from '../embed-failures.js';
 import { contentHash, writePage } from '../page-writer.js';
 import { archiveKind, readArchive, type ArchiveLimits } from './archive.js';
 import { formatOf, readDocument, UnreadableFile, type LocalFormat } from './formats.js';
@@ -147,6 +149,15 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
   }
 
   const writer = new GroupWriter(store.db);
+  // Files in a row that failed to embed: too many stop the run. On the first error that ends it, `halt` stops
+  // the files in flight (their embedding requests too) and no further file starts.
+  const embedFailures = new EmbedFailureStreak(host.embedder, {
+    run: `indexing ${opts.path}`,
+    items: 'files',
+    again: `add ${opts.path} again: the files stored so far are kept and not embedded again`,
+  });
+  const halt = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, halt.signal]) : halt.signal;
   const total = files.length;
   let done = 0;
   const step = `indexing ${kind === 'archive' ? basename(opts.path) : kind === 'file' ? basename(opts.path) : 'files'}`;
@@ -192,27 +203,48 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
       counts.unchanged++;
       return;
     }
-    await writePage(
-      { store, embedder: host.embedder, writer, chunking: host.chunking },
-      {
-        id,
-        url,
-        page,
-        existing,
-        tags,
-        job_id: elsewhere ? existing!.job_id : null,
-        parent_page_id: elsewhere ? existing!.parent_page_id : isRoot ? null : rootId,
-        root_page_id: elsewhere ? existing!.root_page_id! : rootId,
-        depth: elsewhere ? existing!.depth : isRoot ? 0 : file.rel.split('/').length,
-        signal: opts.signal,
-      },
-    );
+    let embedFailed = false;
+    try {
+      await writePage(
+        { store, embedder: host.embedder, writer, chunking: host.chunking },
+        {
+          id,
+          url,
+          page,
+          existing,
+          tags,
+          job_id: elsewhere ? existing!.job_id : null,
+          parent_page_id: elsewhere ? existing!.parent_page_id : isRoot ? null : rootId,
+          root_page_id: elsewhere ? existing!.root_page_id! : rootId,
+          depth: elsewhere ? existing!.depth : isRoot ? 0 : file.rel.split('/').length,
+          signal,
+          onEmbed: (outcome) => {
+            if (outcome.ok) embedFailures.succeeded();
+            else embedFailed = true;
+          },
+        },
+      );
+    } catch (e) {
+      if (!embedFailed || signal.aborted) throw e; // not the embedder's failure, or stopping anyway
+      const fatal = embedFailures.failed(e);
+      if (fatal) throw fatal;
+      const reason = (e as Error).message;
+      log.warn({ file: file.rel, err: reason }, 'could not embed a local file; skipped');
+      skipped.add(file.rel, `could not be embedded (${reason})`);
+      counts.skipped++;
+      return;
+    }
     if (existing) counts.updated++;
     else counts.added++;
   };
   const run = async (file: LocalFile) => {
-    opts.signal?.throwIfAborted();
-    await one(file);
+    signal.throwIfAborted();
+    try {
+      await one(file);
+    } catch (e) {
+      if (!signal.aborted) halt.abort(e);
+      throw signal.reason;
+    }
     report(step, ++done, total);
   };
   // The root page first (the others name it as their root and parent), then the rest a few at a time, so
@@ -223,7 +255,9 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
   const lane = async () => {
     while (next < rest.length) await run(rest[next++]!);
   };
-  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, lane));
+  // every lane ends before the run does (a failed one stops the others): nothing goes on after it returns
+  await Promise.allSettled(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, lane));
+  signal.throwIfAborted();
   const summary: LocalIndexSummary = {
     source: opts.path,
     kind,
