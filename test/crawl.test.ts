@@ -246,7 +246,10 @@ describe('politeness', () => {
       const { job_id } = await fetchUrl(ctx, { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/d/0.html`, max_pages: 4 });
       assert.equal((await ctx.runner!.waitFor(job_id)).status, 'completed');
       assert.equal(times.length, 4);
-      for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 350, `gap ${times[i]! - times[i - 1]!} ms`);
+      // 400 ms apart when sent; the arrivals are stamped by this process's event loop, which the crawl shares and
+      // which a loaded machine delays by tens of ms (a late stamp shortens the next gap): 300 ms is still far above
+      // the 50 ms of DOCTOR_PER_HOST_DELAY_MS that applies without Crawl-delay
+      for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 300, `gap ${times[i]! - times[i - 1]!} ms`);
     } finally {
       await ctx.close();
       server.closeAllConnections();
