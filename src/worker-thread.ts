@@ -26,6 +26,18 @@ export function isStopRequest(msg: unknown): boolean {
 }
 
 /**
+ * Asks a worker that handles isStopRequest to end once the requests it has received are done, without
+ * waiting for it (a worker busy in a native call that may never return: it ends if the call ever does).
+ */
+export function askToStop(worker: Worker): void {
+  try {
+    worker.postMessage(STOP_REQUEST);
+  } catch {
+    /* the thread is ending */
+  }
+}
+
+/**
  * Stops a worker thread that handles isStopRequest: it finishes the requests it has already received, then
  * closes its port and ends. worker.terminate() in the middle of a native add-on call (usearch, onnxruntime)
  * can abort the whole process: when the call returns into the terminating thread, the add-on cannot throw
@@ -38,11 +50,7 @@ export async function stopWorker(worker: Worker, timeoutMs = 30_000): Promise<bo
   if (worker.threadId < 0) return true; // already ended
   const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   worker.ref(); // the caller awaits the end: an unreferenced worker would let the process exit first
-  try {
-    worker.postMessage(STOP_REQUEST);
-  } catch {
-    /* the thread is ending */
-  }
+  askToStop(worker);
   if ((await within(ended, timeoutMs)) !== LATE) return true;
   worker.terminate().catch(() => undefined);
   if ((await within(ended, timeoutMs)) !== LATE) return true;

@@ -39,6 +39,7 @@ export function embedderConfig(config: DoctorConfig): EmbedderConfig {
     modelHost: config.modelHost,
     modelDownload: config.modelDownload,
     threads: config.embeddingThreads,
+    timeoutMs: config.modelTimeoutMs,
   };
 }
 

@@ -146,7 +146,7 @@ export function registerModels(program: Command): void {
         }
         m = resolveLocalModel(wanted, config.modelDir);
       }
-      const embedder = await LocalEmbedder.open(m, { threads: config.embeddingThreads, host: config.modelHost });
+      const embedder = await LocalEmbedder.open(m, { threads: config.embeddingThreads, timeoutMs: config.modelTimeoutMs, host: config.modelHost });
       await embedder.close();
       const result = { model: m.name, dir: m.dir, dimension: embedder.dimension, downloaded: before.length > 0, bytes: dirBytes(m.dir) };
       if (o.json) return printJson(result);

@@ -77,6 +77,9 @@ const settings = {
   modelHost: { env: 'DOCTOR_MODEL_HOST', schema: z.string().url(), default: 'https://huggingface.co' },
   modelDownload: { env: 'DOCTOR_MODEL_DOWNLOAD', schema: bool, default: true },
   embeddingThreads: { env: 'DOCTOR_EMBEDDING_THREADS', schema: int(1, 256).optional(), default: undefined },
+  // The longest the local model may take to load and embed its first text, and to embed one batch: ONNX Runtime
+  // cannot interrupt a model, so a model that never finishes would otherwise hang the start or a request.
+  modelTimeoutMs: { env: 'DOCTOR_MODEL_TIMEOUT_MS', schema: int(100, 3_600_000), default: 120_000 },
 
   vectorEngine: { env: 'DOCTOR_VECTOR_ENGINE', schema: z.enum(['auto', 'exact', 'vss', 'usearch']), default: 'auto' },
   vssExtensionPath: { env: 'DOCTOR_VSS_EXTENSION', schema: z.string().min(1).optional(), default: undefined },

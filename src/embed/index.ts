@@ -35,6 +35,8 @@ export interface EmbedderConfig {
   modelDownload?: boolean;
   /** Local provider: ONNX Runtime threads. */
   threads?: number;
+  /** Local provider: deadline for loading the model and embedding a first text, and for each batch (ms). */
+  timeoutMs?: number;
   /** Local provider: download progress (a progress bar). */
   onDownloadProgress?: (p: DownloadProgress) => void;
 }
@@ -156,5 +158,5 @@ async function openLocal(cfg: EmbedderConfig, download: boolean): Promise<Embedd
   if (cfg.dimension !== undefined && settings.dimension !== undefined && cfg.dimension !== settings.dimension) {
     throw new EmbeddingError('model', `${settings.name} makes ${settings.dimension}-dimensional vectors, not ${cfg.dimension}: unset DOCTOR_EMBEDDING_DIM.`);
   }
-  return LocalEmbedder.open(settings, { threads: cfg.threads, host });
+  return LocalEmbedder.open(settings, { threads: cfg.threads, timeoutMs: cfg.timeoutMs, host });
 }

@@ -8,6 +8,9 @@
  * - Vectors are pooled as the model card asks (mean over real tokens, or the CLS token) and L2-normalised.
  * - A request the worker refuses (bad input) fails alone; a worker that dies is restarted (the model is
  *   loaded again) on the next request.
+ * - Loading plus the first text, and each batch after, have a deadline (timeoutMs): ONNX Runtime cannot
+ *   interrupt a model, so a call past it fails, and later calls fail at once while the thread is still busy
+ *   with it; a thread that never gets free is given up at close (stuck-threads.ts).
  * - The model's files are read from one directory and nothing else: no network, unless they are missing
  *   and downloading is allowed (downloadModel).
  */
@@ -15,39 +18,61 @@ import { availableParallelism } from 'node:os';
 import { EmbeddingError, type Embedder, type EmbedOptions } from './embedder.js';
 import { missingModelMessage, modelFiles, type LocalModel } from './local-models.js';
 import type { DownloadProgress, DownloadSpec, EmbedResult, LoadSpec, WorkerReply, WorkerRequest } from './local-protocol.js';
-import { startWorker, stopWorker } from '../worker-thread.js';
+import { noteStuckThread } from '../stuck-threads.js';
+import { askToStop, startWorker, stopWorker } from '../worker-thread.js';
 
 export type { DownloadProgress } from './local-protocol.js';
 
 class WorkerFailure extends Error {
-  constructor(readonly kind: 'input' | 'runtime' | 'model' | 'network', message: string) {
+  constructor(
+    readonly kind: 'input' | 'runtime' | 'model' | 'network' | 'timeout',
+    message: string,
+    /** A timeout: the request that took too long, in words. */
+    readonly what?: string,
+  ) {
     super(message);
   }
 }
 
-/** One worker thread: requests in, replies out, in order. Fails every pending call if the thread dies. */
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  onProgress?: (p: DownloadProgress) => void;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * One worker thread: requests in, replies out, in order. Fails every pending call if the thread dies.
+ * A call given a deadline fails when it passes (ONNX Runtime cannot be interrupted: the thread goes on with
+ * that request); until the thread is done with it, further calls fail at once instead of queueing behind it.
+ */
 class WorkerHandle {
   private readonly worker = startWorker(import.meta.url, 'local-worker');
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: (p: DownloadProgress) => void }>();
+  private readonly pending = new Map<number, Pending>();
   private dead?: Error;
   private closing = false;
+  /** The request that passed its deadline and still runs in the thread (its reply is no longer awaited). */
+  private overdue?: { id: number; what: string; since: number };
 
   constructor() {
     this.worker.unref();
     this.worker.on('message', (reply: WorkerReply) => {
+      if (this.overdue?.id === reply.id && !('progress' in reply)) this.overdue = undefined; // the thread is free again
       const p = this.pending.get(reply.id);
       if (!p) return;
       if ('progress' in reply) return p.onProgress?.(reply.progress);
-      this.pending.delete(reply.id);
-      if (this.pending.size === 0) this.worker.unref();
+      this.settle(reply.id, p);
       if (reply.ok) p.resolve(reply.result);
       else p.reject(new WorkerFailure(reply.kind, reply.error));
     });
     const fail = (e: Error) => {
       this.dead ??= e;
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
+      this.overdue = undefined;
+      for (const [id, p] of this.pending) {
+        this.settle(id, p);
+        p.reject(e);
+      }
     };
     this.worker.on('error', (e) => fail(new WorkerFailure('runtime', `the embedding worker failed: ${e.message}`)));
     this.worker.on('exit', (code) => fail(new WorkerFailure('runtime', this.closing ? 'the local embedder is closed' : `the embedding worker exited (code ${code})`)));
@@ -57,28 +82,60 @@ class WorkerHandle {
     return !this.dead;
   }
 
-  call<T>(req: WorkerRequest, onProgress?: (p: DownloadProgress) => void): Promise<T> {
+  /**
+   * `what`: the request in words, for a timeout's message ("loading the model"); `timeoutMs`: its deadline
+   * (none: no deadline).
+   */
+  call<T>(req: WorkerRequest, opts: { what?: string; timeoutMs?: number; onProgress?: (p: DownloadProgress) => void } = {}): Promise<T> {
     if (this.dead) return Promise.reject(this.dead);
+    if (this.overdue) {
+      const { what, since } = this.overdue;
+      return Promise.reject(new WorkerFailure('timeout', `an earlier request (${what}) is still running ${seconds(Date.now() - since)} after it started, past its deadline`, what));
+    }
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       // Referenced only while a reply is awaited: an idle embedder never keeps the process alive.
       if (this.pending.size === 0) this.worker.ref();
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
+      const p: Pending = { resolve: resolve as (v: unknown) => void, reject, onProgress: opts.onProgress };
+      this.pending.set(id, p);
+      if (opts.timeoutMs !== undefined) {
+        const what = opts.what ?? req.op;
+        const since = Date.now();
+        p.timer = setTimeout(() => {
+          this.overdue = { id, what, since };
+          this.settle(id, p);
+          reject(new WorkerFailure('timeout', `${what} did not finish within ${seconds(opts.timeoutMs!)}`, what));
+        }, opts.timeoutMs);
+      }
       try {
         this.worker.postMessage({ ...req, id });
       } catch (e) {
         // A value that cannot be sent to a thread (a function, say): this request fails, nothing else.
-        this.pending.delete(id);
-        if (this.pending.size === 0) this.worker.unref();
+        this.settle(id, p);
         reject(new WorkerFailure('input', (e as Error).message));
       }
     });
   }
 
-  /** Ends the thread once the request it runs is done (stopWorker: terminate() inside onnxruntime can abort the process). */
+  /** A call answered, failed or given up: no longer awaited. */
+  private settle(id: number, p: Pending): void {
+    clearTimeout(p.timer);
+    this.pending.delete(id);
+    if (this.pending.size === 0) this.worker.unref();
+  }
+
+  /**
+   * Ends the thread once the request it runs is done (stopWorker: terminate() inside onnxruntime can abort the
+   * process). A thread busy past a deadline is not waited for: it is asked to stop when its request ends,
+   * which may be never, and noted as stuck (the CLI then ends the process by signal: see stuck-threads.ts).
+   */
   async terminate(): Promise<void> {
     this.closing = true;
-    await stopWorker(this.worker);
+    if (this.overdue) {
+      askToStop(this.worker);
+      this.worker.unref();
+    } else if (await stopWorker(this.worker)) return;
+    noteStuckThread(`the local embedding model's thread (${this.overdue?.what ?? 'a request'}, past its deadline)`);
   }
 }
 
@@ -91,7 +148,15 @@ export interface LocalEmbedderOptions {
    * (bench/results/embed.md).
    */
   batchSize?: number;
+  /**
+   * Deadline (ms, default 120 s) for loading the model and embedding the probe text in open(), together, and
+   * afterwards for each batch (a worker restart's load too). ONNX Runtime cannot interrupt a model: a call
+   * past it fails, and the model's thread, still busy, is not sent more work until it is done.
+   */
+  timeoutMs?: number;
 }
+
+export const DEFAULT_MODEL_TIMEOUT_MS = 120_000;
 
 interface Batch {
   texts: unknown[];
@@ -112,6 +177,9 @@ export class LocalEmbedder implements Embedder {
   private readonly batchSize: number;
   private readonly maxChars: number;
   private readonly spec: LoadSpec;
+  private readonly timeoutMs: number;
+  /** While open() runs: when loading and the probe must be done by (one deadline for both). */
+  private openDeadline?: number;
   /** Worker threads started so far (1 + restarts after a crash). */
   workerStarts = 0;
 
@@ -126,6 +194,7 @@ export class LocalEmbedder implements Embedder {
     this.model = settings.name;
     this.spec = spec;
     this.batchSize = opts.batchSize ?? 8;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_MODEL_TIMEOUT_MS;
     // A token is rarely more than a few characters; a longer text would only be cut by the tokenizer
     // after paying for tokenising all of it.
     this.maxChars = settings.maxTokens * 32;
@@ -148,8 +217,10 @@ export class LocalEmbedder implements Embedder {
       threads: opts.threads ?? Math.max(1, availableParallelism()),
     };
     const embedder = new LocalEmbedder(settings, spec, opts);
+    embedder.openDeadline = Date.now() + embedder.timeoutMs;
     try {
       const [v] = await embedder.embed(['dimension probe']);
+      embedder.openDeadline = undefined;
       const dimension = v!.length;
       if (settings.dimension !== undefined && settings.dimension !== dimension) {
         throw new EmbeddingError('model', `the model in ${settings.dir} makes ${dimension}-dimensional vectors, but ${settings.name} should make ${settings.dimension}: the files are not that model.`);
@@ -224,7 +295,8 @@ export class LocalEmbedder implements Embedder {
     for (let attempt = 0; ; attempt++) {
       const worker = await this.ready();
       try {
-        return await worker.call<EmbedResult>({ op: 'embed', texts, pooling: this.settings.pooling, maxTokens: this.settings.maxTokens });
+        const what = this.openDeadline ? 'embedding a first text' : `embedding a batch of ${texts.length} text${texts.length === 1 ? '' : 's'}`;
+        return await worker.call<EmbedResult>({ op: 'embed', texts, pooling: this.settings.pooling, maxTokens: this.settings.maxTokens }, { what, timeoutMs: this.timeLeft() });
       } catch (e) {
         // The thread died under this batch (killed, out of memory): once more on a fresh one.
         if (attempt === 0 && e instanceof WorkerFailure && e.kind === 'runtime' && !worker.alive && !this.closed) continue;
@@ -245,7 +317,7 @@ export class LocalEmbedder implements Embedder {
         const w = new WorkerHandle();
         this.workerStarts++;
         try {
-          await w.call({ op: 'load', spec: this.spec });
+          await w.call({ op: 'load', spec: this.spec }, { what: 'loading the model', timeoutMs: this.timeLeft() });
         } catch (e) {
           await w.terminate();
           throw e;
@@ -259,8 +331,27 @@ export class LocalEmbedder implements Embedder {
     return this.loading;
   }
 
+  /** The deadline of the next worker call: what is left of open()'s, else one call's. */
+  private timeLeft(): number {
+    return this.openDeadline === undefined ? this.timeoutMs : Math.max(1, this.openDeadline - Date.now());
+  }
+
   private toEmbeddingError(e: unknown): Error {
     if (e instanceof EmbeddingError) return e;
+    if (e instanceof WorkerFailure && e.kind === 'timeout') {
+      const m = this.settings;
+      const slow = `the model in ${m.dir} is too slow for this machine or never finishes`;
+      const what =
+        this.openDeadline !== undefined
+          ? `${m.name} did not load and embed a first text within ${seconds(this.timeoutMs)} (DOCTOR_MODEL_TIMEOUT_MS; it was still ${e.what}): ${slow}.`
+          : `${m.name}: ${e.message} (DOCTOR_MODEL_TIMEOUT_MS=${this.timeoutMs}), and ONNX Runtime cannot interrupt a model: embedding fails until ` +
+            `that request ends. ${slow[0]!.toUpperCase()}${slow.slice(1)} (if it never does, restart Doctor once the model is changed).`;
+      return new EmbeddingError(
+        'model',
+        `local embedding model ${what} Use a smaller or other model (DOCTOR_EMBEDDING_MODEL) or another provider (DOCTOR_EMBEDDING_PROVIDER), ` +
+          'or raise DOCTOR_MODEL_TIMEOUT_MS if it is only slow.',
+      );
+    }
     if (e instanceof WorkerFailure) {
       if (e.kind === 'input') return new EmbeddingError('invalid_input', `the local embedder refused the input: ${e.message}.`);
       if (e.kind === 'runtime' && /cannot be loaded/.test(e.message)) {
@@ -300,7 +391,7 @@ export class LocalEmbedder implements Embedder {
 export async function downloadModel(spec: DownloadSpec, onProgress?: (p: DownloadProgress) => void): Promise<void> {
   const w = new WorkerHandle();
   try {
-    await w.call({ op: 'download', spec }, onProgress);
+    await w.call({ op: 'download', spec }, { onProgress });
   } catch (e) {
     const f = e as WorkerFailure;
     const code = f.kind === 'network' ? 'network' : 'model';
@@ -317,3 +408,5 @@ function cut(text: string, max: number): string {
 }
 
 const lengthOf = (t: unknown) => (typeof t === 'string' ? t.length : 0);
+
+const seconds = (ms: number) => `${ms < 10_000 ? Math.round(ms / 100) / 10 : Math.round(ms / 1000)} s`;

@@ -93,7 +93,7 @@ export class WorkerIndex {
   giveUp(why: string): void {
     if (this.stuck) return;
     this.stuck = true;
-    noteStuckThread('a usearch index worker stopped answering');
+    noteStuckThread('a usearch index worker stopped answering', 'the vector index is rebuilt or caught up on the next start');
     this.fail(new Error(why));
   }
 

@@ -145,3 +145,18 @@ export function makeTinyModel(dir: string, opts: TinyModelOptions = {}): string 
   for (const f of opts.omit ?? []) rmSync(join(dir, f), { force: true });
   return dir;
 }
+
+/** How a hostile model misbehaves (test/helpers/hostile_model.py says what each does). */
+export type HostileKind = 'slow';
+
+/**
+ * The tiny model in `dir`, its ONNX file rewritten to misbehave as `kind` says; `slow`: only batches whose
+ * longest text has more than `tokens` tokens (default: all) run for ever. Returns `dir`.
+ */
+export function makeHostileModel(dir: string, kind: HostileKind, tokens = 0): string {
+  makeTinyModel(dir);
+  rmSync(join(dir, 'onnx', 'model.onnx'), { force: true }); // one weights file: the one rewritten
+  const script = fileURLToPath(new URL('./hostile_model.py', import.meta.url));
+  execFileSync(python(), [script, join(dir, 'onnx', 'model_quantized.onnx'), kind, String(tokens)], { stdio: 'pipe' });
+  return dir;
+}
