@@ -1,13 +1,16 @@
 /**
  * Local models that misbehave at run time, with real ONNX models (test/helpers/hostile_model.py) in real
- * `doctor` processes and real embedders: a model that never finishes (ONNX Runtime cannot interrupt it).
+ * `doctor` processes and real embedders: a model that never finishes (ONNX Runtime cannot interrupt it), and
+ * outputs of the wrong shape.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { EmbeddingError } from '../src/embed/embedder.js';
+import { openEmbedder, type LocalEmbedder } from '../src/embed/index.js';
 import { Server, doctor } from './helpers/doctor-process.js';
-import { makeHostileModel } from './helpers/tiny-model.js';
+import { makeHostileModel, makeTinyModel, type HostileKind } from './helpers/tiny-model.js';
 import { tempDir } from './helpers/tmp.js';
 
 const local = (model: string, timeoutMs: number) => ({
@@ -52,7 +55,7 @@ describe('a local model that never finishes', () => {
   });
 
   it('a running server: a request the model never finishes fails at the deadline, later ones at once, and the server still stops', async () => {
-    const model = makeHostileModel(join(root, 'slow-on-long-texts'), 'slow', 20);
+    const model = makeHostileModel(join(root, 'slow-on-long-texts'), 'slow', { tokens: 20 });
     const server = await new Server(tempDir(), local(model, 5000)).ready();
     try {
       assert.equal((await server.api('GET', '/search_docs?query=read+a+file')).status, 200);
@@ -77,5 +80,87 @@ describe('a local model that never finishes', () => {
       assert.notEqual(exit, 'still running', `doctor serve did not stop: ${server.stderr}`);
     }
     assert.match(server.stderr, /the local embedding model's thread .*stuck inside a native call and cannot be stopped, so Doctor ends with SIGKILL/);
+  });
+});
+
+/** What opening `dir` and embedding three texts with it does: the error's message, or 'worked'. */
+async function tryModel(dir: string, dimension?: number): Promise<string> {
+  try {
+    const e = await openEmbedder({ provider: 'local', model: dir, dimension });
+    try {
+      await e.embed(['read a file', 'retry the request', 'x']);
+    } finally {
+      await e.close?.();
+    }
+    return 'worked';
+  } catch (err) {
+    assert.ok(err instanceof EmbeddingError && err.code === 'model', String(err));
+    return err.message;
+  }
+}
+
+describe('a local model whose output has the wrong shape', () => {
+  const root = tempDir();
+
+  it('wrong rank, fewer or more rows than texts: refused, saying what came back, what was expected and what to do', async () => {
+    // (before: rank 4 and more rows with CLS pooling were taken without a word, the others failed with
+    // "dims[1] must be an integer", "vectors of 0 dimensions" or "a non-finite value")
+    const cases: [HostileKind, 'mean' | 'cls', RegExp][] = [
+      ['rank2', 'mean', /output last_hidden_state has shape \[1, 32\] for 1 text of (\d+) tokens, expected \[1, \1, hidden size\]: 2 dimensions, where token embeddings have 3/],
+      ['rank4', 'mean', /output last_hidden_state has shape \[1, (\d+), 32, 1\] for 1 text of \1 tokens, expected \[1, \1, hidden size\]: 4 dimensions/],
+      ['more', 'cls', /output last_hidden_state has shape \[2, (\d+), 32\] for 1 text of \1 tokens, expected \[1, \1, hidden size\]: 2 rows for 1 text \(more than the texts\)/],
+      ['more', 'mean', /2 rows for 1 text \(more than the texts\)/],
+      // right for one text (the check at start), wrong for a batch
+      ['fewer', 'mean', /output last_hidden_state has shape \[1, (\d+), 32\] for 3 texts of \1 tokens, expected \[3, \1, hidden size\]: 1 row for 3 texts \(fewer than the texts\)/],
+    ];
+    for (const [kind, pooling, expected] of cases) {
+      const dir = makeHostileModel(join(root, `${kind}-${pooling}`), kind, { pooling });
+      const said = await tryModel(dir);
+      assert.match(said, expected, `${kind}, ${pooling} pooling`);
+      assert.ok(said.startsWith(`local embedding model ${kind}-${pooling}: `), said);
+      assert.ok(said.includes(`The files in ${dir} are damaged or not a model Doctor can use: replace them, point DOCTOR_EMBEDDING_MODEL at another model`), said);
+    }
+  });
+
+  it('a hidden size other than config.json or DOCTOR_EMBEDDING_DIM says: refused, naming both sizes and what to do', async () => {
+    const wide = makeHostileModel(join(root, 'wide'), 'wide');
+    assert.equal(
+      await tryModel(wide),
+      `local embedding model wide: the model in ${wide} makes 64-dimensional vectors, but its config.json says 32 (hidden_size): the weights are not the model ` +
+        `config.json describes. Put the model's own onnx/model_quantized.onnx (or onnx/model.onnx) beside its config.json in ${wide}, or point DOCTOR_EMBEDDING_MODEL at another model.`,
+    );
+    // no hidden_size in config.json: DOCTOR_EMBEDDING_DIM is the size expected (before: silently ignored)
+    const config = JSON.parse(readFileSync(join(wide, 'config.json'), 'utf8')) as Record<string, unknown>;
+    delete config.hidden_size;
+    writeFileSync(join(wide, 'config.json'), JSON.stringify(config));
+    assert.equal(
+      await tryModel(wide, 32),
+      `local embedding model wide: the model in ${wide} makes 64-dimensional vectors, but DOCTOR_EMBEDDING_DIM is 32. Set DOCTOR_EMBEDDING_DIM=64 (or unset it) ` +
+        'to use this model, or point DOCTOR_EMBEDDING_MODEL at a model that makes 32-dimensional vectors.',
+    );
+    assert.equal(await tryModel(wide), 'worked', 'without DOCTOR_EMBEDDING_DIM the model is taken as it is');
+  });
+
+  it('weights replaced by another size of model while Doctor runs: the next load says what happened and what to do', async () => {
+    const dir = makeTinyModel(join(root, 'replaced'));
+    const e = (await openEmbedder({ provider: 'local', model: dir })) as LocalEmbedder;
+    try {
+      assert.equal((await e.embed(['read a file']))[0]!.length, 32);
+      copyFileSync(join(makeHostileModel(join(root, 'wider'), 'wide'), 'onnx', 'model_quantized.onnx'), join(dir, 'onnx', 'model_quantized.onnx'));
+      // the model's thread ends (as after a crash): the next request loads the files again
+      await (e as unknown as { worker: { terminate(): Promise<void> } }).worker.terminate();
+      await assert.rejects(e.embed(['read a file']), (err: Error) => {
+        assert.ok(err instanceof EmbeddingError && err.code === 'model', String(err));
+        assert.equal(
+          err.message,
+          `local embedding model replaced: the model in ${dir} makes 64-dimensional vectors now, but made 32-dimensional ones when Doctor loaded it: ` +
+            `its files were replaced while Doctor ran (they are read again when the model's thread restarts). Put the model Doctor started with back in ${dir}, ` +
+            'or restart Doctor with the new model (a database made with the old one then needs `doctor reembed`).',
+        );
+        return true;
+      });
+    } finally {
+      await e.close();
+    }
   });
 });

@@ -158,5 +158,5 @@ async function openLocal(cfg: EmbedderConfig, download: boolean): Promise<Embedd
   if (cfg.dimension !== undefined && settings.dimension !== undefined && cfg.dimension !== settings.dimension) {
     throw new EmbeddingError('model', `${settings.name} makes ${settings.dimension}-dimensional vectors, not ${cfg.dimension}: unset DOCTOR_EMBEDDING_DIM.`);
   }
-  return LocalEmbedder.open(settings, { threads: cfg.threads, timeoutMs: cfg.timeoutMs, host });
+  return LocalEmbedder.open(settings, { threads: cfg.threads, timeoutMs: cfg.timeoutMs, host, dimension: cfg.dimension });
 }

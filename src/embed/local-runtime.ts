@@ -236,8 +236,13 @@ export async function embed(texts: unknown[], pooling: Pooling, maxTokens: numbe
   const { tokenizer, model } = loaded;
   const inputs = tokenizer(texts as string[], { padding: true, truncation: true, max_length: maxTokens });
   const out = (await model(inputs)) as Record<string, InstanceType<Transformers['Tensor']>>;
-  const hidden = out.last_hidden_state ?? out.token_embeddings ?? Object.values(out).find((x) => x?.dims?.length === 3);
-  if (!hidden) throw new RequestError('model', `the model returned no token embeddings (outputs: ${Object.keys(out).join(', ')})`);
+  const name = ['last_hidden_state', 'token_embeddings'].find((k) => out[k]) ?? Object.keys(out).find((k) => out[k]?.dims?.length === 3);
+  if (!name) {
+    const outputs = Object.entries(out).map(([k, v]) => `${k} [${v?.dims?.join(', ') ?? '?'}]`);
+    throw new RequestError('model', `the model returned no token embeddings (outputs: ${outputs.join(', ')}; expected last_hidden_state [texts, tokens, hidden size])`);
+  }
+  const hidden = out[name]!;
+  checkShape(name, hidden.dims, inputs.input_ids.dims as number[]);
   // Mean pooling counts only real tokens (attention mask), so padding in a batch changes nothing.
   const pooled = pooling === 'cls' ? hidden.slice(null, 0) : t.mean_pooling(hidden, inputs.attention_mask);
   const normalised = pooled.normalize(2, -1);
@@ -247,4 +252,28 @@ export async function embed(texts: unknown[], pooling: Pooling, maxTokens: numbe
     if (!Number.isFinite(vectors[i]!)) throw new RequestError('model', `the model produced a non-finite value for text #${Math.floor(i / dimension)}`);
   }
   return { vectors, count, dimension };
+}
+
+/**
+ * Token embeddings must be [texts, tokens, hidden size] for the batch given ([texts, tokens]): pooling reads
+ * them by that layout, and another shape gave garbage vectors, a cryptic error, or vectors that belong to
+ * other texts (more rows than texts were dropped without a word).
+ */
+function checkShape(name: string, dims: readonly number[], input: readonly number[]): void {
+  const [texts, tokens] = input as [number, number];
+  const problem =
+    dims.length !== 3
+      ? `${dims.length} dimensions, where token embeddings have 3`
+      : dims[0] !== texts
+        ? `${dims[0]} row${dims[0] === 1 ? '' : 's'} for ${texts} text${texts === 1 ? '' : 's'} (${dims[0]! > texts ? 'more' : 'fewer'} than the texts)`
+        : dims[1] !== tokens
+          ? `${dims[1]} token positions for ${tokens}`
+          : dims[2]! < 1
+            ? 'a hidden size of 0'
+            : undefined;
+  if (!problem) return;
+  throw new RequestError(
+    'model',
+    `the model's output ${name} has shape [${dims.join(', ')}] for ${texts} text${texts === 1 ? '' : 's'} of ${tokens} tokens, expected [${texts}, ${tokens}, hidden size]: ${problem}`,
+  );
 }

@@ -154,6 +154,8 @@ export interface LocalEmbedderOptions {
    * past it fails, and the model's thread, still busy, is not sent more work until it is done.
    */
   timeoutMs?: number;
+  /** The configured vector size (DOCTOR_EMBEDDING_DIM): checked against the model's when its settings give none. */
+  dimension?: number;
 }
 
 export const DEFAULT_MODEL_TIMEOUT_MS = 120_000;
@@ -178,6 +180,7 @@ export class LocalEmbedder implements Embedder {
   private readonly maxChars: number;
   private readonly spec: LoadSpec;
   private readonly timeoutMs: number;
+  private readonly configuredDimension?: number;
   /** While open() runs: when loading and the probe must be done by (one deadline for both). */
   private openDeadline?: number;
   /** Worker threads started so far (1 + restarts after a crash). */
@@ -195,6 +198,7 @@ export class LocalEmbedder implements Embedder {
     this.spec = spec;
     this.batchSize = opts.batchSize ?? 8;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_MODEL_TIMEOUT_MS;
+    this.configuredDimension = opts.dimension;
     // A token is rarely more than a few characters; a longer text would only be cut by the tokenizer
     // after paying for tokenising all of it.
     this.maxChars = settings.maxTokens * 32;
@@ -221,11 +225,7 @@ export class LocalEmbedder implements Embedder {
     try {
       const [v] = await embedder.embed(['dimension probe']);
       embedder.openDeadline = undefined;
-      const dimension = v!.length;
-      if (settings.dimension !== undefined && settings.dimension !== dimension) {
-        throw new EmbeddingError('model', `the model in ${settings.dir} makes ${dimension}-dimensional vectors, but ${settings.name} should make ${settings.dimension}: the files are not that model.`);
-      }
-      embedder.dimension = dimension;
+      embedder.dimension = v!.length; // checked by embed() against the size expected, if any
       return embedder;
     } catch (e) {
       await embedder.close();
@@ -256,10 +256,40 @@ export class LocalEmbedder implements Embedder {
     const results = await Promise.allSettled(parts);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw this.toEmbeddingError(failed.reason);
-    if (this.dimension && out.some((v) => v.length !== this.dimension)) {
-      throw new EmbeddingError('invalid_response', `the local model returned vectors of ${out.find((v) => v.length !== this.dimension)!.length} dimensions, expected ${this.dimension}.`);
+    for (const v of out) {
+      const wrong = this.wrongDimension(v.length);
+      if (wrong) throw wrong;
     }
     return out;
+  }
+
+  /**
+   * The error for vectors of `got` dimensions where another size is due: the size the model made when it was
+   * loaded, else the known model's, its config.json's (hidden_size), or DOCTOR_EMBEDDING_DIM; undefined when
+   * `got` is right or nothing is known yet. Each case says what to do.
+   */
+  private wrongDimension(got: number): EmbeddingError | undefined {
+    const m = this.settings;
+    const expected = this.dimension || m.dimension || this.configuredDimension;
+    if (expected === undefined || got === expected) return undefined;
+    const makes = `the model in ${m.dir} makes ${got}-dimensional vectors`;
+    const pull = m.hubId ? `delete ${m.dir} and run \`doctor models pull ${m.hubId}\` again` : undefined;
+    let why: string;
+    if (this.dimension) {
+      why =
+        `${makes} now, but made ${expected}-dimensional ones when Doctor loaded it: its files were replaced while Doctor ran ` +
+        `(they are read again when the model's thread restarts). Put the model Doctor started with back in ${m.dir}, or restart Doctor ` +
+        'with the new model (a database made with the old one then needs `doctor reembed`).';
+    } else if (m.known) {
+      why = `${m.known.id} makes ${expected}-dimensional vectors, but ${makes}: its weights are not that model's. ${pull ? capital(pull) : `Put ${m.known.id}'s own weights in ${m.dir}`}, or point DOCTOR_EMBEDDING_MODEL at another model.`;
+    } else if (m.dimension) {
+      why =
+        `${makes}, but its config.json says ${expected} (hidden_size): the weights are not the model config.json describes. ` +
+        `${pull ? capital(pull) : `Put the model's own onnx/model_quantized.onnx (or onnx/model.onnx) beside its config.json in ${m.dir}`}, or point DOCTOR_EMBEDDING_MODEL at another model.`;
+    } else {
+      why = `${makes}, but DOCTOR_EMBEDDING_DIM is ${expected}. Set DOCTOR_EMBEDDING_DIM=${got} (or unset it) to use this model, or point DOCTOR_EMBEDDING_MODEL at a model that makes ${expected}-dimensional vectors.`;
+    }
+    return new EmbeddingError('model', `local embedding model ${m.name}: ${why}`);
   }
 
   private enqueue(texts: unknown[], query: boolean, signal?: AbortSignal): Promise<EmbedResult> {
@@ -345,7 +375,7 @@ export class LocalEmbedder implements Embedder {
         this.openDeadline !== undefined
           ? `${m.name} did not load and embed a first text within ${seconds(this.timeoutMs)} (DOCTOR_MODEL_TIMEOUT_MS; it was still ${e.what}): ${slow}.`
           : `${m.name}: ${e.message} (DOCTOR_MODEL_TIMEOUT_MS=${this.timeoutMs}), and ONNX Runtime cannot interrupt a model: embedding fails until ` +
-            `that request ends. ${slow[0]!.toUpperCase()}${slow.slice(1)} (if it never does, restart Doctor once the model is changed).`;
+            `that request ends. ${capital(slow)} (if it never does, restart Doctor once the model is changed).`;
       return new EmbeddingError(
         'model',
         `local embedding model ${what} Use a smaller or other model (DOCTOR_EMBEDDING_MODEL) or another provider (DOCTOR_EMBEDDING_PROVIDER), ` +
@@ -408,5 +438,7 @@ function cut(text: string, max: number): string {
 }
 
 const lengthOf = (t: unknown) => (typeof t === 'string' ? t.length : 0);
+
+const capital = (s: string) => s[0]!.toUpperCase() + s.slice(1);
 
 const seconds = (ms: number) => `${ms < 10_000 ? Math.round(ms / 100) / 10 : Math.round(ms / 1000)} s`;

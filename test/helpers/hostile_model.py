@@ -3,6 +3,11 @@
 Usage: python3 hostile_model.py <model.onnx> <kind> [<tokens>]
 
 Rewrites <model.onnx> in place; the output keeps its name (last_hidden_state). Kinds:
+- `rank2`: [batch, hidden] (already pooled) instead of [batch, seq, hidden];
+- `rank4`: [batch, seq, hidden, 1];
+- `wide`:  [batch, seq, 2 x hidden] (config.json still says hidden);
+- `fewer`: only the first row of the batch ([1, seq, hidden]);
+- `more`:  the batch twice over ([2 x batch, seq, hidden]);
 - `slow`:  right, but batches whose longest text has more than <tokens> tokens (default 0: every batch)
   first run an ONNX Loop of 2^50 empty iterations: a computation that never ends in practice (ONNX
   Runtime cannot be interrupted while it runs).
@@ -37,7 +42,23 @@ def node(op, inputs, name, **attrs):
 
 
 shape = ["batch", "seq", hidden]
-if kind == "slow":
+if kind == "rank2":
+    node("ReduceMean", [x], "last_hidden_state", axes=[1], keepdims=0)
+    shape = ["batch", hidden]
+elif kind == "rank4":
+    node("Unsqueeze", [x, const("h_axis3", np.array([3], np.int64))], "last_hidden_state")
+    shape = ["batch", "seq", hidden, 1]
+elif kind == "wide":
+    node("Concat", [x, x], "last_hidden_state", axis=2)
+    shape = ["batch", "seq", 2 * hidden]
+elif kind == "fewer":
+    starts, ends, axes = const("h_s", np.array([0], np.int64)), const("h_e", np.array([1], np.int64)), const("h_a", np.array([0], np.int64))
+    node("Slice", [x, starts, ends, axes], "last_hidden_state")
+    shape = [1, "seq", hidden]
+elif kind == "more":
+    node("Concat", [x, x], "last_hidden_state", axis=0)
+    shape = ["batch2", "seq", hidden]
+elif kind == "slow":
     # trip count: 2^50 when seq > tokens, else 0; the loop carries a float that stays 0 and is added to x,
     # so ONNX Runtime cannot drop the loop.
     seq = node("Gather", [node("Shape", ["input_ids"], "h_shape"), const("h_idx1", np.int64(1))], "h_seq")

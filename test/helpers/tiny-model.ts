@@ -147,16 +147,16 @@ export function makeTinyModel(dir: string, opts: TinyModelOptions = {}): string 
 }
 
 /** How a hostile model misbehaves (test/helpers/hostile_model.py says what each does). */
-export type HostileKind = 'slow';
+export type HostileKind = 'rank2' | 'rank4' | 'wide' | 'fewer' | 'more' | 'slow';
 
 /**
- * The tiny model in `dir`, its ONNX file rewritten to misbehave as `kind` says; `slow`: only batches whose
- * longest text has more than `tokens` tokens (default: all) run for ever. Returns `dir`.
+ * The tiny model in `dir`, its ONNX file rewritten to misbehave as `kind` says. `tokens` (slow): only batches
+ * whose longest text has more tokens than this run for ever (default: all); `pooling`: as makeTinyModel's.
  */
-export function makeHostileModel(dir: string, kind: HostileKind, tokens = 0): string {
-  makeTinyModel(dir);
+export function makeHostileModel(dir: string, kind: HostileKind, opts: { tokens?: number; pooling?: 'mean' | 'cls' } = {}): string {
+  makeTinyModel(dir, { pooling: opts.pooling });
   rmSync(join(dir, 'onnx', 'model.onnx'), { force: true }); // one weights file: the one rewritten
   const script = fileURLToPath(new URL('./hostile_model.py', import.meta.url));
-  execFileSync(python(), [script, join(dir, 'onnx', 'model_quantized.onnx'), kind, String(tokens)], { stdio: 'pipe' });
+  execFileSync(python(), [script, join(dir, 'onnx', 'model_quantized.onnx'), kind, String(opts.tokens ?? 0)], { stdio: 'pipe' });
   return dir;
 }
