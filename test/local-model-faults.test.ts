@@ -1,10 +1,10 @@
 /**
  * Local models that misbehave at run time, with real ONNX models (test/helpers/hostile_model.py) in real
- * `doctor` processes and real embedders: a model that never finishes (ONNX Runtime cannot interrupt it), and
- * outputs of the wrong shape.
+ * `doctor` processes and real embedders: a model that never finishes (ONNX Runtime cannot interrupt it),
+ * outputs of the wrong shape, and model files damaged or removed while Doctor runs.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EmbeddingError } from '../src/embed/embedder.js';
@@ -159,6 +159,59 @@ describe('a local model whose output has the wrong shape', () => {
         );
         return true;
       });
+    } finally {
+      await e.close();
+    }
+  });
+});
+
+describe('local model files removed while Doctor runs', () => {
+  const root = tempDir();
+  const MISSING = 'missing: config.json, tokenizer.json, tokenizer_config.json, onnx/model_quantized.onnx';
+
+  it('doctor serve goes on searching with the model it loaded; the next start says which files are missing', async () => {
+    const dir = makeTinyModel(join(root, 'served'));
+    const dataDir = tempDir();
+    const server = await new Server(dataDir, local(dir, 60_000)).ready();
+    let stopped: number | null | 'still running';
+    try {
+      const before = await server.api('GET', '/search_docs?query=read+a+file');
+      assert.equal(before.status, 200);
+      rmSync(dir, { recursive: true });
+      const after = await server.api('GET', '/search_docs?query=read+a+file');
+      assert.equal(after.status, 200, JSON.stringify(after.body));
+      assert.ok(server.alive);
+    } finally {
+      server.child.kill('SIGTERM');
+      stopped = await within(server.exited, 60_000);
+      if (stopped === 'still running') await server.stop('SIGKILL');
+    }
+    assert.equal(stopped, 0, server.stderr);
+    const again = new Server(dataDir, local(dir, 60_000));
+    const exit = await within(again.exited, 60_000);
+    if (exit === 'still running') await again.stop('SIGKILL');
+    assert.equal(exit, 1, again.stderr);
+    assert.ok(again.stderr.includes(`the local embedding model served is not complete in ${dir} (${MISSING})`), again.stderr);
+  });
+
+  it("the model's thread restarted after its files were removed: says which files are missing, and works again once they are back", async () => {
+    const dir = makeTinyModel(join(root, 'restarted'));
+    const e = (await openEmbedder({ provider: 'local', model: dir })) as LocalEmbedder;
+    try {
+      const [before] = await e.embed(['read a file']);
+      rmSync(dir, { recursive: true });
+      // the model's thread ends (as after a crash): the next request loads the files again
+      await (e as unknown as { worker: { terminate(): Promise<void> } }).worker.terminate();
+      // before: "cannot load the model in ...: Cannot read properties of undefined (reading 'tokenizer_class')"
+      await assert.rejects(e.embed(['read a file']), (err: Error) => {
+        assert.ok(err instanceof EmbeddingError && err.code === 'model', String(err));
+        assert.ok(err.message.startsWith(`the local embedding model restarted is not complete in ${dir} (${MISSING}) and its files were removed while Doctor ran`), err.message);
+        assert.match(err.message, /Put config\.json, tokenizer\.json, tokenizer_config\.json, onnx\/model_quantized\.onnx into .*or point DOCTOR_EMBEDDING_MODEL at a directory that holds them\.$/);
+        return true;
+      });
+      makeTinyModel(dir);
+      const [after] = await e.embed(['read a file']);
+      assert.deepEqual(after, before);
     } finally {
       await e.close();
     }

@@ -178,7 +178,9 @@ export class LocalEmbedder implements Embedder {
   private closed = false;
   private readonly batchSize: number;
   private readonly maxChars: number;
-  private readonly spec: LoadSpec;
+  private readonly threads: number;
+  /** The model hub, for the message about missing files. */
+  private readonly host: string;
   private readonly timeoutMs: number;
   private readonly configuredDimension?: number;
   /** While open() runs: when loading and the probe must be done by (one deadline for both). */
@@ -191,11 +193,11 @@ export class LocalEmbedder implements Embedder {
 
   private constructor(
     readonly settings: LocalModel,
-    spec: LoadSpec,
-    opts: LocalEmbedderOptions,
+    opts: LocalEmbedderOptions & { host?: string },
   ) {
     this.model = settings.name;
-    this.spec = spec;
+    this.threads = opts.threads ?? Math.max(1, availableParallelism());
+    this.host = opts.host ?? 'the model hub';
     this.batchSize = opts.batchSize ?? 8;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_MODEL_TIMEOUT_MS;
     this.configuredDimension = opts.dimension;
@@ -210,17 +212,7 @@ export class LocalEmbedder implements Embedder {
    * when ONNX Runtime cannot run here.
    */
   static async open(settings: LocalModel, opts: LocalEmbedderOptions & { host?: string } = {}): Promise<LocalEmbedder> {
-    const files = modelFiles(settings.dir);
-    if (!files.weights || files.missing.length) {
-      throw new EmbeddingError('model', missingModelMessage(settings, files.missing, 'is not downloaded automatically here', opts.host ?? 'the model hub'));
-    }
-    const spec: LoadSpec = {
-      dir: settings.dir,
-      dtype: files.weights.dtype,
-      subfolder: files.weights.subfolder,
-      threads: opts.threads ?? Math.max(1, availableParallelism()),
-    };
-    const embedder = new LocalEmbedder(settings, spec, opts);
+    const embedder = new LocalEmbedder(settings, opts);
     embedder.openDeadline = Date.now() + embedder.timeoutMs;
     try {
       const [v] = await embedder.embed(['dimension probe']);
@@ -344,10 +336,11 @@ export class LocalEmbedder implements Embedder {
         const old = this.worker;
         this.worker = undefined;
         await old?.terminate();
+        const spec = this.loadSpec();
         const w = new WorkerHandle();
         this.workerStarts++;
         try {
-          await w.call({ op: 'load', spec: this.spec }, { what: 'loading the model', timeoutMs: this.timeLeft() });
+          await w.call({ op: 'load', spec }, { what: 'loading the model', timeoutMs: this.timeLeft() });
         } catch (e) {
           await w.terminate();
           throw e;
@@ -359,6 +352,21 @@ export class LocalEmbedder implements Embedder {
       }
     })();
     return this.loading;
+  }
+
+  /**
+   * What a worker loads: the model's files as they are now. Checked first, at the start and whenever a thread
+   * is started again (after a crash): files removed since Doctor started made transformers.js fail with
+   * "Cannot read properties of undefined (reading 'tokenizer_class')".
+   */
+  private loadSpec(): LoadSpec {
+    const m = this.settings;
+    const files = modelFiles(m.dir);
+    if (!files.weights || files.missing.length) {
+      const why = this.workerStarts ? 'its files were removed while Doctor ran (they are read again whenever its thread restarts)' : 'is not downloaded automatically here';
+      throw new EmbeddingError('model', missingModelMessage(m, files.missing, why, this.host));
+    }
+    return { dir: m.dir, dtype: files.weights.dtype, subfolder: files.weights.subfolder, threads: this.threads };
   }
 
   /** The deadline of the next worker call: what is left of open()'s, else one call's. */
