@@ -45,6 +45,14 @@ describe('a local model that never finishes', () => {
     assert.deepEqual(readdirSync(dataDir), [], 'no database created');
   });
 
+  it('DOCTOR_EMBEDDING_PROVIDER=auto: the same stop, not a fallback to the lexical embedder that ends killed after its work', async () => {
+    const r = await doctor(tempDir(), ['search', 'read a file'], { ...local(endless, 2000), DOCTOR_EMBEDDING_PROVIDER: 'auto', OPENAI_API_KEY: '' }, 60_000);
+    // before: the search ran with the lexical embedder ("No results..."), then the stuck thread got the process killed
+    assert.equal(r.stdout, '');
+    assert.ok(r.code !== 0, `exit ${r.code} ${r.signal}`);
+    assert.match(r.stderr, /^doctor: local embedding model endless did not load and embed a first text within 2 s \(DOCTOR_MODEL_TIMEOUT_MS/);
+  });
+
   it('doctor serve: does not start, says why, and ends', async () => {
     const server = new Server(tempDir(), local(endless, 2000));
     const exit = await within(server.exited, 40_000);

@@ -4,7 +4,7 @@ import { LexicalEmbedder } from './lexical.js';
 import { DEFAULT_LOCAL_MODEL, modelFiles, modelPresent, missingModelMessage, resolveLocalModel, type LocalModel } from './local-models.js';
 import { OpenAIEmbedder } from './openai.js';
 import type { DownloadProgress } from './local-protocol.js';
-import { LocalEmbedder, downloadModel } from './local.js';
+import { LocalEmbedder, ModelTimeoutError, downloadModel } from './local.js';
 
 export { EmbeddingError, type Embedder, type EmbeddingErrorCode, type EmbedOptions } from './embedder.js';
 export { LexicalEmbedder, LEXICAL_MODEL } from './lexical.js';
@@ -79,7 +79,8 @@ function lexicalNotice(cfg: EmbedderConfig, localWhy?: string): string {
  *   model is downloaded first when downloads are allowed. Errors say which files are missing and where
  *   they go, or why ONNX Runtime cannot run.
  * - `auto`: OpenAI when a key is set, else `local` when the model's files are present (never downloading),
- *   else lexical. Says which once through `log` (and why a present local model could not be used).
+ *   else lexical. Says which once through `log` (and why a present local model could not be used). A present model
+ *   that does not load within DOCTOR_MODEL_TIMEOUT_MS is an error, not a fallback (see ModelTimeoutError).
  */
 export async function openEmbedder(cfg: EmbedderConfig, log: (msg: string) => void = () => {}): Promise<Embedder> {
   if (cfg.provider === 'openai' || cfg.provider === 'lexical' || (cfg.provider === 'auto' && cfg.apiKey)) return createEmbedder(cfg, log);
@@ -101,6 +102,9 @@ export async function openEmbedder(cfg: EmbedderConfig, log: (msg: string) => vo
       log(`No OPENAI_API_KEY set and the local model's files are present: embedding with ${describeLocal(e)}.`);
       return e;
     } catch (err) {
+      // A model that never finished loading is not fallen back from: its thread stays stuck in ONNX Runtime,
+      // and the process could end only by SIGKILL after the command had done its work with another embedder.
+      if (err instanceof ModelTimeoutError) throw err;
       log(lexicalNotice(cfg, (err as Error).message));
       return new LexicalEmbedder(cfg.dimension ?? 1536);
     }

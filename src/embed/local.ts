@@ -160,6 +160,17 @@ export interface LocalEmbedderOptions {
 
 export const DEFAULT_MODEL_TIMEOUT_MS = 120_000;
 
+/**
+ * The local model did not finish a call within its deadline (DOCTOR_MODEL_TIMEOUT_MS): its thread is still busy
+ * inside ONNX Runtime and cannot be stopped, so the process can only end by signal (stuck-threads.ts).
+ */
+export class ModelTimeoutError extends EmbeddingError {
+  override name = 'ModelTimeoutError';
+  constructor(message: string) {
+    super('model', message);
+  }
+}
+
 interface Batch {
   texts: unknown[];
   query: boolean;
@@ -384,8 +395,7 @@ export class LocalEmbedder implements Embedder {
           ? `${m.name} did not load and embed a first text within ${seconds(this.timeoutMs)} (DOCTOR_MODEL_TIMEOUT_MS; it was still ${e.what}): ${slow}.`
           : `${m.name}: ${e.message} (DOCTOR_MODEL_TIMEOUT_MS=${this.timeoutMs}), and ONNX Runtime cannot interrupt a model: embedding fails until ` +
             `that request ends. ${capital(slow)} (if it never does, restart Doctor once the model is changed).`;
-      return new EmbeddingError(
-        'model',
+      return new ModelTimeoutError(
         `local embedding model ${what} Use a smaller or other model (DOCTOR_EMBEDDING_MODEL) or another provider (DOCTOR_EMBEDDING_PROVIDER), ` +
           'or raise DOCTOR_MODEL_TIMEOUT_MS if it is only slow.',
       );
