@@ -444,3 +444,30 @@ describe('local paths over REST and MCP', () => {
     await assert.rejects(addLocal(ctx, { path: `${root}-sibling-name` }, { restricted: true }), ForbiddenError);
   });
 });
+
+describe('doctor add: cancelled', () => {
+  it('a cancel that arrives once every file is stored returns the summary (it was true), and one before stops the run', async () => {
+    const ctx = await makeContext({ runner: false });
+    try {
+      const dir = tempDir();
+      for (let i = 0; i < 6; i++) writeFileSync(join(dir, `p${i}.md`), `# Page ${i}\n\nText of page ${i}.\n`);
+      const late = new AbortController();
+      const summary = await addLocal(ctx, { path: dir }, {
+        signal: late.signal,
+        // Ctrl-C as the last file is reported done
+        onProgress: (p) => p.step.startsWith('indexing') && p.done === p.total && late.abort(new Error('cancelled by the user')),
+      });
+      assert.ok(late.signal.aborted);
+      assert.equal(summary.added, 6);
+      const early = new AbortController();
+      writeFileSync(join(dir, 'p0.md'), '# Page 0\n\nChanged.\n');
+      for (let i = 6; i < 12; i++) writeFileSync(join(dir, `p${i}.md`), `# Page ${i}\n\nText of page ${i}.\n`);
+      await assert.rejects(
+        addLocal(ctx, { path: dir }, { signal: early.signal, onProgress: (p) => p.step.startsWith('indexing') && p.done === 1 && early.abort(new Error('cancelled by the user')) }),
+        /cancelled by the user/,
+      );
+    } finally {
+      await ctx.close();
+    }
+  });
+});

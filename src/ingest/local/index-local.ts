@@ -256,8 +256,9 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
     while (next < rest.length) await run(rest[next++]!);
   };
   // every lane ends before the run does (a failed one stops the others): nothing goes on after it returns
-  await Promise.allSettled(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, lane));
-  signal.throwIfAborted();
+  const lanes = await Promise.allSettled(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, lane));
+  // a cancel that came once every file was done changes nothing: the summary is true
+  if (lanes.some((l) => l.status === 'rejected')) throw signal.reason;
   const summary: LocalIndexSummary = {
     source: opts.path,
     kind,
