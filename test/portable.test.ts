@@ -182,6 +182,21 @@ describe('export and import round trip', () => {
     writeFileSync(join(mine, 'precious.txt'), 'keep me');
     await assert.rejects(exportIndex(source, { path: mine, force: true }), /mine is not an earlier export \(it holds "precious\.txt", "sub"\), so --force does not replace it: give a new or empty directory/);
     assert.equal(readFileSync(join(mine, 'precious.txt'), 'utf8'), 'keep me');
+    // ... nor a .tar file an export did not write (another tar, or not a tar at all), nor a named pipe or a device
+    await exportIndex(source, { path: archive, force: true }); // an earlier export's archive: replaced
+    const otherTar = join(dir, 'backup.tar');
+    execFileSync('tar', ['cf', otherTar, '-C', mine, 'precious.txt']);
+    const notTar = join(dir, 'notes.tar');
+    writeFileSync(notTar, 'keep me too');
+    for (const f of [otherTar, notTar]) {
+      const before = readFileSync(f);
+      await assert.rejects(exportIndex(source, { path: f, force: true }), /is not an earlier export archive \(not a tar file starting with manifest\.json\), so --force does not replace it: give a new file name/);
+      assert.deepEqual(readFileSync(f), before);
+    }
+    const fifo = join(dir, 'pipe.tar');
+    execFileSync('mkfifo', [fifo]);
+    await assert.rejects(exportIndex(source, { path: fifo, force: true }), /pipe\.tar exists and is a named pipe: give a new directory path, or a new path ending in \.tar/);
+    await assert.rejects(exportIndex(source, { path: '/dev/null' }), /\/dev\/null exists and is a device/);
     const db = source.config.dbPath;
     await assert.rejects(exportIndex(source, { path: dirname(db), force: true }), /holds the database .*: export to a path outside it/);
     await assert.rejects(exportIndex(source, { path: dirname(dirname(db)), force: true }), /holds the database/);

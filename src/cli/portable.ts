@@ -13,7 +13,7 @@ export function registerPortable(program: Command): void {
     .requiredOption('-o, --output <path>', 'a file ending in .tar (one archive), or a directory', nonEmptyPath('--output'))
     .option('--tags <tags>', 'only pages with any of these comma-separated tags')
     .option('--domain <domain>', 'only pages of this domain (e.g. docs.python.org)')
-    .option('--force', 'replace an earlier export at that path (never a directory holding anything else)')
+    .option('--force', 'replace an earlier export at that path (never any other file, nor a directory holding anything else)')
     .option('--json', 'print the summary as JSON')
     .action(async (o: { output: string; tags?: string; domain?: string; force?: boolean; json?: boolean }, cmd: Command) => {
       await withBackend(cmd, async (b) => {

@@ -4,13 +4,13 @@
  * any tar tool can open it. Written and read with `tar` (node-tar); only the export's own file names are
  * packed or extracted, as regular files, never links or paths outside the target directory.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { ValidationError } from '../store/validation.js';
-import { EXPORT_FILES } from './manifest.js';
+import { EXPORT_FILES, MANIFEST_NAME } from './manifest.js';
 
 /** Counts bytes flowing through (for progress). */
 function counter(onBytes: (n: number) => void): Transform {
@@ -27,6 +27,25 @@ export async function packExport(dir: string, out: string, onBytes: (n: number) 
   // portable: no owner names or ids, so archives made by different users are byte-identical.
   const pack = tar.c({ cwd: dir, portable: true }, [...EXPORT_FILES]);
   await pipeline(pack, counter(onBytes), createWriteStream(out, { flags: 'wx' }));
+}
+
+/**
+ * Whether `path` is an archive an export wrote: a tar whose first entry is the manifest (packExport packs it
+ * first). Reads one header only, so `--force` can tell an earlier export from any other file at that path.
+ */
+export function isExportArchive(path: string): boolean {
+  const buf = Buffer.alloc(512);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    if (readSync(fd, buf, 0, 512, 0) < 512) return false;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  const name = buf.subarray(0, 100).toString('latin1').replace(/\0.*$/s, '').replace(/^\.\//, '');
+  return buf.subarray(257, 262).toString('latin1') === 'ustar' && name === MANIFEST_NAME;
 }
 
 /** The first bytes of a file. */

@@ -18,7 +18,8 @@ import type { Store } from '../store/store.js';
 import { VARCHAR_LIST, varcharList } from '../store/sql-values.js';
 import { ValidationError } from '../store/validation.js';
 import { packageVersion } from '../version.js';
-import { packExport } from './archive.js';
+import { isExportArchive, packExport } from './archive.js';
+import { fileKind } from '../file-kind.js';
 import {
   CHUNKS_FILE,
   EXPORT_FILES,
@@ -67,8 +68,8 @@ export interface ExportSummary {
 
 /**
  * Where the export goes, checked before any work. `--force` replaces only what an export wrote: a directory
- * holding nothing but an earlier export's files, or a .tar file; never the database or a directory with
- * anything else in it (`-o . --force` in the database's directory once deleted the database).
+ * holding nothing but an earlier export's files, or an export's .tar file; never any other file, the database,
+ * or a directory with anything else in it (`-o . --force` in the database's directory once deleted the database).
  */
 function checkTarget(out: string, force: boolean, database: string | undefined): 'tar' | 'directory' {
   if (!isAbsolute(out)) throw new ValidationError(`the export path must be absolute (got "${out}").`);
@@ -85,9 +86,15 @@ function checkTarget(out: string, force: boolean, database: string | undefined):
   if (existsSync(out)) {
     const st = statSync(out);
     const entries = st.isDirectory() ? readdirSync(out) : [];
+    if (!st.isFile() && !st.isDirectory()) {
+      throw new ValidationError(`${out} exists and is ${fileKind(st)}: give a new directory path, or a new path ending in .tar for one archive file.`);
+    }
     if (format === 'tar' && st.isDirectory()) throw new ValidationError(`${out} is a directory: give a file name ending in .tar, or a directory path without .tar.`);
     if (format === 'directory' && !st.isDirectory()) throw new ValidationError(`${out} exists and is a file: give a new directory path, or a path ending in .tar for one archive file.`);
     if ((!st.isDirectory() || entries.length > 0) && !force) throw new ValidationError(`${out} already exists: choose another path, or pass --force to replace an earlier export there.`);
+    if (format === 'tar' && !isExportArchive(out)) {
+      throw new ValidationError(`${out} is not an earlier export archive (not a tar file starting with ${MANIFEST_NAME}), so --force does not replace it: give a new file name.`);
+    }
     const others = entries.filter((name) => !(EXPORT_FILES as readonly string[]).includes(name));
     if (others.length > 0 || (entries.length > 0 && !entries.includes(MANIFEST_NAME))) {
       const shown = others.slice(0, 3).map((n) => `"${n}"`).join(', ') + (others.length > 3 ? ', ...' : '');
