@@ -44,6 +44,9 @@ describe('CLI without a server (opens the database itself)', () => {
     const search = await doctor(dir, 'search', 'renderDashboard', '--json');
     const results = (JSON.parse(search.stdout) as { results: { url: string }[] }).results;
     assert.ok(results.length > 0);
+    // no results: the reason, not "crawl something first" while pages are there
+    assert.equal((await doctor(dir, 'search', 'renderDashboard', '--tags', 'widgte')).stdout.trim(), 'No results among pages with tags widgte: see doctor tags for the tags there are');
+    assert.match((await doctor(dir, 'search', 'zqxjkv', '--mode', 'keyword')).stdout, /^No results for "zqxjkv" \(keyword mode finds pages holding these words/);
     const pages = await doctor(dir, 'pages', '--json');
     const list = JSON.parse(pages.stdout) as { doc_pages: { page_id: string }[] };
     assert.equal(list.doc_pages.length, 5);
@@ -54,6 +57,7 @@ describe('CLI without a server (opens the database itself)', () => {
     assert.match((await doctor(dir, 'job', job.job_id.slice(0, 8))).stdout, /completed/);
     const del = await doctor(dir, 'delete', '--tags', 'widget');
     assert.match(del.stdout, /deleted 5 page\(s\)/);
+    assert.match((await doctor(dir, 'search', 'renderDashboard')).stdout, /^No results: nothing is indexed yet\. Index documentation with doctor crawl <url> or doctor add <path>/);
   });
 
   it('errors are one readable line and a non-zero exit', async () => {

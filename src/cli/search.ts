@@ -23,7 +23,13 @@ export function registerSearch(program: Command): void {
           return_full_document_text: !!o.full,
         });
         if (o.json) return printJson(res);
-        if (res.results.length === 0) return println('No results. Crawl some documentation first: doctor crawl <url>');
+        if (res.results.length === 0) {
+          // "crawl something first" only when nothing is indexed: a tag that matches no page, or words no page
+          // holds (keyword mode), say so instead
+          if (o.tags) return println(`No results among pages with tags ${o.tags}: see doctor tags for the tags there are`);
+          if ((await b.listDocPages({})).total_docs === 0) return println('No results: nothing is indexed yet. Index documentation with doctor crawl <url> or doctor add <path>');
+          return println(`No results for "${oneLine(query, 80)}"${o.mode === 'keyword' ? ' (keyword mode finds pages holding these words: try other words, or --mode hybrid)' : ''}`);
+        }
         res.results.forEach((r, i) => {
           println(`${i + 1}. ${r.title || r.url}  (score ${r.score.toFixed(3)})`);
           println(`   ${r.url}${r.heading_path ? `  > ${r.heading_path}` : ''}`);
