@@ -55,8 +55,10 @@ describe('CLI without a server (opens the database itself)', () => {
     assert.match((await doctor(dir, 'tags')).stdout, /widget/);
     assert.match((await doctor(dir, 'jobs')).stdout, new RegExp(`${job.job_id}\\s+completed`));
     assert.match((await doctor(dir, 'job', job.job_id.slice(0, 8))).stdout, /completed/);
+    assert.match((await doctor(dir, 'cancel', job.job_id)).stdout, /\nthe job had already ended \(completed\): nothing to cancel\n$/);
     const del = await doctor(dir, 'delete', '--tags', 'widget');
     assert.match(del.stdout, /deleted 5 page\(s\)/);
+    assert.match((await doctor(dir, 'delete', '--tags', 'widget')).stdout, /^deleted nothing: no page matched \(doctor tags lists the tags/);
     assert.match((await doctor(dir, 'search', 'renderDashboard')).stdout, /^No results: nothing is indexed yet\. Index documentation with doctor crawl <url> or doctor add <path>/);
   });
 

@@ -99,6 +99,10 @@ describe('doctor export / import', () => {
     assert.equal(ex.code, 0, ex.stderr);
     assert.match(ex.stdout, /exported 8 page\(s\).*\(directory,/);
     assert.ok(existsSync(join(out, 'manifest.json')));
+    assert.ok(!ex.stdout.includes('no page matched'));
+    const none = await doctor(target, 'export', '-o', join(files, 'none.tar'), '--tags', 'widgte');
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stdout, /exported 0 page\(s\)[^]*\nno page matched the filters \(doctor tags lists the tags/);
 
     // Anyone else (no key, or a wrong one) gets 403, before any file is touched.
     const post = (path: string, headers: Record<string, string>) =>

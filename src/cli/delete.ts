@@ -16,6 +16,9 @@ export function registerDelete(program: Command): void {
       await withBackend(cmd, async (b) => {
         const res = await b.deleteDocs({ tags: csv(o.tags), domain: o.domain, page_ids: csv(o.pageIds), root_page_id: o.site });
         if (o.json) return printJson(res);
+        if (res.deleted_pages === 0 && res.deleted_chunks === 0) {
+          return println('deleted nothing: no page matched (doctor tags lists the tags, doctor pages the pages and their ids)');
+        }
         println(`deleted ${res.deleted_pages} page(s) and ${res.deleted_chunks} chunk(s)`);
       }, { flagNames: { tags: '--tags', domain: '--domain', root_page_id: '--site' } });
     });

@@ -43,6 +43,11 @@ export function registerJobs(program: Command): void {
     .description('cancel a pending or running crawl job')
     .argument('<job_id>')
     .action(async (jobId: string, _o: unknown, cmd: Command) => {
-      await withBackend(cmd, async (b) => println(describeJob(await b.cancelJob({ job_id: jobId }))));
+      await withBackend(cmd, async (b) => {
+        const before = await b.jobProgress({ job_id: jobId });
+        // a finished job is left as it is: say so rather than print it as if this had cancelled it
+        if (before.completed) return println(`${describeJob(before)}\nthe job had already ended (${before.status}): nothing to cancel`);
+        println(describeJob(await b.cancelJob({ job_id: jobId })));
+      });
     });
 }

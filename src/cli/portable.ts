@@ -32,6 +32,7 @@ export function registerPortable(program: Command): void {
             `(${summary.format === 'tar' ? 'archive' : 'directory'}, ${humanBytes(summary.bytes)}, ${summary.seconds.toFixed(1)} s)`,
         );
         println(`vectors: ${e.provider}/${e.model}, ${e.dimension} dimensions; import with: doctor import ${summary.path}`);
+        if (summary.pages === 0 && (o.tags || o.domain)) println('no page matched the filters (doctor tags lists the tags, doctor pages the pages)');
       });
     });
 
