@@ -307,12 +307,12 @@ describe('hostile API requests', () => {
       assert.match(r.detail, detail);
       assert.ok(!/Invalid input|Invalid option|expected (array|object|number)/.test(r.detail), r.detail);
     }
-    const search = await get('/search_docs?query=x&tags=a&return_full_document_text=yes&mode=fast&max_results=1e308');
+    const search = await get('/search_docs?query=x&tags=a&return_full_document_text=sure&mode=fast&max_results=1e308');
     assert.equal(search.status, 422);
     // one message per wrong field, even when a value fails several checks
     assert.equal(
       search.body!.detail,
-      'max_results must be a whole number from 1 to 100 (got 1e+308); return_full_document_text must be true or false (got "yes"); mode must be one of hybrid, vector or keyword (got "fast")',
+      'max_results must be a whole number from 1 to 100 (got 1e+308); return_full_document_text must be true or false (got "sure"); mode must be one of hybrid, vector or keyword (got "fast")',
     );
     const typo = await get('/search_docs?query=x&max_result=3&utm_source=mail');
     assert.equal(typo.status, 422);

@@ -59,6 +59,12 @@ describe('REST API', () => {
     assert.deepEqual(csv.body.results.map((x: any) => x.page_id), ['install']);
     const full = await get('/search_docs?query=line&tags=text&return_full_document_text=true');
     assert.equal(full.body.results[0].chunk_text, lines);
+    // Booleans as FastAPI read them: Python's requests sends params={'return_full_document_text': True} as "True".
+    for (const [word, whole] of [['True', true], ['FALSE', false], ['yes', true], ['off', false], ['1', true]] as const) {
+      const r = await get(`/search_docs?query=line&tags=text&return_full_document_text=${word}`);
+      assert.equal(r.status, 200, `${word}: ${r.body.detail}`);
+      assert.equal(r.body.results[0].full_document, whole, word);
+    }
     // A single-valued parameter given twice takes its last value (as FastAPI did), not a confusing 422.
     const twice = await get('/search_docs?query=nothing&query=exponential%20backoff&max_results=7&max_results=1');
     assert.equal(twice.status, 200);

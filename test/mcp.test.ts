@@ -64,6 +64,9 @@ async function exercise(client: Client, opts: { siteUrl?: string } = {}) {
   assert.equal(page.total_lines, 3);
   const found = json(await client.callTool({ name: 'search_docs', arguments: { query: 'exponential backoff', max_results: 1 } }));
   assert.equal(found.results[0].page_id, 'retry');
+  // a Python client's str(True) is "True", which the Python Doctor (pydantic) read as true
+  const whole = json(await client.callTool({ name: 'search_docs', arguments: { query: 'exponential backoff', max_results: 1, return_full_document_text: 'True' } }));
+  assert.equal(whole.results[0].full_document, true);
 
   const missing = (await client.callTool({ name: 'get_doc_page', arguments: { page_id: 'nope' } })) as CallResult;
   assert.equal(missing.isError, true);

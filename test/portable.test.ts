@@ -172,7 +172,7 @@ describe('export and import round trip', () => {
     await assert.rejects(exportIndex(source, { path: out }), /already exists.*--force/);
     await assert.rejects(exportIndex(source, { path: archive }), /already exists.*--force/);
     // hostile values get messages naming the field, not zod's "Invalid input"
-    await assert.rejects(exportIndex(source, { path: out, force: 'yes' as never }), /force must be true or false \(got "yes"\)/);
+    await assert.rejects(exportIndex(source, { path: out, force: 'sure' as never }), /force must be true or false \(got "sure"\)/);
     await assert.rejects(exportIndex(source, { path: out, domain: 7 as never }), /domain must be a string \(got a number\)/);
     await exportIndex(source, { path: out, force: true });
     assert.equal(readdirSync(dir).filter((n) => n.includes('.partial-')).length, 0, 'no staging left behind');

@@ -57,13 +57,19 @@ export const tagsInput = tagList
     if (control) say(`tags must not hold control characters such as a newline, tab or NUL (got ${JSON.stringify(control.slice(0, 50))})`);
   });
 
-/** A yes/no field: true or false, or (as query strings send them) "true", "false", "1" or "0". */
+/**
+ * The words a yes/no field takes as text, in any case: those FastAPI (pydantic) took in the Python Doctor's query
+ * strings, so a Python client's `params={"return_full_document_text": True}` (sent by requests as "True") still works.
+ */
+const TRUE_WORDS = ['true', '1', 'yes', 'on', 't', 'y'];
+const BOOL_WORDS = new RegExp(`^(${[...TRUE_WORDS, 'false', '0', 'no', 'off', 'f', 'n'].join('|')})$`, 'i');
+
+/** A yes/no field: true or false, or (as query strings send them) "true"/"false", "1"/"0", "yes"/"no", "on"/"off", any case. */
 export function boolField(name: string) {
+  const error = (iss: { input: unknown }) => `${name} must be true or false (got ${shown(iss.input)})`;
   return z
-    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])], {
-      error: (iss) => `${name} must be true or false (got ${shown(iss.input)})`,
-    })
-    .transform((v) => v === true || v === 'true' || v === '1');
+    .union([z.boolean(), z.string().regex(BOOL_WORDS, { error })], { error })
+    .transform((v) => v === true || (typeof v === 'string' && TRUE_WORDS.includes(v.toLowerCase())));
 }
 
 /** One of a fixed set of words; the message lists them. */
