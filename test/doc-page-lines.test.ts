@@ -1,7 +1,8 @@
 /**
  * get_doc_page's line range, through the one service function REST, MCP and the CLI call: a starting_line past
  * the end of the page is refused naming total_lines (it used to give empty text and 200, which reads as an empty
- * page); an ending_line past the end is clamped; an empty page (one empty line) still reads from line 1.
+ * page); an ending_line past the end is clamped; an empty page still reads from line 1. Lines are Python's
+ * str.splitlines, as the Python Doctor counted them: an empty page has 0, a final newline adds no empty line.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -22,6 +23,9 @@ const TEN = Array.from({ length: 10 }, (_, i) => `line ${i + 1}`).join('\n');
 const PAGES: TestPage[] = [
   { id: 'ten', title: 'Ten lines', markdown: TEN },
   { id: 'empty', title: 'Empty', markdown: '' },
+  // as pages from the Python Doctor's database can be: a final newline, \r\n line ends
+  { id: 'python', title: 'From the Python Doctor', markdown: '# Title\r\n\r\nfirst\r\nsecond\r\n' },
+  { id: 'newline', title: 'Final newline', markdown: 'one\ntwo\n' },
 ];
 
 describe('get_doc_page line ranges over REST and MCP', () => {
@@ -57,14 +61,24 @@ describe('get_doc_page line ranges over REST and MCP', () => {
     assert.equal((await get('page_id=nope&starting_line=500')).status, 404, 'an unknown page is still a 404');
   });
 
-  it('REST: an empty page has one empty line, as the Python Doctor counted it, and reads from line 1; line 2 is past its end', async () => {
+  it('REST: an empty page has 0 lines, as the Python Doctor counted it (str.splitlines), and reads from line 1; line 2 is past its end', async () => {
     const empty = await get('page_id=empty');
-    assert.deepEqual([empty.status, empty.body.text, empty.body.total_lines], [200, '', 1]);
+    assert.deepEqual([empty.status, empty.body.text, empty.body.total_lines], [200, '', 0]);
     const first = await get('page_id=empty&starting_line=1&ending_line=5');
-    assert.deepEqual([first.status, first.body.text, first.body.total_lines], [200, '', 1]);
+    assert.deepEqual([first.status, first.body.text, first.body.total_lines], [200, '', 0]);
     const second = await get('page_id=empty&starting_line=2');
     assert.equal(second.status, 422);
-    assert.match(second.body.detail ?? '', /^the page has 1 line; starting_line 2 is past its end: start at line 1$/);
+    assert.match(second.body.detail ?? '', /^the page is empty \(0 lines\); starting_line 2 is past its end: start at line 1$/);
+  });
+
+  it('REST: lines as the Python Doctor counted them: a final newline adds no line, \\r\\n is one line break', async () => {
+    const python = await get('page_id=python');
+    assert.deepEqual([python.status, python.body.text, python.body.total_lines], [200, '# Title\n\nfirst\nsecond', 4]);
+    const last = await get('page_id=python&starting_line=4&ending_line=4');
+    assert.deepEqual([last.status, last.body.text], [200, 'second']);
+    assert.equal((await get('page_id=python&starting_line=5')).status, 422);
+    const newline = await get('page_id=newline&starting_line=2');
+    assert.deepEqual([newline.status, newline.body.text, newline.body.total_lines], [200, 'two', 2]);
   });
 
   it('MCP: the tool answers a starting_line past the end with an error the model can act on', async () => {
@@ -97,7 +111,7 @@ describe('doctor page --from past the end', () => {
     await ctx.close();
   });
 
-  it('exits non-zero naming --from and the number of lines; --from 1 on an empty page succeeds (its one empty line)', async () => {
+  it('exits non-zero naming --from and the number of lines; --from 1 on an empty page succeeds (0 lines, empty text)', async () => {
     const env = { ...process.env, DOCTOR_LOG_LEVEL: 'warn', DOCTOR_EMBEDDING_PROVIDER: 'lexical' };
     const doctor = (...args: string[]) =>
       promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', dir, ...args], { env, timeout: 60_000 }).then(
@@ -109,6 +123,6 @@ describe('doctor page --from past the end', () => {
     assert.match(past.stderr, /^doctor: the page has 10 lines; --from 11 is past its end: start at a line from 1 to 10$/m);
     const empty = await doctor('page', 'empty', '--from', '1', '--json');
     assert.equal(empty.code, 0, empty.stderr);
-    assert.deepEqual(JSON.parse(empty.stdout).total_lines, 1);
+    assert.deepEqual(JSON.parse(empty.stdout).total_lines, 0);
   });
 });

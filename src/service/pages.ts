@@ -53,15 +53,16 @@ export async function listDocPages(ctx: DoctorContext, input: ListDocPagesInput 
 /**
  * A page's text, optionally a range of lines (1-based, inclusive; ending_line -1 = to the end). An ending_line past
  * the end reads to the end; a starting_line past it is refused (empty text would read as an empty page). Lines are
- * counted as the Python Doctor counted them (split on newlines: an empty page has one empty line).
+ * counted as the Python Doctor counted them (Python's str.splitlines, see splitLines): an empty page has 0 lines
+ * (and still reads from line 1, as empty text), a final newline ends the last line instead of starting another.
  */
 export async function getDocPage(ctx: DoctorContext, input: GetDocPageInput) {
   const { page_id, starting_line, ending_line } = parseInput(getDocPageInput, input);
   const page = await ctx.store.pages.get(page_id);
   // operations by their REST and MCP name: the CLI words them as its commands (src/cli/run-with-backend.ts)
   if (!page) throw new NotFoundError(`no page with id "${page_id}": list pages with list_doc_pages or search with search_docs.`);
-  const lines = (page.raw_text ?? '').split('\n');
-  if (starting_line > lines.length) throw new ValidationError(pastTheEnd(starting_line, lines.length));
+  const lines = splitLines(page.raw_text ?? '');
+  if (starting_line > Math.max(1, lines.length)) throw new ValidationError(pastTheEnd(starting_line, lines.length));
   const end = ending_line === -1 ? lines.length : Math.min(ending_line, lines.length);
   return {
     text: lines.slice(starting_line - 1, Math.max(starting_line - 1, end)).join('\n'),
@@ -74,8 +75,25 @@ export async function getDocPage(ctx: DoctorContext, input: GetDocPageInput) {
 
 /** The refusal of a starting_line past the last of a page's `total` lines (the CLI says --from for starting_line). */
 function pastTheEnd(starting_line: number, total: number): string {
-  const range = total === 1 ? 'start at line 1' : `start at a line from 1 to ${total}`;
-  return `the page has ${total} line${total === 1 ? '' : 's'}; starting_line ${starting_line} is past its end: ${range}`;
+  const range = total <= 1 ? 'start at line 1' : `start at a line from 1 to ${total}`;
+  const size = total === 0 ? 'is empty (0 lines)' : `has ${total} line${total === 1 ? '' : 's'}`;
+  return `the page ${size}; starting_line ${starting_line} is past its end: ${range}`;
+}
+
+/** Line breaks as Python's str.splitlines knows them (\r\n is one). */
+const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
+
+/**
+ * A text's lines as Python's str.splitlines gives them, which the Python Doctor's get_doc_page counted and
+ * returned: "" has none, and a text ending with a line break has no empty line after it ("a\n" is one line).
+ * Pages from the Python Doctor's database (crawl4ai's Markdown, often ending with a newline or in \r\n lines)
+ * keep their total_lines, and no line keeps a stray \r.
+ */
+export function splitLines(text: string): string[] {
+  if (text === '') return [];
+  const lines = text.split(LINE_BREAK);
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
 }
 
 export async function listTags(ctx: DoctorContext, input: ListTagsInput = {}) {
