@@ -83,7 +83,10 @@ describe('REST API', () => {
   it('GET /list_doc_pages pages through 100 per page', async () => {
     const p1 = await get('/list_doc_pages');
     assert.equal(p1.body.doc_pages.length, 100);
-    assert.equal(p1.body.total_pages, 2);
+    // total_pages counts documents, as the Python service's did (a client pages up to ceil(total_pages / pages_per_page))
+    assert.equal(p1.body.total_pages, 123);
+    assert.equal(p1.body.total_docs, 123);
+    assert.equal(p1.body.listing_pages, 2);
     assert.equal(p1.body.current_page, 1);
     assert.equal(p1.body.pages_per_page, 100);
     for (const f of ['page_id', 'domain', 'tags', 'crawl_date', 'url']) assert.ok(f in p1.body.doc_pages[0]);

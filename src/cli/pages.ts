@@ -18,7 +18,7 @@ export function registerPages(program: Command): void {
           return println(o.tags ? `No pages with tags ${o.tags}: see doctor tags` : 'No pages yet: index some with doctor crawl <url> or doctor add <path>');
         }
         for (const p of res.doc_pages) println(`${p.page_id}  ${p.crawl_date.slice(0, 10)}  ${p.url}${p.tags.length ? `  [${p.tags.join(', ')}]` : ''}`);
-        println(`page ${res.current_page} of ${res.total_pages}`);
+        println(`page ${res.current_page} of ${res.listing_pages}`);
       });
     });
 

@@ -283,8 +283,9 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
         200: obj(
           {
             doc_pages: { type: 'array', items: obj({ page_id: str, domain: str, tags: strings, crawl_date: str, url: str, title: str }, 'A page.') },
-            total_pages: int,
+            total_pages: { type: 'integer', description: 'Pages matching (as the Python Doctor gave it; the same as total_docs).' },
             total_docs: int,
+            listing_pages: { type: 'integer', description: 'Listing pages of 100 (at least 1): page goes from 1 to this.' },
             current_page: int,
             pages_per_page: int,
           },

@@ -66,7 +66,7 @@ const getDocPageShape = described(inputs.getDocPageInput.shape, {
 });
 
 const listDocPagesShape = described(inputs.listDocPagesInput.shape, {
-  page: 'Which page of the listing, 1-based (default 1); each holds 100 entries and the answer gives total_pages.',
+  page: 'Which page of the listing, 1-based (default 1); each holds 100 entries and the answer gives listing_pages.',
   tags: TAGS_FILTER,
 });
 
@@ -207,7 +207,7 @@ export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpSe
   server.registerTool('list_doc_pages', {
     title: 'List indexed pages',
     description:
-      'List the indexed pages (page_id, url, title, domain, tags, crawl_date), 100 per listing page. `page` pages through (total_pages says how many); ' +
+      'List the indexed pages (page_id, url, title, domain, tags, crawl_date), 100 per listing page. `page` pages through (listing_pages says how many; total_docs counts the pages); ' +
       '`tags` keeps only pages with one of those tags. Use it to browse what is indexed; to find something, search_docs is better.',
     inputSchema: listDocPagesShape,
     annotations: { readOnlyHint: true, openWorldHint: false },

@@ -43,8 +43,11 @@ export async function listDocPages(ctx: DoctorContext, input: ListDocPagesInput 
   }));
   return {
     doc_pages,
-    total_pages: Math.max(1, Math.ceil(total / PAGES_PER_PAGE)),
+    // the number of pages matching, as the Python service gave it (its clients page through by it)
+    total_pages: total,
     total_docs: total,
+    // listing pages of PAGES_PER_PAGE (at least 1)
+    listing_pages: Math.max(1, Math.ceil(total / PAGES_PER_PAGE)),
     current_page: page,
     pages_per_page: PAGES_PER_PAGE,
   };
