@@ -76,6 +76,22 @@ describe('CLI without a server (opens the database itself)', () => {
   });
 });
 
+describe('doctor demo (the quickstart)', () => {
+  it('run twice, keeps one copy of the example site: each run serves it on a new port', async () => {
+    const dir = tempDir();
+    const first = await doctor(dir, 'demo');
+    assert.equal(first.code, 0, first.stderr);
+    const second = await doctor(dir, 'demo', '--query', 'retry with backoff');
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /\nRemoved the 8 pages of an earlier quickstart run \(served on another port\)\n/);
+    const pages = JSON.parse((await doctor(dir, 'pages', '--tags', 'kettle', '--json')).stdout) as { doc_pages: { url: string }[] };
+    assert.equal(pages.doc_pages.length, 8, pages.doc_pages.map((p) => p.url).join('\n'));
+    const titles = [...second.stdout.matchAll(/^\d\. (.+?)  \(/gm)].map((m) => m[1]);
+    assert.equal(titles.length, 3);
+    assert.equal(new Set(titles).size, 3, `one result per page of the site: ${titles.join(', ')}`);
+  });
+});
+
 describe('stopping a doctor crawl that runs the crawl itself (no server)', () => {
   let site: DocSite;
   before(async () => {

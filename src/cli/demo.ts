@@ -5,12 +5,27 @@
 import type { Command } from 'commander';
 import { appPath } from '../app-root.js';
 import { JobRunner } from '../ingest/job-runner.js';
+import type { Operations } from '../service/operations.js';
 import { withBackend } from './run-with-backend.js';
 import { oneLine, println } from './output.js';
 import { crawlProgress } from './progress.js';
 import { serveDirectory } from './static-site.js';
 
 const SITE = appPath('examples', 'site');
+const TAGS = ['kettle', 'example'];
+
+/** Pages of the example site stored by an earlier quickstart run (tagged as the demo tags them, served on another port of 127.0.0.1). */
+async function earlierRunPages(b: Operations, url: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let page = 1; ; page++) {
+    const r = await b.listDocPages({ page, tags: [TAGS[0]!] });
+    for (const p of r.doc_pages) {
+      if (TAGS.every((t) => p.tags.includes(t)) && p.url.startsWith('http://127.0.0.1:') && !p.url.startsWith(url)) ids.push(p.page_id);
+    }
+    if (page >= r.total_pages) return ids;
+  }
+}
+
 export function registerDemo(program: Command): void {
   program
     .command('demo')
@@ -27,7 +42,14 @@ export function registerDemo(program: Command): void {
               throw new Error(`a Doctor server is running on ${b.where}: stop it, or run the demo with another --data-dir.`);
             }
             println(`Serving the example documentation on ${url}`);
-            const { job_id } = await b.fetchUrl({ url: `${url}index.html`, tags: ['kettle', 'example'], max_pages: 50 });
+            // Each run serves the site on a new port, so its pages get new URLs: an earlier run's copy would
+            // show up beside this one in every search. Remove it (only the example site's pages, by its tags).
+            const earlier = await earlierRunPages(b, url);
+            if (earlier.length > 0) {
+              const d = await b.deleteDocs({ page_ids: earlier });
+              println(`Removed the ${d.deleted_pages} pages of an earlier quickstart run (served on another port)`);
+            }
+            const { job_id } = await b.fetchUrl({ url: `${url}index.html`, tags: TAGS, max_pages: 50 });
             const view = crawlProgress();
             const final = await runner!.waitFor(job_id).finally(() => view.stop());
             const p = await b.jobProgress({ job_id });
@@ -35,7 +57,7 @@ export function registerDemo(program: Command): void {
             view.stop();
             println(`Crawl ${final.status}: ${p.pages_crawled} pages stored in ${b.where}${final.error_message ? ` (${final.error_message})` : ''}`);
             println(`\nSearch: "${o.query}"\n`);
-            const res = await b.searchDocs({ query: o.query, tags: ['kettle'], max_results: 3 });
+            const res = await b.searchDocs({ query: o.query, tags: [TAGS[0]!], max_results: 3 });
             res.results.forEach((r, i) => {
               println(`${i + 1}. ${r.title}  (${r.url})  score ${r.score.toFixed(3)}`);
               println(`   ${oneLine(r.chunk_text, 200)}\n`);
