@@ -471,3 +471,29 @@ describe('doctor add: cancelled', () => {
     }
   });
 });
+
+describe('doctor add: progress', () => {
+  it('counts add up to the files done in every progress report (no file counted before it is done)', async () => {
+    const ctx = await makeContext({ runner: false });
+    try {
+      const dir = tempDir();
+      for (let i = 0; i < 60; i++) writeFileSync(join(dir, `p${i}.md`), `# Page ${i}\n\n${'Text of a page about widgets. '.repeat(1 + (i % 7) * 40)}\n`);
+      for (let i = 0; i < 10; i++) writeFileSync(join(dir, `e${i}.md`), '\n'); // no text: skipped while being indexed
+      writeFileSync(join(dir, 'image.png'), PNG); // skipped by the walk, before the count starts
+      const bad: string[] = [];
+      const check = (p: { step: string; done: number; added: number; updated: number; unchanged: number; skipped: number }) => {
+        if (!p.step.startsWith('indexing')) return;
+        const counted = p.added + p.updated + p.unchanged + p.skipped - 1;
+        if (counted !== p.done) bad.push(`${p.done} done, ${counted} counted (${JSON.stringify(p)})`);
+      };
+      const first = await addLocal(ctx, { path: dir }, { onProgress: check });
+      assert.equal(first.added, 60);
+      for (let i = 0; i < 60; i += 2) writeFileSync(join(dir, `p${i}.md`), `# Page ${i}\n\nChanged text.\n`);
+      const second = await addLocal(ctx, { path: dir }, { onProgress: check });
+      assert.equal(second.updated, 30);
+      assert.deepEqual(bad, []);
+    } finally {
+      await ctx.close();
+    }
+  });
+});

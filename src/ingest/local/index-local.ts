@@ -162,7 +162,7 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
   let done = 0;
   const step = `indexing ${kind === 'archive' ? basename(opts.path) : kind === 'file' ? basename(opts.path) : 'files'}`;
   report(step, 0, total);
-  const one = async (file: LocalFile): Promise<void> => {
+  const one = async (file: LocalFile): Promise<'added' | 'updated' | 'unchanged' | 'skipped'> => {
     const url = urls.get(file.rel)!;
     const format = formatOf(file.rel) as LocalFormat;
     const isRoot = file === rootFile;
@@ -184,13 +184,11 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
     } catch (e) {
       if (!(e instanceof UnreadableFile)) log.warn({ file: file.rel, err: (e as Error).message }, 'could not read a local file');
       skipped.add(file.rel, (e as Error).message);
-      counts.skipped++;
-      return;
+      return 'skipped';
     }
     if (!page.markdown.trim()) {
       skipped.add(file.rel, 'no text content');
-      counts.skipped++;
-      return;
+      return 'skipped';
     }
     if (
       existing &&
@@ -200,8 +198,7 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
       (elsewhere || existing.root_page_id === rootId) &&
       opts.tags.every((t) => existing!.tags.includes(t))
     ) {
-      counts.unchanged++;
-      return;
+      return 'unchanged';
     }
     let embedFailed = false;
     try {
@@ -231,20 +228,22 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
       const reason = (e as Error).message;
       log.warn({ file: file.rel, err: reason }, 'could not embed a local file; skipped');
       skipped.add(file.rel, `could not be embedded (${reason})`);
-      counts.skipped++;
-      return;
+      return 'skipped';
     }
-    if (existing) counts.updated++;
-    else counts.added++;
+    return existing ? 'updated' : 'added';
   };
   const run = async (file: LocalFile) => {
     signal.throwIfAborted();
+    let outcome;
     try {
-      await one(file);
+      outcome = await one(file);
     } catch (e) {
       if (!signal.aborted) halt.abort(e);
       throw signal.reason;
     }
+    // counted with `done` in one step: counted inside one(), a file of another lane finishing in between
+    // showed in the counts before it showed in `done` (411/1027 files, 412 added)
+    counts[outcome]++;
     report(step, ++done, total);
   };
   // The root page first (the others name it as their root and parent), then the rest a few at a time, so
