@@ -89,6 +89,11 @@ describe('doctor demo (the quickstart)', () => {
     const titles = [...second.stdout.matchAll(/^\d\. (.+?)  \(/gm)].map((m) => m[1]);
     assert.equal(titles.length, 3);
     assert.equal(new Set(titles).size, 3, `one result per page of the site: ${titles.join(', ')}`);
+    // hybrid scores of the offline embedder are 1/61, 1/62, ...: shown to 3 decimals they all read 0.016
+    const scores = (out: string) => [...out.matchAll(/score (\d[\d.e+-]*)/g)].map((m) => m[1]);
+    assert.equal(new Set(scores(second.stdout)).size, 3, scores(second.stdout).join(', '));
+    const search = await doctor(dir, 'search', 'retries backoff jitter', '--tags', 'kettle', '--max-results', '3');
+    assert.equal(new Set(scores(search.stdout)).size, 3, search.stdout);
   });
 });
 

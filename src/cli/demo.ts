@@ -59,7 +59,7 @@ export function registerDemo(program: Command): void {
             println(`\nSearch: "${o.query}"\n`);
             const res = await b.searchDocs({ query: o.query, tags: [TAGS[0]!], max_results: 3 });
             res.results.forEach((r, i) => {
-              println(`${i + 1}. ${r.title}  (${r.url})  score ${r.score.toFixed(3)}`);
+              println(`${i + 1}. ${r.title}  (${r.url})  score ${r.score.toPrecision(3)}`);
               println(`   ${oneLine(r.chunk_text, 200)}\n`);
             });
             println('Next: `npx doctor serve` for the REST API (/docs) and MCP (/mcp); `npx doctor crawl <url>` for real sites.');

@@ -31,7 +31,7 @@ export function registerSearch(program: Command): void {
           return println(`No results for "${oneLine(query, 80)}"${o.mode === 'keyword' ? ' (keyword mode finds pages holding these words: try other words, or --mode hybrid)' : ''}`);
         }
         res.results.forEach((r, i) => {
-          println(`${i + 1}. ${r.title || r.url}  (score ${r.score.toFixed(3)})`);
+          println(`${i + 1}. ${r.title || r.url}  (score ${r.score.toPrecision(3)})`);
           println(`   ${r.url}${r.heading_path ? `  > ${r.heading_path}` : ''}`);
           println(`   page ${r.page_id}${r.tags.length ? `  tags: ${r.tags.join(', ')}` : ''}`);
           println(o.full ? r.chunk_text : `   ${oneLine(r.chunk_text, 240)}`);
