@@ -428,6 +428,10 @@ describe('MCP over stdio (doctor mcp)', () => {
     await client.connect(transport);
     try {
       await exercise(client);
+      // no server here: the agent's `doctor mcp` itself needs --allow-local, not a server it does not use
+      const refused = (await client.callTool({ name: 'add_local', arguments: { path: dir } })) as { isError?: boolean; content: { text: string }[] };
+      assert.equal(refused.isError, true);
+      assert.match(refused.content[0]!.text, /`doctor mcp --allow-local <dir>`/);
     } finally {
       await client.close();
     }

@@ -100,8 +100,9 @@ function unreadable(path: string, what: string): ForbiddenError {
 async function checkAllowedLocal(path: string, allowed: readonly string[]): Promise<void> {
   if (allowed.length === 0) {
     throw new ForbiddenError(
-      'this Doctor server does not index local paths for REST or MCP callers: start it with --allow-local <dir> (or DOCTOR_ALLOW_LOCAL) ' +
-        'to allow the directories below which they may, or run `doctor add` on the server machine.',
+      'this Doctor process does not index local paths for REST or MCP callers: start it with --allow-local <dir> (or DOCTOR_ALLOW_LOCAL) ' +
+        'to allow the directories below which they may (`doctor serve --allow-local <dir>`, or, when no server runs, `doctor mcp --allow-local <dir>` ' +
+        "in the agent's MCP configuration), or run `doctor add` on the machine that holds the database.",
     );
   }
   for (const dir of allowed) {
