@@ -497,3 +497,31 @@ describe('doctor add: progress', () => {
     }
   });
 });
+
+describe('doctor add: the root page', () => {
+  it('is the next file when the chosen one gives no page (binary, no text), so the site has its root', async () => {
+    const ctx = await makeContext({ runner: false });
+    try {
+      const dir = tempDir();
+      writeFileSync(join(dir, 'index.md'), Buffer.concat([Buffer.from('# Index\n'), Buffer.alloc(64), PNG])); // the preferred name, but binary
+      writeFileSync(join(dir, 'guide.md'), '# Guide\n\nThe gadget guide.\n');
+      writeFileSync(join(dir, 'notes.md'), '# Notes\n\nMore about gadgets.\n');
+      const file = join(tempDir(), 'docs.zip');
+      writeFileSync(file, makeZip([{ name: 'a-empty.md', data: '\n' }, { name: 'b.md', data: '# B\n\nbee text\n' }, { name: 'c.md', data: '# C\n\nsea text\n' }]));
+      for (const path of [dir, file]) {
+        const summary = await addLocal(ctx, { path });
+        assert.equal(summary.added, 2, path);
+        const site = (await siteOverview(ctx, {})).sites.find((x) => x.root_page_id === summary.root_page_id);
+        assert.ok(site, path);
+        assert.equal(site.root_present, true, `${path}: the root page ${summary.root_page_id} is stored`);
+        assert.equal(site.pages, 2);
+        // run again: the same root, nothing changes
+        const again = await addLocal(ctx, { path });
+        assert.equal(again.root_page_id, summary.root_page_id);
+        assert.equal(again.unchanged, 2, path);
+      }
+    } finally {
+      await ctx.close();
+    }
+  });
+});

@@ -245,11 +245,25 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
     // showed in the counts before it showed in `done` (411/1027 files, 412 added)
     counts[outcome]++;
     report(step, ++done, total);
+    return outcome;
   };
   // The root page first (the others name it as their root and parent), then the rest a few at a time, so
-  // that embedding one file overlaps with reading the next and commits are grouped.
-  if (rootFile) await run(rootFile);
-  const rest = files.filter((f) => f !== rootFile);
+  // that embedding one file overlaps with reading the next and commits are grouped. A root file that gives
+  // no page (binary, no text, unreadable) hands its part to the next file: else no page had the source's
+  // root id (its site showed as "root page deleted", and the summary named a page that did not exist). A
+  // root page stored by an earlier run is kept when its file cannot be read this time, so it stays the root.
+  const tried = new Set<LocalFile>();
+  let cursor = 0;
+  while (rootFile) {
+    tried.add(rootFile);
+    if ((await run(rootFile)) !== 'skipped' || currentRoot) break;
+    rootFile = undefined;
+    while (!rootFile && cursor < files.length) {
+      const f = files[cursor++]!;
+      if (!tried.has(f) && !(await heldElsewhere(f))) rootFile = f;
+    }
+  }
+  const rest = files.filter((f) => !tried.has(f));
   let next = 0;
   const lane = async () => {
     while (next < rest.length) await run(rest[next++]!);
