@@ -259,6 +259,9 @@ describe('doctor add: archives', () => {
     const urls = (await urlsOf(ctx)).filter((u) => u.startsWith(base)).map((u) => u.slice(base.length));
     assert.deepEqual(urls, ['guide/api.html', 'guide/setup.mdx', 'index.md', 'legacy.txt', 'manual.adoc', 'manual.pdf', 'notes.rst', 'readme.txt']);
     assert.equal(s.kind, 'archive');
+    // the archive wraps its files in tree/: the root page is tree/index.md, as index.md is the directory's
+    const root = (await listDocPages(ctx, { tags: ['tarball'] })).doc_pages.find((p) => p.page_id === s.root_page_id);
+    assert.equal(root?.url, `${base}index.md`);
     const reasons = new Map(s.skipped_files.map((k) => [k.path, k.reason]));
     assert.equal(reasons.get('tree/linked.md'), 'link in the archive (not followed)');
     assert.equal(reasons.get('tree/secret.md'), 'ignored by .gitignore');

@@ -133,10 +133,13 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
   const wanted = new Set(urls.values());
   const currentRoot = [...stored.values()].find((p) => p.id === rootId && wanted.has(p.url));
   let rootFile: LocalFile | undefined = currentRoot && files.find((f) => urls.get(f.rel) === currentRoot.url);
-  for (const candidate of [
-    ...ROOT_NAMES.map((n) => files.find((f) => !f.rel.includes('/') && f.rel.toLowerCase() === n)),
-    files[0],
-  ]) {
+  // "at the top": of the tree, or of the one directory every file is in (an archive usually wraps its
+  // files in one, libfoo-2.1/index.html: its first file, whatever it was, was the root)
+  const first = files[0]?.rel.split('/')[0];
+  const top = first !== undefined && files.every((f) => f.rel.startsWith(`${first}/`)) ? `${first}/` : '';
+  const atTop = (f: LocalFile, name: string) =>
+    f.rel.startsWith(top) && !f.rel.slice(top.length).includes('/') && f.rel.slice(top.length).toLowerCase() === name;
+  for (const candidate of [...ROOT_NAMES.map((n) => files.find((f) => atTop(f, n))), files[0]]) {
     if (rootFile) break;
     if (candidate && !(await heldElsewhere(candidate))) rootFile = candidate;
   }
