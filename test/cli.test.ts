@@ -171,6 +171,13 @@ describe('CLI with a running server (talks to it over HTTP)', () => {
     assert.ok(!/lock/i.test(crawl.stderr + search.stderr + noWait.stderr));
   });
 
+  it('a second doctor serve on the same data directory says a server already serves it (not that it does not answer)', async () => {
+    const second = await doctor(dir, 'serve', '--port', '0');
+    assert.notEqual(second.code, 0);
+    assert.match(second.stderr, /^doctor: a Doctor server already serves this database \(.+\) at http:\/\/127\.0\.0\.1:\d+ \(process \d+\): use it/);
+    assert.ok(!/does not answer/.test(second.stderr), second.stderr);
+  });
+
   it('the server removes its address file when it stops', async () => {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));

@@ -1,5 +1,6 @@
 /** `doctor serve` */
 import type { Command } from 'commander';
+import { readServerInfo } from '../app/server-info.js';
 import { startServer } from '../server/serve.js';
 import { configFrom } from './global.js';
 import { intOption } from './output.js';
@@ -23,6 +24,15 @@ export function registerServe(program: Command): void {
         { redisUrl: '--redis' },
         'info',
       );
+      // A server already serving this database holds its lock: say so, instead of the lock message meant for
+      // a server that does not answer (this one does, and every command can use it).
+      const running = await readServerInfo(config).catch(() => undefined);
+      if (running) {
+        throw new Error(
+          `a Doctor server already serves this database (${running.dbPath}) at ${running.url} (process ${running.pid}): use it ` +
+            `(every doctor command and doctor mcp go through it), or stop it (Ctrl-C in its terminal, or kill ${running.pid}) and start this one again.`,
+        );
+      }
       const server = await startServer(config);
       process.stderr.write(`Doctor is serving on ${server.url}: web interface at /, REST, /docs, /mcp. Ctrl-C to stop.\n`);
       await new Promise<void>((resolve) => {
