@@ -62,6 +62,18 @@ describe('CLI without a server (opens the database itself)', () => {
     assert.match((await doctor(dir, 'search', 'renderDashboard')).stdout, /^No results: nothing is indexed yet\. Index documentation with doctor crawl <url> or doctor add <path>/);
   });
 
+  it('jobs and job say that a pending or running job is not running when no server runs it', async () => {
+    const queued = await doctor(dir, 'crawl', `${site.url}/docs/index.html`, '--max-pages', '2', '--allow-hosts', '127.0.0.1', '--no-wait');
+    const id = queued.stdout.trim();
+    assert.match(id, /^[0-9a-f-]{36}$/, queued.stderr);
+    const note = /pending .*\[not running: no server runs it; it goes on when doctor serve starts, or doctor cancel <job_id>\]\n/;
+    assert.match((await doctor(dir, 'jobs')).stdout, new RegExp(`${id}\\s+${note.source}`));
+    assert.match((await doctor(dir, 'job', id)).stdout, note);
+    assert.match((await doctor(dir, 'cancel', id)).stdout, /cancelled/);
+    const after = (await doctor(dir, 'jobs')).stdout;
+    assert.ok(!after.includes('not running'), after);
+  });
+
   it('errors are one readable line and a non-zero exit', async () => {
     const r = await doctor(dir, 'page', 'nope');
     assert.notEqual(r.code, 0);

@@ -1,5 +1,6 @@
 /** `doctor jobs`, `doctor job <id>`, `doctor cancel <id>` */
 import type { Command } from 'commander';
+import type { Backend } from '../app/backend.js';
 import type { JobProgress } from '../service/index.js';
 import { withBackend } from './run-with-backend.js';
 import { intOption, printJson, println } from './output.js';
@@ -8,6 +9,13 @@ export function describeJob(j: JobProgress): string {
   const err = j.error_message ? `  (${j.error_message})` : '';
   return `${j.job_id}  ${j.status.padEnd(9)} ${String(j.pages_crawled).padStart(4)}/${j.max_pages} pages  ${j.progress_percent}%  ${j.url}${err}`;
 }
+
+/**
+ * Without a server nothing runs a job that is still pending or running in the database (a server stopped
+ * mid-crawl, `doctor crawl --no-wait`): listed bare, it looked as if it were crawling.
+ */
+const NOT_RUNNING = '  [not running: no server runs it; it goes on when doctor serve starts, or doctor cancel <job_id>]';
+const describeHere = (b: Backend, j: JobProgress) => describeJob(j) + (b.kind === 'local' && !j.completed ? NOT_RUNNING : '');
 
 export function registerJobs(program: Command): void {
   program
@@ -20,7 +28,7 @@ export function registerJobs(program: Command): void {
         const res = await b.listJobs({ limit: o.limit });
         if (o.json) return printJson(res);
         if (res.jobs.length === 0) println('No jobs yet: start one with doctor crawl <url>');
-        for (const j of res.jobs) println(describeJob(j));
+        for (const j of res.jobs) println(describeHere(b, j));
       });
     });
 
@@ -33,7 +41,7 @@ export function registerJobs(program: Command): void {
       await withBackend(cmd, async (b) => {
         const res = await b.jobProgress({ job_id: jobId });
         if (o.json) return printJson(res);
-        println(describeJob(res));
+        println(describeHere(b, res));
         for (const s of res.skipped.slice(0, 20)) println(`  skipped ${s.url}: ${s.reason}`);
       });
     });
