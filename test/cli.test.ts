@@ -146,6 +146,26 @@ describe('stopping a doctor crawl that runs the crawl itself (no server)', () =>
   }
 });
 
+describe('a doctor crawl without a server, with an unfinished job of an earlier run in the database', () => {
+  let site: DocSite;
+  before(async () => {
+    site = await startDocSite({ delayMs: 400 });
+  });
+  after(() => site.close());
+
+  it('ends without an error about that job (its runner picks it up, and stops it before the database closes)', async () => {
+    const dir = tempDir();
+    const queued = await doctor(dir, 'crawl', `${site.url}/docs/index.html`, '--max-pages', '20', '--allow-hosts', '127.0.0.1', '--no-wait');
+    const earlier = queued.stdout.trim();
+    assert.match(earlier, /^[0-9a-f-]{36}$/, queued.stderr);
+    const crawl = await doctor(dir, 'crawl', `${site.url}/docs/guide/config.html`, '--max-pages', '1', '--allow-hosts', '127.0.0.1');
+    assert.equal(crawl.code, 0, crawl.stderr);
+    assert.ok(!/could not be run|database is closed/i.test(crawl.stderr), crawl.stderr);
+    // left for the next runner, not failed
+    assert.match((await doctor(dir, 'job', earlier)).stdout, new RegExp(`^${earlier}\\s+(running|pending)\\b`));
+  });
+});
+
 describe('CLI with a running server (talks to it over HTTP)', () => {
   let site: DocSite;
   const dir = tempDir();

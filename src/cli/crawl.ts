@@ -61,36 +61,9 @@ export function registerCrawl(program: Command): void {
       let runner: JobRunner | undefined;
       await withBackend(
         cmd,
-        async (b) => {
-          const hint = b.kind === 'remote' && o.allowHosts ? allowHostsNotForwarded(b.where, o.allowHosts) : undefined;
-          const { job_id } = await b.fetchUrl({
-            url,
-            tags: csv(o.tags),
-            max_pages: o.maxPages,
-            max_depth: o.maxDepth,
-            scope: o.scope,
-            include: o.include,
-            exclude: o.exclude,
-            render: o.render,
-            respect_robots: o.robots,
-          }).catch((e: Error) => {
-            throw hint && GUARD_REFUSAL.test(e.message) ? new Error(`${e.message}\n${hint}`) : e;
-          });
-          if (!o.wait) {
-            println(job_id);
-            if (b.kind === 'local') {
-              process.stderr.write('No server is running: the job is queued and runs when `doctor serve` starts.\n');
-            }
-            return;
-          }
-          process.stderr.write(`job ${job_id} (${b.kind === 'remote' ? `on ${b.where}` : 'in this process'})\n`);
-          const final = await follow(b, job_id);
-          if (o.json) printJson(final);
-          else println(describeJob(final));
-          const refused = [final.error_message ?? '', ...final.skipped.map((s) => s.reason)].some((r) => GUARD_REFUSAL.test(r));
-          if (hint && refused) process.stderr.write(`${hint}\n`);
-          if (final.status !== 'completed') process.exitCode = 1;
-        },
+        // the runner stops before the database closes: it may also have picked up an unfinished job of an
+        // earlier run, which would otherwise fail as the database closed under it ("The database is closed.")
+        async (b) => crawlWith(b).finally(() => runner?.stop()),
         {
           overrides: { allowHosts: o.allowHosts },
           prepareLocal: async (ctx) => {
@@ -108,6 +81,37 @@ export function registerCrawl(program: Command): void {
           },
         },
       ).finally(() => runner?.stop());
+
+      async function crawlWith(b: Backend): Promise<void> {
+        const hint = b.kind === 'remote' && o.allowHosts ? allowHostsNotForwarded(b.where, o.allowHosts) : undefined;
+        const { job_id } = await b.fetchUrl({
+          url,
+          tags: csv(o.tags),
+          max_pages: o.maxPages,
+          max_depth: o.maxDepth,
+          scope: o.scope,
+          include: o.include,
+          exclude: o.exclude,
+          render: o.render,
+          respect_robots: o.robots,
+        }).catch((e: Error) => {
+          throw hint && GUARD_REFUSAL.test(e.message) ? new Error(`${e.message}\n${hint}`) : e;
+        });
+        if (!o.wait) {
+          println(job_id);
+          if (b.kind === 'local') {
+            process.stderr.write('No server is running: the job is queued and runs when `doctor serve` starts.\n');
+          }
+          return;
+        }
+        process.stderr.write(`job ${job_id} (${b.kind === 'remote' ? `on ${b.where}` : 'in this process'})\n`);
+        const final = await follow(b, job_id);
+        if (o.json) printJson(final);
+        else println(describeJob(final));
+        const refused = [final.error_message ?? '', ...final.skipped.map((s) => s.reason)].some((r) => GUARD_REFUSAL.test(r));
+        if (hint && refused) process.stderr.write(`${hint}\n`);
+        if (final.status !== 'completed') process.exitCode = 1;
+      }
     });
 }
 
