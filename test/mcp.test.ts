@@ -415,6 +415,14 @@ describe('MCP over stdio (doctor mcp)', () => {
     return dir;
   };
   const childEnv = { ...process.env, DOCTOR_LOG_LEVEL: 'warn', DOCTOR_ALLOW_HOSTS: '127.0.0.1' } as Record<string, string>;
+  /** `doctor mcp` on a data directory, its output collected as it comes. */
+  const startMcp = (dir: string) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', dir, 'mcp'], { env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out = { stdout: '', stderr: '' };
+    child.stdout.on('data', (d) => (out.stdout += d));
+    child.stderr.on('data', (d) => (out.stderr += d));
+    return { child, out, exited: once(child, 'exit') };
+  };
 
   it('serves the tools from the database when no server runs', async () => {
     const dir = await seeded();
@@ -437,14 +445,32 @@ describe('MCP over stdio (doctor mcp)', () => {
     }
   });
 
+  it('a crawl the agent started is stopped before the database closes when stdin ends (no "database is closed" error)', async () => {
+    const dir = await seeded();
+    const slow = await startDocSite({ delayMs: 400 });
+    try {
+      const { child, out, exited } = startMcp(dir);
+      const send = (m: object) => child.stdin.write(JSON.stringify(m) + '\n');
+      send(INITIALIZE);
+      send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'fetch_url', arguments: { url: `${slow.url}/docs/index.html`, max_pages: 20 } } });
+      for (let i = 0; i < 300 && !out.stdout.includes('"id":2'); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.match(out.stdout, /job_id/, out.stderr);
+      await new Promise((r) => setTimeout(r, 1000)); // the crawl is under way
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const [code] = await exited;
+      clearTimeout(timer);
+      assert.equal(code, 0, out.stderr);
+      assert.ok(!/could not be run|database is closed/i.test(out.stderr), out.stderr);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('answers every request it received before stdin ended, then exits', async () => {
     const dir = await seeded();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', dir, 'mcp'], { env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = once(child, 'exit');
+    const { child, out, exited } = startMcp(dir);
     const call = (id: number, name: string, args: object) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
     // as `printf '...' | doctor mcp` sends them: all at once, then end of input
     child.stdin.end(
@@ -462,9 +488,9 @@ describe('MCP over stdio (doctor mcp)', () => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     const [code] = await exited;
     clearTimeout(timer);
-    assert.equal(code, 0, stderr);
-    const answers = new Map(stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).map((m) => [m.id, m]));
-    assert.deepEqual([...answers.keys()].sort(), [1, 2, 3, 4, 5], `every request answered; stdout: ${stdout.slice(0, 500)}`);
+    assert.equal(code, 0, out.stderr);
+    const answers = new Map(out.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).map((m) => [m.id, m]));
+    assert.deepEqual([...answers.keys()].sort(), [1, 2, 3, 4, 5], `every request answered; stdout: ${out.stdout.slice(0, 500)}`);
     assert.equal(JSON.parse(answers.get(2)!.result.content[0].text).results[0].page_id, 'retry');
     assert.deepEqual(JSON.parse(answers.get(3)!.result.content[0].text).tags, ['kettle']);
     assert.match(answers.get(4)!.result.content[0].text, /pip install kettle/);
