@@ -22,7 +22,7 @@ async function earlierRunPages(b: Operations, url: string): Promise<string[]> {
     for (const p of r.doc_pages) {
       if (TAGS.every((t) => p.tags.includes(t)) && p.url.startsWith('http://127.0.0.1:') && !p.url.startsWith(url)) ids.push(p.page_id);
     }
-    if (page >= r.total_pages) return ids;
+    if (page >= r.listing_pages) return ids;
   }
 }
 
