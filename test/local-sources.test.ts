@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
@@ -522,6 +522,43 @@ describe('doctor add: the root page', () => {
         const again = await addLocal(ctx, { path });
         assert.equal(again.root_page_id, summary.root_page_id);
         assert.equal(again.unchanged, 2, path);
+      }
+    } finally {
+      await ctx.close();
+    }
+  });
+});
+
+describe('doctor add: a Sphinx HTML build', () => {
+  it('leaves out _sources/ (the pages again, as reStructuredText) of a build, in a directory and in an archive; a _sources elsewhere is indexed', async () => {
+    const ctx = await makeContext({ runner: false });
+    try {
+      const build = tempDir();
+      mkdirSync(join(build, 'library', '_sources'), { recursive: true });
+      mkdirSync(join(build, '_sources', 'library'), { recursive: true });
+      writeFileSync(join(build, 'searchindex.js'), 'Search.setIndex({})');
+      writeFileSync(join(build, 'index.html'), '<html><head><title>Gadget docs</title></head><body><main><h1>Gadget docs</h1><p>About gadgets.</p></main></body></html>');
+      writeFileSync(join(build, '_sources', 'index.rst.txt'), 'Gadget docs\n===========\n\nAbout gadgets.\n');
+      writeFileSync(join(build, '_sources', 'library', 'io.rst.txt'), 'io\n==\n\nReading gadgets.\n');
+      // not a build's: library/ holds no searchindex.js
+      writeFileSync(join(build, 'library', '_sources', 'notes.txt'), 'Notes kept under a folder named _sources.\n');
+      const dirRun = await addLocal(ctx, { path: build });
+      assert.equal(dirRun.added, 2, JSON.stringify(dirRun.skipped_files));
+      const reason = 'the page sources of a Sphinx build (its HTML pages are indexed)';
+      assert.equal(new Map(dirRun.skipped_files.map((s) => [s.path, s.reason])).get('_sources/'), `${reason} (directory)`);
+      const urls = (await listDocPages(ctx, {})).doc_pages.map((p) => p.url).sort();
+      assert.ok(urls.some((u) => u.endsWith('/index.html')) && urls.some((u) => u.endsWith('/library/_sources/notes.txt')), urls.join(' '));
+
+      // the same build in a .tar.gz, wrapped in one folder as releases are
+      const archive = join(tempDir(), 'gadget-docs.tar.gz');
+      execFileSync('tar', ['czf', archive, '-C', dirname(build), basename(build)]);
+      const fresh = await makeContext({ runner: false });
+      try {
+        const tarRun = await addLocal(fresh, { path: archive });
+        assert.equal(tarRun.added, 2, JSON.stringify(tarRun.skipped_files));
+        assert.equal(tarRun.skipped_by_reason['the page sources of a Sphinx build'], 2, JSON.stringify(tarRun.skipped_by_reason));
+      } finally {
+        await fresh.close();
       }
     } finally {
       await ctx.close();

@@ -68,10 +68,14 @@ export async function readArchive(file: string, excludes: readonly string[], lim
   let listed = 0;
   const tooBig = (what: string, n: number) =>
     new ValidationError(`${file} ${what} more than ${mib(n)}: unpack it yourself and add the directory, or add a smaller archive.`);
+  const rules = new IgnoreRules(excludes);
+  const dirOf = (rel: string) => (posix.dirname(rel) === '.' ? '' : posix.dirname(rel));
   const collector: Collector = {
     want(rel, size) {
       signal?.throwIfAborted();
       if (++listed > limits.maxEntries) throw new ValidationError(`${file} lists more than ${limits.maxEntries.toLocaleString('en-US')} entries: unpack it and add the directory.`);
+      // every name listed, also those not read (a Sphinx build's searchindex.js marks its _sources/ as left out)
+      rules.sawFile(dirOf(rel), posix.basename(rel));
       const isGitignore = posix.basename(rel) === '.gitignore';
       if (!isGitignore) {
         const unsupported = limits.unsupported(rel);
@@ -98,9 +102,8 @@ export async function readArchive(file: string, excludes: readonly string[], lim
   }
 
   // The .gitignore files first (each applies below its own directory), then every file through the rules.
-  const rules = new IgnoreRules(excludes);
   for (const e of entries) {
-    if (posix.basename(e.rel) === '.gitignore' && e.data) rules.addGitignore(posix.dirname(e.rel) === '.' ? '' : posix.dirname(e.rel), e.data.toString('utf8'));
+    if (posix.basename(e.rel) === '.gitignore' && e.data) rules.addGitignore(dirOf(e.rel), e.data.toString('utf8'));
   }
   const files: LocalFile[] = [];
   const seen = new Set<string>();

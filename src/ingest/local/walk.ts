@@ -33,6 +33,7 @@ export async function walkDirectory(root: string, excludes: readonly string[], l
       skipped.add(`${dir.rel}/`, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       continue;
     }
+    for (const entry of entries) rules.sawFile(dir.rel, entry.name);
     for (const entry of entries) {
       const rel = dir.rel ? `${dir.rel}/${entry.name}` : entry.name;
       let path = join(dir.real, entry.name);
