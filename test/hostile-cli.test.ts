@@ -297,10 +297,12 @@ describe('a service message names what the user can run in the interface they us
 describe('environment variables that are not settings', () => {
   it('a misspelt DOCTOR_* variable (or DOCTOR_DATA_DIR for DATA_DIR) gets a warning naming the one meant; the command still runs', async () => {
     const dir = tempDir();
-    const r = await doctor(dir, ['pages'], { DOCTOR_DATA_DIR: '/elsewhere', DOCTOR_EMBEDING_MODEL: 'm', DOCTOR_SOMETHING: '1', DOCTOR_WITH_CHROMIUM: 'false' });
+    const r = await doctor(dir, ['pages'], { DOCTOR_DATA_DIR: '/elsewhere', DOCTOR_EMBEDING_MODEL: 'm', DOCTOR_WORKRES: '2', DOCTOR_SOMETHING: '1', DOCTOR_WITH_CHROMIUM: 'false' });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^doctor: warning: DOCTOR_DATA_DIR is not a Doctor setting and is ignored: did you mean DATA_DIR\?$/m);
     assert.match(r.stderr, /^doctor: warning: DOCTOR_EMBEDING_MODEL is not a Doctor setting and is ignored: did you mean DOCTOR_EMBEDDING_MODEL\?$/m);
+    // two letters swapped, as typists do
+    assert.match(r.stderr, /^doctor: warning: DOCTOR_WORKRES is not a Doctor setting and is ignored: did you mean DOCTOR_WORKERS\?$/m);
     assert.match(r.stderr, /^doctor: warning: DOCTOR_SOMETHING is not a Doctor setting and is ignored \(see the README for the settings\)$/m);
     assert.doesNotMatch(r.stderr, /DOCTOR_WITH_CHROMIUM/, 'compose.yaml\'s build switch is not a misspelling');
     const clean = await doctor(dir, ['pages'], { DOCTOR_EMBEDDING_MODEL: '' });
