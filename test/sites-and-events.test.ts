@@ -91,6 +91,14 @@ describe('sites, re-crawls and live job events', () => {
     await assert.rejects(recrawlSite(ctx, { root_page_id: 'nope' }), /no site with root page "nope"/);
   });
 
+  it('the job screen of a finished crawl that skipped nothing says "None.", not "None so far."', async () => {
+    const job = await ctx.store.jobs.create({ job_id: '00000000-0000-4000-8000-00000000f00d', start_url: `${site.url}/docs/none.html`, max_pages: 5, max_depth: 1, tags: [], options: {} });
+    await ctx.store.jobs.update(job.job_id, { status: 'completed', pages_crawled: 1 });
+    const page = await (await fetch(`${base}/ui/jobs/${job.job_id}`)).text();
+    assert.match(page, /data-when-empty="skipped">None\.<\/p>/);
+    assert.doesNotMatch(page, /None so far/);
+  });
+
   it('says how to crawl a site again when the settings of its crawl are refused now', async () => {
     const root = (await siteOverview(ctx)).sites[0]!.root_page_id;
     const jobId = (await ctx.store.pages.get(root))!.job_id!;

@@ -91,6 +91,7 @@ describe('web interface in Chromium', () => {
     assert.ok(seen.stored.length >= 3, `pages stored moved on screen while crawling: ${seen.stored.join(' -> ')}`);
     assert.equal(seen.stored.at(-1), String(job!.pages_crawled));
     assert.ok(seen.rate.some((r) => /pages\/s/.test(r)), `a rate was shown: ${seen.rate.join(' | ')}`);
+    assert.equal(seen.rate.at(-1), '–', 'a finished job shows no rate, as it shows no time left (it was blank)');
     assert.equal(await page.locator('progress').evaluate((p: HTMLProgressElement) => p.value === p.max), true);
     // Skipped URLs with their reasons.
     const skipped = await page.locator('[data-skipped]').innerText();

@@ -61,7 +61,7 @@ ${bar(p)}
 <h2>Skipped URLs</h2>
 <div class="table-wrap"><table class="skipped"><thead><tr><th>URL</th><th>Reason</th></tr></thead>
 <tbody data-skipped>${p.skipped.map((s) => html`<tr><td class="url">${s.url}</td><td>${s.reason}</td></tr>`)}</tbody></table></div>
-<p class="meta" data-when-empty="skipped"${p.skipped.length ? html` hidden` : ''}>None so far.</p>
+<p class="meta" data-when-empty="skipped"${p.skipped.length ? html` hidden` : ''}>${p.completed ? 'None.' : 'None so far.'}</p>
 </section>`;
   return { nav: 'jobs', title: `Crawl of ${p.url}`, body };
 }

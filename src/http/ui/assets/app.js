@@ -361,7 +361,7 @@ function showProgress(/** @type {any} */ e) {
     pages_crawled: String(e.pages_crawled),
     pages_discovered: String(e.pages_discovered),
     pages_skipped: String(e.pages_skipped),
-    rate: e.completed ? '' : rate,
+    rate: e.completed ? '–' : rate,
     eta: e.completed || e.eta_seconds === null ? '–' : duration(e.eta_seconds),
     error_message: e.error_message ?? '',
   };
@@ -395,7 +395,10 @@ function showProgress(/** @type {any} */ e) {
       );
     }
     const none = root.querySelector('[data-when-empty="skipped"]');
-    if (none instanceof HTMLElement) none.hidden = e.skipped.length > 0;
+    if (none instanceof HTMLElement) {
+      none.hidden = e.skipped.length > 0;
+      none.textContent = e.completed ? 'None.' : 'None so far.';
+    }
   }
 }
 
