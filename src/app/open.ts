@@ -79,6 +79,9 @@ export async function openApp(config: DoctorConfig, opts: OpenAppOptions = {}): 
     embedder,
     log,
     close: async () => {
+      // Jobs first: a crawl still running (one this command started, or an unfinished one of an earlier run it
+      // picked up) would otherwise fail as the database closed under it ("The database is closed.").
+      await ctx.jobs?.stop?.();
       unrecord();
       await store.close();
       // The embedder this opened (a re-embedding may have switched ctx.embedder to one its caller owns).

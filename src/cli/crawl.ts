@@ -61,9 +61,7 @@ export function registerCrawl(program: Command): void {
       let runner: JobRunner | undefined;
       await withBackend(
         cmd,
-        // the runner stops before the database closes: it may also have picked up an unfinished job of an
-        // earlier run, which would otherwise fail as the database closed under it ("The database is closed.")
-        async (b) => crawlWith(b).finally(() => runner?.stop()),
+        crawlWith,
         {
           overrides: { allowHosts: o.allowHosts },
           prepareLocal: async (ctx) => {

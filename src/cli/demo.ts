@@ -38,37 +38,31 @@ export function registerDemo(program: Command): void {
         await withBackend(
           cmd,
           async (b) => {
-            // the runner stops before the database closes: it may also have picked up an unfinished crawl job of
-            // an earlier run, which would otherwise fail as the database closed under it
-            try {
-              if (b.kind === 'remote') {
-                throw new Error(`a Doctor server is running on ${b.where}: stop it, or run the demo with another --data-dir.`);
-              }
-              println(`Serving the example documentation on ${url}`);
-              // Each run serves the site on a new port, so its pages get new URLs: an earlier run's copy would
-              // show up beside this one in every search. Remove it (only the example site's pages, by its tags).
-              const earlier = await earlierRunPages(b, url);
-              if (earlier.length > 0) {
-                const d = await b.deleteDocs({ page_ids: earlier });
-                println(`Removed the ${d.deleted_pages} pages of an earlier quickstart run (served on another port)`);
-              }
-              const { job_id } = await b.fetchUrl({ url: `${url}index.html`, tags: TAGS, max_pages: 50 });
-              const view = crawlProgress();
-              const final = await runner!.waitFor(job_id).finally(() => view.stop());
-              const p = await b.jobProgress({ job_id });
-              view.update(p);
-              view.stop();
-              println(`Crawl ${final.status}: ${p.pages_crawled} pages stored in ${b.where}${final.error_message ? ` (${final.error_message})` : ''}`);
-              println(`\nSearch: "${o.query}"\n`);
-              const res = await b.searchDocs({ query: o.query, tags: [TAGS[0]!], max_results: 3 });
-              res.results.forEach((r, i) => {
-                println(`${i + 1}. ${r.title}  (${r.url})  score ${r.score.toPrecision(3)}`);
-                println(`   ${oneLine(r.chunk_text, 200)}\n`);
-              });
-              println('Next: `npx doctor serve` for the REST API (/docs) and MCP (/mcp); `npx doctor crawl <url>` for real sites.');
-            } finally {
-              await runner?.stop();
+            if (b.kind === 'remote') {
+              throw new Error(`a Doctor server is running on ${b.where}: stop it, or run the demo with another --data-dir.`);
             }
+            println(`Serving the example documentation on ${url}`);
+            // Each run serves the site on a new port, so its pages get new URLs: an earlier run's copy would
+            // show up beside this one in every search. Remove it (only the example site's pages, by its tags).
+            const earlier = await earlierRunPages(b, url);
+            if (earlier.length > 0) {
+              const d = await b.deleteDocs({ page_ids: earlier });
+              println(`Removed the ${d.deleted_pages} pages of an earlier quickstart run (served on another port)`);
+            }
+            const { job_id } = await b.fetchUrl({ url: `${url}index.html`, tags: TAGS, max_pages: 50 });
+            const view = crawlProgress();
+            const final = await runner!.waitFor(job_id).finally(() => view.stop());
+            const p = await b.jobProgress({ job_id });
+            view.update(p);
+            view.stop();
+            println(`Crawl ${final.status}: ${p.pages_crawled} pages stored in ${b.where}${final.error_message ? ` (${final.error_message})` : ''}`);
+            println(`\nSearch: "${o.query}"\n`);
+            const res = await b.searchDocs({ query: o.query, tags: [TAGS[0]!], max_results: 3 });
+            res.results.forEach((r, i) => {
+              println(`${i + 1}. ${r.title}  (${r.url})  score ${r.score.toPrecision(3)}`);
+              println(`   ${oneLine(r.chunk_text, 200)}\n`);
+            });
+            println('Next: `npx doctor serve` for the REST API (/docs) and MCP (/mcp); `npx doctor crawl <url>` for real sites.');
           },
           {
             overrides: { allowHosts: '127.0.0.1' },

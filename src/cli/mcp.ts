@@ -18,9 +18,7 @@ export function registerMcp(program: Command): void {
         cmd,
         async (b) => {
           process.stderr.write(`doctor mcp: stdio, operations ${b.kind === 'remote' ? `on ${b.where}` : `on ${b.where}`}\n`);
-          // the runner stops before the database closes: a crawl the agent started would otherwise fail as the
-          // database closed under it ("The database is closed.") instead of resuming at the next start
-          await runMcpStdio(b, { readOnly: o.readOnly || b.context?.config.readOnly }).finally(() => runner?.stop());
+          await runMcpStdio(b, { readOnly: o.readOnly || b.context?.config.readOnly });
         },
         {
           overrides: { allowLocal: o.allowLocal },

@@ -16,6 +16,8 @@ export interface JobRunnerPort {
   onProgress?(jobId: string, fn: (job: import('../store/jobs.js').JobRecord) => void): () => void;
   /** Subscribes to progress of every job; returns an unsubscribe function. */
   onAnyProgress?(fn: (job: import('../store/jobs.js').JobRecord) => void): () => void;
+  /** Interrupts the running jobs (they resume at the next start); the app's close calls it before the database closes. */
+  stop?(): Promise<void>;
 }
 
 /** Remote crawl workers (`doctor serve --redis`): who is connected and how fast each works. */
