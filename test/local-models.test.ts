@@ -106,6 +106,21 @@ describe('local embedder: getting the model', () => {
     const bge = list.models.find((m) => m.model === 'Xenova/bge-small-en-v1.5');
     assert.equal(bge?.status, 'missing');
     assert.deepEqual(bge?.missing, ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_quantized.onnx']);
+    // The star marks the model Doctor embeds with, which depends on the provider, not only on the model's name.
+    const listWith = (extra: Record<string, string>, ...args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', dataDir, 'models', 'list', ...args], {
+        env: { ...env, OPENAI_API_KEY: '', DOCTOR_EMBEDDING_MODEL: 'doctor-tests/tiny-bert', ...extra },
+        timeout: 120_000,
+      });
+    const auto = await listWith({ DOCTOR_EMBEDDING_PROVIDER: 'auto' });
+    assert.match(auto.stdout, /^\* doctor-tests\/tiny-bert /m);
+    assert.match(auto.stdout, /\* = in use \(DOCTOR_EMBEDDING_PROVIDER=auto/);
+    assert.equal((JSON.parse((await listWith({ DOCTOR_EMBEDDING_PROVIDER: 'auto' }, '--json')).stdout) as { in_use: string | null }).in_use, 'doctor-tests/tiny-bert');
+    const lexical = await listWith({ DOCTOR_EMBEDDING_PROVIDER: 'lexical' });
+    assert.doesNotMatch(lexical.stdout, /^\*/m);
+    assert.match(lexical.stdout, /No local model is in use: DOCTOR_EMBEDDING_PROVIDER=lexical embeds with the offline lexical embedder/);
+    const keyed = await listWith({ DOCTOR_EMBEDDING_PROVIDER: 'auto', OPENAI_API_KEY: 'sk-test-key-123' }, '--json');
+    assert.equal((JSON.parse(keyed.stdout) as { in_use: string | null }).in_use, null);
     const seen = hub.requests.length;
     assert.match((await doctor('models', 'pull', 'doctor-tests/tiny-bert')).stdout, /^already here: the local model doctor-tests\/tiny-bert/);
     assert.equal(hub.requests.length, seen);

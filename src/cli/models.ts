@@ -11,6 +11,7 @@ import {
   KNOWN_LOCAL_MODELS,
   LocalEmbedder,
   describeLocal,
+  mayUseLocal,
   modelFiles,
   pullLocalModel,
   resolveLocalModel,
@@ -29,7 +30,10 @@ interface ModelRow {
   missing: string[];
   bytes: number;
   dir: string;
+  /** DOCTOR_EMBEDDING_MODEL names it (or it is the default) */
   configured: boolean;
+  /** the embedder Doctor uses with this configuration: configured, downloaded, and the provider picks a local model */
+  in_use: boolean;
   note: string;
 }
 
@@ -60,6 +64,7 @@ function row(m: LocalModel, configured: string, note: string): ModelRow {
     bytes,
     dir: m.dir,
     configured: m.name === configured,
+    in_use: false,
     note,
   };
 }
@@ -87,6 +92,17 @@ function otherModels(modelDir: string, known: Set<string>): string[] {
   return out;
 }
 
+/** Why no local model is starred: which embedder this configuration uses instead. */
+function noLocalModel(provider: string, hasKey: boolean, configured: string): string {
+  if (provider === 'lexical') return 'No local model is in use: DOCTOR_EMBEDDING_PROVIDER=lexical embeds with the offline lexical embedder.';
+  if (provider === 'openai') return 'No local model is in use: DOCTOR_EMBEDDING_PROVIDER=openai embeds through the OpenAI-compatible API.';
+  if (provider === 'auto' && hasKey) return 'No local model is in use: OPENAI_API_KEY is set, so DOCTOR_EMBEDDING_PROVIDER=auto embeds through the OpenAI-compatible API.';
+  if (provider === 'auto') {
+    return `No local model is in use: ${configured} (DOCTOR_EMBEDDING_MODEL; default ${DEFAULT_LOCAL_MODEL}) is not downloaded, so DOCTOR_EMBEDDING_PROVIDER=auto embeds with the offline lexical embedder until it is.`;
+  }
+  return `No local model is in use (DOCTOR_EMBEDDING_PROVIDER=${provider}).`;
+}
+
 const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
 
 export function registerModels(program: Command): void {
@@ -108,15 +124,21 @@ export function registerModels(program: Command): void {
       for (const id of otherModels(config.modelDir, new Set(KNOWN_LOCAL_MODELS.map((k) => k.id)))) {
         rows.push(row(resolveLocalModel(id, config.modelDir), configured, 'not in the table: settings from its files or defaults'));
       }
-      if (o.json) return printJson({ model_dir: config.modelDir, models: rows });
+      const local = mayUseLocal({ provider: config.embeddingProvider, apiKey: config.openaiApiKey });
+      const mine = rows.find((r) => r.configured);
+      // `local` loads (or downloads) the configured model; `auto` without a key uses it only when its files are there.
+      if (mine && local && (config.embeddingProvider === 'local' || mine.status === 'downloaded')) mine.in_use = true;
+      const inUse = mine?.in_use ? mine.model : null;
+      if (o.json) return printJson({ model_dir: config.modelDir, provider: config.embeddingProvider, in_use: inUse, models: rows });
       println(`models in ${config.modelDir} (DOCTOR_MODEL_DIR):`);
       for (const r of rows) {
         const prefixes = r.query_prefix || r.document_prefix ? `, prefixes ${JSON.stringify(r.query_prefix)} / ${JSON.stringify(r.document_prefix)}` : '';
         println(
-          `${r.configured ? '*' : ' '} ${r.model.padEnd(34)} ${String(r.dimension ?? '?').padStart(4)}-d  ${r.status.padEnd(10)} ${r.bytes ? mb(r.bytes).padStart(9) : '         '}  ${r.pooling} pooling${prefixes}; ${r.note}`,
+          `${r.in_use ? '*' : ' '} ${r.model.padEnd(34)} ${String(r.dimension ?? '?').padStart(4)}-d  ${r.status.padEnd(10)} ${r.bytes ? mb(r.bytes).padStart(9) : '         '}  ${r.pooling} pooling${prefixes}; ${r.note}`,
         );
       }
-      println(`* = configured (DOCTOR_EMBEDDING_MODEL; default ${DEFAULT_LOCAL_MODEL}). Fetch one with: doctor models pull <model>`);
+      println(inUse ? `* = in use (DOCTOR_EMBEDDING_PROVIDER=${config.embeddingProvider}, DOCTOR_EMBEDDING_MODEL; default ${DEFAULT_LOCAL_MODEL}).` : noLocalModel(config.embeddingProvider, config.openaiApiKey !== undefined, configured));
+      println('Fetch one with: doctor models pull <model>');
     });
 
   models

@@ -73,6 +73,11 @@ function lexicalNotice(cfg: EmbedderConfig, localWhy?: string): string {
   return `No OPENAI_API_KEY set: using the offline lexical embedder (word and word-piece hashing; good for exact terms, weak on meaning). Set OPENAI_API_KEY for semantic embeddings.${local}${keyless}`;
 }
 
+/** Whether this configuration embeds with a local model when its files are there (`local`, or `auto` without a key). */
+export function mayUseLocal(cfg: Pick<EmbedderConfig, 'provider' | 'apiKey'>): boolean {
+  return cfg.provider === 'local' || (cfg.provider === 'auto' && !cfg.apiKey);
+}
+
 /**
  * The configured embedder, loading a local model when that is the choice:
  * - `local`: the model's files from DOCTOR_EMBEDDING_MODEL (a directory) or `<modelDir>/<id>/`; a missing hub
@@ -83,7 +88,7 @@ function lexicalNotice(cfg: EmbedderConfig, localWhy?: string): string {
  *   that does not load within DOCTOR_MODEL_TIMEOUT_MS is an error, not a fallback (see ModelTimeoutError).
  */
 export async function openEmbedder(cfg: EmbedderConfig, log: (msg: string) => void = () => {}): Promise<Embedder> {
-  if (cfg.provider === 'openai' || cfg.provider === 'lexical' || (cfg.provider === 'auto' && cfg.apiKey)) return createEmbedder(cfg, log);
+  if (!mayUseLocal(cfg)) return createEmbedder(cfg, log);
   if (cfg.provider === 'local') {
     const e = await openLocal(cfg, cfg.modelDownload ?? true);
     log(`Embedding with ${describeLocal(e)}.`);
