@@ -12,6 +12,7 @@ import * as tar from 'tar';
 import { DuckDBInstance } from '../src/db/duckdb.js';
 import { fetchUrl } from '../src/service/jobs.js';
 import { exportIndex, importIndex, searchDocs, listDocPages, ConflictError, ValidationError, type DoctorContext } from '../src/service/index.js';
+import type { PortableProgress } from '../src/service/index.js';
 import { importIndex as importDirect } from '../src/portable/import.js';
 import { fileDigest } from '../src/portable/manifest.js';
 import { UsearchEngine } from '../src/vector/usearch.js';
@@ -107,9 +108,14 @@ describe('export and import round trip', () => {
   });
 
   it('a .tar export imported into a fresh database gives identical search results (ids and scores)', async () => {
-    const ex = await exportIndex(source, { path: archive });
+    const shown: PortableProgress[] = [];
+    const ex = await exportIndex(source, { path: archive }, (p) => shown.push(p));
     assert.equal(ex.format, 'tar');
     assert.ok(ex.pages >= 10 && ex.chunks > ex.pages, `exported ${ex.pages} pages, ${ex.chunks} chunks`);
+    // Each file's progress counts its own rows, in their own unit: the totals a user sees are the export's counts.
+    const last = (step: string) => shown.filter((p) => p.step === step).at(-1);
+    assert.deepEqual(last('writing pages.parquet'), { step: 'writing pages.parquet', done: ex.pages, total: ex.pages, unit: 'pages' });
+    assert.deepEqual(last('writing chunks.parquet'), { step: 'writing chunks.parquet', done: ex.chunks, total: ex.chunks, unit: 'chunks' });
     assert.deepEqual(ex.manifest.embedding, source.store.embedding);
     assert.equal(ex.manifest.counts.pages, await source.store.pages.count());
     assert.equal(ex.manifest.counts.chunks, await source.store.chunks.count());

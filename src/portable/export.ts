@@ -159,8 +159,10 @@ export async function exportIndex(store: Store, opts: ExportOptions): Promise<Ex
         pageSel.params,
         pageSel.types,
       );
-      const total = (count?.pages ?? 0) + (count?.chunks ?? 0);
-      progress({ step: `writing ${PAGES_FILE}`, done: 0, total, unit: 'rows' });
+      const pages = count?.pages ?? 0;
+      const chunks = count?.chunks ?? 0;
+      // Each file's step counts its own rows, so the totals shown are the export's page and chunk counts.
+      progress({ step: `writing ${PAGES_FILE}`, done: 0, total: pages, unit: 'pages' });
       // The target path is a bound parameter like every other value: DuckDB (1.5) binds COPY's file name
       // (checked with paths holding quotes and spaces in test/portable.test.ts), so no path is spliced into SQL.
       await q.run(
@@ -169,7 +171,8 @@ export async function exportIndex(store: Store, opts: ExportOptions): Promise<Ex
         { ...pageSel.params, file: pagesPath },
         pageSel.types,
       );
-      progress({ step: `writing ${CHUNKS_FILE}`, done: count?.pages ?? 0, total, unit: 'rows' });
+      progress({ step: `writing ${PAGES_FILE}`, done: pages, total: pages, unit: 'pages' });
+      progress({ step: `writing ${CHUNKS_FILE}`, done: 0, total: chunks, unit: 'chunks' });
       // Vectors go out in storage order (seq), so an import inserts them in the same order.
       await q.run(
         `COPY (SELECT ${CHUNK_COLUMNS.map((c) => `e.${c}`).join(', ')} FROM document_embeddings e ${chunkWhere} ORDER BY e.seq)
@@ -177,8 +180,8 @@ export async function exportIndex(store: Store, opts: ExportOptions): Promise<Ex
         { ...chunkSel.params, file: chunksPath },
         chunkSel.types,
       );
-      progress({ step: `writing ${CHUNKS_FILE}`, done: total, total, unit: 'rows' });
-      return { pages: count?.pages ?? 0, chunks: count?.chunks ?? 0 };
+      progress({ step: `writing ${CHUNKS_FILE}`, done: chunks, total: chunks, unit: 'chunks' });
+      return { pages, chunks };
     });
 
     const sizes = statSync(pagesPath).size + statSync(chunksPath).size;

@@ -6,7 +6,7 @@ export interface PortableProgress {
   /** Work done and to do in this step, in `unit`s (total 0: unknown). */
   done: number;
   total: number;
-  unit: 'rows' | 'pages' | 'chunks' | 'bytes';
+  unit: 'pages' | 'chunks' | 'bytes';
 }
 
 export type ProgressFn = (p: PortableProgress) => void;
