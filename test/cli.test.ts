@@ -146,23 +146,32 @@ describe('stopping a doctor crawl that runs the crawl itself (no server)', () =>
   }
 });
 
-describe('a doctor crawl without a server, with an unfinished job of an earlier run in the database', () => {
+describe('a doctor crawl without a server, with unfinished jobs of earlier runs in the database', () => {
   let site: DocSite;
   before(async () => {
     site = await startDocSite({ delayMs: 400 });
   });
   after(() => site.close());
 
-  it('ends without an error about that job (its runner picks it up, and stops it before the database closes)', async () => {
+  it('runs only its own crawl, says the earlier jobs are left for doctor serve, and ends without an error about them', async () => {
     const dir = tempDir();
-    const queued = await doctor(dir, 'crawl', `${site.url}/docs/index.html`, '--max-pages', '20', '--allow-hosts', '127.0.0.1', '--no-wait');
-    const earlier = queued.stdout.trim();
-    assert.match(earlier, /^[0-9a-f-]{36}$/, queued.stderr);
+    const earlier: string[] = [];
+    // As many earlier jobs as crawl slots (DOCTOR_WORKERS, 2): resumed, they would hold every slot and this
+    // command's crawl would wait behind two crawls of 20 slow pages.
+    for (const page of ['index.html', 'guide/intro.html']) {
+      const queued = await doctor(dir, 'crawl', `${site.url}/docs/${page}`, '--max-pages', '20', '--allow-hosts', '127.0.0.1', '--no-wait');
+      assert.match(queued.stdout.trim(), /^[0-9a-f-]{36}$/, queued.stderr);
+      earlier.push(queued.stdout.trim());
+    }
     const crawl = await doctor(dir, 'crawl', `${site.url}/docs/guide/config.html`, '--max-pages', '1', '--allow-hosts', '127.0.0.1');
     assert.equal(crawl.code, 0, crawl.stderr);
     assert.ok(!/could not be run|database is closed/i.test(crawl.stderr), crawl.stderr);
-    // left for the next runner, not failed
-    assert.match((await doctor(dir, 'job', earlier)).stdout, new RegExp(`^${earlier}\\s+(running|pending)\\b`));
+    assert.match(crawl.stderr, /2 unfinished crawls from earlier runs are not resumed here: .*`doctor serve` resumes them/);
+    for (const id of earlier) {
+      assert.ok(crawl.stderr.includes(id), `names ${id}: ${crawl.stderr}`);
+      // never started: still waiting for a server, with nothing crawled
+      assert.match((await doctor(dir, 'job', id)).stdout, new RegExp(`^${id}\\s+pending\\b`));
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 /** `doctor crawl <url>` */
 import type { Command } from 'commander';
-import { JobRunner } from '../ingest/job-runner.js';
+import type { JobRunner } from '../ingest/job-runner.js';
+import { startOwnCrawlRunner } from './local-runner.js';
 import type { Backend } from '../app/backend.js';
 import { describeJob } from './jobs.js';
 import { crawlProgress } from './progress.js';
@@ -73,9 +74,7 @@ export function registerCrawl(program: Command): void {
               };
               return;
             }
-            runner = new JobRunner(ctx);
-            ctx.jobs = runner;
-            await runner.start();
+            runner = await startOwnCrawlRunner(ctx);
           },
         },
       ).finally(() => runner?.stop());

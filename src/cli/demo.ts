@@ -4,7 +4,8 @@
  */
 import type { Command } from 'commander';
 import { appPath } from '../app-root.js';
-import { JobRunner } from '../ingest/job-runner.js';
+import type { JobRunner } from '../ingest/job-runner.js';
+import { startOwnCrawlRunner } from './local-runner.js';
 import type { Operations } from '../service/operations.js';
 import { withBackend } from './run-with-backend.js';
 import { oneLine, println } from './output.js';
@@ -67,9 +68,7 @@ export function registerDemo(program: Command): void {
           {
             overrides: { allowHosts: '127.0.0.1' },
             prepareLocal: async (ctx) => {
-              runner = new JobRunner(ctx);
-              ctx.jobs = runner;
-              await runner.start();
+              runner = await startOwnCrawlRunner(ctx);
             },
           },
         );

@@ -60,15 +60,21 @@ export class JobRunner {
     this.renderer = new ChromiumRenderer(ctx.config.chromiumPath, ctx.config.userAgent, this.dispatcher);
   }
 
-  /** Starts the pool and queues jobs that a previous process left pending or running. */
-  async start(): Promise<void> {
+  /**
+   * Starts the pool and queues jobs that a previous process left pending or running; with `resume: false` (a
+   * command that runs one crawl of its own) leaves them for a server. Returns those jobs, oldest first.
+   */
+  async start(opts: { resume?: boolean } = {}): Promise<JobRecord[]> {
     this.stopped = false;
     const unfinished = (await this.ctx.store.jobs.unfinished()).reverse(); // oldest first
-    for (const job of unfinished) {
-      this.ctx.log.info({ job_id: job.job_id, url: job.start_url }, 'resuming crawl job');
-      this.queue.push(job.job_id);
+    if (opts.resume ?? true) {
+      for (const job of unfinished) {
+        this.ctx.log.info({ job_id: job.job_id, url: job.start_url }, 'resuming crawl job');
+        this.queue.push(job.job_id);
+      }
     }
     this.pump();
+    return unfinished;
   }
 
   async submit(job: NewJob): Promise<void> {
