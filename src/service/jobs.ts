@@ -45,6 +45,15 @@ export async function fetchUrl(
   const job_id = randomUUID();
   // Counted and submitted one request at a time, so that requests arriving together cannot all pass the count.
   await oneAtATime(ctx.store, async () => {
+    // A second crawl of the same start URL (a double click, a client retrying, a re-crawl of a site whose crawl
+    // runs) would crawl the site again beside the first, and both would store its pages as new: each page twice.
+    const same = await ctx.store.jobs.unfinishedFrom(url);
+    if (same) {
+      throw new ConflictError(
+        `a crawl of ${url} is ${same.status} already (job ${same.job_id}): follow it with job_progress, ` +
+          'or cancel it with cancel_job and start this one again',
+      );
+    }
     const waiting = await ctx.store.jobs.countPending();
     if (waiting >= MAX_PENDING_JOBS) {
       throw new ConflictError(

@@ -117,6 +117,15 @@ export class JobStore {
     return row?.n ?? 0;
   }
 
+  /** The oldest pending or running job that crawls from this start URL, if any. */
+  async unfinishedFrom(startUrl: string): Promise<JobRecord | undefined> {
+    const rows = await this.db.all<JobRecord>(
+      `${SELECT_JOBS} WHERE start_url = ? AND status IN ('pending', 'running') ORDER BY created_at, job_id LIMIT 1`,
+      [startUrl],
+    );
+    return rows[0] ? toJob(rows[0]) : undefined;
+  }
+
   /** Newest first. */
   async list(opts: { status?: readonly JobStatus[]; limit?: number } = {}): Promise<JobRecord[]> {
     const rows = await this.db.all<JobRecord>(

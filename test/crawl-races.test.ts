@@ -1,0 +1,83 @@
+/**
+ * Operations that overlap as users make them overlap: a crawl of a site started twice, a site deleted or
+ * re-crawled while its crawl runs. Real crawls of a site served on 127.0.0.1, through the REST API.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { buildHttpApp } from '../src/http/app.js';
+import { makeContext, type TestContext } from './helpers/context.js';
+
+/** A site of `size` pages (/s/0.html links to 1-4, each page n to 4n+1..4n+4), each answered after `delayMs`. */
+async function treeSite(size: number, delayMs: number): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const n = Number(/^\/s\/(\d+)\.html$/.exec(req.url ?? '')?.[1] ?? -1);
+    if (n < 0 || n >= size) return void res.writeHead(404).end('not found');
+    setTimeout(() => {
+      const links = [1, 2, 3, 4].map((i) => 4 * n + i).filter((c) => c < size);
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<html><head><title>Tree page ${n}</title></head><body><main><h1>Tree page ${n}</h1>
+        <p>Page ${n} explains the marmoset setting ${n} in detail. ${'More words about marmosets. '.repeat(30)}</p>
+        ${links.map((c) => `<a href="/s/${c}.html">page ${c}</a>`).join(' ')}</main></body></html>`);
+    }, delayMs);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () => new Promise((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
+
+describe('operations that race a crawl', () => {
+  let ctx: TestContext;
+  let app: Awaited<ReturnType<typeof buildHttpApp>>;
+  let site: Awaited<ReturnType<typeof treeSite>>;
+  const post = async (path: string, payload: unknown) => {
+    const res = await app.inject({ method: 'POST', url: path, payload: payload as object });
+    return { status: res.statusCode, body: res.json<Record<string, any>>() };
+  };
+
+  before(async () => {
+    site = await treeSite(40, 30);
+    ctx = await makeContext({ config: { render: 'never', crawlConcurrency: 2, respectRobots: false } });
+    app = await buildHttpApp(ctx, {});
+  });
+  after(async () => {
+    await app.close();
+    await ctx.close();
+    await site.close();
+  });
+
+  it('a second fetch_url of a start URL whose crawl runs is refused with the running job; recrawl_site too; no page is stored twice', async () => {
+    const start = `${site.url}/s/0.html`;
+    const crawls = await Promise.all([1, 2].map(() => post('/fetch_url', { url: start, max_pages: 40, max_depth: 5, tags: ['tree'] })));
+    const ok = crawls.filter((c) => c.status === 200);
+    const refused = crawls.filter((c) => c.status !== 200);
+    assert.equal(ok.length, 1, JSON.stringify(crawls));
+    const jobId = ok[0]!.body.job_id as string;
+    assert.equal(refused[0]!.status, 409);
+    assert.match(refused[0]!.body.detail, new RegExp(`a crawl of ${start} is (pending|running) already \\(job ${jobId}\\): follow it with job_progress`));
+
+    // once its start page is stored, re-crawling the site is refused the same way while the crawl runs
+    for (let i = 0; i < 200 && (await ctx.store.pages.count()) === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    const root = (await ctx.store.pages.getByUrl(start))!;
+    const again = await post('/recrawl_site', { root_page_id: root.id });
+    assert.equal(again.status, 409, JSON.stringify(again.body));
+    assert.match(again.body.detail, new RegExp(`\\(job ${jobId}\\)`));
+
+    const done = await ctx.runner!.waitFor(jobId);
+    assert.equal(done.status, 'completed', done.error_message ?? '');
+    const [{ n, urls }] = await ctx.store.db.all<{ n: number; urls: number }>('SELECT count(*)::INTEGER AS n, count(DISTINCT url)::INTEGER AS urls FROM pages');
+    assert.equal(n, 40);
+    assert.equal(urls, n, 'each page stored once');
+
+    // finished: the site can be crawled again
+    const later = await post('/recrawl_site', { root_page_id: root.id });
+    assert.equal(later.status, 200, JSON.stringify(later.body));
+    assert.equal((await ctx.runner!.waitFor(later.body.job_id)).status, 'completed');
+    assert.equal(await ctx.store.pages.count(), 40);
+  });
+});
