@@ -9,7 +9,7 @@ import { buildHttpApp } from '../src/http/app.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 
 /** A site of `size` pages (/s/0.html links to 1-4, each page n to 4n+1..4n+4), each answered after `delayMs`. */
-async function treeSite(size: number, delayMs: number): Promise<{ url: string; close(): Promise<void> }> {
+async function treeSite(size: number, delayMs: number, sections = 1): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const n = Number(/^\/s\/(\d+)\.html$/.exec(req.url ?? '')?.[1] ?? -1);
     if (n < 0 || n >= size) return void res.writeHead(404).end('not found');
@@ -17,7 +17,7 @@ async function treeSite(size: number, delayMs: number): Promise<{ url: string; c
       const links = [1, 2, 3, 4].map((i) => 4 * n + i).filter((c) => c < size);
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end(`<html><head><title>Tree page ${n}</title></head><body><main><h1>Tree page ${n}</h1>
-        <p>Page ${n} explains the marmoset setting ${n} in detail. ${'More words about marmosets. '.repeat(30)}</p>
+        ${Array.from({ length: sections }, (_, i) => `<h2>Part ${i}</h2><p>Page ${n} explains the marmoset setting ${n} in detail. ${'More words about marmosets. '.repeat(30)}</p>`).join('')}
         ${links.map((c) => `<a href="/s/${c}.html">page ${c}</a>`).join(' ')}</main></body></html>`);
     }, delayMs);
   });
@@ -79,5 +79,26 @@ describe('operations that race a crawl', () => {
     assert.equal(later.status, 200, JSON.stringify(later.body));
     assert.equal((await ctx.runner!.waitFor(later.body.job_id)).status, 'completed');
     assert.equal(await ctx.store.pages.count(), 40);
+  });
+
+  it('cancel_job answers once the crawl has stopped writing: no page of the cancelled job is stored after it', async () => {
+    // pages of many chunks, fetched at once: when the cancel comes, pages wait for their group commit
+    const busy = await treeSite(2000, 0, 30);
+    try {
+      for (const after of [20, 60, 120]) {
+        await ctx.store.pages.delete({ domain: '127.0.0.1' });
+        const crawl = await post('/fetch_url', { url: `${busy.url}/s/0.html`, max_pages: 1000, max_depth: 8, tags: ['busy'] });
+        assert.equal(crawl.status, 200, JSON.stringify(crawl.body));
+        for (let i = 0; i < 2000 && (await ctx.store.pages.count()) < after; i++) await new Promise((r) => setTimeout(r, 5));
+        const cancelled = await post('/cancel_job', { job_id: crawl.body.job_id });
+        assert.equal(cancelled.body.status, 'cancelled');
+        const atCancel = await ctx.store.pages.count();
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.equal(await ctx.store.pages.count(), atCancel, `pages stored after the cancel answered (cancelled after ${after})`);
+      }
+    } finally {
+      await ctx.store.pages.delete({ domain: '127.0.0.1' });
+      await busy.close();
+    }
   });
 });

@@ -498,9 +498,18 @@ export class Crawl {
     }
   }
 
-  /** Cancelled: throws CrawlCancelled. Stopped by an error: waits for the pages in flight, then throws it. */
+  /**
+   * Cancelled or stopping: waits for the pages already written that wait for their group commit, then throws
+   * CrawlCancelled; the other pages in flight are abandoned (none of them writes a page any more: see
+   * beforeWrite). So no page of the crawl is stored after it is reported cancelled (a delete_docs that cancels
+   * it deletes what it stored, and nothing comes back). Stopped by an error: waits for every page in flight,
+   * then throws it.
+   */
   private async throwIfStopped(inFlight: Map<string, Promise<void>>): Promise<void> {
-    if (this.signal.aborted) throw new CrawlCancelled('crawl cancelled');
+    if (this.signal.aborted) {
+      await Promise.allSettled([...inFlight].filter(([url]) => this.storing.has(url)).map(([, p]) => p));
+      throw new CrawlCancelled('crawl cancelled');
+    }
     if (!this.fatal) return;
     await Promise.allSettled(inFlight.values());
     if (this.signal.aborted) throw new CrawlCancelled('crawl cancelled');

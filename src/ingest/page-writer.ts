@@ -59,7 +59,7 @@ export interface PageToStore {
    * counts embedding failures in a row by it (./embed-failures.ts).
    */
   onEmbed?: (outcome: { ok: true } | { ok: false; error: unknown }) => void;
-  /** Called before the write, after embedding: throws to abandon the page (a cancelled crawl). */
+  /** Called before the write (after embedding, if the page needs it): throws to abandon the page (a cancelled crawl). */
   beforeWrite?: () => void;
 }
 
@@ -95,6 +95,7 @@ export async function writePage(deps: PageWriterDeps, p: PageToStore): Promise<P
     content_hash: hash,
   };
   if (existing && existing.content_hash === hash && sameTags(existing.tags, tags)) {
+    p.beforeWrite?.();
     const t = performance.now();
     await deps.writer.write(async (tx) => {
       await store.pages.upsert(tx, { ...record, raw_text: existing.raw_text });
