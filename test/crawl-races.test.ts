@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { buildHttpApp } from '../src/http/app.js';
+import { JobRunner } from '../src/ingest/job-runner.js';
+import { deleteDocs, fetchUrl } from '../src/service/index.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 
 /** A site of `size` pages (/s/0.html links to 1-4, each page n to 4n+1..4n+4), each answered after `delayMs`. */
@@ -99,6 +101,74 @@ describe('operations that race a crawl', () => {
     } finally {
       await ctx.store.pages.delete({ domain: '127.0.0.1' });
       await busy.close();
+    }
+  });
+
+  it('delete_docs of a site while it is crawled cancels the crawl: the site stays deleted, search finds none of it, a new crawl stores it again', async () => {
+    const big = await treeSite(400, 15);
+    try {
+      const start = `${big.url}/s/0.html`;
+      const crawl = await post('/fetch_url', { url: start, max_pages: 400, max_depth: 6, tags: ['big'] });
+      assert.equal(crawl.status, 200, JSON.stringify(crawl.body));
+      const stored = () => ctx.store.pages.count();
+      const before = await stored();
+      for (let i = 0; i < 400 && (await stored()) < before + 20; i++) await new Promise((r) => setTimeout(r, 25));
+      const root = (await ctx.store.pages.getByUrl(start))!;
+      const del = await post('/delete_docs', { root_page_id: root.id });
+      assert.equal(del.status, 200, JSON.stringify(del.body));
+      assert.ok(del.body.deleted_pages >= 20);
+      assert.deepEqual(del.body.cancelled_jobs, [crawl.body.job_id]);
+      const job = await ctx.runner!.waitFor(crawl.body.job_id);
+      assert.equal(job.status, 'cancelled');
+      // nothing of the site comes back: not from pages in flight when it was deleted, not from the crawl going on
+      await new Promise((r) => setTimeout(r, 1000));
+      const left = await ctx.store.db.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM pages WHERE url LIKE ?', [`${big.url}/%`]);
+      assert.equal(left[0]!.n, 0, 'no page of the deleted site');
+      const orphans = await ctx.store.db.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM document_embeddings e WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE p.id = e.page_id)');
+      assert.equal(orphans[0]!.n, 0, 'no chunk without its page');
+      const found = await app.inject({ method: 'GET', url: '/search_docs?query=marmoset%20setting&tags=big&max_results=10' });
+      assert.deepEqual(found.json<{ results: unknown[] }>().results, []);
+
+      // deleting pages by id leaves a crawl alone, and the site can be crawled again
+      const again = await post('/fetch_url', { url: start, max_pages: 30, max_depth: 6, tags: ['big'] });
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      for (let i = 0; i < 400 && (await stored()) < before + 5; i++) await new Promise((r) => setTimeout(r, 25));
+      const one = (await ctx.store.pages.getByUrl(start))!;
+      const byId = await post('/delete_docs', { page_ids: [one.id] });
+      assert.deepEqual(byId.body.cancelled_jobs, []);
+      const done = await ctx.runner!.waitFor(again.body.job_id);
+      assert.equal(done.status, 'completed', done.error_message ?? '');
+      assert.equal(done.pages_crawled, 30);
+    } finally {
+      await big.close();
+    }
+  });
+
+  it('a site deleted with no server running (doctor delete) stays deleted: its interrupted crawl is cancelled, not resumed at the next start', async () => {
+    const slow = await treeSite(300, 20);
+    const local = await makeContext({ config: { render: 'never', crawlConcurrency: 2, respectRobots: false } });
+    try {
+      const start = `${slow.url}/s/0.html`;
+      const { job_id } = await fetchUrl(local, { url: start, max_pages: 300, max_depth: 6 });
+      for (let i = 0; i < 400 && (await local.store.pages.count()) < 10; i++) await new Promise((r) => setTimeout(r, 25));
+      // the server stops mid-crawl (the job stays running, to resume); the CLI then opens the database itself
+      await local.runner!.stop();
+      local.runner = undefined;
+      local.jobs = undefined;
+      assert.equal((await local.store.jobs.get(job_id))!.status, 'running');
+      const root = (await local.store.pages.getByUrl(start))!;
+      const del = await deleteDocs(local, { root_page_id: root.id });
+      assert.deepEqual(del.cancelled_jobs, [job_id]);
+      assert.equal((await local.store.jobs.get(job_id))!.status, 'cancelled');
+      // the server starts again: nothing to resume, the site stays deleted
+      local.runner = new JobRunner(local);
+      local.jobs = local.runner;
+      await local.runner.start();
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(await local.store.pages.count(), 0);
+    } finally {
+      await local.close();
+      await slow.close();
     }
   });
 });

@@ -20,6 +20,8 @@ export function registerDelete(program: Command): void {
           return println('deleted nothing: no page matched (doctor tags lists the tags, doctor pages the pages and their ids)');
         }
         println(`deleted ${res.deleted_pages} page(s) and ${res.deleted_chunks} chunk(s)`);
+        // a crawl storing pages of what was deleted would have stored them again (service/pages.ts deleteDocs)
+        for (const id of res.cancelled_jobs ?? []) println(`cancelled crawl job ${id}: it was storing these pages`);
       }, { flagNames: { tags: '--tags', domain: '--domain', root_page_id: '--site' } });
     });
 }

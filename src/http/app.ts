@@ -368,10 +368,11 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
       description:
         'Deletes the pages the selectors pick (tags: pages with any of them; domain; page_ids; root_page_id: every page of that site) ' +
         'with their chunks and embeddings, in one transaction, and says what it deleted. At least one selector is required; ' +
-        'when several are given, a page must match all of them.',
+        'when several are given, a page must match all of them. Deleting by tags, domain or root_page_id first cancels the ' +
+        'crawl jobs that are storing pages of it (cancelled_jobs), which would store them again.',
       body: docSchema(service.deleteDocsInput),
       response: {
-        200: obj({ deleted_pages: int, deleted_chunks: int, page_ids: strings }, 'What was deleted.'),
+        200: obj({ deleted_pages: int, deleted_chunks: int, page_ids: strings, cancelled_jobs: strings }, 'What was deleted, and the crawl jobs cancelled.'),
         ...errors(400, 401, 403, 413, 415, 422),
       },
     },

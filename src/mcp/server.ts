@@ -308,7 +308,8 @@ export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpSe
     title: 'Delete indexed documentation',
     description:
       'Delete indexed pages (with their passages) selected by tags, domain and/or page_ids; give at least one; when several are given, a page must match all of them (e.g. tags and domain). ' +
-      'Returns deleted_pages, deleted_chunks and the deleted page_ids. This cannot be undone: re-index with fetch_url.',
+      'Deleting by tags, domain or root_page_id first cancels the crawl jobs storing pages of it (they would store them again). ' +
+        'Returns deleted_pages, deleted_chunks, the deleted page_ids and cancelled_jobs. This cannot be undone: re-index with fetch_url.',
     inputSchema: deleteDocsShape,
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   }, async (args) => result(await ops.deleteDocs(args)));

@@ -104,9 +104,26 @@ export async function listTags(ctx: DoctorContext, input: ListTagsInput = {}) {
   return { tags: await ctx.store.pages.tags(search_substring || undefined) };
 }
 
+/**
+ * Deletes the selected pages with their chunks. Deleting by tags, domain or site also cancels the crawls that
+ * are storing pages of it (first, and they commit what they have in flight before they stop): they would store
+ * the rest of it again, and a site deleted while it is crawled would come back. Deleting pages by id leaves
+ * crawls alone (a crawl does not visit a page twice).
+ */
 export async function deleteDocs(ctx: DoctorContext, input: DeleteDocsInput) {
   const sel = parseInput(deleteDocsInput, input);
-  const r = await ctx.store.pages.delete({ ids: sel.page_ids, tags: sel.tags, domain: sel.domain, rootPageId: sel.root_page_id });
-  ctx.log.info({ pages: r.pages, chunks: r.chunks, selector: sel }, 'deleted documents');
-  return { deleted_pages: r.pages, deleted_chunks: r.chunks, page_ids: r.page_ids };
+  const selector = { ids: sel.page_ids, tags: sel.tags, domain: sel.domain, rootPageId: sel.root_page_id };
+  const cancelled: string[] = [];
+  if (!sel.page_ids?.length) {
+    for (const jobId of await ctx.store.pages.unfinishedJobsOf(selector)) {
+      // No job runner here: this process holds the database, so no other is running the job (see cancelJob).
+      const done = ctx.jobs
+        ? await ctx.jobs.cancel(jobId)
+        : await ctx.store.jobs.cancelUnheld(jobId, 'cancelled: delete_docs deleted the pages it stored (no server was running it)');
+      if (done) cancelled.push(jobId);
+    }
+  }
+  const r = await ctx.store.pages.delete(selector);
+  ctx.log.info({ pages: r.pages, chunks: r.chunks, selector: sel, cancelled_jobs: cancelled }, 'deleted documents');
+  return { deleted_pages: r.pages, deleted_chunks: r.chunks, page_ids: r.page_ids, cancelled_jobs: cancelled };
 }

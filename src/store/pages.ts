@@ -165,6 +165,18 @@ export class PageStore {
     return rows.map((r) => r.tag);
   }
 
+  /** The pending or running crawl jobs that stored any of the selected pages. */
+  async unfinishedJobsOf(selector: PageSelector): Promise<string[]> {
+    const { where, params } = selectorWhere(selector);
+    if (!where) return [];
+    const rows = await this.db.all<{ job_id: string }>(
+      `SELECT job_id FROM jobs WHERE status IN ('pending', 'running') AND job_id IN (SELECT job_id FROM pages ${where}) ORDER BY created_at, job_id`,
+      params,
+      { tags: VARCHAR_LIST, ids: VARCHAR_LIST },
+    );
+    return rows.map((r) => r.job_id);
+  }
+
   /** Deletes the selected pages and all their chunks in one transaction. */
   async delete(selector: PageSelector): Promise<DeleteResult> {
     const { where, params } = selectorWhere(selector);

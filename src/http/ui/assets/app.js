@@ -222,7 +222,8 @@ const ACTIONS = {
     if (!confirm(b.dataset.confirm ?? 'Delete?')) return;
     const r = await api('/delete_docs', { method: 'POST', json: JSON.parse(b.dataset.body ?? '{}') });
     await reload();
-    flash(`Deleted ${plural(r.deleted_pages, 'page')} and ${plural(r.deleted_chunks, 'chunk')}.`);
+    const cancelled = r.cancelled_jobs?.length ? ` Cancelled the ${plural(r.cancelled_jobs.length, 'crawl')} storing them.` : '';
+    flash(`Deleted ${plural(r.deleted_pages, 'page')} and ${plural(r.deleted_chunks, 'chunk')}.${cancelled}`);
   },
   async recrawl(b) {
     const r = await api('/recrawl_site', { method: 'POST', json: JSON.parse(b.dataset.body ?? '{}') });
