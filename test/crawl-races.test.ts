@@ -7,7 +7,11 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { buildHttpApp } from '../src/http/app.js';
 import { JobRunner } from '../src/ingest/job-runner.js';
-import { deleteDocs, fetchUrl } from '../src/service/index.js';
+import { deleteDocs, fetchUrl, listDocPages, searchDocs } from '../src/service/index.js';
+import { GroupWriter } from '../src/ingest/group-writer.js';
+import { writePage } from '../src/ingest/page-writer.js';
+import type { ExtractedPage } from '../src/ingest/extract/extract.js';
+import { addPages } from './helpers/pages.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 
 /** A site of `size` pages (/s/0.html links to 1-4, each page n to 4n+1..4n+4), each answered after `delayMs`. */
@@ -169,6 +173,52 @@ describe('operations that race a crawl', () => {
     } finally {
       await local.close();
       await slow.close();
+    }
+  });
+
+  it('two crawls reaching the same pages at once (different start URLs of one site) store each page once', async () => {
+    const shared = await treeSite(120, 10);
+    const both = await makeContext({ config: { render: 'never', crawlConcurrency: 2, respectRobots: false, workers: 2 } });
+    try {
+      // the second crawl's pages are a part of the first's: both store them, at about the same time
+      const jobs = await Promise.all(['/s/0.html', '/s/1.html'].map((p) => fetchUrl(both, { url: shared.url + p, max_pages: 200, max_depth: 10, scope: 'host' })));
+      for (const j of jobs) assert.equal((await both.runner!.waitFor(j.job_id)).status, 'completed');
+      const [{ n, urls }] = await both.store.db.all<{ n: number; urls: number }>('SELECT count(*)::INTEGER AS n, count(DISTINCT url)::INTEGER AS urls FROM pages');
+      assert.equal(urls, 120);
+      assert.equal(n, urls, 'no page stored twice');
+      const [{ orphans }] = await both.store.db.all<{ orphans: number }>(
+        'SELECT count(*)::INTEGER AS orphans FROM document_embeddings e WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE p.id = e.page_id)',
+      );
+      assert.equal(orphans, 0, 'no chunk left without its page');
+      const hits = await searchDocs(both, { query: 'marmoset setting 57', max_results: 5, mode: 'keyword' });
+      assert.equal(new Set(hits.results.map((r) => r.url)).size, hits.results.length, 'no result repeated');
+    } finally {
+      await both.close();
+      await shared.close();
+    }
+  });
+
+  it('a page deleted while a re-crawl stores it unchanged stays deleted: it does not come back without its chunks', async () => {
+    const one = await makeContext({ runner: false });
+    try {
+      await addPages(one, [{ id: 'p1', title: 'Kept page', markdown: '# Kept page\n\nThe ocelot option is described here.' }]);
+      const existing = (await one.store.pages.get('p1'))!;
+      const writer = new GroupWriter(one.store.db);
+      // the re-crawl read the page (unchanged) before the delete committed, and writes after it
+      await deleteDocs(one, { page_ids: ['p1'] });
+      const stored = await writePage(
+        { store: one.store, embedder: one.embedder, writer, chunking: { maxChars: 400, overlap: 0 } },
+        {
+          id: existing.id, url: existing.url, existing, tags: existing.tags, job_id: 'job-2', parent_page_id: null, root_page_id: existing.id, depth: 0,
+          page: { title: existing.title, markdown: existing.raw_text!, links: [] } as unknown as ExtractedPage, hash: existing.content_hash!,
+        },
+      );
+      assert.equal(stored.unchanged, true);
+      assert.equal(await one.store.pages.get('p1'), undefined, 'no page without chunks');
+      const listed = await listDocPages(one, {});
+      assert.equal(listed.total_pages, 0);
+    } finally {
+      await one.close();
     }
   });
 });

@@ -63,13 +63,14 @@ describe('pages and jobs', () => {
     assert.deepEqual(await store.pages.tags(), ['%_', 'it\'s', 'js', 'py']);
     assert.deepEqual(await store.pages.tags('P'), ['py']);
     assert.equal((await store.pages.getByUrl('https://docs.test/b'))!.id, 'b');
-    // Two stored pages with one URL (a legacy database can hold such pairs): the newest is the one a crawl updates.
-    await store.db.transaction(async (tx) => {
-      await store.pages.upsert(tx, page('old', { url: 'https://docs.test/dup', crawl_date: new Date('2025-05-01T00:00:00Z') }));
-      await store.pages.upsert(tx, page('new', { url: 'https://docs.test/dup', crawl_date: new Date('2026-05-01T00:00:00Z') }));
-      await store.pages.upsert(tx, page('mid', { url: 'https://docs.test/dup', crawl_date: new Date('2025-12-01T00:00:00Z') }));
-    });
+    // Stored pages with one URL (a legacy database can hold such pairs; Doctor writes one page per URL): the
+    // newest is the one a crawl updates, and writing it replaces the others.
+    for (const [id, date] of [['old', '2025-05-01T00:00:00Z'], ['new', '2026-05-01T00:00:00Z'], ['mid', '2025-12-01T00:00:00Z']]) {
+      await store.db.run("INSERT INTO pages (id, url, crawl_date) VALUES (?, 'https://docs.test/dup', ?::TIMESTAMPTZ)", [id!, date!]);
+    }
     assert.equal((await store.pages.getByUrl('https://docs.test/dup'))!.id, 'new');
+    await store.db.transaction((tx) => store.pages.upsert(tx, page('new', { url: 'https://docs.test/dup', title: 'Recrawled' })));
+    assert.deepEqual((await store.pages.list()).pages.filter((p) => p.url === 'https://docs.test/dup').map((p) => [p.id, p.title]), [['new', 'Recrawled']]);
     assert.equal(await store.pages.getByUrl('https://docs.test/none'), undefined);
     assert.equal(await store.pages.get("' OR 1=1 --"), undefined);
     await store.close();

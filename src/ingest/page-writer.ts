@@ -98,7 +98,8 @@ export async function writePage(deps: PageWriterDeps, p: PageToStore): Promise<P
     p.beforeWrite?.();
     const t = performance.now();
     await deps.writer.write(async (tx) => {
-      await store.pages.upsert(tx, { ...record, raw_text: existing.raw_text });
+      // the stored chunks stay: a page deleted since it was read stays deleted (not back without its chunks)
+      await store.pages.upsert(tx, { ...record, raw_text: existing.raw_text }, { keepsChunks: true });
       await p.alsoInTx?.(tx);
     });
     times.store += performance.now() - t;

@@ -43,6 +43,9 @@ const SUMMARY_COLUMNS =
 
 type Queryable = Pick<Database, 'all'> | Pick<Tx, 'all'>;
 
+/** A page row to write: `replace` when a stored row may have its id; `keepsChunks` when its stored chunks stay. */
+type PageRow = { page: PageRecord; replace: boolean; keepsChunks: boolean };
+
 export class PageStore {
   constructor(
     private readonly db: Database,
@@ -55,21 +58,44 @@ export class PageStore {
    * for an INSERT OR REPLACE); in a batched transaction (a crawl's group commit) all of its pages at once,
    * just before COMMIT.
    */
-  async upsert(tx: Tx, page: PageRecord, opts: { isNew?: boolean } = {}): Promise<void> {
+  async upsert(tx: Tx, page: PageRecord, opts: { isNew?: boolean; keepsChunks?: boolean } = {}): Promise<void> {
+    const keepsChunks = opts.keepsChunks === true;
     if (tx.batched) {
-      const rows = tx.deferred<Map<string, { page: PageRecord; replace: boolean }>>(this, () => new Map(), (r) => this.appendPages(tx, [...r.values()]));
-      rows.set(page.id, { page, replace: !opts.isNew || rows.has(page.id) });
+      const rows = tx.deferred<Map<string, PageRow>>(this, () => new Map(), (r) => this.appendPages(tx, [...r.values()]));
+      rows.set(page.id, { page, replace: !opts.isNew || rows.has(page.id), keepsChunks });
       return;
     }
-    await this.appendPages(tx, [{ page, replace: !opts.isNew }]);
+    await this.appendPages(tx, [{ page, replace: !opts.isNew, keepsChunks }]);
   }
 
   /**
    * Writes page rows with one appender, after one DELETE of those that may replace a stored row (an id
    * list of placeholders, so that DuckDB looks them up in the primary-key index).
+   *
+   * The rows are checked against the table as it is now, not as it was when their pages were read (another
+   * crawl, an import or a delete may have committed since): a URL keeps one page, so a stored page of the same
+   * URL under another id (another crawl stored it meanwhile) is replaced, chunks and all; and a row that only
+   * refreshes a stored page keeping its chunks (`keepsChunks`) is dropped when that page was deleted meanwhile,
+   * instead of coming back without chunks.
    */
-  private async appendPages(tx: Tx, rows: readonly { page: PageRecord; replace: boolean }[]): Promise<void> {
+  private async appendPages(tx: Tx, all: readonly PageRow[]): Promise<void> {
+    if (all.length === 0) return;
+    const stored: { id: string; url: string }[] = [];
+    const urls = [...new Set(all.map((r) => r.page.url))];
+    for (let start = 0; start < urls.length; start += 500) {
+      const part = urls.slice(start, start + 500);
+      stored.push(...(await tx.all<{ id: string; url: string }>(`SELECT id, url FROM pages WHERE url IN (${part.map(() => '?').join(', ')})`, part)));
+    }
+    const present = new Set(stored.map((s) => s.id));
+    const rows = all.filter((r) => !r.keepsChunks || present.has(r.page.id));
     if (rows.length === 0) return;
+    const ids = new Set(all.map((r) => r.page.id));
+    const written = new Set(rows.map((r) => r.page.url));
+    const others = stored.filter((s) => !ids.has(s.id) && written.has(s.url)).map((s) => s.id);
+    if (others.length) {
+      await this.chunks.deleteByPageIds(tx, others);
+      await tx.run('DELETE FROM pages WHERE id IN (SELECT unnest($ids))', { ids: varcharList(others) }, { ids: VARCHAR_LIST });
+    }
     const replaced = rows.filter((r) => r.replace).map((r) => r.page.id);
     for (let start = 0; start < replaced.length; start += 500) {
       const part = replaced.slice(start, start + 500);
