@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { buildHttpApp } from '../src/http/app.js';
 import { JobRunner } from '../src/ingest/job-runner.js';
-import { deleteDocs, fetchUrl, listDocPages, searchDocs } from '../src/service/index.js';
+import { deleteDocs, fetchUrl, listDocPages, recrawlSite, searchDocs } from '../src/service/index.js';
 import { GroupWriter } from '../src/ingest/group-writer.js';
 import { writePage } from '../src/ingest/page-writer.js';
 import type { ExtractedPage } from '../src/ingest/extract/extract.js';
@@ -15,7 +15,7 @@ import { addPages } from './helpers/pages.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 
 /** A site of `size` pages (/s/0.html links to 1-4, each page n to 4n+1..4n+4), each answered after `delayMs`. */
-async function treeSite(size: number, delayMs: number, sections = 1): Promise<{ url: string; close(): Promise<void> }> {
+async function treeSite(size: number, delayMs: number, sections = 1): Promise<{ url: string; delayMs: number; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const n = Number(/^\/s\/(\d+)\.html$/.exec(req.url ?? '')?.[1] ?? -1);
     if (n < 0 || n >= size) return void res.writeHead(404).end('not found');
@@ -25,16 +25,19 @@ async function treeSite(size: number, delayMs: number, sections = 1): Promise<{ 
       res.end(`<html><head><title>Tree page ${n}</title></head><body><main><h1>Tree page ${n}</h1>
         ${Array.from({ length: sections }, (_, i) => `<h2>Part ${i}</h2><p>Page ${n} explains the marmoset setting ${n} in detail. ${'More words about marmosets. '.repeat(30)}</p>`).join('')}
         ${links.map((c) => `<a href="/s/${c}.html">page ${c}</a>`).join(' ')}</main></body></html>`);
-    }, delayMs);
+    }, site.delayMs);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    close: () => new Promise((r) => {
+  const site = {
+    url: '',
+    delayMs,
+    close: () => new Promise<void>((r) => {
       server.closeAllConnections();
       server.close(() => r());
     }),
   };
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  site.url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return site;
 }
 
 describe('operations that race a crawl', () => {
@@ -173,6 +176,28 @@ describe('operations that race a crawl', () => {
     } finally {
       await local.close();
       await slow.close();
+    }
+  });
+
+  it('delete_docs of a site right after its re-crawl started (nothing stored by it yet) cancels the re-crawl too', async () => {
+    const site2 = await treeSite(10, 0);
+    const fresh = await makeContext({ config: { render: 'never', crawlConcurrency: 2, respectRobots: false } });
+    try {
+      const first = await fetchUrl(fresh, { url: `${site2.url}/s/0.html`, max_pages: 10 });
+      assert.equal((await fresh.runner!.waitFor(first.job_id)).status, 'completed');
+      const root = (await fresh.store.pages.getByUrl(`${site2.url}/s/0.html`))!;
+      site2.delayMs = 1500; // the re-crawl's first page is on its way when the site is deleted
+      const again = await recrawlSite(fresh, { root_page_id: root.id });
+      await new Promise((r) => setTimeout(r, 200));
+      const del = await deleteDocs(fresh, { root_page_id: root.id });
+      assert.equal(del.deleted_pages, 10);
+      assert.deepEqual(del.cancelled_jobs, [again.job_id]);
+      assert.equal((await fresh.store.jobs.get(again.job_id))!.status, 'cancelled');
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.equal(await fresh.store.pages.count(), 0, 'the site stays deleted');
+    } finally {
+      await fresh.close();
+      await site2.close();
     }
   });
 

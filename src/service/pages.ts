@@ -106,8 +106,8 @@ export async function listTags(ctx: DoctorContext, input: ListTagsInput = {}) {
 
 /**
  * Deletes the selected pages with their chunks. Deleting by tags, domain or site also cancels the crawls that
- * are storing pages of it (first, and they commit what they have in flight before they stop): they would store
- * the rest of it again, and a site deleted while it is crawled would come back. Deleting pages by id leaves
+ * are storing pages of it, or start from one of its pages (a re-crawl; first, and they commit what they have in
+ * flight before they stop): they would store it again, and a site deleted while it is crawled would come back. Deleting pages by id leaves
  * crawls alone (a crawl does not visit a page twice).
  */
 export async function deleteDocs(ctx: DoctorContext, input: DeleteDocsInput) {

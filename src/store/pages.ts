@@ -191,12 +191,18 @@ export class PageStore {
     return rows.map((r) => r.tag);
   }
 
-  /** The pending or running crawl jobs that stored any of the selected pages. */
+  /**
+   * The pending or running crawl jobs that stored any of the selected pages, or start from one of them (a
+   * re-crawl that has stored nothing yet).
+   */
   async unfinishedJobsOf(selector: PageSelector): Promise<string[]> {
     const { where, params } = selectorWhere(selector);
     if (!where) return [];
     const rows = await this.db.all<{ job_id: string }>(
-      `SELECT job_id FROM jobs WHERE status IN ('pending', 'running') AND job_id IN (SELECT job_id FROM pages ${where}) ORDER BY created_at, job_id`,
+      `WITH sel AS (SELECT job_id, url FROM pages ${where})
+       SELECT job_id FROM jobs WHERE status IN ('pending', 'running')
+         AND (job_id IN (SELECT job_id FROM sel) OR start_url IN (SELECT url FROM sel))
+       ORDER BY created_at, job_id`,
       params,
       { tags: VARCHAR_LIST, ids: VARCHAR_LIST },
     );
