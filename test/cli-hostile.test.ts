@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -119,6 +119,29 @@ describe('the CLI trusts only its own server', () => {
       assert.match(crawl.stderr, /doctor serve --allow-hosts 127\.0\.0\.2/);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('a server starting or stopping holds the database', () => {
+  it('a command meanwhile is told to run again in a moment, not to kill the server; the record goes once the file is closed', async () => {
+    const dir = tempDir();
+    const config = loadConfig({ dataDir: dir, port: 0, logLevel: 'silent', embeddingProvider: 'lexical' }, {});
+    const server = await startServer(config);
+    let closed = false;
+    try {
+      // as while it starts (before it writes server.json) or stops (after it removed it): the file is held, no server.json
+      rmSync(join(dir, 'server.json'));
+      const search = await doctor(['--data-dir', dir, 'search', 'anything']);
+      assert.notEqual(search.code, 0);
+      assert.match(search.stderr, new RegExp(`^doctor: The database .*doctor\\.duckdb is held by a Doctor server \\(\`doctor serve\`, process ${process.pid}\\) that is starting or stopping\\. Run the command again in a moment`, 'm'));
+      assert.ok(!/kill/.test(search.stderr), search.stderr);
+      await server.close();
+      closed = true;
+      assert.equal(existsSync(join(dir, 'local.json')), false, 'removed once the database is closed');
+      assert.equal((await doctor(['--data-dir', dir, 'search', 'anything'])).code, 0);
+    } finally {
+      if (!closed) await server.close();
     }
   });
 });

@@ -15,15 +15,17 @@ export interface LocalHolder {
   command: string;
   dbPath: string;
   startedAt: string;
+  /** `doctor serve`: it holds the file before it announces itself in server.json, and after it removes that. */
+  server?: boolean;
 }
 
 export const localHolderPath = (config: DoctorConfig): string => join(dirname(resolve(config.dbPath)), 'local.json');
 
 /** Records this process as the database's holder; returns the function that removes the record. */
-export function recordLocalHolder(config: DoctorConfig, command: string): () => void {
+export function recordLocalHolder(config: DoctorConfig, command: string, opts: { server?: boolean } = {}): () => void {
   if (config.dbPath === ':memory:') return () => {};
   const path = localHolderPath(config);
-  const holder: LocalHolder = { pid: process.pid, command, dbPath: resolve(config.dbPath), startedAt: new Date().toISOString() };
+  const holder: LocalHolder = { pid: process.pid, command, dbPath: resolve(config.dbPath), startedAt: new Date().toISOString(), ...(opts.server ? { server: true } : {}) };
   try {
     writeFileSync(path, JSON.stringify(holder, null, 2));
   } catch {
@@ -62,6 +64,12 @@ export function describeLockHolder(config: DoctorConfig, pid: number | undefined
     );
   }
   const local = readJson<LocalHolder>(localHolderPath(config));
+  if (local?.server && local.dbPath === db && (pid === undefined || local.pid === pid)) {
+    return (
+      `The database ${db} is held by a Doctor server (\`${local.command}\`, process ${local.pid}) that is starting or stopping. ` +
+      'Run the command again in a moment: once the server answers, commands go through it.'
+    );
+  }
   if (local && local.dbPath === db && (pid === undefined || local.pid === pid)) {
     return (
       `The database ${db} is in use by \`${local.command}\` (process ${local.pid}, since ${time(local.startedAt)}), which runs without a server. ` +

@@ -20,6 +20,8 @@ export interface OpenAppOptions {
    * the data directory while open, so a command that finds the database locked can name it.
    */
   localCommand?: string;
+  /** The command is `doctor serve`: the record says a server holds the file (while it starts and stops). */
+  server?: boolean;
   /**
    * Open the database with the embedding model it records even when `embedder` is another one (for a
    * re-embedding to `embedder`) instead of refusing.
@@ -56,9 +58,15 @@ export async function openConfiguredEmbedder(config: DoctorConfig, log: Logger):
 export async function openApp(config: DoctorConfig, opts: OpenAppOptions = {}): Promise<DoctorContext & { close(): Promise<void> }> {
   const log = opts.log ?? createLogger(config.logLevel);
   const embedder = opts.embedder ?? (await openConfiguredEmbedder(config, log));
+  // Recorded as soon as the file is locked, and removed once it is closed: another command that finds it locked
+  // meanwhile (while the indexes load, a server starts or stops) can name this one.
+  let unrecord = () => {};
   let store;
   try {
     store = await openStore({
+      onOpened: () => {
+        if (opts.localCommand) unrecord = recordLocalHolder(config, opts.localCommand, { server: opts.server });
+      },
       path: config.dbPath,
       embedding: { provider: embedder.provider, model: embedder.model, dimension: embedder.dimension },
       vector: { ...config, log, options: { allowVssInstall: config.vssInstall } },
@@ -67,12 +75,12 @@ export async function openApp(config: DoctorConfig, opts: OpenAppOptions = {}): 
       keepRecordedEmbedding: opts.keepRecordedEmbedding,
     });
   } catch (e) {
+    unrecord();
     if (!opts.embedder) await embedder.close?.();
     if (e instanceof DatabaseLockedError) throw new DatabaseLockedError(describeLockHolder(config, e.holderPid), e.holderPid);
     // A damaged file may open and fail on its first read (the schema check): say so, not DuckDB's raw error.
     throw explainDatabaseError(config.dbPath, e);
   }
-  const unrecord = opts.localCommand ? recordLocalHolder(config, opts.localCommand) : () => {};
   const ctx: DoctorContext & { close(): Promise<void> } = {
     config,
     store,
@@ -82,8 +90,11 @@ export async function openApp(config: DoctorConfig, opts: OpenAppOptions = {}): 
       // Jobs first: a crawl still running (one this command started, or an unfinished one of an earlier run it
       // picked up) would otherwise fail as the database closed under it ("The database is closed.").
       await ctx.jobs?.stop?.();
-      unrecord();
-      await store.close();
+      try {
+        await store.close();
+      } finally {
+        unrecord();
+      }
       // The embedder this opened (a re-embedding may have switched ctx.embedder to one its caller owns).
       if (!opts.embedder) await embedder.close?.();
     },

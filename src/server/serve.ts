@@ -19,7 +19,8 @@ export interface RunningServer {
 }
 
 export async function startServer(config: DoctorConfig): Promise<RunningServer> {
-  const ctx = await openApp(config);
+  // Recorded as the holder of the file while it starts and stops, when server.json does not announce it.
+  const ctx = await openApp(config, { localCommand: 'doctor serve', server: true });
   let remote: RedisPageSource | undefined;
   if (config.redisUrl) {
     // loaded only with --redis: BullMQ takes seconds to import on a busy machine, every other start skips it

@@ -51,6 +51,8 @@ export interface OpenStoreOptions extends OpenOptions {
    * `embedding` runs on it) instead of refusing.
    */
   keepRecordedEmbedding?: boolean;
+  /** Called as soon as the file is open (and locked by this process), before its indexes load. */
+  onOpened?: () => void;
 }
 
 /** The embedding identity recorded in a database, if any. */
@@ -100,6 +102,7 @@ export function checkEmbeddingIdentity(
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const db = await Database.open(opts.path, opts);
   try {
+    opts.onOpened?.();
     // A file written by the Python Doctor is upgraded in place first (every row kept).
     if (await isLegacyDatabase(db)) await upgradeLegacyDatabase(db, opts.embedding.dimension);
     const recorded = await recordedEmbedding(db);
