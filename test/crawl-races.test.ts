@@ -12,7 +12,11 @@ import { GroupWriter } from '../src/ingest/group-writer.js';
 import { writePage } from '../src/ingest/page-writer.js';
 import type { ExtractedPage } from '../src/ingest/extract/extract.js';
 import { addPages } from './helpers/pages.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { makeContext, type TestContext } from './helpers/context.js';
+import { listenWithMcp } from './helpers/mcp-app.js';
 
 /** A site of `size` pages (/s/0.html links to 1-4, each page n to 4n+1..4n+4), each answered after `delayMs`. */
 async function treeSite(size: number, delayMs: number, sections = 1): Promise<{ url: string; delayMs: number; close(): Promise<void> }> {
@@ -244,6 +248,30 @@ describe('operations that race a crawl', () => {
       assert.equal(listed.total_pages, 0);
     } finally {
       await one.close();
+    }
+  });
+
+  it('an MCP fetch_url waiting for its crawl when the server stops is answered (the crawl resumes later), not left hanging', async () => {
+    const slow = await treeSite(200, 100);
+    const mcpCtx = await makeContext({ config: { render: 'never', crawlConcurrency: 1, respectRobots: false } });
+    const { app: mcpApp, base } = await listenWithMcp(mcpCtx);
+    const client = new Client({ name: 'waiting-agent', version: '1' });
+    try {
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)) as Transport);
+      const call = client.callTool({ name: 'fetch_url', arguments: { url: `${slow.url}/s/0.html`, max_pages: 200, wait: true } }, undefined, { timeout: 20_000 });
+      for (let i = 0; i < 400 && (await mcpCtx.store.pages.count()) < 3; i++) await new Promise((r) => setTimeout(r, 25));
+      const t0 = performance.now();
+      await mcpApp.close(); // what doctor serve does first when it stops
+      const answer = (await call) as unknown as { structuredContent: { job_id: string; status: string; completed: boolean; note: string } };
+      assert.ok(performance.now() - t0 < 10_000);
+      assert.equal(answer.structuredContent.completed, false);
+      assert.equal(answer.structuredContent.status, 'running');
+      assert.match(answer.structuredContent.note, /the Doctor server is stopping: the crawl goes on when it starts again; poll job_progress then/);
+    } finally {
+      await client.close().catch(() => {});
+      await mcpApp.close();
+      await mcpCtx.close();
+      await slow.close();
     }
   });
 });

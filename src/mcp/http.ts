@@ -21,6 +21,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { ErrorCode, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { connectMcpServer, type McpOptions } from './server.js';
 import { batchProblem, invalidParamsAnswer } from './limits.js';
+import { within } from '../deadline.js';
 import type { McpTarget } from './operations.js';
 
 export interface McpHttpOptions extends McpOptions {
@@ -112,6 +113,17 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
   const maxSessions = opts.maxSessions ?? 1000;
   const settleMs = opts.sessionSettleMs ?? 10_000;
   const allowedOrigins = new Set((opts.allowedOrigins ?? []).map((o) => o.replace(/\/+$/, '').toLowerCase()));
+  // fetch_url calls waiting for their crawl answer when the server stops, before their streams close (preClose)
+  const stopping = new AbortController();
+  const waiting = new Set<Promise<unknown>>();
+  opts = {
+    ...opts,
+    stopping: stopping.signal,
+    onWait: (answered) => {
+      waiting.add(answered);
+      void answered.finally(() => waiting.delete(answered));
+    },
+  };
   const streamable = new Map<string, StreamableSession>();
   const sse = new Map<string, SSEServerTransport>();
   /** Streamable HTTP sessions being created: not in `streamable` until their initialize request is handled. */
@@ -315,6 +327,10 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
   // preClose: before the server waits for connections to end, so open SSE streams do not hold up shutdown.
   app.addHook('preClose', async () => {
     clearInterval(sweep);
+    stopping.abort();
+    // their answers (a job read each) are sent before the streams close; not longer than a few seconds
+    await within(Promise.allSettled([...waiting]), 5000);
+    await new Promise((r) => setImmediate(r));
     await Promise.allSettled([...[...streamable.values()].map((s) => s.transport.close()), ...[...sse.values()].map((t) => t.close())]);
   });
 }

@@ -6,7 +6,8 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
 import * as inputs from '../service/inputs.js';
 import type { JobProgress } from '../service/jobs.js';
@@ -26,6 +27,13 @@ export interface McpOptions {
   progressIntervalMs?: number;
   /** Overrides how job progress events are received (default: the context's job runner, if any). */
   watchJob?: WatchJob;
+  /**
+   * Aborted when the server stops: a fetch_url waiting for its crawl answers at once (the crawl resumes when the
+   * server starts again), while its client can still receive the answer.
+   */
+  stopping?: AbortSignal;
+  /** Told of each fetch_url that waits for its crawl, with the promise of its answer (the server waits for them as it stops). */
+  onWait?: (answered: Promise<unknown>) => void;
 }
 
 /** The tools a read-only server hides. */
@@ -248,6 +256,12 @@ export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpSe
     const { wait, ...input } = args;
     const started = await ops.fetchUrl(input);
     if (!wait) return result(started);
+    const answer = waitForCrawl(started, extra);
+    opts.onWait?.(answer.catch(() => undefined));
+    return answer;
+  });
+
+  async function waitForCrawl(started: Awaited<ReturnType<typeof ops.fetchUrl>>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>): Promise<CallToolResult> {
     const token = extra._meta?.progressToken;
     let lastSent = -1;
     const report = async (p: JobProgress) => {
@@ -272,6 +286,7 @@ export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpSe
     const unwatch = watchJob?.(started.job_id, () => wake()) ?? (() => {});
     const onAbort = () => wake();
     extra.signal.addEventListener('abort', onAbort);
+    opts.stopping?.addEventListener('abort', onAbort);
     try {
       for (;;) {
         if (extra.signal.aborted) return result({ ...started, note: 'stopped waiting; the crawl goes on: poll job_progress' });
@@ -279,6 +294,9 @@ export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpSe
         const p = await ops.jobProgress({ job_id: started.job_id });
         await report(p);
         if (p.completed) return result(p);
+        if (opts.stopping?.aborted) {
+          return result({ ...p, note: 'the Doctor server is stopping: the crawl goes on when it starts again; poll job_progress then' });
+        }
         if (changed) continue; // an event arrived while reading
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, opts.progressIntervalMs ?? 500);
@@ -294,8 +312,9 @@ export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpSe
     } finally {
       unwatch();
       extra.signal.removeEventListener('abort', onAbort);
+      opts.stopping?.removeEventListener('abort', onAbort);
     }
-  });
+  }
 
   server.registerTool('cancel_job', {
     title: 'Cancel a crawl job',
