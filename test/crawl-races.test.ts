@@ -131,6 +131,7 @@ describe('operations that race a crawl', () => {
       assert.deepEqual(del.body.cancelled_jobs, [crawl.body.job_id]);
       const job = await ctx.runner!.waitFor(crawl.body.job_id);
       assert.equal(job.status, 'cancelled');
+      assert.equal(job.error_message, 'cancelled: the pages it was storing were deleted (delete_docs)', 'the job says why');
       // nothing of the site comes back: not from pages in flight when it was deleted, not from the crawl going on
       await new Promise((r) => setTimeout(r, 1000));
       const left = await ctx.store.db.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM pages WHERE url LIKE ?', [`${big.url}/%`]);
@@ -170,7 +171,9 @@ describe('operations that race a crawl', () => {
       const root = (await local.store.pages.getByUrl(start))!;
       const del = await deleteDocs(local, { root_page_id: root.id });
       assert.deepEqual(del.cancelled_jobs, [job_id]);
-      assert.equal((await local.store.jobs.get(job_id))!.status, 'cancelled');
+      const cancelled = (await local.store.jobs.get(job_id))!;
+      assert.equal(cancelled.status, 'cancelled');
+      assert.equal(cancelled.error_message, 'cancelled: the pages it was storing were deleted (delete_docs); no server was running it');
       // the server starts again: nothing to resume, the site stays deleted
       local.runner = new JobRunner(local);
       local.jobs = local.runner;

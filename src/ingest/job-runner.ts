@@ -37,7 +37,8 @@ export const MAX_JOB_ATTEMPTS = 3;
 
 export class JobRunner {
   private readonly queue: string[] = [];
-  private readonly running = new Map<string, { abort: AbortController; cancelled: boolean; done: Promise<void> }>();
+  /** `cancelled`: the reason the job was cancelled for (it is stopping for that, not for a shutdown). */
+  private readonly running = new Map<string, { abort: AbortController; cancelled?: string; done: Promise<void> }>();
   private readonly events = new EventEmitter();
   private readonly dispatcher: Dispatcher;
   private readonly renderer: ChromiumRenderer;
@@ -83,19 +84,20 @@ export class JobRunner {
     this.pump();
   }
 
-  async cancel(jobId: string): Promise<boolean> {
+  /** Cancels a pending or running job, with the reason its row keeps; false when it had already finished. */
+  async cancel(jobId: string, reason = 'cancelled by request'): Promise<boolean> {
     const queued = this.queue.indexOf(jobId);
     if (queued >= 0) this.queue.splice(queued, 1);
     const run = this.running.get(jobId);
     if (run) {
-      run.cancelled = true;
+      run.cancelled ??= reason;
       run.abort.abort();
       await run.done;
       return true;
     }
     const job = await this.ctx.store.jobs.get(jobId);
     if (!job || FINISHED_STATUSES.includes(job.status)) return false;
-    await this.finish(jobId, 'cancelled', 'cancelled by request');
+    await this.finish(jobId, 'cancelled', reason);
     return true;
   }
 
@@ -155,7 +157,7 @@ export class JobRunner {
       const jobId = this.queue.shift()!;
       if (this.running.has(jobId)) continue;
       const abort = new AbortController();
-      const entry = { abort, cancelled: false, done: Promise.resolve() };
+      const entry: { abort: AbortController; cancelled?: string; done: Promise<void> } = { abort, done: Promise.resolve() };
       entry.done = this.runJob(jobId, abort.signal, () => entry.cancelled)
         .catch((e: unknown) => {
           // runJob fails the job itself; this is an error while doing that (e.g. the database is closing)
@@ -169,7 +171,7 @@ export class JobRunner {
     }
   }
 
-  private async runJob(jobId: string, signal: AbortSignal, wasCancelled: () => boolean): Promise<void> {
+  private async runJob(jobId: string, signal: AbortSignal, wasCancelled: () => string | undefined): Promise<void> {
     const { store, log } = this.ctx;
     const job = await store.jobs.get(jobId);
     if (!job || FINISHED_STATUSES.includes(job.status)) return;
@@ -205,7 +207,8 @@ export class JobRunner {
       log.info({ job_id: jobId, status: result.status, error: result.error }, 'crawl finished');
     } catch (e) {
       if (e instanceof CrawlCancelled || signal.aborted) {
-        if (wasCancelled()) await this.finish(jobId, 'cancelled', 'cancelled by request');
+        const reason = wasCancelled();
+        if (reason !== undefined) await this.finish(jobId, 'cancelled', reason);
         else {
           // The process is stopping: the job stays `running` and resumes at the next start. An orderly
           // stop is no crash: this start does not count (unless the crawl already cleared the count).

@@ -8,8 +8,8 @@ import type { Store } from '../store/store.js';
 export interface JobRunnerPort {
   /** Writes the job row, queues it, and returns at once. */
   submit(job: import('../store/jobs.js').NewJob): Promise<void>;
-  /** Cancels a pending or running job; returns false when it already finished. */
-  cancel(jobId: string): Promise<boolean>;
+  /** Cancels a pending or running job (`reason`: what its row says, default "cancelled by request"); false when it already finished. */
+  cancel(jobId: string, reason?: string): Promise<boolean>;
   /** Crawl jobs running in this process right now (a re-embedding switches models only when none is). */
   activeJobs?(): number;
   /** Subscribes to progress of one job; returns an unsubscribe function. */

@@ -116,10 +116,9 @@ export async function deleteDocs(ctx: DoctorContext, input: DeleteDocsInput) {
   const cancelled: string[] = [];
   if (!sel.page_ids?.length) {
     for (const jobId of await ctx.store.pages.unfinishedJobsOf(selector)) {
+      const why = 'cancelled: the pages it was storing were deleted (delete_docs)';
       // No job runner here: this process holds the database, so no other is running the job (see cancelJob).
-      const done = ctx.jobs
-        ? await ctx.jobs.cancel(jobId)
-        : await ctx.store.jobs.cancelUnheld(jobId, 'cancelled: delete_docs deleted the pages it stored (no server was running it)');
+      const done = ctx.jobs ? await ctx.jobs.cancel(jobId, why) : await ctx.store.jobs.cancelUnheld(jobId, `${why}; no server was running it`);
       if (done) cancelled.push(jobId);
     }
   }
