@@ -7,7 +7,10 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { buildHttpApp } from '../src/http/app.js';
 import { JobRunner } from '../src/ingest/job-runner.js';
-import { deleteDocs, fetchUrl, listDocPages, recrawlSite, searchDocs } from '../src/service/index.js';
+import { addLocal, ConflictError, deleteDocs, fetchUrl, listDocPages, recrawlSite, searchDocs } from '../src/service/index.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from './helpers/tmp.js';
 import { GroupWriter } from '../src/ingest/group-writer.js';
 import { writePage } from '../src/ingest/page-writer.js';
 import type { ExtractedPage } from '../src/ingest/extract/extract.js';
@@ -275,6 +278,32 @@ describe('operations that race a crawl', () => {
       await mcpApp.close();
       await mcpCtx.close();
       await slow.close();
+    }
+  });
+
+  it('delete_docs of a local source while add_local indexes it stops that run, which says why: the source stays deleted', async () => {
+    const dir = join(tempDir(), 'notes');
+    mkdirSync(dir);
+    for (let i = 0; i < 1500; i++) {
+      writeFileSync(join(dir, `note-${i}.md`), `# Note ${i}\n\n${'The capybara parameter ' + i + ' tunes the indexer. '.repeat(40)}\n`);
+    }
+    const local = await makeContext({ runner: false });
+    try {
+      const run = addLocal(local, { path: dir, tags: ['notes'] });
+      const outcome = run.then(() => 'finished', (e: Error) => e);
+      for (let i = 0; i < 2000 && (await local.store.pages.count()) < 30; i++) await new Promise((r) => setTimeout(r, 10));
+      const del = await deleteDocs(local, { tags: ['notes'] });
+      assert.ok(del.deleted_pages >= 30);
+      const ended = await outcome;
+      assert.ok(ended instanceof ConflictError, String(ended));
+      assert.match(ended.message, /the pages of .*notes were deleted \(delete_docs\) while it was being indexed, so indexing stopped: run add_local on it again to index it/);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(await local.store.pages.count(), 0, 'nothing of the deleted source comes back');
+      // indexed again on request
+      const again = await addLocal(local, { path: dir, tags: ['notes'] });
+      assert.equal(again.added, 1500);
+    } finally {
+      await local.close();
     }
   });
 });

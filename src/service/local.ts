@@ -118,16 +118,38 @@ export async function addLocal(ctx: DoctorContext, input: AddLocalInput, opts: A
   if (ctx.config.readOnly) throw new ConflictError('this Doctor process is read-only (DOCTOR_READ_ONLY / --read-only): it does not index files');
   const path = await resolveLocalPath(p.path, opts.restricted ? ctx.config.allowLocal : undefined);
   if (running.has(path)) throw new ConflictError(`${path} is being indexed already; wait for that run to finish`);
-  running.add(path);
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+  const done = indexSource(ctx, path, p, { ...opts, signal });
+  running.set(path, { store: ctx.store, stop, done });
   try {
-    return await indexSource(ctx, path, p, opts);
+    return await done;
   } finally {
     running.delete(path);
   }
 }
 
-/** Sources being indexed in this process (two runs over one source would race over its pages). */
-const running = new Set<string>();
+/**
+ * Sources being indexed in this process, by real path (two runs over one source would race over its pages),
+ * with what stops each run and its end.
+ */
+const running = new Map<string, { store: object; stop: AbortController; done: Promise<unknown> }>();
+
+/**
+ * Stops the runs indexing these sites (root page ids) into this store and waits for them to end: a delete of
+ * a source's pages while it is indexed (delete_docs by tags, domain or site), which it would store again.
+ */
+export async function stopLocalRuns(ctx: DoctorContext, rootIds: readonly string[]): Promise<void> {
+  const mine = [...running].filter(([, r]) => r.store === ctx.store);
+  if (mine.length === 0 || rootIds.length === 0) return;
+  const { sourceRootId } = await import('../ingest/local/index-local.js');
+  const roots = new Set(rootIds);
+  const stopped = mine.filter(([path]) => roots.has(sourceRootId(path)));
+  for (const [path, r] of stopped) {
+    r.stop.abort(new ConflictError(`the pages of ${path} were deleted (delete_docs) while it was being indexed, so indexing stopped: run add_local on it again to index it`));
+  }
+  await Promise.allSettled(stopped.map(([, r]) => r.done));
+}
 
 async function indexSource(ctx: DoctorContext, path: string, p: z.output<typeof addLocalInput>, opts: AddLocalOptions): Promise<LocalIndexSummary> {
   // Loaded when used: its readers (yaml, yauzl, pdf.js) are not needed by every CLI command.

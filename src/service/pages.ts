@@ -1,5 +1,6 @@
 /** Page operations: list, read (by lines), tags, delete. */
 import type { DoctorContext } from './context.js';
+import { stopLocalRuns } from './local.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import {
   deleteDocsInput,
@@ -107,7 +108,8 @@ export async function listTags(ctx: DoctorContext, input: ListTagsInput = {}) {
 /**
  * Deletes the selected pages with their chunks. Deleting by tags, domain or site also cancels the crawls that
  * are storing pages of it, or start from one of its pages (a re-crawl; first, and they commit what they have in
- * flight before they stop): they would store it again, and a site deleted while it is crawled would come back. Deleting pages by id leaves
+ * flight before they stop), and stops the add_local runs indexing its sites: they would store it again, and a
+ * site deleted while it is crawled or indexed would come back. Deleting pages by id leaves
  * crawls alone (a crawl does not visit a page twice).
  */
 export async function deleteDocs(ctx: DoctorContext, input: DeleteDocsInput) {
@@ -121,6 +123,8 @@ export async function deleteDocs(ctx: DoctorContext, input: DeleteDocsInput) {
       const done = ctx.jobs ? await ctx.jobs.cancel(jobId, why) : await ctx.store.jobs.cancelUnheld(jobId, `${why}; no server was running it`);
       if (done) cancelled.push(jobId);
     }
+    // and `add_local` runs indexing those sites (their caller is told why they stopped)
+    await stopLocalRuns(ctx, await ctx.store.pages.rootsOf(selector));
   }
   const r = await ctx.store.pages.delete(selector);
   ctx.log.info({ pages: r.pages, chunks: r.chunks, selector: sel, cancelled_jobs: cancelled }, 'deleted documents');

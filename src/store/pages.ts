@@ -209,6 +209,17 @@ export class PageStore {
     return rows.map((r) => r.job_id);
   }
 
+  /** The sites (root page ids: a page without a root is its own) of the selected pages. */
+  async rootsOf(selector: PageSelector): Promise<string[]> {
+    const { where, params } = selectorWhere(selector);
+    if (!where) return [];
+    const rows = await this.db.all<{ root: string }>(`SELECT DISTINCT coalesce(root_page_id, id) AS root FROM pages ${where}`, params, {
+      tags: VARCHAR_LIST,
+      ids: VARCHAR_LIST,
+    });
+    return rows.map((r) => r.root);
+  }
+
   /** Deletes the selected pages and all their chunks in one transaction. */
   async delete(selector: PageSelector): Promise<DeleteResult> {
     const { where, params } = selectorWhere(selector);
