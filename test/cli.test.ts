@@ -172,6 +172,11 @@ describe('a doctor crawl without a server, with unfinished jobs of earlier runs 
       // never started: still waiting for a server, with nothing crawled
       assert.match((await doctor(dir, 'job', id)).stdout, new RegExp(`^${id}\\s+pending\\b`));
     }
+    // The same site again: refused (a second crawl beside the first would store its pages twice), saying that
+    // nothing runs the earlier job and how to go on.
+    const again = await doctor(dir, 'crawl', `${site.url}/docs/index.html`, '--max-pages', '1', '--allow-hosts', '127.0.0.1');
+    assert.equal(again.code, 1, again.stderr);
+    assert.ok(again.stderr.includes(`from an earlier run is unfinished (job ${earlier[0]}, pending; nothing runs it now): \`doctor serve\` resumes it, or cancel it (doctor cancel ${earlier[0]})`), again.stderr);
   });
 });
 

@@ -101,6 +101,11 @@ export class JobRunner {
     return true;
   }
 
+  /** Whether this runner runs or has queued the job. */
+  runs(jobId: string): boolean {
+    return this.running.has(jobId) || this.queue.includes(jobId);
+  }
+
   /** Jobs running in this process right now. */
   activeJobs(): number {
     return this.running.size;

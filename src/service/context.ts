@@ -10,6 +10,8 @@ export interface JobRunnerPort {
   submit(job: import('../store/jobs.js').NewJob): Promise<void>;
   /** Cancels a pending or running job (`reason`: what its row says, default "cancelled by request"); false when it already finished. */
   cancel(jobId: string, reason?: string): Promise<boolean>;
+  /** Whether this process runs or has queued this job (a command without a server leaves earlier jobs alone). */
+  runs?(jobId: string): boolean;
   /** Crawl jobs running in this process right now (a re-embedding switches models only when none is). */
   activeJobs?(): number;
   /** Subscribes to progress of one job; returns an unsubscribe function. */

@@ -48,6 +48,13 @@ export async function fetchUrl(
     // A second crawl of the same start URL (a double click, a client retrying, a re-crawl of a site whose crawl
     // runs) would crawl the site again beside the first, and both would store its pages as new: each page twice.
     const same = await ctx.store.jobs.unfinishedFrom(url);
+    if (same && ctx.jobs?.runs && !ctx.jobs.runs(same.job_id)) {
+      // `doctor crawl` without a server runs only its own crawl: the earlier job waits for a server.
+      throw new ConflictError(
+        `a crawl of ${url} from an earlier run is unfinished (job ${same.job_id}, ${same.status}; nothing runs it now): ` +
+          `\`doctor serve\` resumes it, or cancel it (doctor cancel ${same.job_id}) and start this one again`,
+      );
+    }
     if (same) {
       throw new ConflictError(
         `a crawl of ${url} is ${same.status} already (job ${same.job_id}): follow it with job_progress, ` +
