@@ -55,6 +55,8 @@ before(async () => {
       }
       case '/always-429': return send(res, 429, 'slow down', { 'retry-after': '0' });
       case '/429-wait': return send(res, 429, 'slow down', { 'retry-after': '5' });
+      case '/429-year': return send(res, 429, 'slow down', { 'retry-after': '31536000' });
+      case '/503-2100': return send(res, 503, 'down', { 'retry-after': 'Fri, 31 Dec 2100 23:59:59 GMT' });
       case '/reset-once': {
         if (hits.get(path) === 1) return req.socket.destroy();
         return send(res, 200, 'after reset', { 'content-type': 'text/plain' });
@@ -170,6 +172,20 @@ describe('Fetcher: errors and retries', () => {
     const r = await fetcher.fetch(`${base}/always-429`);
     assert.ok(!r.ok && r.status === 429);
     assert.equal(hits.get('/always-429')! - before, 3, 'first attempt + 2 retries');
+  });
+
+  it('a Retry-After longer than it waits (a year, a date in 2100) fails the page at once, saying so: it retried every 30 s', async () => {
+    const t0 = Date.now();
+    for (const [path, status, wait] of [['/429-year', 429, /365 days/], ['/503-2100', 503, /\d+ days/]] as const) {
+      const before = hits.get(path) ?? 0;
+      const r = await new Fetcher({ maxRetries: 3 }).fetch(`${base}${path}`);
+      assert.ok(!r.ok && r.status === status, JSON.stringify(r));
+      assert.match(r.reason, new RegExp(`^HTTP ${status}: the site asks to wait `));
+      assert.match(r.reason, wait);
+      assert.match(r.reason, /not retried; crawl again later/);
+      assert.equal(hits.get(path)! - before, 1, 'asked once');
+    }
+    assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
   });
 
   it('retries a dropped connection', async () => {

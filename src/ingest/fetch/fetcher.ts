@@ -8,7 +8,8 @@
  * - gzip / deflate / brotli content encodings (also stacked, `gzip, gzip`), and `.gz` files
  *   (sitemap.xml.gz) unpacked; any other coding skips the page with a reason;
  * - retries with exponential backoff and jitter on 429, 502, 503, 504 and network errors, honouring
- *   `Retry-After` (a timeout is not retried: it already took the whole deadline);
+ *   `Retry-After` up to {@link MAX_RETRY_AFTER_MS} (a longer one fails the page at once, saying so; a timeout
+ *   is not retried: it already took the whole deadline);
  * - a per-host concurrency limit with a polite delay between requests to one host (hosts never wait
  *   for each other);
  * - charset-aware decoding that never throws (declared charset, byte-order mark, UTF-16 without a BOM),
@@ -278,6 +279,10 @@ export class Fetcher {
         // A timeout is not retried: the request already used the whole deadline (DOCTOR_REQUEST_TIMEOUT_MS).
         const retryable = f.kind === 'network' || (f.kind === 'http_error' && RETRYABLE_STATUS.has(f.status ?? 0));
         if (!retryable || attempt >= this.o.maxRetries) throw f;
+        // A site that asks for a longer wait than we honour is not asked again sooner than it said.
+        if (f.retryAfterMs !== undefined && f.retryAfterMs > MAX_RETRY_AFTER_MS) {
+          throw new Failure(f.kind, `${f.message}: the site asks to wait ${waitText(f.retryAfterMs)} (Retry-After), longer than Doctor waits (${MAX_RETRY_AFTER_MS / 1000} s): not retried; crawl again later`, f.status);
+        }
         const backoff = Math.min(10_000, 300 * 2 ** attempt);
         const wait = f.retryAfterMs !== undefined ? Math.min(f.retryAfterMs, MAX_RETRY_AFTER_MS) : backoff / 2 + Math.random() * (backoff / 2);
         await sleep(wait, signal);
@@ -412,6 +417,15 @@ function hostKey(hostOrUrl: string): string {
   }
 }
 
+
+/** A wait as people say it: "45 s", "20 min", "3 h", "365 days". */
+function waitText(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172_800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86_400)} days`;
+}
 
 /**
  * Parses a Retry-After header: delay-seconds or an HTTP date. Returns ms (>= 0), or undefined when the
