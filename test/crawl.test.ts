@@ -257,3 +257,40 @@ describe('politeness', () => {
     }
   });
 });
+
+describe('a site that goes down or keeps rate limiting mid-crawl', () => {
+  it('stops after SITE_FAILURES_TO_STOP pages in a row answered 503 / 429, saying why; the pages stored are kept', async () => {
+    let pageHits = 0;
+    const server = createServer((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (path === '/docs/') {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        return res.end(`<html><body><main><h1>Index</h1><p>The index page.</p>${Array.from({ length: 300 }, (_, i) => `<a href="/docs/p${i}">page ${i}</a>`).join(' ')}</main></body></html>`);
+      }
+      const n = /^\/docs\/p(\d+)$/.exec(path)?.[1];
+      if (n === undefined) return res.writeHead(404).end();
+      pageHits++;
+      if (Number(n) < 3) {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        return res.end(`<html><body><main><h1>Page ${n}</h1><p>Text of page number ${n}.</p></main></body></html>`);
+      }
+      // down from here on: overloaded, then rate limiting
+      res.writeHead(Number(n) % 2 ? 503 : 429, { 'retry-after': '0' }).end('busy');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const site = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const ctx = await makeContext({ config: { render: 'never', crawlConcurrency: 2 } });
+    try {
+      const { job_id } = await fetchUrl(ctx, { url: `${site}/docs/`, max_pages: 300, max_depth: 1 });
+      const job = await ctx.runner!.waitFor(job_id);
+      assert.equal(job.status, 'failed');
+      assert.match(job.error_message!, /^the crawl stopped: 10 pages in a row could not be fetched, the site refusing or not answering \(last: .*\/docs\/p\d+: HTTP (503|429)\)\. Crawl the site again later: the pages stored so far are kept\.$/);
+      assert.equal(await ctx.store.pages.count(), 4, 'the index and the 3 pages fetched before the site went down');
+      // 3 pages + 4 attempts each of the failing ones, up to the 10th failure and those in flight then
+      assert.ok(pageHits < 3 + 4 * 15, `${pageHits} page requests to a site that was down (before: all 297, 4 times each)`);
+    } finally {
+      await ctx.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

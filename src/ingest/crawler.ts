@@ -20,7 +20,7 @@ import { makeScopeFilter, normalizeUrl, TrapGuard, type Scope } from './fetch/ur
 import type { ExtractedPage } from './extract/extract.js';
 import type { Chunk } from './extract/chunker.js';
 import type { ChunkTerms } from '../text/chunk-terms.js';
-import { fetchAndExtract } from './fetch-page.js';
+import { fetchAndExtract, type SkippedPage } from './fetch-page.js';
 import type { Renderer } from './fetch/renderer.js';
 import { GroupWriter } from './group-writer.js';
 import { contentHash, writePage } from './page-writer.js';
@@ -28,6 +28,7 @@ import { processPage, type ProcessedPage, type ProcessPageInput } from './proces
 import type { ProcessPool } from './process-pool.js';
 import { LEXICAL_MODEL } from '../embed/lexical.js';
 import { EmbedFailureStreak } from './embed-failures.js';
+import { SiteFailureStreak } from './site-failures.js';
 
 export interface CrawlOptions {
   scope: Scope;
@@ -66,7 +67,7 @@ export type SourcedPage = {
   /** The page's chunks could not be embedded where it was processed (a remote worker): why. */
   embedError?: Error;
 };
-export type SourcedEntry = SourcedPage | { kind: 'skipped'; reason: string };
+export type SourcedEntry = SourcedPage | SkippedPage;
 
 /**
  * Turns frontier entries into pages somewhere other than this process (src/ingest/remote/: workers through
@@ -130,6 +131,8 @@ export class Crawl {
   private readonly work: AbortSignal;
   /** Pages in a row whose embedding failed: too many stop the crawl (./embed-failures.ts). */
   private readonly embedFailures: EmbedFailureStreak;
+  /** Pages in a row the site refused or did not answer: too many stop the crawl (./site-failures.ts). */
+  private readonly siteFailures = new SiteFailureStreak();
   private readonly writer: GroupWriter;
   /** Queued frontier entries already read, in breadth-first order, not started yet. */
   private readonly ahead: FrontierEntry[] = [];
@@ -339,9 +342,21 @@ export class Crawl {
     if (fatal) this.stop(fatal);
   }
 
+  /**
+   * Counts pages in a row the site refused or did not answer (any other outcome resets the count) and stops
+   * the crawl when the site, not the page, is unavailable (./site-failures.ts).
+   */
+  private siteOutcome(url: string, got: SourcedEntry): void {
+    if (got.kind !== 'skipped' || !got.unavailable) return this.siteFailures.answered();
+    if (this.work.aborted) return;
+    const fatal = this.siteFailures.failed(url, got.reason);
+    if (fatal) this.stop(fatal);
+  }
+
   private async processUrl(entry: FrontierEntry): Promise<{ kind: 'stored'; pageId: string } | { kind: 'skipped'; reason: string }> {
     const got = this.deps.pageSource ? await this.deps.pageSource.process(this.job, entry, this.work) : await this.fetchHere(entry);
     this.throwIfCancelled();
+    this.siteOutcome(entry.url, got);
     if (got.kind === 'skipped') return got;
     const { finalUrl, page } = got;
     if (finalUrl !== entry.url) {

@@ -11,6 +11,7 @@ import type { RobotsCache } from './fetch/robots.js';
 import type { Renderer } from './fetch/renderer.js';
 import { normalizeUrl, type UrlFilter } from './fetch/url.js';
 import type { ProcessedPage } from './process-page.js';
+import { siteUnavailable } from './site-failures.js';
 
 export const MIME_INDEXED: ReadonlySet<string> = new Set(['text/html', 'application/xhtml+xml', 'text/markdown', 'text/x-markdown', 'text/plain']);
 
@@ -30,7 +31,13 @@ export interface FetchPageDeps {
   stages?: { fetch: number; render: number; extract: number };
 }
 
-export type FetchedPage = { kind: 'page'; finalUrl: string; processed: ProcessedPage } | { kind: 'skipped'; reason: string };
+/**
+ * A page not indexed, and why; `unavailable` when the site (not the page) refused or did not answer
+ * (../ingest/site-failures.ts: too many in a row stop the crawl).
+ */
+export type SkippedPage = { kind: 'skipped'; reason: string; unavailable?: true };
+
+export type FetchedPage = { kind: 'page'; finalUrl: string; processed: ProcessedPage } | SkippedPage;
 
 /** Fetches and extracts one URL; a page that cannot be indexed comes back `skipped` with the reason. */
 export async function fetchAndExtract(deps: FetchPageDeps, url: string, signal?: AbortSignal): Promise<FetchedPage> {
@@ -43,7 +50,7 @@ export async function fetchAndExtract(deps: FetchPageDeps, url: string, signal?:
   const res: FetchResult = await deps.fetcher.fetch(url, { signal, followRedirect: deps.inScope });
   stages.fetch += performance.now() - t;
   signal?.throwIfAborted();
-  if (!res.ok) return { kind: 'skipped', reason: res.reason };
+  if (!res.ok) return siteUnavailable(res) ? { kind: 'skipped', reason: res.reason, unavailable: true } : { kind: 'skipped', reason: res.reason };
   const finalUrl = normalizeUrl(res.url) ?? res.url;
   if (finalUrl !== url && !deps.inScope(finalUrl)) return { kind: 'skipped', reason: `redirected out of scope to ${finalUrl}` };
   if (!MIME_INDEXED.has(res.contentType)) {

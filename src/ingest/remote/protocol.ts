@@ -62,7 +62,7 @@ export interface ExtractedFields {
 }
 
 export type ResultOutcome =
-  | { kind: 'skipped'; reason: string }
+  | { kind: 'skipped'; reason: string; /** the site, not the page, refused or did not answer */ unavailable?: true }
   | (ExtractedFields & {
       kind: 'page';
       chunks: Chunk[];

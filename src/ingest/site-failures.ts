@@ -1,0 +1,42 @@
+/**
+ * When to give up on a site that keeps refusing or not answering. A crawl counts the pages in a row (in the
+ * order they finish; a page fetched meanwhile breaks the row) that failed with 429, 502, 503 or 504 after
+ * the fetcher's retries, or could not be fetched at all (connection refused or reset, a timeout), and stops
+ * with the last reason: the site is down or rate limiting Doctor, and each further page would wait through
+ * its retries (up to 90 s with `Retry-After: 30`) only to fail the same way. Pages that fail for their own
+ * reasons (404, a body too large, ...) are skipped, and the crawl goes on.
+ */
+import type { FetchFailureKind } from './fetch/fetcher.js';
+import { RETRYABLE_STATUS } from './fetch/fetcher.js';
+
+/** Pages in a row the site refused or did not answer after which the crawl stops. */
+export const SITE_FAILURES_TO_STOP = 10;
+
+/** Whether a failed fetch says the site (not the page) is unavailable: overloaded, rate limiting, unreachable. */
+export function siteUnavailable(failure: { kind: FetchFailureKind; status?: number }): boolean {
+  return failure.kind === 'network' || failure.kind === 'timeout' || (failure.kind === 'http_error' && RETRYABLE_STATUS.has(failure.status ?? 0));
+}
+
+/** A crawl stopped because too many pages in a row found the site unavailable. */
+export class SiteUnavailable extends Error {
+  override name = 'SiteUnavailable';
+}
+
+/** Pages in a row the site refused or did not answer, and whether the crawl must stop. */
+export class SiteFailureStreak {
+  private count = 0;
+
+  /** A page was fetched (whatever became of it): the row is broken. */
+  answered(): void {
+    this.count = 0;
+  }
+
+  /** A page found the site unavailable, for `reason`. Returns the error to stop the crawl with, or undefined. */
+  failed(url: string, reason: string): Error | undefined {
+    if (++this.count < SITE_FAILURES_TO_STOP) return undefined;
+    return new SiteUnavailable(
+      `the crawl stopped: ${this.count} pages in a row could not be fetched, the site refusing or not answering (last: ${url}: ${reason}). ` +
+        'Crawl the site again later: the pages stored so far are kept.',
+    );
+  }
+}
