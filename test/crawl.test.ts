@@ -294,3 +294,37 @@ describe('a site that goes down or keeps rate limiting mid-crawl', () => {
     }
   });
 });
+
+describe('pages that moved with <meta http-equiv="refresh">', () => {
+  it('the crawl follows the refresh target (a root sending to /docs/stable/); a refresh to itself or in a loop ends', async () => {
+    const page = (head: string, body: string) => `<html><head>${head}</head><body>${body}</body></html>`;
+    const server = createServer((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (!path.startsWith('/docs/')) return res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'text/html' });
+      switch (path) {
+        case '/docs/': return res.end(page(`<meta http-equiv="Refresh" content="0; URL='stable/'">`, ''));
+        case '/docs/stable/': return res.end(page('<title>Stable</title>', '<main><h1>Stable</h1><p>The current release of the docs.</p><a href="loop-a">a</a></main>'));
+        case '/docs/stable/loop-a': return res.end(page('<meta http-equiv="refresh" content="1;url=loop-b">', '<p>Loop A text.</p>'));
+        case '/docs/stable/loop-b': return res.end(page('<meta http-equiv="refresh" content="1;url=loop-a">', '<p>Loop B text.</p>'));
+        default: return res.end(page('<meta http-equiv="refresh" content="0">', '<p>Reloads itself.</p>'));
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const site = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const ctx = await makeContext({ config: { render: 'never' } });
+    try {
+      const { job_id } = await fetchUrl(ctx, { url: `${site}/docs/`, max_pages: 20, max_depth: 5 });
+      const job = await ctx.runner!.waitFor(job_id);
+      assert.equal(job.status, 'completed', job.error_message ?? '');
+      const urls = (await ctx.store.db.all<{ url: string }>('SELECT url FROM pages ORDER BY url')).map((r) => r.url.slice(site.length));
+      assert.deepEqual(urls, ['/docs/stable/', '/docs/stable/loop-a', '/docs/stable/loop-b']);
+      const self = await ctx.runner!.waitFor((await fetchUrl(ctx, { url: `${site}/docs/self/`, max_pages: 20 })).job_id);
+      assert.equal(self.status, 'completed', self.error_message ?? '');
+      assert.equal(self.pages_crawled, 1);
+    } finally {
+      await ctx.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

@@ -394,7 +394,7 @@ function mergeChildTexts(parent: ParentNode): void {
 
 /** What extractWithDom needs from the whole document before it changes the tree (see survey). */
 interface Survey {
-  /** Every link's href (a, area), navigation included: the crawler follows them. */
+  /** Every link's href (a, area, a `<meta http-equiv=refresh>` target), navigation included: the crawler follows them. */
   hrefs: string[];
   /** The first <base href>. */
   baseHref: string | null;
@@ -440,6 +440,12 @@ function survey(document: Document, body: ParentNode): Survey {
       if (tag === 'a' || tag === 'area') {
         const href = attr(node, 'href');
         if (href !== null) out.hrefs.push(href);
+      } else if (tag === 'meta') {
+        // a page that moved says so this way too (a site's root sending to /stable/, a renamed page)
+        if ((attr(node, 'http-equiv') ?? '').trim().toLowerCase() === 'refresh') {
+          const target = refreshTarget(attr(node, 'content') ?? '');
+          if (target !== null) out.hrefs.push(target);
+        }
       } else if (tag === 'base') {
         if (!baseSeen && attr(node, 'href') !== null) {
           baseSeen = true;
@@ -480,6 +486,22 @@ function survey(document: Document, body: ParentNode): Survey {
     },
   );
   return out;
+}
+
+/**
+ * The URL of a `<meta http-equiv="refresh">` content (`0; url=/new/`, `5;URL='x'`, `0, /new/`), as browsers
+ * read it; null when it only reloads the page.
+ */
+export function refreshTarget(content: string): string | null {
+  const m = /^\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?([\s\S]*)$/i.exec(content.slice(0, 4096));
+  let url = m?.[1] ?? '';
+  const quote = url[0];
+  if (quote === '"' || quote === "'") {
+    const end = url.indexOf(quote, 1);
+    url = url.slice(1, end === -1 ? undefined : end);
+  }
+  url = url.trim();
+  return url === '' ? null : url;
 }
 
 /** Replaces the content of an element with paragraphs of its text (for elements at MAX_DEPTH). */
