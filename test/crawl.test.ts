@@ -328,3 +328,37 @@ describe('pages that moved with <meta http-equiv="refresh">', () => {
     }
   });
 });
+
+describe('pages served without a Content-Type, or as application/octet-stream', () => {
+  it('are indexed when they begin like HTML (a bucket of files uploaded without types); a binary file stays skipped', async () => {
+    const server = createServer((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      const html = (n: string, links = '') => `\n<!DOCTYPE html>\n<html><head><meta charset="windows-1252"><title>Untyped ${n}</title></head><body><main><h1>Untyped ${n}</h1><p>Caf\xe9 page ${n} of the bucket.</p>${links}</main></body></html>`;
+      switch (path) {
+        case '/b/': res.writeHead(200); return res.end(Buffer.from(html('index', '<a href="/b/one.html">one</a> <a href="/b/two.html">two</a> <a href="/b/file.zip">zip</a>'), 'latin1'));
+        case '/b/one.html': res.writeHead(200, { 'content-type': 'binary/octet-stream' }); return res.end(Buffer.from(html('one'), 'latin1'));
+        case '/b/two.html': res.writeHead(200, { 'content-type': 'application/octet-stream' }); return res.end(Buffer.from('Untyped two: words, not HTML.'));
+        case '/b/file.zip': res.writeHead(200, { 'content-type': 'application/octet-stream' }); return res.end(Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(2000, 1)]));
+        default: return res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const site = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const ctx = await makeContext({ config: { render: 'never' } });
+    try {
+      const job = await ctx.runner!.waitFor((await fetchUrl(ctx, { url: `${site}/b/`, max_pages: 10 })).job_id);
+      assert.equal(job.status, 'completed', job.error_message ?? '');
+      const pages = await ctx.store.db.all<{ url: string; title: string; markdown: string }>('SELECT url, title, raw_text AS markdown FROM pages ORDER BY url');
+      assert.deepEqual(pages.map((p) => [p.url.slice(site.length), p.title]), [['/b/', 'Untyped index'], ['/b/one.html', 'Untyped one']]);
+      assert.match(pages[1]!.markdown, /Café page one of the bucket/);
+      const skipped = Object.fromEntries((await jobProgress(ctx, { job_id: job.job_id })).skipped.map((s: { url: string; reason: string }) => [s.url.slice(site.length), s.reason]));
+      assert.deepEqual(skipped, {
+        '/b/two.html': 'unsupported content type application/octet-stream',
+        '/b/file.zip': 'binary content served as application/octet-stream: not a text page',
+      });
+    } finally {
+      await ctx.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

@@ -90,7 +90,10 @@ export interface FetchSuccess {
   /** Final URL after redirects (normalised). */
   url: string;
   status: number;
-  /** MIME type only, lowercased (`text/html`); `''` when the server sent none. */
+  /**
+   * MIME type only, lowercased (`text/html`); `''` when the server sent none. `text/html` for a body that
+   * begins like HTML sent without a type or as `application/octet-stream` (a file uploaded without one).
+   */
   contentType: string;
   /** The character encoding the body was decoded with, when one was declared (header, BOM or meta tag). */
   charset?: string;
@@ -362,9 +365,10 @@ export class Fetcher {
     if (!charset && looksBinary(raw)) {
       throw new Failure('not_text', `binary content served as ${contentType || 'an unknown type'}: not a text page`, status);
     }
-    const label = charset ?? declaredCharset ?? sniffCharset(raw, contentType);
+    const label = charset ?? declaredCharset ?? sniffCharset(raw, UNTYPED.has(contentType) ? '' : contentType);
     const decoded = decodeText(raw, label);
-    return { ok: true, status, contentType, charset: label ? decoded.encoding : undefined, body: decoded.text, bytes: raw.length };
+    const type = UNTYPED.has(contentType) && looksLikeHtml(decoded.text) ? 'text/html' : contentType;
+    return { ok: true, status, contentType: type, charset: label ? decoded.encoding : undefined, body: decoded.text, bytes: raw.length };
   }
 }
 
@@ -526,6 +530,17 @@ function formatBytes(n: number): string {
 
 function tooLarge(max: number, declared?: number): string {
   return `body larger than the ${formatBytes(max)} limit${declared !== undefined ? ` (${formatBytes(declared)} declared)` : ''}: skipped (DOCTOR_MAX_PAGE_BYTES)`;
+}
+
+/**
+ * Content types that say nothing about the body: none, and the generic binary ones servers and object
+ * stores send for files uploaded without a type. A body of one of these that begins like HTML is HTML.
+ */
+const UNTYPED: ReadonlySet<string> = new Set(['', 'application/octet-stream', 'binary/octet-stream', 'application/unknown', 'unknown/unknown', '*/*']);
+
+/** Whether a text begins as an HTML document does (the WHATWG MIME sniffing patterns for HTML). */
+function looksLikeHtml(text: string): boolean {
+  return /^[\s\uFEFF]*<(?:!doctype\s+html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body|br|p|!--)[\s>]/i.test(text.slice(0, 1024));
 }
 
 /** A gzip file (not a gzip content encoding), such as sitemap.xml.gz: unpacked for the caller. */
