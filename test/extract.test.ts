@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DomUtils, parseDocument } from 'htmlparser2';
 import { marked } from 'marked';
 import { extractPage, looksLikeJsOnly } from '../src/ingest/extract/extract.js';
 import { MAX_DOM_TAGS } from '../src/ingest/extract/extract-html.js';
@@ -179,6 +180,14 @@ describe('Markdown writer: inline formatting, lists, quotes and escaping', () =>
   it('quotes, ordered lists with start, nested lists and multi-paragraph items keep their structure', () => {
     assert.match(page.markdown, /^> quoted\n> \n> two$/m);
     assert.match(page.markdown, /^3\. three\n {3}- nested\n {3}- more\n4\. para item\n\n {3}second para$/m);
+  });
+
+  it('an <ol start> past what Markdown can number (over 9 digits, negative) still makes list items, not lines of text', () => {
+    const md = html('<main><ol start="999999999999999999999"><li>huge</li><li>next</li></ol><ol start="-5"><li>neg</li></ol><p>end</p></main>').markdown;
+    assert.match(md, /^999999999\. huge\n999999999\. next$/m);
+    assert.match(md, /^0\. neg$/m);
+    const items = DomUtils.getElementsByTagName('li', parseDocument(marked.parse(md, { async: false }) as string));
+    assert.deepEqual(items.map((li) => DomUtils.textContent(li).trim()), ['huge', 'next', 'neg']);
   });
 
   it('text that looks like Markdown or HTML stays text; empty strikethrough is dropped', () => {

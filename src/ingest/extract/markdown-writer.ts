@@ -156,7 +156,9 @@ class Writer {
         for (const c of parent.children) if (isTag(c) && c.name === 'li') this.positions.set(c, i++);
       }
       const start = Number.parseInt(attr(parent, 'start') ?? '1', 10);
-      prefix = `${(Number.isFinite(start) ? start : 1) + (this.positions.get(li) ?? 0)}. `;
+      const n = (Number.isFinite(start) ? start : 1) + (this.positions.get(li) ?? 0);
+      // A Markdown list number has 1 to 9 digits and no sign: "-3." or "1e+21." would be a line of text.
+      prefix = `${Math.min(Math.max(n, 0), MAX_LIST_NUMBER)}. `;
     }
     const trimmed = content.replace(/^\n+/, '').replace(/\n+$/, '\n');
     // past MAX_MARKER_NESTING items, inner ones indent no further (see there)
@@ -283,6 +285,9 @@ function flankedLeft(el: Element): boolean {
   if (isTag(s) && !BLOCK_TAGS.has(s.name)) return lastTextChar(s) === ' ';
   return false;
 }
+
+/** The largest number a Markdown ordered list item can have (CommonMark: at most 9 digits). */
+const MAX_LIST_NUMBER = 999_999_999;
 
 /** The next sibling starts with a space (text, or an inline element whose text does). */
 function flankedRight(el: Element): boolean {
