@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { DomUtils, parseDocument } from 'htmlparser2';
 import { marked } from 'marked';
 import { extractPage, looksLikeJsOnly } from '../src/ingest/extract/extract.js';
+import { chunkMarkdown } from '../src/ingest/extract/chunker.js';
 import { MAX_DOM_TAGS } from '../src/ingest/extract/extract-html.js';
 import { MAX_MARKER_NESTING } from '../src/ingest/extract/markdown-writer.js';
 import { MAX_LINKS, MAX_TITLE_CHARS, MAX_WORD_CHARS } from '../src/ingest/extract/bounds.js';
@@ -357,6 +358,19 @@ describe('markup shown as text stays text (issue 20)', () => {
     const out = rendered(page.markdown);
     assert.ok(!/<script/i.test(out), out.slice(0, 300));
     assert.match(out, /Use &lt;script&gt;alert\(1\)&lt;\/script&gt; here\./);
+  });
+
+  it('in that fallback, lines of code that look like Markdown (# comment, a ``` line, - , 1. ) stay text: no headings, no fence', () => {
+    const filler = '<span>x</span>'.repeat(MAX_DOM_TAGS);
+    const code = '# install the deps\nnpm install\n```\n- item\n1. one\n> quoted\n---';
+    const page = html(`<html><body><main><h1>Big reference</h1><h2>Install</h2><pre><code>${code}</code></pre><p>After the code.</p><h3>Next</h3><p>More text.</p>${filler}</main></body></html>`);
+    assert.equal(page.title, 'Big reference');
+    const paths = new Set(chunkMarkdown(page.markdown, { maxChars: 1000 }).map((c) => c.headingPath.join(' > ')));
+    assert.deepEqual([...paths], ['Big reference > Install', 'Big reference > Install > Next']);
+    const out = rendered(page.markdown);
+    assert.ok(!/<(code|pre|ul|ol|blockquote|hr)\b/.test(out), out.slice(0, 500));
+    assert.match(out, /<p># install the deps\nnpm install\n```\n- item\n1\. one\n&gt; quoted\n---<\/p>/);
+    assert.match(out, /<p>After the code\.<\/p>/);
   });
 });
 

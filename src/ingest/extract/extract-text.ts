@@ -101,10 +101,10 @@ export function fastHtmlText(html: string): FastHtml {
   while (i < n) {
     const lt = html.indexOf('<', i);
     if (lt < 0) {
-      out.push(html.slice(i));
+      out.push(html.slice(i).replaceAll(HEADING_MARK, ''));
       break;
     }
-    if (lt > i) out.push(html.slice(i, lt));
+    if (lt > i) out.push(html.slice(i, lt).replaceAll(HEADING_MARK, ''));
     const next = html.charCodeAt(lt + 1);
     if (html.startsWith('<!--', lt)) {
       const end = html.indexOf('-->', lt + 4);
@@ -145,11 +145,27 @@ export function fastHtmlText(html: string): FastHtml {
     if (tag === 'br') out.push('\n');
     else if (FAST_BLOCK.has(tag)) {
       out.push('\n\n');
-      if (!closing && /^h[1-6]$/.test(tag)) out.push(`${'#'.repeat(Number(tag[1]))} `);
+      if (!closing && /^h[1-6]$/.test(tag)) out.push(`${HEADING_MARK.repeat(Number(tag[1]))} `);
     } else if (tag === 'td' || tag === 'th') out.push(' ');
   }
   const text = tidyText(decodeEntities(out.join('')).replace(/[^\S\n]+/g, ' '));
-  return { title, text, hrefs, baseHref };
+  return { title, text: textLinesAsMarkdown(text), hrefs, baseHref };
+}
+
+/** Stands for a `#` of a heading in the text being built (the text's own are removed first: never in HTML text). */
+const HEADING_MARK = '\u0000';
+
+/**
+ * The text's lines as Markdown text: a line that begins like a Markdown block (`# `, `- `, `1. `, `> `, a
+ * fence, `---`, `===`, `|`), such as a comment line of code in a `<pre>`, gets a backslash, so it is neither
+ * a heading of the page's chunks nor a fence that turns the rest of the page into code; then the headings'
+ * marks become `#`s.
+ */
+function textLinesAsMarkdown(text: string): string {
+  return text
+    .replace(/^(?:#{1,6}(?=[ \t]|$)|[-+*](?=[ \t]|$)|>|`{3,}|~{3,}|={2,}[ \t]*$|-{2,}[ \t]*$|[*_]{3,}[ \t]*$|\|)/gm, '\\$&')
+    .replace(/^(\d{1,9})([.)])(?=[ \t]|$)/gm, '$1\\$2')
+    .replace(/^\u0000+/gm, (marks) => '#'.repeat(marks.length));
 }
 
 /** An absolute http(s) URL for `href` against `base`, or null. Fragments are dropped unless `keepFragment`. */
