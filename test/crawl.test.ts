@@ -295,6 +295,36 @@ describe('a site that goes down or keeps rate limiting mid-crawl', () => {
   });
 });
 
+describe('a busy site at the start of a crawl', () => {
+  it('sitemap.xml and llms.txt answered 503 are asked once each: the first page is fetched at once, not after their retries', async () => {
+    const hits = new Map<string, number>();
+    const server = createServer((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      hits.set(path, (hits.get(path) ?? 0) + 1);
+      if (path === '/docs/') {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        return res.end('<html><body><main><h1>Docs</h1><p>The start page of a busy site.</p></main></body></html>');
+      }
+      if (path === '/robots.txt') return res.writeHead(404).end();
+      res.writeHead(503, { 'retry-after': '3' }).end('busy');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const site = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const ctx = await makeContext({ config: { render: 'never' } });
+    try {
+      const t0 = Date.now();
+      const job = await ctx.runner!.waitFor((await fetchUrl(ctx, { url: `${site}/docs/`, max_pages: 5 })).job_id);
+      assert.equal(job.status, 'completed', job.error_message ?? '');
+      assert.equal(job.pages_crawled, 1);
+      assert.ok(Date.now() - t0 < 2500, `took ${Date.now() - t0} ms (before: 3 files x 3 retries x Retry-After: 3 s)`);
+      assert.deepEqual(Object.fromEntries(['/sitemap.xml', '/llms.txt', '/docs/llms.txt'].map((p) => [p, hits.get(p)])), { '/sitemap.xml': 1, '/llms.txt': 1, '/docs/llms.txt': 1 });
+    } finally {
+      await ctx.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 describe('pages that moved with <meta http-equiv="refresh">', () => {
   it('the crawl follows the refresh target (a root sending to /docs/stable/); a refresh to itself or in a loop ends', async () => {
     const page = (head: string, body: string) => `<html><head>${head}</head><body>${body}</body></html>`;

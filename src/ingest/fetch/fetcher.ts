@@ -121,6 +121,11 @@ export type FetchResult = FetchSuccess | FetchFailure;
 
 /** Per-call options of {@link Fetcher.fetch}. */
 export interface FetchOptions {
+  /**
+   * Retries of this fetch after its first attempt, instead of the fetcher's `maxRetries`: 0 for files a
+   * crawl only looks for (sitemap.xml, llms.txt), which a busy site would otherwise hold up for minutes.
+   */
+  maxRetries?: number;
   /** Aborting it rejects the fetch with the signal's reason (it is not reported as a failure). */
   signal?: AbortSignal;
   /**
@@ -243,7 +248,7 @@ export class Fetcher {
     for (;;) {
       let hop: Hop;
       try {
-        hop = await this.withRetries(current, opts.signal);
+        hop = await this.withRetries(current, opts.signal, opts.maxRetries ?? this.o.maxRetries);
       } catch (e) {
         if (opts.signal?.aborted) throw opts.signal.reason ?? e;
         const f = toFailure(e, this.o.timeoutMs);
@@ -272,7 +277,7 @@ export class Fetcher {
     }
   }
 
-  private async withRetries(url: string, signal?: AbortSignal): Promise<Hop> {
+  private async withRetries(url: string, signal: AbortSignal | undefined, maxRetries: number): Promise<Hop> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.limiter(url).run(() => this.gated(url, signal), signal);
@@ -281,7 +286,7 @@ export class Fetcher {
         const f = toFailure(e, this.o.timeoutMs);
         // A timeout is not retried: the request already used the whole deadline (DOCTOR_REQUEST_TIMEOUT_MS).
         const retryable = f.kind === 'network' || (f.kind === 'http_error' && RETRYABLE_STATUS.has(f.status ?? 0));
-        if (!retryable || attempt >= this.o.maxRetries) throw f;
+        if (!retryable || attempt >= maxRetries) throw f;
         // A site that asks for a longer wait than we honour is not asked again sooner than it said.
         if (f.retryAfterMs !== undefined && f.retryAfterMs > MAX_RETRY_AFTER_MS) {
           throw new Failure(f.kind, `${f.message}: the site asks to wait ${waitText(f.retryAfterMs)} (Retry-After), longer than Doctor waits (${MAX_RETRY_AFTER_MS / 1000} s): not retried; crawl again later`, f.status);

@@ -88,7 +88,9 @@ export async function discoverSitemapUrls(
   while (queue.length && fetched < maxSitemaps && urls.size < opts.limit) {
     const { url, depth } = queue.shift()!;
     fetched++;
-    const res = await fetcher.fetch(url, { signal: opts.signal });
+    // Not retried: a site too busy for its sitemap (503, Retry-After: 30 on each of 20 sitemaps) would hold
+    // the crawl's start up for half an hour; the crawl follows links anyway.
+    const res = await fetcher.fetch(url, { signal: opts.signal, maxRetries: 0 });
     if (!res.ok) continue;
     const parsed = parseSitemap(res.body);
     if (!parsed) continue;
@@ -134,7 +136,7 @@ export async function discoverLlmsTxtUrls(fetcher: Fetcher, startUrl: string, op
   const candidates = [...new Set([`${start.origin}/llms.txt`, `${start.origin}${directoryOf(start.pathname)}llms.txt`])];
   const urls = new Set<string>();
   for (const c of candidates) {
-    const res = await fetcher.fetch(c, { signal: opts.signal });
+    const res = await fetcher.fetch(c, { signal: opts.signal, maxRetries: 0 }); // not retried, as sitemaps
     // An HTML answer is a site's catch-all page, not an llms.txt.
     if (!res.ok || res.contentType === 'text/html' || /^\s*<(!doctype|html)/i.test(res.body)) continue;
     for (const url of markdownLinks(res.body, res.url)) {
