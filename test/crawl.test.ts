@@ -9,6 +9,7 @@ import { fetchUrl, jobProgress, cancelJob } from '../src/service/jobs.js';
 import { startDocSite, type DocSite } from './helpers/doc-site.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 import { tempDir } from './helpers/tmp.js';
+import { SITE_FAILURES_TO_STOP, SiteFailureStreak } from '../src/ingest/site-failures.js';
 
 const hasChromium = existsSync('/usr/bin/chromium');
 
@@ -292,6 +293,20 @@ describe('a site that goes down or keeps rate limiting mid-crawl', () => {
       await ctx.close();
       await new Promise((r) => server.close(r));
     }
+  });
+});
+
+describe('pages of other hosts that do not answer (a domain scope\'s dead subdomain)', () => {
+  it('are skipped one by one and do not stop the crawl of the site; the start URL\'s host failing does', () => {
+    const streak = new SiteFailureStreak('https://docs.example.com/start/');
+    for (let i = 0; i < 3 * SITE_FAILURES_TO_STOP; i++) {
+      assert.equal(streak.failed(`https://legacy.example.com/p${i}`, 'connection refused'), undefined);
+    }
+    for (let i = 0; i < SITE_FAILURES_TO_STOP - 1; i++) assert.equal(streak.failed(`https://docs.example.com/p${i}`, 'HTTP 503'), undefined);
+    streak.answered('https://docs.example.com/ok'); // the site answered: the row starts again
+    for (let i = 0; i < SITE_FAILURES_TO_STOP - 1; i++) assert.equal(streak.failed(`https://docs.example.com/q${i}`, 'HTTP 503'), undefined);
+    streak.answered('https://other.example.com/ok'); // another host answering does not break the site's row
+    assert.match(String(streak.failed('https://docs.example.com/last', 'HTTP 503')), /10 pages in a row could not be fetched/);
   });
 });
 

@@ -132,7 +132,7 @@ export class Crawl {
   /** Pages in a row whose embedding failed: too many stop the crawl (./embed-failures.ts). */
   private readonly embedFailures: EmbedFailureStreak;
   /** Pages in a row the site refused or did not answer: too many stop the crawl (./site-failures.ts). */
-  private readonly siteFailures = new SiteFailureStreak();
+  private readonly siteFailures: SiteFailureStreak;
   private readonly writer: GroupWriter;
   /** Queued frontier entries already read, in breadth-first order, not started yet. */
   private readonly ahead: FrontierEntry[] = [];
@@ -162,6 +162,7 @@ export class Crawl {
     };
     this.maxDepth = job.max_depth ?? 3;
     this.work = AbortSignal.any([signal, this.halt.signal]);
+    this.siteFailures = new SiteFailureStreak(job.start_url);
     this.embedFailures = new EmbedFailureStreak(deps.embedder, {
       run: 'the crawl',
       items: 'pages',
@@ -347,7 +348,7 @@ export class Crawl {
    * the crawl when the site, not the page, is unavailable (./site-failures.ts).
    */
   private siteOutcome(url: string, got: SourcedEntry): void {
-    if (got.kind !== 'skipped' || !got.unavailable) return this.siteFailures.answered();
+    if (got.kind !== 'skipped' || !got.unavailable) return this.siteFailures.answered(url);
     if (this.work.aborted) return;
     const fatal = this.siteFailures.failed(url, got.reason);
     if (fatal) this.stop(fatal);

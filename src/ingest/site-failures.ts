@@ -22,21 +22,39 @@ export class SiteUnavailable extends Error {
   override name = 'SiteUnavailable';
 }
 
-/** Pages in a row the site refused or did not answer, and whether the crawl must stop. */
+/**
+ * Pages of the start URL's host in a row that host refused or did not answer, and whether the crawl must stop.
+ * Pages of other hosts (a `domain` scope's subdomains) are not counted either way: a dead subdomain's links are
+ * skipped one by one, and do not stop the crawl of the site.
+ */
 export class SiteFailureStreak {
   private count = 0;
+  private readonly host: string | undefined;
+
+  constructor(startUrl: string) {
+    this.host = hostOf(startUrl);
+  }
 
   /** A page was fetched (whatever became of it): the row is broken. */
-  answered(): void {
-    this.count = 0;
+  answered(url: string): void {
+    if (hostOf(url) === this.host) this.count = 0;
   }
 
   /** A page found the site unavailable, for `reason`. Returns the error to stop the crawl with, or undefined. */
   failed(url: string, reason: string): Error | undefined {
+    if (hostOf(url) !== this.host) return undefined;
     if (++this.count < SITE_FAILURES_TO_STOP) return undefined;
     return new SiteUnavailable(
       `the crawl stopped: ${this.count} pages in a row could not be fetched, the site refusing or not answering (last: ${url}: ${reason}). ` +
         'Crawl the site again later: the pages stored so far are kept.',
     );
+  }
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
   }
 }
