@@ -1,0 +1,45 @@
+/**
+ * Hostile local files for `doctor add` / add_local: files whose reading took the main thread (the server's,
+ * which then answered nothing else) seconds to minutes. Each is added through the service with a real
+ * DuckDB file and must be read in a moment, with the page a user expects.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { addLocal, listDocPages, searchDocs } from '../src/service/index.js';
+import { makeContext, type TestContext } from './helpers/context.js';
+import { tempDir } from './helpers/tmp.js';
+
+describe('doctor add: hostile local files are read quickly', () => {
+  let ctx: TestContext;
+  before(async () => {
+    ctx = await makeContext({ runner: false });
+  });
+  after(() => ctx.close());
+
+  const addOne = async (name: string, data: string) => {
+    const dir = join(tempDir(), 'docs');
+    mkdirSync(dir);
+    writeFileSync(join(dir, name), data);
+    const started = performance.now();
+    const summary = await addLocal(ctx, { path: dir, tags: ['hostile'] });
+    const seconds = (performance.now() - started) / 1000;
+    const page = (await listDocPages(ctx, {})).doc_pages.find((p) => p.url === pathToFileURL(join(dir, name)).href);
+    return { summary, seconds, page };
+  };
+
+  it('an AsciiDoc heading line with a long run of spaces inside (3,000 spaces took seconds of the main thread)', async () => {
+    const { summary, seconds, page } = await addOne(
+      'spaces.adoc',
+      `= Spacious Manual\n\n== Spaced${' '.repeat(3000)}heading ==\n\nSome text.\n\n== Frob Section ==\n\nThe frobnicator sits here.\n`,
+    );
+    assert.equal(summary.added, 1);
+    assert.ok(seconds < 3, `read in ${seconds.toFixed(1)} s`);
+    assert.equal(page?.title, 'Spacious Manual');
+    const hit = (await searchDocs(ctx, { query: 'frobnicator', mode: 'keyword' })).results[0];
+    assert.equal(hit?.heading_path, 'Spacious Manual > Frob Section', 'headings without their closing ==');
+  });
+
+});
