@@ -42,4 +42,17 @@ describe('doctor add: hostile local files are read quickly', () => {
     assert.equal(hit?.heading_path, 'Spacious Manual > Frob Section', 'headings without their closing ==');
   });
 
+  it('Markdown whose front matter is a map of 30,000 keys (seconds of the main thread); a short one still names the page', async () => {
+    const keys = Array.from({ length: 30_000 }, (_, i) => `key${i}: value`).join('\n');
+    const { summary, seconds, page } = await addOne('keys.md', `---\n${keys}\ntitle: Ignored\n---\n\n# Keyed Page\n\nThe quuxinator lives here.\n`);
+    assert.equal(summary.added, 1);
+    assert.ok(seconds < 3, `read in ${seconds.toFixed(1)} s`);
+    assert.equal(page?.title, 'Keyed Page', 'front matter this long is not read: the first heading names the page');
+    const hit = (await searchDocs(ctx, { query: 'quuxinator', mode: 'keyword' })).results[0];
+    assert.match(hit?.chunk_text ?? '', /quuxinator/);
+    assert.doesNotMatch(hit!.chunk_text, /key1: value/, 'the front matter is not indexed');
+
+    const short = await addOne('short.md', `---\ntitle: Front Title\ntitle: Second Title\n---\n\n# Heading\n\ntext\n`);
+    assert.equal(short.page?.title, 'Second Title', 'a duplicate key no longer loses the title: the last one wins');
+  });
 });

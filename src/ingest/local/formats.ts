@@ -99,6 +99,9 @@ function titled(page: ExtractedPage, title: string | undefined): ExtractedPage {
   return t ? { ...page, title: clipTitle(t) } : page;
 }
 
+/** Longest YAML front matter read for a title, in characters. */
+export const MAX_FRONT_MATTER_CHARS = 32 * 1024;
+
 /**
  * Markdown and MDX: YAML front matter is read for `title` and left out of the text; MDX's top-level
  * import/export lines (outside code fences) are dropped. The title is the front matter's, else the first
@@ -110,12 +113,17 @@ export function markdownPage(raw: string, url: string, mdx: boolean): ExtractedP
   const front = /^---[ \t]*\n([\s\S]*?)\n(?:---|\.\.\.)[ \t]*(?:\n|$)/.exec(text);
   if (front) {
     text = text.slice(front[0].length);
-    try {
-      const data: unknown = parseYaml(front[1]!, { maxAliasCount: 50 });
-      const t = data && typeof data === 'object' ? (data as Record<string, unknown>).title : undefined;
-      if (typeof t === 'string' || typeof t === 'number') frontTitle = String(t);
-    } catch {
-      // front matter that is not YAML: no title from it, the text is still indexed
+    // Only the title is wanted, and front matter is a few lines: a longer one is not read (it is still left
+    // out of the text). yaml's check for duplicate keys is quadratic in the keys of a map (50,000 keys took
+    // 22 s of the server's main thread), so it is off (the last title wins).
+    if (front[1]!.length <= MAX_FRONT_MATTER_CHARS) {
+      try {
+        const data: unknown = parseYaml(front[1]!, { maxAliasCount: 50, uniqueKeys: false });
+        const t = data && typeof data === 'object' ? (data as Record<string, unknown>).title : undefined;
+        if (typeof t === 'string' || typeof t === 'number') frontTitle = String(t);
+      } catch {
+        // front matter that is not YAML: no title from it, the text is still indexed
+      }
     }
   }
   if (mdx) text = withoutMdxModuleLines(text);
