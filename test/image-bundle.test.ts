@@ -32,7 +32,7 @@ describe("the container image's bundle", () => {
   });
 
   it('is one module per entry point: the CLI and every worker thread, and lists what it leaves out', () => {
-    for (const f of ['main', 'process-page-worker', 'usearch-worker', 'local-worker', 'page-reader-worker', 'markdown-worker']) {
+    for (const f of ['main', 'process-page-worker', 'usearch-worker', 'local-worker', 'page-reader-worker', 'markdown-worker', 'read-worker']) {
       assert.ok(existsSync(join(app, 'dist/cli', `${f}.js`)), f);
     }
     const info = JSON.parse(readFileSync(join(app, 'dist/cli/externals.json'), 'utf8')) as { externals: string[]; required: string[] };

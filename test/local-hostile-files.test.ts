@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { addLocal, listDocPages, searchDocs } from '../src/service/index.js';
+import { indexLocalSource } from '../src/ingest/local/index-local.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -55,4 +56,50 @@ describe('doctor add: hostile local files are read quickly', () => {
     const short = await addOne('short.md', `---\ntitle: Front Title\ntitle: Second Title\n---\n\n# Heading\n\ntext\n`);
     assert.equal(short.page?.title, 'Second Title', 'a duplicate key no longer loses the title: the last one wins');
   });
+
+  it('a small PDF that keeps pdf.js busy (10,000 nested graphics states, 20 KB) is skipped at the read deadline; the event loop and the other files go on', async () => {
+    const dir = join(tempDir(), 'pdfs');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'busy.pdf'), rawPdf(`${'q '.repeat(10_000)}BT /F1 12 Tf 72 700 Td (Busy page) Tj ET`));
+    writeFileSync(join(dir, 'fine.md'), '# Fine\n\nThe zorbulator is documented here.\n');
+    let last = performance.now();
+    let longestStall = 0;
+    const tick = setInterval(() => {
+      const now = performance.now();
+      longestStall = Math.max(longestStall, now - last);
+      last = now;
+    }, 20);
+    try {
+      const summary = await indexLocalSource(
+        { store: ctx.store, embedder: ctx.embedder, log: ctx.log, chunking: { maxChars: 1500, overlap: 150 } },
+        { path: dir, tags: [], exclude: [], limits: { maxFileBytes: 2 ** 24, maxArchiveBytes: 2 ** 30, maxUnpackedBytes: 2 ** 33, maxEntries: 1000, maxFiles: 1000 }, readDeadlineMs: 2000 },
+      );
+      assert.equal(summary.added, 1);
+      assert.deepEqual(summary.skipped_files, [{ path: 'busy.pdf', reason: 'took longer than 2 s to read' }]);
+    } finally {
+      clearInterval(tick);
+    }
+    assert.ok(longestStall < 1000, `the event loop stalled for ${Math.round(longestStall)} ms`);
+  });
 });
+
+/** A one-page PDF whose page has this content stream (Helvetica as /F1). */
+function rawPdf(content: string): Buffer {
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>',
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+    `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
+  ];
+  let out = '%PDF-1.4\n';
+  const offsets = objects.map((body, i) => {
+    const at = out.length;
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+    return at;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}

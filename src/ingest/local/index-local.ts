@@ -23,7 +23,8 @@ import { GroupWriter } from '../group-writer.js';
 import { EmbedFailureStreak } from '../embed-failures.js';
 import { contentHash, writePage } from '../page-writer.js';
 import { archiveKind, readArchive, type ArchiveLimits } from './archive.js';
-import { formatOf, readDocument, UnreadableFile, type LocalFormat } from './formats.js';
+import { LocalFileReader } from './file-reader.js';
+import { formatOf, UnreadableFile, type LocalFormat } from './formats.js';
 import { mib, SkipLog, type LocalFile, type TreeListing } from './tree.js';
 import { walkDirectory } from './walk.js';
 
@@ -59,6 +60,8 @@ export interface LocalIndexOptions {
   concurrency?: number;
   onProgress?: (p: LocalProgress) => void;
   signal?: AbortSignal;
+  /** Longest time one file may take to read (default READ_DEADLINE_MS, ./file-reader.ts). */
+  readDeadlineMs?: number;
 }
 
 export interface LocalIndexSummary {
@@ -152,6 +155,8 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
   }
 
   const writer = new GroupWriter(store.db);
+  // Files are read in worker threads with a deadline and a heap limit (./file-reader.ts), not on this thread.
+  const reader = new LocalFileReader({ deadlineMs: opts.readDeadlineMs });
   // Files in a row that failed to embed: too many stop the run. On the first error that ends it, `halt` stops
   // the files in flight (their embedding requests too) and no further file starts.
   const embedFailures = new EmbedFailureStreak(host.embedder, {
@@ -183,8 +188,9 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
     }
     let page;
     try {
-      page = await readDocument(format, await file.read(), url, posix.basename(file.rel).replace(/\.[^.]+$/, ''));
+      page = await reader.read(format, await file.read(), url, posix.basename(file.rel).replace(/\.[^.]+$/, ''), signal);
     } catch (e) {
+      if (signal.aborted) throw e;
       if (!(e instanceof UnreadableFile)) log.warn({ file: file.rel, err: (e as Error).message }, 'could not read a local file');
       skipped.add(file.rel, (e as Error).message);
       return 'skipped';
@@ -255,26 +261,30 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
   // no page (binary, no text, unreadable) hands its part to the next file: else no page had the source's
   // root id (its site showed as "root page deleted", and the summary named a page that did not exist). A
   // root page stored by an earlier run is kept when its file cannot be read this time, so it stays the root.
-  const tried = new Set<LocalFile>();
-  let cursor = 0;
-  while (rootFile) {
-    tried.add(rootFile);
-    if ((await run(rootFile)) !== 'skipped' || currentRoot) break;
-    rootFile = undefined;
-    while (!rootFile && cursor < files.length) {
-      const f = files[cursor++]!;
-      if (!tried.has(f) && !(await heldElsewhere(f))) rootFile = f;
+  try {
+    const tried = new Set<LocalFile>();
+    let cursor = 0;
+    while (rootFile) {
+      tried.add(rootFile);
+      if ((await run(rootFile)) !== 'skipped' || currentRoot) break;
+      rootFile = undefined;
+      while (!rootFile && cursor < files.length) {
+        const f = files[cursor++]!;
+        if (!tried.has(f) && !(await heldElsewhere(f))) rootFile = f;
+      }
     }
+    const rest = files.filter((f) => !tried.has(f));
+    let next = 0;
+    const lane = async () => {
+      while (next < rest.length) await run(rest[next++]!);
+    };
+    // every lane ends before the run does (a failed one stops the others): nothing goes on after it returns
+    const lanes = await Promise.allSettled(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, lane));
+    // a cancel that came once every file was done changes nothing: the summary is true
+    if (lanes.some((l) => l.status === 'rejected')) throw signal.reason;
+  } finally {
+    await reader.close();
   }
-  const rest = files.filter((f) => !tried.has(f));
-  let next = 0;
-  const lane = async () => {
-    while (next < rest.length) await run(rest[next++]!);
-  };
-  // every lane ends before the run does (a failed one stops the others): nothing goes on after it returns
-  const lanes = await Promise.allSettled(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, lane));
-  // a cancel that came once every file was done changes nothing: the summary is true
-  if (lanes.some((l) => l.status === 'rejected')) throw signal.reason;
   const summary: LocalIndexSummary = {
     source: opts.path,
     kind,
