@@ -62,6 +62,14 @@ export class DatabaseLockedError extends Error {
   }
 }
 
+/**
+ * A write failed because the disk (or the user's quota) holding the database is full; the message says what to
+ * do. What was committed before is kept (the failed transaction rolled back).
+ */
+export class DiskFullError extends Error {
+  override name = 'DiskFullError';
+}
+
 /** The file cannot be used as Doctor's database (damaged, not DuckDB, not writable); the message says what to do. */
 export class DatabaseOpenError extends Error {
   override name = 'DatabaseOpenError';
@@ -149,7 +157,7 @@ function openError(path: string, e: unknown): Error {
       pid,
     );
   }
-  return damaged(path, e) ?? notWritable(path, e) ?? (e as Error);
+  return damaged(path, e) ?? diskFull(path, e) ?? notWritable(path, e) ?? (e as Error);
 }
 
 /**
@@ -188,6 +196,17 @@ function damaged(path: string, e: unknown): DatabaseOpenError | undefined {
   );
 }
 
+/** A write that found the disk full, as a message saying what to do. */
+function diskFull(path: string, e: unknown): DiskFullError | undefined {
+  const msg = (e as Error).message ?? String(e);
+  if (!/No space left on device|ENOSPC|Disk quota exceeded|EDQUOT/i.test(msg)) return undefined;
+  return new DiskFullError(
+    `The disk holding ${dirname(path)} is full (${/quota|EDQUOT/i.test(msg) ? 'disk quota exceeded' : 'no space left on device'}): ` +
+      `free space on it, or ${WHERE_ELSE} on a larger disk (copy the database there to keep its pages), then try again. ` +
+      'Everything committed before is kept.',
+  );
+}
+
 /** A write refused by the file system (read-only directory or file), as a message saying what to do. */
 function notWritable(path: string, e: unknown): DatabaseOpenError | undefined {
   const msg = (e as Error).message ?? String(e);
@@ -201,8 +220,8 @@ function notWritable(path: string, e: unknown): DatabaseOpenError | undefined {
 
 /** Errors of the file behind an open database (damaged blocks, a write refused), explained; others as they are. */
 export function explainDatabaseError(path: string, e: unknown): Error {
-  if (e instanceof DatabaseOpenError || e instanceof DatabaseLockedError) return e;
-  return damaged(path, e) ?? notWritable(path, e) ?? (e as Error);
+  if (e instanceof DatabaseOpenError || e instanceof DatabaseLockedError || e instanceof DiskFullError) return e;
+  return damaged(path, e) ?? diskFull(path, e) ?? notWritable(path, e) ?? (e as Error);
 }
 
 export class Database {
@@ -329,7 +348,7 @@ export class Database {
       try {
         this.noteDeleted(sql, (await runCached(this.writer, sql, params, types)).rowsChanged);
       } catch (e) {
-        throw notWritable(this.path, e) ?? e;
+        throw diskFull(this.path, e) ?? notWritable(this.path, e) ?? e;
       }
     });
   }
@@ -391,7 +410,7 @@ export class Database {
         } catch {
           /* the transaction may already be aborted */
         }
-        throw notWritable(this.path, e) ?? e;
+        throw diskFull(this.path, e) ?? notWritable(this.path, e) ?? e;
       }
       return { result, commitHooks };
     }).then(async ({ result, commitHooks }) => {
