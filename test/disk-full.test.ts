@@ -6,8 +6,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { tempDir } from './helpers/tmp.js';
 import { doctor } from './helpers/doctor-process.js';
 
@@ -42,8 +44,29 @@ function words(seed: number, n: number): string {
   return out.join(' ');
 }
 
+/** A site of 2,047 pages of distinct words: page n links to 2n+1 and 2n+2. */
+async function startBigSite(): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const n = Number(/^\/p\/(\d+)$/.exec(req.url ?? '')?.[1] ?? NaN);
+    if (!(n >= 0 && n < 2047)) return res.writeHead(404).end('not found');
+    const first = n === 0 ? '<p>The zanzibarquokka lives on the first page.</p>' : '';
+    res.writeHead(200, { 'content-type': 'text/html' }).end(
+      `<!DOCTYPE html><html><head><title>Page ${n}</title></head><body><main><h1>Page ${n}</h1>${first}` +
+        `<p>${words(n + 1000, 3000)}</p><a href="/p/${2 * n + 1}">next</a> <a href="/p/${2 * n + 2}">other</a></main></body></html>`,
+    );
+  });
+  server.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
 describe('a full disk', () => {
+  let site: { url: string; server: Server };
+  before(async () => {
+    site = await startBigSite();
+  });
   after(() => {
+    site.server.close();
     for (const dir of mounted) {
       try {
         execFileSync('umount', [dir], { stdio: 'pipe' });
@@ -74,5 +97,24 @@ describe('a full disk', () => {
     const found = await doctor(data, ['search', 'zanzibarquokka']);
     assert.equal(found.code, 0, found.stderr);
     assert.match(found.stdout, /Kept page/);
+  });
+
+  it('doctor crawl stops at the first page the full disk cannot take, with the reason and what to do: it marked every later page "skipped" with DuckDB\'s error', async (t) => {
+    const data = smallDisk(8);
+    if (typeof data !== 'string') return t.skip(data.skip);
+    const r = await doctor(data, ['crawl', `${site.url}/p/0`, '--max-pages', '1000', '--max-depth', '10', '--json'], {}, 60_000);
+    assert.equal(r.code, 1, r.stderr);
+    const job = JSON.parse(r.stdout) as { status: string; pages_crawled: number; pages_skipped: number; error_message: string };
+    assert.equal(job.status, 'failed');
+    assert.match(job.error_message, /^The disk holding \S+small is full \(no space left on device\): free space on it/);
+    assert.ok(job.pages_crawled > 0 && job.pages_crawled < 1000, String(job.pages_crawled));
+    // the pages it could not store stay queued, not skipped (a skipped page is never fetched again)
+    assert.equal(job.pages_skipped, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /page failed/);
+
+    resize(data, 64);
+    const found = await doctor(data, ['search', 'zanzibarquokka']);
+    assert.equal(found.code, 0, found.stderr);
+    assert.match(found.stdout, /Page 0/);
   });
 });

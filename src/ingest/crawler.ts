@@ -13,6 +13,7 @@ import type { Store } from '../store/store.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { PageRecord } from '../store/pages.js';
 import { FrontierStore, type FrontierEntry } from '../store/frontier.js';
+import { DiskFullError } from '../db/database.js';
 import { Fetcher } from './fetch/fetcher.js';
 import { RobotsCache } from './fetch/robots.js';
 import { discoverLlmsTxtUrls, discoverSitemapUrls } from './fetch/sitemap.js';
@@ -314,6 +315,8 @@ export class Crawl {
         }
       } catch (e) {
         if (e instanceof CrawlCancelled || this.work.aborted) return; // stays queued: resumed later
+        // The disk is full: no later page can be stored either. The page stays queued for a resumed job.
+        if (e instanceof DiskFullError) return this.stop(e);
         const reason = errorMessage(e);
         this.deps.log.warn({ url: entry.url, err: reason }, 'page failed');
         await this.markSkipped(entry, `error: ${reason}`);
