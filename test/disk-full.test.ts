@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { closeSync, mkdirSync, openSync, rmSync, writeSync, writeFileSync } from 'node:fs';
+import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from './helpers/tmp.js';
-import { doctor } from './helpers/doctor-process.js';
+import { doctor, Server, sleep } from './helpers/doctor-process.js';
 
 const mounted: string[] = [];
 
@@ -45,8 +45,11 @@ function words(seed: number, n: number): string {
 }
 
 /** A site of 2,047 pages of distinct words: page n links to 2n+1 and 2n+2. */
-async function startBigSite(): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
+let pageDelayMs = 0;
+
+async function startBigSite(): Promise<{ url: string; server: HttpServer }> {
+  const server = createServer(async (req, res) => {
+    if (pageDelayMs) await sleep(pageDelayMs);
     const n = Number(/^\/p\/(\d+)$/.exec(req.url ?? '')?.[1] ?? NaN);
     if (!(n >= 0 && n < 2047)) return res.writeHead(404).end('not found');
     const first = n === 0 ? '<p>The zanzibarquokka lives on the first page.</p>' : '';
@@ -61,7 +64,7 @@ async function startBigSite(): Promise<{ url: string; server: Server }> {
 }
 
 describe('a full disk', () => {
-  let site: { url: string; server: Server };
+  let site: { url: string; server: HttpServer };
   before(async () => {
     site = await startBigSite();
   });
@@ -116,5 +119,50 @@ describe('a full disk', () => {
     const found = await doctor(data, ['search', 'zanzibarquokka']);
     assert.equal(found.code, 0, found.stderr);
     assert.match(found.stdout, /Page 0/);
+  });
+
+  it('a crawl job whose end cannot be written (the disk stays full) is reported failed with the reason, and a new crawl is refused with 507: job_progress said running forever and doctor crawl waited for it', async (t) => {
+    const data = smallDisk(16);
+    if (typeof data !== 'string') return t.skip(data.skip);
+    const server = await new Server(data).ready();
+    pageDelayMs = 100;
+    const filler = join(data, 'filler');
+    let topUp: NodeJS.Timeout | undefined;
+    try {
+      const started = await server.api('POST', '/fetch_url', { url: `${site.url}/p/0`, max_pages: 1000, max_depth: 10 });
+      assert.equal(started.status, 200, JSON.stringify(started.body));
+      const id = started.body.job_id as string;
+      for (let i = 0; i < 200 && (await server.api('GET', `/job_progress?job_id=${id}`)).body.pages_crawled < 3; i++) await sleep(100);
+      // Another program fills the disk, and keeps it full.
+      const fill = () => {
+        const fd = openSync(filler, 'a');
+        try {
+          for (const block = Buffer.alloc(64 * 1024, 1); ; ) writeSync(fd, block);
+        } catch {
+          /* full */
+        } finally {
+          closeSync(fd);
+        }
+      };
+      fill();
+      topUp = setInterval(fill, 20);
+      const job = await server.waitForJob(id, 20_000);
+      assert.equal(job.status, 'failed');
+      assert.match(job.error_message, /^The disk holding \S+small is full/);
+      assert.match(job.error_message, /resumes when doctor serve or doctor crawl next starts/);
+      const listed = await server.api('GET', '/jobs');
+      assert.equal(listed.body.jobs.find((j: { job_id: string }) => j.job_id === id).status, 'failed');
+
+      const refused = await server.api('POST', '/fetch_url', { url: `${site.url}/p/1`, max_pages: 5 });
+      assert.equal(refused.status, 507, JSON.stringify(refused.body));
+      assert.match(refused.body.detail, /is full \(no space left on device\): free space on it/);
+      assert.ok(server.alive);
+      assert.equal((await server.api('GET', '/search_docs?query=zanzibarquokka')).status, 200);
+    } finally {
+      clearInterval(topUp);
+      pageDelayMs = 0;
+      rmSync(filler, { force: true });
+      await server.stop();
+    }
   });
 });

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ConflictError, EmbeddingError, ForbiddenError, NotFoundError, TooManyEmbedFailures, ValidationError } from '../service/index.js';
+import { ConflictError, DiskFullError, EmbeddingError, ForbiddenError, NotFoundError, TooManyEmbedFailures, ValidationError } from '../service/index.js';
 import type { Logger } from '../log.js';
 import { UNSUPPORTED_ENCODING } from './json-body.js';
 
@@ -22,6 +22,8 @@ export function errorStatus(e: unknown): number {
   if (e instanceof ForbiddenError) return 403;
   // the embeddings API Doctor calls failed (its message names the API and the settings to check)
   if (e instanceof EmbeddingError || e instanceof TooManyEmbedFailures) return 502;
+  // the disk holding the database is full (the message says what to do); what was stored is kept
+  if (e instanceof DiskFullError) return 507;
   return 500;
 }
 

@@ -45,6 +45,11 @@ export class JobRunner {
   private stopped = true;
   /** Extraction worker threads shared by the running crawls (started with the first crawl, stopped by stop()). */
   private pool: ProcessPool | undefined;
+  /**
+   * Jobs that ended in this process while their end could not be written to the database (a full disk): how
+   * they ended. Their rows still say running (the next start resumes them); progress reports them ended.
+   */
+  private readonly unrecorded = new Map<string, Pick<JobRecord, 'status' | 'error_message'>>();
   /** Stage times of finished crawls, by job id (for benchmarks). */
   readonly stageTimes = new Map<string, StageTimes>();
 
@@ -127,8 +132,9 @@ export class JobRunner {
   waitFor(jobId: string): Promise<JobRecord> {
     return new Promise((resolve, reject) => {
       const check = async () => {
-        const job = await this.ctx.store.jobs.get(jobId);
-        if (!job) return reject(new Error(`no job ${jobId}`));
+        const row = await this.ctx.store.jobs.get(jobId);
+        if (!row) return reject(new Error(`no job ${jobId}`));
+        const job = this.asEnded(row);
         if (FINISHED_STATUSES.includes(job.status)) {
           off();
           resolve(job);
@@ -137,6 +143,12 @@ export class JobRunner {
       const off = this.onProgress(jobId, () => void check().catch(reject));
       void check().catch(reject);
     });
+  }
+
+  /** The job as this process ended it, when that could not be written to the database; else as stored. */
+  asEnded(job: JobRecord): JobRecord {
+    const ended = this.unrecorded.get(job.job_id);
+    return ended && !FINISHED_STATUSES.includes(job.status) ? { ...job, ...ended } : job;
   }
 
   /**
@@ -231,14 +243,27 @@ export class JobRunner {
   }
 
   private async finish(jobId: string, status: 'completed' | 'failed' | 'cancelled', error: string | null): Promise<void> {
-    await this.ctx.store.jobs.update(jobId, { status, error_message: error });
+    try {
+      await this.ctx.store.jobs.update(jobId, { status, error_message: error });
+      this.unrecorded.delete(jobId);
+    } catch (e) {
+      // Waiters (doctor crawl, job_progress) must not see it running forever: they see how it ended.
+      const why = errorMessage(e);
+      this.unrecorded.set(jobId, {
+        status,
+        error_message:
+          `${error ?? status}. Its end could not be written to the database (${why}), so the job is still running there: ` +
+          'it resumes when doctor serve or doctor crawl next starts (doctor cancel <job_id> ends it then).',
+      });
+      this.ctx.log.error({ job_id: jobId, status, err: why }, 'the end of a crawl job could not be stored; it resumes at the next start');
+    }
     this.emit(jobId);
   }
 
   private emit(jobId: string): void {
     this.ctx.store.jobs
       .get(jobId)
-      .then((job) => job && this.publish(job))
+      .then((job) => job && this.publish(this.asEnded(job)))
       .catch((e: unknown) => this.ctx.log.warn({ job_id: jobId, err: errorMessage(e) }, 'could not read the job to report its progress'));
   }
 

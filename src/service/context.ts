@@ -18,6 +18,11 @@ export interface JobRunnerPort {
   onProgress?(jobId: string, fn: (job: import('../store/jobs.js').JobRecord) => void): () => void;
   /** Subscribes to progress of every job; returns an unsubscribe function. */
   onAnyProgress?(fn: (job: import('../store/jobs.js').JobRecord) => void): () => void;
+  /**
+   * The job as this process ended it, when that could not be written to the database (a full disk: the row
+   * still says running); else the job as given.
+   */
+  asEnded?(job: import('../store/jobs.js').JobRecord): import('../store/jobs.js').JobRecord;
   /** Interrupts the running jobs (they resume at the next start); the app's close calls it before the database closes. */
   stop?(): Promise<void>;
 }

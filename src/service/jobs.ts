@@ -138,7 +138,7 @@ export async function findJob(ctx: DoctorContext, jobId: string): Promise<JobRec
     throw e;
   }
   if (!job) throw new NotFoundError(`no job with id "${jobId}" (a full id or its first 8+ characters).`);
-  return job;
+  return ctx.jobs?.asEnded?.(job) ?? job;
 }
 
 export async function jobProgress(ctx: DoctorContext, input: JobProgressInput): Promise<JobProgress> {
@@ -153,11 +153,11 @@ export async function cancelJob(ctx: DoctorContext, input: JobProgressInput): Pr
   // This process holds the database and runs no jobs, so no process is running this one (a server would
   // hold the file): cancel it in the table. A crashed server's job can be cancelled this way too.
   else await ctx.store.jobs.cancelUnheld(job.job_id, 'cancelled by request (no server was running it)');
-  return progressOf((await ctx.store.jobs.get(job.job_id))!);
+  return progressOf(await findJob(ctx, job.job_id));
 }
 
 export async function listJobs(ctx: DoctorContext, input: ListJobsInput = {}) {
   const { status, limit } = parseInput(listJobsInput, input);
   const jobs = await ctx.store.jobs.list({ status, limit });
-  return { jobs: jobs.map(progressOf) };
+  return { jobs: jobs.map((j) => progressOf(ctx.jobs?.asEnded?.(j) ?? j)) };
 }
