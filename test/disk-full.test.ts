@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -114,6 +114,8 @@ describe('a full disk', () => {
     // the pages it could not store stay queued, not skipped (a skipped page is never fetched again)
     assert.equal(job.pages_skipped, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /page failed/);
+    // index files it could not save leave no half-written temporary file taking space
+    assert.deepEqual(readdirSync(data).filter((f) => f.includes('.tmp')), []);
 
     resize(data, 64);
     const found = await doctor(data, ['search', 'zanzibarquokka']);

@@ -119,17 +119,25 @@ function unpackStrings(text: string, lengths: Uint32Array): (string | null)[] {
   return out;
 }
 
-/** Writes a serialised index next to the database: temporary file, fsync, rename. */
+/**
+ * Writes a serialised index next to the database: temporary file, fsync, rename. A write that fails (a full
+ * disk) removes the temporary file, which would otherwise keep the space it took.
+ */
 export async function writeSnapshot(path: string, data: Buffer): Promise<void> {
   const tmp = `${path}.tmp`;
-  const f = await open(tmp, 'w');
   try {
-    await f.write(data);
-    await f.sync();
-  } finally {
-    await f.close();
+    const f = await open(tmp, 'w');
+    try {
+      await f.write(data);
+      await f.sync();
+    } finally {
+      await f.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => {});
+    throw e;
   }
-  await rename(tmp, path);
 }
 
 export async function removeSnapshot(path: string): Promise<void> {

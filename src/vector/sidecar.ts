@@ -5,7 +5,7 @@
  * crashes the whole process when asked to load a truncated file, so a file is never loaded unchecked.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { IndexParams } from './usearch-protocol.js';
 
 export const SIDECAR_FORMAT = 1;
@@ -37,8 +37,13 @@ export function readSidecar(path: string): Sidecar | undefined {
 
 export function writeSidecar(path: string, s: Sidecar): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(s, null, 2));
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, JSON.stringify(s, null, 2));
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true }); // a full disk: no half-written file left behind
+    throw e;
+  }
 }
 
 /** SHA-1 of a file, streamed (the event loop keeps running between 64 KB reads). */

@@ -3,7 +3,7 @@
  * the order they were posted, so the main thread's view (adds, removes, saves) stays consistent.
  */
 import { createRequire } from 'node:module';
-import { renameSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import type { Index as IndexType } from 'usearch';
 import { isStopRequest } from '../worker-thread.js';
@@ -71,8 +71,14 @@ function handle(req: WorkerRequest): { result: unknown; transfer?: ArrayBuffer[]
     case 'save': {
       const idx = need();
       const tmp = `${req.path}.tmp-${process.pid}`;
-      idx.save(tmp);
-      renameSync(tmp, req.path);
+      try {
+        idx.save(tmp);
+        renameSync(tmp, req.path);
+      } catch (e) {
+        // a full disk: the half-written file (named by process id, so no later save replaces it) goes
+        rmSync(tmp, { force: true });
+        throw e;
+      }
       return { result: idx.size() };
     }
     case 'load': {
