@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -166,5 +166,25 @@ describe('a full disk', () => {
       rmSync(filler, { force: true });
       await server.stop();
     }
+  });
+
+  it('doctor import on a disk without room to unpack the archive says the disk is full and what to do: it called the archive unreadable ("could not be read as a Doctor export archive: ENOSPC")', async (t) => {
+    const data = smallDisk(2);
+    if (typeof data !== 'string') return t.skip(data.skip);
+    const source = tempDir();
+    const docs = join(tempDir(), 'docs');
+    mkdirSync(docs);
+    for (let i = 0; i < 70; i++) writeFileSync(join(docs, `page-${i}.md`), `# Page ${i}\n\n${words(i, 3000)}\n`);
+    assert.equal((await doctor(source, ['add', docs])).code, 0);
+    const archive = join(tempDir(), 'export.tar');
+    const exported = await doctor(source, ['export', '-o', archive]);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.ok(statSync(archive).size > 2 * 1048576, `the archive must not fit: ${statSync(archive).size}`);
+
+    const r = await doctor(data, ['import', archive], {}, 60_000);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /doctor: The disk holding \S+small is full: unpacking \S+export\.tar there \(beside the database\) needs about its size free/);
+    assert.doesNotMatch(r.stderr, /could not be read as a Doctor export archive/);
+    assert.deepEqual(readdirSync(data).filter((f) => f.startsWith('doctor-import-')), [], 'the half-unpacked files are removed');
   });
 });

@@ -4,12 +4,14 @@
  * any tar tool can open it. Written and read with `tar` (node-tar); only the export's own file names are
  * packed or extracted, as regular files, never links or paths outside the target directory.
  */
-import { closeSync, createReadStream, createWriteStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, readSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { open } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { ValidationError } from '../store/validation.js';
+import { DiskFullError } from '../db/database.js';
 import { EXPORT_FILES, MANIFEST_NAME } from './manifest.js';
 
 /** Counts bytes flowing through (for progress). */
@@ -95,6 +97,15 @@ export async function unpackExport(file: string, dir: string, onBytes: (n: numbe
   try {
     await pipeline(createReadStream(file), counter(onBytes), extract);
   } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      // writing the unpacked files failed, not reading the archive
+      throw new DiskFullError(
+        `The disk holding ${dirname(dir)} is full: unpacking ${file} there (beside the database) needs about its size ` +
+          `free (${(statSync(file).size / 1048576).toFixed(1)} MiB), and the import's pages room in the database after that. ` +
+          'Free space on it, or unpack the archive elsewhere (tar -xf) and import that directory. The database was not changed.',
+      );
+    }
     throw new ValidationError(`${file} could not be read as a Doctor export archive: ${(e as Error).message}`);
   }
   if (refused.length) {
