@@ -187,4 +187,30 @@ describe('a full disk', () => {
     assert.doesNotMatch(r.stderr, /could not be read as a Doctor export archive/);
     assert.deepEqual(readdirSync(data).filter((f) => f.startsWith('doctor-import-')), [], 'the half-unpacked files are removed');
   });
+
+  it('doctor index rebuild that cannot save the index (full disk) says so and exits 1: it printed "rebuilt N rows" with no file', async (t) => {
+    const data = smallDisk(16);
+    if (typeof data !== 'string') return t.skip(data.skip);
+    const docs = join(tempDir(), 'docs');
+    mkdirSync(docs);
+    for (let i = 0; i < 20; i++) writeFileSync(join(docs, `page-${i}.md`), `# Page ${i}\n\n${words(i, 2000)}\n`);
+    assert.equal((await doctor(data, ['add', docs])).code, 0);
+    const filler = join(data, 'filler');
+    const fd = openSync(filler, 'a');
+    try {
+      for (const block = Buffer.alloc(64 * 1024, 1); ; ) writeSync(fd, block);
+    } catch {
+      /* full */
+    } finally {
+      closeSync(fd);
+    }
+    const r = await doctor(data, ['index', 'rebuild'], { DOCTOR_VECTOR_ENGINE: 'usearch' }, 60_000);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout, /^rebuilt/m);
+    assert.match(r.stderr, /doctor: Rebuilt \d+ rows, but saving the index to \S+doctor\.duckdb\.usearch failed \(.+\): is the disk full\? Free space on it and run doctor index rebuild again/);
+    rmSync(filler);
+    const again = await doctor(data, ['index', 'rebuild'], { DOCTOR_VECTOR_ENGINE: 'usearch' }, 60_000);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^rebuilt \d+ rows/m);
+  });
 });

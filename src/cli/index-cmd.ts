@@ -100,6 +100,12 @@ export function registerIndex(program: Command): void {
         view.stop();
         const st = (await engine.status()) as EngineStatus & UsearchStatusExtra;
         if (st.state === 'failed') throw new Error(`The rebuild failed: ${st.detail}`);
+        if (st.saveError) {
+          throw new Error(
+            `Rebuilt ${st.indexedRows} rows, but saving the index to ${st.indexPath} failed (${st.saveError}): is the disk full? ` +
+              'Free space on it and run doctor index rebuild again; until then every start rebuilds the index.',
+          );
+        }
         println(`rebuilt ${st.indexedRows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${st.indexPath} (${human(st.indexBytes)})`);
       } finally {
         view.stop();

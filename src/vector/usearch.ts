@@ -155,6 +155,8 @@ export class UsearchEngine implements VectorEngine {
   private saveTimer?: NodeJS.Timeout;
   private saving: Promise<void> = Promise.resolve();
   private lastSave?: { at: string; ms: number; bytes: number };
+  /** Why the last save failed (a full disk...); cleared by a save that succeeds. */
+  private saveError?: string;
   /** When the last save finished (Date.now()); 0 before the first. */
   private lastSaveEnd = 0;
   private progressListeners = new Set<(p: BuildProgress) => void>();
@@ -628,9 +630,16 @@ export class UsearchEngine implements VectorEngine {
 
   /** Writes the live index and its sidecar (when something changed); saves never overlap. */
   save(): Promise<void> {
-    this.saving = this.saving.then(() => this.saveNow()).catch((e) => {
-      this.opts.log?.warn({ err: (e as Error).message, index: this.indexPath }, 'saving the usearch index failed');
-    });
+    this.saving = this.saving.then(() => this.saveNow()).then(
+      () => {
+        if (!this.dirty) this.saveError = undefined;
+      },
+      (e) => {
+        this.saveError = (e as Error).message;
+        this.dirty = true; // not saved: the next save (or close) tries again
+        this.opts.log?.warn({ err: this.saveError, index: this.indexPath }, 'saving the usearch index failed');
+      },
+    );
     return this.saving;
   }
 
@@ -664,7 +673,9 @@ export class UsearchEngine implements VectorEngine {
     else if (this.building) freshness = `current; ${this.detail} (rebuilding in the background)`;
     else freshness = 'current';
     if (this.indexPath && live) {
-      freshness += this.dirty ? '; changes not yet saved' : this.lastSave ? `; saved ${this.lastSave.at}` : '';
+      freshness += this.saveError
+        ? `; saving it failed (${this.saveError})`
+        : this.dirty ? '; changes not yet saved' : this.lastSave ? `; saved ${this.lastSave.at}` : '';
     }
     return {
       engine: this.name,
@@ -677,6 +688,7 @@ export class UsearchEngine implements VectorEngine {
       state: this.state,
       progress: this.progress,
       lastSaveMs: this.lastSave?.ms,
+      saveError: this.saveError,
       origin: this.origin,
       expansionSearch: live?.index.params.expansionSearch,
       stats: { ...this.stats },
@@ -726,6 +738,8 @@ export interface UsearchStatusExtra {
   state: string;
   progress?: BuildProgress;
   lastSaveMs?: number;
+  /** Why the last save of the index file failed (a full disk...), until a save succeeds. */
+  saveError?: string;
   /** Whether the current index was loaded from its file or built from the database. */
   origin?: 'loaded' | 'built';
   /** The search expansion the current index answers with (DOCTOR_USEARCH_EXPANSION_SEARCH, or auto by size). */
