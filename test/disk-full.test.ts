@@ -151,7 +151,7 @@ describe('a full disk', () => {
       const job = await server.waitForJob(id, 20_000);
       assert.equal(job.status, 'failed');
       assert.match(job.error_message, /^The disk holding \S+small is full/);
-      assert.match(job.error_message, /resumes when doctor serve or doctor crawl next starts/);
+      assert.match(job.error_message, /resumes when doctor serve next starts/);
       const listed = await server.api('GET', '/jobs');
       assert.equal(listed.body.jobs.find((j: { job_id: string }) => j.job_id === id).status, 'failed');
 

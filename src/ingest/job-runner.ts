@@ -253,7 +253,7 @@ export class JobRunner {
         status,
         error_message:
           `${error ?? status}. Its end could not be written to the database (${why}), so the job is still running there: ` +
-          'it resumes when doctor serve or doctor crawl next starts (doctor cancel <job_id> ends it then).',
+          'it resumes when doctor serve next starts (doctor cancel <job_id> ends it before that).',
       });
       this.ctx.log.error({ job_id: jobId, status, err: why }, 'the end of a crawl job could not be stored; it resumes at the next start');
     }
