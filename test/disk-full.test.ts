@@ -13,6 +13,18 @@ import { after, before, describe, it } from 'node:test';
 import { tempDir } from './helpers/tmp.js';
 import { doctor, Server, sleep } from './helpers/doctor-process.js';
 
+/** Appends to `path` until the file system is full (another program taking the space). */
+function fillDisk(path: string): void {
+  const fd = openSync(path, 'a');
+  try {
+    for (const block = Buffer.alloc(64 * 1024, 1); ; ) writeSync(fd, block);
+  } catch {
+    /* full */
+  } finally {
+    closeSync(fd);
+  }
+}
+
 const mounted: string[] = [];
 
 /** A tmpfs of `mb` MiB at a new directory, or the reason there is none. */
@@ -136,16 +148,7 @@ describe('a full disk', () => {
       const id = started.body.job_id as string;
       for (let i = 0; i < 200 && (await server.api('GET', `/job_progress?job_id=${id}`)).body.pages_crawled < 3; i++) await sleep(100);
       // Another program fills the disk, and keeps it full.
-      const fill = () => {
-        const fd = openSync(filler, 'a');
-        try {
-          for (const block = Buffer.alloc(64 * 1024, 1); ; ) writeSync(fd, block);
-        } catch {
-          /* full */
-        } finally {
-          closeSync(fd);
-        }
-      };
+      const fill = () => fillDisk(filler);
       fill();
       topUp = setInterval(fill, 20);
       const job = await server.waitForJob(id, 20_000);
@@ -196,14 +199,7 @@ describe('a full disk', () => {
     for (let i = 0; i < 20; i++) writeFileSync(join(docs, `page-${i}.md`), `# Page ${i}\n\n${words(i, 2000)}\n`);
     assert.equal((await doctor(data, ['add', docs])).code, 0);
     const filler = join(data, 'filler');
-    const fd = openSync(filler, 'a');
-    try {
-      for (const block = Buffer.alloc(64 * 1024, 1); ; ) writeSync(fd, block);
-    } catch {
-      /* full */
-    } finally {
-      closeSync(fd);
-    }
+    fillDisk(filler);
     const r = await doctor(data, ['index', 'rebuild'], { DOCTOR_VECTOR_ENGINE: 'usearch' }, 60_000);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.doesNotMatch(r.stdout, /^rebuilt/m);
