@@ -13,7 +13,7 @@ const env = { ...process.env, DOCTOR_LOG_LEVEL: 'warn', DOCTOR_RENDER: 'never', 
 
 async function doctor(dataDir: string, ...args: string[]) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [...CLI, '--data-dir', dataDir, ...args], { env, timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, [...CLI, '--data-dir', dataDir, ...args], { env, timeout: 60_000, killSignal: 'SIGKILL' });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

@@ -21,10 +21,11 @@ export type Json = Record<string, any>;
 
 export async function doctor(dataDir: string, args: string[], extraEnv: Record<string, string> = {}, timeout = 120_000) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [...CLI, '--data-dir', dataDir, ...args], { env: { ...env, ...extraEnv }, timeout });
+    const { stdout, stderr } = await run(process.execPath, [...CLI, '--data-dir', dataDir, ...args], { env: { ...env, ...extraEnv }, timeout, killSignal: 'SIGKILL' });
     return { code: 0, stdout, stderr, signal: null };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string; killed?: boolean; signal: NodeJS.Signals | null };
+    // SIGKILL at the timeout: a hung `doctor crawl` takes SIGTERM as a cancel and could outlive the test.
     // code -1: killed by the timeout; `signal`: ended by a signal it did not get from here (its own SIGKILL)
     return { code: err.killed ? -1 : err.code, stdout: err.stdout, stderr: err.stderr, signal: err.killed ? null : err.signal };
   }
