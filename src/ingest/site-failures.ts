@@ -6,15 +6,15 @@
  * its retries (up to 90 s with `Retry-After: 30`) only to fail the same way. Pages that fail for their own
  * reasons (404, a body too large, ...) are skipped, and the crawl goes on.
  */
-import type { FetchFailureKind } from './fetch/fetcher.js';
-import { RETRYABLE_STATUS } from './fetch/fetcher.js';
+import { isRetryable, type FetchFailureKind } from './fetch/fetcher.js';
 
 /** Pages in a row the site refused or did not answer after which the crawl stops. */
 export const SITE_FAILURES_TO_STOP = 10;
 
 /** Whether a failed fetch says the site (not the page) is unavailable: overloaded, rate limiting, unreachable. */
 export function siteUnavailable(failure: { kind: FetchFailureKind; status?: number }): boolean {
-  return failure.kind === 'network' || failure.kind === 'timeout' || (failure.kind === 'http_error' && RETRYABLE_STATUS.has(failure.status ?? 0));
+  // what the fetcher retries, after its retries, and a timeout (not retried: it took the whole deadline)
+  return isRetryable(failure) || failure.kind === 'timeout';
 }
 
 /** A crawl stopped because too many pages in a row found the site unavailable. */

@@ -35,7 +35,12 @@ import { sleep } from './sleep.js';
 export const DEFAULT_USER_AGENT = 'DoctorBot/0.1 (+https://github.com/doctor-docs; documentation indexer)';
 
 /** Status codes that are retried (with backoff, honouring Retry-After). */
-export const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
+/** Whether a failure is worth another attempt: a network error, or a status the server may soon answer otherwise. */
+export function isRetryable(f: { kind: FetchFailureKind; status?: number }): boolean {
+  return f.kind === 'network' || (f.kind === 'http_error' && RETRYABLE_STATUS.has(f.status ?? 0));
+}
 
 /** Longest wait honoured from a Retry-After header, in ms. */
 export const MAX_RETRY_AFTER_MS = 30_000;
@@ -285,8 +290,7 @@ export class Fetcher {
         if (signal?.aborted) throw e;
         const f = toFailure(e, this.o.timeoutMs);
         // A timeout is not retried: the request already used the whole deadline (DOCTOR_REQUEST_TIMEOUT_MS).
-        const retryable = f.kind === 'network' || (f.kind === 'http_error' && RETRYABLE_STATUS.has(f.status ?? 0));
-        if (!retryable || attempt >= maxRetries) throw f;
+        if (!isRetryable(f) || attempt >= maxRetries) throw f;
         // A site that asks for a longer wait than we honour is not asked again sooner than it said.
         if (f.retryAfterMs !== undefined && f.retryAfterMs > MAX_RETRY_AFTER_MS) {
           throw new Failure(f.kind, `${f.message}: the site asks to wait ${waitText(f.retryAfterMs)} (Retry-After), longer than Doctor waits (${MAX_RETRY_AFTER_MS / 1000} s): not retried; crawl again later`, f.status);
