@@ -218,6 +218,11 @@ function notWritable(path: string, e: unknown): DatabaseOpenError | undefined {
   );
 }
 
+/** A failed write, explained when the file system refused it (a full disk, a read-only file); else as it is. */
+function writeError(path: string, e: unknown): unknown {
+  return diskFull(path, e) ?? notWritable(path, e) ?? e;
+}
+
 /** Errors of the file behind an open database (damaged blocks, a write refused), explained; others as they are. */
 export function explainDatabaseError(path: string, e: unknown): Error {
   if (e instanceof DatabaseOpenError || e instanceof DatabaseLockedError || e instanceof DiskFullError) return e;
@@ -348,7 +353,7 @@ export class Database {
       try {
         this.noteDeleted(sql, (await runCached(this.writer, sql, params, types)).rowsChanged);
       } catch (e) {
-        throw diskFull(this.path, e) ?? notWritable(this.path, e) ?? e;
+        throw writeError(this.path, e);
       }
     });
   }
@@ -410,7 +415,7 @@ export class Database {
         } catch {
           /* the transaction may already be aborted */
         }
-        throw diskFull(this.path, e) ?? notWritable(this.path, e) ?? e;
+        throw writeError(this.path, e);
       }
       return { result, commitHooks };
     }).then(async ({ result, commitHooks }) => {
