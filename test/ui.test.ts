@@ -276,4 +276,31 @@ describe('web interface in Chromium', () => {
     assert.deepEqual(errors.filter((e) => !/Content Security Policy|ERR_|net::/.test(e)), []);
     await context.close();
   });
+
+  it('a title with a right-to-left override reverses only itself, not the links and text beside it', async () => {
+    // U+202E (RIGHT-TO-LEFT OVERRIDE) left open in a title: without isolation it runs on to the end of the line.
+    const evil = '\u202Eevil title';
+    await addPages(ctx, [
+      { id: 'rlo-root', title: 'Rlo root', markdown: '# Root\n\nquixotic', url: 'https://rlo.test/' },
+      { id: 'rlo-page', title: evil, markdown: '# Evil\n\nquixotic', url: 'https://rlo.test/evil.html', parent: 'rlo-root', root: 'rlo-root', depth: 1 },
+      { id: 'rlo-child', title: 'Child page', markdown: '# Child\n\nquixotic', url: 'https://rlo.test/evil/child.html', parent: 'rlo-page', root: 'rlo-root', depth: 2 },
+      { id: 'rlo-grand', title: 'Grandchild', markdown: '# Grandchild\n\nquixotic', url: 'https://rlo.test/evil/child/grand.html', parent: 'rlo-child', root: 'rlo-root', depth: 3 },
+    ]);
+    const base = await serve();
+    const { page, context } = await tab(base);
+    const lefts = (selector: string) => page.locator(selector).evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().left)));
+    const increasing = (xs: number[]) => xs.every((x, i) => i === 0 || x > xs[i - 1]!);
+    // Breadcrumbs of the web interface: Sites / Rlo root / (evil) / Child page, left to right.
+    await page.goto(`${base}/ui/page/rlo-grand`);
+    const crumbs = await page.locator('nav.crumbs a').allInnerTexts();
+    assert.ok(crumbs.includes(evil) && crumbs.indexOf(evil) < crumbs.length - 1, `the evil title is a crumb with one after it: ${JSON.stringify(crumbs)}`);
+    const xs = await lefts('nav.crumbs a');
+    assert.ok(increasing(xs), `crumbs ${JSON.stringify(crumbs)} shown in order, at x = ${xs}`);
+    // The site map's tree: each page's link, then its path.
+    await page.goto(`${base}/map/site/rlo-root`);
+    const line = page.locator('a[href="/map/page/rlo-page"]').locator('xpath=..');
+    const [link, path] = await Promise.all([line.locator('a').first(), line.locator('.meta').first()].map((l) => l.evaluate((e) => e.getBoundingClientRect().left)));
+    assert.ok(link! < path!, `the path is shown after the title (link at x = ${link}, path at x = ${path})`);
+    await context.close();
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * The site map as HTML: sites, a collapsible tree per site, and pages rendered from Markdown. Page text
  * is untrusted: Markdown is rendered with marked and then sanitised (no scripts, event handlers,
- * javascript: URLs, styles or embeds); every title, URL and tag printed here is escaped.
+ * javascript: URLs, styles or embeds); every title, URL and tag printed here is escaped, and isolated for
+ * bidi (a title's unclosed U+202E reverses only itself).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError, listSites, pageView, siteTree, type DoctorContext, type TreeNode } from '../service/index.js';
@@ -13,7 +14,8 @@ a{color:#0b57d0;text-decoration:none}a:hover{text-decoration:underline}nav.crumb
 pre{background:#f5f5f7;padding:.8rem;overflow:auto;border-radius:6px}code{font-family:ui-monospace,monospace;font-size:.92em}
 table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.3rem .6rem}.meta{color:#666;font-size:.85em}
 details{margin-left:1rem}summary{cursor:pointer}ul.tree{list-style:none;padding-left:1rem}.tag{background:#eef;border-radius:4px;padding:0 .3rem;margin-right:.3rem;font-size:.85em}
-.nav{display:flex;justify-content:space-between;border-top:1px solid #ddd;margin-top:2rem;padding-top:1rem}`;
+.nav{display:flex;justify-content:space-between;border-top:1px solid #ddd;margin-top:2rem;padding-top:1rem}
+a,.meta{unicode-bidi:isolate}article a{unicode-bidi:normal}`;
 
 /**
  * Site-map pages show crawled (untrusted) content: no scripts, no requests to other sites (images from the
