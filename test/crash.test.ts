@@ -78,6 +78,45 @@ describe('SIGKILL in the middle of the work', () => {
     }
   });
 
+  it('a crawl in a link trap: the limit of query-string variants per path holds across the restart', async () => {
+    // A calendar: every /cal?d=N links to the next two days, without end. A crawl follows 10 variants of /cal.
+    const hits = new Set<string>();
+    const server = createServer((req, res) => {
+      const u = new URL(req.url ?? '/', 'http://x');
+      const n = u.pathname === '/cal' ? Number(u.searchParams.get('d')) : u.pathname === '/' ? 0 : -1;
+      setTimeout(() => {
+        if (n < 0 || !Number.isInteger(n)) return void res.writeHead(404).end();
+        hits.add(req.url!);
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end(`<html><head><title>Day ${n}</title></head><body><main><h1>Day ${n}</h1><p>${'Events of day ' + n + '. '.repeat(30)}</p>
+          <a href="/cal?d=${n + 1}">next</a> <a href="/cal?d=${n + 2}">after</a></main></body></html>`);
+      }, 150);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const site = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const dir = tempDir();
+    try {
+      await killWhen(['--data-dir', dir, 'crawl', `${site}/`, '--max-pages', '100', '--max-depth', '20', '--allow-hosts', '127.0.0.1'], () => hits.size >= 6);
+      const ctx = await makeContext({ dbPath: join(dir, 'doctor.duckdb'), runner: false, embedder: new (await import('../src/embed/lexical.js')).LexicalEmbedder() });
+      try {
+        const [job] = await ctx.store.jobs.list();
+        assert.equal(job!.status, 'running', 'the interrupted job is still marked running');
+        ctx.runner = new JobRunner(ctx);
+        ctx.jobs = ctx.runner;
+        await ctx.runner.start();
+        const done = await ctx.runner.waitFor(job!.job_id);
+        assert.equal(done.status, 'completed');
+        const days = (await ctx.store.pages.list({ limit: 1000 })).pages.filter((p) => new URL(p.url).pathname === '/cal');
+        assert.ok(days.length >= 6, `the crawl went on after the restart: ${days.length} days stored`);
+        assert.ok(days.length <= 10, `at most 10 query-string variants of /cal, as without a restart: ${days.length} stored`);
+      } finally {
+        await ctx.close();
+      }
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it('a Qdrant migration: only whole batches are committed, and --resume completes it', async () => {
     const DIM = 32;
     const points = randomVectors(3000, DIM, 9).map((v, i) => ({ id: i, vector: Array.from(v), payload: { text: `p${i}`, tags: ['t'] } }));

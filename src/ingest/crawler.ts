@@ -199,6 +199,8 @@ export class Crawl {
     else {
       this.rootPageId = (await this.frontier.pageIdOf(this.job.job_id, this.job.start_url)) ?? null;
       this.startSettled = true;
+      // resumed: the query-string variants queued before the interruption use up their paths' budgets
+      for (const url of this.known) this.traps.remember(url);
       // resumed: the pages stored before the interruption count for the duplicate check too
       for (const [hash, url] of await this.frontier.storedTexts(this.job.job_id)) this.stored.set(hash, url);
     }

@@ -258,15 +258,35 @@ export class TrapGuard {
       counts.set(s, n);
     }
     if (u.search) {
-      const key = u.origin + u.pathname;
-      let set = this.variants.get(key);
-      if (!set) this.variants.set(key, (set = new Set()));
+      const set = this.variantsOf(u);
       if (!set.has(u.search)) {
-        if (set.size >= this.maxQueryVariants) return `more than ${this.maxQueryVariants} query-string variants of ${key} (link trap?)`;
+        if (set.size >= this.maxQueryVariants) return `more than ${this.maxQueryVariants} query-string variants of ${u.origin + u.pathname} (link trap?)`;
         set.add(u.search);
       }
     }
     return null;
+  }
+
+  /** The query strings allowed so far on a URL's path (origin + path). */
+  private variantsOf(u: URL): Set<string> {
+    const key = u.origin + u.pathname;
+    let set = this.variants.get(key);
+    if (!set) this.variants.set(key, (set = new Set()));
+    return set;
+  }
+
+  /**
+   * Counts a URL queued earlier (by a run of the same crawl before a restart) against its path's variant
+   * budget, whatever the budget says: it was allowed then, and the variants still allowed are what is left.
+   */
+  remember(url: string): void {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      return;
+    }
+    if (u.search) this.variantsOf(u).add(u.search);
   }
 
   /** True when the URL does not look like a link trap (see {@link TrapGuard.check}). */
