@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { addLocal, listDocPages, searchDocs } from '../src/service/index.js';
 import { indexLocalSource } from '../src/ingest/local/index-local.js';
+import { LexicalEmbedder } from '../src/embed/lexical.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -55,6 +56,44 @@ describe('doctor add: hostile local files are read quickly', () => {
 
     const short = await addOne('short.md', `---\ntitle: Front Title\ntitle: Second Title\n---\n\n# Heading\n\ntext\n`);
     assert.equal(short.page?.title, 'Second Title', 'a duplicate key no longer loses the title: the last one wins');
+  });
+
+  it('a 20 MB Markdown file: chunked, embedded and stored without holding the event loop (2.3 s before); its last section is found', async () => {
+    const dir = join(tempDir(), 'big');
+    mkdirSync(dir);
+    const words = 'the of and to a in is that for it as with on be by this are or from at which can data function value table query index returns'.split(' ');
+    const sections: string[] = ['# Big manual\n'];
+    let size = 0;
+    for (let i = 0; size < 20_000_000; i++) {
+      const text = Array.from({ length: 400 }, (_, j) => words[(i * 7 + j * 13) % words.length]).join(' ');
+      const section = `## Section ${i}\n\n${text}.\n\n\`\`\`sql\nSELECT a, b FROM t WHERE x = ${i};\n\`\`\`\n`;
+      sections.push(section);
+      size += section.length;
+    }
+    sections.push('## Last words\n\nThe quarkblender closes the manual.\n');
+    writeFileSync(join(dir, 'big.md'), sections.join('\n'));
+    let last = performance.now();
+    let longestStall = 0;
+    const tick = setInterval(() => {
+      const now = performance.now();
+      longestStall = Math.max(longestStall, now - last);
+      last = now;
+    }, 20);
+    // 1536-d vectors, as the default embedders give: the cost held the event loop in proportion.
+    const big = await makeContext({ runner: false, embedder: new LexicalEmbedder(1536) });
+    try {
+      try {
+        const summary = await addLocal(big, { path: dir, tags: [] });
+        assert.equal(summary.added, 1);
+      } finally {
+        clearInterval(tick);
+      }
+      assert.ok(longestStall < 1000, `the event loop stalled for ${Math.round(longestStall)} ms`);
+      const { results } = await searchDocs(big, { query: 'quarkblender', mode: 'keyword' });
+      assert.match(results[0]?.chunk_text ?? '', /quarkblender closes the manual/);
+    } finally {
+      await big.close();
+    }
   });
 
   it('a small PDF that keeps pdf.js busy (10,000 nested graphics states, 20 KB) is skipped at the read deadline; the event loop and the other files go on', async () => {

@@ -25,9 +25,8 @@ import { fetchAndExtract, type SkippedPage } from './fetch-page.js';
 import type { Renderer } from './fetch/renderer.js';
 import { GroupWriter } from './group-writer.js';
 import { contentHash, writePage } from './page-writer.js';
-import { processPage, type ProcessedPage, type ProcessPageInput } from './process-page.js';
+import { chunkWorkFor, processPage, type ProcessedPage, type ProcessPageInput } from './process-page.js';
 import type { ProcessPool } from './process-pool.js';
-import { LEXICAL_MODEL } from '../embed/lexical.js';
 import { EmbedFailureStreak } from './embed-failures.js';
 import { SiteFailureStreak } from './site-failures.js';
 
@@ -476,14 +475,7 @@ export class Crawl {
    */
   private process(body: string, contentType: string, url: string): Promise<ProcessedPage> {
     const { config, embedder, pool } = this.deps;
-    const input: ProcessPageInput = {
-      body,
-      contentType,
-      url,
-      chunking: { maxChars: config.chunkSize, overlap: config.chunkOverlap },
-      lexicalDimension: embedder.provider === 'lexical' && embedder.model === LEXICAL_MODEL ? embedder.dimension : undefined,
-      keywordTerms: true,
-    };
+    const input: ProcessPageInput = { body, contentType, url, ...chunkWorkFor(embedder, { maxChars: config.chunkSize, overlap: config.chunkOverlap }) };
     return pool ? pool.process(input) : Promise.resolve().then(() => processPage(input));
   }
 

@@ -5,22 +5,40 @@
  *
  * It holds no state and does no I/O, so it runs in a worker thread of the extraction pool
  * (./process-pool.ts), inline on the main thread (pool size 0), or in any other process that ingests pages.
+ * Local files take the second half (chunkPage) in their reading thread (./local/read-worker.ts).
  * Results are plain data with typed arrays (transferable between threads without copying).
  */
-import { LexicalEmbedder } from '../embed/lexical.js';
+import type { Embedder } from '../embed/embedder.js';
+import { LEXICAL_MODEL, LexicalEmbedder } from '../embed/lexical.js';
 import { chunkTerms, type ChunkTerms } from '../text/chunk-terms.js';
 import { chunkMarkdown, chunkSearchText, type Chunk } from './extract/chunker.js';
 import { extractPage, looksLikeJsOnly, type ExtractedPage } from './extract/extract.js';
 
-export interface ProcessPageInput {
-  body: string;
-  contentType: string;
-  url: string;
+/** What is computed for an extracted page besides its chunks (options shared by crawled pages and local files). */
+export interface ChunkWork {
   chunking: { maxChars: number; overlap: number };
   /** Embed the chunks with the lexical embedder of this dimension (only when that is the store's embedder). */
   lexicalDimension?: number;
   /** Compute each chunk's keyword terms (what the keyword index stores). */
   keywordTerms?: boolean;
+}
+
+/**
+ * The work for pages stored with `embedder`: lexical vectors only when it is the offline embedder (a pure
+ * function of the text, so any thread computes the same vectors); keyword terms always.
+ */
+export function chunkWorkFor(embedder: Pick<Embedder, 'provider' | 'model' | 'dimension'>, chunking: ChunkWork['chunking']): ChunkWork {
+  return {
+    chunking,
+    lexicalDimension: embedder.provider === 'lexical' && embedder.model === LEXICAL_MODEL ? embedder.dimension : undefined,
+    keywordTerms: true,
+  };
+}
+
+export interface ProcessPageInput extends ChunkWork {
+  body: string;
+  contentType: string;
+  url: string;
 }
 
 export interface ProcessedPage {
@@ -34,6 +52,9 @@ export interface ProcessedPage {
   terms?: ChunkTerms[];
 }
 
+/** A page with its chunks (and their vectors and terms when asked for): what a local file's reading gives. */
+export type ChunkedPage = Omit<ProcessedPage, 'jsOnly'>;
+
 /** The heading path of a chunk as stored (and as the keyword index weighs it). */
 export function headingPathOf(chunk: Chunk): string | null {
   return chunk.headingPath.join(' > ') || null;
@@ -43,26 +64,30 @@ const lexical = new Map<number, LexicalEmbedder>();
 
 export function processPage(input: ProcessPageInput): ProcessedPage {
   const page = extractPage({ body: input.body, contentType: input.contentType, url: input.url });
-  const jsOnly = looksLikeJsOnly(page, input.body);
+  return { ...chunkPage(page, input), jsOnly: looksLikeJsOnly(page, input.body) };
+}
+
+/** An extracted page's chunks, and their lexical vectors and keyword terms when `work` asks for them. */
+export function chunkPage(page: ExtractedPage, work: ChunkWork): ChunkedPage {
   const chunks = page.markdown.trim()
-    ? chunkMarkdown(page.markdown, { maxChars: input.chunking.maxChars, overlap: input.chunking.overlap, title: page.title })
+    ? chunkMarkdown(page.markdown, { maxChars: work.chunking.maxChars, overlap: work.chunking.overlap, title: page.title })
     : [];
-  const out: ProcessedPage = { page, chunks, jsOnly };
-  if (input.lexicalDimension && chunks.length) {
-    const dim = input.lexicalDimension;
+  const out: ChunkedPage = { page, chunks };
+  if (work.lexicalDimension && chunks.length) {
+    const dim = work.lexicalDimension;
     let embedder = lexical.get(dim);
     if (!embedder) lexical.set(dim, (embedder = new LexicalEmbedder(dim)));
     const all = new Float32Array(chunks.length * dim);
     out.vectors = chunks.map((c, i) => embedder.embedOne(chunkSearchText(c, page.title), all.subarray(i * dim, (i + 1) * dim)));
   }
-  if (input.keywordTerms) {
+  if (work.keywordTerms) {
     out.terms = chunks.map((c) => chunkTerms({ text: c.text, title: page.title, heading_path: headingPathOf(c) }));
   }
   return out;
 }
 
 /** The buffers of a result, to transfer them to another thread instead of copying. */
-export function transferablesOf(r: ProcessedPage): ArrayBuffer[] {
+export function transferablesOf(r: Pick<ProcessedPage, 'vectors' | 'terms'>): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>();
   for (const v of r.vectors ?? []) out.add(v.buffer as ArrayBuffer);
   for (const t of r.terms ?? []) {

@@ -33,6 +33,10 @@ export type ColumnSetter<R> = (index: number, value: (row: R) => DuckDBValue) =>
  * Appends `rows` to `table` on `connection` (inside the caller's transaction when one is open) through one
  * appender, in data chunks of at most CHUNK_ROWS rows of `types`; `fill` fills each chunk from its part of the
  * rows (`col` for plain columns, the chunk itself for raw memory copies). Errors leave nothing buffered (appendAll).
+ *
+ * Each data chunk is flushed on its own, and other work of this thread runs between two: the appender's flush
+ * blocks the thread, ~35 ms per 2,048 rows of 1536-d vectors, and one flush of a 20 MB document's 30,000
+ * chunks kept a server from answering for over a second.
  */
 export async function appendInChunks<R>(
   connection: DuckDBConnection,
@@ -45,6 +49,10 @@ export async function appendInChunks<R>(
   const appender = await connection.createAppender(table);
   await appendAll(appender, async () => {
     for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
+      if (start > 0) {
+        appender.flushSync();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       const part = rows.slice(start, start + CHUNK_ROWS);
       const chunk = DuckDBDataChunk.create(types, part.length);
       fill(chunk, part, (i, f) => chunk.setColumnValues(i, part.map(f)));

@@ -1,15 +1,17 @@
 /**
  * Reading local files off the main thread: each file is read (./formats.ts: HTML extraction, the markup
  * converters, YAML front matter, pdf.js) in a worker thread with a heap limit and a deadline, as a crawled
- * page is extracted in the extraction pool. A file that takes too long or needs too much memory (a PDF of
+ * page is extracted in the extraction pool; its chunks, and their lexical vectors and keyword terms, are computed
+ * there too (a 20 MB Markdown file held the main thread for 2 s with them). A file that takes too long or
+ * needs too much memory (a PDF of
  * 100 KB whose content stream kept pdf.js busy for minutes) is skipped with that reason; the thread is
  * ended and the server answers meanwhile. Workers are kept for the next file, one per file read at a time.
  */
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../worker-thread.js';
-import type { ExtractedPage } from '../extract/extract.js';
+import type { ChunkWork } from '../process-page.js';
 import { UnreadableFile, type LocalFormat } from './formats.js';
-import type { ReadReply, ReadRequest } from './read-worker.js';
+import type { ReadReply, ReadRequest, ReadResult } from './read-worker.js';
 
 /** Longest time one file may take to read. */
 export const READ_DEADLINE_MS = 60_000;
@@ -20,10 +22,14 @@ export class LocalFileReader {
   private readonly idle: Worker[] = [];
   private closed = false;
 
-  constructor(private readonly opts: { deadlineMs?: number; maxHeapMb?: number } = {}) {}
+  /** @param opts.work - what is computed with each file's chunks (../process-page.ts, chunkWorkFor) */
+  constructor(private readonly opts: { work: ChunkWork; deadlineMs?: number; maxHeapMb?: number }) {}
 
-  /** The page of one file; rejects with UnreadableFile when it took too long or too much memory. */
-  read(format: LocalFormat, bytes: Uint8Array, url: string, fileName: string, signal?: AbortSignal): Promise<ExtractedPage> {
+  /**
+   * The page of one file, chunked unless `stored` has its text and title; rejects with UnreadableFile when it
+   * took too long or too much memory.
+   */
+  read(format: LocalFormat, bytes: Uint8Array, url: string, fileName: string, stored: ReadRequest['stored'], signal?: AbortSignal): Promise<ReadResult> {
     if (this.closed) return Promise.reject(new Error('the local file reader is closed'));
     if (signal?.aborted) return Promise.reject(signal.reason);
     const deadlineMs = this.opts.deadlineMs ?? READ_DEADLINE_MS;
@@ -31,7 +37,7 @@ export class LocalFileReader {
     const kept = this.idle.pop();
     const worker = kept ?? startWorker(import.meta.url, 'read-worker', { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } });
     worker.ref();
-    return new Promise<ExtractedPage>((resolve, reject) => {
+    return new Promise<ReadResult>((resolve, reject) => {
       let settled = false;
       const finish = (keep: boolean, settle: () => void) => {
         if (settled) return;
@@ -47,7 +53,7 @@ export class LocalFileReader {
       };
       const onMessage = (r: ReadReply) => {
         if ('ready' in r) startDeadline();
-        else finish(true, () => (r.ok ? resolve(r.page) : reject(r.unreadable ? new UnreadableFile(r.error) : new Error(r.error))));
+        else finish(true, () => (r.ok ? resolve(r.result) : reject(r.unreadable ? new UnreadableFile(r.error) : new Error(r.error))));
       };
       const onError = (e: Error & { code?: string }) =>
         finish(false, () =>
@@ -67,7 +73,7 @@ export class LocalFileReader {
       signal?.addEventListener('abort', onAbort, { once: true });
       const copy = new Uint8Array(bytes); // moved to the thread, not copied again
       try {
-        worker.postMessage({ format, bytes: copy, url, fileName } satisfies ReadRequest, [copy.buffer as ArrayBuffer]);
+        worker.postMessage({ format, bytes: copy, url, fileName, work: this.opts.work, stored } satisfies ReadRequest, [copy.buffer as ArrayBuffer]);
       } catch (e) {
         finish(false, () => reject(e instanceof Error ? e : new Error(String(e))));
       }

@@ -21,7 +21,9 @@ import type { PageRecord, PageSummary } from '../../store/pages.js';
 import type { Store } from '../../store/store.js';
 import { GroupWriter } from '../group-writer.js';
 import { EmbedFailureStreak } from '../embed-failures.js';
-import { contentHash, writePage } from '../page-writer.js';
+import { writePage } from '../page-writer.js';
+import { chunkWorkFor } from '../process-page.js';
+import type { ReadResult } from './read-worker.js';
 import { archiveKind, readArchive, type ArchiveLimits } from './archive.js';
 import { LocalFileReader } from './file-reader.js';
 import { formatOf, UnreadableFile, type LocalFormat } from './formats.js';
@@ -156,7 +158,7 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
 
   const writer = new GroupWriter(store.db);
   // Files are read in worker threads with a deadline and a heap limit (./file-reader.ts), not on this thread.
-  const reader = new LocalFileReader({ deadlineMs: opts.readDeadlineMs });
+  const reader = new LocalFileReader({ work: chunkWorkFor(host.embedder, host.chunking), deadlineMs: opts.readDeadlineMs });
   // Files in a row that failed to embed: too many stop the run. On the first error that ends it, `halt` stops
   // the files in flight (their embedding requests too) and no further file starts.
   const embedFailures = new EmbedFailureStreak(host.embedder, {
@@ -186,15 +188,17 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
       id = randomUUID(); // cannot happen while the root file is chosen as above; kept safe anyway
       existing = undefined;
     }
-    let page;
+    let read: ReadResult;
     try {
-      page = await reader.read(format, await file.read(), url, posix.basename(file.rel).replace(/\.[^.]+$/, ''), signal);
+      const stored = existing?.id === id ? { hash: existing.content_hash, title: existing.title } : undefined;
+      read = await reader.read(format, await file.read(), url, posix.basename(file.rel).replace(/\.[^.]+$/, ''), stored, signal);
     } catch (e) {
       if (signal.aborted) throw e;
       if (!(e instanceof UnreadableFile)) log.warn({ file: file.rel, err: (e as Error).message }, 'could not read a local file');
       skipped.add(file.rel, (e as Error).message);
       return 'skipped';
     }
+    const { page, hash } = read;
     if (!page.markdown.trim()) {
       skipped.add(file.rel, 'no text content');
       return 'skipped';
@@ -202,7 +206,7 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
     if (
       existing &&
       existing.id === id &&
-      existing.content_hash === contentHash(page.markdown) &&
+      existing.content_hash === hash &&
       existing.title === page.title &&
       (elsewhere || existing.root_page_id === rootId) &&
       opts.tags.every((t) => existing!.tags.includes(t))
@@ -217,6 +221,10 @@ export async function indexLocalSource(host: LocalIndexHost, opts: LocalIndexOpt
           id,
           url,
           page,
+          hash,
+          chunks: read.chunked?.chunks,
+          vectors: read.chunked?.vectors,
+          terms: read.chunked?.terms,
           existing,
           tags,
           job_id: elsewhere ? existing!.job_id : null,
