@@ -8,7 +8,8 @@ import type { Embedder } from '../embed/embedder.js';
 import { createLogger, type Logger } from '../log.js';
 import type { DoctorContext } from '../service/context.js';
 import { openStore } from '../store/store.js';
-import { DatabaseLockedError, explainDatabaseError } from '../db/database.js';
+import { existsSync } from 'node:fs';
+import { DatabaseLockedError, DatabaseNotWritableError, explainDatabaseError } from '../db/database.js';
 import { describeLockHolder, recordLocalHolder } from './local-holder.js';
 import { downloadProgress } from './download-progress.js';
 
@@ -62,8 +63,8 @@ export async function openApp(config: DoctorConfig, opts: OpenAppOptions = {}): 
   // meanwhile (while the indexes load, a server starts or stops) can name this one.
   let unrecord = () => {};
   let store;
-  try {
-    store = await openStore({
+  const open = (readOnly: boolean) =>
+    openStore({
       onOpened: () => {
         if (opts.localCommand) unrecord = recordLocalHolder(config, opts.localCommand, { server: opts.server });
       },
@@ -73,7 +74,19 @@ export async function openApp(config: DoctorConfig, opts: OpenAppOptions = {}): 
       allowExtensionInstall: config.vssInstall,
       threads: config.duckdbThreads,
       keepRecordedEmbedding: opts.keepRecordedEmbedding,
+      readOnly,
     });
+  try {
+    try {
+      store = await open(false);
+    } catch (e) {
+      // A database this process may not write (a read-only mount or directory, another user's file) still opens
+      // for reading: for a process that only reads (--read-only), and for CLI commands (a write then fails
+      // saying why). A server meant to write says what to do instead.
+      if (!(e instanceof DatabaseNotWritableError) || (opts.server && !config.readOnly) || opts.keepRecordedEmbedding || !existsSync(config.dbPath)) throw e;
+      store = await open(true).catch(() => Promise.reject(e));
+      log.warn(`${config.dbPath} is not writable by this process: opened read-only (searches work; crawls, deletions and imports are refused)`);
+    }
   } catch (e) {
     unrecord();
     if (!opts.embedder) await embedder.close?.();

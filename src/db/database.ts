@@ -75,6 +75,11 @@ export class DatabaseOpenError extends Error {
   override name = 'DatabaseOpenError';
 }
 
+/** The file system refused a write to the database (a read-only directory, file or mount): it may still open read-only. */
+export class DatabaseNotWritableError extends DatabaseOpenError {
+  override name = 'DatabaseNotWritableError';
+}
+
 export interface OpenOptions {
   /** DuckDB worker threads (default: defaultDuckdbThreads()). */
   threads?: number;
@@ -94,6 +99,8 @@ export interface OpenOptions {
    * (src/ingest/group-writer.ts) and the Qdrant migration in transactions of this many points.
    */
   rowGroupSize?: number;
+  /** Open the file read-only (DuckDB's READ_ONLY attach): nothing can be written, and other processes may open it read-only too. */
+  readOnly?: boolean;
 }
 
 /**
@@ -210,11 +217,17 @@ function diskFull(path: string, e: unknown): DiskFullError | undefined {
 /** A write refused by the file system (read-only directory or file), as a message saying what to do. */
 function notWritable(path: string, e: unknown): DatabaseOpenError | undefined {
   const msg = (e as Error).message ?? String(e);
+  if (/attached in read-only mode|append to a readonly database/i.test(msg)) {
+    return new DatabaseOpenError(
+      `The database ${path} is open read-only (this process cannot write it), so it cannot ` +
+        `be changed: make ${dirname(path)} and the file writable by this user, then run the command again.`,
+    );
+  }
   if (!/Permission denied|Read-only file system|EACCES|EROFS|EPERM/i.test(msg)) return undefined;
-  return new DatabaseOpenError(
+  return new DatabaseNotWritableError(
     `Doctor cannot write ${path} (${msg.split('\n')[0]}): make ${dirname(path)} and the file writable by this user ` +
       `(DuckDB also writes ${basename(path)}.wal beside it), or ${WHERE_ELSE} in a writable directory ` +
-      '(copy the database there to keep its pages).',
+      '(copy the database there to keep its pages). To search it as it is, `doctor serve --read-only` and `doctor mcp --read-only` open it read-only.',
   );
 }
 
@@ -295,7 +308,7 @@ export class Database {
         instance = await DuckDBInstance.create(':memory:', { ...config, temp_directory: `${path}.tmp` });
         const setup = await instance.connect();
         try {
-          await setup.run(`ATTACH '${path.replaceAll("'", "''")}' AS ${ATTACHED} (ROW_GROUP_SIZE ${size})`);
+          await setup.run(`ATTACH '${path.replaceAll("'", "''")}' AS ${ATTACHED} (${opts.readOnly ? 'READ_ONLY' : `ROW_GROUP_SIZE ${size}`})`);
         } finally {
           setup.closeSync();
         }
@@ -330,8 +343,12 @@ export class Database {
     for (let i = 0; i < (opts.readers ?? 2); i++) readers.push(await connect());
     const db = new Database(path, instance, writer, readers, connect);
     db.rowGroupSize = rowGroupSize;
+    db.readOnly = !!opts.readOnly && path !== ':memory:';
     return db;
   }
+
+  /** Opened read-only (OpenOptions.readOnly): every write fails, and nothing beside the file is saved. */
+  readOnly = false;
 
   get isMemory(): boolean {
     return this.path === ':memory:';
@@ -471,7 +488,7 @@ export class Database {
 
   /** Writes the WAL into the database file. */
   async checkpoint(): Promise<void> {
-    if (this.isMemory) return;
+    if (this.isMemory || this.readOnly) return;
     if (!this.deletedSinceCheckpoint) {
       await this.run('CHECKPOINT');
       return;

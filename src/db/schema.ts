@@ -131,6 +131,25 @@ export const migrations: Migration[] = [
 export const latestSchemaVersion = (): number => migrations[migrations.length - 1]!.version;
 
 /** Runs every migration newer than the database's schema version. Returns the version reached. */
+/**
+ * For a database opened read-only: its schema must be this Doctor's, since it cannot be upgraded.
+ * @throws Error saying to open it once with write access (an older schema) or to upgrade Doctor (a newer one)
+ */
+export async function requireCurrentSchema(db: Database): Promise<void> {
+  const tables = await db.all<{ n: number }>("SELECT count(*)::INTEGER AS n FROM duckdb_tables() WHERE table_name = 'meta' AND schema_name = 'main'");
+  const rows = tables[0]?.n ? await db.all<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'") : [];
+  const current = rows.length ? Number(rows[0]!.value) : 0;
+  if (current === latestSchemaVersion()) return;
+  if (current > latestSchemaVersion()) {
+    throw new Error(`The database ${db.path} has schema version ${current}, newer than this Doctor understands (${latestSchemaVersion()}). Upgrade Doctor.`);
+  }
+  throw new Error(
+    current === 0
+      ? `The database ${db.path} holds no Doctor data to open read-only (or was written by the Python Doctor): run a command that writes (doctor crawl, doctor serve without --read-only) once with write access to create or upgrade it.`
+      : `The database ${db.path} was written by an older Doctor (schema version ${current}; this one needs ${latestSchemaVersion()}) and cannot be upgraded read-only: open it once with write access (doctor serve without --read-only) to upgrade it.`,
+  );
+}
+
 export async function migrate(db: Database, ctx: MigrationContext): Promise<number> {
   await db.run('CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)');
   const rows = await db.all<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'");

@@ -47,7 +47,12 @@ export async function startServer(config: DoctorConfig): Promise<RunningServer> 
   const runner = new JobRunner(ctx, remote);
   ctx.jobs = runner;
   try {
-    await runner.start();
+    // A read-only server resumes no crawl: unfinished jobs wait for a server that may write.
+    const readOnly = config.readOnly || ctx.store.db.readOnly;
+    const unfinished = await runner.start({ resume: !readOnly });
+    if (readOnly && unfinished.length) {
+      ctx.log.warn({ jobs: unfinished.map((j) => j.job_id) }, `read-only: ${unfinished.length} unfinished crawl job(s) not resumed; \`doctor serve\` without --read-only resumes them`);
+    }
     // Without a token on loopback, only local host names may reach the API (a DNS-rebinding page cannot).
     const allowedHosts = !config.apiToken && isLoopbackHost(config.host) ? ['localhost', '127.0.0.1', '[::1]', config.host.toLowerCase()] : undefined;
     const instanceId = newInstanceId();
@@ -56,7 +61,13 @@ export async function startServer(config: DoctorConfig): Promise<RunningServer> 
     const app = await buildHttpApp(ctx, { readOnly: config.readOnly, apiToken: config.apiToken, allowedHosts, instanceId, localKey });
     await registerMcpRoutes(app, localBackend(ctx), { readOnly: config.readOnly });
     const server = await startHttpServer(app, { host: config.host, port: config.port, log: ctx.log, apiToken: config.apiToken });
-    writeServerInfo(config, server.url, instanceId, localKey);
+    try {
+      writeServerInfo(config, server.url, instanceId, localKey);
+    } catch (e) {
+      if (!ctx.store.db.readOnly) throw e;
+      // a read-only data directory: CLI commands do not find this server and open the database read-only themselves
+      ctx.log.warn({ err: (e as Error).message }, 'cannot announce this server in the data directory (read-only); CLI commands open the database themselves');
+    }
     ctx.log.info({ url: server.url, db: config.dbPath, engine: ctx.store.chunks.vectorEngine.name }, 'Doctor is serving');
     let closing: Promise<void> | undefined;
     const close = () =>

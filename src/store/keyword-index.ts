@@ -183,6 +183,7 @@ export class KeywordIndex implements ChunkHook {
    * when the memory is stale.
    */
   async open(): Promise<void> {
+    if (this.db.readOnly) return this.openReadOnly();
     const before = await getMeta(this.db, 'keyword_tokenizer');
     if (before !== TOKENIZER_VERSION) {
       await this.db.transaction(async (tx) => {
@@ -204,6 +205,19 @@ export class KeywordIndex implements ChunkHook {
       this.log?.info({ done, of: total }, `keyword index: ${done} of ${total} chunks indexed`);
     });
     if (missing > 0) this.log?.info({ chunks: missing }, 'keyword index: indexed stored chunks');
+    await this.reload();
+  }
+
+  /** A database opened read-only: the rows as they are (chunks without rows are not searched by keyword, and said so). */
+  private async openReadOnly(): Promise<void> {
+    const [todo] = await this.db.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM document_embeddings e ANTI JOIN kw_docs d ON d.doc = e.seq');
+    const stale = (await getMeta(this.db, 'keyword_tokenizer')) !== TOKENIZER_VERSION;
+    if (stale || todo?.n) {
+      this.log?.warn(
+        { chunks: todo?.n },
+        `keyword index: ${stale ? 'made by an older tokeniser' : `${todo!.n} chunks without keyword rows`}; keyword search misses ${stale ? 'words it would find' : 'them'} until the database is opened once with write access`,
+      );
+    }
     await this.reload();
   }
 
@@ -255,7 +269,7 @@ export class KeywordIndex implements ChunkHook {
 
   /** Saves soon (debounced), keeping automatic saves under SAVE_DUTY of the time. */
   private scheduleSave(): void {
-    if (!this.snapshotPath || this.saveTimer || this.closed) return;
+    if (!this.snapshotPath || this.saveTimer || this.closed || this.db.readOnly) return;
     const wait = Math.max(SAVE_DELAY_MS, this.lastSaveEnd + this.lastSaveMs / SAVE_DUTY - Date.now());
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
@@ -266,7 +280,7 @@ export class KeywordIndex implements ChunkHook {
 
   /** Writes the in-memory index beside the database when it changed since it was loaded or saved. */
   async save(): Promise<void> {
-    if (!this.snapshotPath) return;
+    if (!this.snapshotPath || this.db.readOnly) return;
     while (this.saving) await this.saving;
     if (!this.dirty || this.stale) return;
     const t0 = Date.now();

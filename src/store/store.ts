@@ -3,7 +3,7 @@
  */
 import { Database, type OpenOptions } from '../db/database.js';
 import { getMeta, setMeta } from '../db/meta.js';
-import { migrate } from '../db/schema.js';
+import { migrate, requireCurrentSchema } from '../db/schema.js';
 import { isLegacyDatabase, upgradeLegacyDatabase } from '../db/legacy.js';
 import { VectorIndexer } from './embeddings.js';
 import { createVectorEngine, type CreateEngineOptions, type VectorEngineConfig } from '../vector/select.js';
@@ -103,8 +103,10 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const db = await Database.open(opts.path, opts);
   try {
     opts.onOpened?.();
+    // Read-only: nothing can be upgraded or created, so the file must be this Doctor's as it is.
+    if (opts.readOnly) await requireCurrentSchema(db);
     // A file written by the Python Doctor is upgraded in place first (every row kept).
-    if (await isLegacyDatabase(db)) await upgradeLegacyDatabase(db, opts.embedding.dimension);
+    else if (await isLegacyDatabase(db)) await upgradeLegacyDatabase(db, opts.embedding.dimension);
     const recorded = await recordedEmbedding(db);
     if (recorded && !opts.keepRecordedEmbedding && !sameEmbedding(recorded, opts.embedding)) {
       const pending = await pendingReembed(db).catch(() => undefined);
@@ -112,10 +114,13 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       checkEmbeddingIdentity(opts.path, recorded, opts.embedding, pending && { ...pending, ...counts });
     }
     const embedding = recorded ?? opts.embedding;
-    await migrate(db, { dimension: embedding.dimension });
-    // A re-embedding switched models and the process stopped before removing the old index file.
-    await dropStaleVectorIndex(db);
+    if (!opts.readOnly) {
+      await migrate(db, { dimension: embedding.dimension });
+      // A re-embedding switched models and the process stopped before removing the old index file.
+      await dropStaleVectorIndex(db);
+    }
     if (!recorded) {
+      if (opts.readOnly) throw new Error(`The database ${opts.path} records no embedding model, so it cannot be searched read-only: open it once with write access.`);
       await db.transaction(async (tx) => {
         await setMeta(tx, 'embedding_provider', embedding.provider);
         await setMeta(tx, 'embedding_model', embedding.model);

@@ -616,7 +616,8 @@ export class UsearchEngine implements VectorEngine {
   // ---- saving ---------------------------------------------------------------------------------------
 
   private markDirty(): void {
-    if (!this.indexPath || this.state === 'closed') return;
+    // a database opened read-only: the index built here stays in memory (the next start with write access saves one)
+    if (!this.indexPath || this.state === 'closed' || this.db.readOnly) return;
     this.dirty = true;
     const now = Date.now();
     this.firstDirtyAt ??= now;
