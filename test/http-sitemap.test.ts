@@ -152,6 +152,42 @@ describe('site map', () => {
     assert.match(after.text, /<h1>Guide<\/h1>/, 'the next page renders as usual');
   });
 
+  it('a 20 MB page is rendered and marked in full while the server goes on answering (sanitising it held the event loop for 3.5 s)', async () => {
+    const words = 'the of and to a in is that for it as with on be by this are or from at which can data function value table query index'.split(' ');
+    const parts: string[] = ['# Huge manual\n'];
+    let size = 0;
+    for (let i = 0; size < 20_000_000; i++) {
+      const text = Array.from({ length: 300 }, (_, j) => words[(i * 7 + j * 13) % words.length]).join(' ');
+      const part = `## Section ${i}\n\n${text} [guide](/guide.html).\n`;
+      parts.push(part);
+      size += part.length;
+    }
+    parts.push('## Last zymurgy\n\nThe zymurgy notes end the manual.\n');
+    const markdown = parts.join('\n');
+    await ctx.store.db.transaction((tx) =>
+      ctx.store.pages.upsert(tx, {
+        id: 'huge', url: 'https://docs.test/huge.html', domain: 'docs.test', title: 'Huge', raw_text: markdown, crawl_date: new Date(), tags: [],
+        job_id: 'job-test', parent_page_id: 'root', root_page_id: 'root', depth: 1, path: '/huge.html', content_hash: 'huge',
+      }),
+    );
+    let longest = 0;
+    let done = false;
+    const page = html('/ui/page/huge?q=zymurgy').finally(() => (done = true));
+    while (!done) {
+      const t = performance.now();
+      assert.equal((await fetch(`${base}/health`)).status, 200);
+      longest = Math.max(longest, performance.now() - t);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const r = await page;
+    assert.equal(r.status, 200);
+    assert.doesNotMatch(r.text, /shown as plain text/);
+    assert.match(r.text, /<h2 id="h-last-zymurgy">Last <mark>zymurgy<\/mark><\/h2>/);
+    assert.match(r.text, /<a href="\/ui\/page\/guide" rel="nofollow noopener noreferrer">guide<\/a>/, 'links to stored pages open them');
+    assert.ok(longest < 1500, `/health took up to ${Math.round(longest)} ms while the page was prepared`);
+    await ctx.store.pages.delete({ ids: ['huge'] });
+  });
+
   it('/map/page/{id}/raw returns the Markdown as it is', async () => {
     const r = await html('/map/page/evil/raw');
     assert.match(r.type, /text\/markdown/);

@@ -1,5 +1,5 @@
 /**
- * Markdown to HTML off the main thread, with a deadline. marked reads some inputs in time that grows with
+ * Markdown to HTML, and that HTML made safe, off the main thread, with a deadline. marked reads some inputs in time that grows with
  * the square of their size (a long word of intraword underscores: 80 KB took 7 s, a megabyte would take
  * most of an hour) and overflows its stack on thousands of nested block quotes. On the main thread, one
  * such stored page, opened in the site map or the web interface, would stop REST and MCP for everyone.
@@ -9,21 +9,37 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { TocEntry } from './markdown-html.js';
+import type { RenderOptions } from './markdown-sanitize.js';
 import { startWorker } from '../worker-thread.js';
 
-export interface RenderRequest {
-  id: number;
-  markdown: string;
-  toc: boolean;
-}
-export type RenderReply = { id: number; html: string; toc: TocEntry[] } | { id: number; error: string } | { ready: true };
+export type RenderRequest =
+  | { id: number; kind: 'render'; markdown: string; toc: boolean }
+  | { id: number; kind: 'sanitize'; html: string; opts: RenderOptions };
+export type RenderReply =
+  | { id: number; html: string; toc: TocEntry[]; hrefs: string[] }
+  | { id: number; html: string }
+  | { id: number; error: string }
+  | { ready: true };
 
-/** How long one page may take to render (ms); normal pages take milliseconds, a 1 MB page well under a second. */
+/** A page rendered (unsanitised), its headings (when asked for) and the hrefs of its links as written. */
+export interface Rendered {
+  html: string;
+  toc: TocEntry[];
+  hrefs: string[];
+}
+
+/**
+ * How long one page may take to render, and again to sanitise (ms), plus RENDER_MS_PER_MB per MB of input:
+ * normal pages take milliseconds, a 1 MB page well under a second, a 20 MB one ~1.5 s to render and ~0.7 s
+ * to sanitise; the inputs marked is slow on take far longer than their size explains.
+ */
 export const RENDER_DEADLINE_MS = 3000;
+export const RENDER_MS_PER_MB = 500;
 
 interface Job {
   request: RenderRequest;
-  resolve: (r: { html: string; toc: TocEntry[] } | undefined) => void;
+  /** The reply, or undefined when the request failed or passed its deadline. */
+  resolve: (r: Exclude<RenderReply, { ready: true } | { error: string }> | undefined) => void;
 }
 
 export class MarkdownRenderer {
@@ -36,10 +52,20 @@ export class MarkdownRenderer {
 
   constructor(private readonly deadlineMs = RENDER_DEADLINE_MS) {}
 
-  /** The page's HTML (unsanitised) and, with `toc`, its headings; undefined when it failed or took too long. */
-  render(markdown: string, toc: boolean): Promise<{ html: string; toc: TocEntry[] } | undefined> {
+  /** The page's HTML (unsanitised), its links and, with `toc`, its headings; undefined when it failed or took too long. */
+  async render(markdown: string, toc: boolean): Promise<Rendered | undefined> {
+    const r = await this.ask({ id: this.nextId++, kind: 'render', markdown, toc });
+    return r && 'hrefs' in r ? r : undefined;
+  }
+
+  /** Rendered HTML made safe (./markdown-sanitize.ts); undefined when it failed or took too long. */
+  async sanitize(html: string, opts: RenderOptions): Promise<string | undefined> {
+    return (await this.ask({ id: this.nextId++, kind: 'sanitize', html, opts }))?.html;
+  }
+
+  private ask(request: RenderRequest): Promise<Parameters<Job['resolve']>[0]> {
     return new Promise((resolve) => {
-      this.queue.push({ request: { id: this.nextId++, markdown, toc }, resolve });
+      this.queue.push({ request, resolve });
       this.pump();
     });
   }
@@ -53,7 +79,8 @@ export class MarkdownRenderer {
     worker.ref();
     if (!this.ready) return; // pumped again when it is
     const job = this.queue.shift()!;
-    const timer = setTimeout(() => this.giveUp(), this.deadlineMs);
+    const size = job.request.kind === 'render' ? job.request.markdown.length : job.request.html.length;
+    const timer = setTimeout(() => this.giveUp(), this.deadlineMs + (size / 1e6) * RENDER_MS_PER_MB);
     this.current = { job, timer };
     worker.postMessage(job.request);
   }
@@ -72,7 +99,7 @@ export class MarkdownRenderer {
       if (!cur || cur.job.request.id !== reply.id) return;
       clearTimeout(cur.timer);
       this.current = undefined;
-      cur.job.resolve('error' in reply ? undefined : { html: reply.html, toc: reply.toc });
+      cur.job.resolve('error' in reply ? undefined : reply);
       this.pump();
     });
     const lost = () => {

@@ -1,10 +1,11 @@
 /**
- * Worker thread: renders Markdown to (unsanitised) HTML with marked, one request at a time, for
- * markdown-renderer.ts, which ends this thread when a render runs past its deadline.
+ * Worker thread: renders Markdown to (unsanitised) HTML with marked, and sanitises rendered HTML, one request
+ * at a time, for markdown-renderer.ts, which ends this thread when a request runs past its deadline.
  */
 import { parentPort } from 'node:worker_threads';
 import { toHtml, type TocEntry } from './markdown-html.js';
 import type { RenderReply, RenderRequest } from './markdown-renderer.js';
+import { sanitize } from './markdown-sanitize.js';
 
 const port = parentPort;
 if (!port) throw new Error('markdown-worker must run in a worker thread');
@@ -12,8 +13,15 @@ if (!port) throw new Error('markdown-worker must run in a worker thread');
 port.on('message', (m: RenderRequest) => {
   let reply: RenderReply;
   try {
-    const toc: TocEntry[] | undefined = m.toc ? [] : undefined;
-    reply = { id: m.id, html: toHtml(m.markdown, toc), toc: toc ?? [] };
+    if (m.kind === 'sanitize') reply = { id: m.id, html: sanitize(m.html, m.opts) };
+    else {
+      const toc: TocEntry[] | undefined = m.toc ? [] : undefined;
+      const html = toHtml(m.markdown, toc);
+      // the links as the sanitiser sees them: the caller looks up which lead to stored pages
+      const hrefs: string[] = [];
+      sanitize(html, {}, hrefs);
+      reply = { id: m.id, html, toc: toc ?? [], hrefs };
+    }
   } catch (e) {
     // marked recurses per nesting level: thousands of nested block quotes overflow the stack
     reply = { id: m.id, error: (e as Error)?.message ?? String(e) };

@@ -10,7 +10,9 @@ export const time = (iso: string): Html => html`<time datetime="${iso}">${dateTi
 
 export const tagList = (tags: readonly string[]): Html => html`${tags.map((t) => html`<span class="tag">${t}</span>`)}`;
 
-export const pageHref = (id: string) => `/ui/page/${encodeURIComponent(id)}`;
+/** Where the interface shows a stored page: this path + its id. */
+export const PAGE_PATH = '/ui/page/';
+export const pageHref = (id: string) => `${PAGE_PATH}${encodeURIComponent(id)}`;
 export const jobHref = (id: string) => `/ui/jobs/${encodeURIComponent(id)}`;
 
 /** Bytes as KiB/MiB. */

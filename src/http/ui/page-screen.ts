@@ -5,7 +5,7 @@
 import { NotFoundError, pageView, type DoctorContext } from '../../service/index.js';
 import { queryTerms } from '../../text/highlight.js';
 import { renderPage } from '../markdown.js';
-import { dateTime, pageHref, tagList } from './format.js';
+import { dateTime, PAGE_PATH, pageHref, tagList } from './format.js';
 import { externalHref, html, trusted } from './html.js';
 import type { Screen } from './layout.js';
 
@@ -19,7 +19,7 @@ export async function pageScreen(ctx: DoctorContext, pageId: string, query: stri
   }
   const p = v.page;
   const terms = query ? queryTerms(query) : undefined;
-  const { html: article, toc } = await renderPage(ctx, p, { pageHref, headingIds: true, highlight: terms });
+  const { html: article, toc } = await renderPage(ctx, p, { pagePath: PAGE_PATH, headingIds: true, highlight: terms });
   const crumbs = [
     html`<a href="/ui/sites">Sites</a>`,
     ...v.breadcrumbs.map((b) => html`<a href="${pageHref(b.id)}">${b.title || b.url}</a>`),
