@@ -10,6 +10,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { Database } from '../src/db/database.js';
 import { CLI, doctor, env, Server, sleep } from './helpers/doctor-process.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -88,6 +89,14 @@ describe('a database that cannot be written', () => {
       server.kill('SIGTERM');
       await exited;
     }
+
+    // written by an older Doctor: it cannot be upgraded read-only, and the message says so
+    const db = await Database.open(join(data, 'doctor.duckdb'));
+    await db.run("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+    await db.close();
+    const old = await doctor(view, ['search', 'flibbertigibbet']);
+    assert.equal(old.code, 1);
+    assert.match(old.stderr, /Read-only file system.*Opening it read-only failed too: .*older Doctor \(schema version 1; .*open it once with write access/s);
   });
 
   it('a --read-only server resumes no crawl: an unfinished job waits for a server that may write', async () => {

@@ -9,7 +9,7 @@ import { createLogger, type Logger } from '../log.js';
 import type { DoctorContext } from '../service/context.js';
 import { openStore } from '../store/store.js';
 import { existsSync } from 'node:fs';
-import { DatabaseLockedError, DatabaseNotWritableError, explainDatabaseError } from '../db/database.js';
+import { DatabaseLockedError, DatabaseNotWritableError, DatabaseOpenError, explainDatabaseError } from '../db/database.js';
 import { describeLockHolder, recordLocalHolder } from './local-holder.js';
 import { downloadProgress } from './download-progress.js';
 
@@ -84,7 +84,9 @@ export async function openApp(config: DoctorConfig, opts: OpenAppOptions = {}): 
       // for reading: for a process that only reads (--read-only), and for CLI commands (a write then fails
       // saying why). A server meant to write says what to do instead.
       if (!(e instanceof DatabaseNotWritableError) || (opts.server && !config.readOnly) || opts.keepRecordedEmbedding || !existsSync(config.dbPath)) throw e;
-      store = await open(true).catch(() => Promise.reject(e));
+      store = await open(true).catch((ro: unknown) =>
+        Promise.reject(new DatabaseOpenError(`${e.message} Opening it read-only failed too: ${ro instanceof Error ? ro.message : String(ro)}`)),
+      );
       log.warn(`${config.dbPath} is not writable by this process: opened read-only (searches work; crawls, deletions and imports are refused)`);
     }
   } catch (e) {

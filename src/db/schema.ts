@@ -130,7 +130,6 @@ export const migrations: Migration[] = [
 
 export const latestSchemaVersion = (): number => migrations[migrations.length - 1]!.version;
 
-/** Runs every migration newer than the database's schema version. Returns the version reached. */
 /**
  * For a database opened read-only: its schema must be this Doctor's, since it cannot be upgraded.
  * @throws Error saying to open it once with write access (an older schema) or to upgrade Doctor (a newer one)
@@ -150,6 +149,7 @@ export async function requireCurrentSchema(db: Database): Promise<void> {
   );
 }
 
+/** Runs every migration newer than the database's schema version. Returns the version reached. */
 export async function migrate(db: Database, ctx: MigrationContext): Promise<number> {
   await db.run('CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)');
   const rows = await db.all<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'");
