@@ -466,6 +466,25 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
     }
   });
 
+  it('a crawl date no crawl has (infinity, year 294000, year 9999) is refused: one such page made every page listing fail', async () => {
+    const target = await makeContext({ runner: false });
+    try {
+      await addPages(target, [{ id: 'keep', title: 'Keep', markdown: '# Keep\n\ngiraffes' }]);
+      for (const [i, date] of ["'infinity'", "'294000-01-01'", "'9999-12-31'"].entries()) {
+        const edited = await rewritten(`date-${i}`, 'pages', { update: `UPDATE c SET crawl_date = ${date}::TIMESTAMPTZ WHERE id = 'p3'` });
+        await assert.rejects(importIndex(target, { path: edited }), (e: Error) => {
+          assert.ok(e instanceof ValidationError);
+          assert.match(e.message, /pages\.parquet has 1 pages whose crawl date is not a real one \(before 1970 or later than tomorrow; e\.g\. .* \(page p3\)\); nothing was imported/);
+          return true;
+        });
+        const listed = await listDocPages(target, {});
+        assert.deepEqual(listed.doc_pages.map((p) => p.page_id), ['keep']);
+      }
+    } finally {
+      await target.close();
+    }
+  });
+
   it('a named pipe, a directory or a huge manifest where an export file should be: refused at once, nothing read or written', async () => {
     const target = await makeContext({ runner: false });
     try {

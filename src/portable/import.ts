@@ -209,6 +209,9 @@ async function load(tx: Tx, file: string, sql: string): Promise<void> {
   }
 }
 
+/** A crawl date no crawl has: not finite, before 1970, or more than a day after now. */
+const BAD_DATE = "NOT isfinite(crawl_date) OR crawl_date < TIMESTAMPTZ '1970-01-01 00:00:00+00' OR crawl_date > now() + INTERVAL 1 DAY";
+
 async function one<T>(tx: Tx, sql: string): Promise<T> {
   return (await tx.all<T>(sql))[0]!;
 }
@@ -253,11 +256,16 @@ async function merge(
   );
 
   // What the files hold must be what the manifest says, and sane.
-  const pc = await one<{ n: number; no_id: number; no_url: number; no_date: number; dup_ids: number }>(
+  // A crawl date must be one a crawl could have: DuckDB stores 'infinity' and years JavaScript cannot hold,
+  // and one such page made every page listing fail ("TIMESTAMPTZ value out of range for JS Date"); a date
+  // far in the future would also win every later merge of that URL. A day ahead is allowed for clock skew.
+  const pc = await one<{ n: number; no_id: number; no_url: number; no_date: number; dup_ids: number; bad_dates: number; bad_date: string | null }>(
     tx,
     `SELECT count(*)::INTEGER AS n, count(*) FILTER (id IS NULL OR id = '')::INTEGER AS no_id,
             count(*) FILTER (url IS NULL OR url = '')::INTEGER AS no_url, count(*) FILTER (crawl_date IS NULL)::INTEGER AS no_date,
-            (count(id) - count(DISTINCT id))::INTEGER AS dup_ids FROM imp_pages`,
+            (count(id) - count(DISTINCT id))::INTEGER AS dup_ids,
+            count(*) FILTER (${BAD_DATE})::INTEGER AS bad_dates,
+            min(crawl_date::VARCHAR || ' (page ' || id || ')') FILTER (${BAD_DATE}) AS bad_date FROM imp_pages`,
   );
   const cc = await one<{ n: number; no_id: number; dup_ids: number }>(
     tx,
@@ -271,6 +279,9 @@ async function merge(
   if (cc.n !== m.counts.chunks) bad(files.chunks, `holds ${cc.n} chunks but the manifest says ${m.counts.chunks}`);
   if (pc.no_id || pc.no_url || pc.no_date) bad(files.pages, `has ${pc.no_id} pages without an id, ${pc.no_url} without a URL and ${pc.no_date} without a crawl date`);
   if (pc.dup_ids) bad(files.pages, `has ${pc.dup_ids} repeated page ids`);
+  if (pc.bad_dates) {
+    bad(files.pages, `has ${pc.bad_dates} pages whose crawl date is not a real one (before 1970 or later than tomorrow; e.g. ${pc.bad_date?.slice(0, 300)})`);
+  }
   if (cc.no_id) bad(files.chunks, `has ${cc.no_id} chunks without an id`);
   if (cc.dup_ids) bad(files.chunks, `has ${cc.dup_ids} repeated chunk ids`);
 
