@@ -485,6 +485,22 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
     }
   });
 
+  it('a page id longer than the API takes (200 characters) is refused: such a page was listed but could not be opened, deleted or re-crawled', async () => {
+    const long = 'x'.repeat(201);
+    const edited = await rewritten('long-id', 'pages', { update: `UPDATE c SET id = '${long}', root_page_id = '${long}' WHERE id = 'p3'` });
+    const target = await makeContext({ runner: false });
+    try {
+      await assert.rejects(importIndex(target, { path: edited }), (e: Error) => {
+        assert.ok(e instanceof ValidationError);
+        assert.match(e.message, /pages\.parquet has 1 pages whose id is longer than 200 characters \(no page could be opened by it\); nothing was imported/);
+        return true;
+      });
+      assert.equal(await target.store.pages.count(), 0);
+    } finally {
+      await target.close();
+    }
+  });
+
   it('a named pipe, a directory or a huge manifest where an export file should be: refused at once, nothing read or written', async () => {
     const target = await makeContext({ runner: false });
     try {

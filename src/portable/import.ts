@@ -30,7 +30,7 @@ import { latestSchemaVersion } from '../db/schema.js';
 import type { ChunkPayload } from '../store/embeddings.js';
 import { VARCHAR_LIST, varcharList } from '../store/sql-values.js';
 import { EmbeddingMismatchError, type EmbeddingIdentity, type Store } from '../store/store.js';
-import { ValidationError } from '../store/validation.js';
+import { MAX_PAGE_ID_CHARS, ValidationError } from '../store/validation.js';
 import { unpackExport } from './archive.js';
 import { MANIFEST_NAME, fileDigest, parseManifest, type Manifest } from './manifest.js';
 import { throttled, type ProgressFn } from './progress.js';
@@ -259,11 +259,11 @@ async function merge(
   // A crawl date must be one a crawl could have: DuckDB stores 'infinity' and years JavaScript cannot hold,
   // and one such page made every page listing fail ("TIMESTAMPTZ value out of range for JS Date"); a date
   // far in the future would also win every later merge of that URL. A day ahead is allowed for clock skew.
-  const pc = await one<{ n: number; no_id: number; no_url: number; no_date: number; dup_ids: number; bad_dates: number; bad_date: string | null }>(
+  const pc = await one<{ n: number; no_id: number; no_url: number; no_date: number; dup_ids: number; long_ids: number; bad_dates: number; bad_date: string | null }>(
     tx,
     `SELECT count(*)::INTEGER AS n, count(*) FILTER (id IS NULL OR id = '')::INTEGER AS no_id,
             count(*) FILTER (url IS NULL OR url = '')::INTEGER AS no_url, count(*) FILTER (crawl_date IS NULL)::INTEGER AS no_date,
-            (count(id) - count(DISTINCT id))::INTEGER AS dup_ids,
+            (count(id) - count(DISTINCT id))::INTEGER AS dup_ids, count(*) FILTER (length(id) > ${MAX_PAGE_ID_CHARS})::INTEGER AS long_ids,
             count(*) FILTER (${BAD_DATE})::INTEGER AS bad_dates,
             min(crawl_date::VARCHAR || ' (page ' || id || ')') FILTER (${BAD_DATE}) AS bad_date FROM imp_pages`,
   );
@@ -279,6 +279,9 @@ async function merge(
   if (cc.n !== m.counts.chunks) bad(files.chunks, `holds ${cc.n} chunks but the manifest says ${m.counts.chunks}`);
   if (pc.no_id || pc.no_url || pc.no_date) bad(files.pages, `has ${pc.no_id} pages without an id, ${pc.no_url} without a URL and ${pc.no_date} without a crawl date`);
   if (pc.dup_ids) bad(files.pages, `has ${pc.dup_ids} repeated page ids`);
+  // The API takes page ids of at most MAX_PAGE_ID_CHARS: a longer one was listed but could not be shown,
+  // deleted by id or re-crawled.
+  if (pc.long_ids) bad(files.pages, `has ${pc.long_ids} pages whose id is longer than ${MAX_PAGE_ID_CHARS} characters (no page could be opened by it)`);
   if (pc.bad_dates) {
     bad(files.pages, `has ${pc.bad_dates} pages whose crawl date is not a real one (before 1970 or later than tomorrow; e.g. ${pc.bad_date?.slice(0, 300)})`);
   }

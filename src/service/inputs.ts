@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { checkUrlPattern } from '../ingest/fetch/url.js';
 import { closestName } from '../closest-name.js';
 import { JOB_STATUSES } from '../store/jobs.js';
+import { MAX_PAGE_ID_CHARS } from '../store/validation.js';
 import { ValidationError } from './errors.js';
 
 /** Half of a UTF-16 surrogate pair on its own: JSON can carry one ("\\ud800"), UTF-8 cannot store it. */
@@ -140,7 +141,7 @@ export const listDocPagesInput = z.object({
 
 export const getDocPageInput = z
   .object({
-    page_id: textField('page_id', 200).min(1, 'page_id is required'),
+    page_id: textField('page_id', MAX_PAGE_ID_CHARS).min(1, 'page_id is required'),
     starting_line: intField('starting_line', 1, Number.MAX_SAFE_INTEGER).default(1),
     ending_line: intField('ending_line', -1, Number.MAX_SAFE_INTEGER)
       .refine((n) => n !== 0, 'ending_line must be -1 (to the end of the page) or a line number from 1')
@@ -206,8 +207,8 @@ export const deleteDocsInput = z
   .object({
     tags: tagFilterInput,
     domain: textField('domain', 300).min(1, 'domain must not be empty').optional(),
-    page_ids: listField('page_ids', textField('page_ids[]', 200).min(1, 'a page id must not be empty'), 10_000, 'page ids (strings)', 'delete in several requests').optional(),
-    root_page_id: textField('root_page_id', 200).min(1, 'root_page_id must not be empty').optional(),
+    page_ids: listField('page_ids', textField('page_ids[]', MAX_PAGE_ID_CHARS).min(1, 'a page id must not be empty'), 10_000, 'page ids (strings)', 'delete in several requests').optional(),
+    root_page_id: textField('root_page_id', MAX_PAGE_ID_CHARS).min(1, 'root_page_id must not be empty').optional(),
   })
   .refine((v) => (v.tags?.length ?? 0) > 0 || !!v.domain || (v.page_ids?.length ?? 0) > 0 || !!v.root_page_id, {
     message: 'give at least one of tags, domain or page_ids, or root_page_id (deleting everything needs an explicit selector)',
@@ -215,7 +216,7 @@ export const deleteDocsInput = z
 
 /** A site: the root page of a crawl (root_page_id of its pages, from list_doc_pages or /sites). */
 export const siteInput = z.object({
-  root_page_id: textField('root_page_id', 200).min(1, 'root_page_id is required'),
+  root_page_id: textField('root_page_id', MAX_PAGE_ID_CHARS).min(1, 'root_page_id is required'),
 });
 
 /** One job's events, or every job's when job_id is left out. */

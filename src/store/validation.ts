@@ -5,6 +5,8 @@ export class ValidationError extends Error {
 }
 
 export const MAX_SEARCH_LIMIT = 1000;
+/** Longest page id the API takes (get_doc_page, delete_docs, recrawl_site); a crawl's ids are UUIDs. */
+export const MAX_PAGE_ID_CHARS = 200;
 
 /** Checks one vector: non-empty, the store's dimension, finite numbers, not all zeros. */
 export function checkVector(vector: ArrayLike<number> | undefined | null, dimension: number, what = 'vector'): Float32Array {
