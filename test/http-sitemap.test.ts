@@ -219,4 +219,23 @@ describe('site map', () => {
     assert.match(api.type, /application\/json/);
     assert.match(JSON.parse(api.text).detail, /no site with root page "nope"/);
   });
+
+  it('a site whose pages chain 20,000 deep (as an imported export may hold) is shown nested at most 50 deep; pages in a parent cycle are shown under the root', async () => {
+    // Written as doctor import writes pages: any parent links the export holds.
+    await ctx.store.db.run(`INSERT INTO pages (id, url, domain, title, raw_text, crawl_date, tags, job_id, parent_page_id, root_page_id, depth, path, content_hash)
+      SELECT 'd' || i, 'https://deep.test/d' || i, 'deep.test', 'Deep ' || i, 'text', now(), [], 'job-deep',
+        CASE WHEN i = 0 THEN NULL WHEN i = 1 THEN 'd0' WHEN i = 20001 THEN 'd20002' WHEN i = 20002 THEN 'd20001' ELSE 'd' || (i - 1) END,
+        'd0', i, '/d' || i, 'h'
+      FROM range(0, 20003) t(i)`);
+    const r = await html('/map/site/d0');
+    assert.equal(r.status, 200, r.text.slice(0, 200));
+    assert.equal(r.text.match(/href="\/map\/page\/d\d+"/g)?.length, 20003, 'every page is in the tree, the two in a cycle too');
+    let depth = 0;
+    let deepest = 0;
+    for (const tag of r.text.matchAll(/<(\/?)details\b/g)) {
+      depth += tag[1] ? -1 : 1;
+      deepest = Math.max(deepest, depth);
+    }
+    assert.equal(deepest, 50);
+  });
 });

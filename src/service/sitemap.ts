@@ -13,18 +13,55 @@ export async function listSites(ctx: DoctorContext) {
   return { sites: await ctx.store.pages.roots() };
 }
 
-/** The pages under a root as a tree (pages whose parent is missing attach to the root). */
+/**
+ * Deepest nesting of the tree: pages further down are listed at this depth, under their nearest shown
+ * ancestor. Parent links come from the pages (an imported one may hold any), and a chain of 20,000 pages
+ * overflowed the stack of the recursive rendering (the site map answered 500).
+ */
+export const MAX_TREE_DEPTH = 50;
+
+/**
+ * The pages under a root as a tree, built from the root down without recursion: pages whose parent is
+ * missing, and pages in a parent cycle (which no walk from the root reaches), attach to the root.
+ */
 export async function siteTree(ctx: DoctorContext, rootPageId: string): Promise<{ root: TreeNode; pages: number }> {
   const pages = await ctx.store.pages.underRoot(rootPageId);
   const rootPage = pages.find((p) => p.id === rootPageId);
   if (!rootPage) throw new NotFoundError(`no site with root page "${rootPageId}".`);
-  const nodes = new Map(pages.map((p) => [p.id, { page: p, children: [] as TreeNode[] }]));
-  for (const node of nodes.values()) {
-    if (node.page.id === rootPageId) continue;
-    const parent = (node.page.parent_page_id && node.page.parent_page_id !== node.page.id && nodes.get(node.page.parent_page_id)) || nodes.get(rootPageId)!;
-    parent.children.push(node);
+  const ids = new Set(pages.map((p) => p.id));
+  const kids = new Map<string, PageSummary[]>();
+  for (const p of pages) {
+    if (p.id === rootPageId) continue;
+    const parent = p.parent_page_id && p.parent_page_id !== p.id && ids.has(p.parent_page_id) ? p.parent_page_id : rootPageId;
+    const list = kids.get(parent);
+    if (list) list.push(p);
+    else kids.set(parent, [p]);
   }
-  return { root: nodes.get(rootPageId)!, pages: pages.length };
+  const root: TreeNode = { page: rootPage, children: [] };
+  const placed = new Set([rootPageId]);
+  // Each entry: a placed page, the node its children go under, and that node's depth.
+  const walk = (start: { id: string; holder: TreeNode; depth: number }) => {
+    const todo = [start];
+    for (let next = todo.pop(); next; next = todo.pop()) {
+      for (const child of kids.get(next.id) ?? []) {
+        if (placed.has(child.id)) continue;
+        placed.add(child.id);
+        const node: TreeNode = { page: child, children: [] };
+        next.holder.children.push(node);
+        const deeper = next.depth + 1 < MAX_TREE_DEPTH;
+        todo.push({ id: child.id, holder: deeper ? node : next.holder, depth: deeper ? next.depth + 1 : next.depth });
+      }
+    }
+  };
+  walk({ id: rootPageId, holder: root, depth: 0 });
+  for (const p of pages) {
+    if (placed.has(p.id)) continue;
+    placed.add(p.id);
+    const node: TreeNode = { page: p, children: [] };
+    root.children.push(node);
+    walk({ id: p.id, holder: node, depth: 1 });
+  }
+  return { root, pages: pages.length };
 }
 
 export interface PageView {
