@@ -501,6 +501,21 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
     }
   });
 
+  it("a chunk's extra field nested 200,000 deep is refused naming the chunk, not a bare stack overflow", async () => {
+    const edited = await rewritten('deep-extra', 'chunks', { update: "UPDATE c SET extra = '{\"a\":' || repeat('[', 200000) || repeat(']', 200000) || '}' WHERE seq = 3" });
+    const target = await makeContext({ runner: false });
+    try {
+      await assert.rejects(importIndex(target, { path: edited }), (e: Error) => {
+        assert.ok(e instanceof ValidationError, `${e.name}: ${e.message}`);
+        assert.match(e.message, /^chunk \S+ has an extra field nested too deeply to store; nothing was imported\.$/);
+        return true;
+      });
+      assert.equal(await target.store.pages.count(), 0);
+    } finally {
+      await target.close();
+    }
+  });
+
   it('a named pipe, a directory or a huge manifest where an export file should be: refused at once, nothing read or written', async () => {
     const target = await makeContext({ runner: false });
     try {

@@ -405,15 +405,26 @@ async function merge(
   };
 }
 
-/** The `extra` JSON column back to an object (it was written from one). */
+/**
+ * The `extra` JSON column back to an object (it was written from one). JSON.parse takes any nesting, but
+ * writing it back (JSON.stringify) recurses: 200,000 nested brackets failed the import with a bare
+ * "Maximum call stack size exceeded" (500 over REST), so the value is written here once, inside the check.
+ */
 function parseExtra(text: string | null, id: string): Record<string, unknown> | null {
   if (text === null || text === '') return null;
+  let v: unknown;
   try {
-    const v = JSON.parse(text) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { value: v };
+    v = JSON.parse(text);
   } catch {
     throw new ValidationError(`chunk ${id} has an extra field that is not JSON; nothing was imported.`);
   }
+  const extra = v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { value: v };
+  try {
+    JSON.stringify(extra);
+  } catch {
+    throw new ValidationError(`chunk ${id} has an extra field nested too deeply to store; nothing was imported.`);
+  }
+  return extra;
 }
 
 /**
