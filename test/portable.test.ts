@@ -516,6 +516,27 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
     }
   });
 
+  it('an export whose text unpacks to far more than its files hold (one string repeated) is refused before it is loaded', async () => {
+    // 40 pages of 2.4 MB of text each in a few kilobytes of Parquet: its import took ~0.5 GB of memory.
+    const edited = await rewritten('bomb', 'pages', {
+      update: `INSERT INTO c SELECT 'b' || i, 'https://docs.test/b' || i, 'docs.test', 'B', repeat('lorem ipsum ', 200000), now(), ['t'], 'job-test',
+                 NULL, 'b' || i, 0, '/b' || i, 'h' FROM range(0, 40) t(i)`,
+    });
+    const m = JSON.parse(readFileSync(join(edited, 'manifest.json'), 'utf8'));
+    writeFileSync(join(edited, 'manifest.json'), JSON.stringify({ ...m, counts: { ...m.counts, pages: m.counts.pages + 40 } }));
+    const target = await makeContext({ runner: false });
+    try {
+      await assert.rejects(importIndex(target, { path: edited }), (e: Error) => {
+        assert.ok(e instanceof ValidationError, `${e.name}: ${e.message}`);
+        assert.match(e.message, /pages\.parquet and .*chunks\.parquet hold 9\d\.\d MiB of text in 0\.\d MiB of files, more than 50 times their size: .*Nothing was imported/);
+        return true;
+      });
+      assert.equal(await target.store.pages.count(), 0);
+    } finally {
+      await target.close();
+    }
+  });
+
   it('a named pipe, a directory or a huge manifest where an export file should be: refused at once, nothing read or written', async () => {
     const target = await makeContext({ runner: false });
     try {

@@ -212,6 +212,37 @@ async function load(tx: Tx, file: string, sql: string): Promise<void> {
 /** A crawl date no crawl has: not finite, before 1970, or more than a day after now. */
 const BAD_DATE = "NOT isfinite(crawl_date) OR crawl_date < TIMESTAMPTZ '1970-01-01 00:00:00+00' OR crawl_date > now() + INTERVAL 1 DAY";
 
+/**
+ * Most text an export may unpack to, as a multiple of its Parquet files' size (beyond a floor every export
+ * may reach). Text in an export is zstd-compressed about 3-6x, and vectors hardly compress, so a real one
+ * stays far below this; a crafted one repeating one string compresses it ~10,000x (a 4 KB pages.parquet
+ * held 240 MB of page text, and its import took 1.3 GB of memory), so it is refused before it is loaded.
+ */
+const MAX_TEXT_EXPANSION = 50;
+const TEXT_EXPANSION_FLOOR = 64 * 2 ** 20;
+
+/** Refuses an export whose text columns unpack to far more than its files hold (read in a streaming sum). */
+async function checkExpansion(tx: Tx, m: Manifest, files: { pages: string; chunks: string }): Promise<void> {
+  const sum = (cols: string[]) => cols.map((c) => `coalesce(sum(strlen(${c}::VARCHAR)), 0)`).join(' + ');
+  const size = async (file: string, cols: string[]) => {
+    await load(tx, file, `CREATE OR REPLACE TEMP TABLE imp_size AS SELECT (${sum(cols)})::BIGINT AS n FROM read_parquet($file, hive_partitioning = false)`);
+    return Number((await one<{ n: bigint }>(tx, 'SELECT n FROM imp_size')).n);
+  };
+  const text =
+    (await size(files.pages, ['url', 'domain', 'title', 'raw_text', 'path'])) +
+    (await size(files.chunks, ['text_chunk', 'url', 'domain', 'title', 'heading_path', 'extra']));
+  await tx.run('DROP TABLE IF EXISTS temp.imp_size');
+  const bytes = m.files.pages.bytes + m.files.chunks.bytes;
+  if (text > Math.max(TEXT_EXPANSION_FLOOR, MAX_TEXT_EXPANSION * bytes)) {
+    const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+    throw new ValidationError(
+      `${files.pages} and ${files.chunks} hold ${mib(text)} of text in ${mib(bytes)} of files, more than ${MAX_TEXT_EXPANSION} times their size: ` +
+        'no export of crawled pages compresses that well, and importing it would take that much memory and disk. Nothing was imported. ' +
+        'It was not written by doctor export, or it was edited.',
+    );
+  }
+}
+
 async function one<T>(tx: Tx, sql: string): Promise<T> {
   return (await tx.all<T>(sql))[0]!;
 }
@@ -232,6 +263,7 @@ async function merge(
 ): Promise<Merged> {
   const dim = Number(store.embedding.dimension);
   progress({ step: 'loading the export', done: 0, total: m.counts.chunks, unit: 'chunks' });
+  await checkExpansion(tx, m, files);
   // A cast that fails (a vector of another length, a column of the wrong type) fails the load with DuckDB's
   // message, prefixed with the file's name.
   await load(
