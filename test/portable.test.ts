@@ -378,9 +378,10 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
   /**
    * A copy of the export whose `file` DuckDB rewrote (`SELECT <columns>` of it, then `update` on table c;
    * chunks kept in their order), with its checksum updated in the manifest: well-formed apart from the edit.
+   * With `into`, that copy (made by an earlier call) is edited further.
    */
-  const rewritten = async (name: string, file: 'pages' | 'chunks', edit: { columns?: string; update?: string }): Promise<string> => {
-    const d = variant(name, () => {});
+  const rewritten = async (name: string, file: 'pages' | 'chunks', edit: { columns?: string; update?: string }, into?: string): Promise<string> => {
+    const d = into ?? variant(name, () => {});
     const path = join(d, `${file}.parquet`);
     const inst = await DuckDBInstance.create(':memory:');
     const conn = await inst.connect();
@@ -528,9 +529,13 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
     try {
       await assert.rejects(importIndex(target, { path: edited }), (e: Error) => {
         assert.ok(e instanceof ValidationError, `${e.name}: ${e.message}`);
-        assert.match(e.message, /pages\.parquet and .*chunks\.parquet hold 9\d\.\d MiB of text in 0\.\d MiB of files, more than 50 times their size: .*Nothing was imported/);
+        assert.match(e.message, /pages\.parquet and .*chunks\.parquet hold 9\d\.\d MiB of text and tags in 0\.\d MiB of files, more than 50 times their size: .*Nothing was imported/);
         return true;
       });
+      // A million copies of one tag on every page and chunk: 7 KB of files took 1.1 GB of memory to import.
+      let tagged = await rewritten('tag-bomb', 'pages', { update: "UPDATE c SET tags = list_transform(range(0, 1000000), x -> 'x') WHERE id IN ('p0', 'p1', 'p2')" });
+      tagged = await rewritten('tag-bomb', 'chunks', { update: "UPDATE c SET tags = list_transform(range(0, 1000000), x -> 'x') WHERE seq < 3" }, tagged);
+      await assert.rejects(importIndex(target, { path: tagged }), /hold 1\d\d\.\d MiB of text and tags in 0\.\d MiB of files, more than 50 times their size/);
       assert.equal(await target.store.pages.count(), 0);
     } finally {
       await target.close();

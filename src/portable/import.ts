@@ -217,16 +217,26 @@ const BAD_DATE = "NOT isfinite(crawl_date) OR crawl_date < TIMESTAMPTZ '1970-01-
  * may reach). Text in an export is zstd-compressed about 3-6x, and vectors hardly compress, so a real one
  * stays far below this; a crafted one repeating one string compresses it ~10,000x (a 4 KB pages.parquet
  * held 240 MB of page text, and its import took 1.3 GB of memory), so it is refused before it is loaded.
+ * Tags count TAG_BYTES each: a million copies of one tag on each of 6 rows (7 KB of files) took 1.1 GB to
+ * import, and the pages' listing answered 12 MB.
  */
 const MAX_TEXT_EXPANSION = 50;
 const TEXT_EXPANSION_FLOOR = 64 * 2 ** 20;
+const TAG_BYTES = 32;
 
-/** Refuses an export whose text columns unpack to far more than its files hold (read in a streaming sum). */
+/**
+ * Refuses an export whose text columns and tags unpack to far more than its files hold. Text is summed in a
+ * streaming read (DuckDB keeps Parquet dictionary pages as dictionary vectors, so this takes no memory);
+ * tags are counted from the Parquet metadata (reading a row's list would unpack it).
+ */
 async function checkExpansion(tx: Tx, m: Manifest, files: { pages: string; chunks: string }): Promise<void> {
   const sum = (cols: string[]) => cols.map((c) => `coalesce(sum(strlen(${c}::VARCHAR)), 0)`).join(' + ');
   const size = async (file: string, cols: string[]) => {
     await load(tx, file, `CREATE OR REPLACE TEMP TABLE imp_size AS SELECT (${sum(cols)})::BIGINT AS n FROM read_parquet($file, hive_partitioning = false)`);
-    return Number((await one<{ n: bigint }>(tx, 'SELECT n FROM imp_size')).n);
+    const text = Number((await one<{ n: bigint }>(tx, 'SELECT n FROM imp_size')).n);
+    await load(tx, file, `CREATE OR REPLACE TEMP TABLE imp_size AS SELECT coalesce(sum(num_values), 0)::BIGINT AS n FROM parquet_metadata($file)
+      WHERE path_in_schema LIKE 'tags,%'`);
+    return text + TAG_BYTES * Number((await one<{ n: bigint }>(tx, 'SELECT n FROM imp_size')).n);
   };
   const text =
     (await size(files.pages, ['url', 'domain', 'title', 'raw_text', 'path'])) +
@@ -236,7 +246,7 @@ async function checkExpansion(tx: Tx, m: Manifest, files: { pages: string; chunk
   if (text > Math.max(TEXT_EXPANSION_FLOOR, MAX_TEXT_EXPANSION * bytes)) {
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
     throw new ValidationError(
-      `${files.pages} and ${files.chunks} hold ${mib(text)} of text in ${mib(bytes)} of files, more than ${MAX_TEXT_EXPANSION} times their size: ` +
+      `${files.pages} and ${files.chunks} hold ${mib(text)} of text and tags in ${mib(bytes)} of files, more than ${MAX_TEXT_EXPANSION} times their size: ` +
         'no export of crawled pages compresses that well, and importing it would take that much memory and disk. Nothing was imported. ' +
         'It was not written by doctor export, or it was edited.',
     );
