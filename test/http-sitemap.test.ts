@@ -238,4 +238,12 @@ describe('site map', () => {
     }
     assert.equal(deepest, 50);
   });
+
+  it('a page titled with 30,000 characters (as an imported export may hold) opens in the web interface: the title header is clipped', async () => {
+    await addPages(ctx, [{ id: 'long-title', title: '€'.repeat(30_000), markdown: '# Long\n\ntext', root: 'root', parent: 'root', depth: 1 }]);
+    const r = await fetch(`${base}/ui/page/long-title`, { headers: { 'x-doctor-fragment': 'main' } });
+    assert.equal(r.status, 200);
+    const title = decodeURIComponent(r.headers.get('x-doctor-title') ?? '');
+    assert.equal(title, `${'€'.repeat(299)}… · Doctor`);
+  });
 });

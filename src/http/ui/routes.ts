@@ -13,6 +13,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { gzipSync } from 'node:zlib';
+import { clipTitle } from '../../ingest/extract/bounds.js';
 import type { DoctorContext } from '../../service/index.js';
 import { addScreen } from './add-screen.js';
 import { assets } from './assets.js';
@@ -72,7 +73,9 @@ export function registerUi(app: FastifyInstance, ctx: DoctorContext, opts: UiOpt
       if (fragment === undefined && opts.apiToken) return sendHtml(req, reply, 200, page(undefined, layout));
       const s = fragment === 'results' && results ? await results(req) : await build(req);
       if (fragment === undefined) return sendHtml(req, reply, s.status ?? 200, page(s, layout));
-      reply.header('x-doctor-title', encodeURIComponent(`${s.title} · Doctor`)).header('x-doctor-nav', s.nav);
+      // A header has to stay small (Node's HTTP client takes 16 KB of them; browsers cap them too), and a title comes from
+      // the page: an imported one may be of any length (a 30,000-character one failed the page view).
+      reply.header('x-doctor-title', encodeURIComponent(`${clipTitle(s.title)} · Doctor`)).header('x-doctor-nav', s.nav);
       return sendHtml(req, reply, s.status ?? 200, s.body);
     });
   };
