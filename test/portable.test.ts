@@ -542,6 +542,22 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
     }
   });
 
+  it('a value DuckDB cannot convert is quoted cut short in the message: a 3 MB one made a 3 MB error message', async () => {
+    const edited = await rewritten('huge-value', 'pages', { columns: "* REPLACE (repeat('x', 3000000) AS depth)" });
+    const target = await makeContext({ runner: false });
+    try {
+      await assert.rejects(importIndex(target, { path: edited }), (e: Error) => {
+        assert.ok(e instanceof ValidationError, `${e.name}: ${e.message}`);
+        assert.match(e.message, /could not be loaded as a Doctor export file: Conversion Error: Could not convert string 'x{100}…' \(3000000 characters\) to INT32/);
+        assert.ok(e.message.length < 1000, `${e.message.length} characters`);
+        return true;
+      });
+      assert.equal(await target.store.pages.count(), 0);
+    } finally {
+      await target.close();
+    }
+  });
+
   it('a named pipe, a directory or a huge manifest where an export file should be: refused at once, nothing read or written', async () => {
     const target = await makeContext({ runner: false });
     try {

@@ -205,8 +205,26 @@ async function load(tx: Tx, file: string, sql: string): Promise<void> {
     if (missing) {
       throw new ValidationError(`${file} has no column "${missing[1] ?? missing[2]}": it is not a Doctor export file, or it was damaged; export again with \`doctor export\``);
     }
-    throw new ValidationError(`${file} could not be loaded as a Doctor export file: ${first}`);
+    throw new ValidationError(`${file} could not be loaded as a Doctor export file: ${shortValues(first)}`);
   }
+}
+
+/**
+ * DuckDB's message with each value it quotes that is over 200 characters cut to 100 (and the whole to 2,000):
+ * a conversion error quotes the value it could not convert, and a 3 MB string in an export made a 3 MB error
+ * message (printed by the CLI, sent over REST, logged).
+ */
+function shortValues(message: string): string {
+  // Split at quotes rather than match with a regular expression: V8's backtracking overflowed its stack on 6 MB.
+  const parts = message.split("'");
+  let cut = parts[0]!;
+  for (let i = 1; i < parts.length; i += 2) {
+    const value = parts[i]!;
+    const closed = i + 1 < parts.length;
+    cut += value.length > 200 ? `'${value.slice(0, 100)}…' (${value.length} characters)` : `'${value}${closed ? "'" : ''}`;
+    if (closed) cut += parts[i + 1]!;
+  }
+  return cut.length > 2000 ? `${cut.slice(0, 2000)}…` : cut;
 }
 
 /** A crawl date no crawl has: not finite, before 1970, or more than a day after now. */
