@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tar from 'tar';
@@ -15,6 +15,7 @@ import { exportIndex, importIndex, searchDocs, listDocPages, ConflictError, Vali
 import type { PortableProgress } from '../src/service/index.js';
 import { importIndex as importDirect } from '../src/portable/import.js';
 import { fileDigest } from '../src/portable/manifest.js';
+import { unpackExport } from '../src/portable/archive.js';
 import { UsearchEngine } from '../src/vector/usearch.js';
 import { ExactEngine } from '../src/vector/exact.js';
 import { LexicalEmbedder } from '../src/embed/lexical.js';
@@ -553,6 +554,33 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
         return true;
       });
       assert.equal(await target.store.pages.count(), 0);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('files an archive stores with mode 000 are unpacked readable: the import failed with EACCES on them (as any user but root)', async () => {
+    const archive = join(dir, 'mode-000.tar');
+    await tar.c({ file: archive, cwd: exportDir }, ['manifest.json', 'pages.parquet', 'chunks.parquet']);
+    // Every header's mode field set to 000 (and its checksum recomputed).
+    const buf = readFileSync(archive);
+    for (let off = 0; off + 512 <= buf.length && buf[off] !== 0; ) {
+      const size = parseInt(buf.subarray(off + 124, off + 136).toString('latin1').replace(/\0.*$/s, ''), 8);
+      buf.write('0000000\0', off + 100, 'latin1');
+      buf.fill(0x20, off + 148, off + 156);
+      let sum = 0;
+      for (let i = off; i < off + 512; i++) sum += buf[i]!;
+      buf.write(`${sum.toString(8).padStart(6, '0')}\0 `, off + 148, 'latin1');
+      off += 512 + Math.ceil(size / 512) * 512;
+    }
+    writeFileSync(archive, buf);
+    const out = join(dir, 'mode-000-out');
+    mkdirSync(out);
+    await unpackExport(archive, out);
+    for (const f of ['manifest.json', 'pages.parquet', 'chunks.parquet']) assert.equal(statSync(join(out, f)).mode & 0o777, 0o600, f);
+    const target = await makeContext({ runner: false });
+    try {
+      assert.equal((await importIndex(target, { path: archive })).pages.added, 30);
     } finally {
       await target.close();
     }

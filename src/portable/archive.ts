@@ -91,6 +91,9 @@ export async function unpackExport(file: string, dir: string, onBytes: (n: numbe
         refused.push(path);
         return false;
       }
+      // The archive's permission bits are not ours to keep: a file stored with mode 000 was written unreadable,
+      // and the import then failed (as any user but root) with "EACCES: permission denied" on its own file.
+      entry.mode = 0o600;
       return true;
     },
   });
