@@ -308,4 +308,21 @@ describe('environment variables that are not settings', () => {
     const clean = await doctor(dir, ['pages'], { DOCTOR_EMBEDDING_MODEL: '' });
     assert.doesNotMatch(clean.stderr, /warning/);
   });
+
+  it('page text holding terminal escape sequences is printed with them visible (^[), not acted on: they cleared the screen, set the title, wrote the clipboard', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'escapes.md');
+    writeFileSync(file, '# Title\u001b]0;pwned\u0007\r\n\r\nhello \u001b[2J world \u001b]52;c;ZXZpbA==\u0007 \u009b31m\r\n');
+    const added = await doctor(dir, ['add', file, '--json']);
+    assert.equal(added.code, 0, added.stderr);
+    const found = await doctor(dir, ['search', 'hello']);
+    assert.equal(found.code, 0, found.stderr);
+    const id = /page (\S+)/.exec(found.stdout)![1]!;
+    const page = await doctor(dir, ['page', id]);
+    for (const out of [found.stdout, page.stdout]) {
+      assert.doesNotMatch(out, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, JSON.stringify(out));
+      assert.match(out, /\^\[\[2J world \^\[\]52;c;ZXZpbA==\^G \ufffd31m/);
+    }
+    assert.match(page.stdout, /^# Title\^\[\]0;pwned\^G\n/);
+  });
 });

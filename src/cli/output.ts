@@ -4,8 +4,24 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
+/**
+ * Control characters a terminal would act on rather than show (all but tab and newline). Page text, titles
+ * and URLs come from crawled sites, local files and imported exports: printed as they were, an escape
+ * sequence in them cleared the screen, recoloured the terminal, set its title, or (OSC 52) wrote to the
+ * clipboard.
+ */
+const TERMINAL_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text for people: control characters shown as ^[ and the like (C1 ones as U+FFFD), never sent as they are
+ * (CRLF line ends become plain newlines).
+ */
 export function println(line = ''): void {
-  process.stdout.write(line + '\n');
+  const shown = line.replace(/\r\n/g, '\n').replace(TERMINAL_CONTROL, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x20 ? `^${String.fromCharCode(code + 64)}` : code === 0x7f ? '^?' : '\ufffd';
+  });
+  process.stdout.write(shown + '\n');
 }
 
 /** Shortens text to one line of at most `max` characters. */
