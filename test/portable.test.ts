@@ -703,6 +703,21 @@ describe('import: bad or damaged exports are refused and change nothing', () => 
     }
   });
 
+  it('vectors too short or too long for cosine similarity in 32-bit floats are refused naming the chunk (they scored -1 or 0 for every query)', async () => {
+    for (const [name, value] of [['tiny', '1e-45'], ['huge', '3e38']] as const) {
+      const bad = await rewritten(`${name}-vector`, 'chunks', {
+        update: `UPDATE c SET embedding = list_transform(embedding, x -> ${value}::FLOAT) WHERE seq = (SELECT max(seq) FROM c)`,
+      });
+      const target = await makeContext({ runner: false });
+      try {
+        await assert.rejects(importIndex(target, { path: bad }), /the vector of chunk [-\w]+ has length [-+.e\d]+, outside the 0\.0001 to 10000 cosine similarity can compare/);
+        assert.equal(await target.store.pages.count(), 0);
+      } finally {
+        await target.close();
+      }
+    }
+  });
+
   it('a failure midway (after some batches were written) rolls everything back', async () => {
     const target = await makeContext({ runner: false, vectorEngine: 'usearch' });
     try {

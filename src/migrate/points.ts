@@ -3,7 +3,7 @@
  * not all zero) straight into one packed Float32Array per page, and payload fields to chunk columns.
  */
 import type { ChunkPayload } from '../store/embeddings.js';
-import { squaredNorm } from '../store/validation.js';
+import { lengthProblem, squaredNorm } from '../store/validation.js';
 
 /** A Qdrant point id: an unsigned integer or a UUID. gRPC (uint64) and Node >= 22 REST give BigInts above 2^53. */
 export type PointId = string | number | bigint;
@@ -83,7 +83,7 @@ export function packVector(raw: unknown, dim: number, out: Float32Array, row: nu
       const i = out.subarray(base, base + dim).findIndex((x) => !Number.isFinite(x));
       return `non-finite value (${String(out[base + i])}) at position ${i}`;
     }
-    return norm === 0 ? 'all-zero vector' : undefined;
+    return normProblem(norm);
   }
   for (let i = 0; i < dim; i++) {
     const x = v[i];
@@ -91,8 +91,14 @@ export function packVector(raw: unknown, dim: number, out: Float32Array, row: nu
     out[base + i] = x;
     norm += x * x;
   }
+  return normProblem(norm);
+}
+
+/** Why a vector of this squared length cannot be migrated, or undefined. */
+function normProblem(norm: number): string | undefined {
   if (norm === 0) return 'all-zero vector';
-  return undefined;
+  const length = lengthProblem(norm);
+  return length && `vector of ${length}`;
 }
 
 /** A Qdrant payload as a chunk's columns; fields without a column of their own go to `extra`. */

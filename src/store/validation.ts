@@ -26,7 +26,24 @@ export function checkVector(vector: ArrayLike<number> | undefined | null, dimens
     throw new ValidationError(`${what} has a non-finite value (${vector[i]}) at position ${i}: embeddings must be finite numbers.`);
   }
   if (norm === 0) throw new ValidationError(`${what} is all zeros: cosine similarity is undefined for it.`);
+  const length = lengthProblem(norm);
+  if (length) throw new ValidationError(`${what} has ${length}: scale the embeddings (unit length is usual).`);
   return out;
+}
+
+/** Shortest and longest vector (Euclidean length) stored; embedding models give unit or near-unit vectors. */
+export const MIN_VECTOR_LENGTH = 1e-4;
+export const MAX_VECTOR_LENGTH = 1e4;
+
+/**
+ * Why a vector of this squared length (not 0) cannot be compared, or undefined. Cosine similarity runs in
+ * 32-bit floats (and the index in 16 bits): elements of 1e-45 made every score -1 and elements of 3e38 every
+ * score 0, for an imported export that held them.
+ */
+export function lengthProblem(squaredLength: number): string | undefined {
+  const length = Math.sqrt(squaredLength);
+  if (length >= MIN_VECTOR_LENGTH && length <= MAX_VECTOR_LENGTH) return undefined;
+  return `length ${length.toPrecision(3)}, outside the ${MIN_VECTOR_LENGTH} to ${MAX_VECTOR_LENGTH} cosine similarity can compare`;
 }
 
 /**
