@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { EmbeddingError } from '../src/embed/embedder.js';
 import { createEmbedder } from '../src/embed/index.js';
@@ -21,7 +22,8 @@ interface Call {
  * An OpenAI-compatible /embeddings server whose behaviour is chosen by the model name:
  * `bad-dim` (7-d vectors), `nan` (a null inside), `short` (one embedding too few), `str` (strings),
  * `nope` (OpenAI's 404 model_not_found), `ollama-missing` (Ollama's 404), `ctx` (400 for inputs over
- * 1,000 characters, like a 512-token model), `slow` (answers after 2 s). `failures` scripts statuses
+ * 1,000 characters, like a 512-token model), `slow` (answers after 2 s), `endless` (a
+ * 200 whose body never ends), `gzip-bomb` (16 MB of gzipped whitespace). `failures` scripts statuses
  * to answer first per model. Vectors encode the text: [len % 13 + 1, ...] so order can be checked.
  */
 function fakeOpenAI() {
@@ -51,6 +53,21 @@ function fakeOpenAI() {
     if (model === 'ollama-missing') return send(404, { error: 'model "ollama-missing" not found, try pulling it first' });
     if (model === 'ctx' && input.some((t) => t.length > 1000)) {
       return send(400, { error: { message: "This model's maximum context length is 512 tokens. However, you requested 900 tokens in the input." } });
+    }
+    if (model === 'endless' || model === 'gzip-bomb') {
+      inFlight--;
+      if (model === 'gzip-bomb') {
+        // 16 MB of JSON whitespace in 16 KB on the wire
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+        return res.end(gzipSync(Buffer.alloc(16 << 20, 0x20)));
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 << 10, 0x20);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+      };
+      res.on('drain', pump);
+      return pump();
     }
     if (model === 'slow') await new Promise((r) => setTimeout(r, 2000).unref());
     else await new Promise((r) => setTimeout(r, 5)); // long enough for requests to overlap
@@ -181,6 +198,17 @@ describe('OpenAI-compatible embedder', () => {
     await assert.rejects(make('nan').embed(['x']), isCode('invalid_response', /non-finite value \(null\) at position 2/));
     await assert.rejects(make('str').embed(['x']), isCode('invalid_response', /non-finite value \("0.5"\) at position 0/));
     await assert.rejects(make('short').embed(['x', 'y', 'z']), isCode('invalid_response', /returned 2 embeddings for 3 texts/));
+  });
+
+  it('stops reading an answer far larger than the embeddings asked for (endless body, gzip bomb) instead of filling memory', async () => {
+    for (const model of ['endless', 'gzip-bomb']) {
+      const t0 = Date.now();
+      await assert.rejects(
+        make(model, { timeoutMs: 20_000 }).embed(['x']),
+        isCode('invalid_response', /answered 200 with more than 1 MB for 1 text.*OPENAI_BASE_URL/),
+      );
+      assert.ok(Date.now() - t0 < 10_000, `${model}: gave up after ${Date.now() - t0} ms`);
+    }
   });
 
   it('asks for a shorter vector only when a text-embedding-3 model is configured below its default size', async () => {

@@ -197,11 +197,12 @@ class Client {
       const body = JSON.stringify({ model: this.s.model, input, ...(this.sendDimensions !== undefined ? { dimensions: this.sendDimensions } : {}) });
       signal?.throwIfAborted();
       let res: Response;
-      let text: string;
+      let text: string | undefined;
       const timeout = AbortSignal.timeout(this.s.timeoutMs);
+      const limit = answerLimit(input.length, dimension);
       try {
         res = await fetch(this.url, { method: 'POST', headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-        text = await res.text();
+        text = await readCapped(res, limit);
       } catch (e) {
         signal?.throwIfAborted();
         if (attempt < this.s.maxRetries) {
@@ -212,6 +213,12 @@ class Client {
         throw new EmbeddingError(
           'network',
           `cannot reach the embeddings API at ${this.url} (${why}; ${attempt + 1} attempts): check OPENAI_BASE_URL and that the server is running.`,
+        );
+      }
+      if (text === undefined) {
+        throw new EmbeddingError(
+          'invalid_response',
+          `the embeddings API at ${this.s.baseUrl} answered ${res.status} with more than ${Math.round(limit / 1e6)} MB for ${input.length} text${input.length === 1 ? '' : 's'}, far more than embeddings take: check that OPENAI_BASE_URL is an OpenAI-compatible embeddings API.`,
         );
       }
       if (res.ok) return this.parse(text, input.length, dimension);
@@ -343,6 +350,33 @@ export function truncateToTokens(text: string, maxTokens: number): string {
 function cutAt(text: string, n: number): string {
   const c = text.charCodeAt(n - 1);
   return text.slice(0, c >= 0xd800 && c <= 0xdbff ? n - 1 : n);
+}
+
+/**
+ * The most bytes read of one answer: generous for `texts` embeddings written as JSON numbers (under 40
+ * characters each), far below what an endless or compressed-bomb answer would fill memory with.
+ */
+function answerLimit(texts: number, dimension: number | undefined): number {
+  return 1_000_000 + texts * (dimension ?? 65_536) * 40;
+}
+
+/** The answer's body as text, or undefined (the rest left unread) when it is longer than `limit` bytes, decompressed. */
+async function readCapped(res: Response, limit: number): Promise<string | undefined> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    parts.push(value);
+  }
+  return Buffer.concat(parts).toString('utf8');
 }
 
 function retryable(status: number): boolean {
