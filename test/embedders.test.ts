@@ -23,7 +23,8 @@ interface Call {
  * `bad-dim` (7-d vectors), `nan` (a null inside), `short` (one embedding too few), `str` (strings),
  * `nope` (OpenAI's 404 model_not_found), `ollama-missing` (Ollama's 404), `ctx` (400 for inputs over
  * 1,000 characters, like a 512-token model), `slow` (answers after 2 s), `endless` (a
- * 200 whose body never ends), `gzip-bomb` (16 MB of gzipped whitespace). `failures` scripts statuses
+ * 200 whose body never ends), `gzip-bomb` (16 MB of gzipped whitespace), `redirect` (307 to
+ * localhost). `failures` scripts statuses
  * to answer first per model. Vectors encode the text: [len % 13 + 1, ...] so order can be checked.
  */
 function fakeOpenAI() {
@@ -53,6 +54,12 @@ function fakeOpenAI() {
     if (model === 'ollama-missing') return send(404, { error: 'model "ollama-missing" not found, try pulling it first' });
     if (model === 'ctx' && input.some((t) => t.length > 1000)) {
       return send(400, { error: { message: "This model's maximum context length is 512 tokens. However, you requested 900 tokens in the input." } });
+    }
+    if (model === 'redirect') {
+      // to the same server under another name (another origin): a client following it would send the key there
+      inFlight--;
+      res.writeHead(307, { location: `http://localhost:${(server.address() as { port: number }).port}/elsewhere/embeddings` });
+      return res.end();
     }
     if (model === 'endless' || model === 'gzip-bomb') {
       inFlight--;
@@ -209,6 +216,15 @@ describe('OpenAI-compatible embedder', () => {
       );
       assert.ok(Date.now() - t0 < 10_000, `${model}: gave up after ${Date.now() - t0} ms`);
     }
+  });
+
+  it('does not follow a redirect (the key would go to another address): says where it points and what to set', async () => {
+    fake.reset();
+    await assert.rejects(
+      make('redirect').embed(['x']),
+      isCode('network', /answered 307, a redirect to "http:\/\/localhost:\d+\/elsewhere\/embeddings"; Doctor does not follow it.*OPENAI_BASE_URL/),
+    );
+    assert.deepEqual(fake.calls.map((c) => c.url), ['/v1/embeddings'], 'nothing was sent to the redirect target');
   });
 
   it('asks for a shorter vector only when a text-embedding-3 model is configured below its default size', async () => {

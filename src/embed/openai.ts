@@ -2,7 +2,7 @@
  * Embeddings from any OpenAI-compatible `/embeddings` endpoint (OpenAI, Azure-style bases, Ollama `/v1`,
  * LM Studio, vLLM). Batches by count and size, bounded concurrency, keeps input order, retries with
  * backoff on 408/409/429/5xx and network errors (honouring Retry-After), and refuses malformed answers
- * (wrong count, wrong dimension, non-finite numbers) instead of storing them.
+ * (wrong count, wrong dimension, non-finite numbers, redirects, oversized bodies) instead of storing them.
  */
 import { EmbeddingError, type Embedder } from './embedder.js';
 
@@ -201,7 +201,8 @@ class Client {
       const timeout = AbortSignal.timeout(this.s.timeoutMs);
       const limit = answerLimit(input.length, dimension);
       try {
-        res = await fetch(this.url, { method: 'POST', headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+        // Redirects are not followed: fetch would send the api-key header (and a 307/308 the texts) to wherever they point.
+        res = await fetch(this.url, { method: 'POST', headers, body, redirect: 'manual', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
         text = await readCapped(res, limit);
       } catch (e) {
         signal?.throwIfAborted();
@@ -222,6 +223,7 @@ class Client {
         );
       }
       if (res.ok) return this.parse(text, input.length, dimension);
+      if (res.status >= 300 && res.status < 400) throw this.redirectError(res);
       const detail = errorDetail(text);
       if (retryable(res.status) && attempt < this.s.maxRetries) {
         await sleep(retryAfterMs(res.headers) ?? backoff(attempt), signal);
@@ -237,6 +239,19 @@ class Client {
       }
       throw this.httpError(res.status, detail);
     }
+  }
+
+  private redirectError(res: Response): EmbeddingError {
+    let to = res.headers.get('location') ?? '';
+    try {
+      to = new URL(to, this.url).toString();
+    } catch {
+      // keep it as sent
+    }
+    return new EmbeddingError(
+      'network',
+      `the embeddings API at ${this.s.baseUrl} answered ${res.status}, a redirect${to ? ` to ${JSON.stringify(to.slice(0, 300))}` : ''}; Doctor does not follow it (the key would go along): set OPENAI_BASE_URL to the embeddings API's own address.`,
+    );
   }
 
   private httpError(status: number, detail: string): EmbeddingError {
