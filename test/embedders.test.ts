@@ -284,6 +284,17 @@ describe('OpenAI-compatible embedder', () => {
     await assert.rejects(make('slow', { timeoutMs: 200, maxRetries: 0 }).embed(['x']), isCode('network', /no answer within 0 s|no answer within/));
   });
 
+  it('gives up on a search query within queryTimeoutMs, retries and waits included; documents keep their retries', async () => {
+    let t0 = Date.now();
+    await assert.rejects(make('slow', { queryTimeoutMs: 1000 }).embed(['x'], { input: 'query' }), isCode('network', /no answer within 1 s; 1 attempts/));
+    assert.ok(Date.now() - t0 < 1800, `query gave up after ${Date.now() - t0} ms`);
+    fake.failures.set('limited', [{ status: 429, headers: { 'retry-after': '30' } }]);
+    t0 = Date.now();
+    await assert.rejects(make('limited', { queryTimeoutMs: 1000 }).embed(['x'], { input: 'query' }), isCode('rate_limit', /after 0 retries/));
+    assert.ok(Date.now() - t0 < 1000, `query waited ${Date.now() - t0} ms`);
+    assert.equal((await make('slow', { queryTimeoutMs: 1000 }).embed(['x']))[0]!.length, 8, 'a document batch is not cut short');
+  });
+
   it('stops at once when the caller aborts', async () => {
     const ac = new AbortController();
     const t0 = Date.now();

@@ -4,7 +4,7 @@
  * backoff on 408/409/429/5xx and network errors (honouring Retry-After), and refuses malformed answers
  * (wrong count, wrong dimension, non-finite numbers, redirects, oversized bodies) instead of storing them.
  */
-import { EmbeddingError, type Embedder } from './embedder.js';
+import { EmbeddingError, type Embedder, type EmbedOptions } from './embedder.js';
 
 /** Output sizes of OpenAI's embedding models when no `dimensions` is requested. */
 export const KNOWN_DIMENSIONS: Readonly<Record<string, number>> = {
@@ -37,6 +37,11 @@ export interface OpenAIEmbedderOptions {
   maxRetries?: number;
   /** Time allowed for one request, answer included (default 60 s). */
   timeoutMs?: number;
+  /**
+   * Time allowed for embedding a search query, retries and waits included (default 20 s): a search
+   * gives up then instead of waiting through the retries a crawl's batches get.
+   */
+  queryTimeoutMs?: number;
   /**
    * Longest text sent, in estimated tokens (default 8,000; OpenAI's models take 8,191). Longer texts are
    * cut. When a server with a smaller context still refuses a text as too long, the texts are cut
@@ -85,9 +90,10 @@ export class OpenAIEmbedder implements Embedder {
     this.client = new Client(s, shortenable && dim !== known ? dim : undefined);
   }
 
-  async embed(texts: string[], opts: { signal?: AbortSignal } = {}): Promise<Float32Array[]> {
+  async embed(texts: string[], opts: EmbedOptions = {}): Promise<Float32Array[]> {
     opts.signal?.throwIfAborted();
     if (texts.length === 0) return [];
+    const deadline = opts.input === 'query' ? Date.now() + this.client.s.queryTimeoutMs : undefined;
     const batches = this.client.batches(texts.map((t) => this.client.prepare(t)));
     const out: Float32Array[][] = new Array(batches.length);
     // One failure stops the rest: no new batches start and requests in flight are aborted.
@@ -99,7 +105,7 @@ export class OpenAIEmbedder implements Embedder {
       while (next < batches.length && !failure) {
         const i = next++;
         try {
-          out[i] = await this.client.embedBatch(batches[i]!, this.dimension, signal);
+          out[i] = await this.client.embedBatch(batches[i]!, this.dimension, signal, deadline);
         } catch (error) {
           failure ??= { error };
           stop.abort();
@@ -138,9 +144,10 @@ function settings(opts: OpenAIEmbedderOptions): Settings {
     concurrency: opts.concurrency ?? 2,
     maxRetries: opts.maxRetries ?? 5,
     timeoutMs: opts.timeoutMs ?? 60_000,
+    queryTimeoutMs: opts.queryTimeoutMs ?? 20_000,
     maxTextTokens: opts.maxTextTokens ?? 8_000,
   };
-  for (const key of ['maxBatchTexts', 'maxBatchChars', 'concurrency', 'timeoutMs', 'maxTextTokens'] as const) {
+  for (const key of ['maxBatchTexts', 'maxBatchChars', 'concurrency', 'timeoutMs', 'queryTimeoutMs', 'maxTextTokens'] as const) {
     if (!Number.isInteger(s[key]) || s[key] < 1) throw new RangeError(`embedder option ${key} must be a positive integer (got ${s[key]})`);
   }
   if (!Number.isInteger(s.maxRetries) || s.maxRetries < 0) throw new RangeError(`embedder option maxRetries must be an integer >= 0 (got ${s.maxRetries})`);
@@ -185,20 +192,25 @@ class Client {
     return batches;
   }
 
-  /** POSTs one batch, retrying what can be retried; returns one checked vector per input, in input order. */
-  async embedBatch(input: string[], dimension: number | undefined, signal?: AbortSignal): Promise<Float32Array[]> {
+  /**
+   * POSTs one batch, retrying what can be retried (no wait or request past `deadline`, a time in ms, when
+   * given); returns one checked vector per input, in input order.
+   */
+  async embedBatch(input: string[], dimension: number | undefined, signal?: AbortSignal, deadline = Infinity): Promise<Float32Array[]> {
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (this.s.apiKey) {
       headers.authorization = `Bearer ${this.s.apiKey}`;
       headers['api-key'] = this.s.apiKey; // Azure-style bases read this header
     }
+    const canRetry = (attempt: number, wait: number) => attempt < this.s.maxRetries && Date.now() + wait < deadline;
     for (let attempt = 0; ; attempt++) {
       if (input.some((t) => t.length > this.cutChars)) input = input.map((t) => this.prepare(t));
       const body = JSON.stringify({ model: this.s.model, input, ...(this.sendDimensions !== undefined ? { dimensions: this.sendDimensions } : {}) });
       signal?.throwIfAborted();
       let res: Response;
       let text: string | undefined;
-      const timeout = AbortSignal.timeout(this.s.timeoutMs);
+      const allowedMs = Math.max(1, Math.min(this.s.timeoutMs, deadline - Date.now()));
+      const timeout = AbortSignal.timeout(allowedMs);
       const limit = answerLimit(input.length, dimension);
       try {
         // Redirects are not followed: fetch would send the api-key header (and a 307/308 the texts) to wherever they point.
@@ -206,11 +218,12 @@ class Client {
         text = await readCapped(res, limit);
       } catch (e) {
         signal?.throwIfAborted();
-        if (attempt < this.s.maxRetries) {
-          await sleep(backoff(attempt), signal);
+        const wait = backoff(attempt);
+        if (canRetry(attempt, wait)) {
+          await sleep(wait, signal);
           continue;
         }
-        const why = timeout.aborted ? `no answer within ${Math.round(this.s.timeoutMs / 1000)} s` : networkReason(e);
+        const why = timeout.aborted ? `no answer within ${Math.round(allowedMs / 1000)} s` : networkReason(e);
         throw new EmbeddingError(
           'network',
           `cannot reach the embeddings API at ${this.url} (${why}; ${attempt + 1} attempts): check OPENAI_BASE_URL and that the server is running.`,
@@ -225,8 +238,9 @@ class Client {
       if (res.ok) return this.parse(text, input.length, dimension);
       if (res.status >= 300 && res.status < 400) throw this.redirectError(res);
       const detail = errorDetail(text);
-      if (retryable(res.status) && attempt < this.s.maxRetries) {
-        await sleep(retryAfterMs(res.headers) ?? backoff(attempt), signal);
+      const wait = retryAfterMs(res.headers) ?? backoff(attempt);
+      if (retryable(res.status) && canRetry(attempt, wait)) {
+        await sleep(wait, signal);
         continue;
       }
       if (res.status === 400 && isTooLong(detail)) {
@@ -237,7 +251,7 @@ class Client {
           continue;
         }
       }
-      throw this.httpError(res.status, detail);
+      throw this.httpError(res.status, detail, attempt);
     }
   }
 
@@ -254,7 +268,7 @@ class Client {
     );
   }
 
-  private httpError(status: number, detail: string): EmbeddingError {
+  private httpError(status: number, detail: string, retries: number): EmbeddingError {
     const base = this.s.baseUrl;
     const said = `${status}${detail ? `: ${detail}` : ''}`;
     if (status === 401 || status === 403) {
@@ -274,10 +288,10 @@ class Client {
       );
     }
     if (status === 429) {
-      return new EmbeddingError('rate_limit', `the embeddings API at ${base} is still rate limiting after ${this.s.maxRetries} retries (${said}): wait and run again, or raise the account's limits.`);
+      return new EmbeddingError('rate_limit', `the embeddings API at ${base} is still rate limiting after ${retries} retries (${said}): wait and run again, or raise the account's limits.`);
     }
     if (status >= 500) {
-      return new EmbeddingError('server', `the embeddings API at ${base} answered ${said} after ${this.s.maxRetries} retries: try again later.`);
+      return new EmbeddingError('server', `the embeddings API at ${base} answered ${said} after ${retries} retries: try again later.`);
     }
     return new EmbeddingError('server', `the embeddings API at ${base} refused the request (${said}).`);
   }
