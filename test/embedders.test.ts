@@ -20,7 +20,8 @@ interface Call {
 
 /**
  * An OpenAI-compatible /embeddings server whose behaviour is chosen by the model name:
- * `bad-dim` (7-d vectors), `nan` (a null inside), `short` (one embedding too few), `str` (strings),
+ * `bad-dim` (7-d vectors), `nan` (a null inside), `short` (one embedding too few), `str` (strings), `zero`
+ * (all-zero vectors), `huge` (1e39, past 32-bit floats),
  * `nope` (OpenAI's 404 model_not_found), `ollama-missing` (Ollama's 404), `ctx` (400 for inputs over
  * 1,000 characters, like a 512-token model), `slow` (answers after 2 s), `endless` (a
  * 200 whose body never ends), `gzip-bomb` (16 MB of gzipped whitespace), `redirect` (307 to
@@ -83,7 +84,15 @@ function fakeOpenAI() {
       index,
       object: 'embedding',
       embedding: Array.from({ length: dim }, (_, j) =>
-        model === 'nan' && j === 2 ? null : model === 'str' && j === 0 ? '0.5' : (text.length % 13) + 1 + j / 100,
+        model === 'nan' && j === 2
+          ? null
+          : model === 'str' && j === 0
+            ? '0.5'
+            : model === 'zero'
+              ? 0
+              : model === 'huge' && j === 1
+                ? 1e39
+                : (text.length % 13) + 1 + j / 100,
       ),
     }));
     if (model === 'short') data.pop();
@@ -205,6 +214,8 @@ describe('OpenAI-compatible embedder', () => {
     await assert.rejects(make('nan').embed(['x']), isCode('invalid_response', /non-finite value \(null\) at position 2/));
     await assert.rejects(make('str').embed(['x']), isCode('invalid_response', /non-finite value \("0.5"\) at position 0/));
     await assert.rejects(make('short').embed(['x', 'y', 'z']), isCode('invalid_response', /returned 2 embeddings for 3 texts/));
+    await assert.rejects(make('zero').embed(['x']), isCode('invalid_response', /127\.0\.0\.1.*embedding #0 is all zeros/));
+    await assert.rejects(make('huge').embed(['x']), isCode('invalid_response', /non-finite value \(1e\+39\) at position 1/));
   });
 
   it('stops reading an answer far larger than the embeddings asked for (endless body, gzip bomb) instead of filling memory', async () => {

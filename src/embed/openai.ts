@@ -2,7 +2,7 @@
  * Embeddings from any OpenAI-compatible `/embeddings` endpoint (OpenAI, Azure-style bases, Ollama `/v1`,
  * LM Studio, vLLM). Batches by count and size, bounded concurrency, keeps input order, retries with
  * backoff on 408/409/429/5xx and network errors (honouring Retry-After), and refuses malformed answers
- * (wrong count, wrong dimension, non-finite numbers, redirects, oversized bodies) instead of storing them.
+ * (wrong count, wrong dimension, non-finite numbers, zero vectors, redirects, oversized bodies) instead of storing them.
  */
 import { EmbeddingError, type Embedder, type EmbedOptions } from './embedder.js';
 
@@ -332,13 +332,18 @@ class Client {
         );
       }
       const v = new Float32Array(e.length);
+      let zero = true;
       for (let j = 0; j < e.length; j++) {
         const x: unknown = e[j];
-        if (typeof x !== 'number' || !Number.isFinite(x)) {
+        if (typeof x !== 'number' || !Number.isFinite(Math.fround(x))) {
+          // (beyond ±3.4e38 a stored 32-bit value is infinite)
           throw new EmbeddingError('invalid_response', `${where}: embedding #${i} has a non-finite value (${JSON.stringify(x) ?? String(x)}) at position ${j}.`);
         }
         v[j] = x;
+        if (v[j] !== 0) zero = false;
       }
+      // Cosine similarity is undefined for a zero vector: the store would refuse it, without naming the API.
+      if (zero && v.length > 0) throw new EmbeddingError('invalid_response', `${where}: embedding #${i} is all zeros, which no search can compare.`);
       return v;
     });
   }
