@@ -25,7 +25,7 @@ interface Call {
  * `nope` (OpenAI's 404 model_not_found), `ollama-missing` (Ollama's 404), `ctx` (400 for inputs over
  * 1,000 characters, like a 512-token model), `slow` (answers after 2 s), `endless` (a
  * 200 whose body never ends), `gzip-bomb` (16 MB of gzipped whitespace), `redirect` (307 to
- * localhost). `failures` scripts statuses
+ * localhost), `ansi` (400 with terminal escapes in the message). `failures` scripts statuses
  * to answer first per model. Vectors encode the text: [len % 13 + 1, ...] so order can be checked.
  */
 function fakeOpenAI() {
@@ -55,6 +55,10 @@ function fakeOpenAI() {
     if (model === 'ollama-missing') return send(404, { error: 'model "ollama-missing" not found, try pulling it first' });
     if (model === 'ctx' && input.some((t) => t.length > 1000)) {
       return send(400, { error: { message: "This model's maximum context length is 512 tokens. However, you requested 900 tokens in the input." } });
+    }
+    if (model === 'ansi') {
+      // a message that would recolour, retitle and clear lines of the terminal that prints it
+      return send(400, { error: { message: '\u001b[31mRED\u001b]0;title\u0007 \u001b[2K gone' } });
     }
     if (model === 'redirect') {
       // to the same server under another name (another origin): a client following it would send the key there
@@ -227,6 +231,15 @@ describe('OpenAI-compatible embedder', () => {
       );
       assert.ok(Date.now() - t0 < 10_000, `${model}: gave up after ${Date.now() - t0} ms`);
     }
+  });
+
+  it('shows control characters of an error message escaped, so no escape sequence reaches a terminal or log', async () => {
+    await assert.rejects(make('ansi').embed(['x']), (e: unknown) => {
+      assert.ok(e instanceof EmbeddingError);
+      assert.ok(!/[\u0000-\u001f\u007f-\u009f]/.test(e.message), JSON.stringify(e.message));
+      assert.match(e.message, /refused the request \(400: \\u001b\[31mRED\\u001b\]0;title\\u0007 \\u001b\[2K gone\)/);
+      return true;
+    });
   });
 
   it('does not follow a redirect (the key would go to another address): says where it points and what to set', async () => {

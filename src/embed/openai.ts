@@ -427,7 +427,7 @@ function isTooLong(detail: string): boolean {
   return /context length|context window|too many tokens|maximum.{0,40}tokens|input.{0,40}(too long|length)|exceeds?.{0,40}(token|length|limit)/i.test(detail);
 }
 
-/** The message in an error body: OpenAI `{error: {message, code}}`, Ollama `{error: "..."}`, or plain text. */
+/** The message in an error body (OpenAI `{error: {message, code}}`, Ollama `{error: "..."}`, or plain text), on one line, control characters escaped. */
 function errorDetail(text: string): string {
   let out: string;
   try {
@@ -443,7 +443,8 @@ function errorDetail(text: string): string {
   } catch {
     out = text;
   }
-  out = out.replace(/\s+/g, ' ').trim();
+  // Control characters are shown escaped: terminal escape sequences in the answer must not reach the user's terminal or the logs.
+  out = out.replace(/\s+/g, ' ').trim().replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return out.length > 300 ? `${out.slice(0, 300)}…` : out;
 }
 
