@@ -25,7 +25,8 @@ interface Call {
  * `nope` (OpenAI's 404 model_not_found), `ollama-missing` (Ollama's 404), `ctx` (400 for inputs over
  * 1,000 characters, like a 512-token model), `slow` (answers after 2 s), `endless` (a
  * 200 whose body never ends), `gzip-bomb` (16 MB of gzipped whitespace), `redirect` (307 to
- * localhost), `ansi` (400 with terminal escapes in the message). `failures` scripts statuses
+ * localhost), `ansi` (400 with terminal escapes in the message), `proxy`
+ * (413 from a proxy for bodies over 2,000 bytes), `proxy-tiny` (413 always). `failures` scripts statuses
  * to answer first per model. Vectors encode the text: [len % 13 + 1, ...] so order can be checked.
  */
 function fakeOpenAI() {
@@ -55,6 +56,12 @@ function fakeOpenAI() {
     if (model === 'ollama-missing') return send(404, { error: 'model "ollama-missing" not found, try pulling it first' });
     if (model === 'ctx' && input.some((t) => t.length > 1000)) {
       return send(400, { error: { message: "This model's maximum context length is 512 tokens. However, you requested 900 tokens in the input." } });
+    }
+    if ((model === 'proxy' && raw.length > 2000) || model === 'proxy-tiny') {
+      // a proxy's request size limit (nginx's client_max_body_size)
+      inFlight--;
+      res.writeHead(413, { 'content-type': 'text/html' });
+      return res.end('<html><head><title>413 Request Entity Too Large</title></head><body><center><h1>413 Request Entity Too Large</h1></center><hr><center>nginx</center></body></html>');
     }
     if (model === 'ansi') {
       // a message that would recolour, retitle and clear lines of the terminal that prints it
@@ -231,6 +238,19 @@ describe('OpenAI-compatible embedder', () => {
       );
       assert.ok(Date.now() - t0 < 10_000, `${model}: gave up after ${Date.now() - t0} ms`);
     }
+  });
+
+  it('splits a batch a proxy refuses as too large (413) and sends smaller ones from then on; cuts one text too large alone', async () => {
+    fake.reset();
+    const e = make('proxy');
+    const texts = Array.from({ length: 10 }, (_, i) => 'w'.repeat(300 + i));
+    const vs = await e.embed(texts);
+    assert.deepEqual(vs.map((v) => v[0]), texts.map((t) => (t.length % 13) + 1), 'every text has its own vector, in order');
+    fake.reset();
+    assert.equal((await e.embed(texts)).length, 10);
+    assert.ok(fake.calls.length >= 2 && fake.calls.every((c) => JSON.stringify(c).length < 2300), `sent ${fake.calls.map((c) => c.input.length)}`);
+    assert.equal((await e.embed(['z'.repeat(5000)])).length, 1, 'a single text is cut until it passes');
+    await assert.rejects(make('proxy-tiny').embed(['x', 'y']), isCode('server', /refused even one short text as too large \(413: .*client_max_body_size/));
   });
 
   it('shows control characters of an error message escaped, so no escape sequence reaches a terminal or log', async () => {

@@ -1,8 +1,9 @@
 /**
  * Embeddings from any OpenAI-compatible `/embeddings` endpoint (OpenAI, Azure-style bases, Ollama `/v1`,
- * LM Studio, vLLM). Batches by count and size, bounded concurrency, keeps input order, retries with
- * backoff on 408/409/429/5xx and network errors (honouring Retry-After), and refuses malformed answers
- * (wrong count, wrong dimension, non-finite numbers, zero vectors, redirects, oversized bodies) instead of storing them.
+ * LM Studio, vLLM). Batches by count and size (splitting a batch the server refuses as too large), bounded
+ * concurrency, keeps input order, retries with backoff on 408/409/429/5xx and network errors (honouring
+ * Retry-After), and refuses malformed answers (wrong count, wrong dimension, non-finite numbers, zero
+ * vectors, redirects, oversized bodies) instead of storing them.
  */
 import { EmbeddingError, type Embedder, type EmbedOptions } from './embedder.js';
 
@@ -159,6 +160,8 @@ class Client {
   readonly url: string;
   /** Texts are cut to this many characters after a server refused longer ones (shared by all batches). */
   private cutChars = Infinity;
+  /** Bytes of a request body the server refused as too large (413, e.g. a proxy's limit): larger batches are split before sending. */
+  private tooLargeBytes = Infinity;
 
   constructor(
     readonly s: Settings,
@@ -206,6 +209,8 @@ class Client {
     for (let attempt = 0; ; attempt++) {
       if (input.some((t) => t.length > this.cutChars)) input = input.map((t) => this.prepare(t));
       const body = JSON.stringify({ model: this.s.model, input, ...(this.sendDimensions !== undefined ? { dimensions: this.sendDimensions } : {}) });
+      const bytes = Buffer.byteLength(body);
+      if (input.length > 1 && bytes >= this.tooLargeBytes) return this.embedHalves(input, dimension, signal, deadline);
       signal?.throwIfAborted();
       let res: Response;
       let text: string | undefined;
@@ -243,7 +248,11 @@ class Client {
         await sleep(wait, signal);
         continue;
       }
-      if (res.status === 400 && isTooLong(detail)) {
+      if (res.status === 413) {
+        this.tooLargeBytes = Math.min(this.tooLargeBytes, bytes);
+        if (input.length > 1) return this.embedHalves(input, dimension, signal, deadline);
+      }
+      if ((res.status === 400 && isTooLong(detail)) || res.status === 413) {
         const longest = Math.max(...input.map((t) => t.length));
         if (longest > MIN_CUT_CHARS) {
           this.cutChars = Math.min(this.cutChars, Math.max(MIN_CUT_CHARS, Math.floor(longest / 2)));
@@ -253,6 +262,13 @@ class Client {
       }
       throw this.httpError(res.status, detail, attempt);
     }
+  }
+
+  /** Embeds a batch the server finds too large as two halves, one after the other. */
+  private async embedHalves(input: string[], dimension: number | undefined, signal: AbortSignal | undefined, deadline: number): Promise<Float32Array[]> {
+    const half = Math.ceil(input.length / 2);
+    const first = await this.embedBatch(input.slice(0, half), dimension, signal, deadline);
+    return [...first, ...(await this.embedBatch(input.slice(half), dimension, signal, deadline))];
   }
 
   private redirectError(res: Response): EmbeddingError {
@@ -289,6 +305,12 @@ class Client {
     }
     if (status === 429) {
       return new EmbeddingError('rate_limit', `the embeddings API at ${base} is still rate limiting after ${retries} retries (${said}): wait and run again, or raise the account's limits.`);
+    }
+    if (status === 413) {
+      return new EmbeddingError(
+        'server',
+        `the embeddings API at ${base} refused even one short text as too large (${said}): raise the request size limit of the server or of the proxy in front of it (e.g. nginx client_max_body_size).`,
+      );
     }
     if (status >= 500) {
       return new EmbeddingError('server', `the embeddings API at ${base} answered ${said} after ${retries} retries: try again later.`);
