@@ -138,10 +138,13 @@ describe('add_local over REST and MCP with a failing embeddings API', () => {
       assert.equal(error?.status, 502, JSON.stringify(error));
       assert.match(error?.detail ?? '', new RegExp(`^indexing ${down} stopped: ${EMBED_FAILURES_TO_STOP} files in a row could not be embedded .*answered 500`), error?.detail);
 
-      // a search whose query cannot be embedded answers the same status, with the embedder's message
+      // a search whose query cannot be embedded answers the same status, with the embedder's message and the way around it
       const search = await fetch(`${url}/search_docs?query=gadget&mode=hybrid`);
       assert.equal(search.status, 502);
-      assert.match(((await search.json()) as { detail: string }).detail, /^the embeddings API at .* answered 500/);
+      assert.match(((await search.json()) as { detail: string }).detail, /^the embeddings API at .* answered 500.*Meanwhile a keyword search \(mode "keyword"\) needs no embeddings\.$/);
+      const keyword = await fetch(`${url}/search_docs?query=gadget&mode=keyword`);
+      assert.equal(keyword.status, 200, 'what is stored is still found by keyword');
+      assert.equal(((await keyword.json()) as { results: unknown[] }).results.length, 1);
 
       await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)) as Transport);
       const mcp = (await client.callTool({ name: 'add_local', arguments: { path: down } })) as { isError?: boolean; content: { text: string }[] };

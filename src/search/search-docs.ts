@@ -25,7 +25,7 @@
  * chunks, so a page with many matching chunks cannot crowd others out. With `return_full_document_text`,
  * `chunk_text` holds the whole page text (as the Python service did) and `full_document` is true.
  */
-import type { Embedder } from '../embed/embedder.js';
+import { EmbeddingError, type Embedder } from '../embed/embedder.js';
 import type { KeywordIndex } from '../store/keyword-index.js';
 import type { Store } from '../store/store.js';
 import { ValidationError } from '../store/validation.js';
@@ -165,8 +165,15 @@ function validate(params: SearchDocsParams) {
   return { query, tags, maxResults, mode, fullText: params.return_full_document_text === true };
 }
 
+/** The query's vector; an embedder's failure says that a keyword search works without one. */
 async function embedQuery(embedder: Embedder, query: string): Promise<Float32Array> {
-  const [v] = await embedder.embed([query], { input: 'query' });
+  let v: Float32Array | undefined;
+  try {
+    [v] = await embedder.embed([query], { input: 'query' });
+  } catch (e) {
+    if (!(e instanceof EmbeddingError)) throw e;
+    throw new EmbeddingError(e.code, `${e.message.replace(/\.?$/, '.')} Meanwhile a keyword search (mode "keyword") needs no embeddings.`);
+  }
   if (!v) throw new Error(`the ${embedder.provider} embedder returned no vector for the query.`);
   return v;
 }
