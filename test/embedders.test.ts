@@ -356,6 +356,7 @@ describe('OpenAI-compatible embedder', () => {
     assert.equal(retryAfterMs(new Headers({ 'retry-after': '86400' })), 60_000);
     assert.equal(retryAfterMs(new Headers({ 'retry-after-ms': '150', 'retry-after': '9' })), 150);
     assert.equal(retryAfterMs(new Headers({ 'retry-after': 'soon' })), undefined);
+    for (const odd of ['-5', '-1', '1 2', '-0.5']) assert.equal(retryAfterMs(new Headers({ 'retry-after': odd })), undefined, `${odd}: back off as without a header, not retry at once`);
     assert.equal(retryAfterMs(new Headers()), undefined);
   });
 });

@@ -482,13 +482,14 @@ function backoff(attempt: number): number {
   return base / 2 + Math.random() * (base / 2);
 }
 
-/** The wait a 429/503 asks for, in ms: `retry-after-ms`, or `Retry-After` in seconds or as an HTTP date; capped at 60 s. */
+/** The wait a 429/503 asks for, in ms: `retry-after-ms`, or `Retry-After` in seconds or as an HTTP date; capped at 60 s; undefined for anything else (a negative number). */
 export function retryAfterMs(headers: Headers): number | undefined {
   const ms = Number(headers.get('retry-after-ms') ?? NaN);
   if (Number.isFinite(ms) && ms >= 0) return Math.min(MAX_WAIT_MS, ms);
   const value = headers.get('retry-after')?.trim();
   if (!value) return undefined;
-  const secs = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : Date.parse(value) - Date.now();
+  // Only a name-bearing HTTP date is parsed as one: Date.parse reads "-5" as a day in 2001 (a wait of 0).
+  const secs = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : /[a-z]/i.test(value) ? Date.parse(value) - Date.now() : NaN;
   return Number.isFinite(secs) ? Math.min(MAX_WAIT_MS, Math.max(0, secs)) : undefined;
 }
 
