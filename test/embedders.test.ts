@@ -325,12 +325,14 @@ describe('OpenAI-compatible embedder', () => {
       new OpenAIEmbedder({ baseUrl: `http://127.0.0.1:${port}/v1`, model: 'm', dimension: 8, maxRetries: 1 }).embed(['x']),
       isCode('network', /cannot reach the embeddings API at http:\/\/127\.0\.0\.1:\d+\/v1\/embeddings.*ECONNREFUSED.*2 attempts.*OPENAI_BASE_URL/),
     );
-    await assert.rejects(make('slow', { timeoutMs: 200, maxRetries: 0 }).embed(['x']), isCode('network', /no answer within 0 s|no answer within/));
+    await assert.rejects(make('slow', { timeoutMs: 200, maxRetries: 0 }).embed(['x']), isCode('network', /did not answer within 0 s \(1 attempt\).*running and not overloaded/));
+    // a request that timed out is tried once more, not maxRetries times (a hung API held each crawled page for 6 x 60 s)
+    await assert.rejects(make('slow', { timeoutMs: 200, maxRetries: 5 }).embed(['x']), isCode('network', /did not answer within 0 s \(2 attempts\)/));
   });
 
   it('gives up on a search query within queryTimeoutMs, retries and waits included; documents keep their retries', async () => {
     let t0 = Date.now();
-    await assert.rejects(make('slow', { queryTimeoutMs: 1000 }).embed(['x'], { input: 'query' }), isCode('network', /no answer within 1 s; 1 attempts/));
+    await assert.rejects(make('slow', { queryTimeoutMs: 1000 }).embed(['x'], { input: 'query' }), isCode('network', /did not answer within 1 s \(1 attempt\)/));
     assert.ok(Date.now() - t0 < 1800, `query gave up after ${Date.now() - t0} ms`);
     fake.failures.set('limited', [{ status: 429, headers: { 'retry-after': '30' } }]);
     t0 = Date.now();

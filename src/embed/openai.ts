@@ -206,6 +206,7 @@ class Client {
       headers['api-key'] = this.s.apiKey; // Azure-style bases read this header
     }
     const canRetry = (attempt: number, wait: number) => attempt < this.s.maxRetries && Date.now() + wait < deadline;
+    let timeouts = 0;
     for (let attempt = 0; ; attempt++) {
       if (input.some((t) => t.length > this.cutChars)) input = input.map((t) => this.prepare(t));
       const body = JSON.stringify({ model: this.s.model, input, ...(this.sendDimensions !== undefined ? { dimensions: this.sendDimensions } : {}) });
@@ -224,14 +225,19 @@ class Client {
       } catch (e) {
         signal?.throwIfAborted();
         const wait = backoff(attempt);
-        if (canRetry(attempt, wait)) {
+        // A request that got no answer in all the time it had is tried once more, not maxRetries times: an API
+        // that accepts connections and never answers held each page of a crawl for 6 minutes (6 x 60 s).
+        if (timeout.aborted) timeouts++;
+        if (timeouts < 2 && canRetry(attempt, wait)) {
           await sleep(wait, signal);
           continue;
         }
-        const why = timeout.aborted ? `no answer within ${Math.round(allowedMs / 1000)} s` : networkReason(e);
+        const tries = `${attempt + 1} attempt${attempt ? 's' : ''}`;
         throw new EmbeddingError(
           'network',
-          `cannot reach the embeddings API at ${this.url} (${why}; ${attempt + 1} attempts): check OPENAI_BASE_URL and that the server is running.`,
+          timeout.aborted
+            ? `the embeddings API at ${this.url} did not answer within ${Math.round(allowedMs / 1000)} s (${tries}): check that the server at OPENAI_BASE_URL is running and not overloaded.`
+            : `cannot reach the embeddings API at ${this.url} (${networkReason(e)}; ${tries}): check OPENAI_BASE_URL and that the server is running.`,
         );
       }
       if (text === undefined) {
