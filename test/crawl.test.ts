@@ -88,6 +88,10 @@ describe('crawling a documentation site', () => {
     assert.ok(calendar.length <= 10, `link trap bounded (${calendar.length} calendar pages)`);
     // once by its own link (the #setup link is the same page), once more through old.html's redirect
     assert.ok(site.hits.get('/docs/guide/intro.html')! <= 2, 'fragment links do not refetch a page');
+    // the finished job keeps its counts and reasons in its row; its frontier (a row per URL found) is not kept for good
+    assert.ok(p.pages_discovered > pages.length && p.pages_skipped >= 7, `counts kept: ${p.pages_discovered} found, ${p.pages_skipped} skipped`);
+    const [frontier] = await ctx.store.db.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM crawl_frontier WHERE job_id = ?', [jobId]);
+    assert.equal(frontier!.n, 0);
   });
 
   it('renders a JavaScript-only page with Chromium', { skip: hasChromium ? false : 'Debian chromium not installed (/usr/bin/chromium): .ci/run installs it' }, async () => {

@@ -126,6 +126,13 @@ export const migrations: Migration[] = [
       await tx.run('CREATE TABLE kw_docs (doc BIGINT NOT NULL, len INTEGER NOT NULL, terms BIGINT[] NOT NULL, tfs USMALLINT[] NOT NULL)');
     },
   },
+  {
+    version: 5,
+    description: 'crawl frontier rows of finished jobs removed (only a running job reads its frontier; they were kept for good)',
+    async up(tx) {
+      await tx.run("DELETE FROM crawl_frontier WHERE job_id IN (SELECT job_id FROM jobs WHERE status IN ('completed', 'failed', 'cancelled'))");
+    },
+  },
 ];
 
 export const latestSchemaVersion = (): number => migrations[migrations.length - 1]!.version;

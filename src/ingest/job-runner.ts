@@ -12,6 +12,7 @@ import type { Embedder } from '../embed/embedder.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import { FINISHED_STATUSES, type JobRecord, type NewJob } from '../store/jobs.js';
+import { FrontierStore } from '../store/frontier.js';
 import { Crawl, CrawlCancelled, type PageSource, type StageTimes } from './crawler.js';
 import { createGuardedDispatcher } from './fetch/net-guard.js';
 import { ChromiumRenderer } from './fetch/renderer.js';
@@ -244,7 +245,11 @@ export class JobRunner {
 
   private async finish(jobId: string, status: 'completed' | 'failed' | 'cancelled', error: string | null): Promise<void> {
     try {
-      await this.ctx.store.jobs.update(jobId, { status, error_message: error });
+      // the end and the frontier's removal in one transaction: a job whose end is not written resumes from it
+      await this.ctx.store.db.transaction(async (tx) => {
+        await this.ctx.store.jobs.update(jobId, { status, error_message: error }, tx);
+        await new FrontierStore(this.ctx.store.db).forget(jobId, tx);
+      });
       this.unrecorded.delete(jobId);
     } catch (e) {
       // Waiters (doctor crawl, job_progress) must not see it running forever: they see how it ended.

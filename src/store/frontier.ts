@@ -145,6 +145,14 @@ export class FrontierStore {
     return out;
   }
 
+  /**
+   * Forgets a finished job's frontier: only a running job reads it (to resume), and the job's row keeps its
+   * counts and skipped URLs. Kept, every crawl and re-crawl left a row per URL it found in the file for good.
+   */
+  async forget(jobId: string, tx: Tx): Promise<void> {
+    await tx.run('DELETE FROM crawl_frontier WHERE job_id = ?', [jobId]);
+  }
+
   /** The page stored for a URL by this job (for parent links of pages found from it). */
   async pageIdOf(jobId: string, url: string): Promise<string | undefined> {
     const rows = await this.db.all<{ page_id: string | null }>(
