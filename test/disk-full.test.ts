@@ -13,13 +13,22 @@ import { after, before, describe, it } from 'node:test';
 import { tempDir } from './helpers/tmp.js';
 import { doctor, Server, sleep } from './helpers/doctor-process.js';
 
-/** Appends to `path` until the file system is full (another program taking the space). */
+/**
+ * Appends to `path` until the file system is full (another program taking the space): in 64 KiB blocks, then
+ * smaller ones down to a byte, so that no room is left for a small write (a job's end in the WAL found the
+ * up to 64 KiB the big blocks left, now and then).
+ */
 function fillDisk(path: string): void {
   const fd = openSync(path, 'a');
   try {
-    for (const block = Buffer.alloc(64 * 1024, 1); ; ) writeSync(fd, block);
-  } catch {
-    /* full */
+    for (const size of [64 * 1024, 4096, 1]) {
+      const block = Buffer.alloc(size, 1);
+      try {
+        for (;;) writeSync(fd, block);
+      } catch {
+        /* no room for this size */
+      }
+    }
   } finally {
     closeSync(fd);
   }
