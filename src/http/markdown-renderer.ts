@@ -30,11 +30,12 @@ export interface Rendered {
 
 /**
  * How long one page may take to render, and again to sanitise (ms), plus RENDER_MS_PER_MB per MB of input:
- * normal pages take milliseconds, a 1 MB page well under a second, a 20 MB one ~1.5 s to render and ~0.7 s
- * to sanitise; the inputs marked is slow on take far longer than their size explains.
+ * normal pages take milliseconds, a 1 MB page well under a second, a 20 MB one ~1.5 s to render and 0.7-2.8 s
+ * to sanitise (more with marked search terms; several times that on a busy machine); the inputs marked is
+ * slow on take far longer than their size explains.
  */
 export const RENDER_DEADLINE_MS = 3000;
-export const RENDER_MS_PER_MB = 500;
+export const RENDER_MS_PER_MB = 2000;
 
 interface Job {
   request: RenderRequest;
