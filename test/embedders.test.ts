@@ -107,6 +107,13 @@ function fakeOpenAI() {
       ),
     }));
     if (model === 'short') data.pop();
+    if (model.startsWith('b64')) {
+      // OpenAI's encoding_format "base64", answered unasked: little-endian float32 bytes
+      for (const d of data as { embedding: unknown }[]) {
+        const bytes = Buffer.from(new Float32Array(d.embedding as number[]).buffer);
+        d.embedding = model === 'b64' ? bytes.toString('base64') : model === 'b64-odd' ? bytes.subarray(0, 7).toString('base64') : 'not base64!';
+      }
+    }
     // Answer out of order: clients must sort by index.
     send(200, { object: 'list', data: data.reverse(), model });
   });
@@ -227,6 +234,14 @@ describe('OpenAI-compatible embedder', () => {
     await assert.rejects(make('short').embed(['x', 'y', 'z']), isCode('invalid_response', /returned 2 embeddings for 3 texts/));
     await assert.rejects(make('zero').embed(['x']), isCode('invalid_response', /127\.0\.0\.1.*embedding #0 is all zeros/));
     await assert.rejects(make('huge').embed(['x']), isCode('invalid_response', /non-finite value \(1e\+39\) at position 1/));
+  });
+
+  it('reads embeddings a server sends base64-encoded unasked (OpenAI\'s encoding_format "base64"); says what is wrong with a string that is not that', async () => {
+    const [a, b] = await make('b64').embed(['abc', 'defghij']);
+    assert.deepEqual([...a!], Array.from({ length: 8 }, (_, j) => Math.fround(4 + j / 100)));
+    assert.deepEqual([...b!], Array.from({ length: 8 }, (_, j) => Math.fround(8 + j / 100)));
+    await assert.rejects(make('b64-odd').embed(['x']), isCode('invalid_response', /embedding #0 is base64 of 7 bytes, not of 32-bit floats/));
+    await assert.rejects(make('b64-junk').embed(['x']), isCode('invalid_response', /embedding #0 is a string that is not base64 \("not base64!"\), nor a list of numbers/));
   });
 
   it('stops reading an answer far larger than the embeddings asked for (endless body, gzip bomb) instead of filling memory', async () => {

@@ -347,9 +347,13 @@ class Client {
       }
       ordered[index] = (item as { embedding?: unknown })?.embedding;
     });
-    const first = (ordered[0] as unknown[] | undefined)?.length;
-    return ordered.map((e, i) => {
-      if (!Array.isArray(e)) throw new EmbeddingError('invalid_response', `${where}: embedding #${i} is not a list of numbers.`);
+    // OpenAI's encoding_format "base64" (packed little-endian float32): some servers and proxies answer so unasked
+    const lists = ordered.map((e, i) => (typeof e === 'string' ? base64Floats(e, `${where}: embedding #${i}`) : e));
+    const first = (lists[0] as ArrayLike<unknown> | undefined)?.length;
+    return lists.map((e, i) => {
+      if (!Array.isArray(e) && !(e instanceof Float32Array)) {
+        throw new EmbeddingError('invalid_response', `${where}: embedding #${i} is not a list of numbers (nor base64-encoded floats).`);
+      }
       const want = dimension ?? first;
       if (e.length !== want) {
         throw new EmbeddingError(
@@ -409,6 +413,24 @@ export function truncateToTokens(text: string, maxTokens: number): string {
 }
 
 /** text.slice(0, n) without splitting a surrogate pair. */
+/**
+ * The floats of an embedding sent as base64 (OpenAI's `encoding_format: "base64"`: little-endian float32 bytes),
+ * or an error naming `what` when the string is not that.
+ */
+function base64Floats(text: string, what: string): Float32Array {
+  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
+    throw new EmbeddingError('invalid_response', `${what} is a string that is not base64 (${JSON.stringify(text.slice(0, 40))}), nor a list of numbers.`);
+  }
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length % 4 !== 0) {
+    throw new EmbeddingError('invalid_response', `${what} is base64 of ${bytes.length} bytes, not of 32-bit floats (a multiple of 4 bytes).`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const out = new Float32Array(bytes.length / 4);
+  for (let j = 0; j < out.length; j++) out[j] = view.getFloat32(j * 4, true);
+  return out;
+}
+
 function cutAt(text: string, n: number): string {
   const c = text.charCodeAt(n - 1);
   return text.slice(0, c >= 0xd800 && c <= 0xdbff ? n - 1 : n);
