@@ -15,6 +15,8 @@ import type { McpHttpOptions } from '../src/mcp/http.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 import { listenWithMcp } from './helpers/mcp-app.js';
 import { addPages } from './helpers/pages.js';
+import { doctor, Server, sleep } from './helpers/doctor-process.js';
+import { tempDir } from './helpers/tmp.js';
 
 const INITIALIZE = {
   jsonrpc: '2.0',
@@ -196,6 +198,41 @@ describe('MCP over HTTP: a session table held by legacy SSE streams', () => {
       }
     } finally {
       for (const r of readers) await r.cancel();
+    }
+  });
+});
+
+describe('MCP over HTTP: session limits from the environment (doctor serve)', () => {
+  it('DOCTOR_MCP_SESSION_IDLE_MS closes an idle session and DOCTOR_MCP_MAX_SESSIONS caps how many are open; a bad value stops serve, naming the variable', async () => {
+    const dir = tempDir();
+    const bad = await doctor(dir, ['serve', '--port', '0'], { DOCTOR_MCP_MAX_SESSIONS: '0' });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /DOCTOR_MCP_MAX_SESSIONS/);
+
+    const server = await new Server(dir, { DOCTOR_MCP_SESSION_IDLE_MS: '1000', DOCTOR_MCP_MAX_SESSIONS: '1' }).ready();
+    const first = new Client({ name: 'first', version: '1' });
+    const second = new Client({ name: 'second', version: '1' });
+    try {
+      await first.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)) as Transport);
+      assert.ok((await first.listTools()).tools.length > 0);
+      // one place: a second client takes it, and the first is told its session is gone (404: initialize again)
+      await second.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)) as Transport);
+      assert.ok((await second.listTools()).tools.length > 0);
+      await assert.rejects(first.listTools(), /unknown or expired MCP session/);
+      await second.close();
+
+      // a session without requests or open streams for a second is closed (the default keeps it 30 minutes)
+      const init = await post(`${server.url}/mcp`, JSON.stringify(INITIALIZE));
+      assert.equal(init.status, 200, init.text);
+      const session = { 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
+      const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} });
+      assert.equal((await post(`${server.url}/mcp`, list, session)).status, 200);
+      await sleep(2500);
+      assert.equal((await post(`${server.url}/mcp`, list, session)).status, 404);
+    } finally {
+      await first.close().catch(() => {});
+      await second.close().catch(() => {});
+      await server.stop();
     }
   });
 });

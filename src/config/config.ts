@@ -66,6 +66,8 @@ const settings = {
     default: 'info',
   },
   readOnly: { env: 'DOCTOR_READ_ONLY', schema: bool, default: false },
+  mcpSessionIdleMs: { env: 'DOCTOR_MCP_SESSION_IDLE_MS', schema: int(1_000, 7 * 24 * 3_600_000), default: 30 * 60_000 },
+  mcpMaxSessions: { env: 'DOCTOR_MCP_MAX_SESSIONS', schema: int(1, 100_000), default: 1000 },
 
   embeddingProvider: { env: 'DOCTOR_EMBEDDING_PROVIDER', schema: z.enum(['auto', 'openai', 'local', 'lexical']), default: 'auto' },
   embeddingModel: { env: 'DOCTOR_EMBEDDING_MODEL', schema: z.string().min(1).optional(), default: undefined },

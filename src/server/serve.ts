@@ -59,7 +59,7 @@ export async function startServer(config: DoctorConfig): Promise<RunningServer> 
     // Proves a request comes from the doctor CLI on this machine (it reads server.json): export/import only.
     const localKey = randomBytes(32).toString('hex');
     const app = await buildHttpApp(ctx, { readOnly: config.readOnly, apiToken: config.apiToken, allowedHosts, instanceId, localKey });
-    await registerMcpRoutes(app, localBackend(ctx), { readOnly: config.readOnly });
+    await registerMcpRoutes(app, localBackend(ctx), { readOnly: config.readOnly, sessionIdleMs: config.mcpSessionIdleMs, maxSessions: config.mcpMaxSessions });
     const server = await startHttpServer(app, { host: config.host, port: config.port, log: ctx.log, apiToken: config.apiToken });
     try {
       writeServerInfo(config, server.url, instanceId, localKey);
