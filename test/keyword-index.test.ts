@@ -248,6 +248,24 @@ describe('KeywordIndex', () => {
     assert.deepEqual(await store.keyword.search('kettle common file', 20), before);
   });
 
+  it('a commit of 5,000 chunks is applied to the memory in slices with other work between them; a search right after it finds its last chunk, and a reload meanwhile counts every chunk once', async () => {
+    const kw = store.keyword as unknown as { index: { liveDocs: number } };
+    const start = await store.keyword.count();
+    const bulk = (tag: string) => Array.from({ length: 5000 }, (_, i) => ({ id: `${tag}#${i}`, text: `${tag} chunk ${i} ${i === 4999 ? `${tag}xylophonist` : 'filler'}` }));
+    await add(store, bulk('bulka'));
+    const between = await new Promise<number>((resolve) => setImmediate(() => resolve(kw.index.liveDocs)));
+    assert.ok(between < start + 5000, `other work ran before the whole commit was applied (${between - start} of 5000 in)`);
+    assert.deepEqual(await ids(store, 'bulkaxylophonist'), ['bulka#4999'], 'the search waited for the rest');
+    assert.equal(await store.keyword.count(), start + 5000);
+
+    await add(store, bulk('bulkb'));
+    await store.keyword.reload(); // reads the table, this commit included: the slices still to apply are dropped
+    assert.equal(await store.keyword.count(), start + 10_000);
+    assert.deepEqual(await ids(store, 'bulkbxylophonist'), ['bulkb#4999']);
+    await store.db.transaction((tx) => store.chunks.deleteByPageIds(tx, ['bulka', 'bulkb']));
+    assert.equal(await store.keyword.count(), start);
+  });
+
   it('an update that fails after commit marks the memory stale; the next search reloads it from DuckDB', async () => {
     const kw = store.keyword as unknown as { index: { add: (...a: unknown[]) => void } };
     const original = kw.index.add;
