@@ -206,6 +206,34 @@ describe('usearch whenReady while inserts are diverted to a catch-up', () => {
   });
 });
 
+describe('usearch after one large commit', () => {
+  it('a commit of more than 4,096 rows is read back by the catch-up (copying it at commit held the event loop); searches find every row meanwhile, then through the index', async () => {
+    const many = clusteredVectors(5000, DIM, 40, 23);
+    const store = await openStore({ path: ':memory:', embedding: identity });
+    const engine = new UsearchEngine(store.db, DIM, { params: { dimension: DIM, quantization: 'f16', connectivity: 16, expansionAdd: 128, expansionSearch: 128 } });
+    store.chunks.setEngine(engine);
+    try {
+      await engine.start();
+      await engine.whenReady();
+      await store.chunks.indexBatch(vectors.slice(0, 10), payloads.slice(0, 10), ids.slice(0, 10));
+      assert.equal(engine.isReady, true, 'a small commit goes to the index at once');
+      await store.chunks.indexBatch(many, many.map((_, i) => ({ text: `big ${i}` })), many.map((_, i) => `big${i}`));
+      assert.equal(engine.isReady, false, 'the large commit went to the catch-up');
+      const [meanwhile] = await store.chunks.search(many[4999]!, 1);
+      assert.equal(meanwhile!.id, 'big4999', 'exact search answers while the index catches up');
+      await engine.whenReady();
+      const st = await statusOf(store);
+      assert.equal(st.indexedRows, 5010);
+      const before = st.stats.index;
+      const [top] = await store.chunks.search(many[4321]!, 1);
+      assert.equal(top!.id, 'big4321');
+      assert.equal((await statusOf(store)).stats.index - before, 1, 'answered by the index');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('usearch filtered search when the tag lies far from the query', () => {
   it('falls back to exact search instead of returning a short page', async () => {
     const store = await openStore({ path: ':memory:', embedding: identity });
