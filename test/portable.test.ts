@@ -11,7 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import * as tar from 'tar';
 import { DuckDBInstance } from '../src/db/duckdb.js';
 import { fetchUrl } from '../src/service/jobs.js';
-import { exportIndex, importIndex, searchDocs, listDocPages, ConflictError, ValidationError, type DoctorContext } from '../src/service/index.js';
+import {
+  exportIndex, importIndex, searchDocs, listDocPages, getDocPage, siteTree, pageView, siteOverview, ConflictError, ValidationError,
+  type DoctorContext, type TreeNode,
+} from '../src/service/index.js';
+import { detachedLine } from '../src/cli/portable.js';
 import type { PortableProgress } from '../src/service/index.js';
 import { importIndex as importDirect } from '../src/portable/import.js';
 import { fileDigest } from '../src/portable/manifest.js';
@@ -131,6 +135,7 @@ describe('export and import round trip', () => {
       const im = await importIndex(fresh, { path: archive }, (p) => progress.push(p.step));
       assert.deepEqual(im.pages, { added: ex.pages, replaced: 0, kept: 0, skipped: 0 });
       assert.deepEqual(im.chunks, { added: ex.chunks, removed: 0, unchanged: 0 });
+      assert.deepEqual(im.detached, { pages: 0, other_domain: 0, missing: 0, example: null }, 'a crawl\'s pages keep their site links');
       assert.ok(progress.includes('checking checksums') && progress.includes('writing chunks'), progress.join(', '));
       await usearchReady(fresh);
       assert.deepEqual(await listDocPages(fresh, {}), await listDocPages(source, {}));
@@ -348,6 +353,135 @@ describe('import: merging by URL', () => {
       assert.equal((await searchDocs(newer, { query: 'zebras', mode: 'keyword' })).results.length, 0);
     } finally {
       await newer.close();
+    }
+  });
+});
+
+describe('import: root and parent links to pages on another domain', () => {
+  const dir = tempDir();
+  const T1 = new Date('2024-01-01T00:00:00Z');
+  const T2 = new Date('2025-06-01T00:00:00Z');
+  const PY = 'https://docs.python.org/3/';
+
+  /** Every page id of a tree (root first), and each page's parent in it. */
+  const treeOf = (root: TreeNode): Record<string, string> => {
+    const out: Record<string, string> = { [root.page.id]: '' };
+    const todo = [root];
+    for (let n = todo.pop(); n; n = todo.pop()) {
+      for (const c of n.children) {
+        out[c.page.id] = n.page.id;
+        todo.push(c);
+      }
+    }
+    return out;
+  };
+  const stored = (ctx: DoctorContext) =>
+    ctx.store.db.all('SELECT id, url, tags, root_page_id, parent_page_id, depth, crawl_date, raw_text FROM pages ORDER BY id');
+
+  it("an export's pages naming a stored site on another domain as root or parent are imported detached, and the summary says so", async () => {
+    // The database of the user: docs.python.org's site, and a site on alice.github.io.
+    const target = await makeContext({ runner: false });
+    // An export written by doctor export from another database, whose pages name those sites' page ids.
+    const src = await makeContext({ runner: false });
+    try {
+      await addPages(target, [
+        { id: 'py-root', title: 'Python docs', markdown: '# Python\n\nthe python documentation', url: PY, crawlDate: T2 },
+        { id: 'py-tut', title: 'Tutorial', markdown: '# Tutorial\n\nan informal introduction', url: `${PY}tutorial/`, parent: 'py-root', root: 'py-root', depth: 1 },
+        { id: 'alice', title: 'Alice', markdown: '# Alice\n\nalice writes docs', url: 'https://alice.github.io/docs/' },
+      ]);
+      await addPages(src, [
+        // The export holds a copy of the python root too (older: the stored one is kept), so that its pages'
+        // links name a page "in the export".
+        { id: 'py-root', title: 'Python docs', markdown: '# Python\n\nan older copy', url: PY, crawlDate: T1 },
+        { id: 'evil-1', title: 'Free prizes', markdown: '# Prizes\n\nzorblax prizes for everyone', url: 'https://evil.example/a', root: 'py-root', parent: 'py-root', depth: 1 },
+        { id: 'evil-2', title: 'More prizes', markdown: '# More\n\nzorblax bonus round', url: 'https://evil.example/a/b', root: 'py-root', parent: 'evil-1', depth: 2 },
+        { id: 'evil-3', title: 'Tutorial, really', markdown: '# Tutorial\n\nzorblax tutorial', url: 'https://evil.example/t', root: 'py-root', parent: 'py-tut', depth: 2 },
+        // URL parsers delete a tab in the host and read on: this page is on docs.python.org.evil.example.
+        { id: 'evil-tab', title: 'Tabbed', markdown: '# Tabbed\n\nzorblax tabbed', url: 'https://docs.python.org\t.evil.example/x', root: 'py-root', parent: 'py-root', depth: 2 },
+        // Another site under github.io is another domain (as a crawl's domain scope has it).
+        { id: 'mallory', title: 'Mallory', markdown: '# Mallory\n\nzorblax mallory', url: 'https://mallory.github.io/docs/', root: 'alice', parent: 'alice', depth: 1 },
+        // Pages naming a root that is nowhere: one site of their own, rooted at the shallowest.
+        { id: 'lost-2', title: 'Lost 2', markdown: '# Lost 2\n\nzorblax lost two', url: 'https://lost.example/x/y', root: 'gone', parent: 'lost-1', depth: 2 },
+        { id: 'lost-1', title: 'Lost 1', markdown: '# Lost 1\n\nzorblax lost one', url: 'https://lost.example/x', root: 'gone', parent: 'gone', depth: 1 },
+      ]);
+      const file = join(dir, 'hostile.tar');
+      await exportIndex(src, { path: file });
+      const before = await stored(target);
+
+      const im = await importIndex(target, { path: file });
+      assert.deepEqual(im.pages, { added: 7, replaced: 0, kept: 1, skipped: 0 });
+      assert.deepEqual(im.detached, {
+        pages: 7, other_domain: 5, missing: 2,
+        example: { page_id: 'evil-1', url: 'https://evil.example/a', link: 'root', target_id: 'py-root', target_url: PY },
+      });
+      assert.equal(
+        detachedLine(im.detached),
+        'detached: 7 page(s) imported without their root or parent link (5 named a root or parent page on another domain, 2 one neither in the export nor ' +
+          'stored here), so no stored site lists them; e.g. page evil-1 (https://evil.example/a) named root py-root (https://docs.python.org/3/)',
+      );
+
+      // Nothing stored changed, and the stored sites list only their own pages.
+      assert.deepEqual((await stored(target)).filter((p) => before.some((b) => b.id === p.id)), before);
+      assert.deepEqual(treeOf((await siteTree(target, 'py-root')).root), { 'py-root': '', 'py-tut': 'py-root' });
+      assert.deepEqual(treeOf((await siteTree(target, 'alice')).root), { alice: '' });
+      assert.deepEqual((await pageView(target, 'py-tut')).children, []);
+      assert.deepEqual((await pageView(target, 'py-root')).children.map((c) => c.id), ['py-tut']);
+      const sites = (await siteOverview(target)).sites;
+      assert.equal(sites.find((s) => s.root_page_id === 'py-root')?.pages, 2);
+      assert.equal(sites.find((s) => s.root_page_id === 'alice')?.pages, 1);
+      const pages = (await listDocPages(target, {})).doc_pages;
+      assert.deepEqual(pages.filter((p) => p.root_page_id === 'py-root').map((p) => p.page_id).sort(), ['py-root', 'py-tut']);
+
+      // The imported pages are sites of their own (one per domain and former root, rooted at the shallowest
+      // page), linked among themselves as exported.
+      assert.deepEqual(treeOf((await siteTree(target, 'evil-1')).root), { 'evil-1': '', 'evil-2': 'evil-1', 'evil-3': 'evil-1', 'evil-tab': 'evil-1' });
+      assert.deepEqual(treeOf((await siteTree(target, 'mallory')).root), { mallory: '' });
+      assert.deepEqual(treeOf((await siteTree(target, 'lost-1')).root), { 'lost-1': '', 'lost-2': 'lost-1' });
+      // ... searchable and viewable.
+      const hits = await searchDocs(target, { query: 'zorblax', mode: 'keyword', max_results: 20 });
+      assert.deepEqual(hits.results.map((r) => r.page_id).sort(), ['evil-1', 'evil-2', 'evil-3', 'evil-tab', 'lost-1', 'lost-2', 'mallory']);
+      assert.match((await getDocPage(target, { page_id: 'evil-3' })).text, /zorblax tutorial/);
+      const view = await pageView(target, 'evil-2');
+      assert.deepEqual(view.breadcrumbs.map((b) => b.id), ['evil-1']);
+
+      // Imported again: nothing changes, nothing more is detached.
+      const again = await importIndex(target, { path: file });
+      assert.deepEqual(again.pages, { added: 0, replaced: 0, kept: 8, skipped: 0 });
+      assert.equal(again.detached.pages, 0);
+    } finally {
+      await src.close();
+      await target.close();
+    }
+  });
+
+  it('a filtered export imported where an earlier import stored its root keeps its links (also to other hosts of the same domain)', async () => {
+    const src = await makeContext({ runner: false });
+    const target = await makeContext({ runner: false });
+    try {
+      const site = (crawlDate: Date, more: Parameters<typeof addPages>[1] = []) =>
+        addPages(src, [
+          { id: 'py-root', title: 'Python docs', markdown: '# Python\n\nthe python documentation', url: PY, tags: ['python'], crawlDate },
+          { id: 'py-tut', title: 'Tutorial', markdown: `# Tutorial\n\ntutorial of ${crawlDate.getFullYear()}`, url: `${PY}tutorial/`, tags: ['python', 'tutorial'], parent: 'py-root', root: 'py-root', depth: 1, crawlDate },
+          // A crawl with the domain scope follows links to other hosts of python.org.
+          { id: 'pep-8', title: 'PEP 8', markdown: `# PEP 8\n\nstyle guide of ${crawlDate.getFullYear()}`, url: 'https://peps.python.org/pep-0008/', tags: ['python', 'tutorial'], parent: 'py-tut', root: 'py-root', depth: 2, crawlDate },
+          ...more,
+        ]);
+      await site(T1);
+      await exportIndex(src, { path: join(dir, 'full.tar') });
+      assert.equal((await importIndex(target, { path: join(dir, 'full.tar') })).detached.pages, 0);
+
+      // Re-crawled later, with a new page; only the tutorial is exported: its root is not in the export.
+      await site(T2, [{ id: 'py-new', title: 'New', markdown: '# New\n\nwhat is new', url: `${PY}whatsnew/`, tags: ['tutorial'], parent: 'py-tut', root: 'py-root', depth: 2, crawlDate: T2 }]);
+      const ex = await exportIndex(src, { path: join(dir, 'tutorial.tar'), tags: ['tutorial'] });
+      assert.equal(ex.pages, 3);
+      const im = await importIndex(target, { path: join(dir, 'tutorial.tar') });
+      assert.deepEqual(im.pages, { added: 1, replaced: 2, kept: 0, skipped: 0 });
+      assert.deepEqual(im.detached, { pages: 0, other_domain: 0, missing: 0, example: null });
+      assert.deepEqual(treeOf((await siteTree(target, 'py-root')).root), { 'py-root': '', 'py-tut': 'py-root', 'pep-8': 'py-tut', 'py-new': 'py-tut' });
+      assert.match((await getDocPage(target, { page_id: 'pep-8' })).text, /style guide of 2025/);
+    } finally {
+      await src.close();
+      await target.close();
     }
   });
 });

@@ -57,6 +57,22 @@ export function registerPortable(program: Command): void {
         );
         println(`  chunks: ${s.chunks.added} added, ${s.chunks.removed} removed with replaced pages, ${s.chunks.unchanged} not needed`);
         for (const k of s.skipped) println(`  skipped ${k.url}: ${k.reason}`);
+        if (s.detached.pages) println(`  ${detachedLine(s.detached)}`);
       });
     });
+}
+
+/**
+ * One line on the imported pages whose root or parent link was dropped: how many, why, and one of them
+ * (its page id, and the page id it named).
+ */
+export function detachedLine(d: ImportSummary['detached']): string {
+  const why = [
+    d.other_domain ? `${d.other_domain} named a root or parent page on another domain` : '',
+    d.missing ? `${d.missing} one neither in the export nor stored here` : '',
+  ].filter(Boolean).join(', ');
+  const cut = (url: string) => (url.length > 200 ? `${url.slice(0, 200)}…` : url);
+  const e = d.example;
+  const example = e ? `; e.g. page ${e.page_id} (${cut(e.url)}) named ${e.link} ${e.target_id}${e.target_url ? ` (${cut(e.target_url)})` : ''}` : '';
+  return `detached: ${d.pages} page(s) imported without their root or parent link (${why}), so no stored site lists them${example}`;
 }

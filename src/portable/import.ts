@@ -16,7 +16,10 @@
  *   so the keyword index is written in the same transaction and the vector index takes the rows after the
  *   commit (a large import makes the usearch index catch up from the table, exact search answering meanwhile).
  *   Chunks stored without a page (e.g. migrated from Qdrant) are added when their id is new here and their
- *   page id (if any) is not that of a page stored here (they would join a page they did not come from).
+ *   page id (if any) is not that of a page stored here (they would join a page they did not come from);
+ * - an imported page's root and parent links are kept only to a page on its own domain that is in the export
+ *   or stored here; others are dropped before the page is written (./site-links.ts), so an export cannot
+ *   graft its pages into the site map of a site stored here.
  * Page and chunk ids are kept, so search results name the same ids as in the exporting database.
  */
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -34,6 +37,7 @@ import { MAX_PAGE_ID_CHARS, ValidationError } from '../store/validation.js';
 import { unpackExport } from './archive.js';
 import { MANIFEST_NAME, fileDigest, parseManifest, type Manifest } from './manifest.js';
 import { throttled, type ProgressFn } from './progress.js';
+import { detachForeignLinks, type DetachedPages } from './site-links.js';
 
 export interface ImportOptions {
   /** Absolute path of an export: its .tar file or its directory. */
@@ -72,6 +76,11 @@ export interface ImportSummary {
   };
   /** Up to 20 pages that were not imported, and why. */
   skipped: { url: string; reason: string }[];
+  /**
+   * Imported pages whose root or parent page id was dropped: it named a page on another domain, or one
+   * neither in the export nor stored here (see ./site-links.ts).
+   */
+  detached: DetachedPages;
   /** Size of the export (the archive, or the directory's files). */
   bytes: number;
   seconds: number;
@@ -175,7 +184,7 @@ function regularFile(path: string, name: string, source: string): void {
   throw new ValidationError(`${name} in ${source} is ${fileKind(st)}, not a file: it is not a Doctor export, or it was edited. Nothing was imported.`);
 }
 
-type Merged = Pick<ImportSummary, 'pages' | 'chunks' | 'skipped'>;
+type Merged = Pick<ImportSummary, 'pages' | 'chunks' | 'skipped' | 'detached'>;
 
 /**
  * The file name as DuckDB's read_parquet reads it literally. read_parquet takes a pattern: `*`, `?` and
@@ -382,6 +391,8 @@ async function merge(
     removed = await store.chunks.deleteByPageIds(tx, replacedIds);
     await tx.run('DELETE FROM pages WHERE id IN (SELECT unnest($ids))', { ids: varcharList(replacedIds) }, { ids: VARCHAR_LIST });
   }
+  // A root or parent link to a page on another domain, or to none, is dropped before the pages are written.
+  const detached = await detachForeignLinks(tx);
   // Tags of a replaced page are kept (added after the imported page's own), as a re-crawl keeps them.
   const mergedTags = (own: string) =>
     `CASE WHEN p.action = 'replace' THEN list_concat(${own}, list_filter(p.local_tags, x -> NOT list_contains(${own}, x))) ELSE ${own} END`;
@@ -462,6 +473,7 @@ async function merge(
     pages: { added: n('new'), replaced: n('replace'), kept: n('kept'), skipped },
     chunks: { added: written, removed, unchanged: m.counts.chunks - written },
     skipped: skippedRows.map((r) => ({ url: r.url, reason: REASONS[r.action] ?? r.action })),
+    detached,
   };
 }
 
