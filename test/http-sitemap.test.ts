@@ -189,6 +189,26 @@ describe('site map', () => {
     await ctx.store.pages.delete({ ids: ['huge'] });
   });
 
+  it('a page of several MB in the web interface is gzipped whole and intact: emoji and CJK across the compressor\'s 1 MB slices come back as they were', async () => {
+    const line = `${'😀🎉'.repeat(20)} and 中文字符 `; // mostly surrogate pairs: the slice ends fall inside some
+    const markdown = `# Wide\n\n${Array.from({ length: 60_000 }, (_, i) => `${line}${i}`).join('\n\n')}\n\nThe quixotry ends it. 😀\n`;
+    await ctx.store.db.transaction((tx) =>
+      ctx.store.pages.upsert(tx, {
+        id: 'wide', url: 'https://docs.test/wide.html', domain: 'docs.test', title: 'Wide', raw_text: markdown, crawl_date: new Date(), tags: [],
+        job_id: 'job-test', parent_page_id: 'root', root_page_id: 'root', depth: 1, path: '/wide.html', content_hash: 'wide',
+      }),
+    );
+    const r = await fetch(`${base}/ui/page/wide`, { headers: { accept: 'text/html', 'accept-encoding': 'gzip' } });
+    assert.equal(r.headers.get('content-encoding'), 'gzip');
+    const text = await r.text(); // fetch gunzips it
+    assert.ok(text.length > 4_000_000, String(text.length));
+    assert.ok(!text.includes('\uFFFD'), 'no character was split between two slices');
+    assert.equal(text.split('😀🎉 and 中文字符').length - 1, 60_000);
+    assert.equal(text.split('😀').length - 1, 60_000 * 20 + 1);
+    assert.ok(text.includes('The quixotry ends it. 😀'), 'the end of the page is there');
+    await ctx.store.pages.delete({ ids: ['wide'] });
+  });
+
   it('/map/page/{id}/raw returns the Markdown as it is', async () => {
     const r = await html('/map/page/evil/raw');
     assert.match(r.type, /text\/markdown/);
