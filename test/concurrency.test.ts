@@ -159,3 +159,38 @@ describe('concurrent requests while a crawl writes', () => {
     }
   });
 });
+
+describe('/health while the database is slow to answer', () => {
+  it('answers within about a quarter of a second with the last counts while long queries hold every reader, then with fresh counts again', async () => {
+    const ctx = await makeContext({});
+    await addPages(ctx, [{ id: 'p1', title: 'One', markdown: '# One\n\nSome text.' }]);
+    const app = await buildHttpApp(ctx, {});
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    const health = async () => {
+      const t = performance.now();
+      const r = await fetch(`${base}/health`);
+      return { ms: performance.now() - t, status: r.status, body: (await r.json()) as { pages: number; chunks: number } };
+    };
+    try {
+      const first = await health();
+      assert.deepEqual([first.status, first.body.pages], [200, 1]);
+      // every reader connection busy for seconds (a search or a count waits for one, as it waits behind a large commit)
+      const busy = Array.from({ length: 2 }, () => ctx.store.db.all('SELECT sum(hash(i)) AS s FROM range(600000000) t(i)'));
+      await new Promise((r) => setTimeout(r, 100));
+      const during = await health();
+      let finished = false;
+      await Promise.race([Promise.all(busy).then(() => (finished = true)), new Promise((r) => setTimeout(r, 0))]);
+      assert.ok(!finished, 'the long queries still ran when /health answered');
+      assert.equal(during.status, 200);
+      assert.deepEqual([during.body.pages, during.body.chunks], [first.body.pages, first.body.chunks], 'the last counts');
+      assert.ok(during.ms < 1500, `/health took ${Math.round(during.ms)} ms`);
+      await Promise.all(busy);
+      await addPages(ctx, [{ id: 'p2', title: 'Two', markdown: '# Two\n\nMore text.' }]);
+      assert.equal((await health()).body.pages, 2, 'fresh counts once the readers are free');
+    } finally {
+      await app.close();
+      await ctx.close();
+    }
+  });
+});

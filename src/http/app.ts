@@ -398,7 +398,7 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
       },
     },
   }, async () => {
-    const { runs_crawls: _, ...status } = await service.doctorStatus(ctx, { read_only: !!opts.readOnly });
+    const { runs_crawls: _, ...status } = await service.healthStatus(ctx, { read_only: !!opts.readOnly });
     // a Redis outage must not make the server look down: the worker list is left out until Redis answers
     const listed = ctx.remote ? await within(service.listWorkers(ctx), 1000).catch(() => undefined) : undefined;
     const workers = listed === LATE ? undefined : listed;

@@ -11,7 +11,7 @@ export { fetchUrl, jobProgress, cancelJob, listJobs, progressOf, findJob, type J
 export { watchJobs, type JobEvent, type JobWatch } from './job-events.js';
 export { siteOverview, recrawlSite, type SiteOverview, type SiteEntry } from './sites.js';
 export { indexStatus, indexFileStatus, type IndexStatus } from './index-status.js';
-export { doctorStatus, fullStatus, type DoctorStatus } from './status.js';
+export { doctorStatus, fullStatus, healthStatus, type DoctorStatus } from './status.js';
 export { listSites, siteTree, pageView, siteLinkTargets, type TreeNode, type PageView } from './sitemap.js';
 export {
   exportIndex,
