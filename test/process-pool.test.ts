@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { LexicalEmbedder } from '../src/embed/lexical.js';
 import { chunkSearchText } from '../src/ingest/extract/chunker.js';
-import { headingPathOf, processPage, type ProcessPageInput } from '../src/ingest/process-page.js';
+import { headingPathOf, packChunks, processPage, unpackChunks, type ProcessPageInput } from '../src/ingest/process-page.js';
 import { ProcessPool } from '../src/ingest/process-pool.js';
 import { chunkTerms } from '../src/text/chunk-terms.js';
 
@@ -106,5 +106,27 @@ describe('page processing in worker threads', () => {
     assert.equal((await inline.process(input())).page.title, 'Files');
     await inline.close();
     await assert.rejects(inline.process(input()), /closed/);
+  });
+});
+
+describe('chunks crossing threads packed', () => {
+  it('unpack gives back every chunk, heading path, vector and term list as they were, vectors views on one moved buffer', () => {
+    const markdown = ['# Guide', '', 'Intro text.', '', '## Install', '', 'Run the installer. '.repeat(80), '', '### Linux', '', 'apt-get install x. '.repeat(80), '', '## Use', '', 'Open it. '.repeat(60)].join('\n');
+    const page = processPage({ body: markdown, contentType: 'text/markdown', url: 'https://docs.test/guide.md', chunking: { maxChars: 400, overlap: 50 }, lexicalDimension: 64, keywordTerms: true });
+    assert.ok(page.chunks.length > 5 && page.chunks.some((c) => c.headingPath.length === 1) && page.chunks.some((c) => c.headingPath.length >= 3), JSON.stringify(page.chunks.map((c) => c.headingPath)));
+    const vectors = page.vectors!.map((v) => [...v]);
+    const terms = page.terms!.map((t) => [[...t.words], [...t.counts], t.length]);
+    const scattered = page.vectors!.map((v) => Float32Array.from(v));
+    const { packed, transfer } = packChunks(page);
+    assert.equal(packed.vectors!.buffer, page.vectors![0]!.buffer, 'the vectors move as the one buffer they are views on');
+    const copy = structuredClone(packed, { transfer });
+    const back = unpackChunks(copy);
+    assert.deepEqual(back.chunks, page.chunks.map((c) => ({ text: c.text, headingPath: c.headingPath, index: c.index })));
+    assert.deepEqual(back.vectors!.map((v) => [...v]), vectors);
+    assert.ok(back.vectors!.every((v) => v.buffer === back.vectors![0]!.buffer));
+    assert.deepEqual(back.terms!.map((t) => [[...t.words], [...t.counts], t.length]), terms);
+    // vectors that are not one buffer's views in order are copied together
+    const { packed: p2 } = packChunks({ chunks: page.chunks, vectors: scattered });
+    assert.deepEqual(unpackChunks(p2).vectors!.map((v) => [...v]), vectors);
   });
 });

@@ -13,7 +13,7 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker-thread.js';
-import { processPage, type ProcessPageInput, type ProcessedPage } from './process-page.js';
+import { processPage, unpackChunks, type ProcessPageInput, type ProcessedPage } from './process-page.js';
 import type { PoolReply, PoolRequest } from './process-page-worker.js';
 
 type Pending = { resolve: (r: ProcessedPage) => void; reject: (e: Error) => void };
@@ -43,7 +43,7 @@ class PoolWorker {
       if (!p) return; // a page abandoned meanwhile
       this.pending.delete(reply.id);
       if (this.pending.size === 0) this.worker.unref();
-      if (reply.ok) p.resolve(reply.result);
+      if (reply.ok) p.resolve({ page: reply.result.page, jsOnly: reply.result.jsOnly, ...unpackChunks(reply.result.packed) });
       else p.reject(new Error(reply.error));
     });
     this.worker.on('error', (e) => this.fail(`the extraction worker failed: ${e.message}`));

@@ -1,7 +1,7 @@
 /** One scroll page from either source, checked point by point and packed for the bulk write. */
 import { MigrationError } from './errors.js';
 import type { DecodedPage } from './page-protocol.js';
-import { packTerms } from './page-terms.js';
+import { packTerms } from '../text/packed-terms.js';
 import { idProblem, packVector, payloadProblem, toChunkPayload } from './points.js';
 import type { RawPage } from './source.js';
 

@@ -4,7 +4,7 @@
  * back packed in one Float32Array per page, moved (transferred), not copied.
  */
 import type { ChunkPayload } from '../store/embeddings.js';
-import type { PackedTerms } from './page-terms.js';
+import type { PackedTerms } from '../text/packed-terms.js';
 import type { PointId } from './points.js';
 import type { SourceConfig } from './source.js';
 
@@ -29,7 +29,7 @@ export interface DecodedPage {
   ids: string[];
   vectors: Float32Array;
   payloads: ChunkPayload[];
-  /** The keyword terms of the good points' chunks, packed (page-terms.ts). */
+  /** The keyword terms of the good points' chunks, packed (text/packed-terms.ts). */
   terms: PackedTerms;
   bad: { id: string; reason: string }[];
 }

@@ -8,7 +8,7 @@ import { decodePage } from './decode-page.js';
 import { MigrationError } from './errors.js';
 import type { FromReader, ReadJob, ToReader } from './page-protocol.js';
 import { openSource } from './open-source.js';
-import { termBuffers } from './page-terms.js';
+import { termBuffers } from '../text/packed-terms.js';
 import { idProblem, type PointId } from './points.js';
 import { withRetries } from './source.js';
 

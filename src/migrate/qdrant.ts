@@ -13,7 +13,7 @@ import type { ChunkPayload } from '../store/embeddings.js';
 import { MigrationError } from './errors.js';
 import type { DecodedPage } from './page-protocol.js';
 import { PageStream } from './page-stream.js';
-import { termsAt } from './page-terms.js';
+import { termsAt } from '../text/packed-terms.js';
 import { sourceTag, type PointId } from './points.js';
 import { openSource } from './open-source.js';
 import { withRetries, type QdrantSource, type SourceConfig } from './source.js';

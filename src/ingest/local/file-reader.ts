@@ -9,9 +9,9 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../worker-thread.js';
-import type { ChunkWork } from '../process-page.js';
 import { UnreadableFile, type LocalFormat } from './formats.js';
-import type { ReadReply, ReadRequest, ReadResult } from './read-worker.js';
+import { unpackChunks, type ChunkWork } from '../process-page.js';
+import type { ReadReply, ReadRequest, ReadResult, ReadWire } from './read-worker.js';
 
 /** Longest time one file may take to read. */
 export const READ_DEADLINE_MS = 60_000;
@@ -53,7 +53,7 @@ export class LocalFileReader {
       };
       const onMessage = (r: ReadReply) => {
         if ('ready' in r) startDeadline();
-        else finish(true, () => (r.ok ? resolve(r.result) : reject(r.unreadable ? new UnreadableFile(r.error) : new Error(r.error))));
+        else finish(true, () => (r.ok ? resolve(unpackRead(r.result)) : reject(r.unreadable ? new UnreadableFile(r.error) : new Error(r.error))));
       };
       const onError = (e: Error & { code?: string }) =>
         finish(false, () =>
@@ -85,4 +85,9 @@ export class LocalFileReader {
     this.closed = true;
     await Promise.allSettled(this.idle.splice(0).map((w) => w.terminate()));
   }
+}
+
+/** A read result as the reading thread sent it, with its chunks unpacked (views on the moved buffers). */
+function unpackRead(r: ReadWire): ReadResult {
+  return { page: r.page, hash: r.hash, ...(r.packed ? { chunked: { page: r.page, ...unpackChunks(r.packed) } } : {}) };
 }

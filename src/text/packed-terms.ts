@@ -1,10 +1,11 @@
 /**
- * The keyword terms of a page's chunks (chunkTerms), computed in the page reader and packed into three
- * typed arrays per page, so that they cross to the main thread as three moved buffers instead of two
- * small arrays per point; the main thread hands each chunk views on them (ChunkPayload.keyword_terms),
- * and the keyword index does no tokenising on the writing thread.
+ * The keyword terms of a page's chunks (chunkTerms), computed off the main thread (the migration's page
+ * reader, a crawl's extraction pool, a local file's reading thread) and packed into four typed arrays per
+ * page, so that they cross to the main thread as four moved buffers instead of two small arrays per chunk;
+ * the main thread hands each chunk views on them (ChunkPayload.keyword_terms), and the keyword index does no
+ * tokenising on the writing thread.
  */
-import { chunkTerms, type ChunkTerms, type ChunkText } from '../text/chunk-terms.js';
+import { chunkTerms, type ChunkTerms, type ChunkText } from './chunk-terms.js';
 
 export interface PackedTerms {
   /** Term hashes of every chunk, one after the other (two int32 words per term). */
@@ -17,7 +18,11 @@ export interface PackedTerms {
 
 /** chunkTerms of every chunk, packed. */
 export function packTerms(chunks: readonly ChunkText[]): PackedTerms {
-  const all: ChunkTerms[] = chunks.map(chunkTerms);
+  return packChunkTerms(chunks.map(chunkTerms));
+}
+
+/** Terms of every chunk, packed. */
+export function packChunkTerms(all: readonly ChunkTerms[]): PackedTerms {
   const total = all.reduce((n, t) => n + t.counts.length, 0);
   const out: PackedTerms = { words: new Int32Array(total * 2), counts: new Uint16Array(total), ends: new Uint32Array(all.length), lengths: new Float64Array(all.length) };
   let at = 0;
