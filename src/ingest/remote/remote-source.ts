@@ -26,8 +26,8 @@ import type { FrontierEntry } from '../../store/frontier.js';
 import type { JobRecord } from '../../store/jobs.js';
 import type { PageSource, SourcedEntry } from '../crawler.js';
 import { connectRedis, openRedis } from './connection.js';
+import { clip } from '../extract/bounds.js';
 import {
-  decodeVectors,
   describeEmbedding,
   EMBEDDING_KEY,
   PAGES_QUEUE,
@@ -40,6 +40,7 @@ import {
   type PageResult,
   type WorkerInfo,
 } from './protocol.js';
+import { checkOutcome, InvalidResult } from './result-check.js';
 
 export interface RemoteSourceOptions {
   redisUrl: string;
@@ -79,7 +80,7 @@ export class RedisPageSource implements PageSource {
   private reconciling = false;
   private closed = false;
   /** Counters since start (for /health and tests). */
-  readonly counters = { requested: 0, results: 0, stale: 0, readded: 0, failed: 0, refused: 0 };
+  readonly counters = { requested: 0, results: 0, stale: 0, readded: 0, failed: 0, refused: 0, invalid: 0 };
 
   constructor(private readonly o: RemoteSourceOptions) {
     this.concurrency = o.concurrency;
@@ -192,49 +193,49 @@ export class RedisPageSource implements PageSource {
   }
 
   private async onResult(job: Job): Promise<void> {
-    const r = job.data as PageResult;
+    // anyone who can write to this Redis can put a result here: nothing in it is trusted (./result-check.ts)
+    const r: unknown = job.data;
     this.counters.results++;
-    const p = this.pending.get(r.request);
+    const id = typeof r === 'object' && r !== null ? (r as { request?: unknown }).request : undefined;
+    const p = typeof id === 'string' ? this.pending.get(id) : undefined;
     if (!p) {
-      // an earlier run's request, a cancelled crawl's, or a duplicate (a page retried after a stall)
+      // an earlier run's request, a cancelled crawl's, a duplicate (a page retried after a stall), or not a result
       this.counters.stale++;
       return;
     }
-    this.pending.delete(r.request);
+    this.pending.delete(p.request.request);
     try {
-      p.resolve(this.toEntry(r));
+      p.resolve(this.toEntry(r as PageResult, p.request));
     } catch (e) {
-      p.reject(e);
+      if (e instanceof InvalidResult) {
+        this.counters.invalid++;
+        const worker = typeof (r as PageResult).worker === 'string' ? clip((r as PageResult).worker, 100) : 'unknown';
+        p.reject(new Error(`refused the result of crawl worker ${worker} (${e.message}): not stored`));
+      } else p.reject(e);
     }
   }
 
-  private toEntry(r: PageResult): SourcedEntry {
-    if (r.v !== PROTOCOL_VERSION) throw new Error(`worker ${r.worker} speaks protocol ${r.v}, this server ${PROTOCOL_VERSION}: run the same Doctor version`);
-    const o = r.outcome;
+  private toEntry(r: PageResult, request: PageRequest): SourcedEntry {
+    const worker = typeof r.worker === 'string' ? clip(r.worker, 100) : 'unknown';
+    if (r.v !== PROTOCOL_VERSION) throw new Error(`worker ${worker} speaks protocol ${String(r.v)}, this server ${PROTOCOL_VERSION}: run the same Doctor version`);
+    const want = this.o.embedding();
+    const kind = typeof r.outcome === 'object' && r.outcome !== null ? r.outcome.kind : undefined;
+    if (kind === 'page' && !(typeof r.embedding === 'object' && r.embedding !== null && sameEmbedding(r.embedding, want))) {
+      this.counters.refused++;
+      const theirs = typeof r.embedding === 'object' && r.embedding !== null ? describeEmbedding(r.embedding) : 'no embedding it named';
+      return { kind: 'skipped', reason: `worker ${worker} embedded with ${theirs}, but this index uses ${describeEmbedding(want)}: not stored` };
+    }
+    const o = checkOutcome(r.outcome, request, want.dimension);
     if (o.kind === 'skipped') return o;
     const page = { title: o.title, markdown: o.markdown, links: o.links, textLength: o.text_length };
     if (o.kind === 'embed_failed') {
       // the crawl counts it as a page it failed to embed itself, naming the worker whose settings to check
-      const message = `crawl worker ${r.worker}: ${o.error.message}`;
+      const message = `crawl worker ${worker}: ${o.error.message}`;
       return { kind: 'page', finalUrl: o.final_url, page, embedError: o.error.code ? new EmbeddingError(o.error.code, message) : new Error(message) };
-    }
-    const want = this.o.embedding();
-    if (!sameEmbedding(r.embedding, want)) {
-      this.counters.refused++;
-      return {
-        kind: 'skipped',
-        reason: `worker ${r.worker} embedded with ${describeEmbedding(r.embedding)}, but this index uses ${describeEmbedding(want)}: not stored`,
-      };
     }
     // unchanged: writePage keeps the stored chunks (or, if the page's tags changed, chunks and embeds it here)
     if (o.unchanged) return { kind: 'page', finalUrl: o.final_url, page };
-    return {
-      kind: 'page',
-      finalUrl: o.final_url,
-      page,
-      chunks: o.chunks,
-      vectors: decodeVectors(o.vectors, o.dimension, o.chunks.length),
-    };
+    return { kind: 'page', finalUrl: o.final_url, page, chunks: o.chunks, vectors: o.vectors };
   }
 
   /** Re-adds requests whose job Redis lost (a restart); turns page jobs that failed for good into skipped pages. */
@@ -256,7 +257,7 @@ export class RedisPageSource implements PageSource {
           const job = await this.queue.getJob(id);
           this.counters.failed++;
           this.pending.delete(id);
-          p.resolve({ kind: 'skipped', reason: `error: ${job?.failedReason ?? 'the crawl workers failed on this page'}` });
+          p.resolve({ kind: 'skipped', reason: `error: ${clip(job?.failedReason ?? 'the crawl workers failed on this page', 2000)}` });
         }
       }
     } catch (e) {
