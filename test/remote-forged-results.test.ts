@@ -120,4 +120,36 @@ describe('forged results in Redis', () => {
       if (name !== 'out of scope') assert.match(reasons[name]!, /refused the result of crawl worker forger \(/, name);
     }
   });
+
+  it('a page whose result is unreadable, not a result, or lost in Redis is asked for again, not waited for forever', async () => {
+    const asked = new Map<string, number>();
+    /** Forges the first answer to a page; answers as a worker from then on. */
+    const first = (forge: Forge): Forge => async (d, raw) => {
+      const n = (asked.get(d.url) ?? 0) + 1;
+      asked.set(d.url, n);
+      return n === 1 ? forge(d, raw) : honest(d);
+    };
+    const t0 = Date.now();
+    const { stored, done } = await crawl({
+      'null data': first(async () => null),
+      'invalid JSON': first(async (d, raw) => {
+        const q = new Queue('results', { connection: raw, prefix: PREFIX });
+        const job = await q.add('result', { x: 1 }, { jobId: d.request, delay: 200 });
+        await raw.hset(`${PREFIX}:results:${job.id}`, 'data', '{not json');
+        return undefined;
+      }),
+      evicted: first(async (d, raw) => {
+        // the result was written and then evicted (maxmemory-policy allkeys-lru) or flushed before the server took it
+        const r = await honest(d);
+        const q = new Queue('results', { connection: raw, prefix: PREFIX });
+        const job = await q.add('result', r, { jobId: d.request, delay: 60_000 });
+        await raw.del(`${PREFIX}:results:${job.id}`);
+        await raw.zrem(`${PREFIX}:results:delayed`, job.id!);
+        return undefined;
+      }),
+    });
+    assert.deepEqual(stored.sort(), ['evicted', 'invalid JSON', 'null data', 'start'], JSON.stringify(done));
+    assert.equal(done.status, 'completed');
+    assert.ok(Date.now() - t0 < 45_000, `asked again within seconds (${Date.now() - t0} ms)`);
+  });
 });

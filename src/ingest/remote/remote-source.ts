@@ -61,10 +61,20 @@ interface Pending {
   resolve: (r: SourcedEntry) => void;
   reject: (e: unknown) => void;
   since: number;
+  /** Times the page was asked for (a new request id each time: ./reconcile). */
+  asked: number;
+  /** When its page job was first seen completed with no result here. */
+  answeredAt?: number;
 }
 
 /** Page jobs are attempted this many times (a worker crash or stall counts as one) before the page is skipped. */
 const PAGE_ATTEMPTS = 4;
+/**
+ * A page job completed this long ago with no result here: its result was lost (evicted by a maxmemory policy,
+ * flushed, unreadable, taken by another server on the same Redis). A worker adds the result before it completes
+ * the page job, and results are taken within milliseconds.
+ */
+const RESULT_LOST_MS = 10_000;
 
 export class RedisPageSource implements PageSource {
   readonly concurrency: number;
@@ -80,7 +90,7 @@ export class RedisPageSource implements PageSource {
   private reconciling = false;
   private closed = false;
   /** Counters since start (for /health and tests). */
-  readonly counters = { requested: 0, results: 0, stale: 0, readded: 0, failed: 0, refused: 0, invalid: 0 };
+  readonly counters = { requested: 0, results: 0, stale: 0, readded: 0, failed: 0, refused: 0, invalid: 0, lost: 0 };
 
   constructor(private readonly o: RemoteSourceOptions) {
     this.concurrency = o.concurrency;
@@ -112,14 +122,21 @@ export class RedisPageSource implements PageSource {
     const known = await this.o.knownHash?.(entry.url).catch(() => undefined);
     if (known) request.known_hash = known;
     signal.throwIfAborted(); // the listener below would never hear an abort that already happened
-    const id = request.request;
+    let p!: Pending;
     const result = new Promise<SourcedEntry>((resolve, reject) => {
-      this.pending.set(id, { request, resolve, reject, since: Date.now() });
+      p = { request, resolve, reject, since: Date.now(), asked: 1 };
+      this.pending.set(request.request, p);
     });
-    const onAbort = () => {
-      const p = this.pending.get(id);
-      if (!p) return;
+    // the request's id changes when the page is asked for again (reconcile)
+    const forget = (): string | undefined => {
+      const id = p.request.request;
+      if (this.pending.get(id) !== p) return undefined;
       this.pending.delete(id);
+      return id;
+    };
+    const onAbort = () => {
+      const id = forget();
+      if (!id) return;
       p.reject(signal.reason);
       // a waiting page job is taken back: no worker fetches a cancelled crawl's pages (one in progress finishes, its result is dropped)
       void this.queue.remove(id).catch(() => {});
@@ -132,7 +149,7 @@ export class RedisPageSource implements PageSource {
       return await result;
     } finally {
       signal.removeEventListener('abort', onAbort);
-      this.pending.delete(id);
+      forget();
     }
   }
 
@@ -258,6 +275,9 @@ export class RedisPageSource implements PageSource {
           this.counters.failed++;
           this.pending.delete(id);
           p.resolve({ kind: 'skipped', reason: `error: ${clip(job?.failedReason ?? 'the crawl workers failed on this page', 2000)}` });
+        } else if (state === 'completed') {
+          p.answeredAt ??= now;
+          if (now - p.answeredAt >= RESULT_LOST_MS) await this.askAgain(id, p);
         }
       }
     } catch (e) {
@@ -265,6 +285,31 @@ export class RedisPageSource implements PageSource {
     } finally {
       this.reconciling = false;
     }
+  }
+
+  /**
+   * A worker answered the page, but its result never reached this server: the page is asked for again under
+   * a new id (the lost result's id may still be taken in Redis), or skipped after PAGE_ATTEMPTS times.
+   */
+  private async askAgain(id: string, p: Pending): Promise<void> {
+    this.pending.delete(id);
+    this.counters.lost++;
+    if (p.asked >= PAGE_ATTEMPTS) {
+      p.resolve({
+        kind: 'skipped',
+        reason:
+          `error: the crawl workers' result for this page did not reach the server ${p.asked} times: check the Redis ` +
+          '(maxmemory-policy must be noeviction; FLUSHALL; another Doctor server on the same Redis and database number)',
+      });
+      return;
+    }
+    const base = p.request.request.replace(/-again\d+$/, '');
+    p.request = { ...p.request, request: `${base}-again${p.asked}` };
+    p.asked++;
+    p.answeredAt = undefined;
+    this.pending.set(p.request.request, p);
+    this.o.log.warn({ url: p.request.url }, 'a crawl worker answered a page but its result did not reach the server (lost in Redis); asked again');
+    await this.add(p.request);
   }
 
   /** Tells workers which vector space the database holds (again after a Redis restart). */
