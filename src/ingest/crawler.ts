@@ -70,6 +70,14 @@ export type SourcedPage = {
 export type SourcedEntry = SourcedPage | SkippedPage;
 
 /**
+ * Thrown by a PageSource that can take no page at all (its Redis refuses writes): the crawl stops with it,
+ * as on a full disk, and the page stays queued instead of being skipped like every page after it.
+ */
+export class PageSourceDown extends Error {
+  override name = 'PageSourceDown';
+}
+
+/**
  * Turns frontier entries into pages somewhere other than this process (src/ingest/remote/: workers through
  * Redis). The crawl keeps its frontier, scope, duplicates and storage; the source only fetches and extracts.
  */
@@ -317,7 +325,7 @@ export class Crawl {
       } catch (e) {
         if (e instanceof CrawlCancelled || this.work.aborted) return; // stays queued: resumed later
         // The disk is full: no later page can be stored either. The page stays queued for a resumed job.
-        if (e instanceof DiskFullError) return this.stop(e);
+        if (e instanceof DiskFullError || e instanceof PageSourceDown) return this.stop(e);
         const reason = errorMessage(e);
         this.deps.log.warn({ url: entry.url, err: reason }, 'page failed');
         await this.markSkipped(entry, `error: ${reason}`);

@@ -24,8 +24,8 @@ import type { EmbeddingIdentity } from '../../store/embedding-identity.js';
 import { sameEmbedding } from '../../store/embedding-identity.js';
 import type { FrontierEntry } from '../../store/frontier.js';
 import type { JobRecord } from '../../store/jobs.js';
-import type { PageSource, SourcedEntry } from '../crawler.js';
-import { connectRedis, openRedis } from './connection.js';
+import { PageSourceDown, type PageSource, type SourcedEntry } from '../crawler.js';
+import { connectRedis, openRedis, redactUrl } from './connection.js';
 import { clip } from '../extract/bounds.js';
 import {
   describeEmbedding,
@@ -110,7 +110,8 @@ export class RedisPageSource implements PageSource {
       // results are handled in microseconds; a long lock only delays a result of a killed server, which is stale anyway
       lockDuration: 30_000,
     });
-    this.results.on('error', () => {});
+    // a full Redis also stops results from being taken (BullMQ retries forever): the crawls stop, saying why
+    this.results.on('error', (e) => this.outOfMemory(e));
     const every = this.o.reconcileMs ?? 2000;
     this.timer = setInterval(() => void this.reconcile(), every);
     this.timer.unref();
@@ -144,7 +145,7 @@ export class RedisPageSource implements PageSource {
     setMaxListeners(this.concurrency + 32, signal); // one listener per page in flight
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      await Promise.race([this.add(request), result]);
+      await Promise.race([this.add(request).catch((e: unknown) => Promise.reject(this.outOfMemory(e) ?? e)), result]);
       this.counters.requested++;
       return await result;
     } finally {
@@ -281,10 +282,27 @@ export class RedisPageSource implements PageSource {
         }
       }
     } catch (e) {
-      this.o.log.debug({ err: (e as Error).message }, 'reconciling remote page requests failed; next time');
+      if (!this.outOfMemory(e)) this.o.log.debug({ err: (e as Error).message }, 'reconciling remote page requests failed; next time');
     } finally {
       this.reconciling = false;
     }
+  }
+
+  /**
+   * When `e` is Redis refusing writes for want of memory: the error that stops the crawls (every page waiting
+   * is failed with it; a crawl keeps it queued). Redis answers every write so until memory is freed.
+   */
+  private outOfMemory(e: unknown): PageSourceDown | undefined {
+    if (!(e instanceof Error) || !/^OOM\b/.test(e.message)) return undefined;
+    const down = new PageSourceDown(
+      `Redis at ${redactUrl(this.o.redisUrl)} is out of memory and refuses the crawl's pages and results ` +
+        `(${clip(e.message, 100)}): raise its maxmemory or free memory there, then crawl again ` +
+        '(keep maxmemory-policy noeviction: other policies drop queued pages and results)',
+    );
+    if (this.pending.size > 0) this.o.log.error({ err: e.message }, down.message);
+    for (const p of this.pending.values()) p.reject(down);
+    this.pending.clear();
+    return down;
   }
 
   /**
