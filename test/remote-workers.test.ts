@@ -137,6 +137,20 @@ describe('remote crawl workers through Redis', () => {
     await assertStoredOnce(dir, 7);
   });
 
+  it('a password missing or wrong, or rediss:// to a Redis without TLS: serve and worker stop within seconds saying what to fix', async () => {
+    const locked = await RedisServer.start(['--requirepass', 'sekret']);
+    try {
+      const url = (auth: string) => `redis://${auth}127.0.0.1:${locked.port}`;
+      const t0 = Date.now();
+      await assert.rejects(startLocalServer(tempDir(), url('')), /\(NOAUTH .*\): put its password in the URL \(redis:\/\/:password@host:port/);
+      await assert.rejects(startWorker(url(':wrong@')), /redis:\/\/:\*\*\*@127.*\(WRONGPASS .*\): put its password in the URL/);
+      await assert.rejects(startWorker(`rediss://127.0.0.1:${locked.port}`), /\(no answer\): rediss:\/\/ speaks TLS: use redis:\/\/ for a Redis without TLS/);
+      assert.ok(Date.now() - t0 < 20_000, `within seconds (${Date.now() - t0} ms)`);
+    } finally {
+      await locked.kill();
+    }
+  });
+
   it('a server that cannot reach its Redis stops at start with a message saying what to do', async () => {
     const port = await freePort();
     await assert.rejects(startLocalServer(tempDir(), `redis://127.0.0.1:${port}`), /cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+.*DOCTOR_REDIS_URL/);

@@ -13,14 +13,18 @@ export async function freePort(): Promise<number> {
 
 export class RedisServer {
   private child?: ChildProcess;
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly args: string[] = [],
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<RedisServer> {
-    const r = new RedisServer(await freePort());
+  /** `args`: more redis-server options (e.g. --requirepass). */
+  static async start(args: string[] = []): Promise<RedisServer> {
+    const r = new RedisServer(await freePort(), args);
     await r.launch();
     return r;
   }
@@ -28,7 +32,7 @@ export class RedisServer {
   /** Starts redis-server (again) on this port and waits until it answers PING. */
   async launch(): Promise<void> {
     let stderr = '';
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.args], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child.stderr!.on('data', (d) => (stderr += d));
@@ -40,12 +44,13 @@ export class RedisServer {
     for (let i = 0; i < 100; i++) {
       if (child.exitCode !== null) throw new Error(`redis-server exited: ${stderr}`);
       const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      c.on('error', () => {});
+      let locked = false; // it answers, asking for a password (--requirepass)
+      c.on('error', (e: Error) => (locked ||= /NOAUTH/.test(e.message)));
       try {
         await c.connect();
         if ((await c.ping()) === 'PONG') return;
       } catch {
-        /* not yet */
+        if (locked) return;
       } finally {
         c.disconnect();
       }

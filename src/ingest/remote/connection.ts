@@ -60,9 +60,12 @@ export async function connectRedis(redis: Redis, url: string, timeoutMs = 5000):
     ]);
   } catch (e) {
     redis.disconnect();
-    throw new Error(
-      `cannot reach Redis at ${redactUrl(url)} (${(e as Error).message}): start redis-server there or fix DOCTOR_REDIS_URL / --redis`,
-    );
+    const why = (e as Error).message;
+    let what = 'start redis-server there or fix DOCTOR_REDIS_URL / --redis';
+    if (/^(NOAUTH|WRONGPASS)\b/.test(why)) what = 'put its password in the URL (redis://:password@host:port, or user:password@) in DOCTOR_REDIS_URL / --redis';
+    // a TLS client waits for a handshake a plain Redis never answers
+    else if (why === 'no answer' && url.startsWith('rediss:')) what = 'rediss:// speaks TLS: use redis:// for a Redis without TLS (DOCTOR_REDIS_URL / --redis)';
+    throw new Error(`cannot reach Redis at ${redactUrl(url)} (${why}): ${what}`);
   } finally {
     clearTimeout(timer);
     if (onError) redis.off('error', onError);
