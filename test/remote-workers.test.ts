@@ -151,6 +151,32 @@ describe('remote crawl workers through Redis', () => {
     }
   });
 
+  it('a second server (another database) on the same Redis is refused at start; on its own database number it crawls', async () => {
+    const site = await new TreeSite(0).start();
+    const first = await startLocalServer(tempDir(), redis.url);
+    let second: Awaited<ReturnType<typeof startLocalServer>> | undefined;
+    let worker: PageWorker | undefined;
+    try {
+      await assert.rejects(
+        startLocalServer(tempDir(), redis.url),
+        /another Doctor server \(database .*doctor\.duckdb on .*\) uses the Redis at redis:\/\/127\.0\.0\.1:\d+\/?: .*its own Redis or database number \(redis:\/\/host:6379\/1/,
+      );
+      second = await startLocalServer(tempDir(), `${redis.url}/1`);
+      worker = await startWorker(`${redis.url}/1`);
+      const started = await second.api('POST', '/fetch_url', { url: `${site.url}/p/0.html`, max_pages: 10, max_depth: 5 });
+      const done = await second.waitForJob(started.body.job_id);
+      assert.equal(done.pages_crawled, 10, JSON.stringify(done));
+    } finally {
+      await worker?.close();
+      await second?.close();
+      await first.close();
+      await site.close();
+    }
+    // a server that stopped leaves the Redis to the next one at once
+    const next = await startLocalServer(tempDir(), redis.url);
+    await next.close();
+  });
+
   it('a server that cannot reach its Redis stops at start with a message saying what to do', async () => {
     const port = await freePort();
     await assert.rejects(startLocalServer(tempDir(), `redis://127.0.0.1:${port}`), /cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+.*DOCTOR_REDIS_URL/);

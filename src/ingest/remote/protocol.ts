@@ -17,6 +17,11 @@ export const PAGES_QUEUE = 'pages';
 export const RESULTS_QUEUE = 'results';
 /** JSON of the EmbeddingIdentity of the server's database (workers must embed with it). */
 export const EMBEDDING_KEY = `${PREFIX}:embedding`;
+/**
+ * The server using this Redis (JSON: its database, host, pid), expiring unless renewed: a second server would
+ * take the first one's results from the shared queues (and answer them as stale), so it is refused at start.
+ */
+export const SERVER_KEY = `${PREFIX}:server`;
 /** Sorted set of worker ids by last heartbeat (ms); each worker's details at WORKER_KEY(id), expiring. */
 export const WORKERS_KEY = `${PREFIX}:workers`;
 export const workerKey = (id: string): string => `${PREFIX}:worker:${id}`;

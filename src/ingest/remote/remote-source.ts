@@ -15,6 +15,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { hostname } from 'node:os';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DoctorConfig } from '../../config/config.js';
@@ -34,6 +35,7 @@ import {
   PREFIX,
   PROTOCOL_VERSION,
   RESULTS_QUEUE,
+  SERVER_KEY,
   workerKey,
   WORKERS_KEY,
   type PageRequest,
@@ -75,6 +77,8 @@ const PAGE_ATTEMPTS = 4;
  * the page job, and results are taken within milliseconds.
  */
 const RESULT_LOST_MS = 10_000;
+/** How long the claim on the Redis (SERVER_KEY) outlives the server's last renewal (every reconcile pass). */
+const SERVER_CLAIM_MS = 15_000;
 
 export class RedisPageSource implements PageSource {
   readonly concurrency: number;
@@ -101,6 +105,7 @@ export class RedisPageSource implements PageSource {
 
   async start(): Promise<void> {
     await connectRedis(this.redis, this.o.redisUrl);
+    await this.claim();
     await this.announce();
     this.resultsRedis = openRedis(this.o.redisUrl, this.o.log, 'server-results', false);
     this.results = new Worker(RESULTS_QUEUE, (job) => this.onResult(job), {
@@ -169,6 +174,8 @@ export class RedisPageSource implements PageSource {
     await this.queue.waitUntilReady().catch(() => {});
     await this.queue.close().catch(() => {});
     this.resultsRedis?.disconnect();
+    // the next server (this one restarted, or another database) may start at once
+    if ((await this.redis.get(SERVER_KEY).catch(() => null)) === this.claimValue) await this.redis.del(SERVER_KEY).catch(() => {});
     this.redis.disconnect();
   }
 
@@ -330,8 +337,37 @@ export class RedisPageSource implements PageSource {
     await this.add(p.request);
   }
 
+  /** This server's database: the same one restarted may take over the Redis at once. */
+  private get claimValue(): string {
+    return JSON.stringify({ database: this.o.config.dbPath, host: hostname() });
+  }
+
+  /** Refuses to start when another server (another database) uses this Redis (and database number). */
+  private async claim(): Promise<void> {
+    const taken = await this.redis.set(SERVER_KEY, this.claimValue, 'PX', SERVER_CLAIM_MS, 'NX');
+    if (taken) return;
+    const holder = await this.redis.get(SERVER_KEY);
+    if (holder !== null && holder !== this.claimValue) {
+      let other = holder;
+      try {
+        const h = JSON.parse(holder) as { database?: unknown; host?: unknown };
+        other = `database ${String(h.database)} on ${String(h.host)}`;
+      } catch {
+        /* shown as it is */
+      }
+      this.redis.disconnect();
+      throw new Error(
+        `another Doctor server (${clip(other, 300)}) uses the Redis at ${redactUrl(this.o.redisUrl)}: servers sharing ` +
+          'one would take each other\'s crawl results. Give this one its own Redis or database number ' +
+          '(redis://host:6379/1; its workers the same URL), or, if that server has stopped, start again in 15 s',
+      );
+    }
+    await this.redis.set(SERVER_KEY, this.claimValue, 'PX', SERVER_CLAIM_MS);
+  }
+
   /** Tells workers which vector space the database holds (again after a Redis restart). */
   private async announce(): Promise<void> {
+    await this.redis.set(SERVER_KEY, this.claimValue, 'PX', SERVER_CLAIM_MS);
     await this.redis.set(EMBEDDING_KEY, JSON.stringify({ ...this.o.embedding(), protocol: PROTOCOL_VERSION }));
   }
 }
