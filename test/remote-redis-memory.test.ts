@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RedisServer } from './helpers/redis-server.js';
 import { tempDir } from './helpers/tmp.js';
-import { startLocalServer, startWorker, TreeSite, until } from './helpers/remote.js';
+import { startLocalServer, startWorker, TreeSite, until, WorkerProcess } from './helpers/remote.js';
 
 describe('remote crawl workers: Redis out of memory', () => {
   let redis: RedisServer;
@@ -16,6 +16,22 @@ describe('remote crawl workers: Redis out of memory', () => {
   });
   after(async () => {
     await redis?.kill();
+  });
+
+  it('a Redis that may evict keys is named once, with what to set, by doctor worker', async () => {
+    const admin = redis.client();
+    await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    const w = new WorkerProcess(redis.url);
+    try {
+      await until('the worker warned', () => w.stderr.includes('maxmemory-policy allkeys-lru'), 30_000);
+      const ours = w.stderr.split('maxmemory-policy allkeys-lru: when full it deletes queued crawl pages').length - 1;
+      assert.equal(ours, 1, w.stderr);
+      assert.match(w.stderr, /Set it to noeviction \(redis-cli CONFIG SET maxmemory-policy noeviction/);
+    } finally {
+      await w.stop();
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      admin.disconnect();
+    }
   });
 
   it('a crawl stops with a message naming maxmemory when Redis refuses writes; the server stays up', async () => {

@@ -72,6 +72,25 @@ export async function connectRedis(redis: Redis, url: string, timeoutMs = 5000):
   }
 }
 
+/**
+ * Warns, once per process and in words, when Redis may evict keys (BullMQ only prints "IMPORTANT! Eviction
+ * policy is ..." once per connection): evicted page jobs and results are asked for again, so crawls slow
+ * down, and pages whose results keep being evicted are skipped. Ignores a Redis that does not tell (INFO refused).
+ */
+export async function warnIfEvicting(redis: Redis, url: string, log: Logger): Promise<void> {
+  if (warnedEviction) return;
+  const info = await redis.info('memory').catch(() => '');
+  const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+  if (!policy || policy === 'noeviction') return;
+  warnedEviction = true;
+  log.warn(
+    { redis: redactUrl(url), policy },
+    `Redis has maxmemory-policy ${policy}: when full it deletes queued crawl pages and their results, which crawls then ` +
+      'ask for again or skip. Set it to noeviction (redis-cli CONFIG SET maxmemory-policy noeviction, and in redis.conf)',
+  );
+}
+let warnedEviction = false;
+
 /** The URL without its password, for messages and logs. */
 export function redactUrl(url: string): string {
   try {

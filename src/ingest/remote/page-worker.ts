@@ -26,7 +26,7 @@ import { RobotsCache } from '../fetch/robots.js';
 import { makeScopeFilter, type UrlFilter } from '../fetch/url.js';
 import { fetchAndExtract } from '../fetch-page.js';
 import { contentHash } from '../page-writer.js';
-import { connectRedis, openRedis } from './connection.js';
+import { connectRedis, openRedis, warnIfEvicting } from './connection.js';
 import { RedisHostGate } from './host-gate.js';
 import {
   describeEmbedding,
@@ -124,6 +124,7 @@ export class PageWorker {
    */
   async start(): Promise<void> {
     await connectRedis(this.redis, this.o.redisUrl);
+    await warnIfEvicting(this.redis, this.o.redisUrl, this.o.log);
     await this.beat();
     this.heartbeat = setInterval(() => void this.beat().catch(() => {}), this.o.heartbeatMs ?? 2000);
     this.heartbeat.unref();

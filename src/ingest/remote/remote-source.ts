@@ -26,7 +26,7 @@ import { sameEmbedding } from '../../store/embedding-identity.js';
 import type { FrontierEntry } from '../../store/frontier.js';
 import type { JobRecord } from '../../store/jobs.js';
 import { PageSourceDown, type PageSource, type SourcedEntry } from '../crawler.js';
-import { connectRedis, openRedis, redactUrl } from './connection.js';
+import { connectRedis, openRedis, redactUrl, warnIfEvicting } from './connection.js';
 import { clip } from '../extract/bounds.js';
 import {
   describeEmbedding,
@@ -105,6 +105,7 @@ export class RedisPageSource implements PageSource {
 
   async start(): Promise<void> {
     await connectRedis(this.redis, this.o.redisUrl);
+    await warnIfEvicting(this.redis, this.o.redisUrl, this.o.log);
     await this.claim();
     await this.announce();
     this.resultsRedis = openRedis(this.o.redisUrl, this.o.log, 'server-results', false);
