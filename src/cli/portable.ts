@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExportSummary, ImportSummary } from '../service/index.js';
 import { withBackend } from './run-with-backend.js';
-import { csv, nonEmptyPath, printJson, println } from './output.js';
+import { csv, nonEmptyPath, oneLine, printJson, println } from './output.js';
 import { humanBytes, stepProgress } from './portable-progress.js';
 
 export function registerPortable(program: Command): void {
@@ -71,8 +71,7 @@ export function detachedLine(d: ImportSummary['detached']): string {
     d.other_domain ? `${d.other_domain} named a root or parent page on another domain` : '',
     d.missing ? `${d.missing} one neither in the export nor stored here` : '',
   ].filter(Boolean).join(', ');
-  const cut = (url: string) => (url.length > 200 ? `${url.slice(0, 200)}…` : url);
   const e = d.example;
-  const example = e ? `; e.g. page ${e.page_id} (${cut(e.url)}) named ${e.link} ${e.target_id}${e.target_url ? ` (${cut(e.target_url)})` : ''}` : '';
+  const example = e ? `; e.g. page ${e.page_id} (${oneLine(e.url, 200)}) named ${e.link} ${e.target_id}${e.target_url ? ` (${oneLine(e.target_url, 200)})` : ''}` : '';
   return `detached: ${d.pages} page(s) imported without their root or parent link (${why}), so no stored site lists them${example}`;
 }

@@ -78,9 +78,6 @@ interface Pending {
   deletes: { seq: number; words: Int32Array }[];
 }
 
-/** One change of the memory after a commit: a chunk removed or added. */
-type Change = { remove: { seq: number; words: Int32Array } } | { add: DocInput };
-
 export class KeywordIndex implements ChunkHook {
   private index = new InvertedIndex();
   private readonly pending = new WeakMap<Tx, Pending>();
@@ -155,20 +152,21 @@ export class KeywordIndex implements ChunkHook {
    */
   private apply(p: Pending): void {
     if (this.stale) return; // the next load reads the table, this transaction included
-    const changes: Change[] = [...p.deletes.map((d) => ({ remove: d })), ...[...p.inserts.values()].map((d) => ({ add: d }))];
-    if (!this.applying && changes.length <= APPLY_SLICE) {
-      if (this.applyChanges(changes)) this.applied(changes.length);
+    const inserts = [...p.inserts.values()];
+    const count = p.deletes.length + inserts.length;
+    if (!this.applying && count <= APPLY_SLICE) {
+      if (this.applyChanges(p.deletes, inserts, 0, count)) this.applied(count);
       return;
     }
     const generation = this.generation;
     const run = (this.applying ?? Promise.resolve()).then(async () => {
-      for (let start = 0; start < changes.length; start += APPLY_SLICE) {
+      for (let start = 0; start < count; start += APPLY_SLICE) {
         // a reload since this commit read its changes from the table
         if (generation !== this.generation || this.stale) return;
-        if (!this.applyChanges(changes.slice(start, start + APPLY_SLICE))) return;
+        if (!this.applyChanges(p.deletes, inserts, start, Math.min(count, start + APPLY_SLICE))) return;
         await new Promise((resolve) => setImmediate(resolve));
       }
-      if (generation === this.generation && !this.stale) this.applied(changes.length);
+      if (generation === this.generation && !this.stale) this.applied(count);
     });
     this.applying = run;
     void run.finally(() => {
@@ -176,12 +174,15 @@ export class KeywordIndex implements ChunkHook {
     });
   }
 
-  /** Applies changes to the memory; false (and the memory marked stale) when that fails. */
-  private applyChanges(changes: readonly Change[]): boolean {
+  /**
+   * Applies changes [from, to) of a commit (its deletes, then its inserts) to the memory; false (and the memory
+   * marked stale) when that fails.
+   */
+  private applyChanges(deletes: Pending['deletes'], inserts: readonly DocInput[], from: number, to: number): boolean {
     try {
-      for (const c of changes) {
-        if ('remove' in c) this.index.remove(c.remove.seq, c.remove.words);
-        else this.index.add(c.add);
+      for (let i = from; i < to; i++) {
+        if (i < deletes.length) this.index.remove(deletes[i]!.seq, deletes[i]!.words);
+        else this.index.add(inserts[i - deletes.length]!);
       }
       return true;
     } catch (e) {
