@@ -207,29 +207,86 @@ describe('usearch whenReady while inserts are diverted to a catch-up', () => {
 });
 
 describe('usearch after one large commit', () => {
-  it('a commit of more than 4,096 rows is read back by the catch-up (copying it at commit held the event loop); searches find every row meanwhile, then through the index', async () => {
-    const many = clusteredVectors(5000, DIM, 40, 23);
+  const params = { dimension: DIM, quantization: 'f16', connectivity: 16, expansionAdd: 128, expansionSearch: 128 } as const;
+  const many = clusteredVectors(5000, DIM, 40, 23);
+  const manyPayloads = many.map((_, i) => ({ text: `big ${i}` }));
+  const manyIds = many.map((_, i) => `big${i}`);
+
+  it('sends its rows over several turns of the event loop (other requests are answered between them); exact search answers until the last is sent, then the index', async () => {
     const store = await openStore({ path: ':memory:', embedding: identity });
-    const engine = new UsearchEngine(store.db, DIM, { params: { dimension: DIM, quantization: 'f16', connectivity: 16, expansionAdd: 128, expansionSearch: 128 } });
+    const engine = new UsearchEngine(store.db, DIM, { params });
     store.chunks.setEngine(engine);
+    // what a status request sees at every turn of the event loop while the commit is sent
+    const seen = new Set<string>();
+    let watching = true;
+    const watch = () => {
+      if (!watching) return;
+      void engine.status().then((st) => st.detail && seen.add(st.detail));
+      setImmediate(watch);
+    };
     try {
       await engine.start();
       await engine.whenReady();
       await store.chunks.indexBatch(vectors.slice(0, 10), payloads.slice(0, 10), ids.slice(0, 10));
       assert.equal(engine.isReady, true, 'a small commit goes to the index at once');
-      await store.chunks.indexBatch(many, many.map((_, i) => ({ text: `big ${i}` })), many.map((_, i) => `big${i}`));
-      assert.equal(engine.isReady, false, 'the large commit went to the catch-up');
+      watch();
+      await store.chunks.indexBatch(many, manyPayloads, manyIds);
       const [meanwhile] = await store.chunks.search(many[4999]!, 1);
-      assert.equal(meanwhile!.id, 'big4999', 'exact search answers while the index catches up');
+      assert.equal(meanwhile!.id, 'big4999', 'the rows just committed are found at once');
       await engine.whenReady();
+      watching = false;
+      const sending = [...seen].map((d) => /^sending (\d+) committed rows/.exec(d)?.[1]).filter((n) => n !== undefined).map(Number);
+      assert.ok(sending.length >= 2, `the rows went over several turns, seen: ${[...seen].join(' | ')}`);
+      assert.ok(Math.max(...sending) < 5000, 'the first turn sent some rows at once');
       const st = await statusOf(store);
       assert.equal(st.indexedRows, 5010);
+      assert.equal(st.stats.notReady > 0, true, 'exact search answered while rows were still being sent');
       const before = st.stats.index;
       const [top] = await store.chunks.search(many[4321]!, 1);
       assert.equal(top!.id, 'big4321');
       assert.equal((await statusOf(store)).stats.index - before, 1, 'answered by the index');
     } finally {
+      watching = false;
       await store.close();
+    }
+  });
+
+  it('rows deleted before their turn came never reach the index; closing right after the commit saves every row', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'doctor.duckdb');
+    const open = () => openStore({ path, embedding: identity, vector: { ...engineConfig('usearch'), options: { allowVssInstall: false, usearch: { saveDelayMs: 60_000 } } } });
+    let store = await open();
+    try {
+      await writeAll(store);
+      await usearchOf(store).whenReady();
+      // One transaction stores the rows and deletes three of them: the deletes reach the engine right after the
+      // inserts, while most rows wait for their turn (one row in the first turn, two waiting).
+      await store.db.transaction(async (tx) => {
+        await store.chunks.writeBatch(tx, many, manyPayloads, manyIds);
+        await store.chunks.deleteByIds(tx, ['big10', 'big2500', 'big4999']);
+      });
+      await usearchOf(store).whenReady();
+      const st = await statusOf(store);
+      assert.equal(st.rows, N + 4997);
+      assert.equal(st.indexedRows, N + 4997, 'the index holds exactly the stored rows');
+      const before = st.stats.index;
+      for (const gone of [10, 2500, 4999]) {
+        const hits = await store.chunks.search(many[gone]!, 5);
+        assert.ok(!hits.some((h) => h.id === `big${gone}`), `big${gone} was deleted`);
+      }
+      assert.equal((await statusOf(store)).stats.index - before, 3, 'answered by the index');
+      // a second large commit, and the server stops at once: the rows still waiting go in the saved file
+      await store.chunks.indexBatch(many.slice(0, 3000), manyPayloads.slice(0, 3000), manyIds.map((id) => `again-${id}`).slice(0, 3000));
+      await store.close();
+      assert.equal(readSidecar(sidecarPathOf(path))!.rows, N + 7997, 'the saved index holds every row');
+      store = await open();
+      await usearchOf(store).whenReady();
+      const again = await statusOf(store);
+      assert.equal(again.origin, 'loaded');
+      assert.equal(again.indexedRows, N + 7997);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

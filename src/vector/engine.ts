@@ -44,7 +44,7 @@ export interface EngineStatus {
 export interface VectorEngine {
   readonly name: string;
   search(req: VectorSearchRequest): Promise<VectorHit[]>;
-  /** Called after a transaction that inserted rows has committed. */
+  /** Called after a transaction that inserted rows has committed; the rows' vectors may be read later (not reused). */
   afterInsert?(rows: readonly EngineRow[]): Promise<void> | void;
   /** Called after a transaction that deleted rows has committed. */
   afterDelete?(seqs: readonly bigint[]): Promise<void> | void;

@@ -9,7 +9,8 @@
  *   since and removing rows deleted since (unless over a quarter of it was deleted); otherwise rebuild
  *   from DuckDB. Until the index is complete, exact search in
  *   DuckDB answers (`status().ready` is false).
- * - Commits: inserts are added and deletes removed after COMMIT (VectorIndexer's onCommit hooks). Bulk
+ * - Commits: inserts are added and deletes removed after COMMIT (VectorIndexer's onCommit hooks); a large commit's
+ *   rows are copied and sent over several turns of the event loop, exact search answering until the last. Bulk
  *   inserts that outrun the index (a migration) switch it to catch-up: exact search answers until the rows
  *   are read back from DuckDB in batches. After many deletes the index is rebuilt in the background (usearch
  *   only marks removed entries), the old one serving until the new one is complete.
@@ -98,11 +99,11 @@ const SAVE_DUTY = 0.02;
 const COMMIT_ADD_SLICE = 64;
 
 /**
- * Most rows of one commit copied and sent to the index right after it. A larger commit (one 20 MB document's
- * ~20,000 chunks) is read back from DuckDB by the catch-up instead, in batches between which the server goes on
- * answering: copying its vectors here held the event loop for ~0.5 s. Exact search answers meanwhile.
+ * Most committed rows copied and sent to the index in one turn of the event loop. A larger commit (one 20 MB
+ * document's ~20,000 chunks) goes in several turns, with the server answering other requests between them:
+ * copying it all at once held the event loop for ~0.5 s. Exact search answers until its last row is sent.
  */
-const COMMIT_SEND_MAX_ROWS = 4096;
+const COMMIT_SEND_TURN_ROWS = 1024;
 
 /**
  * The share of an index's rows that may be removed before it is rebuilt (also on load), however small the
@@ -131,6 +132,11 @@ interface Live {
   lagFrom?: number;
   /** Settles once the last add or remove sent for a commit is acknowledged (the worker answers in order). */
   lastSent?: Promise<unknown>;
+  /** Committed rows not sent yet, in commit order (`queueHead`: rows of the first entry already taken). */
+  queue: (readonly EngineRow[])[];
+  queueHead: number;
+  /** Settles once the queue has been sent (see COMMIT_SEND_TURN_ROWS). */
+  sending?: Promise<void>;
 }
 
 export interface BuildProgress {
@@ -199,7 +205,7 @@ export class UsearchEngine implements VectorEngine {
     for (;;) {
       // rows diverted to a catch-up that waits for inserts to pause: the caller waits, so start it now
       if (!this.building) this.startCatchUp();
-      const work = this.building ?? this.catchingUp ?? this.live?.lastSent;
+      const work = this.building ?? this.catchingUp ?? this.live?.sending ?? this.live?.lastSent;
       if (!work) return;
       await work.catch(() => undefined);
       if (work === this.live?.lastSent) this.live.lastSent = undefined;
@@ -207,14 +213,15 @@ export class UsearchEngine implements VectorEngine {
   }
 
   get isReady(): boolean {
-    return this.state === 'ready' && !!this.live && this.live.lagFrom === undefined;
+    return this.state === 'ready' && !!this.live && this.live.lagFrom === undefined && this.live.queue.length === 0;
   }
 
   // ---- search ---------------------------------------------------------------------------------------
 
   async search(req: VectorSearchRequest): Promise<VectorHit[]> {
     const live = this.live;
-    if (!live || live.lagFrom !== undefined || this.state === 'closed') {
+    // rows committed but not yet sent to the index (a large commit goes over several turns): exact finds them
+    if (!live || live.lagFrom !== undefined || live.queue.length > 0 || this.state === 'closed') {
       this.stats.notReady++;
       return this.exact.search(req);
     }
@@ -347,22 +354,64 @@ export class UsearchEngine implements VectorEngine {
 
   private sendAdds(target: Live, rows: readonly EngineRow[]): void {
     const maxBacklog = this.opts.maxBacklogRows ?? 20_000;
-    if (target.lagFrom !== undefined || target.backlog + rows.length > maxBacklog || rows.length > COMMIT_SEND_MAX_ROWS) {
-      // The index cannot keep up (bulk load), or the commit is large: read these rows back from DuckDB later, in
-      // large batches.
+    if (target.lagFrom !== undefined || target.backlog + rows.length > maxBacklog) {
+      // The index cannot keep up (bulk load): read these rows back from DuckDB later, in large batches.
       const lowest = rows.reduce((m, r) => Math.min(m, Number(r.seq)), Infinity);
       target.lagFrom = Math.min(target.lagFrom ?? Infinity, lowest);
       if (target === this.live) this.scheduleCatchUp();
       return;
     }
+    target.backlog += rows.length;
+    target.queue.push(rows);
+    if (target.sending) return; // sent after the rows queued before them
+    // The first turn's rows go now, so a small commit is in the index's queue before any later search.
+    this.sendTurn(target);
+    if (target.queue.length > 0) target.sending = this.sendRest(target);
+  }
+
+  /** Sends the queue's remaining rows, one turn's worth at a time, letting the event loop run in between. */
+  private async sendRest(target: Live): Promise<void> {
+    while (target.queue.length > 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (target !== this.live && target !== this.pending) {
+        // replaced, failed or closed: its queue is of no use any more
+        target.queue = [];
+        break;
+      }
+      this.sendTurn(target);
+    }
+    target.sending = undefined; // in the same turn as the last check: a commit arriving later starts anew
+  }
+
+  /**
+   * Copies and sends up to COMMIT_SEND_TURN_ROWS queued rows, in add messages of COMMIT_ADD_SLICE rows. Rows
+   * deleted since their commit are skipped: their remove already reached the index, which must not get them after.
+   */
+  private sendTurn(target: Live): void {
     const dim = this.dimension;
-    for (let start = 0; start < rows.length; start += COMMIT_ADD_SLICE) {
-      const part = rows.slice(start, start + COMMIT_ADD_SLICE);
+    const take: EngineRow[] = [];
+    let skipped = 0;
+    while (take.length < COMMIT_SEND_TURN_ROWS && target.queue.length > 0) {
+      const head = target.queue[0]!;
+      const end = Math.min(head.length, target.queueHead + COMMIT_SEND_TURN_ROWS - take.length);
+      for (let i = target.queueHead; i < end; i++) {
+        const r = head[i]!;
+        if (this.rows.has(Number(r.seq))) take.push(r);
+        else skipped++;
+      }
+      target.queueHead = end;
+      if (end === head.length) {
+        target.queue.shift();
+        target.queueHead = 0;
+      }
+    }
+    target.backlog -= skipped;
+    for (let start = 0; start < take.length; start += COMMIT_ADD_SLICE) {
+      const part = take.slice(start, start + COMMIT_ADD_SLICE);
       const keys = BigUint64Array.from(part, (r) => r.seq);
       const vectors = new Float32Array(part.length * dim);
       part.forEach((r, i) => vectors.set(r.vector, i * dim));
       for (const r of part) target.maxSeq = Math.max(target.maxSeq, Number(r.seq));
-      target.backlog += part.length;
       target.lastSent = target.index.add(keys, vectors, 1).then(
         (reply) => {
           target.backlog -= part.length;
@@ -466,7 +515,7 @@ export class UsearchEngine implements VectorEngine {
         await index.terminate();
         return why(`the file holds ${size} vectors, ${sc.rows} expected`);
       }
-      const live: Live = { index, size, maxSeq: sc.maxSeq, removed: 0, backlog: 0 };
+      const live: Live = { index, size, maxSeq: sc.maxSeq, removed: 0, backlog: 0, queue: [], queueHead: 0 };
       index.onFailure((e) => this.onIndexError(live, e));
       this.pending = live;
       if (deleted > 0) {
@@ -525,7 +574,7 @@ export class UsearchEngine implements VectorEngine {
     this.deletedMeanwhile ??= new Set();
     const t0 = performance.now();
     const index = await WorkerIndex.create(resolveParams(this.opts.params, this.rows.size), { stuckAfterMs: this.opts.stuckAfterMs });
-    const next: Live = { index, size: 0, maxSeq: 0, removed: 0, backlog: 0 };
+    const next: Live = { index, size: 0, maxSeq: 0, removed: 0, backlog: 0, queue: [], queueHead: 0 };
     index.onFailure((e) => this.onIndexError(next, e));
     this.pending = next;
     try {
@@ -653,6 +702,9 @@ export class UsearchEngine implements VectorEngine {
   }
 
   private async saveNow(): Promise<void> {
+    // Committed rows still being sent go in this save (maxSeq only counts rows sent, so a save without them would
+    // be consistent too, but would leave them to the next start's catch-up).
+    await this.live?.sending;
     const live = this.live;
     if (!this.indexPath || !live || !this.dirty || live.lagFrom !== undefined) return;
     if (this.saveTimer) clearTimeout(this.saveTimer);
@@ -679,6 +731,7 @@ export class UsearchEngine implements VectorEngine {
     if (this.state === 'failed') freshness = `failed (${this.detail}); exact search answers`;
     else if (!live) freshness = `${this.detail}; exact search answers meanwhile`;
     else if (live.lagFrom !== undefined) freshness = 'catching up with inserted rows; exact search answers meanwhile';
+    else if (live.queue.length > 0) freshness = `sending ${queuedRows(live)} committed rows to the index; exact search answers meanwhile`;
     else if (this.building) freshness = `current; ${this.detail} (rebuilding in the background)`;
     else freshness = 'current';
     if (this.indexPath && live) {
@@ -740,6 +793,11 @@ export class UsearchEngine implements VectorEngine {
     await this.building?.catch(() => undefined);
     await this.catchingUp?.catch(() => undefined);
   }
+}
+
+/** Rows in `target`'s queue not sent yet. */
+function queuedRows(target: Live): number {
+  return target.queue.reduce((n, rows) => n + rows.length, 0) - target.queueHead;
 }
 
 export interface UsearchStatusExtra {
