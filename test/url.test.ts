@@ -14,6 +14,16 @@ describe('normalizeUrl', () => {
     assert.equal(normalizeUrl('https://x.test/Case/Path'), 'https://x.test/Case/Path', 'the path keeps its case');
   });
 
+  it('writes percent-escapes one way: unreserved characters decoded, other escapes in upper case (RFC 3986)', () => {
+    assert.equal(normalizeUrl('https://x.test/%7Euser/a%2db%5Fc%2E%41.html'), 'https://x.test/~user/a-b_c.A.html');
+    assert.equal(normalizeUrl('https://x.test/~user/'), normalizeUrl('https://x.test/%7euser/'));
+    assert.equal(normalizeUrl('https://x.test/a%2fb%e2%82%ac%20c'), 'https://x.test/a%2Fb%E2%82%AC%20c', 'reserved and non-ASCII bytes stay escaped');
+    assert.equal(normalizeUrl('https://x.test/p?q=%7e%3d%26&r=%41'), 'https://x.test/p?q=~%3D%26&r=A', 'in the query too; = and & stay escaped');
+    assert.equal(normalizeUrl('https://x.test/a/%2E%2E/b'), 'https://x.test/b', 'encoded dot segments are resolved');
+    assert.equal(normalizeUrl('https://x.test/a%2E%2E/b'), 'https://x.test/a../b', 'dots inside a segment are plain characters');
+    assert.equal(normalizeUrl('https://x.test/100%25/%zz'), 'https://x.test/100%25/%zz', 'an escaped % and a stray % stay');
+  });
+
   it('keeps the query string as it is (order included)', () => {
     assert.equal(normalizeUrl('https://x.test/p?b=2&a=1#x'), 'https://x.test/p?b=2&a=1');
     assert.equal(normalizeUrl('https://x.test/p?q=a%20b'), 'https://x.test/p?q=a%20b');

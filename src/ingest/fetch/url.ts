@@ -17,7 +17,10 @@ export const MAX_URL_LENGTH = 2048;
  * - lowercases scheme and host, drops a trailing dot of the host, the fragment and default ports
  *   (`:80` for http, `:443` for https);
  * - collapses duplicate slashes in the path and resolves `.` / `..` segments;
- * - keeps the query string as it is (parameters are not sorted: their order can matter to a server).
+ * - in the path and query, decodes percent-encoded unreserved characters (`%7E` -> `~`, `%41` -> `A`) and
+ *   writes the hex digits of other escapes in upper case (`%2f` -> `%2F`): equal URLs per RFC 3986 6.2.2, which
+ *   links to one page do mix (`/~user/` and `/%7Euser/`);
+ * - otherwise keeps the query string as it is (parameters are not sorted: their order can matter to a server).
  *
  * @param raw - an absolute URL, or a relative one when `base` is given
  * @param base - the URL of the page the link was found on
@@ -42,9 +45,19 @@ export function normalizeUrl(raw: string, base?: string): string | null {
   if (!u.hostname) return null;
   u.hash = '';
   if (u.hostname.endsWith('.') && !u.hostname.startsWith('[')) u.hostname = u.hostname.replace(/\.+$/, '');
+  if (u.pathname.includes('%')) u.pathname = samePercentEncoding(u.pathname);
+  if (u.search.includes('%')) u.search = samePercentEncoding(u.search);
   if (u.pathname.includes('//')) u.pathname = u.pathname.replace(/\/{2,}/g, '/'); // the setter resolves dots again
   const out = u.href;
   return out.length > MAX_URL_LENGTH ? null : out;
+}
+
+/** Percent-escapes of unreserved characters decoded, the others' hex digits in upper case (RFC 3986 6.2.2.1-2). */
+function samePercentEncoding(part: string): string {
+  return part.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return /^[A-Za-z0-9\-._~]$/.test(c) ? c : `%${hex.toUpperCase()}`;
+  });
 }
 
 /**
