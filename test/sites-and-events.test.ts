@@ -257,6 +257,19 @@ describe('highlighting and page rendering for the web interface', () => {
     assert.deepEqual(markTerms('no match here', terms), [{ text: 'no match here', hit: false }]);
   });
 
+  it('marks the same words in long texts: ASCII and not, repeated words, more distinct words than it remembers', () => {
+    const terms = queryTerms('function');
+    const words = Array.from({ length: 120_000 }, (_, i) => `w${i}`);
+    words.splice(60_000, 0, 'myFunction');
+    words.push('FUNCTION', 'function_name');
+    const marked = (text: string) => markTerms(text, terms).filter((s) => s.hit).map((s) => s.text);
+    assert.deepEqual(marked(words.join(' ')), ['myFunction', 'FUNCTION', 'function_name']);
+    assert.deepEqual(marked('a function, another function; functional is not one'), ['function', 'function']);
+    assert.deepEqual(marked('naïve function — 😀function😀 Function'), ['function', 'function', 'Function']);
+    assert.deepEqual(markTerms('nothing here at all', terms), [{ text: 'nothing here at all', hit: false }]);
+    assert.deepEqual(markTerms('naïve café', queryTerms('café')).filter((s) => s.hit).map((s) => s.text), ['café']);
+  });
+
   it('cuts a snippet around the place with the most query terms, as plain text', () => {
     const text = `${'Filler words about nothing. '.repeat(30)}Set [the retry](https://x.test/r) \`backoff\` here. ${'More filler text. '.repeat(30)}`;
     const s = snippet(text, queryTerms('retry backoff'), 120);

@@ -5,6 +5,7 @@
  * bigrams (`日本語` in `日本語のテキスト`), not the whole run. For highlighting search results and pages;
  * also picks the snippet of a result that holds the most query terms.
  */
+import { TokenScanner } from './token-scan.js';
 import { TOKEN_RE, cjkPieces, hasCjk, tokenize } from './tokenize.js';
 
 export interface Segment {
@@ -23,20 +24,70 @@ interface Hit {
   tokens: string[];
 }
 
+/** Finds TOKEN_RE's matches without a match array per word (see TokenScanner). */
+const SCANNER = new TokenScanner(/[\p{L}\p{N}]/u);
+
+/**
+ * The hits inside each word (offsets within the word), per query (its terms' Set): a page repeats its words, and
+ * tokenizing every one of a 20 MB page's ~3 million words took seconds of its view. Bounded: a text of endless
+ * distinct words starts the cache over.
+ */
+const wordHits = new WeakMap<ReadonlySet<string>, Map<string, readonly Hit[] | null>>();
+const WORD_CACHE_MAX = 100_000;
+
+/** Whether a string holds anything outside ASCII. */
+const NON_ASCII_RE = /[^\x00-\x7f]/;
+
+/**
+ * Whether `text` cannot hold a hit, known cheaply: with ASCII text and terms, every term a word yields is a piece
+ * of it in lower case, so a hit needs a term somewhere in the text in lower case. (Most paragraphs of a long page
+ * hold none of the query's words.) False when unsure.
+ */
+function surelyNoHit(text: string, terms: ReadonlySet<string>): boolean {
+  if (NON_ASCII_RE.test(text)) return false;
+  const lower = text.toLowerCase();
+  for (const t of terms) if (NON_ASCII_RE.test(t) || lower.includes(t)) return false;
+  return true;
+}
+
 function hitsIn(text: string, terms: ReadonlySet<string>): Hit[] {
   const hits: Hit[] = [];
-  if (terms.size === 0) return hits;
-  for (const m of text.matchAll(TOKEN_RE)) {
-    if (hasCjk(m[0])) {
-      for (const piece of cjkPieces(m[0])) {
-        const start = m.index + piece.start;
-        const end = m.index + piece.end;
-        if (piece.cjk) cjkHits(text, start, end, terms, hits);
-        else wordHit(text, start, end, terms, hits);
-      }
-    } else wordHit(text, m.index, m.index + m[0].length, terms, hits);
+  if (terms.size === 0 || surelyNoHit(text, terms)) return hits;
+  let cache = wordHits.get(terms);
+  if (!cache) wordHits.set(terms, (cache = new Map()));
+  const word = (start: number, end: number) => {
+    const w = text.slice(start, end);
+    let found = cache.get(w);
+    if (found === undefined) {
+      found = hitsInWord(w, terms);
+      if (cache.size >= WORD_CACHE_MAX) cache.clear();
+      cache.set(w, found);
+    }
+    if (found) for (const h of found) hits.push({ start: start + h.start, end: start + h.end, tokens: [...h.tokens] });
+  };
+  const count = SCANNER.scan(text);
+  if (count < 0) {
+    // characters outside the BMP: the regex, which reads code points
+    for (const m of text.matchAll(TOKEN_RE)) word(m.index, m.index + m[0].length);
+  } else {
+    // copied first: hitsInWord tokenizes, which does not use this scanner, but the offsets are cheap to keep
+    const starts = SCANNER.starts.slice(0, count);
+    const ends = SCANNER.ends.slice(0, count);
+    for (let t = 0; t < count; t++) word(starts[t]!, ends[t]!);
   }
   return hits;
+}
+
+/** The hits inside one token (a TOKEN_RE match), offsets within it; null when none. */
+function hitsInWord(token: string, terms: ReadonlySet<string>): Hit[] | null {
+  const hits: Hit[] = [];
+  if (hasCjk(token)) {
+    for (const piece of cjkPieces(token)) {
+      if (piece.cjk) cjkHits(token, piece.start, piece.end, terms, hits);
+      else wordHit(token, piece.start, piece.end, terms, hits);
+    }
+  } else wordHit(token, 0, token.length, terms, hits);
+  return hits.length ? hits : null;
 }
 
 /** text[start, end) as one hit when one of its tokens is a query term. */
