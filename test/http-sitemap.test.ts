@@ -5,6 +5,7 @@ import { buildHttpApp } from '../src/http/app.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 import { addPages } from './helpers/pages.js';
 import { RENDER_DEADLINE_MS } from '../src/http/markdown-renderer.js';
+import { linkHrefs } from '../src/http/markdown-sanitize.js';
 
 const HOSTILE = [
   '# Hostile <script>alert("title")</script>',
@@ -43,7 +44,9 @@ describe('site map', () => {
       { id: 'slow', title: 'Slow', markdown: `# Slow\n\n${'x_a_'.repeat(60_000)}`, parent: 'api', root: 'root', depth: 2 },
       {
         id: 'links', title: 'Links', parent: 'guide', root: 'root', depth: 3, url: 'https://docs.test/sub/links.html',
-        markdown: '[Guide](../guide.html#setup) [Deep](/deep.html) [Missing](missing.html) [Anchor](#here) ![pic](img/p.png)\n\n- [x] done\n- [ ] todo',
+        markdown:
+          '[Guide](../guide.html#setup) [Deep](/deep.html) [Missing](missing.html) [Anchor](#here) ![pic](img/p.png)\n\n- [x] done\n- [ ] todo\n\n' +
+          "Raw HTML: <a title='t' href='/deep.html#raw'>Raw</a> <A HREF=../guide.html>Caps</A> <a href=\"/deep.html?a=1&amp;b=2\">Amp</a>",
       },
     ]);
     app = await buildHttpApp(ctx, {});
@@ -110,11 +113,22 @@ describe('site map', () => {
     assert.match(r.text, /<a href="\/map\/page\/deep"[^>]*>Deep<\/a>/);
     assert.match(r.text, /<a href="https:\/\/docs\.test\/sub\/missing\.html"[^>]*>Missing<\/a>/);
     assert.match(r.text, /<a href="#here"/);
+    // links written as raw HTML too, whatever their quotes, capitals or entities
+    assert.match(r.text, /<a title="t" href="\/map\/page\/deep#raw"[^>]*>Raw<\/a>/);
+    assert.match(r.text, /<a href="\/map\/page\/guide"[^>]*>Caps<\/a>/);
+    assert.match(r.text, /<a href="https:\/\/docs\.test\/deep\.html\?a=1&amp;b=2"[^>]*>Amp<\/a>/, 'a query makes it another page');
     // Images are not loaded from the crawled site (a third party): a link to the image stands in for it.
     assert.match(r.text, /<a href="https:\/\/docs\.test\/sub\/img\/p\.png"[^>]*>\[image: pic\]<\/a>/);
     assert.ok(!/<img/.test(r.text));
     assert.match(r.text, /<li><input checked disabled type="checkbox" \/> done<\/li>/);
     assert.ok(/↑ <a href="\/map\/page\/guide">/.test(r.text), 'parent link');
+  });
+
+  it('the links of a page are found in one pass over its HTML, however many unclosed tags it holds', () => {
+    assert.deepEqual(linkHrefs('<p><a href="a?x=1&amp;y=&#50;">1</a> <A HREF=b>2</A> <a\nhref = \'c\'>3</a> <a name="n">4</a> <abbr href="no">5</abbr></p>'), ['a?x=1&y=2', 'b', 'c']);
+    // a scan restarting at every "<a" would read the rest of the text each time: hours for these 3 MB
+    assert.deepEqual(linkHrefs(`${'<a '.repeat(1_000_000)}href="x">`), ['x']);
+    assert.deepEqual(linkHrefs('<a '.repeat(1_000_000)), []);
   });
 
   it('hostile Markdown and titles are rendered inert', async () => {

@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { toHtml, type TocEntry } from './markdown-html.js';
 import type { RenderReply, RenderRequest } from './markdown-renderer.js';
-import { sanitize } from './markdown-sanitize.js';
+import { linkHrefs, sanitize } from './markdown-sanitize.js';
 
 const port = parentPort;
 if (!port) throw new Error('markdown-worker must run in a worker thread');
@@ -17,10 +17,8 @@ port.on('message', (m: RenderRequest) => {
     else {
       const toc: TocEntry[] | undefined = m.toc ? [] : undefined;
       const html = toHtml(m.markdown, toc);
-      // the links as the sanitiser sees them: the caller looks up which lead to stored pages
-      const hrefs: string[] = [];
-      sanitize(html, {}, hrefs);
-      reply = { id: m.id, html, toc: toc ?? [], hrefs };
+      // the links as the sanitiser will see them: the caller looks up which lead to stored pages
+      reply = { id: m.id, html, toc: toc ?? [], hrefs: linkHrefs(html) };
     }
   } catch (e) {
     // marked recurses per nesting level: thousands of nested block quotes overflow the stack
