@@ -26,6 +26,7 @@ import { RobotsCache } from '../fetch/robots.js';
 import { makeScopeFilter, type UrlFilter } from '../fetch/url.js';
 import { fetchAndExtract } from '../fetch-page.js';
 import { contentHash } from '../page-writer.js';
+import { within } from '../../deadline.js';
 import { connectRedis, openRedis, warnIfEvicting } from './connection.js';
 import { RedisHostGate } from './host-gate.js';
 import {
@@ -157,6 +158,8 @@ export class PageWorker {
   close(): Promise<void> {
     return (this.stopping ??= (async () => {
       clearInterval(this.heartbeat);
+      // ready first, or BullMQ drops its blocking connection mid-handshake (see RedisPageSource.close); not forever
+      if (this.worker) await within(this.worker.waitUntilReady().catch(() => undefined), 2000);
       await this.worker?.close().catch(() => {});
       // a refused worker stays listed (with the reason) until its entry expires, so `doctor workers` can say why
       // only over a live connection: a command waits for one forever (maxRetriesPerRequest: null), and a worker

@@ -28,6 +28,7 @@ import type { JobRecord } from '../../store/jobs.js';
 import { PageSourceDown, type PageSource, type SourcedEntry } from '../crawler.js';
 import { connectRedis, openRedis, redactUrl, warnIfEvicting } from './connection.js';
 import { clip } from '../extract/bounds.js';
+import { within } from '../../deadline.js';
 import {
   describeEmbedding,
   EMBEDDING_KEY,
@@ -77,6 +78,9 @@ const PAGE_ATTEMPTS = 4;
  * the page job, and results are taken within milliseconds.
  */
 const RESULT_LOST_MS = 10_000;
+/** How long closing waits for the result worker's connections to be ready before closing them gracefully. */
+const RESULTS_READY_WAIT_MS = 2000;
+
 /** How long the claim on the Redis (SERVER_KEY) outlives the server's last renewal (every reconcile pass). */
 const SERVER_CLAIM_MS = 15_000;
 
@@ -170,7 +174,13 @@ export class RedisPageSource implements PageSource {
     clearInterval(this.timer);
     for (const p of this.pending.values()) p.reject(new Error('the server is stopping'));
     this.pending.clear();
-    await this.results?.close(true).catch(() => {});
+    if (this.results) {
+      // Closed before its blocking connection is ready, BullMQ drops that connection mid-handshake and its
+      // handshake commands fail with nobody listening: an unhandled rejection ("Connection is closed."), which
+      // ends a process. So it gets a moment to be ready first (not forever: the Redis may be gone).
+      await within(this.results.waitUntilReady().catch(() => undefined), RESULTS_READY_WAIT_MS);
+      await this.results.close(true).catch(() => {});
+    }
     // its connection's first connect settles first (see PageWorker.close)
     await this.queue.waitUntilReady().catch(() => {});
     await this.queue.close().catch(() => {});
