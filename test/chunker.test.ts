@@ -122,6 +122,15 @@ describe('chunkMarkdown details', () => {
     assert.deepEqual(chunkMarkdown('## Options\n\nSet timeout.'), [{ text: '## Options\n\nSet timeout.', headingPath: ['Options'], index: 0 }]);
   });
 
+  it('a heading path shows headings as read, without the backslashes Markdown conversion put before punctuation', () => {
+    // sqlite.org's numbered headings convert to "## 3\\. Required ..." (a bare "3." would start a list)
+    const chunks = chunkMarkdown('# 1\\. Intro\n\nText.\n\n## 3\\. Indexes \\(required\\) \\- a\\+b\\!\n\nMore text.\n\n### C:\\\\path \\*not\\* a\\_b\n\nEnd.');
+    assert.deepEqual(
+      chunks.map((c) => c.headingPath),
+      [['1. Intro'], ['1. Intro', '3. Indexes (required) - a+b!'], ['1. Intro', '3. Indexes (required) - a+b!', 'C:\\path *not* a_b']],
+    );
+  });
+
   it('long paragraphs split on sentences; overlap carries whole sentences', () => {
     const text = sentences(40, 'quick');
     const chunks = chunkMarkdown(text, { maxChars: 300, overlap: 100 });

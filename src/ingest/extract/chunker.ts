@@ -56,7 +56,8 @@ function headingTitle(raw: string): string {
     .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
     .replace(/`+/g, '')
     .replace(/(\*\*|__)(.+?)\1/g, '$2')
-    .replace(/\\([\\`*_[\]#<>])/g, '$1')
+    // CommonMark: any ASCII punctuation may be backslash-escaped ("3\. Indexes", "\(required\)")
+    .replace(/\\([!-/:-@[-`{-~])/g, '$1')
     .replace(/[¶§]\s*$/, '')
     .replace(/\s+/g, ' ')
     .trim();
