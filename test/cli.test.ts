@@ -86,6 +86,18 @@ describe('CLI without a server (opens the database itself)', () => {
     const del = await doctor(dir, 'delete');
     assert.match(del.stderr, /at least one of --tags, --domain or --page-ids, or --site /);
   });
+
+  it('a usage mistake points at the help of the command it was made in', async () => {
+    const missing = await doctor(dir, 'search');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /missing required argument 'query'\n\(run `doctor search --help` for usage\)/);
+    const option = await doctor(dir, 'jobs', '--limt', '3');
+    assert.match(option.stderr, /unknown option '--limt'[\s\S]*\(run `doctor jobs --help` for usage\)/);
+    const sub = await doctor(dir, 'index', 'stat');
+    assert.match(sub.stderr, /Did you mean status\?[\s\S]*\(run `doctor index --help` for usage\)/);
+    const top = await doctor(dir, 'serach', 'x');
+    assert.match(top.stderr, /Did you mean search\?[\s\S]*\(run `doctor --help` for usage\)/);
+  });
 });
 
 describe('doctor demo (the quickstart)', () => {

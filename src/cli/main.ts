@@ -27,7 +27,6 @@ export function buildProgram(): Command {
       )
       .version(packageVersion()),
   );
-  program.showHelpAfterError('(run `doctor --help` for usage)');
   registerServe(program);
   registerCrawl(program);
   registerAdd(program);
@@ -43,7 +42,14 @@ export function buildProgram(): Command {
   registerReembed(program);
   registerWorker(program);
   registerDemo(program);
+  pointAtOwnHelp(program, 'doctor');
   return program;
+}
+
+/** A usage mistake in `doctor search` says to run `doctor search --help`, where that command's options are. */
+function pointAtOwnHelp(cmd: Command, path: string): void {
+  cmd.showHelpAfterError(`(run \`${path} --help\` for usage)`);
+  for (const sub of cmd.commands) pointAtOwnHelp(sub, `${path} ${sub.name()}`);
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
