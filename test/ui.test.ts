@@ -277,6 +277,18 @@ describe('web interface in Chromium', () => {
     await context.close();
   });
 
+  it('a query longer than the limit is refused with its real length, and the tab title stays short', async () => {
+    const base = await serve();
+    const { page, context, errors } = await tab(base);
+    await page.goto(`${base}/?query=${'x'.repeat(5000)}`);
+    assert.equal(await page.locator('#results [role=alert]').innerText(), 'query is too long: at most 2,000 characters (got 5000)');
+    const title = await page.title();
+    assert.ok(title.length < 100, `tab title of ${title.length} characters`);
+    assert.match(title, /^“x+…” · Doctor$/);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   it('a title with a right-to-left override reverses only itself, not the links and text beside it', async () => {
     // U+202E (RIGHT-TO-LEFT OVERRIDE) left open in a title: without isolation it runs on to the end of the line.
     const evil = '\u202Eevil title';

@@ -22,7 +22,8 @@ export function searchQueryOf(q: Record<string, unknown>): SearchQuery {
   const first = (v: unknown) => String((Array.isArray(v) ? v[0] : v) ?? '');
   const mode = first(q.mode);
   return {
-    query: first(q.query).slice(0, 4000),
+    // not clipped: a query over the limit is refused with its real length (Node keeps a URL within 16 KB)
+    query: first(q.query),
     tag: first(q.tags).slice(0, 200),
     mode: mode === 'vector' || mode === 'keyword' ? mode : 'hybrid',
   };
@@ -30,7 +31,11 @@ export function searchQueryOf(q: Record<string, unknown>): SearchQuery {
 
 const RESULTS = 20;
 
-export const searchTitle = (q: SearchQuery) => (q.query ? `“${q.query}”` : 'Search');
+const TITLE_QUERY_CHARS = 60;
+
+/** The tab's title: the query, its first 60 characters (code points) when longer (a tab shows a few dozen). */
+export const searchTitle = (q: SearchQuery) =>
+  !q.query ? 'Search' : q.query.length <= TITLE_QUERY_CHARS ? `“${q.query}”` : `“${Array.from(q.query.slice(0, TITLE_QUERY_CHARS * 2)).slice(0, TITLE_QUERY_CHARS).join('').trimEnd()}…”`;
 
 /** The results list (what Enter replaces). */
 export async function searchResults(ctx: DoctorContext, q: SearchQuery): Promise<Html> {
