@@ -50,6 +50,10 @@ describe('CLI without a server (opens the database itself)', () => {
     const pages = await doctor(dir, 'pages', '--json');
     const list = JSON.parse(pages.stdout) as { doc_pages: { page_id: string }[] };
     assert.equal(list.doc_pages.length, 5);
+    assert.match((await doctor(dir, 'pages', '--tags', 'widget')).stdout, /\npage 1 of 1\n$/);
+    const past = await doctor(dir, 'pages', '--tags', 'widget', '--page', '3');
+    assert.equal(past.code, 1);
+    assert.equal(past.stderr, 'doctor: --page 3 is past the end: the listing has 1 page (5 indexed pages, 100 a page); the last is doctor pages --tags widget --page 1\n');
     const page = await doctor(dir, 'page', list.doc_pages[0]!.page_id, '--from', '1', '--to', '1');
     assert.match(page.stdout, /^# /);
     assert.match((await doctor(dir, 'tags')).stdout, /widget/);

@@ -17,8 +17,13 @@ export function registerPages(program: Command): void {
         if (res.total_docs === 0) {
           return println(o.tags ? `No pages with tags ${o.tags}: see doctor tags` : 'No pages yet: index some with doctor crawl <url> or doctor add <path>');
         }
+        const at = (n: number) => `doctor pages${o.tags ? ` --tags ${o.tags}` : ''} --page ${n}`;
+        if (res.doc_pages.length === 0 && res.current_page > res.listing_pages) {
+          const many = res.listing_pages === 1 ? '1 page' : `${res.listing_pages} pages`;
+          throw new Error(`--page ${res.current_page} is past the end: the listing has ${many} (${res.total_docs} indexed pages, 100 a page); the last is ${at(res.listing_pages)}`);
+        }
         for (const p of res.doc_pages) println(`${p.page_id}  ${p.crawl_date.slice(0, 10)}  ${p.url}${p.tags.length ? `  [${p.tags.join(', ')}]` : ''}`);
-        println(`page ${res.current_page} of ${res.listing_pages}`);
+        println(`page ${res.current_page} of ${res.listing_pages}${res.current_page < res.listing_pages ? `: next, ${at(res.current_page + 1)}` : ''}`);
       });
     });
 
