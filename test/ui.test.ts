@@ -277,6 +277,25 @@ describe('web interface in Chromium', () => {
     await context.close();
   });
 
+  it('the search screen\'s hint fits a box that already has focus: typing searches, / is for coming back', async () => {
+    await addPages(ctx, [{ id: 'hint-page', title: 'Kettle descaling', markdown: '# Kettle descaling\n\nDescale the kettle monthly.', tags: ['hint'] }]);
+    const base = await serve();
+    const { page, context, errors } = await tab(base);
+    await page.goto(`${base}/`);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'q', 'the box has focus on arrival');
+    // It said "Press / to type": done as written, that typed a "/" into the focused box ("/descaling").
+    assert.match(await page.locator('#results .hint').innerText(), /^Search \d+ pages? \(\d+ chunks?\)\. Type and press Enter to search; ↓ ↑ move through the results; \/ comes back to this box\.$/);
+    await page.keyboard.type('descaling');
+    await page.keyboard.press('Enter');
+    await page.locator('.results .result').first().waitFor();
+    await page.locator('.results .result a.title').first().focus();
+    await page.keyboard.press('/');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'q');
+    assert.equal(await page.locator('#q').inputValue(), 'descaling');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   it('a query longer than the limit is refused with its real length, and the tab title stays short', async () => {
     const base = await serve();
     const { page, context, errors } = await tab(base);

@@ -44,7 +44,7 @@ export async function searchResults(ctx: DoctorContext, q: SearchQuery): Promise
     if (pages === 0 && chunks === 0) {
       return html`<p class="empty">Nothing is indexed yet. <a href="/ui/add">Add documentation</a> to search it here.</p>`;
     }
-    return html`<p class="hint">Search ${plural(pages, 'page')} (${plural(chunks, 'chunk')}). Press <kbd>/</kbd> to type, <kbd>Enter</kbd> to search, <kbd>↓</kbd> <kbd>↑</kbd> to move through results.</p>`;
+    return html`<p class="hint">Search ${plural(pages, 'page')} (${plural(chunks, 'chunk')}). Type and press <kbd>Enter</kbd> to search; <kbd>↓</kbd> <kbd>↑</kbd> move through the results; <kbd>/</kbd> comes back to this box.</p>`;
   }
   let results;
   try {
