@@ -99,6 +99,15 @@ describe('CLI without a server (opens the database itself)', () => {
     assert.match(option.stderr, /unknown option '--limt'[\s\S]*\(run `doctor jobs --help` for usage\)/);
     const sub = await doctor(dir, 'index', 'stat');
     assert.match(sub.stderr, /Did you mean status\?[\s\S]*\(run `doctor index --help` for usage\)/);
+    const help = await doctor(dir, 'help', 'serach');
+    assert.equal(help.code, 1);
+    assert.equal(help.stderr, "doctor: unknown command 'serach' (did you mean search?): `doctor --help` lists the commands\n");
+    assert.equal(help.stdout, '');
+    const deep = await doctor(dir, 'help', 'index', 'status');
+    assert.equal(deep.code, 0);
+    assert.match(deep.stdout, /^Usage: doctor index status /);
+    assert.match((await doctor(dir, 'help', 'index', 'stat')).stderr, /unknown command 'stat' \(did you mean status\?\): `doctor index --help`/);
+    assert.match((await doctor(dir, 'help', 'search')).stdout, /^Usage: doctor search \[options\] <query>[\s\S]*--max-results/);
     const top = await doctor(dir, 'serach', 'x');
     assert.match(top.stderr, /Did you mean search\?[\s\S]*\(run `doctor --help` for usage\)/);
   });

@@ -1,6 +1,7 @@
 /** The `doctor` command line. Each command lives in its own module and registers itself here. */
 import { packageVersion } from '../version.js';
 import { Command, CommanderError } from 'commander';
+import { closestName } from '../closest-name.js';
 import { endPastStuckThreads } from '../stuck-threads.js';
 import { addGlobalOptions } from './global.js';
 import { registerAdd } from './add.js';
@@ -42,8 +43,37 @@ export function buildProgram(): Command {
   registerReembed(program);
   registerWorker(program);
   registerDemo(program);
+  registerHelp(program);
   pointAtOwnHelp(program, 'doctor');
   return program;
+}
+
+/**
+ * `doctor help <command> [subcommand]`: that command's help, at any depth (`doctor help index status`); a name
+ * that is no command is an error saying so (Commander's own printed the whole program's help instead).
+ */
+function registerHelp(program: Command): void {
+  program.helpCommand(false);
+  program
+    .command('help')
+    .description('display help for a command (doctor help index status)')
+    .argument('[command...]', 'the command, and its subcommand if any')
+    .action((names: string[]) => {
+      let cmd = program;
+      for (const name of names) {
+        const known = cmd.commands.filter((c) => c.name() !== 'help');
+        const sub = known.find((c) => c.name() === name || c.aliases().includes(name));
+        if (!sub) {
+          const names = known.map((c) => c.name());
+          const starting = names.filter((n) => n.startsWith(name));
+          const meant = starting.length === 1 ? starting[0] : closestName(name, names);
+          const where = cmd === program ? 'doctor' : `doctor ${cmd.name()}`;
+          throw new Error(`unknown command '${name}'${meant ? ` (did you mean ${meant}?)` : ''}: \`${where} --help\` lists the commands`);
+        }
+        cmd = sub;
+      }
+      cmd.outputHelp();
+    });
 }
 
 /** A usage mistake in `doctor search` says to run `doctor search --help`, where that command's options are. */
