@@ -27,6 +27,13 @@ describe('config', () => {
     assert.throws(() => loadConfig({}, { DOCTOR_PORT: 'abc' }), (e: Error) => e instanceof ConfigError && /DOCTOR_PORT="abc"/.test(e.message));
     assert.throws(() => loadConfig({}, { DOCTOR_EMBEDDING_PROVIDER: 'cohere' }), /DOCTOR_EMBEDDING_PROVIDER="cohere"/);
     assert.throws(() => loadConfig({ port: 70000 }, {}), /option --port=70000/);
+    // one message a user can act on, whatever is wrong with the number
+    for (const [value, shown] of [['abc', '"abc"'], ['1.5', '"1.5"'], ['-1', '"-1"'], ['99999', '"99999"']]) {
+      assert.throws(() => loadConfig({}, { DOCTOR_PORT: value }), (e: Error) => {
+        assert.equal(e.message.split('\n')[1], `  - DOCTOR_PORT=${shown}: must be a whole number from 0 to 65,535`);
+        return true;
+      });
+    }
     assert.throws(() => loadConfig({}, { DOCTOR_CHUNK_SIZE: '500', DOCTOR_CHUNK_OVERLAP: '600' }), /must be smaller/);
     // a secret is not printed (error output ends up in terminals, logs and CI output)
     assert.throws(() => loadConfig({}, { DOCTOR_API_TOKEN: 's3cret' }), (e: Error) => {
