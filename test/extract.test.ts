@@ -206,6 +206,19 @@ describe('malformed markup real sites serve (sqlite3-doc)', () => {
     assert.match(page.markdown, /^## 2\.0 Agreement\n\n### 2\.1 Duties\n\nThe developers shall answer questions\.\n\n### 2\.2 Fees\n\nThe company shall pay\.$/m);
   });
 
+  it('list items without end tags (<li><p>One<li><p>Two) stay one item each, as a browser shows them, not one line', () => {
+    // sqlite.org's requirements.html, lang_*.html: htmlparser2 nested each <li> in the previous item's <p>
+    // ("- One.- Two.- Three" on one line)
+    const page = html(
+      '<html><head><title>Reqs</title></head><body><h1>Reqs</h1><ul>\n<li><p>\nFirst item.\n\n<li><p>\nSecond item.\n<li><p>Third' +
+        '<ul><li>inner one<li><p>inner two</ul>\n</ul><p>After the list.</p><ol><li><p>A<li>B</ol></body></html>',
+    );
+    assert.equal(
+      page.markdown,
+      '# Reqs\n\n- First item.\n\n- Second item.\n\n- Third\n\n  - inner one\n  - inner two\n\nAfter the list.\n\n1. A\n\n2. B',
+    );
+  });
+
   it('a document with <title> but no <head> keeps its body (linkedom lost it: empty Markdown)', () => {
     const page = html(
       '<html>\n<title>Copyright Release Template</title>\n<body bgcolor="white">\n<h1 align="center">\nCopyright Release for<br>\nContributions To SQLite\n</h1>\n' +

@@ -13,7 +13,33 @@ export type { AnyNode, ChildNode, Document, ParentNode };
 
 /** The page as a domhandler tree (entities decoded, tag and attribute names lower case). */
 export function parseHtml(html: string): Document {
-  return parseDocument(html);
+  const document = parseDocument(html);
+  unnestListItems(document);
+  return document;
+}
+
+const isElementNamed = (node: AnyNode | null, name: string): node is Element => !!node && isTag(node) && node.name === name;
+
+/**
+ * `<li><p>One<li><p>Two` (end tags left out, as sqlite.org's pages do): a browser ends the first item (and its
+ * paragraph) at the second <li>; htmlparser2 ends an <li> only when it is the innermost open element, so it put
+ * the second item inside the first one's paragraph, and the list came out as one line ("- One- Two"). Each item
+ * found inside a paragraph of an item moves out, with what follows it there, to just after that item.
+ */
+function unnestListItems(document: Document): void {
+  const nested = elementsWhere(document, (el) => el.name === 'li' && isElementNamed(el.parent, 'p') && isElementNamed(el.parent.parent, 'li'));
+  for (const li of nested) {
+    // in document order, so an item moved earlier has taken the items nested in it along: its own parents are read now
+    const p = li.parent;
+    const item = p?.parent ?? null;
+    if (!isElementNamed(p, 'p') || !isElementNamed(item, 'li') || !item.parent) continue;
+    const at = p.children.indexOf(li);
+    const moved = p.children.slice(at);
+    setChildren(p, p.children.slice(0, at));
+    const list = item.parent;
+    list.children.splice(list.children.indexOf(item) + 1, 0, ...moved);
+    relink(list);
+  }
 }
 
 /** Whether the node can have children (element, document, CDATA). */
