@@ -206,6 +206,15 @@ describe('malformed markup real sites serve (sqlite3-doc)', () => {
     assert.match(page.markdown, /^## 2\.0 Agreement\n\n### 2\.1 Duties\n\nThe developers shall answer questions\.\n\n### 2\.2 Fees\n\nThe company shall pay\.$/m);
   });
 
+  it('a heading closed with another level\'s end tag (<h2>Index</h1>) ends there, as in a browser, not with the page', () => {
+    // sqlite.org's keyword_index.html and docs.html: the whole page (262 KB) came out as one "## Keyword Index ..." line
+    const page = html(
+      '<html><head><title>Keyword Index</title></head><body><h2 align=center>Keyword Index</h1>\n<p>Other documentation indexes:</p>' +
+        '<ul><li>Categorical list</li></ul><h3>A</h1><p>Text of A.</p></body></html>',
+    );
+    assert.equal(page.markdown, '## Keyword Index\n\nOther documentation indexes:\n\n- Categorical list\n\n### A\n\nText of A.');
+  });
+
   it('list items without end tags (<li><p>One<li><p>Two) stay one item each, as a browser shows them, not one line', () => {
     // sqlite.org's requirements.html, lang_*.html: htmlparser2 nested each <li> in the previous item's <p>
     // ("- One.- Two.- Three" on one line)

@@ -5,17 +5,47 @@
  * fixed rules: plain walks with predicates, iterative (no recursion depth limit), allocating nothing but the
  * result. Tag names are lower case.
  */
-import { parseDocument } from 'htmlparser2';
-import { Element, Text, isTag, isText, type AnyNode, type ChildNode, type Document, type ParentNode } from 'domhandler';
+import { Parser } from 'htmlparser2';
+import { DomHandler, Element, Text, isTag, isText, type AnyNode, type ChildNode, type Document, type ParentNode } from 'domhandler';
 
 export { Element, Text, isTag, isText };
 export type { AnyNode, ChildNode, Document, ParentNode };
 
 /** The page as a domhandler tree (entities decoded, tag and attribute names lower case). */
 export function parseHtml(html: string): Document {
-  const document = parseDocument(html);
+  const handler = new DomHandler();
+  new DocumentParser(handler).end(html);
+  const document = handler.root;
   unnestListItems(document);
   return document;
+}
+
+const HEADING = /^h[1-6]$/;
+
+/** The parts of htmlparser2's Parser (12.x) that DocumentParser reads: declared private there, not exported. */
+interface ParserInternals {
+  readonly stack: string[];
+  readTagName(start: number, endIndex: number): string;
+  popElement(isImplied: boolean): void;
+}
+
+/**
+ * htmlparser2's parser, plus one rule of HTML's: an end tag of any heading level ends the open heading
+ * (`<h2>Keyword Index</h1>`, as sqlite.org's keyword_index.html and docs.html have it). htmlparser2 ignores an end
+ * tag whose element is not open, so the heading ran on to the end of the page (one 262 KB heading line).
+ */
+class DocumentParser extends Parser {
+  override onclosetag(start: number, endIndex: number): void {
+    const inner = this as unknown as ParserInternals;
+    const name = inner.readTagName(start, endIndex);
+    const open = HEADING.test(name) && !inner.stack.includes(name) ? inner.stack.findIndex((t) => HEADING.test(t)) : -1;
+    if (open === -1) return super.onclosetag(start, endIndex);
+    // what Parser.onclosetag does for a matching end tag, for the open heading instead
+    this.endIndex = endIndex;
+    for (let i = 0; i < open; i++) inner.popElement(true);
+    inner.popElement(false);
+    this.startIndex = endIndex + 1;
+  }
 }
 
 const isElementNamed = (node: AnyNode | null, name: string): node is Element => !!node && isTag(node) && node.name === name;
