@@ -60,6 +60,9 @@ describe('CLI without a server (opens the database itself)', () => {
     assert.match((await doctor(dir, 'jobs')).stdout, new RegExp(`${job.job_id}\\s+completed`));
     assert.match((await doctor(dir, 'job', job.job_id.slice(0, 8))).stdout, /completed/);
     assert.match((await doctor(dir, 'cancel', job.job_id)).stdout, /\nthe job had already ended \(completed\): nothing to cancel\n$/);
+    const sites = await doctor(dir, 'sites');
+    const root = (JSON.parse((await doctor(dir, 'sites', '--json')).stdout) as { sites: { root_page_id: string }[] }).sites[0]!.root_page_id;
+    assert.match(sites.stdout, new RegExp(`^.+  ${site.url}/docs/index\\.html  \\[widget\\]\\n  site ${root}  5 pages, \\d+ chunks, last crawl \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\n1 site, 5 pages, \\d+ chunks; delete one with doctor delete --site <site id>\\n$`));
     const del = await doctor(dir, 'delete', '--tags', 'widget');
     assert.match(del.stdout, /deleted 5 page\(s\)/);
     assert.match((await doctor(dir, 'delete', '--tags', 'widget')).stdout, /^deleted nothing: no page matched \(doctor tags lists the tags/);

@@ -1,7 +1,7 @@
-/** `doctor pages` (list) and `doctor page <id>` (read). */
+/** `doctor pages` (list), `doctor page <id>` (read), `doctor sites` and `doctor tags`. */
 import type { Command } from 'commander';
 import { withBackend } from './run-with-backend.js';
-import { csv, intOption, printJson, println } from './output.js';
+import { csv, intOption, oneLine, printJson, println } from './output.js';
 
 export function registerPages(program: Command): void {
   program
@@ -40,6 +40,25 @@ export function registerPages(program: Command): void {
         if (o.json) return printJson(res);
         println(res.text);
       }, { flagNames: { starting_line: '--from', ending_line: '--to' } });
+    });
+
+  program
+    .command('sites')
+    .description('list indexed sites (a crawl or a doctor add source) with their pages, chunks, last crawl and the id doctor delete --site takes')
+    .option('--json', 'print the raw JSON result')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      await withBackend(cmd, async (b) => {
+        const res = await b.siteOverview({});
+        if (o.json) return printJson(res);
+        if (res.sites.length === 0) return println('No sites yet: index some with doctor crawl <url> or doctor add <path>');
+        const n = (x: number) => x.toLocaleString('en-US');
+        for (const s of res.sites) {
+          println(`${s.title ? `${oneLine(s.title)}  ` : ''}${s.url}${s.tags.length ? `  [${s.tags.join(', ')}]` : ''}${s.root_present ? '' : '  (its start page was deleted)'}`);
+          println(`  site ${s.root_page_id}  ${n(s.pages)} page${s.pages === 1 ? '' : 's'}, ${n(s.chunks)} chunk${s.chunks === 1 ? '' : 's'}, last crawl ${s.last_crawl.slice(0, 16).replace('T', ' ')} UTC`);
+        }
+        const { sites, pages, chunks } = res.totals;
+        println(`${n(sites)} site${sites === 1 ? '' : 's'}, ${n(pages)} pages, ${n(chunks)} chunks; delete one with doctor delete --site <site id>`);
+      });
     });
 
   program
