@@ -296,6 +296,25 @@ describe('web interface in Chromium', () => {
     await context.close();
   });
 
+  it('a mistyped interface address shows a page of the interface saying so, with its navigation; the API keeps JSON', async () => {
+    const base = await serve();
+    const { page, context } = await tab(base);
+    const res = await page.goto(`${base}/ui/site`);
+    assert.equal(res?.status(), 404);
+    assert.equal(await page.locator('main h1').innerText(), 'Not found');
+    assert.match(await page.locator('main').innerText(), /There is no screen at \/ui\/site\./);
+    await nav(page, 'Sites').click();
+    await page.waitForURL(`${base}/ui/sites`);
+    for (const path of ['/no_such_route', '/ui/site']) {
+      const api = await fetch(`${base}${path}`, { headers: { accept: 'application/json' } });
+      assert.equal(api.status, 404);
+      assert.match((await api.json() as { detail: string }).detail, /^no route GET \//, path);
+    }
+    const post = await fetch(`${base}/ui/sites`, { method: 'POST' });
+    assert.equal(post.status, 405);
+    await context.close();
+  });
+
   it('a query longer than the limit is refused with its real length, and the tab title stays short', async () => {
     const base = await serve();
     const { page, context, errors } = await tab(base);

@@ -19,7 +19,7 @@ import { useStrictJsonBodies } from './json-body.js';
 import { DEFAULT_TIMEOUTS, MAX_HEADER_BYTES, timeoutOptions, type HttpTimeouts } from './limits.js';
 import { registerSiteMap } from './sitemap.js';
 import { eventStreams } from './sse.js';
-import { isPublicUiRequest, registerUi } from './ui/routes.js';
+import { FRAGMENT_HEADER, isPublicUiRequest, registerUi, type UiNotFound } from './ui/routes.js';
 import { registerPortableRoutes } from './portable.js';
 import { registerLocalRoutes } from './local.js';
 import { packageVersion } from '../version.js';
@@ -187,6 +187,7 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
   if (opts.apiToken) requireToken(app, opts.apiToken, ['/health', isPublicUiRequest]);
 
   app.setErrorHandler((err: FastifyError | Error, req, reply) => sendError(ctx.log, req, reply, err, bodyLimit));
+  let uiNotFound: UiNotFound | undefined;
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;
     // hasRoute reads its url as a route pattern (":name" a parameter, "*" a wildcard, which find-my-way refuses
@@ -196,6 +197,9 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
     if (allowed.length) {
       return reply.code(405).header('allow', allowed.join(', ')).send({ detail: `${req.method} is not allowed on ${path}: use ${allowed.join(' or ')}` });
     }
+    // a browser (it asks for HTML) or the interface's own script gets an interface page; API clients, JSON
+    const wantsUi = /\btext\/html\b/.test(String(req.headers.accept ?? '')) || req.headers[FRAGMENT_HEADER] !== undefined;
+    if (req.method === 'GET' && path.startsWith('/ui/') && wantsUi && uiNotFound) return uiNotFound(req, reply);
     return reply.code(404).send({ detail: `no route ${req.method} ${path}; the API is described at /docs` });
   });
 
@@ -479,7 +483,7 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
   });
 
   registerSiteMap(app, ctx);
-  registerUi(app, ctx, { readOnly: !!opts.readOnly, apiToken: opts.apiToken });
+  uiNotFound = registerUi(app, ctx, { readOnly: !!opts.readOnly, apiToken: opts.apiToken });
   registerPortableRoutes(app, ctx, { localKey: opts.localKey, readOnly: opts.readOnly });
   registerLocalRoutes(app, ctx, { localKey: opts.localKey, readOnly: opts.readOnly });
   return app;

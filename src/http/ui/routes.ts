@@ -19,7 +19,7 @@ import { clipTitle } from '../../ingest/extract/bounds.js';
 import type { DoctorContext } from '../../service/index.js';
 import { addScreen } from './add-screen.js';
 import { assets } from './assets.js';
-import { Html } from './html.js';
+import { Html, html } from './html.js';
 import { jobScreen, jobsScreen } from './jobs-screen.js';
 import { UI_CSP, page, type LayoutOptions, type Screen } from './layout.js';
 import { pageScreen } from './page-screen.js';
@@ -88,25 +88,30 @@ async function sendHtml(req: FastifyRequest, reply: FastifyReply, status: number
   return reply.send(text);
 }
 
-export function registerUi(app: FastifyInstance, ctx: DoctorContext, opts: UiOptions): void {
+/** What the HTTP app's not-found handler calls for a GET of an interface path that is no screen. */
+export type UiNotFound = (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
+
+export function registerUi(app: FastifyInstance, ctx: DoctorContext, opts: UiOptions): UiNotFound {
   const layout: LayoutOptions = { readOnly: opts.readOnly, tokenRequired: !!opts.apiToken };
   const { readOnly } = opts;
 
-  /**
-   * A screen route: the whole page, the shell, or the content alone (see the module comment). `results`
-   * builds what `X-Doctor-Fragment: results` asks for (the search results alone, when Enter is pressed).
-   */
+  /** A screen: the whole page, the shell, or the content alone (see the module comment). */
+  const respond = async (req: FastifyRequest, reply: FastifyReply, build: () => Promise<Screen> | Screen) => {
+    const fragment = req.headers[FRAGMENT_HEADER];
+    if (fragment === undefined && opts.apiToken) return sendHtml(req, reply, 200, page(undefined, layout));
+    const s = await build();
+    if (fragment === undefined) return sendHtml(req, reply, s.status ?? 200, page(s, layout));
+    // A header has to stay small (Node's HTTP client takes 16 KB of them; browsers cap them too), and a title comes from
+    // the page: an imported one may be of any length (a 30,000-character one failed the page view).
+    reply.header('x-doctor-title', encodeURIComponent(`${clipTitle(s.title)} · Doctor`)).header('x-doctor-nav', s.nav);
+    return sendHtml(req, reply, s.status ?? 200, s.body);
+  };
+
+  /** A screen route. `results` builds what `X-Doctor-Fragment: results` asks for (the search results alone, when Enter is pressed). */
   const screen = (path: string, build: (req: FastifyRequest) => Promise<Screen> | Screen, results?: (req: FastifyRequest) => Promise<Screen>) => {
-    app.get(path, { schema: { hide: true } }, async (req, reply) => {
-      const fragment = req.headers[FRAGMENT_HEADER];
-      if (fragment === undefined && opts.apiToken) return sendHtml(req, reply, 200, page(undefined, layout));
-      const s = fragment === 'results' && results ? await results(req) : await build(req);
-      if (fragment === undefined) return sendHtml(req, reply, s.status ?? 200, page(s, layout));
-      // A header has to stay small (Node's HTTP client takes 16 KB of them; browsers cap them too), and a title comes from
-      // the page: an imported one may be of any length (a 30,000-character one failed the page view).
-      reply.header('x-doctor-title', encodeURIComponent(`${clipTitle(s.title)} · Doctor`)).header('x-doctor-nav', s.nav);
-      return sendHtml(req, reply, s.status ?? 200, s.body);
-    });
+    app.get(path, { schema: { hide: true } }, async (req, reply) =>
+      respond(req, reply, () => (req.headers[FRAGMENT_HEADER] === 'results' && results ? results(req) : build(req))),
+    );
   };
   const params = (req: FastifyRequest) => req.params as Record<string, string>;
   const query = (req: FastifyRequest) => (req.query ?? {}) as Record<string, unknown>;
@@ -127,6 +132,15 @@ export function registerUi(app: FastifyInstance, ctx: DoctorContext, opts: UiOpt
   screen('/ui/page/:page_id', (req) => pageScreen(ctx, params(req).page_id!, String(query(req).q ?? '').slice(0, 2000)));
   screen('/ui/status', () => statusScreen(ctx, { readOnly, tokenRequired: !!opts.apiToken }));
 
+  // A mistyped or outdated interface address (/ui/site): a page of the interface saying so, not the API's JSON.
+  const notFound: UiNotFound = (req, reply) =>
+    respond(req, reply, () => ({
+      nav: 'page',
+      title: 'Not found',
+      status: 404,
+      body: html`<h1>Not found</h1><p class="error">There is no screen at ${req.url.split('?')[0]!.slice(0, 200)}.</p><p><a href="/">Search</a> · <a href="/ui/sites">Sites</a> · <a href="/ui/jobs">Jobs</a></p>`,
+    }));
+
   app.get('/ui/assets/:name', { schema: { hide: true } }, async (req, reply) => {
     const { name } = params(req);
     const a = assets().get(name!);
@@ -141,4 +155,5 @@ export function registerUi(app: FastifyInstance, ctx: DoctorContext, opts: UiOpt
     if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) return reply.header('content-encoding', 'gzip').send(a.gzip);
     return reply.send(a.body);
   });
+  return notFound;
 }
