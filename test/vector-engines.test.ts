@@ -316,6 +316,47 @@ describe('usearch filtered search when the tag lies far from the query', () => {
   });
 });
 
+describe('usearch index file after a mass delete by a process that stops at once (doctor delete without a server)', () => {
+  it('is not saved holding more than a quarter removed (usearch aborted the next start loading it, every start); the next start rebuilds', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'doctor.duckdb');
+    const open = () => openStore({ path, embedding: identity, vector: engineConfig('usearch') });
+    let store = await open();
+    try {
+      await writeAll(store);
+      await usearchOf(store).whenReady();
+      await store.close();
+      store = await open();
+      await usearchOf(store).whenReady();
+      // 60% of the rows in one delete, then the process stops: the rebuild it starts is abandoned
+      await store.db.transaction((tx) => store.chunks.deleteByIds(tx, ids.slice(0, 1800)));
+      await store.close();
+      const sc = readSidecar(sidecarPathOf(path))!;
+      assert.ok(sc.removed <= 0.25 * sc.rows, `the saved file holds ${sc.removed} removed entries for ${sc.rows} rows`);
+      // before: the process aborted here (free(): corrupted unsorted chunks), at every start
+      store = await open();
+      await usearchOf(store).whenReady();
+      const st = await statusOf(store);
+      assert.equal(st.origin, 'built');
+      assert.equal(st.indexedRows, N - 1800);
+      const before = st.stats.index;
+      assert.equal((await store.chunks.search(vectors[2500]!, 1))[0]!.id, 'c2500');
+      assert.equal((await statusOf(store)).stats.index - before, 1, 'answered by the index');
+      await store.close();
+      // a sidecar of the first format (no count of removed entries, so possibly such a file): rebuilt, not loaded
+      writeFileSync(sidecarPathOf(path), JSON.stringify({ ...readSidecar(sidecarPathOf(path))!, format: 1, removed: undefined }));
+      store = await open();
+      await usearchOf(store).whenReady();
+      const again = await statusOf(store);
+      assert.equal(again.origin, 'built');
+      assert.match(String(again.detail), /current/);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 /** Rows left after the deletes of the index-file tests: N + 50 added, 2 deleted, then 1,099 more. */
 const LEFT_AFTER_DELETES = N + 48 - 1099;
 

@@ -8,7 +8,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { IndexParams } from './usearch-protocol.js';
 
-export const SIDECAR_FORMAT = 1;
+/**
+ * 2: with `removed`. Format 1 did not say how many removed entries the file holds, and usearch aborts the process
+ * (heap corruption) loading a file in which they pass about a third: such files are rebuilt, not loaded.
+ */
+export const SIDECAR_FORMAT = 2;
 
 export interface Sidecar {
   format: number;
@@ -17,6 +21,8 @@ export interface Sidecar {
   rows: number;
   /** Largest seq added to the index when it was saved. */
   maxSeq: number;
+  /** Entries removed from the index since it was built, which the file still holds (usearch only marks them). */
+  removed: number;
   bytes: number;
   sha1: string;
   savedAt: string;
@@ -28,7 +34,7 @@ export const sidecarPathOf = (dbPath: string): string => `${dbPath}.usearch.json
 export function readSidecar(path: string): Sidecar | undefined {
   try {
     const s = JSON.parse(readFileSync(path, 'utf8')) as Sidecar;
-    if (s.format !== SIDECAR_FORMAT || typeof s.rows !== 'number' || typeof s.sha1 !== 'string') return undefined;
+    if (s.format !== SIDECAR_FORMAT || typeof s.rows !== 'number' || typeof s.removed !== 'number' || typeof s.sha1 !== 'string') return undefined;
     return s;
   } catch {
     return undefined;

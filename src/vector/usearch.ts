@@ -497,14 +497,14 @@ export class UsearchEngine implements VectorEngine {
     const sc = readSidecar(this.sidecarPath!);
     const bytes = fileSize(path);
     if (bytes === undefined) return why('no index file');
-    if (!sc) return why('its sidecar is missing or unreadable');
+    if (!sc) return why('its sidecar is missing, unreadable or from an earlier version');
     if (!sameBuildParams(sc.params, this.opts.params)) return why(`it was built with other parameters (${buildParamsChange(sc.params, this.opts.params)})`);
     if (bytes !== sc.bytes) return why(`the file is ${bytes} bytes, ${sc.bytes} expected (truncated or replaced)`);
     // Seqs only grow and commits are serialised, so rows up to the watermark can only have been deleted since
     // the save: they are removed from the loaded index, unless so many went that a rebuild is cheaper.
     const held = this.rows.countUpTo(sc.maxSeq);
     const deleted = sc.rows - held;
-    const stale = savedIndexStaleness(sc.rows, held, sc.maxSeq);
+    const stale = savedIndexStaleness(sc.rows, held, sc.maxSeq, sc.removed);
     if (stale) return why(stale);
     if ((await fileSha1(path)) !== sc.sha1) return why('the file is damaged (checksum differs)');
     if (this.aborted) return undefined;
@@ -515,7 +515,7 @@ export class UsearchEngine implements VectorEngine {
         await index.terminate();
         return why(`the file holds ${size} vectors, ${sc.rows} expected`);
       }
-      const live: Live = { index, size, maxSeq: sc.maxSeq, removed: 0, backlog: 0, queue: [], queueHead: 0 };
+      const live: Live = { index, size, maxSeq: sc.maxSeq, removed: sc.removed, backlog: 0, queue: [], queueHead: 0 };
       index.onFailure((e) => this.onIndexError(live, e));
       this.pending = live;
       if (deleted > 0) {
@@ -707,17 +707,24 @@ export class UsearchEngine implements VectorEngine {
     await this.live?.sending;
     const live = this.live;
     if (!this.indexPath || !live || !this.dirty || live.lagFrom !== undefined) return;
+    if (live.removed > REBUILD_SHARE * live.size) {
+      // usearch aborts the process loading a file whose removed entries pass about a third: such an index is not
+      // written (the rebuild it waits for is saved instead; a start without one finds the older file stale and rebuilds)
+      this.opts.log?.info({ removed: live.removed, size: live.size }, 'not saving the usearch index: too many removed entries; it is rebuilt');
+      return;
+    }
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
     this.dirty = false;
     this.firstDirtyAt = undefined;
     const t0 = performance.now();
     const maxSeq = live.maxSeq;
+    const removed = live.removed;
     const rows = await live.index.save(this.indexPath);
     const bytes = fileSize(this.indexPath) ?? 0;
     const sha1 = await fileSha1(this.indexPath);
     const savedAt = new Date().toISOString();
-    writeSidecar(this.sidecarPath!, { format: SIDECAR_FORMAT, params: this.opts.params, rows, maxSeq, bytes, sha1, savedAt });
+    writeSidecar(this.sidecarPath!, { format: SIDECAR_FORMAT, params: this.opts.params, rows, maxSeq, removed, bytes, sha1, savedAt });
     this.lastSave = { at: savedAt, ms: performance.now() - t0, bytes };
     this.lastSaveEnd = Date.now();
   }
@@ -847,10 +854,14 @@ export interface IndexFileAssessment {
  * unless they are so many that the index would be mostly tombstones (usearch only marks removals), or
  * the seq range to check is huge.
  */
-export function savedIndexStaleness(saved: number, stillStored: number, maxSeq: number): string | undefined {
+export function savedIndexStaleness(saved: number, stillStored: number, maxSeq: number, removed = 0): string | undefined {
   if (stillStored > saved) return `stale: it holds ${saved} rows up to seq ${maxSeq}, the table ${stillStored}`;
   const deleted = saved - stillStored;
-  if (deleted > REBUILD_SHARE * saved) return `${deleted} of its ${saved} rows were deleted since it was saved (rebuilding beats removing them)`;
+  if (deleted + removed > REBUILD_SHARE * saved) {
+    return removed > 0
+      ? `${deleted} of its ${saved} rows were deleted since it was saved, and it already held ${removed} removed entries (rebuilding beats removing them)`
+      : `${deleted} of its ${saved} rows were deleted since it was saved (rebuilding beats removing them)`;
+  }
   if (deleted > 0 && maxSeq > 50_000_000) return `rows were deleted since it was saved and its seq range (${maxSeq}) is too large to check`;
   return undefined;
 }
@@ -870,11 +881,11 @@ export async function assessIndexFile(db: Database, dbPath: string, params: Inde
   const rows = Number(t?.n ?? 0);
   const base = { indexPath, indexBytes: bytes, rows, indexedRows: sc?.rows, savedAt: sc?.savedAt };
   if (bytes === undefined) return { ...base, state: 'missing', reason: 'no index file' };
-  if (!sc) return { ...base, state: 'damaged', reason: 'its sidecar is missing or unreadable' };
+  if (!sc) return { ...base, state: 'damaged', reason: 'its sidecar is missing, unreadable or from an earlier version' };
   if (!sameBuildParams(sc.params, params)) return { ...base, state: 'other-parameters', reason: `built with other parameters (${buildParamsChange(sc.params, params)})` };
   if (bytes !== sc.bytes) return { ...base, state: 'damaged', reason: `the file is ${bytes} bytes, ${sc.bytes} expected` };
   const upto = Number(t?.upto ?? 0);
-  const stale = savedIndexStaleness(sc.rows, upto, sc.maxSeq);
+  const stale = savedIndexStaleness(sc.rows, upto, sc.maxSeq, sc.removed);
   if (stale) return { ...base, state: 'stale', reason: stale };
   if ((await fileSha1(indexPath)) !== sc.sha1) return { ...base, state: 'damaged', reason: 'the checksum differs' };
   const newerRows = rows - upto;
