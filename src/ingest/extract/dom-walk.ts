@@ -15,9 +15,7 @@ export type { AnyNode, ChildNode, Document, ParentNode };
 export function parseHtml(html: string): Document {
   const handler = new DomHandler();
   new DocumentParser(handler).end(html);
-  const document = handler.root;
-  unnestListItems(document);
-  return document;
+  return handler.root;
 }
 
 const HEADING = /^h[1-6]$/;
@@ -30,11 +28,24 @@ interface ParserInternals {
 }
 
 /**
- * htmlparser2's parser, plus one rule of HTML's: an end tag of any heading level ends the open heading
- * (`<h2>Keyword Index</h1>`, as sqlite.org's keyword_index.html and docs.html have it). htmlparser2 ignores an end
- * tag whose element is not open, so the heading ran on to the end of the page (one 262 KB heading line).
+ * htmlparser2's parser, plus two rules of HTML's:
+ * - an end tag of any heading level ends the open heading (`<h2>Keyword Index</h1>`, as sqlite.org's
+ *   keyword_index.html and docs.html have it). htmlparser2 ignores an end tag whose element is not open, so the
+ *   heading ran on to the end of the page (one 262 KB heading line);
+ * - an `<li>` ends the paragraph of the open item before it ends that item (`<li><p>One<li><p>Two`, end tags
+ *   left out, as sqlite.org's pages do). htmlparser2 ends an `<li>` only when it is the innermost open element, so
+ *   the second item went inside the first one's paragraph and the list came out as one line ("- One- Two").
  */
 class DocumentParser extends Parser {
+  override onopentagname(start: number, endIndex: number): void {
+    const inner = this as unknown as ParserInternals;
+    if (inner.stack[0] === 'p' && inner.stack[1] === 'li' && inner.readTagName(start, endIndex) === 'li') {
+      this.endIndex = endIndex;
+      inner.popElement(true); // the paragraph; the parser's own rule then ends the item
+    }
+    super.onopentagname(start, endIndex);
+  }
+
   override onclosetag(start: number, endIndex: number): void {
     const inner = this as unknown as ParserInternals;
     const name = inner.readTagName(start, endIndex);
@@ -45,30 +56,6 @@ class DocumentParser extends Parser {
     for (let i = 0; i < open; i++) inner.popElement(true);
     inner.popElement(false);
     this.startIndex = endIndex + 1;
-  }
-}
-
-const isElementNamed = (node: AnyNode | null, name: string): node is Element => !!node && isTag(node) && node.name === name;
-
-/**
- * `<li><p>One<li><p>Two` (end tags left out, as sqlite.org's pages do): a browser ends the first item (and its
- * paragraph) at the second <li>; htmlparser2 ends an <li> only when it is the innermost open element, so it put
- * the second item inside the first one's paragraph, and the list came out as one line ("- One- Two"). Each item
- * found inside a paragraph of an item moves out, with what follows it there, to just after that item.
- */
-function unnestListItems(document: Document): void {
-  const nested = elementsWhere(document, (el) => el.name === 'li' && isElementNamed(el.parent, 'p') && isElementNamed(el.parent.parent, 'li'));
-  for (const li of nested) {
-    // in document order, so an item moved earlier has taken the items nested in it along: its own parents are read now
-    const p = li.parent;
-    const item = p?.parent ?? null;
-    if (!isElementNamed(p, 'p') || !isElementNamed(item, 'li') || !item.parent) continue;
-    const at = p.children.indexOf(li);
-    const moved = p.children.slice(at);
-    setChildren(p, p.children.slice(0, at));
-    const list = item.parent;
-    list.children.splice(list.children.indexOf(item) + 1, 0, ...moved);
-    relink(list);
   }
 }
 
