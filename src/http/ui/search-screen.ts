@@ -1,4 +1,5 @@
 /** Search: the query box, tag filter, mode switch and the results with highlighted snippets. */
+import { clip } from '../../ingest/extract/bounds.js';
 import { ValidationError, doctorStatus, listTags, searchDocs, type DoctorContext } from '../../service/index.js';
 import { queryTerms, snippet } from '../../text/highlight.js';
 import { headingAnchor } from '../markdown.js';
@@ -33,9 +34,8 @@ const RESULTS = 20;
 
 const TITLE_QUERY_CHARS = 60;
 
-/** The tab's title: the query, its first 60 characters (code points) when longer (a tab shows a few dozen). */
-export const searchTitle = (q: SearchQuery) =>
-  !q.query ? 'Search' : q.query.length <= TITLE_QUERY_CHARS ? `“${q.query}”` : `“${Array.from(q.query.slice(0, TITLE_QUERY_CHARS * 2)).slice(0, TITLE_QUERY_CHARS).join('').trimEnd()}…”`;
+/** The tab's title: the query, cut to 60 characters (a tab shows a few dozen). */
+export const searchTitle = (q: SearchQuery) => (q.query ? `“${clip(q.query, TITLE_QUERY_CHARS)}”` : 'Search');
 
 /** The results list (what Enter replaces). */
 export async function searchResults(ctx: DoctorContext, q: SearchQuery): Promise<Html> {
