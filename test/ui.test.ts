@@ -315,6 +315,24 @@ describe('web interface in Chromium', () => {
     await context.close();
   });
 
+  it('on a phone every link of the navigation is shown whole, none cut off at the screen\'s edge', async () => {
+    const base = await serve();
+    const { page, context } = await tab(base);
+    for (const width of [320, 360, 390]) {
+      await page.setViewportSize({ width, height: 700 });
+      await page.goto(`${base}/`);
+      const links = page.getByRole('navigation', { name: 'Main' }).getByRole('link');
+      assert.equal(await links.count(), 5);
+      for (const link of await links.all()) {
+        const box = (await link.boundingBox())!;
+        const name = await link.innerText();
+        assert.ok(box.x >= 0 && box.x + box.width <= width, `"${name}" spans ${Math.round(box.x)}-${Math.round(box.x + box.width)} px on a ${width} px screen`);
+      }
+      assert.ok(await page.evaluate('document.documentElement.scrollWidth') as number <= width, `the page scrolls sideways at ${width} px`);
+    }
+    await context.close();
+  });
+
   it('a query longer than the limit is refused with its real length, and the tab title stays short', async () => {
     const base = await serve();
     const { page, context, errors } = await tab(base);
