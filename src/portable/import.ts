@@ -37,6 +37,7 @@ import { MAX_PAGE_ID_CHARS, ValidationError } from '../store/validation.js';
 import { unpackExport } from './archive.js';
 import { MANIFEST_NAME, fileDigest, parseManifest, type Manifest } from './manifest.js';
 import { throttled, type ProgressFn } from './progress.js';
+import { withSamePercentEncoding } from '../text/percent-escapes.js';
 import { detachForeignLinks, type DetachedPages } from './site-links.js';
 
 export interface ImportOptions {
@@ -324,6 +325,7 @@ async function merge(
      FROM read_parquet($file, file_row_number = true, hive_partitioning = false)`,
   );
 
+  const urlForms = await samePercentEncodingOnImport(tx);
   // What the files hold must be what the manifest says, and sane.
   // A crawl date must be one a crawl could have: DuckDB stores 'infinity' and years JavaScript cannot hold,
   // and one such page made every page listing fail ("TIMESTAMPTZ value out of range for JS Date"); a date
@@ -451,7 +453,7 @@ async function merge(
     const payloads: ChunkPayload[] = rows.map((r, i) => ({
       text: r.text_chunk,
       page_id: r.page_id,
-      url: r.url,
+      url: r.url === null ? null : (urlForms.get(r.url) ?? r.url),
       domain: r.domain,
       tags: batch[i]!.tags ?? [],
       job_id: r.job_id,
@@ -515,4 +517,25 @@ async function readVectors(tx: Tx, sql: string, params: Record<string, unknown>,
     for (let i = 0; i < chunk.rowCount; i++) out.push(all.subarray(i * dim, (i + 1) * dim));
   }
   return out;
+}
+
+/**
+ * The imported pages' URLs with percent-escapes written as crawls write them (an export of an earlier Doctor
+ * may hold `%7e` for `~`, or `%2f`), before the plan merges pages by URL: otherwise a later crawl of the site
+ * stores such pages again beside the imported ones. Returns the rewritten URLs (old -> new) for the chunks.
+ */
+async function samePercentEncodingOnImport(tx: Tx): Promise<Map<string, string>> {
+  const forms = new Map<string, string>();
+  for (const { url } of await tx.all<{ url: string }>("SELECT DISTINCT url FROM imp_pages WHERE contains(url, '%')")) {
+    const to = withSamePercentEncoding(url);
+    if (to !== null && to !== url) forms.set(url, to);
+  }
+  if (forms.size) {
+    await tx.run(
+      'UPDATE imp_pages SET url = f.new_url FROM (SELECT unnest($froms) AS old_url, unnest($tos) AS new_url) f WHERE imp_pages.url = f.old_url',
+      { froms: varcharList([...forms.keys()]), tos: varcharList([...forms.values()]) },
+      { froms: VARCHAR_LIST, tos: VARCHAR_LIST },
+    );
+  }
+  return forms;
 }

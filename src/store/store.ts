@@ -4,6 +4,7 @@
 import { Database, type OpenOptions } from '../db/database.js';
 import { getMeta, setMeta } from '../db/meta.js';
 import { migrate, requireCurrentSchema } from '../db/schema.js';
+import { upgradeUrlForms } from './url-forms.js';
 import { isLegacyDatabase, upgradeLegacyDatabase } from '../db/legacy.js';
 import { VectorIndexer } from './embeddings.js';
 import { createVectorEngine, type CreateEngineOptions, type VectorEngineConfig } from '../vector/select.js';
@@ -116,6 +117,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     const embedding = recorded ?? opts.embedding;
     if (!opts.readOnly) {
       await migrate(db, { dimension: embedding.dimension });
+      // Stored URLs in a form the crawler no longer writes (a re-crawl would store their pages again)
+      await upgradeUrlForms(db);
       // A re-embedding switched models and the process stopped before removing the old index file.
       await dropStaleVectorIndex(db);
     }

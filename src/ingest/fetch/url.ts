@@ -6,6 +6,7 @@
  */
 import { RE2JS } from 're2js';
 import { getDomain } from 'tldts';
+import { samePercentEncoding } from '../../text/percent-escapes.js';
 
 /** Longest URL the crawler accepts, in characters (after normalisation). */
 export const MAX_URL_LENGTH = 2048;
@@ -50,14 +51,6 @@ export function normalizeUrl(raw: string, base?: string): string | null {
   if (u.pathname.includes('//')) u.pathname = u.pathname.replace(/\/{2,}/g, '/'); // the setter resolves dots again
   const out = u.href;
   return out.length > MAX_URL_LENGTH ? null : out;
-}
-
-/** Percent-escapes of unreserved characters decoded, the others' hex digits in upper case (RFC 3986 6.2.2.1-2). */
-function samePercentEncoding(part: string): string {
-  return part.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => {
-    const c = String.fromCharCode(parseInt(hex, 16));
-    return /^[A-Za-z0-9\-._~]$/.test(c) ? c : `%${hex.toUpperCase()}`;
-  });
 }
 
 /**
