@@ -173,6 +173,62 @@ describe('MCP over HTTP: initialize in a JSON-RPC batch', () => {
   });
 });
 
+describe('MCP over HTTP: messages posted to a legacy SSE session', () => {
+  let base = '';
+  before(async () => {
+    base = await start();
+  });
+
+  it('a batch is answered message by message on the stream; null, an empty batch or a malformed message get a JSON-RPC error saying what to send', async () => {
+    const res = await fetch(`${base}/sse`, { headers: { accept: 'text/event-stream' } });
+    const reader = res.body!.getReader();
+    let seen = '';
+    /** The stream's `message` events until one answers `id`. */
+    const answerTo = async (id: number) => {
+      for (;;) {
+        const found = messagesOf(seen.split('\n').filter((l) => l.startsWith('data: {')).join('\n')).find((m) => m.id === id);
+        if (found) return found;
+        const { value, done } = await reader.read();
+        assert.ok(!done, `the stream ended before the answer to ${id}: ${seen}`);
+        seen += new TextDecoder().decode(value);
+      }
+    };
+    try {
+      while (!/sessionId=[\w-]+/.test(seen)) seen += new TextDecoder().decode((await reader.read()).value);
+      const url = `${base}${/\/messages\?sessionId=[\w-]+/.exec(seen)![0]}`;
+      assert.equal((await post(url, JSON.stringify(INITIALIZE))).status, 202);
+      await answerTo(1);
+      assert.equal((await post(url, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }))).status, 202);
+
+      // JSON-RPC batches (which 2024-11-05 clients may send): it answered 400 "Invalid message: [object Object],[object Object]"
+      const batch = [
+        { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'list_tags', arguments: {} } },
+        { jsonrpc: '2.0', id: 3, method: 'ping' },
+      ];
+      const accepted = await post(url, JSON.stringify(batch));
+      assert.equal(accepted.status, 202, accepted.text);
+      assert.deepEqual(JSON.parse((await answerTo(2)).result.content[0].text).tags, ['kettle']);
+      assert.deepEqual((await answerTo(3)).result, {});
+      const eleven = Array.from({ length: 11 }, (_, i) => ({ jsonrpc: '2.0', id: 10 + i, method: 'ping' }));
+      assertRpcError(await post(url, JSON.stringify(eleven)), 400, -32600, /batch of 11 messages is over the limit of 10/);
+      assertRpcError(await post(url, '[]'), 400, -32600, /empty JSON-RPC batch: send at least one message/);
+      // null: a text/plain "InternalServerError: stream is not readable"; a malformed message: "Invalid message: [object Object]"
+      for (const body of ['null', '7', '{"jsonrpc": "2.0", "id": {}, "method": "ping"}', '[{"jsonrpc": "2.0", "id": 4, "method": "ping"}, {"id": 5}]']) {
+        assertRpcError(await post(url, body), 400, -32700, /Invalid JSON-RPC message: (the body|message 2 of the batch) is not a JSON-RPC 2.0 message; send an object such as/);
+      }
+      // a tools/call without an arguments object is answered on the stream, as before
+      assert.equal((await post(url, JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'list_tags', arguments: [] } }))).status, 202);
+      assert.equal((await answerTo(6)).error.code, -32602);
+      // nothing of a refused batch ran: the next request is answered in its turn
+      assert.equal((await post(url, JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'ping' }))).status, 202);
+      await answerTo(7);
+      assert.ok(!messagesOf(seen.split('\n').filter((l) => l.startsWith('data: {')).join('\n')).some((m) => m.id === 4), 'a refused batch runs none of its messages');
+    } finally {
+      await reader.cancel();
+    }
+  });
+});
+
 describe('MCP over HTTP: a session table held by legacy SSE streams', () => {
   let base = '';
   before(async () => {

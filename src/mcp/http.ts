@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { ErrorCode, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, JSONRPCMessageSchema, isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { connectMcpServer, type McpOptions } from './server.js';
 import { batchProblem, invalidParamsAnswer } from './limits.js';
 import { within } from '../deadline.js';
@@ -101,6 +101,21 @@ const initializeProblem = (body: unknown) =>
     ? `initialize must be sent alone, not in a JSON-RPC batch with ${body.length - 1} other message(s): send it by itself, ` +
       'then send the other messages with the mcp-session-id header of its answer'
     : undefined;
+
+/**
+ * Why the messages of a request are not JSON-RPC 2.0 messages (the first that is not), or undefined. The
+ * legacy SSE route's own check; the Streamable HTTP transport makes the same one.
+ */
+function invalidMessageProblem(messages: readonly unknown[]): string | undefined {
+  // (a tools/call whose params are not an object is answered with -32602 instead, as on /mcp: see invalidParamsAnswer)
+  const at = messages.findIndex((m) => !JSONRPCMessageSchema.safeParse(m).success && !invalidParamsAnswer(m));
+  if (at < 0) return undefined;
+  const which = messages.length > 1 ? `message ${at + 1} of the batch` : 'the body';
+  return (
+    `Parse error: Invalid JSON-RPC message: ${which} is not a JSON-RPC 2.0 message; send an object such as ` +
+    '{"jsonrpc": "2.0", "id": 1, "method": "tools/list"} (id a string or number; a notification has no id)'
+  );
+}
 
 /** Seconds a client refused for a full session table is told to wait (Retry-After). */
 const FULL_RETRY_AFTER_S = 10;
@@ -307,13 +322,22 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
     const sessionId = (req.query as { sessionId?: string }).sessionId ?? '';
     const transport = sse.get(sessionId);
     if (!transport) return rpcError(reply, 404, SESSION_NOT_FOUND, 'unknown or closed MCP SSE session: reconnect to GET /mcp (or /sse)');
-    const invalid = invalidParamsAnswer(req.body);
-    if (invalid) {
-      await transport.send(invalid);
-      return reply.code(202).send('Accepted');
+    // Checked here rather than by the SDK's handlePostMessage, which answers a batch (which 2024-11-05 clients, the
+    // ones on this transport, may send), a body of null or a malformed message with a text/plain "Invalid message:
+    // [object Object]" or "stream is not readable".
+    const body: unknown = req.body;
+    const messages = Array.isArray(body) ? body : [body];
+    const refused = batchProblem(body) ?? (messages.length ? undefined : 'an empty JSON-RPC batch: send at least one message');
+    if (refused) return rpcError(reply, 400, ErrorCode.InvalidRequest, refused);
+    const malformed = invalidMessageProblem(messages);
+    if (malformed) return rpcError(reply, 400, ErrorCode.ParseError, malformed);
+    const extra = { requestInfo: { headers: req.headers, url: new URL(req.url, `http://${req.headers.host ?? 'localhost'}`) } };
+    for (const message of messages) {
+      const invalid = invalidParamsAnswer(message);
+      if (invalid) await transport.send(invalid);
+      else await transport.handleMessage(message as JSONRPCMessage, extra);
     }
-    reply.hijack();
-    await transport.handlePostMessage(req.raw, reply.raw, req.body);
+    return reply.code(202).send('Accepted');
   });
 
   const sweep = setInterval(() => {
