@@ -256,6 +256,23 @@ describe('MCP over HTTP: a session table held by legacy SSE streams', () => {
       for (const r of readers) await r.cancel();
     }
   });
+
+  it('HEAD of the SSE endpoints answers at once with the stream\'s headers and takes no session place (it answered nothing, holding a place)', async () => {
+    const heads = await Promise.all(
+      ['/sse', '/mcp', '/sse'].map((path) => fetch(`${base}${path}`, { method: 'HEAD', headers: { accept: 'text/event-stream' }, signal: AbortSignal.timeout(5000) })),
+    );
+    for (const h of heads) {
+      assert.equal(h.status, 200);
+      assert.match(h.headers.get('content-type') ?? '', /^text\/event-stream/);
+    }
+    // both places of this server (maxSessions 2) are free for real clients
+    const streams = await Promise.all([0, 1].map(() => fetch(`${base}/sse`, { headers: { accept: 'text/event-stream' } })));
+    try {
+      for (const s of streams) assert.equal(s.status, 200);
+    } finally {
+      for (const s of streams) await s.body!.cancel();
+    }
+  });
 });
 
 describe('MCP over HTTP: session limits from the environment (doctor serve)', () => {

@@ -209,6 +209,9 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
   };
 
   const openSse = async (req: FastifyRequest, reply: FastifyReply) => {
+    // HEAD: the stream's headers, and no session. Node sends the headers of an answer to HEAD only when it ends, so
+    // a stream opened for one answered nothing at all, and held a session's place until the client gave up.
+    if (req.method === 'HEAD') return reply.code(200).header('content-type', 'text/event-stream').header('cache-control', 'no-cache').send();
     if (!makeRoom()) {
       reply.header('retry-after', String(FULL_RETRY_AFTER_S));
       return rpcError(reply, 503, -32000, fullMessage());
