@@ -110,6 +110,10 @@ describe('MCP over HTTP: refusals before the MCP transport', () => {
     assertRpcError(await post(`${base}/mcp`, ''), 400, -32700, /empty|JSON/i);
     const put = await fetch(`${base}/mcp`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
     assertRpcError({ status: put.status, headers: put.headers, text: '', body: (await put.json()) as RpcError }, 405, -32000, /PUT is not allowed on \/mcp/);
+    // OPTIONS got the REST API's {"detail": "OPTIONS is not allowed on /mcp: use GET or POST"}, leaving out DELETE
+    const options = await fetch(`${base}/mcp`, { method: 'OPTIONS' });
+    assertRpcError({ status: options.status, headers: options.headers, text: '', body: (await options.json()) as RpcError }, 405, -32000, /OPTIONS is not allowed on \/mcp: POST sends messages, GET opens a stream, DELETE ends a session/);
+    assert.equal(options.headers.get('allow'), 'GET, POST, DELETE');
     assert.equal(put.headers.get('allow'), 'GET, POST, DELETE');
     // the legacy SSE transport's message endpoint likewise
     assertRpcError(await post(`${base}/messages?sessionId=nope`, '{"jsonrpc"'), 400, -32700, /JSON/);

@@ -310,10 +310,10 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
     if (!req.headers['mcp-session-id'] && wantsSse) return openSse(req, reply);
     return handleStreamable(req, reply);
   });
-  // Other methods: 405 naming the ones served, as the SDK's transport answers them (the REST app's 405 knows GET and POST only).
+  // Other methods (OPTIONS too): 405 naming the ones served, as the SDK's transport answers them (the REST app's 405 knows GET and POST only).
   app.route({
     ...route,
-    method: ['PUT', 'PATCH'],
+    method: ['PUT', 'PATCH', 'OPTIONS'],
     url: '/mcp',
     handler: async (req, reply) => {
       reply.header('allow', 'GET, POST, DELETE');
