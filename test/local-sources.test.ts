@@ -435,6 +435,12 @@ describe('local paths over REST and MCP', () => {
       assert.ok((await searchDocs(ctx, { query: 'calibrateWidget' })).results.length > 0, 'search still answers');
       await assert.rejects(addLocal(ctx, { path: pipes[1]! }), /is a named pipe, not a file or directory: give a document file/);
       await assert.rejects(addLocal(ctx, { path: '/dev/zero' }), /is a device, not a file or directory/);
+      // a NUL in the path (or %00 in a file:// URL) was a 500 "internal error: The argument 'path' must be ... without null bytes"
+      for (const path of [join(root, 'guide.md\0x'), `file://${join(root, 'a%00b')}`]) {
+        const res = await post(s.url, { path });
+        assert.equal(res.status, 422);
+        assert.match(((await res.json()) as { detail: string }).detail, /holds a NUL character, which no file name can: give the path without it/);
+      }
     } finally {
       await s.close();
       for (const p of [...pipes, join(root, '..', 'link-to-pipe.md')]) rmSync(p);

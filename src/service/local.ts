@@ -61,6 +61,8 @@ export async function resolveLocalPath(raw: string, restrictTo?: readonly string
     throw new ValidationError(`${raw} is not a local path: to index a website, crawl it with fetch_url`);
   }
   if (!isAbsolute(path)) throw new ValidationError(`path must be absolute on the machine that holds the database (got ${raw})`);
+  // (a file:// URL's %00 too) the file system refuses such a path with a TypeError, which was a 500
+  if (path.includes('\0')) throw new ValidationError(`path ${JSON.stringify(raw.slice(0, 200))} holds a NUL character, which no file name can: give the path without it`);
   if (restrictTo) await checkAllowedLocal(resolve(path), restrictTo);
   let real: string;
   try {
