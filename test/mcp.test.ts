@@ -496,4 +496,36 @@ describe('MCP over stdio (doctor mcp)', () => {
     assert.match(answers.get(4)!.result.content[0].text, /pip install kettle/);
     assert.equal(answers.get(5)!.result.tools.length, ALL_TOOLS.length);
   });
+
+  it('a line that is no JSON-RPC message is answered with an error, and one over 10 MiB does not end the server', async () => {
+    const dir = await seeded();
+    const { child, out, exited } = startMcp(dir);
+    child.stdin.end(
+      [
+        JSON.stringify(INITIALIZE),
+        JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+        'not json',
+        // were dropped without an answer: the client waited for ids 2 and 3 forever
+        JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: 'list_tags' }),
+        JSON.stringify({ jsonrpc: '2.0', id: 3, method: 5 }),
+        // closed the SDK's transport for good: nothing after it was answered
+        `{"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "search_docs", "arguments": {"query": "${'x'.repeat(11 * 2 ** 20)}"}}}`,
+        JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'list_tags', arguments: {} } }),
+      ].join('\n') + '\n',
+    );
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const [code] = await exited;
+    clearTimeout(timer);
+    assert.equal(code, 0, out.stderr);
+    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const byId = new Map(lines.map((m) => [m.id, m]));
+    assert.equal(byId.get(2)?.error?.code, -32602, out.stdout.slice(0, 2000));
+    assert.match(byId.get(2)!.error.message, /tools\/call needs params \{name, arguments\}: params is string/);
+    assert.equal(byId.get(3)?.error?.code, -32600);
+    assert.match(byId.get(3)!.error.message, /not a JSON-RPC 2\.0 message; send an object such as/);
+    const unnamed = lines.filter((m) => m.id === null).map((m) => m.error.message as string);
+    assert.ok(unnamed.some((m) => /Parse error: a line that is not JSON/.test(m)), unnamed.join('\n'));
+    assert.ok(unnamed.some((m) => /a message longer than 10485760 bytes was dropped: send less/.test(m)), unnamed.join('\n'));
+    assert.deepEqual(JSON.parse(byId.get(4)?.result?.content?.[0]?.text ?? '{}').tags, ['kettle'], 'the server still answers after them');
+  });
 });

@@ -1,8 +1,11 @@
 /** MCP over stdio (`doctor mcp`): stdout carries only the protocol; logs go to stderr. */
+import { Transform, type TransformCallback } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { STDIO_DEFAULT_MAX_BUFFER_SIZE } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { connectMcpServer, type McpOptions } from './server.js';
+import { invalidParamsAnswer } from './limits.js';
 import type { McpTarget } from './operations.js';
 
 /**
@@ -15,7 +18,10 @@ export async function runMcpStdio(target: McpTarget, opts: McpOptions = {}): Pro
   const output = process.stdout;
   // Anything a dependency prints with console.log/info/debug would corrupt the protocol stream.
   console.log = console.info = console.debug = (...args: unknown[]) => console.error(...args);
-  const transport: Transport = new StdioServerTransport(input, output);
+  // Lines that are no JSON-RPC message are answered here: the SDK's transport drops them without a word (a request
+  // whose params are not an object waited for its answer forever), and closes for good on a line over 10 MiB.
+  const messages = input.pipe(new MessageLines((answer) => void transport.send(answer).catch(() => {})));
+  const transport: Transport = new StdioServerTransport(messages, output);
   /** Requests received and not answered yet. */
   const pending = new Set<RequestId>();
   let inputEnded = false;
@@ -29,8 +35,9 @@ export async function runMcpStdio(target: McpTarget, opts: McpOptions = {}): Pro
     inputEnded = true;
     settle();
   };
-  input.once('end', ended);
-  input.once('close', ended);
+  // the end of what the filter passes on, which comes after its last message
+  messages.once('end', ended);
+  input.once('close', () => messages.end());
   const server = await connectMcpServer(target, transport, opts);
 
   const receive = transport.onmessage;
@@ -72,4 +79,87 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
     stream.once('error', done);
     stream.write('', () => done());
   });
+}
+
+/** Longest line passed to the SDK's transport, whose buffer holds at most STDIO_DEFAULT_MAX_BUFFER_SIZE bytes. */
+const MAX_LINE_BYTES = STDIO_DEFAULT_MAX_BUFFER_SIZE - 1;
+
+const rpcError = (id: RequestId | null, code: number, message: string) => ({ jsonrpc: '2.0', id, error: { code, message } }) as unknown as JSONRPCMessage;
+
+/**
+ * stdin's lines, each one a JSON-RPC message passed on as it came; any other line is answered with `answer` and
+ * left out: not JSON (-32700), a tools/call whose params are not an object (-32602, as over HTTP), another
+ * object that is not a message (-32600, with its id when it has one), a line over 10 MiB (-32600; its bytes
+ * are dropped as they come, not held).
+ */
+class MessageLines extends Transform {
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private skipping = false;
+
+  constructor(private readonly answer: (message: JSONRPCMessage) => void) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    let at = 0;
+    for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, at)) {
+      this.hold(chunk.subarray(at, nl));
+      this.endLine();
+      at = nl + 1;
+    }
+    this.hold(chunk.subarray(at));
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.heldBytes || this.skipping) this.endLine();
+    done();
+  }
+
+  private hold(part: Buffer): void {
+    if (this.skipping || !part.length) return;
+    if (this.heldBytes + part.length > MAX_LINE_BYTES) {
+      this.held = [];
+      this.heldBytes = 0;
+      this.skipping = true;
+      return;
+    }
+    this.held.push(part);
+    this.heldBytes += part.length;
+  }
+
+  private endLine(): void {
+    const text = Buffer.concat(this.held).toString('utf8');
+    const skipped = this.skipping;
+    this.held = [];
+    this.heldBytes = 0;
+    this.skipping = false;
+    if (skipped) {
+      return this.answer(rpcError(null, ErrorCode.InvalidRequest, `a message longer than ${MAX_LINE_BYTES + 1} bytes was dropped: send less per message (shorter tool arguments)`));
+    }
+    if (!text.trim()) return;
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return this.answer(rpcError(null, ErrorCode.ParseError, 'Parse error: a line that is not JSON: send one JSON-RPC message per line, as UTF-8 JSON'));
+    }
+    if (JSONRPCMessageSchema.safeParse(body).success) {
+      this.push(`${text}\n`);
+      return;
+    }
+    const invalid = invalidParamsAnswer(body);
+    if (invalid) return this.answer(invalid);
+    const id = typeof body === 'object' && body !== null && 'id' in body ? (body as { id: unknown }).id : undefined;
+    const known = typeof id === 'string' || typeof id === 'number' ? id : null;
+    this.answer(
+      rpcError(
+        known,
+        ErrorCode.InvalidRequest,
+        'Invalid Request: not a JSON-RPC 2.0 message; send an object such as {"jsonrpc": "2.0", "id": 1, "method": "tools/list"} ' +
+          '(id a string or number; a notification has no id; one message per line, no batches)',
+      ),
+    );
+  }
 }
