@@ -185,6 +185,19 @@ describe('hostile API requests', () => {
         assert.match(answer!.error.message, message);
         assert.ok(!/"code":|invalid_type|expected/.test(answer!.error.message), 'no raw validation dump');
       }
+      // Other requests whose params do not fit their method: they got -32603 "internal error" with a dump of zod's issues.
+      const protocol: [string, unknown, RegExp][] = [
+        ['tools/list', { cursor: 5 }, /invalid params for tools\/list: params\.cursor: expected string, received number/],
+        ['initialize', {}, /invalid params for initialize: params\.protocolVersion: expected string, received undefined/],
+        ['logging/setLevel', { level: 'loud' }, /invalid params for logging\/setLevel: params\.level/],
+      ];
+      for (const [method, params, message] of protocol) {
+        const [answer] = await rpcMessages(await session.post({ jsonrpc: '2.0', id: ++id, method, params }));
+        assert.equal(answer!.id, id);
+        assert.equal(answer!.error?.code, -32602, JSON.stringify(answer));
+        assert.match(answer!.error.message, message);
+        assert.ok(!/"code":/.test(answer!.error.message), 'no raw validation dump');
+      }
       // A tool whose inputs are all optional may be called without arguments.
       const [tags] = await rpcMessages(await session.post({ jsonrpc: '2.0', id: ++id, method: 'tools/call', params: { name: 'list_tags' } }));
       assert.deepEqual(tags!.result.structuredContent.tags, ['big', 'small']);

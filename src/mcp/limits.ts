@@ -9,7 +9,8 @@
  *   field), not the SDK's.
  */
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ClientRequestSchema, ErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
 
 /** Most messages in one JSON-RPC batch (one HTTP POST); larger batches get -32600 with HTTP 400. */
 export const MAX_BATCH_MESSAGES = 10;
@@ -57,6 +58,24 @@ export function invalidParamsAnswer(body: unknown): JSONRPCMessage | undefined {
 }
 
 /** Per tool: what is wrong with a call's arguments, or undefined when they are good. */
+/** The SDK's schema of each request a client may send, by method. */
+const REQUEST_SCHEMAS = new Map<string, z.ZodType>(
+  (ClientRequestSchema as unknown as { options: { shape: { method: { value: string } } }[] }).options.map((o) => [o.shape.method.value, o as unknown as z.ZodType]),
+);
+
+/**
+ * Why a request's params do not fit its method (tools/list with a numeric cursor, initialize without clientInfo),
+ * or undefined. The SDK answers those with -32603 "internal error" and a dump of zod's issues as the message.
+ */
+export function protocolParamsProblem(message: JSONRPCMessage): string | undefined {
+  if (!('method' in message) || !('id' in message)) return undefined;
+  const schema = REQUEST_SCHEMAS.get(message.method);
+  const r = schema?.safeParse(message);
+  if (!r || r.success) return undefined;
+  const issues = r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || 'the request'}: ${i.message.replace(/^Invalid input: /, '')}`);
+  return `invalid params for ${message.method}: ${issues.join('; ')} (see the params of ${message.method} in the MCP specification)`;
+}
+
 export type ToolInputChecks = Readonly<Record<string, (args: Record<string, unknown>) => string | undefined>>;
 
 /**
@@ -80,7 +99,7 @@ export function guardToolCalls(transport: Transport, required: RequiredInputs = 
   const inner = transport.onmessage;
   if (!inner) return;
   transport.onmessage = (message, extra) => {
-    const problem = toolCallProblem(message, required);
+    const problem = toolCallProblem(message, required) ?? protocolParamsProblem(message);
     const refused = problem ? undefined : argumentsProblem(message, checks);
     if (!problem && !refused) return inner.call(transport, message, extra);
     const id = (message as { id: string | number }).id;
