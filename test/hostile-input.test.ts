@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildHttpApp } from '../src/http/app.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 import { addPages } from './helpers/pages.js';
+import { fetchUrlInput, parseInput } from '../src/service/inputs.js';
 
 /** A site serving hostile pages. */
 function hostileSite(): Server {
@@ -171,6 +172,23 @@ describe('hostile input (each: a clear error or a clean skip; nothing stored is 
     assert.deepEqual((await api('GET', '/list_doc_pages?tags=snake%5Fcas_')).body.doc_pages, [], '"_" is not a wildcard');
     assert.equal((await api('GET', `/job_progress?job_id=${encodeURIComponent('%%%%%%%%')}`)).status, 404, 'no LIKE-style match on job ids');
     assert.equal((await api('GET', `/job_progress?job_id=${encodeURIComponent("x' OR '1'='1")}`)).status, 404);
+  });
+
+  it('a tag in either Unicode form (composed "café" or "cafe" + a combining accent) selects the same pages, and is stored composed', async () => {
+    const [nfc, nfd] = ['caf\u00e9', 'cafe\u0301'];
+    await addPages(ctx, [
+      { id: 'composed', title: 'Composed', markdown: 'kaffeeklatsch composed', tags: [nfc] },
+      { id: 'decomposed', title: 'Decomposed', markdown: 'kaffeeklatsch decomposed', tags: [nfd] }, // stored before tags were normalised
+    ]);
+    for (const tag of [nfc, nfd]) {
+      const listed = (await api('GET', `/list_doc_pages?tags=${encodeURIComponent(tag)}`)).body.doc_pages.map((d: any) => d.page_id).sort();
+      assert.deepEqual(listed, ['composed', 'decomposed'], `list_doc_pages tags=${JSON.stringify(tag)}`);
+      const found = (await api('POST', '/search_docs', { query: 'kaffeeklatsch', mode: 'keyword', tags: [tag] })).body.results.map((r: any) => r.page_id).sort();
+      assert.deepEqual(found, ['composed', 'decomposed'], `search_docs tags=${JSON.stringify(tag)}`);
+    }
+    // a crawl stores its tags composed, whichever form it was given
+    assert.deepEqual(parseInput(fetchUrlInput, { url: 'https://docs.test/', tags: [nfd, nfc] }).tags, [nfc]);
+    assert.equal((await api('POST', '/delete_docs', { tags: [nfd] })).body.deleted_pages, 2);
   });
 
   it('SQL-looking strings everywhere', async () => {

@@ -40,10 +40,14 @@ const tooManyTags = (list: string[] | undefined) =>
  * stored before tags were bounded (or imported) that tagsInput would now refuse, so it can still be found
  * and deleted; at most MAX_TAGS of them.
  */
-export const tagFilterInput = tagList.superRefine((list, ctx) => {
-  const many = tooManyTags(list);
-  if (many) ctx.addIssue({ code: 'custom', message: many, input: list });
-});
+export const tagFilterInput = tagList
+  .superRefine((list, ctx) => {
+    const many = tooManyTags(list);
+    if (many) ctx.addIssue({ code: 'custom', message: many, input: list });
+  })
+  // A tag in either Unicode form ("café" composed, or "cafe" + U+0301 as some keyboards and macOS file names give it)
+  // selects the pages of both: tags are stored composed (tagsInput), older ones as they came.
+  .transform((list) => list && [...new Set(list.flatMap((t) => [t, t.normalize('NFC'), t.normalize('NFD')]))]);
 
 /** Tags to store on pages (fetch_url, add_local): bounded in number and length, no control characters. */
 export const tagsInput = tagList
@@ -56,7 +60,9 @@ export const tagsInput = tagList
     if (long) say(`tags must each be at most ${MAX_TAG_CHARS} characters (got one of ${long.length.toLocaleString('en-US')}: ${shown(long)}...)`);
     const control = list.find((t) => CONTROL_CHAR.test(t));
     if (control) say(`tags must not hold control characters such as a newline, tab or NUL (got ${JSON.stringify(control.slice(0, 50))})`);
-  });
+  })
+  // stored in one Unicode form (composed), so that "café" typed either way is one tag
+  .transform((list) => list && [...new Set(list.map((t) => t.normalize('NFC')))]);
 
 /**
  * The words a yes/no field takes as text, in any case: those FastAPI (pydantic) took in the Python Doctor's query
