@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -226,6 +227,17 @@ describe('MCP over HTTP: messages posted to a legacy SSE session', () => {
       // nothing of a refused batch ran: the next request is answered in its turn
       assert.equal((await post(url, JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'ping' }))).status, 202);
       await answerTo(7);
+      // a Host header that is no host (the session's URL is rebuilt from it for the tools) is no 500
+      const odd = await new Promise<number>((resolve, reject) => {
+        const r = httpRequest(url, { method: 'POST', headers: { host: 'a b', 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        r.on('error', reject);
+        r.end(JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'ping' }));
+      });
+      assert.equal(odd, 202);
+      await answerTo(8);
       assert.ok(!messagesOf(seen.split('\n').filter((l) => l.startsWith('data: {')).join('\n')).some((m) => m.id === 4), 'a refused batch runs none of its messages');
     } finally {
       await reader.cancel();

@@ -334,7 +334,7 @@ export async function registerMcpRoutes(app: FastifyInstance, target: McpTarget,
     if (refused) return rpcError(reply, 400, ErrorCode.InvalidRequest, refused);
     const malformed = invalidMessageProblem(messages);
     if (malformed) return rpcError(reply, 400, ErrorCode.ParseError, malformed);
-    const extra = { requestInfo: { headers: req.headers, url: new URL(req.url, `http://${req.headers.host ?? 'localhost'}`) } };
+    const extra = { requestInfo: { headers: req.headers, url: req.headers.host && URL.canParse(req.url, `http://${req.headers.host}`) ? new URL(req.url, `http://${req.headers.host}`) : undefined } };
     for (const message of messages) {
       const invalid = invalidParamsAnswer(message);
       if (invalid) await transport.send(invalid);

@@ -57,10 +57,14 @@ export function invalidParamsAnswer(body: unknown): JSONRPCMessage | undefined {
   return problem ? { jsonrpc: '2.0', id, error: { code: ErrorCode.InvalidParams, message: problem } } : undefined;
 }
 
-/** Per tool: what is wrong with a call's arguments, or undefined when they are good. */
-/** The SDK's schema of each request a client may send, by method. */
+/**
+ * The SDK's schema of each request a client may send, by method (read from its union of request schemas; empty,
+ * so that the SDK checks params itself, should a later SDK build that union another way).
+ */
 const REQUEST_SCHEMAS = new Map<string, z.ZodType>(
-  (ClientRequestSchema as unknown as { options: { shape: { method: { value: string } } }[] }).options.map((o) => [o.shape.method.value, o as unknown as z.ZodType]),
+  ((ClientRequestSchema as unknown as { options?: { shape?: { method?: { value?: unknown } } }[] }).options ?? []).flatMap((o) =>
+    typeof o.shape?.method?.value === 'string' ? [[o.shape.method.value, o as unknown as z.ZodType] as const] : [],
+  ),
 );
 
 /**
@@ -76,6 +80,7 @@ export function protocolParamsProblem(message: JSONRPCMessage): string | undefin
   return `invalid params for ${message.method}: ${issues.join('; ')} (see the params of ${message.method} in the MCP specification)`;
 }
 
+/** Per tool: what is wrong with a call's arguments, or undefined when they are good. */
 export type ToolInputChecks = Readonly<Record<string, (args: Record<string, unknown>) => string | undefined>>;
 
 /**
