@@ -85,7 +85,11 @@ async function hostileHub(repo: string, weights: (res: ServerResponse) => void):
     }
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.closeAllConnections() };
+  const close = () => {
+    server.close();
+    server.closeAllConnections();
+  };
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close };
 }
 
 const endless = (res: ServerResponse, headers: Record<string, string> = {}) => {
