@@ -54,6 +54,8 @@ describe('forged results in Redis', () => {
     const dir = tempDir();
     const server = await startLocalServer(dir, redis.url, { maxPageBytes: 1024 * 1024 });
     const raw = new Redis(redis.url);
+    // BullMQ does not close a connection it is given: closed below, or its reconnect timer keeps this file running.
+    const workerConnection = new Redis(redis.url, { maxRetriesPerRequest: null });
     const results = new Queue('results', { connection: raw, prefix: PREFIX });
     const forger = new Worker(
       'pages',
@@ -63,7 +65,7 @@ describe('forged results in Redis', () => {
         const data = name ? await cases[name]!(d, raw) : await honest(d, undefined, Object.keys(cases).map((c) => `${SITE}/case-${encodeURIComponent(c)}.html`));
         if (data !== undefined) await results.add('result', data, { jobId: d.request, removeOnComplete: true });
       },
-      { connection: new Redis(redis.url, { maxRetriesPerRequest: null }), prefix: PREFIX, concurrency: 8 },
+      { connection: workerConnection, prefix: PREFIX, concurrency: 8 },
     );
     try {
       const started = await server.api('POST', '/fetch_url', { url: `${SITE}/start.html`, max_pages: 50 });
@@ -79,6 +81,7 @@ describe('forged results in Redis', () => {
       await forger.close(true);
       await results.close();
       raw.disconnect();
+      workerConnection.disconnect();
       await server.close();
     }
   }
