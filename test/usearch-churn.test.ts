@@ -68,7 +68,7 @@ describe('usearch under churn: re-crawling a changing page many times', () => {
 
     // A wedged index worker also kept the process from stopping.
     const stopped = server.stop('SIGTERM');
-    const code = await Promise.race([stopped, new Promise((resolve) => setTimeout(() => resolve('still running'), 15_000))]);
+    const code = await Promise.race([stopped, new Promise((resolve) => setTimeout(() => resolve('still running'), 15_000).unref())]);
     assert.notEqual(code, 'still running', 'doctor serve did not stop within 15 s of SIGTERM');
 
     // Restarted on the same data directory: one page, searchable.
