@@ -6,6 +6,7 @@ import { buildHttpApp } from '../src/http/app.js';
 import { makeContext, type TestContext } from './helpers/context.js';
 import { addPages } from './helpers/pages.js';
 import { fetchUrlInput, parseInput } from '../src/service/inputs.js';
+import { queryTerms } from '../src/text/highlight.js';
 
 /** A site serving hostile pages. */
 function hostileSite(): Server {
@@ -189,6 +190,15 @@ describe('hostile input (each: a clear error or a clean skip; nothing stored is 
     // a crawl stores its tags composed, whichever form it was given
     assert.deepEqual(parseInput(fetchUrlInput, { url: 'https://docs.test/', tags: [nfd, nfc] }).tags, [nfc]);
     assert.equal((await api('POST', '/delete_docs', { tags: [nfd] })).body.deleted_pages, 2);
+  });
+
+  it('a query typed decomposed ("cafe" + a combining accent, as macOS input gives it) finds and marks the composed words of pages', async () => {
+    await addPages(ctx, [{ id: 'crema', title: 'Crema', markdown: 'Un café crème at the zwölfte Stunde, 한국어 문서.' }]);
+    for (const [query, term] of [['cafe\u0301 cre\u0300me', 'café'], ['zwo\u0308lfte', 'zwölfte'], ['\u1112\u1161\u11ab\u1100\u116e\u11a8\u110b\u1165', '한국']] as const) {
+      const res = await api('POST', '/search_docs', { query, mode: 'keyword' });
+      assert.deepEqual(res.body.results.map((r: any) => r.page_id), ['crema'], `keyword search for ${JSON.stringify(query)}`);
+      assert.ok(queryTerms(query).has(term), `the page view marks ${term} for ${JSON.stringify(query)}`);
+    }
   });
 
   it('SQL-looking strings everywhere', async () => {

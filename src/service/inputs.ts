@@ -133,7 +133,8 @@ const jobIdField = textField('job_id', 100)
   .transform((s) => (/^[0-9a-f-]+$/i.test(s) ? s.toLowerCase() : s));
 
 export const searchDocsInput = z.object({
-  query: textField('query', 2000).trim().min(1, 'query must not be empty'),
+  // composed (NFC), the form pages are written in: the embedding of "cafe" + a combining accent is another one
+  query: textField('query', 2000).trim().min(1, 'query must not be empty').transform((q) => q.normalize('NFC')),
   tags: tagFilterInput,
   max_results: intField('max_results', 1, 100).default(10),
   return_full_document_text: boolField('return_full_document_text').default(false),

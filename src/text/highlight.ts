@@ -13,9 +13,9 @@ export interface Segment {
   hit: boolean;
 }
 
-/** The query's tokens (stopwords dropped), as searched. */
+/** The query's tokens (stopwords dropped), as searched: composed (NFC), as tokenize.ts's queryTerms reads it. */
 export function queryTerms(query: string): Set<string> {
-  return new Set(tokenize(query));
+  return new Set(tokenize(query.normalize('NFC')));
 }
 
 interface Hit {

@@ -255,10 +255,11 @@ export function tokenize(text: string, opts: TokenizeOptions = {}): string[] {
 /**
  * The terms a query searches for, each once: its words without stop words, plus every pair of adjacent
  * words as a phrase term (only pairs the index holds can match). A query made only of stop words keeps
- * them, so it still finds something.
+ * them, so it still finds something. The query is read composed (NFC), the form pages are written in.
  */
 export function queryTerms(query: string): string[] {
-  const all = [...new Set(analyze(query, 'all'))];
+  // composed (NFC), as pages are written: "cafe" + a combining accent (macOS input) would otherwise search for "cafe"
+  const all = [...new Set(analyze(query.normalize('NFC'), 'all'))];
   const words = all.filter((t) => !isPhrase(t));
   const content = words.filter((t) => !STOPWORDS.has(t));
   const phrases = all.filter(isPhrase);
