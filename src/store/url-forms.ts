@@ -4,9 +4,9 @@
  * rewritten, and cannot crawl either) stays readable by this Doctor and by the one before.
  */
 import type { Database, Tx } from '../db/database.js';
-import { LIST, VARCHAR, listValue } from '../db/duckdb.js';
 import { getMeta, setMeta } from '../db/meta.js';
 import { withSamePercentEncoding } from '../text/percent-escapes.js';
+import { VARCHAR_LIST, varcharList } from './sql-values.js';
 
 /** The meta key recording which URL forms the stored URLs have. */
 export const URL_FORMS_KEY = 'url_forms';
@@ -38,13 +38,12 @@ async function rewrite(tx: Tx): Promise<void> {
     if (to !== null && to !== r.url && !moves.has(to)) moves.set(to, { id: r.id, from: r.url });
   }
   if (moves.size) {
-    const list = (xs: string[]) => listValue(xs);
     await tx.run(
       `CREATE OR REPLACE TEMP TABLE url_forms AS
          SELECT * FROM (SELECT unnest($ids) AS id, unnest($froms) AS old_url, unnest($tos) AS new_url)
          WHERE new_url NOT IN (SELECT url FROM pages)`,
-      { ids: list([...moves.values()].map((m) => m.id)), froms: list([...moves.values()].map((m) => m.from)), tos: list([...moves.keys()]) },
-      { ids: LIST(VARCHAR), froms: LIST(VARCHAR), tos: LIST(VARCHAR) },
+      { ids: varcharList([...moves.values()].map((m) => m.id)), froms: varcharList([...moves.values()].map((m) => m.from)), tos: varcharList([...moves.keys()]) },
+      { ids: VARCHAR_LIST, froms: VARCHAR_LIST, tos: VARCHAR_LIST },
     );
     await tx.run('UPDATE pages SET url = f.new_url FROM url_forms f WHERE pages.id = f.id');
     await tx.run('UPDATE document_embeddings SET url = f.new_url FROM url_forms f WHERE document_embeddings.page_id = f.id AND document_embeddings.url = f.old_url');

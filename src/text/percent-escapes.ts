@@ -5,7 +5,7 @@
  */
 
 /** Percent-escapes of unreserved characters decoded (`%7E` -> `~`), the others' hex digits in upper case (`%2f` -> `%2F`). */
-export function samePercentEncoding(part: string): string {
+function samePercentEncoding(part: string): string {
   return part.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => {
     const c = String.fromCharCode(parseInt(hex, 16));
     return /^[A-Za-z0-9\-._~]$/.test(c) ? c : `%${hex.toUpperCase()}`;
@@ -13,18 +13,18 @@ export function samePercentEncoding(part: string): string {
 }
 
 /**
- * Writes the percent-escapes of a URL's path and query one way (samePercentEncoding), through the URL parser
- * (so dot segments a decoded `%2E` forms are resolved as the crawler resolves them); the rest stays as it is.
- * Returns null when `url` is not an absolute URL.
+ * Writes the percent-escapes of a URL's path and query one way (samePercentEncoding), in place, through the URL's
+ * setters (so dot segments a decoded `%2E` forms are resolved).
  */
-export function withSamePercentEncoding(url: string): string | null {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return null;
-  }
+export function writeEscapesOneWay(u: URL): void {
   if (u.pathname.includes('%')) u.pathname = samePercentEncoding(u.pathname);
   if (u.search.includes('%')) u.search = samePercentEncoding(u.search);
+}
+
+/** `url` with writeEscapesOneWay applied (the rest as the URL parser writes it), or null when it is not an absolute URL. */
+export function withSamePercentEncoding(url: string): string | null {
+  if (!URL.canParse(url)) return null;
+  const u = new URL(url);
+  writeEscapesOneWay(u);
   return u.href;
 }

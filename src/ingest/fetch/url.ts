@@ -6,7 +6,7 @@
  */
 import { RE2JS } from 're2js';
 import { getDomain } from 'tldts';
-import { samePercentEncoding } from '../../text/percent-escapes.js';
+import { writeEscapesOneWay } from '../../text/percent-escapes.js';
 
 /** Longest URL the crawler accepts, in characters (after normalisation). */
 export const MAX_URL_LENGTH = 2048;
@@ -46,8 +46,7 @@ export function normalizeUrl(raw: string, base?: string): string | null {
   if (!u.hostname) return null;
   u.hash = '';
   if (u.hostname.endsWith('.') && !u.hostname.startsWith('[')) u.hostname = u.hostname.replace(/\.+$/, '');
-  if (u.pathname.includes('%')) u.pathname = samePercentEncoding(u.pathname);
-  if (u.search.includes('%')) u.search = samePercentEncoding(u.search);
+  writeEscapesOneWay(u);
   if (u.pathname.includes('//')) u.pathname = u.pathname.replace(/\/{2,}/g, '/'); // the setter resolves dots again
   const out = u.href;
   return out.length > MAX_URL_LENGTH ? null : out;
