@@ -2,11 +2,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DIGITS, ONE_PART, TokenScanner, asciiWord } from '../src/text/token-scan.js';
 import { chunkTermCounts, chunkTerms, termHashWords } from '../src/text/chunk-terms.js';
-import { TOKEN_RE, analyze, isPhrase, isStopword } from '../src/text/tokenize.js';
+import { TOKEN_RE, WORD_CHAR, analyze, isPhrase, isStopword } from '../src/text/tokenize.js';
 
 // The scanner must find exactly what the token regexes find: the keyword index's terms and the lexical
 // embedder's vectors (stored under a fixed model name) are made from its tokens.
-const KEYWORD = { word: /[\p{L}\p{N}]/u, re: TOKEN_RE };
+const KEYWORD = { word: WORD_CHAR, re: TOKEN_RE };
 const LEXICAL = {
   word: /[\p{L}\p{N}\p{M}]/u,
   run: /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u,

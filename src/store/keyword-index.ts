@@ -35,7 +35,18 @@ import { readSnapshot, serialise, snapshotPathOf, writeSnapshot } from './keywor
  * Recorded in `meta.keyword_tokenizer`: a database indexed with another tokeniser (or term weighting) is
  * re-indexed from its chunks on open. Change it whenever src/text/ changes what terms a text gives.
  */
-export const TOKENIZER_VERSION = 'kw4: words + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit';
+export const TOKENIZER_VERSION = 'kw5: words (with their marks, composed) + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit';
+
+/**
+ * Earlier tokenisers whose terms differ from this one's only for some chunks: opening a database indexed by
+ * one re-indexes the chunks whose text, title or heading path matches its pattern (RE2) instead of every chunk. kw4 split words
+ * at combining marks and did not compose; a chunk whose text holds no mark, Jamo or compatibility ideograph
+ * (the characters tokenize.ts's MAY_DECOMPOSE_RE names) has the same terms in both.
+ */
+const PARTIAL_REINDEX: Readonly<Record<string, string>> = {
+  'kw4: words + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit':
+    '[\\p{M}\\x{1100}-\\x{11ff}\\x{a960}-\\x{a97f}\\x{d7b0}-\\x{d7ff}\\x{f900}-\\x{faff}\\x{2f800}-\\x{2fa1f}]',
+};
 
 
 export interface KeywordHit {
@@ -227,12 +238,19 @@ export class KeywordIndex implements ChunkHook {
     if (this.db.readOnly) return this.openReadOnly();
     const before = await getMeta(this.db, 'keyword_tokenizer');
     if (before !== TOKENIZER_VERSION) {
+      const only = before === undefined ? undefined : PARTIAL_REINDEX[before];
       await this.db.transaction(async (tx) => {
-        await tx.run('DELETE FROM kw_docs');
+        if (only) {
+          const holds = (column: string) => `regexp_matches(coalesce(${column}, ''), $pattern)`;
+          await tx.run(
+            `DELETE FROM kw_docs WHERE doc IN (SELECT seq FROM document_embeddings WHERE ${['text_chunk', 'title', 'heading_path'].map(holds).join(' OR ')})`,
+            { pattern: only },
+          );
+        } else await tx.run('DELETE FROM kw_docs');
         await setMeta(tx, 'keyword_tokenizer', TOKENIZER_VERSION);
       });
     }
-    // A tokeniser change re-indexes every chunk (~4 minutes per million on 2 cores): say so, and how far it is.
+    // A tokeniser change re-indexes every chunk it changes (~4 minutes per million on 2 cores): say so, and how far it is.
     const [todo] = await this.db.all<{ n: number }>(
       'SELECT count(*)::INTEGER AS n FROM document_embeddings e ANTI JOIN kw_docs d ON d.doc = e.seq',
     );

@@ -6,7 +6,7 @@
  * also picks the snippet of a result that holds the most query terms.
  */
 import { TokenScanner } from './token-scan.js';
-import { TOKEN_RE, cjkPieces, hasCjk, tokenize } from './tokenize.js';
+import { TOKEN_RE, WORD_CHAR, cjkPieces, hasCjk, tokenize } from './tokenize.js';
 
 export interface Segment {
   text: string;
@@ -25,7 +25,7 @@ interface Hit {
 }
 
 /** Finds TOKEN_RE's matches without a match array per word (see TokenScanner). */
-const SCANNER = new TokenScanner(/[\p{L}\p{N}]/u);
+const SCANNER = new TokenScanner(WORD_CHAR);
 
 /**
  * The hits inside each word (offsets within the word), per query (its terms' Set): a page repeats its words, and

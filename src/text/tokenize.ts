@@ -2,7 +2,9 @@
  * Tokenisation for documentation text, shared by indexing and querying. Pure functions of their input (no
  * state, no I/O), so they can run in a worker thread.
  *
- * - Words are case-folded runs of letters and digits (any script).
+ * - Words are case-folded runs of letters, digits and combining marks (any script), read composed (NFC): the
+ *   vowel signs of Devanagari and the harakat of Arabic stay inside their word, and a word written decomposed
+ *   (`cafe` + U+0301, as macOS writes it; Korean as Jamo) is the same term as the word written composed.
  * - Code identifiers are kept whole and also split into their parts: `readFileSync` -> readfilesync, read,
  *   file, sync; `read_file_sync` -> read_file_sync, read, file, sync; `os.path.join` -> os.path.join, os,
  *   path, join; `array_agg` -> array_agg, array, agg.
@@ -34,9 +36,9 @@ export const MAX_TOKEN_LENGTH = 64;
 
 // An identifier-ish run: letters/digits joined by _ . - :: (dotted paths, snake_case, kebab-case).
 /** Exported for highlighting (src/text/highlight.ts), which must split words exactly as the index does. */
-export const TOKEN_RE = /[\p{L}\p{N}]+(?:(?:[._\-]|::)[\p{L}\p{N}]+)*/gu;
+export const TOKEN_RE = /[\p{L}\p{N}\p{M}]+(?:(?:[._\-]|::)[\p{L}\p{N}\p{M}]+)*/gu;
 const PART_SPLIT_RE = /[._\-]|::/;
-const CAMEL_RE = /[\p{Lu}]?[\p{Ll}\p{N}]+|[\p{Lu}]+(?![\p{Ll}])|[\p{N}]+/gu;
+const CAMEL_RE = /[\p{Lu}]?[\p{Ll}\p{N}][\p{Ll}\p{N}\p{M}]*|[\p{Lu}]+(?![\p{Ll}])|[\p{N}]+/gu;
 /** Tokens that are one part for sure (ASCII word, Capitalised word, all caps, digits): nothing to split. */
 const ONE_PART_RE = /^(?:[A-Z]?[a-z0-9]+|[A-Z]+)$/;
 /**
@@ -83,7 +85,20 @@ export interface TermSink {
 }
 
 /** TOKEN_RE's character class, for the scanner that finds its matches without the regex. */
-const SCANNER = new TokenScanner(/[\p{L}\p{N}]/u);
+export const WORD_CHAR = /[\p{L}\p{N}\p{M}]/u;
+const SCANNER = new TokenScanner(WORD_CHAR);
+
+/**
+ * Characters whose text NFC may rewrite: combining marks, Hangul Jamo, CJK compatibility ideographs. A token
+ * holding none is composed as it is (the common case, tested before paying for normalize).
+ */
+export const MAY_DECOMPOSE_RE = /[\p{M}\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff\uf900-\ufaff\u{2f800}-\u{2fa1f}]/u;
+const LEADING_MARKS_RE = /^\p{M}+/u;
+
+/** A token (not ASCII) as a term reads it: composed (NFC), without marks that belong to nothing before them. */
+export function composedToken(token: string): string {
+  return MAY_DECOMPOSE_RE.test(token) ? token.normalize('NFC').replace(LEADING_MARKS_RE, '') : token;
+}
 
 /**
  * Every term of a text, in order, stop words included (see the module comment): what the index stores.
@@ -110,7 +125,8 @@ export function analyzeInto(text: string, phrases: 'capitals' | 'all' | 'none', 
     let raw: string | undefined;
     let onePart = plain;
     if (!plain && pieces < 0) {
-      raw = text.slice(start, end);
+      raw = composedToken(text.slice(start, end));
+      if (!raw) return; // marks alone
       onePart = ONE_PART_RE.test(raw);
       if (cjkToken(raw, onePart)) {
         for (const piece of cjkPieces(raw)) {

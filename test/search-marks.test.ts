@@ -1,0 +1,131 @@
+/**
+ * Keyword search in text with combining marks: the vowel signs of Devanagari and the harakat of Arabic stay
+ * inside their word, and a word written decomposed (`cafe` + U+0301, as macOS writes it) is the same term as
+ * the word written composed. A database indexed by the previous tokeniser (kw4, which split words at marks)
+ * re-indexes only the chunks holding marks when it is opened.
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BIGINT, LIST, USMALLINT, VARCHAR, listValue } from '../src/db/duckdb.js';
+import { setMeta } from '../src/db/meta.js';
+import { searchDocs } from '../src/service/search.js';
+import { termHash } from '../src/text/chunk-terms.js';
+import { markTerms, queryTerms as highlightTerms } from '../src/text/highlight.js';
+import { analyze, isStopword } from '../src/text/tokenize.js';
+import { makeContext, type TestContext } from './helpers/context.js';
+import { addPages, type TestPage } from './helpers/pages.js';
+import { tempDir } from './helpers/tmp.js';
+
+const NFD_TEXT = 'Le re\u0301sume\u0301 du projet, servi avec un cafe\u0301.';
+const PAGES: TestPage[] = [
+  // written decomposed, as a Markdown file saved on macOS may be
+  { id: 'nfd', title: 'Projet', markdown: `# Projet\n\n${NFD_TEXT}` },
+  { id: 'hi', title: 'हिन्दी', markdown: '# हिन्दी\n\nहिन्दी भाषा में दस्तावेज़ खोजें।' },
+  // the letters of हिन्दी (ह, न, द) in other words, which the old tokeniser's fragments matched
+  { id: 'hi-other', title: 'नदी', markdown: '# नदी\n\nहाथ नदी के पास दिन भर।' },
+  { id: 'ar', title: 'كتابة', markdown: '# كتابة\n\nكَتَبَ الطالب الدرس.' },
+  { id: 'en', title: 'Database indexes', markdown: '# Database indexes\n\nCreate an index on a table to speed up queries with readFileSync.' },
+];
+
+const keywordPages = async (ctx: TestContext, query: string) =>
+  (await searchDocs(ctx, { query, mode: 'keyword', max_results: 10 })).results.map((r) => r.page_id);
+
+describe('tokenising words with combining marks', () => {
+  it('keeps marks inside their word and reads a decomposed word as the composed one', () => {
+    assert.deepEqual(analyze(NFD_TEXT), analyze(NFD_TEXT.normalize('NFC')));
+    assert.ok(analyze(NFD_TEXT).includes('résumé'));
+    assert.deepEqual(analyze('हिन्दी भाषा'), ['हिन्दी', 'भाषा'], 'Devanagari vowel signs and virama stay in the word');
+    assert.deepEqual(analyze('كَتَبَ'), ['كَتَبَ'], 'Arabic harakat stay in the word');
+    assert.deepEqual(analyze('a \u0301 b'), ['a', 'b'], 'a mark belonging to no letter is no term');
+    assert.deepEqual(analyze('\u1112\u1161\u11ab\u1100\u116e\u11a8\u110b\u1165'), analyze('한국어'), 'Korean written as Jamo');
+  });
+});
+
+describe('keyword search in text with combining marks', () => {
+  let ctx: TestContext;
+  before(async () => {
+    ctx = await makeContext({ runner: false });
+    await addPages(ctx, PAGES);
+  });
+  after(() => ctx.close());
+
+  it('a composed query finds a page written decomposed, and the page view marks the word', async () => {
+    assert.deepEqual(await keywordPages(ctx, 'résumé'), ['nfd']);
+    assert.deepEqual(await keywordPages(ctx, 'cafe\u0301'), ['nfd'], 'and a decomposed query too');
+    const marked = markTerms(NFD_TEXT, highlightTerms('résumé café')).filter((s) => s.hit).map((s) => s.text);
+    assert.deepEqual(marked, ['re\u0301sume\u0301', 'cafe\u0301'], 'the whole decomposed words are marked');
+  });
+
+  it('a Hindi word finds the page holding it, not pages holding its letters in other words', async () => {
+    assert.deepEqual(await keywordPages(ctx, 'हिन्दी'), ['hi']);
+    assert.deepEqual(await keywordPages(ctx, 'नदी'), ['hi-other']);
+    assert.deepEqual(await keywordPages(ctx, 'كَتَبَ'), ['ar']);
+    const marked = markTerms('हिन्दी भाषा में', highlightTerms('हिन्दी')).filter((s) => s.hit).map((s) => s.text);
+    assert.deepEqual(marked, ['हिन्दी']);
+  });
+});
+
+/** The terms the previous tokeniser (kw4) gave: marks split words, nothing was composed. Enough for these pages. */
+function kw4Terms(c: { text: string; title: string | null; heading_path: string | null }) {
+  const tf = new Map<string, number>();
+  const add = (text: string | null, w: number) => {
+    for (const t of analyze((text ?? '').replace(/\p{M}/gu, ' '))) tf.set(t, (tf.get(t) ?? 0) + w);
+  };
+  add(c.title, 2);
+  add(c.heading_path, 2);
+  add(c.text, 1);
+  let len = 0;
+  for (const [t, n] of tf) if (!isStopword(t)) len += n;
+  return { terms: [...tf.keys()].map(termHash), tfs: [...tf.values()], len };
+}
+
+describe('a database indexed by kw4 (words split at marks)', () => {
+  it('re-indexes on open only the chunks holding marks; then their words are found and other rows are left as they are', async () => {
+    const dbPath = join(tempDir(), 'kw4.duckdb');
+    let ctx = await makeContext({ dbPath, runner: false });
+    await addPages(ctx, PAGES);
+    const rowsOf = (pages: string[]) =>
+      ctx.store.db.all<{ rowid: bigint; doc: bigint }>(
+        'SELECT d.rowid, d.doc FROM kw_docs d JOIN document_embeddings e ON e.seq = d.doc WHERE list_contains($pages, e.page_id) ORDER BY d.doc',
+        { pages: listValue(pages) },
+        { pages: LIST(VARCHAR) },
+      );
+    const marked = ['nfd', 'hi', 'hi-other', 'ar'];
+    const chunks = await ctx.store.db.all<{ seq: bigint; text: string; title: string | null; heading_path: string | null }>(
+      'SELECT seq, text_chunk AS text, title, heading_path FROM document_embeddings WHERE list_contains($pages, page_id)',
+      { pages: listValue(marked) },
+      { pages: LIST(VARCHAR) },
+    );
+    await ctx.store.db.transaction(async (tx) => {
+      for (const c of chunks) {
+        const old = kw4Terms(c);
+        await tx.run('UPDATE kw_docs SET len = $len, terms = $terms, tfs = $tfs WHERE doc = $doc', { len: old.len, terms: listValue(old.terms), tfs: listValue(old.tfs), doc: c.seq }, {
+          terms: LIST(BIGINT),
+          tfs: LIST(USMALLINT),
+          doc: BIGINT,
+        });
+      }
+      await setMeta(tx, 'keyword_tokenizer', 'kw4: words + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit');
+    });
+    const english = await rowsOf(['en']);
+    const oldMarked = new Set((await rowsOf(marked)).map((r) => r.rowid));
+    assert.ok(english.length > 0 && oldMarked.size > 0);
+    await ctx.close();
+    rmSync(`${dbPath}.keywords`, { force: true });
+    ctx = await makeContext({ dbPath, runner: false });
+    try {
+      assert.deepEqual(await keywordPages(ctx, 'résumé'), ['nfd'], 're-indexed on open');
+      assert.deepEqual(await keywordPages(ctx, 'हिन्दी'), ['hi']);
+      assert.equal(await ctx.store.keyword.storedCount(), await ctx.store.chunks.count(), 'every chunk indexed once');
+      assert.deepEqual(await rowsOf(['en']), english, 'the English chunk kept its rows (not deleted and written again)');
+      const newMarked = await rowsOf(marked);
+      assert.equal(newMarked.length, oldMarked.size);
+      assert.ok(newMarked.every((r) => !oldMarked.has(r.rowid)), 'the chunks holding marks were indexed again');
+      assert.deepEqual(await keywordPages(ctx, 'create an index on a table'), ['en']);
+    } finally {
+      await ctx.close();
+    }
+  });
+});
