@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startHostileSite, type HostileSite } from './helpers/hostile-site.js';
 import { startModelHub } from './helpers/model-hub.js';
@@ -111,6 +111,12 @@ describe('a bad number in a flag is reported by the flag the user typed', () => 
       const r = await doctor(dir, args);
       assert.equal(r.code, 1, args.join(' '));
       assert.match(r.stderr, /^doctor: (<path>|--output) must not be empty: give a path \("\." for the current directory\)$/m);
+    }
+    for (const value of ['--help', '-f']) {
+      const r = await doctor(dir, ['export', '-o', value]);
+      assert.equal(r.code, 1, `export -o ${value}`);
+      assert.match(r.stderr, new RegExp(`--output needs a path and got "${value}", which looks like an option: give the path right after --output \\(write \\./${value} for a path`));
+      assert.ok(!existsSync(resolve(value)), `no export written into a directory named ${value} (in the working directory)`);
     }
     const mine = join(dir, 'mine');
     mkdirSync(mine);

@@ -37,6 +37,10 @@ export function oneLine(text: string, max = 160): string {
 export function nonEmptyPath(name: string) {
   return (value: string): string => {
     if (!value.trim()) throw new Error(`${name} must not be empty: give a path ("." for the current directory)`);
+    // `export -o --help` would otherwise write an export into a directory named --help
+    if (name.startsWith('--') && /^-/.test(value)) {
+      throw new Error(`${name} needs a path and got "${value}", which looks like an option: give the path right after ${name} (write ./${value} for a path starting with "-")`);
+    }
     return value;
   };
 }
