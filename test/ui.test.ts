@@ -371,4 +371,40 @@ describe('web interface in Chromium', () => {
     assert.ok(link! < path!, `the path is shown after the title (link at x = ${link}, path at x = ${path})`);
     await context.close();
   });
+  it('a page in Arabic reads right to left, paragraph by paragraph (web interface and site map); English and code beside it stay left to right', async () => {
+    const arabic = 'يشرح هذا الدليل كيفية إنشاء فهرس زنجبيل للجدول.';
+    await addPages(ctx, [{
+      id: 'rtl-page', title: 'دليل الفهارس', url: 'https://rtl.test/guide.html',
+      markdown: `# دليل الفهارس\n\n${arabic}\n\nThis paragraph is in English.\n\n\`\`\`sql\nSELECT 1;\n\`\`\`\n`,
+    }]);
+    const base = await serve();
+    const { page, context } = await tab(base);
+    /** Where a block's text sits inside the block: gaps (px) to its left and right edges. */
+    const gaps = (selector: string) =>
+      page.locator(selector).first().evaluate((e) => {
+        const box = e.getBoundingClientRect();
+        const range = document.createRange();
+        range.selectNodeContents(e);
+        const text = range.getBoundingClientRect();
+        return { left: Math.round(text.left - box.left), right: Math.round(box.right - text.right), width: Math.round(box.width) };
+      });
+    await page.goto(`${base}/ui/page/rtl-page`);
+    const ar = await gaps(`article.doc p:has-text("${arabic.slice(0, 10)}")`);
+    assert.ok(ar.right <= 2 && ar.left > 100, `the Arabic paragraph starts at the right edge: ${JSON.stringify(ar)}`);
+    const en = await gaps('article.doc p:has-text("This paragraph is in English")');
+    assert.ok(en.left <= 2 && en.right > 100, `the English paragraph starts at the left edge: ${JSON.stringify(en)}`);
+    const code = await gaps('article.doc pre code');
+    assert.ok(code.left <= 2, `code stays left to right: ${JSON.stringify(code)}`);
+    const title = await gaps('.page-head h1');
+    assert.ok(title.right <= 2 && title.left > 100, `the Arabic title starts at the right: ${JSON.stringify(title)}`);
+    await page.goto(`${base}/map/page/rtl-page`); // the site map's page view (its own stylesheet)
+    const mapped = await gaps(`article p:has-text("${arabic.slice(0, 10)}")`);
+    assert.ok(mapped.right <= 2 && mapped.left > 100, `the site map's Arabic paragraph starts at the right: ${JSON.stringify(mapped)}`);
+    const mappedEn = await gaps('article p:has-text("This paragraph is in English")');
+    assert.ok(mappedEn.left <= 2, `the site map's English paragraph starts at the left: ${JSON.stringify(mappedEn)}`);
+    await page.goto(`${base}/?query=${encodeURIComponent('زنجبيل')}`);
+    const snippet = await gaps('.result .snippet');
+    assert.ok(snippet.right <= 2 && snippet.left > 100, `the Arabic snippet starts at the right: ${JSON.stringify(snippet)}`);
+    await context.close();
+  });
 });

@@ -15,7 +15,8 @@ pre{background:#f5f5f7;padding:.8rem;overflow:auto;border-radius:6px}code{font-f
 table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.3rem .6rem}.meta{color:#666;font-size:.85em}
 details{margin-left:1rem}summary{cursor:pointer}ul.tree{list-style:none;padding-left:1rem}.tag{background:#eef;border-radius:4px;padding:0 .3rem;margin-right:.3rem;font-size:.85em}
 .nav{display:flex;justify-content:space-between;border-top:1px solid #ddd;margin-top:2rem;padding-top:1rem}
-a,.meta{unicode-bidi:isolate}article a{unicode-bidi:normal}`;
+a,.meta{unicode-bidi:plaintext}article a{unicode-bidi:normal}
+:is(article :is(p,li,h1,h2,h3,h4,h5,h6,blockquote,td,th,dt,dd,figcaption),body>h1){unicode-bidi:plaintext;text-align:start}`;
 
 /**
  * Site-map pages show crawled (untrusted) content: no scripts, no requests to other sites (images from the
