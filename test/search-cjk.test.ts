@@ -7,14 +7,12 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIGINT, LIST, USMALLINT, listValue } from '../src/db/duckdb.js';
 import { buildHttpApp } from '../src/http/app.js';
 import { setMeta } from '../src/db/meta.js';
-import { searchDocs } from '../src/service/search.js';
-import { termHash } from '../src/text/chunk-terms.js';
 import { markTerms, queryTerms as highlightTerms } from '../src/text/highlight.js';
-import { TOKEN_RE, analyze, isStopword, queryTerms } from '../src/text/tokenize.js';
+import { TOKEN_RE, analyze, queryTerms } from '../src/text/tokenize.js';
 import { makeContext, type TestContext } from './helpers/context.js';
+import { keywordPages, rewriteKeywordRows } from './helpers/keyword-rows.js';
 import { addPages, type TestPage } from './helpers/pages.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -28,8 +26,6 @@ const PAGES: TestPage[] = [
   { id: 'en-travel', title: 'Travel', markdown: '# Travel\n\nThe capital of Japan is Tokyo; summers are hot.' },
 ];
 
-const keywordPages = async (ctx: TestContext, query: string) =>
-  (await searchDocs(ctx, { query, mode: 'keyword', max_results: 10 })).results.map((r) => r.page_id);
 
 describe('CJK tokenisation', () => {
   it('gives overlapping character bigrams; mixed tokens keep their other letters as words', () => {
@@ -100,20 +96,11 @@ describe('keyword search in CJK text', () => {
 });
 
 /** The terms the previous tokeniser (kw3) gave: a CJK run was one word. Enough for these pages. */
-function oldTerms(c: { text: string; title: string | null; heading_path: string | null }) {
-  const tf = new Map<string, number>();
-  const add = (text: string | null, w: number) => {
-    for (const m of (text ?? '').matchAll(TOKEN_RE)) {
-      const terms = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}]/u.test(m[0]) ? [m[0].toLowerCase()] : analyze(m[0]);
-      for (const t of terms) tf.set(t, (tf.get(t) ?? 0) + w);
-    }
-  };
-  add(c.title, 2);
-  add(c.heading_path, 2);
-  add(c.text, 1);
-  let len = 0;
-  for (const [t, n] of tf) if (!isStopword(t)) len += n;
-  return { terms: [...tf.keys()].map(termHash), tfs: [...tf.values()], len };
+function* kw3Terms(text: string): Iterable<string> {
+  for (const m of text.matchAll(TOKEN_RE)) {
+    if (/[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}]/u.test(m[0])) yield m[0].toLowerCase();
+    else yield* analyze(m[0]);
+  }
 }
 
 describe('a database indexed by the previous tokeniser', () => {
@@ -130,19 +117,7 @@ describe('a database indexed by the previous tokeniser', () => {
     const english = await rowsOf('en');
     assert.ok(english.length > 0);
     // Rewrite the Japanese page's rows as the previous tokeniser stored them.
-    const chunks = await ctx.store.db.all<{ seq: bigint; text: string; title: string | null; heading_path: string | null }>(
-      "SELECT seq, text_chunk AS text, title, heading_path FROM document_embeddings WHERE page_id = 'ja'",
-    );
-    await ctx.store.db.transaction(async (tx) => {
-      for (const c of chunks) {
-        const old = oldTerms(c);
-        await tx.run('UPDATE kw_docs SET len = $len, terms = $terms, tfs = $tfs WHERE doc = $doc', { len: old.len, terms: listValue(old.terms), tfs: listValue(old.tfs), doc: c.seq }, {
-          terms: LIST(BIGINT),
-          tfs: LIST(USMALLINT),
-          doc: BIGINT,
-        });
-      }
-    });
+    await rewriteKeywordRows(ctx, ['ja'], kw3Terms);
     const reopen = async () => {
       await ctx.close();
       rmSync(`${dbPath}.keywords`, { force: true }); // the saved index of an old database carries the old version: not used

@@ -8,13 +8,12 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIGINT, LIST, USMALLINT, VARCHAR, listValue } from '../src/db/duckdb.js';
+import { LIST, VARCHAR, listValue } from '../src/db/duckdb.js';
 import { setMeta } from '../src/db/meta.js';
-import { searchDocs } from '../src/service/search.js';
-import { termHash } from '../src/text/chunk-terms.js';
 import { markTerms, queryTerms as highlightTerms } from '../src/text/highlight.js';
-import { analyze, isStopword } from '../src/text/tokenize.js';
+import { analyze } from '../src/text/tokenize.js';
 import { makeContext, type TestContext } from './helpers/context.js';
+import { keywordPages, rewriteKeywordRows } from './helpers/keyword-rows.js';
 import { addPages, type TestPage } from './helpers/pages.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -29,8 +28,6 @@ const PAGES: TestPage[] = [
   { id: 'en', title: 'Database indexes', markdown: '# Database indexes\n\nCreate an index on a table to speed up queries with readFileSync.' },
 ];
 
-const keywordPages = async (ctx: TestContext, query: string) =>
-  (await searchDocs(ctx, { query, mode: 'keyword', max_results: 10 })).results.map((r) => r.page_id);
 
 describe('tokenising words with combining marks', () => {
   it('keeps marks inside their word and reads a decomposed word as the composed one', () => {
@@ -68,18 +65,7 @@ describe('keyword search in text with combining marks', () => {
 });
 
 /** The terms the previous tokeniser (kw4) gave: marks split words, nothing was composed. Enough for these pages. */
-function kw4Terms(c: { text: string; title: string | null; heading_path: string | null }) {
-  const tf = new Map<string, number>();
-  const add = (text: string | null, w: number) => {
-    for (const t of analyze((text ?? '').replace(/\p{M}/gu, ' '))) tf.set(t, (tf.get(t) ?? 0) + w);
-  };
-  add(c.title, 2);
-  add(c.heading_path, 2);
-  add(c.text, 1);
-  let len = 0;
-  for (const [t, n] of tf) if (!isStopword(t)) len += n;
-  return { terms: [...tf.keys()].map(termHash), tfs: [...tf.values()], len };
-}
+const kw4Terms = (text: string) => analyze(text.replace(/\p{M}/gu, ' '));
 
 describe('a database indexed by kw4 (words split at marks)', () => {
   it('re-indexes on open only the chunks holding marks; then their words are found and other rows are left as they are', async () => {
@@ -93,22 +79,8 @@ describe('a database indexed by kw4 (words split at marks)', () => {
         { pages: LIST(VARCHAR) },
       );
     const marked = ['nfd', 'hi', 'hi-other', 'ar'];
-    const chunks = await ctx.store.db.all<{ seq: bigint; text: string; title: string | null; heading_path: string | null }>(
-      'SELECT seq, text_chunk AS text, title, heading_path FROM document_embeddings WHERE list_contains($pages, page_id)',
-      { pages: listValue(marked) },
-      { pages: LIST(VARCHAR) },
-    );
-    await ctx.store.db.transaction(async (tx) => {
-      for (const c of chunks) {
-        const old = kw4Terms(c);
-        await tx.run('UPDATE kw_docs SET len = $len, terms = $terms, tfs = $tfs WHERE doc = $doc', { len: old.len, terms: listValue(old.terms), tfs: listValue(old.tfs), doc: c.seq }, {
-          terms: LIST(BIGINT),
-          tfs: LIST(USMALLINT),
-          doc: BIGINT,
-        });
-      }
-      await setMeta(tx, 'keyword_tokenizer', 'kw4: words + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit');
-    });
+    await rewriteKeywordRows(ctx, marked, kw4Terms);
+    await ctx.store.db.transaction((tx) => setMeta(tx, 'keyword_tokenizer', 'kw4: words + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit'));
     const english = await rowsOf(['en']);
     const oldMarked = new Set((await rowsOf(marked)).map((r) => r.rowid));
     assert.ok(english.length > 0 && oldMarked.size > 0);
