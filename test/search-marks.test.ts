@@ -37,6 +37,10 @@ describe('tokenising words with combining marks', () => {
     assert.deepEqual(analyze('كَتَبَ'), ['كَتَبَ'], 'Arabic harakat stay in the word');
     assert.deepEqual(analyze('a \u0301 b'), ['a', 'b'], 'a mark belonging to no letter is no term');
     assert.deepEqual(analyze('\u1112\u1161\u11ab\u1100\u116e\u11a8\u110b\u1165'), analyze('한국어'), 'Korean written as Jamo');
+    // U+0323 (dot below) lists Katakana among its scripts: it must not make a Latin word CJK bigrams
+    assert.deepEqual(analyze('q\u0323uick'), ['q\u0323uick']);
+    // a kana mark without a composed form stays in its run's bigrams
+    assert.deepEqual(analyze('か\u309aな'), ['か\u309a', '\u309aな']);
   });
 });
 

@@ -43,12 +43,14 @@ const CAMEL_RE = /[\p{Lu}]?[\p{Ll}\p{N}][\p{Ll}\p{N}\p{M}]*|[\p{Lu}]+(?![\p{Ll}]
 const ONE_PART_RE = /^(?:[A-Z]?[a-z0-9]+|[A-Z]+)$/;
 /**
  * Letters of the scripts that get bigrams (Script_Extensions, so the kana prolonged sound mark ー and the
- * iteration marks count too). Inside a token (letters, digits, separators) only letters and digits match.
+ * iteration marks count too). Inside a token (letters, digits, marks, separators) only letters and digits
+ * match: combining marks are left out, as some (U+0323, the dot below) list Katakana among their scripts.
  */
-const CJK_RE = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}]/u;
+const CJK_RE = /(?!\p{M})[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}]/u;
 /** Below this code unit no letter or digit is CJK (Hangul Jamo start here): a cheap test before CJK_RE. */
 const FIRST_CJK = 0x1100;
-const CJK_RUN_RE = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}]+/gu;
+/** A run of CJK letters, with the marks that follow them (a kana mark NFC has no composed form for: か゚). */
+const CJK_RUN_RE = /(?!\p{M})[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}](?:(?!\p{M})[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}]|\p{M})*/gu;
 /** A separator left at either end of a token's non-CJK piece (`foo.` of `foo.日本`). */
 const EDGE_SEPARATOR_RE = /^(?:[._\-]|::)|(?:[._\-]|::)$/g;
 
