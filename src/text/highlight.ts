@@ -2,11 +2,12 @@
  * Which words of a text match a query, as the keyword index sees them: a word (or code identifier) is a
  * hit when one of its tokens is a query token (`renderDashboard` matches "dashboard"). In Chinese,
  * Japanese and Korean text, indexed as character bigrams, the hit is the characters of the matching
- * bigrams (`日本語` in `日本語のテキスト`), not the whole run. For highlighting search results and pages;
+ * bigrams (`日本語` in `日本語のテキスト`), not the whole run; in Thai and Lao, the matching words of a run.
+ * For highlighting search results and pages;
  * also picks the snippet of a result that holds the most query terms.
  */
 import { TokenScanner } from './token-scan.js';
-import { TOKEN_RE, WORD_CHAR, cjkPieces, hasCjk, tokenize } from './tokenize.js';
+import { TOKEN_RE, WORD_CHAR, cjkPieces, hasCjk, isSpaceless, spacelessWords, tokenize } from './tokenize.js';
 
 export interface Segment {
   text: string;
@@ -85,6 +86,8 @@ function hitsInWord(token: string, terms: ReadonlySet<string>): Hit[] | null {
       if (piece.cjk) cjkHits(token, piece.start, piece.end, terms, hits);
       else wordHit(token, piece.start, piece.end, terms, hits);
     }
+  } else if (isSpaceless(token)) {
+    for (const w of spacelessWords(token)) wordHit(token, w.start, w.end, terms, hits);
   } else wordHit(token, 0, token.length, terms, hits);
   return hits.length ? hits : null;
 }

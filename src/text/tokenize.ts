@@ -138,6 +138,11 @@ export function analyzeInto(text: string, phrases: 'capitals' | 'all' | 'none', 
         prevStart = -1; // no phrase pair with CJK text on either side
         return;
       }
+      if (SPACELESS_RE.test(raw)) {
+        addWord(raw, sink);
+        prevStart = -1; // no phrase pair with Thai or Lao text on either side
+        return;
+      }
     }
     if (phrases !== 'none' && prevStart >= 0) {
       // cheapest test first: most words are not capitalised, and the gap is only read for a possible pair
@@ -178,8 +183,14 @@ function capitalWord(text: string, start: number, end: number): boolean {
   return true;
 }
 
-/** A word (or identifier) as a term, with its parts when it has several. */
+/** A word (or identifier) as a term, with its parts when it has several; Thai or Lao text as its words. */
 function addWord(raw: string, sink: TermSink): void {
+  if (SPACELESS_RE.test(raw)) {
+    for (const w of spacelessWords(raw)) addOneWord(raw.slice(w.start, w.end), sink);
+  } else addOneWord(raw, sink);
+}
+
+function addOneWord(raw: string, sink: TermSink): void {
   const whole = raw.toLowerCase();
   if (whole.length <= MAX_TOKEN_LENGTH) sink.term(whole);
   if (!ONE_PART_RE.test(raw)) addParts(raw, sink);
@@ -225,6 +236,24 @@ function addBigrams(run: string, sink: TermSink): void {
   if (chars.length === 1) sink.term(chars[0]!);
   for (let i = 0; i + 1 < chars.length; i++) sink.term(chars[i]! + chars[i + 1]!);
 }
+
+/**
+ * Thai and Lao are written without spaces between words, and no character pairs stand for their words as
+ * CJK bigrams do: a token holding their letters is cut into words by ICU's dictionaries (Intl.Segmenter),
+ * so `ฐานข้อมูล` (database) is found inside `การติดตั้งฐานข้อมูล`.
+ */
+const SPACELESS_RE = /[\u0e00-\u0eff]/;
+const SEGMENTER = new Intl.Segmenter('th', { granularity: 'word' });
+
+/** The words of a token in Thai or Lao (offsets into it): ICU's word-like segments. */
+export function spacelessWords(token: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  for (const s of SEGMENTER.segment(token)) if (s.isWordLike) out.push({ start: s.index, end: s.index + s.segment.length });
+  return out;
+}
+
+/** Whether a token (a TOKEN_RE match) holds Thai or Lao letters, which `spacelessWords` cuts into words. */
+export const isSpaceless = (token: string): boolean => SPACELESS_RE.test(token);
 
 /** A piece of a token: a CJK run, or the text between runs (separators at its ends left out). */
 export interface TokenPiece {

@@ -1,8 +1,8 @@
 /**
- * Keyword search in text with combining marks: the vowel signs of Devanagari and the harakat of Arabic stay
- * inside their word, and a word written decomposed (`cafe` + U+0301, as macOS writes it) is the same term as
- * the word written composed. A database indexed by the previous tokeniser (kw4, which split words at marks)
- * re-indexes only the chunks holding marks when it is opened.
+ * Keyword search beyond Latin and CJK text: combining marks (the vowel signs of Devanagari, the harakat of
+ * Arabic) stay inside their word, a word written decomposed (`cafe` + U+0301, as macOS writes it) is the same
+ * term as the word written composed, and Thai and Lao, written without spaces, are cut into words. A database
+ * indexed by the previous tokeniser (kw4) re-indexes only the chunks these change when it is opened.
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -25,6 +25,9 @@ const PAGES: TestPage[] = [
   // the letters of हिन्दी (ह, न, द) in other words, which the old tokeniser's fragments matched
   { id: 'hi-other', title: 'नदी', markdown: '# नदी\n\nहाथ नदी के पास दिन भर।' },
   { id: 'ar', title: 'كتابة', markdown: '# كتابة\n\nكَتَبَ الطالب الدرس.' },
+  // Thai: "a guide to installing the database for beginners", and "naval base" (ฐาน, base, without ข้อมูล, data)
+  { id: 'th', title: 'คู่มือ', markdown: '# คู่มือ\n\nคู่มือการติดตั้งฐานข้อมูลสำหรับผู้เริ่มต้น' },
+  { id: 'th-other', title: 'ทหารเรือ', markdown: '# ทหารเรือ\n\nฐานทัพเรืออยู่ใกล้ทะเล' },
   { id: 'en', title: 'Database indexes', markdown: '# Database indexes\n\nCreate an index on a table to speed up queries with readFileSync.' },
 ];
 
@@ -44,7 +47,7 @@ describe('tokenising words with combining marks', () => {
   });
 });
 
-describe('keyword search in text with combining marks', () => {
+describe('keyword search in text with combining marks, and in Thai', () => {
   let ctx: TestContext;
   before(async () => {
     ctx = await makeContext({ runner: false });
@@ -66,13 +69,21 @@ describe('keyword search in text with combining marks', () => {
     const marked = markTerms('हिन्दी भाषा में', highlightTerms('हिन्दी')).filter((s) => s.hit).map((s) => s.text);
     assert.deepEqual(marked, ['हिन्दी']);
   });
+
+  it('a Thai word is found inside a run written without spaces, and marked alone', async () => {
+    assert.deepEqual(analyze('การติดตั้งฐานข้อมูล'), ['การ', 'ติด', 'ตั้ง', 'ฐาน', 'ข้อมูล'], "ICU's Thai words");
+    assert.equal((await keywordPages(ctx, 'ฐานข้อมูล'))[0], 'th', 'the page holding the whole word first');
+    assert.deepEqual(await keywordPages(ctx, 'ติดตั้ง'), ['th']);
+    const marked = markTerms('คู่มือการติดตั้งฐานข้อมูลสำหรับผู้เริ่มต้น', highlightTerms('ฐานข้อมูล')).filter((s) => s.hit).map((s) => s.text);
+    assert.deepEqual(marked, ['ฐาน', 'ข้อมูล']);
+  });
 });
 
-/** The terms the previous tokeniser (kw4) gave: marks split words, nothing was composed. Enough for these pages. */
+/** Terms as the previous tokeniser (kw4) gave them for these pages: marks split words, nothing was composed. */
 const kw4Terms = (text: string) => analyze(text.replace(/\p{M}/gu, ' '));
 
-describe('a database indexed by kw4 (words split at marks)', () => {
-  it('re-indexes on open only the chunks holding marks; then their words are found and other rows are left as they are', async () => {
+describe('a database indexed by kw4 (words split at marks, Thai runs whole)', () => {
+  it('re-indexes on open only the chunks holding marks or Thai; then their words are found and other rows are left as they are', async () => {
     const dbPath = join(tempDir(), 'kw4.duckdb');
     let ctx = await makeContext({ dbPath, runner: false });
     await addPages(ctx, PAGES);
@@ -82,7 +93,7 @@ describe('a database indexed by kw4 (words split at marks)', () => {
         { pages: listValue(pages) },
         { pages: LIST(VARCHAR) },
       );
-    const marked = ['nfd', 'hi', 'hi-other', 'ar'];
+    const marked = ['nfd', 'hi', 'hi-other', 'ar', 'th', 'th-other'];
     await rewriteKeywordRows(ctx, marked, kw4Terms);
     await ctx.store.db.transaction((tx) => setMeta(tx, 'keyword_tokenizer', 'kw4: words + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit'));
     const english = await rowsOf(['en']);
@@ -94,6 +105,7 @@ describe('a database indexed by kw4 (words split at marks)', () => {
     try {
       assert.deepEqual(await keywordPages(ctx, 'résumé'), ['nfd'], 're-indexed on open');
       assert.deepEqual(await keywordPages(ctx, 'हिन्दी'), ['hi']);
+      assert.deepEqual(await keywordPages(ctx, 'ติดตั้ง'), ['th']);
       assert.equal(await ctx.store.keyword.storedCount(), await ctx.store.chunks.count(), 'every chunk indexed once');
       assert.deepEqual(await rowsOf(['en']), english, 'the English chunk kept its rows (not deleted and written again)');
       const newMarked = await rowsOf(marked);
