@@ -1,8 +1,8 @@
 /**
  * Keyword search beyond Latin and CJK text: combining marks (the vowel signs of Devanagari, the harakat of
  * Arabic) stay inside their word, a word written decomposed (`cafe` + U+0301, as macOS writes it) is the same
- * term as the word written composed, and Thai and Lao, written without spaces, are cut into words. A database
- * indexed by the previous tokeniser (kw4) re-indexes only the chunks these change when it is opened.
+ * term as the word written composed, and Thai, Lao, Khmer and Burmese, written without spaces, are cut into
+ * words. A database indexed by the previous tokeniser (kw4) re-indexes only the chunks these change on open.
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -72,6 +72,8 @@ describe('keyword search in text with combining marks, and in Thai', () => {
 
   it('a Thai word is found inside a run written without spaces, and marked alone', async () => {
     assert.deepEqual(analyze('การติดตั้งฐานข้อมูล'), ['การ', 'ติด', 'ตั้ง', 'ฐาน', 'ข้อมูล'], "ICU's Thai words");
+    assert.ok(analyze('ကျွန်တော်မြန်မာစကားပြောတတ်ပါတယ်').includes('မြန်မာ'), 'Burmese likewise');
+    assert.ok(analyze('ខ្ញុំស្រឡាញ់ភាសាខ្មែរ').includes('ស្រឡាញ់'), 'and Khmer');
     assert.equal((await keywordPages(ctx, 'ฐานข้อมูล'))[0], 'th', 'the page holding the whole word first');
     assert.deepEqual(await keywordPages(ctx, 'ติดตั้ง'), ['th']);
     const marked = markTerms('คู่มือการติดตั้งฐานข้อมูลสำหรับผู้เริ่มต้น', highlightTerms('ฐานข้อมูล')).filter((s) => s.hit).map((s) => s.text);

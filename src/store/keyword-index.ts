@@ -35,17 +35,18 @@ import { readSnapshot, serialise, snapshotPathOf, writeSnapshot } from './keywor
  * Recorded in `meta.keyword_tokenizer`: a database indexed with another tokeniser (or term weighting) is
  * re-indexed from its chunks on open. Change it whenever src/text/ changes what terms a text gives.
  */
-export const TOKENIZER_VERSION = 'kw5: words (with their marks, composed; Thai and Lao by ICU words) + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit';
+export const TOKENIZER_VERSION = 'kw5: words (with their marks, composed; Thai, Lao, Khmer, Burmese by ICU words) + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit';
 
 /**
  * Earlier tokenisers whose terms differ from this one's only for some chunks: opening a database indexed by
  * one re-indexes the chunks whose text, title or heading path matches its pattern (RE2) instead of every chunk. kw4 split words
- * at combining marks, did not compose and kept Thai and Lao runs whole; a chunk whose text holds no mark,
- * Jamo, compatibility ideograph (tokenize.ts's MAY_DECOMPOSE_RE) or Thai or Lao letter has the same terms in both.
+ * at combining marks, did not compose and kept Thai, Lao, Khmer and Burmese runs whole; a chunk whose text
+ * holds no mark, Jamo, compatibility ideograph (tokenize.ts's MAY_DECOMPOSE_RE) or letter of those scripts
+ * (tokenize.ts's SPACELESS_RE) has the same terms in both.
  */
 const PARTIAL_REINDEX: Readonly<Record<string, string>> = {
   'kw4: words + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit':
-    '[\\p{M}\\x{0e00}-\\x{0eff}\\x{1100}-\\x{11ff}\\x{a960}-\\x{a97f}\\x{d7b0}-\\x{d7ff}\\x{f900}-\\x{faff}\\x{2f800}-\\x{2fa1f}]',
+    '[\\p{M}\\x{0e00}-\\x{0eff}\\x{1000}-\\x{109f}\\x{1780}-\\x{17ff}\\x{19e0}-\\x{19ff}\\x{a9e0}-\\x{a9ff}\\x{aa60}-\\x{aa7f}\\x{1100}-\\x{11ff}\\x{a960}-\\x{a97f}\\x{d7b0}-\\x{d7ff}\\x{f900}-\\x{faff}\\x{2f800}-\\x{2fa1f}]',
 };
 
 

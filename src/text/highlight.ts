@@ -2,7 +2,7 @@
  * Which words of a text match a query, as the keyword index sees them: a word (or code identifier) is a
  * hit when one of its tokens is a query token (`renderDashboard` matches "dashboard"). In Chinese,
  * Japanese and Korean text, indexed as character bigrams, the hit is the characters of the matching
- * bigrams (`日本語` in `日本語のテキスト`), not the whole run; in Thai and Lao, the matching words of a run.
+ * bigrams (`日本語` in `日本語のテキスト`), not the whole run; in Thai, Lao, Khmer and Burmese, the matching words of a run.
  * For highlighting search results and pages;
  * also picks the snippet of a result that holds the most query terms.
  */

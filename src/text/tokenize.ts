@@ -140,7 +140,7 @@ export function analyzeInto(text: string, phrases: 'capitals' | 'all' | 'none', 
       }
       if (SPACELESS_RE.test(raw)) {
         addWord(raw, sink);
-        prevStart = -1; // no phrase pair with Thai or Lao text on either side
+        prevStart = -1; // no phrase pair with such text on either side
         return;
       }
     }
@@ -183,7 +183,7 @@ function capitalWord(text: string, start: number, end: number): boolean {
   return true;
 }
 
-/** A word (or identifier) as a term, with its parts when it has several; Thai or Lao text as its words. */
+/** A word (or identifier) as a term, with its parts when it has several; Thai, Lao, Khmer or Burmese text as its words. */
 function addWord(raw: string, sink: TermSink): void {
   if (SPACELESS_RE.test(raw)) {
     for (const w of spacelessWords(raw)) addOneWord(raw.slice(w.start, w.end), sink);
@@ -238,21 +238,21 @@ function addBigrams(run: string, sink: TermSink): void {
 }
 
 /**
- * Thai and Lao are written without spaces between words, and no character pairs stand for their words as
- * CJK bigrams do: a token holding their letters is cut into words by ICU's dictionaries (Intl.Segmenter),
- * so `ฐานข้อมูล` (database) is found inside `การติดตั้งฐานข้อมูล`.
+ * Thai, Lao, Khmer and Burmese are written without spaces between words, and no character pairs stand for
+ * their words as CJK bigrams do: a token holding their letters is cut into words by ICU's dictionaries
+ * (Intl.Segmenter), so `ฐานข้อมูล` (database) is found inside `การติดตั้งฐานข้อมูล`.
  */
-const SPACELESS_RE = /[\u0e00-\u0eff]/;
+const SPACELESS_RE = /[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\ua9e0-\ua9ff\uaa60-\uaa7f]/;
 const SEGMENTER = new Intl.Segmenter('th', { granularity: 'word' });
 
-/** The words of a token in Thai or Lao (offsets into it): ICU's word-like segments. */
+/** The words of a token in Thai, Lao, Khmer or Burmese (offsets into it): ICU's word-like segments. */
 export function spacelessWords(token: string): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
   for (const s of SEGMENTER.segment(token)) if (s.isWordLike) out.push({ start: s.index, end: s.index + s.segment.length });
   return out;
 }
 
-/** Whether a token (a TOKEN_RE match) holds Thai or Lao letters, which `spacelessWords` cuts into words. */
+/** Whether a token (a TOKEN_RE match) holds Thai, Lao, Khmer or Burmese letters, which `spacelessWords` cuts into words. */
 export const isSpaceless = (token: string): boolean => SPACELESS_RE.test(token);
 
 /** A piece of a token: a CJK run, or the text between runs (separators at its ends left out). */
