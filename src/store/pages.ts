@@ -80,14 +80,28 @@ export class PageStore {
    */
   private async appendPages(tx: Tx, all: readonly PageRow[]): Promise<void> {
     if (all.length === 0) return;
-    const stored: { id: string; url: string }[] = [];
+    const stored: { id: string; url: string; root_page_id: string | null }[] = [];
     const urls = [...new Set(all.map((r) => r.page.url))];
     for (let start = 0; start < urls.length; start += 500) {
       const part = urls.slice(start, start + 500);
-      stored.push(...(await tx.all<{ id: string; url: string }>(`SELECT id, url FROM pages WHERE url IN (${part.map(() => '?').join(', ')})`, part)));
+      stored.push(
+        ...(await tx.all<{ id: string; url: string; root_page_id: string | null }>(
+          `SELECT id, url, root_page_id FROM pages WHERE url IN (${part.map(() => '?').join(', ')})`,
+          part,
+        )),
+      );
     }
-    const present = new Set(stored.map((s) => s.id));
-    const rows = all.filter((r) => !r.keepsChunks || present.has(r.page.id));
+    const present = new Map(stored.map((s) => [s.id, s]));
+    // A page re-crawled unchanged keeps its row: its crawl date, job and place are updated in place. Deleting
+    // and appending it again (its whole text) grew the file at every re-crawl of an unchanged site, as DuckDB
+    // does not reuse the space of deleted rows in a row group that still holds others.
+    const refresh = all.filter((r) => {
+      const s = r.keepsChunks ? present.get(r.page.id) : undefined;
+      return s !== undefined && s.url === r.page.url && s.root_page_id === r.page.root_page_id;
+    });
+    if (refresh.length) await this.refreshRows(tx, refresh.map((r) => r.page));
+    const refreshed = new Set(refresh);
+    const rows = all.filter((r) => (!r.keepsChunks || present.has(r.page.id)) && !refreshed.has(r));
     if (rows.length === 0) return;
     const ids = new Set(all.map((r) => r.page.id));
     const written = new Set(rows.map((r) => r.page.url));
@@ -118,6 +132,42 @@ export class PageStore {
       col(11, (p) => p.path);
       col(12, (p) => p.content_hash);
     });
+  }
+
+  /**
+   * Updates stored pages in place, leaving their text, URL, root and tags as stored (the caller checked they
+   * are the same): only columns without an index, which DuckDB updates in place (an indexed one would make the
+   * update a delete and an insert).
+   */
+  private async refreshRows(tx: Tx, pages: readonly PageRecord[]): Promise<void> {
+    const column = <T>(f: (p: PageRecord) => T) => listValue(pages.map(f) as never[]);
+    await tx.run(
+      `UPDATE pages SET domain = v.domain, title = v.title, crawl_date = v.crawl_date, job_id = v.job_id,
+         parent_page_id = v.parent_page_id, depth = v.depth, path = v.path
+       FROM (SELECT unnest($ids) AS id, unnest($domains) AS domain, unnest($titles) AS title, unnest($dates) AS crawl_date,
+               unnest($jobs) AS job_id, unnest($parents) AS parent_page_id, unnest($depths) AS depth, unnest($paths) AS path) v
+       WHERE pages.id = v.id`,
+      {
+        ids: column((p) => p.id),
+        domains: column((p) => p.domain),
+        titles: column((p) => p.title),
+        dates: column((p) => timestamptz(p.crawl_date)),
+        jobs: column((p) => p.job_id),
+        parents: column((p) => p.parent_page_id),
+        depths: column((p) => p.depth),
+        paths: column((p) => p.path),
+      },
+      {
+        ids: VARCHAR_LIST,
+        domains: VARCHAR_LIST,
+        titles: VARCHAR_LIST,
+        dates: LIST(TIMESTAMPTZ),
+        jobs: VARCHAR_LIST,
+        parents: VARCHAR_LIST,
+        depths: LIST(INTEGER),
+        paths: VARCHAR_LIST,
+      },
+    );
   }
 
   async get(id: string, db: Queryable = this.db): Promise<PageRecord | undefined> {
