@@ -24,7 +24,7 @@ import type { Database, Tx } from '../db/database.js';
 import { getMeta, setMeta } from '../db/meta.js';
 import type { Logger } from '../log.js';
 import { chunkTerms, type ChunkTerms } from '../text/chunk-terms.js';
-import { queryTerms } from '../text/tokenize.js';
+import { MAY_DECOMPOSE_RE, SPACELESS_RE, queryTerms } from '../text/tokenize.js';
 import { appendInChunks } from './appender.js';
 import { planQuery, scorePages, tagSetFilter, topPages, type QueryPlan } from './bm25-search.js';
 import type { ChunkHook, DeletedChunk, IndexedChunk } from './embeddings.js';
@@ -37,16 +37,18 @@ import { readSnapshot, serialise, snapshotPathOf, writeSnapshot } from './keywor
  */
 export const TOKENIZER_VERSION = 'kw5: words (with their marks, composed; Thai, Lao, Khmer, Burmese by ICU words) + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit';
 
+/** A character class of tokenize.ts (`[...]`, \u escapes) as the body of an RE2 class (\x{...} escapes), for DuckDB. */
+const re2Class = (re: RegExp) => re.source.replace(/^\[|\]$/g, '').replace(/\\u\{?([0-9a-f]{4,5})\}?/gi, '\\x{$1}');
+
 /**
  * Earlier tokenisers whose terms differ from this one's only for some chunks: opening a database indexed by
- * one re-indexes the chunks whose text, title or heading path matches its pattern (RE2) instead of every chunk. kw4 split words
- * at combining marks, did not compose and kept Thai, Lao, Khmer and Burmese runs whole; a chunk whose text
- * holds no mark, Jamo, compatibility ideograph (tokenize.ts's MAY_DECOMPOSE_RE) or letter of those scripts
- * (tokenize.ts's SPACELESS_RE) has the same terms in both.
+ * one re-indexes the chunks whose text, title or heading path matches its pattern (RE2) instead of every
+ * chunk. kw4 split words at combining marks, did not compose and kept Thai, Lao, Khmer and Burmese runs whole:
+ * a chunk holding no mark, Jamo or compatibility ideograph (MAY_DECOMPOSE_RE) and no letter of those scripts
+ * (SPACELESS_RE) has the same terms in both.
  */
 const PARTIAL_REINDEX: Readonly<Record<string, string>> = {
-  'kw4: words + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit':
-    '[\\p{M}\\x{0e00}-\\x{0eff}\\x{1000}-\\x{109f}\\x{1780}-\\x{17ff}\\x{19e0}-\\x{19ff}\\x{a9e0}-\\x{a9ff}\\x{aa60}-\\x{aa7f}\\x{1100}-\\x{11ff}\\x{a960}-\\x{a97f}\\x{d7b0}-\\x{d7ff}\\x{f900}-\\x{faff}\\x{2f800}-\\x{2fa1f}]',
+  'kw4: words + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit': `[${re2Class(MAY_DECOMPOSE_RE)}${re2Class(SPACELESS_RE)}]`,
 };
 
 

@@ -242,7 +242,7 @@ function addBigrams(run: string, sink: TermSink): void {
  * their words as CJK bigrams do: a token holding their letters is cut into words by ICU's dictionaries
  * (Intl.Segmenter), so `ฐานข้อมูล` (database) is found inside `การติดตั้งฐานข้อมูล`.
  */
-const SPACELESS_RE = /[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\ua9e0-\ua9ff\uaa60-\uaa7f]/;
+export const SPACELESS_RE = /[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\ua9e0-\ua9ff\uaa60-\uaa7f]/;
 const SEGMENTER = new Intl.Segmenter('th', { granularity: 'word' });
 
 /** The words of a token in Thai, Lao, Khmer or Burmese (offsets into it): ICU's word-like segments. */
