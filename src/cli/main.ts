@@ -17,6 +17,7 @@ import { registerModels } from './models.js';
 import { registerPages } from './pages.js';
 import { registerPortable } from './portable.js';
 import { registerReembed } from './reembed.js';
+import { registerCompact } from './compact.js';
 import { registerSearch } from './search.js';
 import { registerWorker } from './worker.js';
 
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerPortable(program);
   registerModels(program);
   registerReembed(program);
+  registerCompact(program);
   registerWorker(program);
   registerDemo(program);
   registerHelp(program);

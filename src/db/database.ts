@@ -126,7 +126,7 @@ const VACUUM_TASKS = 100;
 
 const SQLITE_MAGIC = 'SQLite format 3\0';
 /** The catalog name of a file opened through ATTACH (OpenOptions.rowGroupSize). */
-const ATTACHED = 'doctor';
+export const DATABASE_CATALOG = 'doctor';
 
 /** The first bytes of a file, or undefined when it does not exist or cannot be read. */
 function fileHead(path: string, n: number): Buffer | undefined {
@@ -308,11 +308,11 @@ export class Database {
         instance = await DuckDBInstance.create(':memory:', { ...config, temp_directory: `${path}.tmp` });
         const setup = await instance.connect();
         try {
-          await setup.run(`ATTACH '${path.replaceAll("'", "''")}' AS ${ATTACHED} (${opts.readOnly ? 'READ_ONLY' : `ROW_GROUP_SIZE ${size}`})`);
+          await setup.run(`ATTACH '${path.replaceAll("'", "''")}' AS ${DATABASE_CATALOG} (${opts.readOnly ? 'READ_ONLY' : `ROW_GROUP_SIZE ${size}`})`);
         } finally {
           setup.closeSync();
         }
-        attached = ATTACHED;
+        attached = DATABASE_CATALOG;
       } else {
         instance = await DuckDBInstance.create(path, config);
       }
@@ -488,6 +488,11 @@ export class Database {
     } finally {
       conn.closeSync();
     }
+  }
+
+  /** Interrupts the statement running on the write connection (it fails with DuckDB's "Interrupted!"). */
+  interruptWrite(): void {
+    this.writer.interrupt();
   }
 
   /** Writes the WAL into the database file. */
