@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statfsSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Database } from '../src/db/database.js';
@@ -145,6 +145,21 @@ describe('doctor compact', () => {
     } finally {
       execFileSync('umount', [disk], { stdio: 'pipe' });
     }
+  });
+
+  it('keeps a database reached through a symlink where it lives, with its permissions', async () => {
+    const elsewhere = join(tempDir(), 'kept-here.duckdb');
+    copyFileSync(dbPath, elsewhere);
+    chmodSync(elsewhere, 0o600);
+    const linkDir = tempDir();
+    symlinkSync(elsewhere, join(linkDir, 'doctor.duckdb'));
+    const out = await doctor(linkDir, ['compact']);
+    assert.equal(out.code, 0, out.stderr);
+    assert.ok(lstatSync(join(linkDir, 'doctor.duckdb')).isSymbolicLink(), 'the link stays a link');
+    assert.equal(statSync(elsewhere).mode & 0o777, 0o600);
+    assert.ok(!existsSync(`${elsewhere}.compacting`) && !existsSync(join(linkDir, 'doctor.duckdb.compacting')));
+    const search = await doctor(linkDir, ['search', 'gearbox 1705 settings valve', '--json']);
+    assert.match(JSON.parse(search.stdout).results[0].url, /\/docs\/p17\.html$/);
   });
 
   it('says so when there is no database', async () => {

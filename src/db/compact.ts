@@ -12,7 +12,7 @@
  * is complete, checked table by table and on disk (renamed over it, atomically). Until then nothing in the
  * original changes, and a copy left by an interrupted run is removed by the next one.
  */
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DATABASE_CATALOG, Database, DiskFullError, type OpenOptions } from './database.js';
 
@@ -104,8 +104,10 @@ export async function compactDatabase(
   opts: Pick<OpenOptions, 'threads'> & { onOpened?: () => void; signal?: AbortSignal } = {},
 ): Promise<CompactResult> {
   const t0 = performance.now();
-  const copy = compactingPathOf(path);
-  const db = await Database.open(path, { threads: opts.threads, readers: 1 });
+  // A database reached through a symlink (kept on another disk) is replaced where it lives: the link stays.
+  const real = existsSync(path) ? realpathSync(path) : path;
+  const copy = compactingPathOf(real);
+  const db = await Database.open(real, { threads: opts.threads, readers: 1 });
   let replaced = false;
   try {
     opts.onOpened?.();
@@ -116,7 +118,8 @@ export async function compactDatabase(
     if (!meta[0]?.n) throw new Error(`${path} is not a Doctor database (it has no meta table): Doctor left it as it is.`);
     // The WAL into the file first: the copy reads the file's state, and nothing is left to replay into it later.
     await db.run('CHECKPOINT');
-    const bytesBefore = statSync(path).size;
+    const original = statSync(real);
+    const bytesBefore = original.size;
     removeCopy(copy); // an interrupted earlier run's
     const interrupt = () => db.interruptWrite();
     opts.signal?.addEventListener('abort', interrupt);
@@ -129,13 +132,20 @@ export async function compactDatabase(
       await db.run(`DETACH ${COPY_CATALOG}`);
       if (existsSync(`${copy}.wal`)) throw new Error(`DuckDB left a write-ahead log beside the copy (${copy}.wal)`);
       opts.signal?.throwIfAborted();
+      // the copy gets the original's permissions (and owner, where this process may set it)
+      chmodSync(copy, original.mode & 0o7777);
+      try {
+        chownSync(copy, original.uid, original.gid);
+      } catch {
+        /* not permitted: the copy belongs to the user running the command */
+      }
       fsyncPath(copy);
       // Renamed while the original is still open (and locked): no other process can have opened and written it
       // between the check and the rename.
-      renameSync(copy, path);
+      renameSync(copy, real);
       replaced = true;
-      fsyncPath(dirname(path));
-      return { path, bytesBefore, bytesAfter: statSync(path).size, ...counted, seconds: (performance.now() - t0) / 1000 };
+      fsyncPath(dirname(real));
+      return { path, bytesBefore, bytesAfter: statSync(real).size, ...counted, seconds: (performance.now() - t0) / 1000 };
     } catch (e) {
       if (replaced) throw e;
       await db.run(`DETACH DATABASE IF EXISTS ${COPY_CATALOG}`).catch(() => undefined);
@@ -144,7 +154,7 @@ export async function compactDatabase(
       const msg = (e as Error).message ?? String(e);
       if (/No space left on device|ENOSPC|Disk quota exceeded|EDQUOT/i.test(msg)) {
         throw new DiskFullError(
-          `The disk holding ${dirname(path)} is full: compacting writes a copy of the live data beside the database ` +
+          `The disk holding ${dirname(real)} is full: compacting writes a copy of the live data beside the database ` +
             `(up to its ${(bytesBefore / 2 ** 20).toFixed(0)} MiB) before replacing it. Free space there and run doctor compact again. ` +
             'The database is unchanged.',
         );
