@@ -46,7 +46,9 @@ describe('CLI without a server (opens the database itself)', () => {
     assert.ok(results.length > 0);
     // no results: the reason, not "crawl something first" while pages are there
     assert.equal((await doctor(dir, 'search', 'renderDashboard', '--tags', 'widgte')).stdout.trim(), 'No results among pages with tags widgte: see doctor tags for the tags there are');
-    assert.match((await doctor(dir, 'search', 'zqxjkv', '--mode', 'keyword')).stdout, /^No results for "zqxjkv" \(keyword mode finds pages holding these words/);
+    assert.equal((await doctor(dir, 'search', 'zqxjkv', '--mode', 'keyword')).stdout.trim(), 'No results for "zqxjkv": no indexed page contains "zqxjkv". Try other words, or index documentation that covers it.');
+    // results matching only some words say which words no page holds
+    assert.match((await doctor(dir, 'search', 'renderDashboard zqxjkv')).stdout, /^note: No indexed page contains "zqxjkv": the results match the query's other words or its meaning, and may not answer it\.\n\n1\. /);
     const pages = await doctor(dir, 'pages', '--json');
     const list = JSON.parse(pages.stdout) as { doc_pages: { page_id: string }[] };
     assert.equal(list.doc_pages.length, 5);

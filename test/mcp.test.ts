@@ -64,6 +64,11 @@ async function exercise(client: Client, opts: { siteUrl?: string } = {}) {
   assert.equal(page.total_lines, 3);
   const found = json(await client.callTool({ name: 'search_docs', arguments: { query: 'exponential backoff', max_results: 1 } }));
   assert.equal(found.results[0].page_id, 'retry');
+  assert.equal(found.note, undefined);
+  // a word no page holds: the agent is told, rather than left to trust results that match only the others
+  const unknown = json(await client.callTool({ name: 'search_docs', arguments: { query: 'sargable exponential backoff', max_results: 1 } }));
+  assert.equal(unknown.results[0].page_id, 'retry');
+  assert.match(unknown.note, /^No indexed page contains "sargable": the results match the query's other words/);
   // a Python client's str(True) is "True", which the Python Doctor (pydantic) read as true
   const whole = json(await client.callTool({ name: 'search_docs', arguments: { query: 'exponential backoff', max_results: 1, return_full_document_text: 'True' } }));
   assert.equal(whole.results[0].full_document, true);

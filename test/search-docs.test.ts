@@ -174,6 +174,26 @@ describe('searchDocs', () => {
     }
   });
 
+  it('says which words of the query no page holds, so an agent can tell that the results may not answer it', async () => {
+    // one word missing: the results match the others
+    const partly = await searchDocs(ctx, { query: 'What is sargable exponential backoff?' });
+    assert.equal(partly.results[0]!.page_id, 'retries');
+    assert.equal(partly.note, 'No indexed page contains "sargable": the results match the query\'s other words or its meaning, and may not answer it.');
+    // every word missing: hybrid still answers by meaning, and says so; keyword mode finds nothing, and says why
+    const none = await searchDocs(ctx, { query: 'sargable quuxified' });
+    assert.ok(none.results.length > 0);
+    assert.match(none.note ?? '', /^No indexed page contains "sargable", "quuxified": the results are only the nearest by meaning and may be unrelated\. Try other words/);
+    const kw = await searchDocs(ctx, { query: 'sargable', mode: 'keyword' });
+    assert.deepEqual(kw.results, []);
+    assert.equal(kw.note, 'No indexed page contains "sargable". Try other words, or index documentation that covers it.');
+    // a word is present when one of its parts is (identifiers), and stop words are never named
+    assert.equal((await searchDocs(ctx, { query: 'how to readFileAsync the zqxFrobnicateLimit' })).note, undefined);
+    assert.equal((await searchDocs(ctx, { query: 'the backoff of it' })).note, undefined);
+    assert.equal((await searchDocs(ctx, { query: 'sargable', mode: 'vector' })).note, undefined, 'vector mode does not consult the keyword index');
+    // a query of common words only
+    assert.match((await searchDocs(ctx, { query: 'how to do it with the' })).note ?? '', /^The query holds only common words/);
+  });
+
   it('validates input in searchDocs itself (not only in the service layer)', async () => {
     const deps = { store: ctx.store, embedder: ctx.embedder, keyword: ctx.store.keyword };
     const bad: [object, RegExp][] = [

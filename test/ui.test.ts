@@ -263,6 +263,10 @@ describe('web interface in Chromium', () => {
     await page.locator('.page-head h1').waitFor();
     assert.equal(await page.locator('.page-head h1').innerText(), title);
     await page.locator('article.doc h2').hover();
+    // a word no page holds is named under the count, as text
+    await page.goto(`${base}/?query=${encodeURIComponent('zanzibar <i>quxzzy</i>')}`);
+    assert.match(await page.locator('#results .search-note').innerText(), /^No indexed page contains "i>quxzzy<\/i": the results match the query's other words/);
+    assert.equal(await page.locator('#results .search-note i').count(), 0);
     await page.goto(`${base}/ui/sites`);
     assert.ok((await page.locator('table.sites').innerText()).includes(title));
     await page.goto(`${base}/ui/page/xss-page`);

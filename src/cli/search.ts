@@ -28,8 +28,10 @@ export function registerSearch(program: Command): void {
           // holds (keyword mode), say so instead
           if (o.tags) return println(`No results among pages with tags ${o.tags}: see doctor tags for the tags there are`);
           if ((await b.listDocPages({})).total_docs === 0) return println('No results: nothing is indexed yet. Index documentation with doctor crawl <url> or doctor add <path>');
+          if (res.note) return println(`No results for "${oneLine(query, 80)}": ${res.note.charAt(0).toLowerCase()}${res.note.slice(1)}`);
           return println(`No results for "${oneLine(query, 80)}"${o.mode === 'keyword' ? ' (keyword mode finds pages holding these words: try other words, or --mode hybrid)' : ''}`);
         }
+        if (res.note && !o.full) println(`note: ${res.note}\n`);
         res.results.forEach((r, i) => {
           println(`${i + 1}. ${r.title || r.url}  (score ${r.score.toPrecision(3)})`);
           println(`   ${r.url}${r.heading_path ? `  > ${r.heading_path}` : ''}`);
@@ -37,6 +39,7 @@ export function registerSearch(program: Command): void {
           println(o.full ? r.chunk_text : `   ${oneLine(r.chunk_text, 240)}`);
           println();
         });
+        if (res.note && o.full) println(`note: ${res.note}`);
       });
     });
 }

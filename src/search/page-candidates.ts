@@ -4,7 +4,7 @@
  * crowd other pages out of `max_results`.
  */
 import { ARRAY, FLOAT, arrayValue } from '../db/duckdb.js';
-import type { KeywordIndex } from '../store/keyword-index.js';
+import type { KeywordIndex, KeywordQuery } from '../store/keyword-index.js';
 import type { Store } from '../store/store.js';
 import { MAX_SEARCH_LIMIT } from '../store/validation.js';
 import { VARCHAR_LIST, varcharList } from '../store/sql-values.js';
@@ -27,10 +27,9 @@ const pageKeyOf = (chunkId: string, pageId: string | null | undefined) => pageId
  */
 export async function keywordPages(
   keyword: KeywordIndex,
-  query: string,
+  q: KeywordQuery,
   o: { limit: number; depth: number; pageWeight: number; tags?: readonly string[] },
 ): Promise<PageCandidate[]> {
-  const q = await keyword.prepare(query);
   const top = await keyword.topPages(q, Math.max(o.limit, o.depth), o.tags);
   if (o.pageWeight === 0) return top.slice(0, o.limit);
   const scored = await keyword.scorePages(q, top.map((p) => p.pageKey));

@@ -26,7 +26,8 @@
  * `chunk_text` holds the whole page text (as the Python service did) and `full_document` is true.
  */
 import { EmbeddingError, type Embedder } from '../embed/embedder.js';
-import type { KeywordIndex } from '../store/keyword-index.js';
+import type { KeywordIndex, KeywordQuery } from '../store/keyword-index.js';
+import { ABSENT_WORDS_MAX } from '../store/bm25-search.js';
 import type { Store } from '../store/store.js';
 import { ValidationError } from '../store/validation.js';
 import { keywordPages, vectorPages, type PageCandidate } from './page-candidates.js';
@@ -99,7 +100,10 @@ export interface SearchDocResult {
 
 export interface SearchDocsAnswer {
   results: SearchDocResult[];
-  /** Set when full-document text was truncated: what happened and how to read the rest. */
+  /**
+   * Set when some words of the query are in no indexed page, when it holds only common words (hybrid and keyword
+   * modes), or when full-document text was truncated: what happened and what to do.
+   */
   note?: string;
 }
 
@@ -122,7 +126,11 @@ export async function searchDocs(deps: SearchDeps, params: SearchDocsParams): Pr
   const fusion = deps.fusion ?? fusionFor(deps.embedder);
   const depth = fusionDepth(maxResults);
   const vectorSide = () => embedQuery(deps.embedder, query).then((q) => vectorPages(deps.store, q, mode === 'hybrid' ? depth : maxResults, tags));
-  const keywordSide = () => keywordPages(deps.keyword, query, { limit: mode === 'hybrid' ? depth : maxResults, depth, pageWeight: fusion.pageWeight, tags });
+  let prepared: KeywordQuery | undefined;
+  const keywordSide = async () => {
+    prepared = await deps.keyword.prepare(query);
+    return keywordPages(deps.keyword, prepared, { limit: mode === 'hybrid' ? depth : maxResults, depth, pageWeight: fusion.pageWeight, tags });
+  };
   let vector: PageCandidate[] = [];
   let keyword: PageCandidate[] = [];
   if (mode === 'vector') vector = await vectorSide();
@@ -134,15 +142,42 @@ export async function searchDocs(deps: SearchDeps, params: SearchDocsParams): Pr
   } else [vector, keyword] = await Promise.all([vectorSide(), keywordSide()]);
   const ranked = mode === 'vector' ? vector : mode === 'keyword' ? keyword : fuse([vector, keyword], [fusion.vectorWeight, 1]);
   const results = await materialise(deps.store, ranked.slice(0, maxResults), fullText);
+  const notes: string[] = [];
+  const words = prepared && queryNote(prepared, mode);
+  if (words) notes.push(words);
   const cut = results.filter((r) => r.truncated).length;
-  if (cut === 0) return { results };
-  return {
-    results,
-    note:
+  if (cut > 0) {
+    notes.push(
       `return_full_document_text carries at most ${MAX_FULL_TEXT_CHARS.toLocaleString('en-US')} characters of page text per answer: ` +
-      `${cut} result${cut === 1 ? ' was' : 's were'} cut or kept only the best passage (truncated: true). ` +
-      'Read a whole page with get_doc_page (page_id, in line ranges), or ask for fewer max_results.',
-  };
+        `${cut} result${cut === 1 ? ' was' : 's were'} cut or kept only the best passage (truncated: true). ` +
+        'Read a whole page with get_doc_page (page_id, in line ranges), or ask for fewer max_results.',
+    );
+  }
+  return notes.length ? { results, note: notes.join(' ') } : { results };
+}
+
+/**
+ * What the keyword side found of the query's words, when a caller (an agent above all) could not tell from
+ * the results: words no indexed page holds (the results then match the other words, or only the meaning,
+ * and may be unrelated), or a query of common words only.
+ */
+function queryNote(q: KeywordQuery, mode: SearchMode): string | undefined {
+  const meaning = mode === 'hybrid' ? ' or its meaning' : '';
+  if (q.absent.length > 0) {
+    const words = q.absent.map((w) => JSON.stringify(w)).join(', ');
+    const more = q.absent.length >= ABSENT_WORDS_MAX ? ' (and maybe more of its words)' : '';
+    if (q.plan.terms.length > 0) {
+      return `No indexed page contains ${words}${more}: the results match the query's other words${meaning}, and may not answer it.`;
+    }
+    return (
+      `No indexed page contains ${words}${more}${mode === 'hybrid' ? ': the results are only the nearest by meaning and may be unrelated' : ''}. ` +
+      'Try other words, or index documentation that covers it.'
+    );
+  }
+  if (q.plan.stopOnly) {
+    return 'The query holds only common words, which nearly every page contains, so the results are barely ranked. Add a word specific to what you look for.';
+  }
+  return undefined;
 }
 
 function validate(params: SearchDocsParams) {

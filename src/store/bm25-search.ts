@@ -14,6 +14,7 @@
  * A query made only of stop words is scored exhaustively from the dense stop-word counts.
  */
 import { termHashWords } from '../text/chunk-terms.js';
+import { tokenize } from '../text/tokenize.js';
 import { STOP_COUNT, type InvertedIndex } from './inverted-index.js';
 import { Cursor, K1, NO_MORE, boundScale, saturation } from './postings.js';
 
@@ -57,6 +58,33 @@ export function planQuery(idx: InvertedIndex, terms: readonly string[]): QueryPl
   const stopOnly = out.length > 0 && out.every((t) => t.stop);
   // Stop words count only when nothing else does (queryTerms sends them only then anyway).
   return { terms: stopOnly ? out : out.filter((t) => !t.stop), stopOnly };
+}
+
+/** Most absent words `absentWords` names. */
+export const ABSENT_WORDS_MAX = 10;
+
+/**
+ * The words of a query (split at spaces, as typed, without the punctuation around them) that no live chunk
+ * holds: none of the terms the word yields (itself, its identifier parts, its CJK bigrams) is indexed. Stop
+ * words are left out, and so is a word any of whose parts is indexed (`pg_stat_foo` where `pg` and `stat` are),
+ * so a word named here is really absent. At most ABSENT_WORDS_MAX, in the query's order.
+ */
+export function absentWords(idx: InvertedIndex, query: string): string[] {
+  const w = new Int32Array(2);
+  const out: string[] = [];
+  const indexed = (term: string) => {
+    termHashWords(term, w, 0);
+    const id = idx.termId(w[0]!, w[1]!);
+    return id >= 0 && idx.df[id]! > 0;
+  };
+  for (const word of new Set(query.normalize('NFC').split(/\s+/))) {
+    const terms = tokenize(word);
+    if (terms.length === 0 || terms.some(indexed)) continue;
+    const shown = word.replace(/^[\p{P}\p{S}]+|[\p{P}\p{S}]+$/gu, '');
+    if (!out.includes(shown)) out.push(shown);
+    if (out.length === ABSENT_WORDS_MAX) break;
+  }
+  return out;
 }
 
 /** Which tag sets pass a filter (any of `tags`); undefined: no filter. */

@@ -26,7 +26,7 @@ import type { Logger } from '../log.js';
 import { chunkTerms, type ChunkTerms } from '../text/chunk-terms.js';
 import { MAY_DECOMPOSE_RE, SPACELESS_RE, queryTerms } from '../text/tokenize.js';
 import { appendInChunks } from './appender.js';
-import { planQuery, scorePages, tagSetFilter, topPages, type QueryPlan } from './bm25-search.js';
+import { absentWords, planQuery, scorePages, tagSetFilter, topPages, type QueryPlan } from './bm25-search.js';
 import type { ChunkHook, DeletedChunk, IndexedChunk } from './embeddings.js';
 import { InvertedIndex, type DocInput, type IndexStats } from './inverted-index.js';
 import { readSnapshot, serialise, snapshotPathOf, writeSnapshot } from './keyword-snapshot.js';
@@ -85,6 +85,8 @@ export interface ScoredPage extends KeywordPage {
 /** A prepared query: its terms looked up once, for several calls. */
 export interface KeywordQuery {
   readonly plan: QueryPlan;
+  /** Words of the query that no indexed chunk holds (bm25-search.ts absentWords). */
+  readonly absent: readonly string[];
 }
 
 interface Pending {
@@ -415,7 +417,7 @@ export class KeywordIndex implements ChunkHook {
   /** Looks a query's terms up (see queryTerms: stop words only when there is nothing else). */
   async prepare(query: string): Promise<KeywordQuery> {
     await this.ready();
-    return { plan: planQuery(this.index, queryTerms(query)) };
+    return { plan: planQuery(this.index, queryTerms(query)), absent: absentWords(this.index, query) };
   }
 
   /** The best `limit` pages by their best chunk's BM25 (exact top k, pruned), with the tag filter. */

@@ -47,8 +47,9 @@ export async function searchResults(ctx: DoctorContext, q: SearchQuery): Promise
     return html`<p class="hint">Search ${plural(pages, 'page')} (${plural(chunks, 'chunk')}). Type and press <kbd>Enter</kbd> to search; <kbd>↓</kbd> <kbd>↑</kbd> move through the results; <kbd>/</kbd> comes back to this box.</p>`;
   }
   let results;
+  let note: string | undefined;
   try {
-    ({ results } = await searchDocs(ctx, { query: q.query, tags: q.tag ? [q.tag] : undefined, mode: q.mode, max_results: RESULTS }));
+    ({ results, note } = await searchDocs(ctx, { query: q.query, tags: q.tag ? [q.tag] : undefined, mode: q.mode, max_results: RESULTS }));
   } catch (e) {
     if (e instanceof ValidationError) return html`<p class="error" role="alert">${e.message}</p>`;
     throw e;
@@ -56,9 +57,9 @@ export async function searchResults(ctx: DoctorContext, q: SearchQuery): Promise
   const terms = queryTerms(q.query);
   const mode = MODES.find((m) => m.value === q.mode)!.label.toLowerCase();
   if (results.length === 0) {
-    return html`<p class="empty">No results for “${q.query}”${q.tag ? html` tagged <span class="tag">${q.tag}</span>` : ''}.</p>`;
+    return html`<p class="empty">No results for “${q.query}”${q.tag ? html` tagged <span class="tag">${q.tag}</span>` : ''}.</p>${noteOf(note)}`;
   }
-  return html`<p class="count">${plural(results.length, 'page')} for “${q.query}”${q.tag ? html` tagged <span class="tag">${q.tag}</span>` : ''} · ${mode}</p>
+  return html`<p class="count">${plural(results.length, 'page')} for “${q.query}”${q.tag ? html` tagged <span class="tag">${q.tag}</span>` : ''} · ${mode}</p>${noteOf(note)}
 <ol class="results">${results.map((r) => {
     const heading = r.heading_path?.split(' > ').pop();
     const href = `${pageHref(r.page_id)}?q=${encodeURIComponent(q.query)}${heading ? `#${headingAnchor(heading)}` : ''}`;
@@ -69,6 +70,9 @@ export async function searchResults(ctx: DoctorContext, q: SearchQuery): Promise
 <div class="meta"><span class="score" title="${scoreTitle(q.mode)}">score ${r.score.toPrecision(3)}</span> ${tagList(r.tags)}</div></li>`;
   })}</ol>`;
 }
+
+/** The search's note (words no page holds, a query of common words only), under the count. */
+const noteOf = (note: string | undefined) => (note ? html`<p class="hint search-note">${note}</p>` : '');
 
 const scoreTitle = (mode: SearchQuery['mode']) =>
   mode === 'vector' ? '1 − cosine distance' : mode === 'keyword' ? 'BM25 (comparable within this search only)' : 'Reciprocal rank fusion of meaning and keyword ranks';
