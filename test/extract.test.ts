@@ -195,6 +195,26 @@ describe('Markdown writer: inline formatting, lists, quotes and escaping', () =>
     assert.match(page.markdown, /^1\\\. not a list \\\* star \\_under\\_ snake_case \[a\\\]\(b\) \\<b>$/m);
     assert.match(page.markdown, /^~old~ x$/m);
   });
+
+  it('text that can start no block keeps its line-start characters unescaped (a stray backslash is noise to a reader)', () => {
+    const md = html(
+      '<main><h2>3. Full-text Query Syntax</h2><p>As allowed by <a href="/rfc">RFC</a> 7159. Such limits.</p>' +
+        '<p>Keys <code>a</code> - and <b>b</b> + c, <i>x</i> > y, <em>z</em> # w.</p>' +
+        '<p>1. still escaped</p><p> <span></span>2. also escaped</p><p>a<br>3. after a break</p><h3>4) Four</h3></main>',
+    ).markdown;
+    assert.match(md, /^## 3\. Full-text Query Syntax$/m);
+    assert.match(md, /^As allowed by \[RFC\]\(https:\/\/d\.test\/rfc\) 7159\. Such limits\.$/m);
+    assert.match(md, /^Keys `a` - and \*\*b\*\* \+ c, \*x\* > y, \*z\* # w\.$/m);
+    assert.match(md, /^1\\\. still escaped$/m);
+    assert.match(md, /^ ?2\\\. also escaped$/m);
+    assert.match(md, /^3\\\. after a break$/m);
+    assert.match(md, /^### 4\) Four$/m);
+    // and the structure is as it was: two headings, no list
+    const dom = parseDocument(marked.parse(md, { async: false }) as string);
+    assert.equal(DomUtils.getElementsByTagName('li', dom).length, 0);
+    assert.deepEqual(DomUtils.getElementsByTagName('h2', dom).map((h) => DomUtils.textContent(h)), ['3. Full-text Query Syntax']);
+    assert.deepEqual(DomUtils.getElementsByTagName('h3', dom).map((h) => DomUtils.textContent(h)), ['4) Four']);
+  });
 });
 
 describe('malformed markup real sites serve (sqlite3-doc)', () => {

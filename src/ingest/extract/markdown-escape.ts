@@ -3,25 +3,34 @@ import { escapeMarkupText } from './extract-text.js';
 
 /** Text that needs no escaping at all (the common case: checked once instead of running every rule). */
 const NEEDS_ESCAPE = /[\\`*_\]<&]|^\s*(?:[-+#>=~]|\d+[.)])/;
+/** The same for text in the middle of a line (after a link or other inline element): no line-start rules. */
+const NEEDS_ESCAPE_INLINE = /[\\`*_\]<&]/;
 
 /**
  * Escapes only what would change the Markdown's structure; leaves `_` inside words and brackets alone, so
  * identifiers such as `snake_case` and `a[0]` stay readable and searchable. `<` and entity-like `&` are
  * escaped too, so text showing markup never becomes live HTML (code is not escaped: it is kept as it is).
- * The line-start rules apply at the start of each text node.
+ * The line-start rules apply at the start of a text node that may start a line (`lineStart`, default true): not
+ * after a link or other inline element on the same line, where `RFC 7159. Such` is no list item and `7159\.`
+ * would only put a stray backslash in the page text an agent reads.
  */
-export function escapeText(s: string): string {
-  if (!NEEDS_ESCAPE.test(s)) return s;
-  const md = s
-    .replace(/\\(?=[\\`*_[\]#>~|-])/g, '\\\\')
-    .replace(/`/g, '\\`')
-    .replace(/\*/g, '\\*')
-    .replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, '\\_')
-    .replace(/\]\(/g, '\\](')
+export function escapeText(s: string, lineStart = true): string {
+  if (!(lineStart ? NEEDS_ESCAPE : NEEDS_ESCAPE_INLINE).test(s)) return s;
+  if (!lineStart) return escapeMarkupText(inlineRules(s));
+  const md = inlineRules(s)
     .replace(/^(\s*)([-+])(?=\s)/, '$1\\$2')
     .replace(/^(\s*)(#{1,6})(?=\s|$)/, '$1\\$2')
     .replace(/^(\s*)>/, '$1\\>')
     .replace(/^(\s*)(=+|~~~)/, '$1\\$2')
     .replace(/^(\s*\d+)([.)])(?=\s)/, '$1\\$2');
   return escapeMarkupText(md);
+}
+
+function inlineRules(s: string): string {
+  return s
+    .replace(/\\(?=[\\`*_[\]#>~|-])/g, '\\\\')
+    .replace(/`/g, '\\`')
+    .replace(/\*/g, '\\*')
+    .replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, '\\_')
+    .replace(/\]\(/g, '\\](');
 }

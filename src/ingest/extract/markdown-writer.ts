@@ -40,6 +40,19 @@ function join(out: string[], replacement: string): void {
 
 const HEADING = /^h[1-6]$/;
 
+/** Whether Markdown written so far ends inside a line that holds more than spaces (what follows cannot start a block). */
+function midLine(out: readonly string[]): boolean {
+  for (let i = out.length - 1; i >= 0; i--) {
+    const piece = out[i]!;
+    for (let j = piece.length - 1; j >= 0; j--) {
+      const c = piece.charCodeAt(j);
+      if (c === 10) return false;
+      if (c !== 32 && c !== 9) return true;
+    }
+  }
+  return false;
+}
+
 class Writer {
   /** Position of each <li> among the <li>s of its <ol>. */
   private readonly positions = new WeakMap<Element, number>();
@@ -53,7 +66,8 @@ class Writer {
     }
     const out: string[] = [];
     for (const child of parent.children) {
-      if (isText(child)) join(out, isCode ? child.data : escapeText(child.data));
+      // a text node after inline Markdown on the same line cannot start a block: no line-start escapes
+      if (isText(child)) join(out, isCode ? child.data : escapeText(child.data, !midLine(out)));
       else if (isTag(child)) join(out, this.element(child, isCode));
     }
     return out.join('');
@@ -140,7 +154,8 @@ class Writer {
         return inlineCode(content);
     }
     if (HEADING.test(name)) {
-      const text = content.replace(/\s+/g, ' ').replace(/\s*[¶§]\s*$/, '').trim();
+      // A heading holds one line of inline text: "3. Syntax" there is no list item, so its escape goes ("# 3\. Syntax").
+      const text = content.replace(/\s+/g, ' ').replace(/\s*[¶§]\s*$/, '').trim().replace(/^(\d+)\\([.)])(?= )/, '$1$2');
       return text ? `\n\n${'#'.repeat(Number(name[1]))} ${text}\n\n` : '';
     }
     return block ? `\n\n${content}\n\n` : content;
