@@ -200,8 +200,11 @@ describe('Markdown writer: inline formatting, lists, quotes and escaping', () =>
     const md = html(
       '<main><h2>3. Full-text Query Syntax</h2><p>As allowed by <a href="/rfc">RFC</a> 7159. Such limits.</p>' +
         '<p>Keys <code>a</code> - and <b>b</b> + c, <i>x</i> > y, <em>z</em> # w.</p>' +
-        '<p>1. still escaped</p><p> <span></span>2. also escaped</p><p>a<br>3. after a break</p><h3>4) Four</h3></main>',
+        '<p>1. still escaped</p><p> <span></span>2. also escaped</p><p>a<br>3. after a break</p><h3>4) Four</h3>' +
+        '<p><a href="/i">16. Installation</a></p><table><tr><th>n</th><th>note</th></tr><tr><td>1.</td><td>Older</td></tr></table></main>',
     ).markdown;
+    assert.match(md, /^\[16\. Installation\]\(https:\/\/d\.test\/i\)$/m);
+    assert.match(md, /^\| 1\. \| Older \|$/m);
     assert.match(md, /^## 3\. Full-text Query Syntax$/m);
     assert.match(md, /^As allowed by \[RFC\]\(https:\/\/d\.test\/rfc\) 7159\. Such limits\.$/m);
     assert.match(md, /^Keys `a` - and \*\*b\*\* \+ c, \*x\* > y, \*z\* # w\.$/m);

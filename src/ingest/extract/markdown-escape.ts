@@ -34,3 +34,9 @@ function inlineRules(s: string): string {
     .replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, '\\_')
     .replace(/\]\(/g, '\\](');
 }
+
+/**
+ * Text whose start is escaped as if it began a line, put where it is inline (a heading's text, a link's text, a
+ * table cell), without the escape of an ordered-list marker: `3\. Syntax` there is just `3. Syntax`.
+ */
+export const inlineStart = (md: string): string => md.replace(/^(\s*\d+)\\([.)])(?=\s|$)/, '$1$2');

@@ -4,12 +4,14 @@
  * not turndown-plugin-gfm's: that kept header-less tables as raw HTML and broke rows on multi-paragraph cells.
  */
 
+import { inlineStart } from './markdown-escape.js';
+
 /** Private-use markers before each table cell / row while a table is converted. */
 export const CELL = '\uE000';
 export const ROW = '\uE001';
 
 function cellText(raw: string): string {
-  return raw.replace(/\s*\n+\s*/g, ' ').replace(/\|/g, '\\|').trim();
+  return inlineStart(raw.replace(/\s*\n+\s*/g, ' ').replace(/\|/g, '\\|').trim());
 }
 
 /** The Markdown of a table whose converted content is `caption ROW CELL a CELL b ROW CELL c ...`. */

@@ -13,7 +13,7 @@
 import { attr, hasChildren, isTag, isText, nextInTree, textOf, type AnyNode, type ChildNode, type Element, type ParentNode } from './dom-walk.js';
 import { codeLanguage, fenceFor } from './code-language.js';
 import { collapseWhitespace } from './collapse-whitespace.js';
-import { escapeText } from './markdown-escape.js';
+import { escapeText, inlineStart } from './markdown-escape.js';
 import { BLOCK_TAGS, MEANINGFUL_WHEN_BLANK, VOID_TAGS } from './markdown-tags.js';
 import { CELL, ROW, tableMarkdown } from './markdown-table.js';
 import { escapeMarkupText, isJsSpace } from './extract-text.js';
@@ -142,7 +142,7 @@ class Writer {
         const href = attr(el, 'href');
         if (!href) return content;
         const title = cleanAttribute(attr(el, 'title')).replace(/"/g, '\\"');
-        return `[${content}](${linkDestination(href)}${title ? ` "${title}"` : ''})`;
+        return `[${inlineStart(content)}](${linkDestination(href)}${title ? ` "${title}"` : ''})`;
       }
       case 'em':
       case 'i':
@@ -154,8 +154,8 @@ class Writer {
         return inlineCode(content);
     }
     if (HEADING.test(name)) {
-      // A heading holds one line of inline text: "3. Syntax" there is no list item, so its escape goes ("# 3\. Syntax").
-      const text = content.replace(/\s+/g, ' ').replace(/\s*[¶§]\s*$/, '').trim().replace(/^(\d+)\\([.)])(?= )/, '$1$2');
+      // A heading holds one line of inline text: "3. Syntax" there is no list item ("# 3\. Syntax" before).
+      const text = inlineStart(content.replace(/\s+/g, ' ').replace(/\s*[¶§]\s*$/, '').trim());
       return text ? `\n\n${'#'.repeat(Number(name[1]))} ${text}\n\n` : '';
     }
     return block ? `\n\n${content}\n\n` : content;
