@@ -42,8 +42,12 @@ describe('CLI without a server (opens the database itself)', () => {
     assert.equal(job.pages_crawled, 5);
     assert.match(crawl.stderr, /pages stored|crawling/);
     const search = await doctor(dir, 'search', 'renderDashboard', '--json');
-    const results = (JSON.parse(search.stdout) as { results: { url: string }[] }).results;
+    const results = (JSON.parse(search.stdout) as { results: { url: string; page_id: string; chunk_id: string; chunk_text: string }[] }).results;
     assert.ok(results.length > 0);
+    // the section around a result's passage
+    const around = await doctor(dir, 'page', results[0]!.page_id, '--chunk', results[0]!.chunk_id);
+    assert.match(around.stderr, /^lines \d+-\d+ of \d+\n$/);
+    assert.ok(around.stdout.includes(results[0]!.chunk_text.split('\n')[0]!), around.stdout);
     // no results: the reason, not "crawl something first" while pages are there
     assert.equal((await doctor(dir, 'search', 'renderDashboard', '--tags', 'widgte')).stdout.trim(), 'No results among pages with tags widgte: see doctor tags for the tags there are');
     assert.equal((await doctor(dir, 'search', 'zqxjkv', '--mode', 'keyword')).stdout.trim(), 'No results for "zqxjkv": no indexed page contains "zqxjkv". Try other words, or index documentation that covers it.');

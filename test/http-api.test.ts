@@ -103,6 +103,7 @@ describe('REST API', () => {
     assert.equal(all.body.total_lines, 30);
     const part = await get('/get_doc_page?page_id=lines&starting_line=3&ending_line=5');
     assert.equal(part.body.text, 'line 3\nline 4\nline 5');
+    assert.deepEqual([part.body.starting_line, part.body.ending_line], [3, 5], 'the answer says which lines it holds');
     const tail = await get('/get_doc_page?page_id=lines&starting_line=29');
     assert.equal(tail.body.text, 'line 29\nline 30');
     const nf = await get('/get_doc_page?page_id=nope');

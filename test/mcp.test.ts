@@ -65,6 +65,9 @@ async function exercise(client: Client, opts: { siteUrl?: string } = {}) {
   const found = json(await client.callTool({ name: 'search_docs', arguments: { query: 'exponential backoff', max_results: 1 } }));
   assert.equal(found.results[0].page_id, 'retry');
   assert.equal(found.note, undefined);
+  // reading around a result: the section of its passage, and which lines that is
+  const around = json(await client.callTool({ name: 'get_doc_page', arguments: { page_id: 'retry', chunk_id: found.results[0].chunk_id } }));
+  assert.deepEqual([around.text, around.starting_line, around.ending_line, around.total_lines], ['# Retries\n\nFailed tasks are retried with exponential backoff.', 1, 3, 3]);
   // a word no page holds: the agent is told, rather than left to trust results that match only the others
   const unknown = json(await client.callTool({ name: 'search_docs', arguments: { query: 'sargable exponential backoff', max_results: 1 } }));
   assert.equal(unknown.results[0].page_id, 'retry');

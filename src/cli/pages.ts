@@ -29,17 +29,19 @@ export function registerPages(program: Command): void {
 
   program
     .command('page')
-    .description("print a page's Markdown (optionally a range of lines)")
+    .description("print a page's Markdown (optionally a range of lines, or the section around a search passage)")
     .argument('<page_id>', 'the page id (from search or pages)')
     .option('--from <line>', 'first line (1-based)', intOption('--from'), 1)
     .option('--to <line>', 'last line (-1 = to the end)', intOption('--to'), -1)
+    .option('--chunk <chunk_id>', 'the section around a search passage instead (its chunk_id, from doctor search --json)')
     .option('--json', 'print the raw JSON result')
-    .action(async (pageId: string, o: { from: number; to: number; json?: boolean }, cmd: Command) => {
+    .action(async (pageId: string, o: { from: number; to: number; chunk?: string; json?: boolean }, cmd: Command) => {
       await withBackend(cmd, async (b) => {
-        const res = await b.getDocPage({ page_id: pageId, starting_line: o.from, ending_line: o.to });
+        const res = await b.getDocPage({ page_id: pageId, starting_line: o.from, ending_line: o.to, chunk_id: o.chunk });
         if (o.json) return printJson(res);
+        if (o.chunk !== undefined) process.stderr.write(`lines ${res.starting_line}-${res.ending_line} of ${res.total_lines}\n`);
         println(res.text);
-      }, { flagNames: { starting_line: '--from', ending_line: '--to' } });
+      }, { flagNames: { starting_line: '--from', ending_line: '--to', chunk_id: '--chunk' } });
     });
 
   program

@@ -304,9 +304,14 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
     schema: {
       tags: ['search'],
       summary: "Read a page's text",
-      description: "A page's Markdown text, whole or a range of its lines, with the page's total line count.",
+      description:
+        "A page's Markdown text, whole, a range of its lines, or the section around a search result's passage (chunk_id), with the page's total line " +
+        'count and the lines the text holds.',
       querystring: docSchema(service.getDocPageInput),
-      response: { 200: obj({ text: str, total_lines: int, page_id: str, url: str, title: str }, 'The text.'), ...errors(401, 404, 422) },
+      response: {
+        200: obj({ text: str, total_lines: int, page_id: str, url: str, title: str, starting_line: int, ending_line: int }, 'The text.'),
+        ...errors(401, 404, 422),
+      },
     },
   }, async (req) => service.getDocPage(ctx, query(req)));
 

@@ -13,6 +13,7 @@ import * as inputs from '../service/inputs.js';
 import type { JobProgress } from '../service/jobs.js';
 import { packageVersion } from '../version.js';
 import { MAX_FULL_TEXT_CHARS } from '../search/search-docs.js';
+import { AROUND_MAX_LINES } from '../service/page-window.js';
 import { ValidationError } from '../service/errors.js';
 import { guardToolCalls, type RequiredInputs, type ToolInputChecks } from './limits.js';
 import { mcpOperations, type McpTarget, type WatchJob } from './operations.js';
@@ -71,6 +72,9 @@ const getDocPageShape = described(inputs.getDocPageInput.shape, {
   page_id: 'The page to read: a page_id from search_docs or list_doc_pages.',
   starting_line: 'First line to return, 1-based (default 1); at most total_lines.',
   ending_line: 'Last line to return, inclusive; -1 (default) or a line past the end reads to the end of the page.',
+  chunk_id:
+    "Read around a passage: a chunk_id search_docs gave with this page_id. The answer is the passage's section (from its heading to the next heading of the same level, " +
+    `at most ${AROUND_MAX_LINES} lines); starting_line and ending_line are then ignored, and the answer's starting_line and ending_line say which lines it holds.`,
 });
 
 const listDocPagesShape = described(inputs.listDocPagesInput.shape, {
@@ -196,7 +200,7 @@ export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpSe
       'Search the indexed documentation; returns the most relevant passage of each matching page (one result per page, best first). ' +
       'Ask in natural language or with exact identifiers (function names, config keys, error messages): both are matched (hybrid meaning + keyword search). ' +
       'Use `tags` to search only some documentation sets (see list_tags). Each result has chunk_text (the passage), url, title, heading_path, page_id, tags and ' +
-      'score (higher is better; compare scores only within one answer). To read around a passage, call get_doc_page with its page_id. ' +
+      'score (higher is better; compare scores only within one answer). To read around a passage, call get_doc_page with its page_id and chunk_id. ' +
       'No results means nothing indexed matches: try other words, fewer tags, or index the site with fetch_url. ' +
       '`note`, when present, says which words of the query no indexed page contains (the results then match only its other words or its meaning, and may not answer it).',
     inputSchema: searchDocsShape,
@@ -206,7 +210,8 @@ export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpSe
   server.registerTool('get_doc_page', {
     title: 'Read a documentation page',
     description:
-      "Read an indexed page's text (Markdown) by page_id (from search_docs or list_doc_pages). The answer has text, total_lines, url and title. " +
+      "Read an indexed page's text (Markdown) by page_id (from search_docs or list_doc_pages). The answer has text, total_lines, url, title, " +
+      'and the starting_line and ending_line of the text. To read around a search result, pass its chunk_id too: you get the section holding that passage. ' +
       'Long pages: read them in parts with starting_line and ending_line (1-based, inclusive; ending_line -1 = to the end), ' +
       'e.g. lines 1-200 first, then 201-400, until total_lines. An unknown page_id, or a starting_line past total_lines, is an error.',
     inputSchema: getDocPageShape,

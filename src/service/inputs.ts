@@ -153,6 +153,7 @@ export const getDocPageInput = z
     ending_line: intField('ending_line', -1, Number.MAX_SAFE_INTEGER)
       .refine((n) => n !== 0, 'ending_line must be -1 (to the end of the page) or a line number from 1')
       .default(-1),
+    chunk_id: textField('chunk_id', MAX_PAGE_ID_CHARS).min(1, 'chunk_id must not be empty').optional(),
   })
   .refine((v) => v.ending_line <= 0 || v.ending_line >= v.starting_line, {
     error: (iss) => {

@@ -14,6 +14,8 @@ import {
   type ListTagsInput,
 } from './inputs.js';
 
+import { locateChunk, sectionAround } from './page-window.js';
+
 export const PAGES_PER_PAGE = 100;
 
 export interface DocPageEntry {
@@ -61,20 +63,46 @@ export async function listDocPages(ctx: DoctorContext, input: ListDocPagesInput 
  * (and still reads from line 1, as empty text), a final newline ends the last line instead of starting another.
  */
 export async function getDocPage(ctx: DoctorContext, input: GetDocPageInput) {
-  const { page_id, starting_line, ending_line } = parseInput(getDocPageInput, input);
+  const { page_id, starting_line, ending_line, chunk_id } = parseInput(getDocPageInput, input);
   const page = await ctx.store.pages.get(page_id);
   // operations by their REST and MCP name: the CLI words them as its commands (src/cli/run-with-backend.ts)
   if (!page) throw new NotFoundError(`no page with id "${page_id}": list pages with list_doc_pages or search with search_docs.`);
   const lines = splitLines(page.raw_text ?? '');
-  if (starting_line > Math.max(1, lines.length)) throw new ValidationError(pastTheEnd(starting_line, lines.length));
-  const end = ending_line === -1 ? lines.length : Math.min(ending_line, lines.length);
+  let first = starting_line;
+  let last: number;
+  if (chunk_id !== undefined) {
+    ({ first, last } = await passageLines(ctx, page.id, chunk_id, lines));
+  } else {
+    if (starting_line > Math.max(1, lines.length)) throw new ValidationError(pastTheEnd(starting_line, lines.length));
+    last = Math.max(starting_line - 1, ending_line === -1 ? lines.length : Math.min(ending_line, lines.length));
+  }
   return {
-    text: lines.slice(starting_line - 1, Math.max(starting_line - 1, end)).join('\n'),
+    text: lines.slice(first - 1, last).join('\n'),
     total_lines: lines.length,
     page_id: page.id,
     url: page.url,
     title: page.title,
+    // the lines `text` holds (1-based, inclusive; ending_line < starting_line when it holds none)
+    starting_line: first,
+    ending_line: last,
   };
+}
+
+/** The 1-based line range of the section holding passage `chunkId` of page `pageId` (see page-window.ts). */
+async function passageLines(ctx: DoctorContext, pageId: string, chunkId: string, lines: readonly string[]): Promise<{ first: number; last: number }> {
+  const chunk = (await ctx.store.chunks.payloads([chunkId])).get(chunkId);
+  if (!chunk) {
+    throw new NotFoundError(`no passage with chunk_id "${chunkId}" (its page may have been crawled again since): search again with search_docs, or read the page by line ranges.`);
+  }
+  if (chunk.page_id !== pageId) {
+    throw new ValidationError(`chunk_id "${chunkId}" is a passage of ${chunk.page_id ? `page "${chunk.page_id}"` : 'no page'}, not of page "${pageId}": pass the page_id search_docs gave with it.`);
+  }
+  const span = locateChunk(lines, chunk.text);
+  if (!span) {
+    throw new NotFoundError(`the page no longer holds passage "${chunkId}" (it was crawled again): search again with search_docs, or read the page by line ranges.`);
+  }
+  const around = sectionAround(lines, span);
+  return { first: around.start + 1, last: around.end + 1 };
 }
 
 /** The refusal of a starting_line past the last of a page's `total` lines (the CLI says --from for starting_line). */
