@@ -192,6 +192,16 @@ describe('searchDocs', () => {
     assert.equal((await searchDocs(ctx, { query: 'sargable', mode: 'vector' })).note, undefined, 'vector mode does not consult the keyword index');
     // a query of common words only
     assert.match((await searchDocs(ctx, { query: 'how to do it with the' })).note ?? '', /^The query holds only common words/);
+    // no results (a tag filter): the words no page holds, without speaking of results
+    const tagged = await searchDocs(ctx, { query: 'sargable widgets', tags: ['no-such-tag'] });
+    assert.deepEqual(tagged, { results: [], note: 'No indexed page contains "sargable". Try other words, or index documentation that covers it.' });
+    // nothing indexed at all: that, not a word missing
+    const empty = await makeContext({ runner: false });
+    try {
+      assert.deepEqual(await searchDocs(empty, { query: 'how to upsert' }), { results: [], note: 'Nothing is indexed yet: index some documentation first.' });
+    } finally {
+      await empty.close();
+    }
   });
 
   it('validates input in searchDocs itself (not only in the service layer)', async () => {

@@ -143,7 +143,7 @@ export async function searchDocs(deps: SearchDeps, params: SearchDocsParams): Pr
   const ranked = mode === 'vector' ? vector : mode === 'keyword' ? keyword : fuse([vector, keyword], [fusion.vectorWeight, 1]);
   const results = await materialise(deps.store, ranked.slice(0, maxResults), fullText);
   const notes: string[] = [];
-  const words = prepared && queryNote(prepared, mode);
+  const words = prepared && queryNote(prepared, mode, results.length > 0);
   if (words) notes.push(words);
   const cut = results.filter((r) => r.truncated).length;
   if (cut > 0) {
@@ -161,11 +161,13 @@ export async function searchDocs(deps: SearchDeps, params: SearchDocsParams): Pr
  * the results: words no indexed page holds (the results then match the other words, or only the meaning,
  * and may be unrelated), or a query of common words only.
  */
-function queryNote(q: KeywordQuery, mode: SearchMode): string | undefined {
+function queryNote(q: KeywordQuery, mode: SearchMode, found: boolean): string | undefined {
+  if (q.indexed === 0) return 'Nothing is indexed yet: index some documentation first.';
   const meaning = mode === 'hybrid' ? ' or its meaning' : '';
   if (q.absent.length > 0) {
     const words = q.absent.map((w) => JSON.stringify(w)).join(', ');
     const more = q.absent.length >= ABSENT_WORDS_MAX ? ' (and maybe more of its words)' : '';
+    if (!found) return `No indexed page contains ${words}${more}. Try other words, or index documentation that covers it.`;
     if (q.plan.terms.length > 0) {
       return `No indexed page contains ${words}${more}: the results match the query's other words${meaning}, and may not answer it.`;
     }
@@ -174,6 +176,7 @@ function queryNote(q: KeywordQuery, mode: SearchMode): string | undefined {
       'Try other words, or index documentation that covers it.'
     );
   }
+  if (!found) return undefined;
   if (q.plan.stopOnly) {
     return 'The query holds only common words, which nearly every page contains, so the results are barely ranked. Add a word specific to what you look for.';
   }

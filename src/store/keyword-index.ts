@@ -87,6 +87,8 @@ export interface KeywordQuery {
   readonly plan: QueryPlan;
   /** Words of the query that no indexed chunk holds (bm25-search.ts absentWords). */
   readonly absent: readonly string[];
+  /** Chunks in the index when the query was prepared. */
+  readonly indexed: number;
 }
 
 interface Pending {
@@ -417,7 +419,7 @@ export class KeywordIndex implements ChunkHook {
   /** Looks a query's terms up (see queryTerms: stop words only when there is nothing else). */
   async prepare(query: string): Promise<KeywordQuery> {
     await this.ready();
-    return { plan: planQuery(this.index, queryTerms(query)), absent: absentWords(this.index, query) };
+    return { plan: planQuery(this.index, queryTerms(query)), absent: absentWords(this.index, query), indexed: this.index.liveDocs };
   }
 
   /** The best `limit` pages by their best chunk's BM25 (exact top k, pruned), with the tag filter. */
