@@ -53,6 +53,10 @@ describe('REST API', () => {
     const top = r.body.results[0];
     for (const f of ['chunk_text', 'page_id', 'tags', 'score', 'url', 'title']) assert.ok(f in top, `field ${f}`);
     assert.equal(top.page_id, 'retry');
+    assert.equal(r.body.note, undefined);
+    const missing = await get('/search_docs?query=sargable%20exponential%20backoff&max_results=1');
+    assert.equal(missing.body.results[0].page_id, 'retry');
+    assert.match(missing.body.note, /^No indexed page contains "sargable": the results match the query's other words/);
     const rep = await get('/search_docs?query=install&tags=python&tags=nothing');
     assert.deepEqual(rep.body.results.map((x: any) => x.page_id), ['install']);
     const csv = await get('/search_docs?query=install&tags=python,nothing');

@@ -246,7 +246,12 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
           'The best chunk of one page (or the whole page with return_full_document_text).',
         ),
       },
-      note: { type: 'string', description: 'Present when full-document text was truncated: why, and how to read the rest.' },
+      note: {
+        type: 'string',
+        description:
+          'Present when words of the query are in no indexed page (the results then match only its other words or its meaning), when it holds only ' +
+          'common words, when nothing is indexed, or when full-document text was truncated: what happened and what to do.',
+      },
     },
     `Results, best first. With return_full_document_text an answer carries at most ${MAX_FULL_TEXT_CHARS.toLocaleString('en-US')} characters of page text.`,
   );
