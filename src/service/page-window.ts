@@ -45,30 +45,37 @@ const nonEmpty = (text: string) =>
 export function locateChunk(lines: readonly string[], chunk: string): { start: number; end: number } | undefined {
   const want = nonEmpty(chunk);
   if (want.length === 0) return undefined;
-  const trimmed = lines.map((l) => l.trim());
   const first = want[0]!;
+  // lines are trimmed only where they can match (a page can hold millions of lines)
+  const is = (i: number, text: string) => {
+    const l = lines[i]!;
+    return l.length >= text.length && l.length <= text.length + 64 && l.trim() === text;
+  };
+  const blank = (i: number) => lines[i]!.trim() === '';
   const follows = (i: number) => {
     if (want.length < 2) return true;
-    for (let j = i + 1; j < Math.min(trimmed.length, i + 12); j++) {
-      if (!trimmed[j]) continue;
-      return trimmed[j] === want[1] || trimmed[j]!.startsWith(want[1]!.slice(0, 80));
+    for (let j = i + 1; j < Math.min(lines.length, i + 12); j++) {
+      if (blank(j)) continue;
+      const l = lines[j]!.trim();
+      return l === want[1] || l.startsWith(want[1]!.slice(0, 80));
     }
     return false;
   };
   let start = -1;
-  for (let i = 0; i < trimmed.length && start < 0; i++) if (trimmed[i] === first && follows(i)) start = i;
+  for (let i = 0; i < lines.length && start < 0; i++) if (is(i, first) && follows(i)) start = i;
   if (start < 0) {
     const head = first.slice(0, 80);
-    start = trimmed.findIndex((l) => l.includes(head));
+    start = lines.findIndex((l) => l.includes(head));
   }
   if (start < 0) return undefined;
   // its last line: the last of its lines found in order from the start (a cut line matches by its beginning)
   let end = start;
   let w = 1;
-  for (let i = start + 1; i < trimmed.length && w < want.length; i++) {
-    if (!trimmed[i]) continue;
+  for (let i = start + 1; i < lines.length && w < want.length; i++) {
+    if (blank(i)) continue;
+    const t = lines[i]!.trim();
     const l = want[w]!;
-    if (trimmed[i] === l || trimmed[i]!.startsWith(l.slice(0, 80)) || l.startsWith(trimmed[i]!.slice(0, 80))) {
+    if (t === l || t.startsWith(l.slice(0, 80)) || l.startsWith(t.slice(0, 80))) {
       end = i;
       w++;
     } else break;
