@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server as HttpServer } from 'node:http';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statfsSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { Database } from '../src/db/database.js';
 import { searchDocs } from '../src/service/search.js';
 import { fetchUrl } from '../src/service/jobs.js';
 import { makeContext, type TestContext } from './helpers/context.js';
-import { doctor, Server } from './helpers/doctor-process.js';
+import { CLI, doctor, env, Server, sleep } from './helpers/doctor-process.js';
 import { tempDir } from './helpers/tmp.js';
 
 const PAGES = 30;
@@ -160,6 +160,30 @@ describe('doctor compact', () => {
     assert.ok(!existsSync(`${elsewhere}.compacting`) && !existsSync(join(linkDir, 'doctor.duckdb.compacting')));
     const search = await doctor(linkDir, ['search', 'gearbox 1705 settings valve', '--json']);
     assert.match(JSON.parse(search.stdout).results[0].url, /\/docs\/p17\.html$/);
+  });
+
+  it('Ctrl-C while copying leaves the database as it was and removes the partial copy', async () => {
+    const bigDir = tempDir();
+    const big = join(bigDir, 'doctor.duckdb');
+    const ctx = await makeContext({ dbPath: big, runner: false });
+    // ~300 MB of vectors, so that the copy takes a while (SQL for speed: compacting does not care how they came)
+    await ctx.store.db.run(
+      `INSERT INTO document_embeddings (id, seq, embedding, text_chunk) SELECT 'c' || i, nextval('embedding_seq'),
+         list_transform(range(256), k -> random()::FLOAT)::FLOAT[256], 'text ' || i FROM range(300000) r(i)`,
+    );
+    await ctx.close();
+    const before = createHash('sha1').update(readFileSync(big)).digest('hex');
+    const child = spawn(process.execPath, [...CLI, '--data-dir', bigDir, 'compact'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((ok) => child.once('exit', ok));
+    for (let i = 0; i < 600 && !(statSync(`${big}.compacting`, { throwIfNoEntry: false })?.size ?? 0); i++) await sleep(20);
+    assert.ok(existsSync(`${big}.compacting`), `the copy never started: ${stderr}`);
+    child.kill('SIGINT');
+    assert.equal(await exited, 1, stderr);
+    assert.match(stderr, /Interrupted: \S+doctor\.duckdb is unchanged \(the partial copy was removed\)/);
+    assert.equal(createHash('sha1').update(readFileSync(big)).digest('hex'), before);
+    assert.deepEqual(readdirSync(bigDir).filter((f) => f.startsWith('doctor.duckdb.compacting')), []);
   });
 
   it('says so when there is no database', async () => {
