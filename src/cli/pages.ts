@@ -33,7 +33,7 @@ export function registerPages(program: Command): void {
     .argument('<page_id>', 'the page id (from search or pages)')
     .option('--from <line>', 'first line (1-based)', intOption('--from'), 1)
     .option('--to <line>', 'last line (-1 = to the end)', intOption('--to'), -1)
-    .option('--chunk <chunk_id>', 'the section around a search passage instead (its chunk_id, from doctor search --json)')
+    .option('--chunk <chunk_id>', 'the section around a search passage instead (its chunk id, as doctor search prints it)')
     .option('--json', 'print the raw JSON result')
     .action(async (pageId: string, o: { from: number; to: number; chunk?: string; json?: boolean }, cmd: Command) => {
       await withBackend(cmd, async (b) => {

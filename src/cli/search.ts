@@ -35,7 +35,8 @@ export function registerSearch(program: Command): void {
         res.results.forEach((r, i) => {
           println(`${i + 1}. ${r.title || r.url}  (score ${r.score.toPrecision(3)})`);
           println(`   ${r.url}${r.heading_path ? `  > ${r.heading_path}` : ''}`);
-          println(`   page ${r.page_id}${r.tags.length ? `  tags: ${r.tags.join(', ')}` : ''}`);
+          // `doctor page <page> --chunk <chunk>` prints the section around this passage
+          println(`   page ${r.page_id}  chunk ${r.chunk_id}${r.tags.length ? `  tags: ${r.tags.join(', ')}` : ''}`);
           println(o.full ? r.chunk_text : `   ${oneLine(r.chunk_text, 240)}`);
           println();
         });
