@@ -4,6 +4,7 @@ import { DomUtils, parseDocument } from 'htmlparser2';
 import { marked } from 'marked';
 import { extractPage, looksLikeJsOnly } from '../src/ingest/extract/extract.js';
 import { chunkMarkdown } from '../src/ingest/extract/chunker.js';
+import { queryTerms, snippet } from '../src/text/highlight.js';
 import { MAX_DOM_TAGS } from '../src/ingest/extract/extract-html.js';
 import { MAX_MARKER_NESTING } from '../src/ingest/extract/markdown-writer.js';
 import { MAX_LINKS, MAX_TITLE_CHARS, MAX_WORD_CHARS } from '../src/ingest/extract/bounds.js';
@@ -164,6 +165,24 @@ describe('Sphinx-style page', () => {
     assert.ok(page.links.includes('https://kettle.test/en/2.1/genindex.html'));
     assert.ok(!page.links.some((l) => l.includes('#')), 'in-page anchors are not links to crawl');
   });
+
+  it('a heading whose link has a title with parentheses (Sphinx module pages) gives only its text to the heading path and snippets', () => {
+    const p = html(
+      `<html><body><div class="body" role="main"><section id="module-optparse">
+<h1><a class="reference internal" href="#module-optparse" title="optparse: Command-line option parsing library. (deprecated)"><code class="xref py py-mod docutils literal notranslate"><span class="pre">optparse</span></code></a> — Parser for command line options<a class="headerlink" href="#module-optparse" title="Permalink to this heading">¶</a></h1>
+<p>optparse is a more convenient, flexible, and powerful library for parsing command-line options than the old getopt module.</p>
+<section id="using"><h2>Using <a href="api.html#OptionParser" title='the "OptionParser" class (see (api))'>OptionParser</a> objects</h2>
+<p>Like <a href="https://en.wikipedia.org/wiki/Getopt_(Unix)" title="getopt (Unix)">getopt (Unix)</a>, it reads <a href="a b.html">options</a> from <code>sys.argv</code>.</p></section></section></div></body></html>`,
+      'https://docs.test/library/optparse.html',
+    );
+    assert.equal(p.title, 'optparse — Parser for command line options');
+    const paths = chunkMarkdown(p.markdown).map((c) => c.headingPath.join(' > '));
+    assert.ok(paths.includes('optparse — Parser for command line options > Using OptionParser objects'), paths.join(' | '));
+    assert.ok(paths.every((h) => h.startsWith('optparse — Parser for command line options')), paths.join(' | '));
+    const text = snippet(p.markdown, queryTerms('getopt')).segments.map((x) => x.text).join('');
+    assert.match(text, /Like getopt \(Unix\), it reads options from sys\.argv\./);
+    assert.doesNotMatch(text, /wikipedia|"\)|a%20b|a b\.html/);
+  });
 });
 
 describe('Markdown writer: inline formatting, lists, quotes and escaping', () => {
@@ -301,6 +320,16 @@ describe('other content types', () => {
     assert.equal(p.title, 'Guide');
     assert.equal(p.markdown, md.trim());
     assert.deepEqual(p.links, ['https://d.test/docs/setup.md', 'https://other.test/a', 'https://d.test/ref.html']);
+  });
+
+  it('hand-written Markdown: a heading with a link whose destination or title holds parentheses gives its text as the title and heading path', () => {
+    const md = '# The [getopt](https://en.wikipedia.org/wiki/Getopt_(Unix) "getopt (Unix)") way\n\nText.\n\n## [`a[0]`](<api ref.md> \'first (item)\') and ![i](x.png)\n\nMore text.';
+    const p = extractPage({ body: md, contentType: 'text/markdown; charset=utf-8', url: 'https://d.test/docs/getopt.md' });
+    assert.equal(p.title, 'The getopt way');
+    assert.deepEqual(
+      chunkMarkdown(p.markdown).map((c) => c.headingPath),
+      [['The getopt way'], ['The getopt way', 'a[0] and i']],
+    );
   });
 
   it('a .md URL served as text/plain (raw file hosts) is Markdown; front matter gives the title', () => {

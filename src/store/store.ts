@@ -4,6 +4,7 @@
 import { Database, type OpenOptions } from '../db/database.js';
 import { getMeta, setMeta } from '../db/meta.js';
 import { migrate, requireCurrentSchema } from '../db/schema.js';
+import { upgradeHeadingPaths } from './heading-paths.js';
 import { upgradeUrlForms } from './url-forms.js';
 import { isLegacyDatabase, upgradeLegacyDatabase } from '../db/legacy.js';
 import { VectorIndexer } from './embeddings.js';
@@ -119,6 +120,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       await migrate(db, { dimension: embedding.dimension });
       // Stored URLs in a form the crawler no longer writes (a re-crawl would store their pages again)
       await upgradeUrlForms(db);
+      // Heading paths that an older chunker cut at a link's parenthesis
+      await upgradeHeadingPaths(db);
       // A re-embedding switched models and the process stopped before removing the old index file.
       await dropStaleVectorIndex(db);
     }

@@ -6,6 +6,7 @@
  * For highlighting search results and pages;
  * also picks the snippet of a result that holds the most query terms.
  */
+import { linksToText } from './markdown-links.js';
 import { TokenScanner } from './token-scan.js';
 import { TOKEN_RE, WORD_CHAR, cjkPieces, hasCjk, isSpaceless, spacelessWords, tokenize } from './tokenize.js';
 
@@ -141,11 +142,9 @@ export function markTerms(text: string, terms: ReadonlySet<string>): Segment[] {
 
 /** Markdown as plain running text: no fences, heading marks, emphasis, link targets or table pipes. */
 export function plainText(markdown: string): string {
-  return markdown
+  return linksToText(markdown
     .replace(/^\s*(```|~~~).*$/gm, ' ')
-    .replace(/^\s{0,3}#{1,6}\s+/gm, '')
-    .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/^\s{0,3}#{1,6}\s+/gm, ''))
     .replace(/^\s*\|?[\s:|-]+\|[\s:|-]*$/gm, ' ')
     .replace(/\*\*(\S(?:[^*]*\S)?)\*\*/g, '$1')
     .replace(/`/g, '')

@@ -4,11 +4,14 @@
  * 50,000 chunks; a 9 MB word made 11,000 chunks of one word). They are applied inside the extraction and
  * chunking functions, so they hold wherever those run (main thread or a worker).
  */
+import { clip, isLowSurrogate } from '../../text/clip.js';
+import { MAX_HEADING_CHARS } from '../../text/markdown-heading.js';
+
+// where the extraction's limits and cuts are looked up (they live in text/, which the store's repairs read too)
+export { clip, MAX_HEADING_CHARS };
 
 /** Longest page title kept, in characters (longer ones are cut at a word and end with "…"). */
 export const MAX_TITLE_CHARS = 300;
-/** Longest heading text kept in a chunk's heading path, in characters. */
-export const MAX_HEADING_CHARS = 200;
 /** Longest heading path of a chunk (`A > B > C`), in characters. */
 export const MAX_HEADING_PATH_CHARS = 1000;
 /** Headings of a page that start sections; later ones stay in the text as ordinary lines. */
@@ -18,16 +21,6 @@ export const MAX_WORD_CHARS = 3000;
 /** Most distinct links taken from one page, and most link targets looked at to find them. */
 export const MAX_LINKS = 10_000;
 export const MAX_HREFS_SCANNED = 50_000;
-
-/** `s` cut to at most `max` characters (at a space in the last fifth when there is one), "…" marking the cut. */
-export function clip(s: string, max: number): string {
-  if (s.length <= max) return s;
-  let end = max - 1;
-  const space = s.lastIndexOf(' ', end);
-  if (space > max * 0.8) end = space;
-  else if (isLowSurrogate(s.charCodeAt(end))) end--; // never split a surrogate pair
-  return `${s.slice(0, end).trimEnd()}…`;
-}
 
 /** A title within {@link MAX_TITLE_CHARS}. */
 export function clipTitle(title: string): string {
@@ -75,6 +68,3 @@ function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x3000;
 }
 
-function isLowSurrogate(c: number): boolean {
-  return c >= 0xdc00 && c <= 0xdfff;
-}

@@ -9,7 +9,8 @@
  * MAX_SECTIONS headings start sections (later ones stay as lines of text), so a page of 50,000 headings
  * does not become 50,000 chunks.
  */
-import { clip, clipHeadingPath, MAX_HEADING_CHARS, MAX_SECTIONS } from './bounds.js';
+import { headingTitle } from '../../text/markdown-heading.js';
+import { clipHeadingPath, MAX_HEADING_CHARS, MAX_SECTIONS } from './bounds.js';
 
 export interface Chunk {
   text: string;
@@ -43,26 +44,6 @@ interface Section {
 const ATX_RE = /^ {0,3}(#{1,6})[ \t]+(.*)$/;
 const FENCE_OPEN_RE = /^(\s*)(`{3,}|~{3,})(.*)$/;
 const TABLE_DELIMITER_RE = /^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/;
-
-/** The text of a heading line without Markdown syntax: `[Install](#x) \`pip\`` -> `Install pip`. */
-function headingTitle(raw: string): string {
-  let s = raw.length > MAX_HEADING_CHARS * 2 ? raw.slice(0, MAX_HEADING_CHARS * 2) : raw;
-  s = s.trimEnd();
-  // closing sequence of #s
-  const m = /(^|\s)#+$/.exec(s);
-  if (m) s = s.slice(0, m.index);
-  s = s
-    .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/`+/g, '')
-    .replace(/(\*\*|__)(.+?)\1/g, '$2')
-    // CommonMark: any ASCII punctuation may be backslash-escaped ("3\. Indexes", "\(required\)")
-    .replace(/\\([!-/:-@[-`{-~])/g, '$1')
-    .replace(/[¶§]\s*$/, '')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return clip(s, MAX_HEADING_CHARS);
-}
 
 /** Splits Markdown into sections (by heading) of blocks. Headings with no text of their own join the next. */
 function parseSections(markdown: string): Section[] {
@@ -132,7 +113,7 @@ function parseSections(markdown: string): Section[] {
     }
     const atx = headings < MAX_SECTIONS ? ATX_RE.exec(line) : null;
     if (atx) {
-      const title = headingTitle(atx[2]!);
+      const title = headingTitle(atx[2]!, MAX_HEADING_CHARS);
       if (title) {
         startSection(atx[1]!.length, title, line);
         continue;
@@ -142,7 +123,7 @@ function parseSections(markdown: string): Section[] {
     if (headings < MAX_SECTIONS && para.length === 1 && /^ {0,3}(=+|-+)\s*$/.test(line) && !/^\s*([-*+>|]|\d+[.)])\s/.test(para[0]!)) {
       const text = para[0]!;
       para = [];
-      const title = headingTitle(text);
+      const title = headingTitle(text, MAX_HEADING_CHARS);
       if (title) {
         startSection(line.trim()[0] === '=' ? 1 : 2, title, `${text}\n${line}`);
         continue;

@@ -8,6 +8,7 @@
  * The result is bounded whatever the page (./bounds.ts): the title within MAX_TITLE_CHARS, no run of
  * non-space characters longer than MAX_WORD_CHARS, at most MAX_LINKS links.
  */
+import { linksToText } from '../../text/markdown-links.js';
 import { clipLongWords, clipTitle } from './bounds.js';
 import { extractHtml } from './extract-html.js';
 import { normaliseLinks, titleFromUrl } from './extract-text.js';
@@ -120,9 +121,7 @@ function isImage(md: string, close: number): boolean {
 
 /** Inline Markdown reduced to its text: links to their text, code ticks and emphasis markers dropped. */
 function plainInline(s: string): string {
-  return s
-    .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+  return linksToText(s)
     .replace(/`+/g, '')
     .replace(/(\*\*|__)(.+?)\1/g, '$2')
     .replace(/\\([\\`*_[\]#])/g, '$1')

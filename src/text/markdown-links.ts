@@ -1,0 +1,18 @@
+/**
+ * Inline Markdown links and images reduced to their text: `[text](dest "title")` -> `text`, `![alt](src)` -> `alt`.
+ *
+ * Follows CommonMark's inline link syntax as far as Doctor's Markdown writer and hand-written Markdown use it:
+ * a destination in `<...>`, or with backslash-escaped or balanced parentheses (`wiki/Foo_(bar)`); an optional
+ * title in `"..."`, `'...'` or `(...)`, which may hold parentheses and escaped quotes (Sphinx puts a module's
+ * summary there: `"optparse: Command-line option parsing library. (deprecated)"`); link text with one level of
+ * nested brackets (`[a[0]](#x)`) or an image (`[![logo](l.png)](/)`). Each alternative starts on its own
+ * character, so a match never backtracks more than linearly.
+ */
+const LINK_RE =
+  /!?\[((?:[^[\]\\]|\\.|\[(?:[^[\]\\]|\\.)*\])*)\]\(\s*(?:<(?:[^<>\n\\]|\\.)*>|(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\))*)(?:\s+(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\((?:[^()\\]|\\.)*\)))?\s*\)/g;
+
+/** `s` with every inline link and image replaced by its text (an image inside a link text too). */
+export function linksToText(s: string): string {
+  if (!s.includes('](')) return s;
+  return s.replace(LINK_RE, (_m, text: string) => (text.includes('](') ? linksToText(text) : text));
+}
