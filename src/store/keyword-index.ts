@@ -35,7 +35,8 @@ import { readSnapshot, serialise, snapshotPathOf, writeSnapshot } from './keywor
  * Recorded in `meta.keyword_tokenizer`: a database indexed with another tokeniser (or term weighting) is
  * re-indexed from its chunks on open. Change it whenever src/text/ changes what terms a text gives.
  */
-export const TOKENIZER_VERSION = 'kw5: words (with their marks, composed; Thai, Lao, Khmer, Burmese by ICU words) + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit';
+export const TOKENIZER_VERSION = 'kw6: words (with their marks, composed; Thai, Lao, Khmer, Burmese by ICU words) + identifier parts + capitalised pairs + CJK bigrams; links as their text; title x2, heading x2; fnv/mx 64-bit';
+const KW5 = 'kw5: words (with their marks, composed; Thai, Lao, Khmer, Burmese by ICU words) + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit';
 
 /** A character class of tokenize.ts (`[...]`, \u escapes) as the body of an RE2 class (\x{...} escapes), for DuckDB. */
 const re2Class = (re: RegExp) => re.source.replace(/^\[|\]$/g, '').replace(/\\u\{?([0-9a-f]{4,5})\}?/gi, '\\x{$1}');
@@ -45,10 +46,13 @@ const re2Class = (re: RegExp) => re.source.replace(/^\[|\]$/g, '').replace(/\\u\
  * one re-indexes the chunks whose text, title or heading path matches its pattern (RE2) instead of every
  * chunk. kw4 split words at combining marks, did not compose and kept Thai, Lao, Khmer and Burmese runs whole:
  * a chunk holding no mark, Jamo or compatibility ideograph (MAY_DECOMPOSE_RE) and no letter of those scripts
- * (SPACELESS_RE) has the same terms in both.
+ * (SPACELESS_RE) has the same terms in both. kw5 also read a Markdown link's destination and title as words
+ * (each link to `json1.html#jex` counted "json1", "html", "jex"): only a chunk holding `](` differs from kw6.
  */
+const LINKS_RE2 = '\\]\\(';
 const PARTIAL_REINDEX: Readonly<Record<string, string>> = {
-  'kw4: words + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit': `[${re2Class(MAY_DECOMPOSE_RE)}${re2Class(SPACELESS_RE)}]`,
+  'kw4: words + identifier parts + capitalised pairs + CJK bigrams; title x2, heading x2; fnv/mx 64-bit': `[${re2Class(MAY_DECOMPOSE_RE)}${re2Class(SPACELESS_RE)}]|${LINKS_RE2}`,
+  [KW5]: LINKS_RE2,
 };
 
 

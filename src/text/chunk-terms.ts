@@ -9,6 +9,7 @@
  * ~1e-8-unlikely even with a million distinct terms, and would only merge their postings.
  */
 import { KeyIndex, doubled } from './key-index.js';
+import { linksToText, splitLinks } from './markdown-links.js';
 import { STOPWORDS, analyze, analyzeInto, isPhrase, type TermSink } from './tokenize.js';
 
 /** How many times a title / heading-path term counts relative to a term of the chunk text. */
@@ -41,7 +42,8 @@ export function chunkTermCounts(c: ChunkText): Map<string, number> {
   };
   add(c.title, TITLE_WEIGHT);
   add(c.heading_path, HEADING_WEIGHT);
-  add(c.text, 1);
+  // a link counts by its text: its destination (`json1.html#jex`) and title are not words of the chunk
+  add(linksToText(c.text), 1);
   return tf;
 }
 
@@ -55,7 +57,10 @@ export function chunkTerms(c: ChunkText): ChunkTerms {
   };
   add(c.title, TITLE_WEIGHT);
   add(c.heading_path, HEADING_WEIGHT);
-  add(c.text, 1);
+  // a link counts by its text: its destination (`json1.html#jex`) and title are not words of the chunk,
+  // though they make it longer (a page of links stays a long document, whose every word weighs little)
+  const { text, targets } = splitLinks(c.text);
+  add(text, 1);
   const n = table.keys.size;
   const words = new Int32Array(n * 2);
   const counts = new Uint16Array(n);
@@ -67,6 +72,7 @@ export function chunkTerms(c: ChunkText): ChunkTerms {
     counts[i] = Math.min(count, MAX_TERM_COUNT);
     if (table.content[i]) length += count;
   }
+  if (targets) for (const t of analyze(targets, 'none')) if (!STOPWORDS.has(t)) length++;
   return { words, counts, length };
 }
 

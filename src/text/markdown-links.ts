@@ -16,3 +16,14 @@ export function linksToText(s: string): string {
   if (!s.includes('](')) return s;
   return s.replace(LINK_RE, (_m, text: string) => (text.includes('](') ? linksToText(text) : text));
 }
+
+/** `s` with its links and images as their text (as linksToText), and what that left out: destinations and titles. */
+export function splitLinks(s: string): { text: string; targets: string } {
+  if (!s.includes('](')) return { text: s, targets: '' };
+  const targets: string[] = [];
+  const text = s.replace(LINK_RE, (m: string, inner: string) => {
+    targets.push(m.slice((m[0] === '!' ? 2 : 1) + inner.length));
+    return inner.includes('](') ? linksToText(inner) : inner;
+  });
+  return { text, targets: targets.join(' ') };
+}
