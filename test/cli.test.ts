@@ -48,7 +48,10 @@ describe('CLI without a server (opens the database itself)', () => {
     const around = await doctor(dir, 'page', results[0]!.page_id, '--chunk', results[0]!.chunk_id);
     assert.match(around.stderr, /^lines \d+-\d+ of \d+\n$/);
     assert.ok(around.stdout.includes(results[0]!.chunk_text.split('\n')[0]!), around.stdout);
-    assert.match((await doctor(dir, 'search', 'renderDashboard')).stdout, new RegExp(`page ${results[0]!.page_id}  chunk ${results[0]!.chunk_id}`));
+    const human = (await doctor(dir, 'search', 'renderDashboard')).stdout;
+    assert.match(human, new RegExp(`page ${results[0]!.page_id}  chunk ${results[0]!.chunk_id}`));
+    // the passage as plain text (no heading marks, code ticks or link targets), not bold when not on a terminal
+    assert.ok(human.includes('\n   API reference The renderDashboard(options) function draws a dashboard.\n'), human);
     // no results: the reason, not "crawl something first" while pages are there
     assert.equal((await doctor(dir, 'search', 'renderDashboard', '--tags', 'widgte')).stdout.trim(), 'No results among pages with tags widgte: see doctor tags for the tags there are');
     assert.equal((await doctor(dir, 'search', 'zqxjkv', '--mode', 'keyword')).stdout.trim(), 'No results for "zqxjkv": no indexed page contains "zqxjkv". Try other words, or index documentation that covers it.');

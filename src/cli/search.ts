@@ -1,5 +1,6 @@
 /** `doctor search "<query>"` */
 import type { Command } from 'commander';
+import { queryTerms, snippet } from '../text/highlight.js';
 import { withBackend } from './run-with-backend.js';
 import { csv, intOption, oneLine, printJson, println } from './output.js';
 
@@ -32,15 +33,27 @@ export function registerSearch(program: Command): void {
           return println(`No results for "${oneLine(query, 80)}"${o.mode === 'keyword' ? ' (keyword mode finds pages holding these words: try other words, or --mode hybrid)' : ''}`);
         }
         if (res.note && !o.full) println(`note: ${res.note}\n`);
+        const terms = queryTerms(query);
+        const bold = process.stdout.isTTY && !process.env.NO_COLOR;
         res.results.forEach((r, i) => {
           println(`${i + 1}. ${r.title || r.url}  (score ${r.score.toPrecision(3)})`);
           println(`   ${r.url}${r.heading_path ? `  > ${r.heading_path}` : ''}`);
           // `doctor page <page> --chunk <chunk>` prints the section around this passage
           println(`   page ${r.page_id}  chunk ${r.chunk_id}${r.tags.length ? `  tags: ${r.tags.join(', ')}` : ''}`);
-          println(o.full ? r.chunk_text : `   ${oneLine(r.chunk_text, 240)}`);
+          println(o.full ? r.chunk_text : `   ${passage(r.chunk_text, terms, bold)}`);
           println();
         });
         if (res.note && o.full) println(`note: ${res.note}`);
       });
     });
+}
+
+/**
+ * The passage of a result to read at a glance: about 240 characters of its text as plain text (links as their
+ * text, no Markdown marks), around the place holding the most query words, in bold on a terminal.
+ */
+function passage(markdown: string, terms: ReadonlySet<string>, bold: boolean): string {
+  const s = snippet(markdown, terms, 240);
+  const text = s.segments.map((x) => (bold && x.hit ? `\x1b[1m${x.text}\x1b[22m` : x.text)).join('');
+  return `${s.before ? '…' : ''}${text}${s.after ? '…' : ''}`;
 }
