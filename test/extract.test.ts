@@ -215,6 +215,18 @@ describe('Markdown writer: inline formatting, lists, quotes and escaping', () =>
     assert.match(page.markdown, /^~old~ x$/m);
   });
 
+  it('text inside emphasis, links, code or headings gets no line-start escapes (Sphinx signatures); text that starts a line keeps them', () => {
+    const sig = html(
+      '<main><h1>T</h1><dl><dt class="sig"><span class="sig-name">dumps</span>(<em class="sig-param"><span class="n">obj</span></em>, ' +
+        '<em class="sig-param"><span class="n">skipkeys</span><span class="o">=</span><span class="default_value">False</span></em>, ' +
+        '<em class="sig-param"><span class="o">-</span><span class="n">x</span></em>)</dt><dd><p>Serialize.</p></dd></dl></main>',
+    );
+    assert.equal(sig.markdown, '# T\n\ndumps(*obj*, *skipkeys=False*, *-x*)\n\nSerialize.');
+    const starts = html('<main><h1>T</h1><p>Some text<br><span>===</span></p><p><span>- not a list</span> and <span>= x</span></p><ul><li><span>1. x</span></li></ul></main>');
+    assert.equal(starts.markdown, '# T\n\nSome text  \n\\===\n\n\\- not a list and = x\n\n- 1\\. x');
+    for (const md of [sig.markdown, starts.markdown]) assert.doesNotMatch(marked.parse(md) as string, /<h2>|<ul>\s*<li>\s*<ol>|<li>not a list/);
+  });
+
   it('text that can start no block keeps its line-start characters unescaped (a stray backslash is noise to a reader)', () => {
     const md = html(
       '<main><h2>3. Full-text Query Syntax</h2><p>As allowed by <a href="/rfc">RFC</a> 7159. Such limits.</p>' +

@@ -40,8 +40,11 @@ function join(out: string[], replacement: string): void {
 
 const HEADING = /^h[1-6]$/;
 
-/** Whether Markdown written so far ends inside a line that holds more than spaces (what follows cannot start a block). */
-function midLine(out: readonly string[]): boolean {
+/**
+ * Whether Markdown written so far ends inside a line that holds more than spaces (what follows cannot start a
+ * block); `before`: whether the parent's own Markdown starts inside such a line, when `out` holds nothing else.
+ */
+function midLine(out: readonly string[], before = false): boolean {
   for (let i = out.length - 1; i >= 0; i--) {
     const piece = out[i]!;
     for (let j = piece.length - 1; j >= 0; j--) {
@@ -50,30 +53,38 @@ function midLine(out: readonly string[]): boolean {
       if (c !== 32 && c !== 9) return true;
     }
   }
-  return false;
+  return before;
 }
+
+/**
+ * Elements whose Markdown puts a mark before their content on the same line (`*`, `**`, `[`, `~`, a heading's
+ * `#`s, a table cell's `|`): their content never starts a line, so it needs no line-start escapes (Sphinx
+ * writes a signature's `=` in a span of its own inside <em>: `*skipkeys\=False*` before).
+ */
+const MARKED_INLINE = new Set(['a', 'em', 'i', 'strong', 'b', 'del', 's', 'strike', 'code', 'th', 'td', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
 
 class Writer {
   /** Position of each <li> among the <li>s of its <ol>. */
   private readonly positions = new WeakMap<Element, number>();
 
-  children(parent: ParentNode, isCode: boolean): string {
+  /** The Markdown of `parent`'s children; `mid`: it starts inside a line of text (see midLine). */
+  children(parent: ParentNode, isCode: boolean, mid = false): string {
     if (parent.children.length === 1) {
       // one child (most inline elements: highlighted code's spans, links): its Markdown, as join would leave it
       const child = parent.children[0]!;
-      const md = isText(child) ? (isCode ? child.data : escapeText(child.data)) : isTag(child) ? this.element(child, isCode) : '';
+      const md = isText(child) ? (isCode ? child.data : escapeText(child.data, !mid)) : isTag(child) ? this.element(child, isCode, mid) : '';
       return md.startsWith('\n\n\n') ? `\n\n${md.replace(/^\n+/, '')}` : md;
     }
     const out: string[] = [];
     for (const child of parent.children) {
       // a text node after inline Markdown on the same line cannot start a block: no line-start escapes
-      if (isText(child)) join(out, isCode ? child.data : escapeText(child.data, !midLine(out)));
-      else if (isTag(child)) join(out, this.element(child, isCode));
+      if (isText(child)) join(out, isCode ? child.data : escapeText(child.data, !midLine(out, mid)));
+      else if (isTag(child)) join(out, this.element(child, isCode, midLine(out, mid)));
     }
     return out.join('');
   }
 
-  private element(el: Element, parentIsCode: boolean): string {
+  private element(el: Element, parentIsCode: boolean, mid: boolean): string {
     const name = el.name;
     const block = BLOCK_TAGS.has(name);
     let leading = '';
@@ -83,13 +94,16 @@ class Writer {
     if (isBlank(el)) md = block ? '\n\n' : '';
     else {
       const isCode = parentIsCode || name === 'code';
-      md = this.rule(el, name, block, isCode, leading !== '' || trailing !== '');
+      md = this.rule(el, name, block, isCode, leading !== '' || trailing !== '', MARKED_INLINE.has(name) || (!block && mid));
     }
     return leading + md + trailing;
   }
 
-  /** The Markdown of a non-blank element; `trim`: its content is trimmed (it has flanking whitespace). */
-  private rule(el: Element, name: string, block: boolean, isCode: boolean, trim: boolean): string {
+  /**
+   * The Markdown of a non-blank element; `trim`: its content is trimmed (it has flanking whitespace); `mid`:
+   * its content starts inside a line of text.
+   */
+  private rule(el: Element, name: string, block: boolean, isCode: boolean, trim: boolean, mid: boolean): string {
     switch (name) {
       case 'pre':
         return fencedCode(el);
@@ -103,7 +117,7 @@ class Writer {
         if (isEmptyLink(el)) return '';
         break;
     }
-    let content = this.children(el, isCode);
+    let content = this.children(el, isCode, mid);
     if (trim) content = content.trim();
     switch (name) {
       case 'table':
