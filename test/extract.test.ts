@@ -438,6 +438,19 @@ describe('markup shown as text stays text (issue 20)', () => {
     assert.match(out, /alt="&lt;img src=x onerror=alert\(3\)&gt;"/, 'image alt text is text');
   });
 
+  it('markup split across elements, after a text ending in a backslash, never becomes live HTML; operators keep no backslash', () => {
+    const page = html(
+      '<html><body><main><h1>Ops</h1><p>a\\<span>&lt;img src=x onerror=alert(4)&gt;</span></p><p>x &lt;<span>script&gt;alert(5)&lt;/script&gt;</span></p>' +
+        '<p>two a\\\\<b>&lt;i&gt;</b></p><p>0 &lt;= x &lt; 256, box &lt;@ box, a &lt;-&gt; b, 1 &lt;&lt; 2</p></main></body></html>',
+    );
+    const out = rendered(page.markdown);
+    assert.ok(!live.test(out), out);
+    assert.match(out, /a\\&lt;img src=x onerror=alert\(4\)&gt;/);
+    assert.match(out, /x &lt;script&gt;alert\(5\)&lt;\/script&gt;/);
+    assert.match(out, /two a\\\\<strong>&lt;i&gt;<\/strong>/, 'two backslashes, then the bold text');
+    assert.match(page.markdown, /^0 <= x < 256, box <@ box, a <-> b, 1 << 2$/m, 'operators as written, without backslashes');
+  });
+
   it('the same holds for pages too large for a DOM (plain-text fallback)', () => {
     const filler = '<span>x</span>'.repeat(MAX_DOM_TAGS);
     const page = html(`<html><body><main><p>Use &lt;script&gt;alert(1)&lt;/script&gt; here.</p>${filler}</main></body></html>`);

@@ -242,16 +242,19 @@ export function titleFromUrl(url: string): string {
 }
 
 /**
- * Text made safe to put into Markdown as text: `<` (which could open an HTML tag or an autolink) and an
- * `&` starting an entity reference are backslash-escaped, and so is a backslash before either. So
+ * Text made safe to put into Markdown as text: a `<` that could open an HTML tag or an autolink (before a
+ * letter, `/`, `!` or `?`, or at the end of the text, where the next piece of text may go on with one) and an
+ * `&` starting an entity reference are backslash-escaped, and so is a backslash before either or at the end
+ * (the next piece of text would start with what it escapes: `a\` + `<img onerror>` made live HTML). So
  * `&lt;script&gt;` shown as text on a page stays the text `<script>` in any Markdown renderer and never
- * becomes live HTML. `>` cannot open markup and is left as it is. Linear.
+ * becomes live HTML, while operators (`<=`, `<@`, `<->`, `a < b`) stay as written: an agent copying
+ * `box \<@ box` from a page would copy the backslash too. `>` cannot open markup and is left as it is. Linear.
  */
 export function escapeMarkupText(s: string): string {
-  if (!s.includes('<') && !s.includes('&')) return s;
+  if (!s.includes('<') && !s.includes('&') && !s.endsWith('\\')) return s;
   return s
-    .replace(/\\(?=[<&])/g, '\\\\')
-    .replace(/</g, '\\<')
+    .replace(/\\(?=[<&]|$)/g, '\\\\')
+    .replace(/<(?=[A-Za-z/!?]|$)/g, '\\<')
     .replace(/&(?=#?[A-Za-z0-9]{1,32};)/g, '\\&');
 }
 
