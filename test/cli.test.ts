@@ -48,6 +48,10 @@ describe('CLI without a server (opens the database itself)', () => {
     const around = await doctor(dir, 'page', results[0]!.page_id, '--chunk', results[0]!.chunk_id);
     assert.match(around.stderr, /^lines \d+-\d+ of \d+\n$/);
     assert.ok(around.stdout.includes(results[0]!.chunk_text.split('\n')[0]!), around.stdout);
+    // a page by its URL, as search printed it
+    const byUrl = await doctor(dir, 'page', results[0]!.url, '--to', '1', '--json');
+    assert.equal(byUrl.code, 0, byUrl.stderr);
+    assert.equal((JSON.parse(byUrl.stdout) as { page_id: string }).page_id, results[0]!.page_id);
     const human = (await doctor(dir, 'search', 'renderDashboard')).stdout;
     assert.match(human, new RegExp(`page ${results[0]!.page_id}  chunk ${results[0]!.chunk_id}`));
     // the passage as plain text (no heading marks, code ticks or link targets), not bold when not on a terminal

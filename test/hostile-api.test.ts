@@ -242,7 +242,7 @@ describe('hostile API requests', () => {
     const job = await get(`/job_progress?job_id=${'b'.repeat(101)}`);
     assert.equal(job.status, 422);
     assert.equal(job.body!.detail, 'job_id is too long: at most 100 characters (got 101)');
-    assert.match((await get('/get_doc_page')).body!.detail, /^page_id is required$/);
+    assert.match((await get('/get_doc_page')).body!.detail, /^page_id is required: the id of a page from search_docs or list_doc_pages \(or give the url of a stored page instead\)$/);
     const notNumber = await get('/search_docs?query=x&max_results=lots');
     assert.equal(notNumber.body!.detail, 'max_results must be a whole number from 1 to 100 (got "lots")');
     // an empty query value, null, true or hex is not read as 0, 1 or 16: the caller gave no such number

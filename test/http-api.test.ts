@@ -114,7 +114,23 @@ describe('REST API', () => {
     assert.equal(nf.status, 404);
     assert.match(nf.body.detail, /no page with id "nope"/);
     assert.equal((await get('/get_doc_page?page_id=lines&starting_line=0')).status, 422);
-    assert.equal((await get('/get_doc_page')).status, 422);
+    const none = await get('/get_doc_page');
+    assert.equal(none.status, 422);
+    assert.match(none.body.detail, /page_id is required.*or give the url of a stored page/);
+  });
+
+  it('GET /get_doc_page by url: as stored, or as the crawler writes it (fragment, dot segments); unknown url 404; not both', async () => {
+    const byUrl = await get(`/get_doc_page?url=${encodeURIComponent('https://kettle.test/retry.html')}&ending_line=1`);
+    assert.equal(byUrl.status, 200, JSON.stringify(byUrl.body));
+    assert.deepEqual([byUrl.body.page_id, byUrl.body.text], ['retry', '# Retries']);
+    const loose = await get(`/get_doc_page?url=${encodeURIComponent('HTTPS://Kettle.test/docs/../retry.html#backoff')}`);
+    assert.equal(loose.body.page_id, 'retry');
+    const unknown = await get(`/get_doc_page?url=${encodeURIComponent('https://kettle.test/nope.html')}`);
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.body.detail, /no stored page has the URL "https:\/\/kettle\.test\/nope\.html": index it with fetch_url/);
+    const both = await get(`/get_doc_page?page_id=retry&url=${encodeURIComponent('https://kettle.test/retry.html')}`);
+    assert.equal(both.status, 422);
+    assert.match(both.body.detail, /page_id or url, not both/);
   });
 
   it('GET /list_tags with a (typo-tolerant) substring', async () => {

@@ -76,6 +76,9 @@ async function exercise(client: Client, opts: { siteUrl?: string } = {}) {
   const whole = json(await client.callTool({ name: 'search_docs', arguments: { query: 'exponential backoff', max_results: 1, return_full_document_text: 'True' } }));
   assert.equal(whole.results[0].full_document, true);
 
+  // a page by the url a search result gave
+  const byUrl = json(await client.callTool({ name: 'get_doc_page', arguments: { url: found.results[0].url, ending_line: 1 } }));
+  assert.deepEqual([byUrl.page_id, byUrl.text], ['retry', '# Retries']);
   const missing = (await client.callTool({ name: 'get_doc_page', arguments: { page_id: 'nope' } })) as CallResult;
   assert.equal(missing.isError, true);
   assert.match(text(missing), /no page with id "nope"/);

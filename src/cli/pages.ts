@@ -1,4 +1,4 @@
-/** `doctor pages` (list), `doctor page <id>` (read), `doctor sites` and `doctor tags`. */
+/** `doctor pages` (list), `doctor page <id|url>` (read), `doctor sites` and `doctor tags`. */
 import type { Command } from 'commander';
 import { withBackend } from './run-with-backend.js';
 import { csv, intOption, oneLine, printJson, println } from './output.js';
@@ -30,14 +30,15 @@ export function registerPages(program: Command): void {
   program
     .command('page')
     .description("print a page's Markdown (optionally a range of lines, or the section around a search passage)")
-    .argument('<page_id>', 'the page id (from search or pages)')
+    .argument('<page>', 'the page id (from search or pages), or the URL of a stored page')
     .option('--from <line>', 'first line (1-based)', intOption('--from'), 1)
     .option('--to <line>', 'last line (-1 = to the end)', intOption('--to'), -1)
     .option('--chunk <chunk_id>', 'the section around a search passage instead (its chunk id, as doctor search prints it)')
     .option('--json', 'print the raw JSON result')
     .action(async (pageId: string, o: { from: number; to: number; chunk?: string; json?: boolean }, cmd: Command) => {
       await withBackend(cmd, async (b) => {
-        const res = await b.getDocPage({ page_id: pageId, starting_line: o.from, ending_line: o.to, chunk_id: o.chunk });
+        const which = /^[a-z][a-z0-9+.-]*:\/\//i.test(pageId) ? { url: pageId } : { page_id: pageId };
+        const res = await b.getDocPage({ ...which, starting_line: o.from, ending_line: o.to, chunk_id: o.chunk });
         if (o.json) return printJson(res);
         if (o.chunk !== undefined) process.stderr.write(`lines ${res.starting_line}-${res.ending_line} of ${res.total_lines}\n`);
         println(res.text);

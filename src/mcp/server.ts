@@ -70,6 +70,7 @@ const searchDocsShape = described(inputs.searchDocsInput.shape, {
 
 const getDocPageShape = described(inputs.getDocPageInput.shape, {
   page_id: 'The page to read: a page_id from search_docs or list_doc_pages.',
+  url: 'Instead of page_id: the URL of a stored page (as search_docs or list_doc_pages give it). Only pages already indexed can be read; fetch_url indexes others.',
   starting_line: 'First line to return, 1-based (default 1); at most total_lines.',
   ending_line: 'Last line to return, inclusive; -1 (default) or a line past the end reads to the end of the page.',
   chunk_id:
@@ -210,7 +211,7 @@ export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpSe
   server.registerTool('get_doc_page', {
     title: 'Read a documentation page',
     description:
-      "Read an indexed page's text (Markdown) by page_id (from search_docs or list_doc_pages). The answer has text, total_lines, url, title, " +
+      "Read an indexed page's text (Markdown) by page_id (from search_docs or list_doc_pages), or by its url. The answer has text, total_lines, page_id, url, title, " +
       'and the starting_line and ending_line of the text. To read around a search result, pass its chunk_id too: you get the section holding that passage. ' +
       'Long pages: read them in parts with starting_line and ending_line (1-based, inclusive; ending_line -1 = to the end), ' +
       'e.g. lines 1-200 first, then 201-400, until total_lines. An unknown page_id, or a starting_line past total_lines, is an error.',

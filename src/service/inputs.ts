@@ -148,12 +148,21 @@ export const listDocPagesInput = z.object({
 
 export const getDocPageInput = z
   .object({
-    page_id: textField('page_id', MAX_PAGE_ID_CHARS).min(1, 'page_id is required'),
+    page_id: textField('page_id', MAX_PAGE_ID_CHARS).min(1, 'page_id must not be empty').optional(),
+    // the page by its URL instead (as search_docs and list_doc_pages give it, or as it was crawled)
+    url: textField('url', 2048).min(1, 'url must not be empty').optional(),
     starting_line: intField('starting_line', 1, Number.MAX_SAFE_INTEGER).default(1),
     ending_line: intField('ending_line', -1, Number.MAX_SAFE_INTEGER)
       .refine((n) => n !== 0, 'ending_line must be -1 (to the end of the page) or a line number from 1')
       .default(-1),
     chunk_id: textField('chunk_id', MAX_PAGE_ID_CHARS).min(1, 'chunk_id must not be empty').optional(),
+  })
+  .refine((v) => (v.page_id === undefined) !== (v.url === undefined), {
+    error: (iss) =>
+      (iss.input as { page_id?: unknown }).page_id === undefined
+        ? 'page_id is required: the id of a page from search_docs or list_doc_pages (or give the url of a stored page instead)'
+        : 'give page_id or url, not both',
+    path: ['page_id'],
   })
   .refine((v) => v.ending_line <= 0 || v.ending_line >= v.starting_line, {
     error: (iss) => {

@@ -1,4 +1,5 @@
 /** Page operations: list, read (by lines), tags, delete. */
+import { normalizeUrl } from '../ingest/fetch/url.js';
 import type { DoctorContext } from './context.js';
 import { stopLocalRuns } from './local.js';
 import { NotFoundError, ValidationError } from './errors.js';
@@ -63,10 +64,11 @@ export async function listDocPages(ctx: DoctorContext, input: ListDocPagesInput 
  * (and still reads from line 1, as empty text), a final newline ends the last line instead of starting another.
  */
 export async function getDocPage(ctx: DoctorContext, input: GetDocPageInput) {
-  const { page_id, starting_line, ending_line, chunk_id } = parseInput(getDocPageInput, input);
-  const page = await ctx.store.pages.get(page_id);
+  const { page_id, url, starting_line, ending_line, chunk_id } = parseInput(getDocPageInput, input);
+  const page = page_id !== undefined ? await ctx.store.pages.get(page_id) : await pageAtUrl(ctx, url!);
   // operations by their REST and MCP name: the CLI words them as its commands (src/cli/run-with-backend.ts)
-  if (!page) throw new NotFoundError(`no page with id "${page_id}": list pages with list_doc_pages or search with search_docs.`);
+  if (!page && page_id !== undefined) throw new NotFoundError(`no page with id "${page_id}": list pages with list_doc_pages or search with search_docs.`);
+  if (!page) throw new NotFoundError(`no stored page has the URL "${url}": index it with fetch_url, or find pages with search_docs or list_doc_pages.`);
   const lines = splitLines(page.raw_text ?? '');
   let first = starting_line;
   let last: number;
@@ -86,6 +88,14 @@ export async function getDocPage(ctx: DoctorContext, input: GetDocPageInput) {
     starting_line: first,
     ending_line: last,
   };
+}
+
+/** The stored page at `url`: as written, else as the crawler writes URLs (no fragment, one form of escapes). */
+async function pageAtUrl(ctx: DoctorContext, url: string) {
+  const exact = await ctx.store.pages.getByUrl(url.trim());
+  if (exact) return exact;
+  const normal = normalizeUrl(url);
+  return normal && normal !== url.trim() ? ctx.store.pages.getByUrl(normal) : undefined;
 }
 
 /** The 1-based line range of the section holding passage `chunkId` of page `pageId` (see page-window.ts). */
