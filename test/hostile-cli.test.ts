@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { startHostileSite, type HostileSite } from './helpers/hostile-site.js';
 import { startModelHub } from './helpers/model-hub.js';
 import { tempDir } from './helpers/tmp.js';
+import { passage } from '../src/cli/output.js';
 import { CLI, doctor, env, Server, type Json } from './helpers/doctor-process.js';
 
 describe('doctor crawl and hostile patterns (issue 20)', () => {
@@ -330,5 +331,8 @@ describe('environment variables that are not settings', () => {
       assert.match(out, /\^\[\[2J world \^\[\]52;c;ZXZpbA==\^G \ufffd31m/);
     }
     assert.match(page.stdout, /^# Title\^\[\]0;pwned\^G\n/);
+    // on a terminal the query's words are bold: Doctor's own escape sequences, the page's still shown as text
+    const bold = passage('hello \u001b[2J world [the **hello** link](https://x.test/a "t")', new Set(['hello']), { bold: true });
+    assert.equal(bold, '\u001b[1mhello\u001b[22m ^[[2J world the \u001b[1mhello\u001b[22m link');
   });
 });

@@ -8,7 +8,8 @@ import type { JobRunner } from '../ingest/job-runner.js';
 import { startOwnCrawlRunner } from './local-runner.js';
 import type { Operations } from '../service/operations.js';
 import { withBackend } from './run-with-backend.js';
-import { oneLine, println } from './output.js';
+import { boldOnStdout, passage, println } from './output.js';
+import { queryTerms } from '../text/highlight.js';
 import { crawlProgress } from './progress.js';
 import { serveDirectory } from './static-site.js';
 
@@ -61,7 +62,7 @@ export function registerDemo(program: Command): void {
             const res = await b.searchDocs({ query: o.query, tags: [TAGS[0]!], max_results: 3 });
             res.results.forEach((r, i) => {
               println(`${i + 1}. ${r.title}  (${r.url})  score ${r.score.toPrecision(3)}`);
-              println(`   ${oneLine(r.chunk_text, 200)}\n`);
+              process.stdout.write(`   ${passage(r.chunk_text, queryTerms(o.query), { bold: boldOnStdout() })}\n\n`);
             });
             println('Next: `npx doctor serve` for the REST API (/docs) and MCP (/mcp); `npx doctor crawl <url>` for real sites.');
           },

@@ -1,5 +1,6 @@
 /** Printing command results: JSON for machines (--json), short readable text for people. */
 import { NUMERIC_TEXT } from '../service/inputs.js';
+import { snippet } from '../text/highlight.js';
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
@@ -17,12 +18,31 @@ const TERMINAL_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
  * (CRLF line ends become plain newlines).
  */
 export function println(line = ''): void {
-  const shown = line.replace(/\r\n/g, '\n').replace(TERMINAL_CONTROL, (c) => {
+  process.stdout.write(visible(line) + '\n');
+}
+
+/** `text` as println shows it: control characters as ^[ and the like (C1 ones as U+FFFD), CRLF as newlines. */
+export function visible(text: string): string {
+  return text.replace(/\r\n/g, '\n').replace(TERMINAL_CONTROL, (c) => {
     const code = c.charCodeAt(0);
     return code < 0x20 ? `^${String.fromCharCode(code + 64)}` : code === 0x7f ? '^?' : '\ufffd';
   });
-  process.stdout.write(shown + '\n');
 }
+
+/**
+ * A search result's passage to read at a glance: about `maxChars` of its text as plain text (links as their
+ * text, no Markdown marks) around the place holding the most query words, shown as println shows text, with
+ * those words in bold when `bold` (a terminal). Print it with process.stdout.write: println would show the bold's
+ * own escape sequence.
+ */
+export function passage(markdown: string, terms: ReadonlySet<string>, opts: { maxChars?: number; bold?: boolean } = {}): string {
+  const s = snippet(markdown, terms, opts.maxChars ?? 240);
+  const text = s.segments.map((x) => (opts.bold && x.hit ? `\x1b[1m${visible(x.text)}\x1b[22m` : visible(x.text))).join('');
+  return `${s.before ? '…' : ''}${text}${s.after ? '…' : ''}`;
+}
+
+/** Whether stdout is a terminal that may show bold (not with NO_COLOR set). */
+export const boldOnStdout = (): boolean => !!process.stdout.isTTY && !process.env.NO_COLOR;
 
 /** Shortens text to one line of at most `max` characters. */
 export function oneLine(text: string, max = 160): string {

@@ -1,8 +1,8 @@
 /** `doctor search "<query>"` */
 import type { Command } from 'commander';
-import { queryTerms, snippet } from '../text/highlight.js';
+import { queryTerms } from '../text/highlight.js';
 import { withBackend } from './run-with-backend.js';
-import { csv, intOption, oneLine, printJson, println } from './output.js';
+import { boldOnStdout, csv, intOption, oneLine, passage, printJson, println } from './output.js';
 
 export function registerSearch(program: Command): void {
   program
@@ -34,26 +34,17 @@ export function registerSearch(program: Command): void {
         }
         if (res.note && !o.full) println(`note: ${res.note}\n`);
         const terms = queryTerms(query);
-        const bold = process.stdout.isTTY && !process.env.NO_COLOR;
+        const bold = boldOnStdout();
         res.results.forEach((r, i) => {
           println(`${i + 1}. ${r.title || r.url}  (score ${r.score.toPrecision(3)})`);
           println(`   ${r.url}${r.heading_path ? `  > ${r.heading_path}` : ''}`);
           // `doctor page <page> --chunk <chunk>` prints the section around this passage
           println(`   page ${r.page_id}  chunk ${r.chunk_id}${r.tags.length ? `  tags: ${r.tags.join(', ')}` : ''}`);
-          println(o.full ? r.chunk_text : `   ${passage(r.chunk_text, terms, bold)}`);
+          if (o.full) println(r.chunk_text);
+          else process.stdout.write(`   ${passage(r.chunk_text, terms, { bold })}\n`);
           println();
         });
         if (res.note && o.full) println(`note: ${res.note}`);
       });
     });
-}
-
-/**
- * The passage of a result to read at a glance: about 240 characters of its text as plain text (links as their
- * text, no Markdown marks), around the place holding the most query words, in bold on a terminal.
- */
-function passage(markdown: string, terms: ReadonlySet<string>, bold: boolean): string {
-  const s = snippet(markdown, terms, 240);
-  const text = s.segments.map((x) => (bold && x.hit ? `\x1b[1m${x.text}\x1b[22m` : x.text)).join('');
-  return `${s.before ? '…' : ''}${text}${s.after ? '…' : ''}`;
 }
