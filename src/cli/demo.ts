@@ -60,9 +60,11 @@ export function registerDemo(program: Command): void {
             println(`Crawl ${final.status}: ${p.pages_crawled} pages stored in ${b.where}${final.error_message ? ` (${final.error_message})` : ''}`);
             println(`\nSearch: "${o.query}"\n`);
             const res = await b.searchDocs({ query: o.query, tags: [TAGS[0]!], max_results: 3 });
+            const terms = queryTerms(o.query);
+            const bold = boldOnStdout();
             res.results.forEach((r, i) => {
               println(`${i + 1}. ${r.title}  (${r.url})  score ${r.score.toPrecision(3)}`);
-              process.stdout.write(`   ${passage(r.chunk_text, queryTerms(o.query), { bold: boldOnStdout() })}\n\n`);
+              process.stdout.write(`   ${passage(r.chunk_text, terms, { bold })}\n\n`);
             });
             println('Next: `npx doctor serve` for the REST API (/docs) and MCP (/mcp); `npx doctor crawl <url>` for real sites.');
           },

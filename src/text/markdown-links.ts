@@ -13,17 +13,21 @@ const LINK_RE =
 
 /** `s` with every inline link and image replaced by its text (an image inside a link text too). */
 export function linksToText(s: string): string {
-  if (!s.includes('](')) return s;
-  return s.replace(LINK_RE, (_m, text: string) => (text.includes('](') ? linksToText(text) : text));
+  return replaceLinks(s);
 }
 
 /** `s` with its links and images as their text (as linksToText), and what that left out: destinations and titles. */
 export function splitLinks(s: string): { text: string; targets: string } {
-  if (!s.includes('](')) return { text: s, targets: '' };
   const targets: string[] = [];
-  const text = s.replace(LINK_RE, (m: string, inner: string) => {
-    targets.push(m.slice((m[0] === '!' ? 2 : 1) + inner.length));
-    return inner.includes('](') ? linksToText(inner) : inner;
-  });
+  const text = replaceLinks(s, targets);
   return { text, targets: targets.join(' ') };
+}
+
+/** Each link of `s` replaced by its text; what follows a link's text (`](dest "title")`) goes to `targets`. */
+function replaceLinks(s: string, targets?: string[]): string {
+  if (!s.includes('](')) return s;
+  return s.replace(LINK_RE, (m: string, inner: string) => {
+    targets?.push(m.slice((m[0] === '!' ? 2 : 1) + inner.length));
+    return inner.includes('](') ? replaceLinks(inner) : inner;
+  });
 }
