@@ -131,6 +131,10 @@ describe('REST API', () => {
     const both = await get(`/get_doc_page?page_id=retry&url=${encodeURIComponent('https://kettle.test/retry.html')}`);
     assert.equal(both.status, 422);
     assert.match(both.body.detail, /page_id or url, not both/);
+    const long = await get(`/get_doc_page?url=${encodeURIComponent(`https://kettle.test/${'a'.repeat(2100)}`)}`);
+    assert.equal(long.status, 422);
+    assert.match(long.body.detail, /^url is too long: at most 2,048 characters \(got 2120\)$/);
+    assert.equal((await get('/get_doc_page?url=')).status, 422, 'an empty url');
   });
 
   it('GET /list_tags with a (typo-tolerant) substring', async () => {
