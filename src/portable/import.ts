@@ -31,7 +31,7 @@ import { fileKind } from '../file-kind.js';
 import type { Tx } from '../db/database.js';
 import { latestSchemaVersion } from '../db/schema.js';
 import type { ChunkPayload } from '../store/embeddings.js';
-import { pageHeadingRepairs, repairedPath } from '../store/heading-paths.js';
+import { mayNeedRepair as pathMayNeedRepair, pageHeadingRepairs, repairedPath } from '../store/heading-paths.js';
 import { VARCHAR_LIST, varcharList } from '../store/sql-values.js';
 import { EmbeddingMismatchError, type EmbeddingIdentity, type Store } from '../store/store.js';
 import { MAX_PAGE_ID_CHARS, ValidationError } from '../store/validation.js';
@@ -451,8 +451,8 @@ async function merge(
       chunk_index: number | null; title: string | null; heading_path: string | null; extra: string | null;
     }>(`SELECT id, text_chunk, page_id, url, domain, job_id, chunk_index, title, heading_path, extra FROM imp_chunks WHERE ${where} ORDER BY rn`, params, types);
     const vectors = await readVectors(tx, `SELECT embedding FROM imp_chunks WHERE ${where} ORDER BY rn`, params, types, dim);
-    // an export written before 2026-12-05 may carry heading paths cut at a link's parenthesis
-    const mayNeedRepair = new Set(rows.flatMap((r) => (r.page_id && r.heading_path?.includes(')') ? [r.page_id] : [])));
+    // an export written before 2026-12-05 may carry heading paths that an old rule read wrongly (heading-paths.ts)
+    const mayNeedRepair = new Set(rows.flatMap((r) => (r.page_id && r.heading_path && pathMayNeedRepair(r.heading_path) ? [r.page_id] : [])));
     const repairs = mayNeedRepair.size ? await pageHeadingRepairs(tx, 'temp.imp_pages', [...mayNeedRepair]) : undefined;
     const payloads: ChunkPayload[] = rows.map((r, i) => ({
       text: r.text_chunk,
