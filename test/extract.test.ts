@@ -185,6 +185,35 @@ describe('Sphinx-style page', () => {
   });
 });
 
+/** A rustdoc page (the Rust standard library, docs.rs) as rustdoc 1.63 writes it, cut down to one method. */
+const RUSTDOC = `<!DOCTYPE html><html lang="en"><head><title>Vec in std::vec - Rust</title></head><body class="rustdoc struct">
+<nav class="sidebar"><h2 class="location"><a href="#">Vec</a></h2><div class="block items"><h3>Methods</h3><ul><li><a href="#method.push">push</a></li></ul></div></nav>
+<main><div class="width-limiter"><section id="main-content" class="content"><div class="main-heading">
+<h1 class="fqn"><span class="in-band">Struct <a href="../index.html">std</a>::<wbr><a href="index.html">vec</a>::<wbr><a class="struct" href="#">Vec</a></span></h1>
+<span class="out-of-band"><span class="since" title="Stable since Rust version 1.0.0">1.0.0</span> · <a class="srclink" href="../../src/alloc/vec/mod.rs.html#400-403">source</a> · <a id="toggle-all-docs" href="javascript:void(0)" title="collapse all docs">[<span class="inner">&#x2212;</span>]</a></span></div>
+<details class="rustdoc-toggle top-doc" open><summary class="hideme"><span>Expand description</span></summary><div class="docblock"><p>A contiguous growable array type.</p>
+<div class="example-wrap"><pre class="rust rust-example-rendered"><code><span class="kw">let</span> <span class="kw-2">mut</span> <span class="ident">vec</span> = <span class="ident">Vec</span>::<span class="ident">new</span>();
+<span class="ident">vec</span>.<span class="ident">push</span>(<span class="number">1</span>);</code></pre><a class="test-arrow" target="_blank" href="https://play.rust-lang.org/?code=%23!%5Ballow(unused)%5D%0Afn%20main()%20%7B%0Alet%20mut%20vec%20%3D%20Vec%3A%3Anew()%3B%0Avec.push(1)%3B%0A%7D&amp;edition=2021">Run</a></div></div></details>
+<h2 id="implementations" class="small-section-header">Implementations<a href="#implementations" class="anchor"></a></h2>
+<details class="rustdoc-toggle method-toggle" open><summary><section id="method.push" class="method has-srclink"><span class="rightside"><span class="since" title="Stable since Rust version 1.0.0">1.0.0</span> · <a class="srclink" href="../../src/alloc/vec/mod.rs.html#1829">source</a></span><a href="#method.push" class="anchor"></a><h4 class="code-header">pub fn <a href="#method.push" class="fnname">push</a>(&amp;mut self, value: T)</h4></section></summary><div class="docblock"><p>Appends an element to the back of a collection.</p></div></details>
+<details class="rustdoc-toggle method-toggle" open><summary><section id="method.drain" class="method has-srclink"><h4 class="code-header">pub fn <a href="#method.drain" class="fnname">drain</a>&lt;R&gt;(&amp;mut self, range: R) -&gt; <a class="struct" href="struct.Drain.html" title="struct std::vec::Drain">Drain</a>&lt;'_, T, A&gt;<span class="notable-traits"><span class="notable-traits-tooltip">ⓘ<span class="notable-traits-tooltiptext"><span class="docblock"><span class="notable">Notable traits for <a class="struct" href="struct.Drain.html" title="struct std::vec::Drain">Drain</a>&lt;'_, T, A&gt;</span><code class="content"><span class="where fmt-newline">impl&lt;T, A:&nbsp;<a class="trait" href="../alloc/trait.Allocator.html" title="trait std::alloc::Allocator">Allocator</a>&gt; <a class="trait" href="../iter/trait.Iterator.html" title="trait std::iter::Iterator">Iterator</a> for <a class="struct" href="struct.Drain.html" title="struct std::vec::Drain">Drain</a>&lt;'_, T, A&gt;</span><span class="where fmt-newline">    type <a href="../iter/trait.Iterator.html#associatedtype.Item" class="associatedtype">Item</a> = T;</span></code></span></span></span></span></h4></section></summary><div class="docblock"><p>Removes the specified range from the vector in bulk.</p></div></details>
+</section></div></main></body></html>`;
+
+describe('rustdoc page', () => {
+  const page = html(RUSTDOC, 'https://doc.rust-lang.org/std/vec/struct.Vec.html');
+
+  it('keeps the description, the example and each method, without the playground link, version, source link and notable-traits box', () => {
+    assert.match(page.markdown, /^# Struct \[std\]\(https:\/\/doc\.rust-lang\.org\/std\/index\.html\)::/);
+    assert.match(page.markdown, /A contiguous growable array type\.\n\n```(rust)?\nlet mut vec = Vec::new\(\);\nvec\.push\(1\);\n```/);
+    assert.match(page.markdown, /Appends an element to the back of a collection\./);
+    for (const gone of ['play.rust-lang.org', '[Run]', 'source', '1.0.0', 'Notable traits', 'type Item', 'Expand description']) {
+      assert.ok(!page.markdown.includes(gone), `dropped: ${gone}\n${page.markdown}`);
+    }
+    const paths = chunkMarkdown(page.markdown).map((c) => c.headingPath.join(' > '));
+    assert.ok(paths.includes("Struct std::vec::Vec > Implementations > pub fn drain<R>(&mut self, range: R) -> Drain<'_, T, A>"), paths.join(' | '));
+  });
+});
+
 describe('Markdown writer: inline formatting, lists, quotes and escaping', () => {
   const page = html(
     '<main><p>a<b> bold </b>b <em>em</em>, <code>x_y</code> and <a href="/l" title="T">link <i>it</i></a>.<br>next line</p>' +

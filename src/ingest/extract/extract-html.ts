@@ -32,6 +32,10 @@ const CHROME_ROLES = new Set(['navigation', 'banner', 'contentinfo', 'complement
 const CHROME_CLASSES = new Set([
   'headerlink', 'hash-link', 'anchorjs-link', 'linenos', 'linenodiv',
   'sphinxsidebar', 'related', 'sr-only', 'visually-hidden', 'screen-reader-text',
+  // rustdoc (docs.rs, the Rust standard library): the hover box of a signature's "notable traits", the
+  // playground link of each example (its URL holds the example's code again), the "since" version and source
+  // link beside each item and the page title, and the summary of a collapsed description
+  'notable-traits', 'test-arrow', 'rightside', 'srclink', 'out-of-band', 'hideme',
 ]);
 /** Permalink markers inside headings, dropped from the heading's text. */
 const HEADING_ANCHOR_CLASSES = new Set(['headerlink', 'hash-link', 'anchor', 'anchorjs-link']);
