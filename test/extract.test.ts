@@ -212,6 +212,18 @@ describe('rustdoc page', () => {
     const paths = chunkMarkdown(page.markdown).map((c) => c.headingPath.join(' > '));
     assert.ok(paths.includes("Struct std::vec::Vec > Implementations > pub fn drain<R>(&mut self, range: R) -> Drain<'_, T, A>"), paths.join(' | '));
   });
+
+  it('a link whose text is a lone bracket (rustdoc links "[" and "; N]" of an array type) stays a link; paired brackets and code stay unescaped', () => {
+    const p = html(
+      '<main><h3>impl&lt;T, const N: <a href="primitive.usize.html">usize</a>&gt; <a class="primitive" href="primitive.array.html">[</a>T<a class="primitive" href="primitive.array.html">; N]</a></h3>' +
+        '<p>See <a href="a.html">a[0]</a>, <a href="b.html"><code>x[</code></a> and ticket <a href="t.html">[d02e1406]]</a>.</p></main>',
+      'https://doc.rust-lang.org/std/primitive.array.html',
+    );
+    const links = DomUtils.getElementsByTagName('a', parseDocument(marked.parse(p.markdown, { async: false }) as string)).map((a) => DomUtils.textContent(a));
+    assert.deepEqual(links, ['usize', '[', '; N]', 'a[0]', 'x[', '[d02e1406]]'], p.markdown);
+    assert.match(p.markdown, /\[a\[0\]\]\(/);
+    assert.deepEqual(chunkMarkdown(p.markdown)[0]?.headingPath, ['impl<T, const N: usize> [T; N]']);
+  });
 });
 
 describe('Markdown writer: inline formatting, lists, quotes and escaping', () => {

@@ -40,3 +40,33 @@ function inlineRules(s: string): string {
  * table cell), without the escape of an ordered-list marker: `3\. Syntax` there is just `3. Syntax`.
  */
 export const inlineStart = (md: string): string => md.replace(/^(\s*\d+)\\([.)])(?=\s|$)/, '$1$2');
+
+/** A code span (a backtick run, its text and a closing run of the same length): brackets inside it are text. */
+const CODE_SPAN = /(?<!`)(`+)(?!`)[\s\S]*?(?<!`)\1(?!`)/g;
+
+/**
+ * A link's text with its brackets escaped when they do not pair up: rustdoc links the brackets of an array type
+ * apart (`<a>[</a>T<a>; N]</a>`), and `[[](…)T[; N]](…)` is no longer two links. Paired brackets (`a[0]`) and
+ * those in code spans stay as they are.
+ */
+export function linkText(md: string): string {
+  if (!md.includes('[') && !md.includes(']')) return md;
+  const outside = md.replace(CODE_SPAN, '');
+  let depth = 0;
+  for (let i = 0; i < outside.length && depth >= 0; i++) {
+    const c = outside[i];
+    if (c === '\\') i++;
+    else if (c === '[') depth++;
+    else if (c === ']') depth--;
+  }
+  if (depth === 0) return md;
+  let out = '';
+  let last = 0;
+  for (const m of md.matchAll(CODE_SPAN)) {
+    out += escapeBrackets(md.slice(last, m.index)) + m[0];
+    last = m.index + m[0].length;
+  }
+  return out + escapeBrackets(md.slice(last));
+}
+
+const escapeBrackets = (s: string): string => s.replace(/(\\[\s\S])|([[\]])/g, (m, escaped: string | undefined) => escaped ?? `\\${m}`);

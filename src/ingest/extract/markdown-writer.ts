@@ -13,7 +13,7 @@
 import { attr, hasChildren, isTag, isText, nextInTree, textOf, type AnyNode, type ChildNode, type Element, type ParentNode } from './dom-walk.js';
 import { codeLanguage, fenceFor } from './code-language.js';
 import { collapseWhitespace } from './collapse-whitespace.js';
-import { escapeText, inlineStart } from './markdown-escape.js';
+import { escapeText, inlineStart, linkText } from './markdown-escape.js';
 import { BLOCK_TAGS, MEANINGFUL_WHEN_BLANK, VOID_TAGS } from './markdown-tags.js';
 import { CELL, ROW, tableMarkdown } from './markdown-table.js';
 import { escapeMarkupText, isJsSpace } from './extract-text.js';
@@ -156,7 +156,7 @@ class Writer {
         const href = attr(el, 'href');
         if (!href) return content;
         const title = cleanAttribute(attr(el, 'title')).replace(/"/g, '\\"');
-        return `[${inlineStart(content)}](${linkDestination(href)}${title ? ` "${title}"` : ''})`;
+        return `[${linkText(inlineStart(content))}](${linkDestination(href)}${title ? ` "${title}"` : ''})`;
       }
       case 'em':
       case 'i':
