@@ -3,10 +3,12 @@ import { after, before, describe, it } from 'node:test';
 import { LexicalEmbedder } from '../src/embed/lexical.js';
 import { chunkMarkdown, chunkSearchText } from '../src/ingest/extract/chunker.js';
 import { searchDocs } from '../src/service/search.js';
+import { keywordPages, vectorPages } from '../src/search/page-candidates.js';
 import { PAGE_WEIGHT, RRF_K, VECTOR_WEIGHT_LEXICAL, searchDocs as runSearch } from '../src/search/search-docs.js';
 import { ValidationError } from '../src/service/errors.js';
 import { tokenize } from '../src/text/tokenize.js';
 import { makeContext, type TestContext } from './helpers/context.js';
+import { addPages } from './helpers/pages.js';
 import { cosine } from './helpers/vectors.js';
 import { ValidationError as StoreValidationError } from '../src/store/validation.js';
 
@@ -127,8 +129,11 @@ describe('searchDocs', () => {
   it('hybrid score is the weighted RRF sum of the page ranks in the vector and keyword rankings', async () => {
     const query = 'exponential backoff';
     const deps = { store: ctx.store, embedder: ctx.embedder, keyword: ctx.store.keyword };
-    const vec = (await searchDocs(ctx, { query, mode: 'vector', max_results: 50 })).results.map((r) => r.page_id);
-    const kw = (await searchDocs(ctx, { query, mode: 'keyword', max_results: 50 })).results.map((r) => r.page_id);
+    // the two page rankings before fusion (and before pages repeating a passage of a page above them are left out)
+    const [q] = await ctx.embedder.embed([query], { input: 'query' });
+    const vec = (await vectorPages(ctx.store, q!, 50)).map((c) => c.pageKey);
+    const prepared = await ctx.store.keyword.prepare(query);
+    const kw = (await keywordPages(ctx.store.keyword, prepared, { limit: 50, depth: 50, pageWeight: PAGE_WEIGHT })).map((c) => c.pageKey);
     const rrf = (page: string, wv: number) =>
       [vec, kw].reduce((sum, list, l) => sum + (list.includes(page) ? (l === 0 ? wv : 1) / (RRF_K + list.indexOf(page) + 1) : 0), 0);
     for (const wv of [1, 0.5]) {
@@ -252,4 +257,36 @@ describe('searchDocs with pages of hundreds of chunks', () => {
     const all = await searchDocs(ctx, { query: 'lantern', mode: 'vector', max_results: 100, tags: ['big'] });
     assert.equal(all.results.length, 7, 'every page, no more');
   });
+});
+
+describe('pages that publish the same passage at several URLs (rustdoc re-exports)', () => {
+  let ctx: TestContext;
+  const rustdoc = (url: string) =>
+    `# Struct HashMap\n\nA hash map.\n\n## [Entry API](${url}#entry)\n\nUse [entry](${url}#method.entry) to insert a value or update the existing value in place: ` +
+    'the entry API looks the key up once.';
+  const A = 'https://doc.test/std/collections/struct.HashMap.html';
+  const B = 'https://doc.test/std/collections/hash_map/struct.HashMap.html';
+  before(async () => {
+    ctx = await makeContext({ runner: false });
+    await addPages(ctx, [
+      { id: 'a', title: 'HashMap in std::collections', url: A, markdown: rustdoc(A) },
+      { id: 'b', title: 'HashMap in std::collections::hash_map', url: B, markdown: rustdoc(B) },
+      ...['BTreeMap', 'Vec', 'Option'].map((t) => ({
+        id: t, title: t, url: `https://doc.test/std/${t}.html`, markdown: `# ${t}\n\n## Insert\n\nHow ${t} can insert a value, or update the existing value.`,
+      })),
+    ]);
+  });
+  after(() => ctx.close());
+
+  for (const mode of ['hybrid', 'keyword', 'vector'] as const) {
+    it(`${mode}: one result for the passage, naming the other URL, and max_results still filled with other pages`, async () => {
+      const res = await searchDocs(ctx, { query: 'insert a value or update the existing value', max_results: 4, mode });
+      const urls = res.results.map((r) => r.url);
+      assert.equal(res.results.length, 4, urls.join(' '));
+      const copies = res.results.filter((r) => r.url === A || r.url === B);
+      assert.equal(copies.length, 1, urls.join(' '));
+      assert.deepEqual(copies[0]!.same_text_urls, [copies[0]!.url === A ? B : A]);
+      assert.ok(res.results.filter((r) => r !== copies[0]).every((r) => r.same_text_urls === undefined));
+    });
+  }
 });

@@ -40,6 +40,7 @@ export function registerSearch(program: Command): void {
           println(`   ${r.url}${r.heading_path ? `  > ${r.heading_path}` : ''}`);
           // `doctor page <page> --chunk <chunk>` prints the section around this passage
           println(`   page ${r.page_id}  chunk ${r.chunk_id}${r.tags.length ? `  tags: ${r.tags.join(', ')}` : ''}`);
+          if (r.same_text_urls?.length) println(`   same text at: ${r.same_text_urls.join('  ')}`);
           if (o.full) println(r.chunk_text);
           else process.stdout.write(`   ${passage(r.chunk_text, terms, { bold })}\n`);
           println();

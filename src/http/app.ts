@@ -241,6 +241,11 @@ export async function buildHttpApp(ctx: DoctorContext, opts: HttpAppOptions = {}
           {
             chunk_text: str, page_id: str, tags: strings, score: num, url: str, title: { type: ['string', 'null'] },
             full_document: { type: 'boolean' },
+            same_text_urls: {
+              type: 'array',
+              items: str,
+              description: 'Lower-ranked pages whose best passage is this same text (a site publishing one text at several URLs), left out of the results; absent when none.',
+            },
             truncated: { type: 'boolean', description: 'With return_full_document_text: the page text was cut, or left out, at the answer\'s limit.' },
           },
           'The best chunk of one page (or the whole page with return_full_document_text).',

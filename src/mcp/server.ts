@@ -201,7 +201,7 @@ export function createMcpServer(target: McpTarget, opts: McpOptions = {}): McpSe
       'Search the indexed documentation; returns the most relevant passage of each matching page (one result per page, best first). ' +
       'Ask in natural language or with exact identifiers (function names, config keys, error messages): both are matched (hybrid meaning + keyword search). ' +
       'Use `tags` to search only some documentation sets (see list_tags). Each result has chunk_text (the passage), url, title, heading_path, page_id, tags and ' +
-      'score (higher is better; compare scores only within one answer). To read around a passage, call get_doc_page with its page_id and chunk_id. ' +
+      'score (higher is better; compare scores only within one answer); same_text_urls, when present, lists other pages with the same passage, left out. To read around a passage, call get_doc_page with its page_id and chunk_id. ' +
       'No results means nothing indexed matches: try other words, fewer tags, or index the site with fetch_url. ' +
       '`note`, when present, says which words of the query no indexed page contains (the results then match only its other words or its meaning, and may not answer it).',
     inputSchema: searchDocsShape,

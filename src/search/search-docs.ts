@@ -22,14 +22,20 @@
  * checked on the other half (bench/eval/, bench/results/retrieval-tuning.md).
  *
  * `max_results` pages come back whenever that many pages match: each list is asked for pages, not
- * chunks, so a page with many matching chunks cannot crowd others out. With `return_full_document_text`,
+ * chunks, so a page with many matching chunks cannot crowd others out. A page whose best passage reads the same
+ * (links as their text) as that of a page ranked above it is left out, its URL listed in that result's `same_text_urls`: a
+ * site that publishes one text at several URLs (rustdoc's re-exports: `std::collections::HashMap` and
+ * `std::collections::hash_map::HashMap`; a docs version that did not change a page) would otherwise fill the
+ * results with copies. With `return_full_document_text`,
  * `chunk_text` holds the whole page text (as the Python service did) and `full_document` is true.
  */
 import { EmbeddingError, type Embedder } from '../embed/embedder.js';
 import type { KeywordIndex, KeywordQuery } from '../store/keyword-index.js';
 import { ABSENT_WORDS_MAX } from '../store/bm25-search.js';
+import type { StoredPayload } from '../store/embeddings.js';
 import type { Store } from '../store/store.js';
 import { ValidationError } from '../store/validation.js';
+import { linksToText } from '../text/markdown-links.js';
 import { keywordPages, vectorPages, type PageCandidate } from './page-candidates.js';
 
 export type SearchMode = 'hybrid' | 'vector' | 'keyword';
@@ -92,6 +98,11 @@ export interface SearchDocResult {
   /** True when chunk_text holds the page text (all of it, unless `truncated`). */
   full_document: boolean;
   /**
+   * URLs of lower-ranked pages whose best passage is this same text, left out of the results (at most
+   * MAX_SAME_TEXT_URLS); absent when there are none.
+   */
+  same_text_urls?: string[];
+  /**
    * With return_full_document_text only: true when the page text was cut at the answer's budget
    * (MAX_FULL_TEXT_CHARS), or left out (chunk_text is then the best passage and full_document false).
    */
@@ -120,16 +131,20 @@ export interface SearchDeps {
  * page-level evidence: deeper than max_results, so re-ranking and fusion can reorder.
  */
 const fusionDepth = (maxResults: number) => Math.max(50, 2 * maxResults);
+/** Pages asked of one list in vector or keyword mode: room for pages left out as copies of others. */
+const singleListDepth = (maxResults: number) => 2 * maxResults;
+/** Most URLs one result lists in `same_text_urls`. */
+export const MAX_SAME_TEXT_URLS = 10;
 
 export async function searchDocs(deps: SearchDeps, params: SearchDocsParams): Promise<SearchDocsAnswer> {
   const { query, tags, maxResults, mode, fullText } = validate(params);
   const fusion = deps.fusion ?? fusionFor(deps.embedder);
   const depth = fusionDepth(maxResults);
-  const vectorSide = () => embedQuery(deps.embedder, query).then((q) => vectorPages(deps.store, q, mode === 'hybrid' ? depth : maxResults, tags));
+  const vectorSide = () => embedQuery(deps.embedder, query).then((q) => vectorPages(deps.store, q, mode === 'hybrid' ? depth : singleListDepth(maxResults), tags));
   let prepared: KeywordQuery | undefined;
   const keywordSide = async () => {
     prepared = await deps.keyword.prepare(query);
-    return keywordPages(deps.keyword, prepared, { limit: mode === 'hybrid' ? depth : maxResults, depth, pageWeight: fusion.pageWeight, tags });
+    return keywordPages(deps.keyword, prepared, { limit: mode === 'hybrid' ? depth : singleListDepth(maxResults), depth, pageWeight: fusion.pageWeight, tags });
   };
   let vector: PageCandidate[] = [];
   let keyword: PageCandidate[] = [];
@@ -141,7 +156,7 @@ export async function searchDocs(deps: SearchDeps, params: SearchDocsParams): Pr
     if (keyword.length < maxResults) vector = await vectorSide();
   } else [vector, keyword] = await Promise.all([vectorSide(), keywordSide()]);
   const ranked = mode === 'vector' ? vector : mode === 'keyword' ? keyword : fuse([vector, keyword], [fusion.vectorWeight, 1]);
-  const results = await materialise(deps.store, ranked.slice(0, maxResults), fullText);
+  const results = await materialise(deps.store, ranked, maxResults, fullText);
   const notes: string[] = [];
   const words = prepared && queryNote(prepared, mode, results.length > 0);
   if (words) notes.push(words);
@@ -246,15 +261,54 @@ export function fuse(lists: readonly (readonly PageCandidate[])[], weights: read
     .map(({ c, score }) => ({ ...c, score }));
 }
 
-async function materialise(store: Store, ranked: readonly PageCandidate[], fullText: boolean): Promise<SearchDocResult[]> {
+/** One result: its candidate, its chunk's payload, and the URLs of the pages left out as its copies. */
+interface Chosen {
+  c: PageCandidate;
+  p: StoredPayload;
+  same: string[];
+}
+
+/**
+ * The first `maxResults` of `ranked` whose chunk still exists and whose text is not that of a result above it
+ * (whose `same` then gets its URL): the same text once links are read as their text. Payloads are read a window at a time: one read unless copies or deleted
+ * chunks use up the first window.
+ */
+async function distinctResults(store: Store, ranked: readonly PageCandidate[], maxResults: number): Promise<Chosen[]> {
+  const chosen: Chosen[] = [];
+  const byText = new Map<string, Chosen>();
+  let start = 0;
+  while (start < ranked.length && chosen.length < maxResults) {
+    const window = ranked.slice(start, start + maxResults + (maxResults - chosen.length));
+    start += window.length;
+    const payloads = await store.chunks.payloads(window.map((c) => c.chunkId));
+    for (const c of window) {
+      const p = payloads.get(c.chunkId);
+      if (!p) continue; // deleted between ranking and now
+      // as a reader sees it: a page's links to itself (rustdoc's item anchors) differ between the copies
+      const text = linksToText(p.text);
+      const first = byText.get(text);
+      if (first) {
+        if (p.url && first.same.length < MAX_SAME_TEXT_URLS && p.url !== first.p.url && !first.same.includes(p.url)) first.same.push(p.url);
+        continue;
+      }
+      if (chosen.length === maxResults) continue; // the window's rest only adds copies' URLs
+      const r = { c, p, same: [] };
+      chosen.push(r);
+      byText.set(text, r);
+    }
+  }
+  return chosen;
+}
+
+async function materialise(store: Store, ranked: readonly PageCandidate[], maxResults: number, fullText: boolean): Promise<SearchDocResult[]> {
   if (ranked.length === 0) return [];
-  const payloads = await store.chunks.payloads(ranked.map((c) => c.chunkId));
+  const chosen = await distinctResults(store, ranked, maxResults);
   // Whole page texts, best result first, until the answer's budget is spent (the rest is never read).
   const texts = new Map<string, { text: string; truncated: boolean }>();
   const overBudget = new Set<string>();
   if (fullText) {
     let budget = MAX_FULL_TEXT_CHARS;
-    for (const c of ranked) {
+    for (const { c } of chosen) {
       if (c.pageKey.startsWith('chunk:')) continue;
       if (budget <= 0) {
         overBudget.add(c.pageKey);
@@ -267,9 +321,7 @@ async function materialise(store: Store, ranked: readonly PageCandidate[], fullT
     }
   }
   const out: SearchDocResult[] = [];
-  for (const c of ranked) {
-    const p = payloads.get(c.chunkId);
-    if (!p) continue; // deleted between ranking and now
+  for (const { c, p, same } of chosen) {
     const full = texts.get(c.pageKey);
     out.push({
       chunk_text: full?.text ?? p.text,
@@ -282,6 +334,7 @@ async function materialise(store: Store, ranked: readonly PageCandidate[], fullT
       domain: p.domain,
       chunk_id: c.chunkId,
       full_document: full !== undefined,
+      ...(same.length ? { same_text_urls: same } : {}),
       ...(fullText ? { truncated: full ? full.truncated : overBudget.has(c.pageKey) } : {}),
     });
   }

@@ -67,9 +67,13 @@ export async function searchResults(ctx: DoctorContext, q: SearchQuery): Promise
     return html`<li class="result"><a class="title" href="${href}">${r.title || r.url}</a>
 <div class="where"><span class="url">${r.url}</span>${r.heading_path ? html` <span class="path">${r.heading_path.split(' > ').join(' › ')}</span>` : ''}</div>
 <p class="snippet">${s.before ? '… ' : ''}${s.segments.map((g) => (g.hit ? html`<mark>${g.text}</mark>` : g.text))}${s.after ? ' …' : ''}</p>
-<div class="meta"><span class="score" title="${scoreTitle(q.mode)}">score ${r.score.toPrecision(3)}</span> ${tagList(r.tags)}</div></li>`;
+<div class="meta"><span class="score" title="${scoreTitle(q.mode)}">score ${r.score.toPrecision(3)}</span> ${tagList(r.tags)}${sameText(r.same_text_urls)}</div></li>`;
   })}</ol>`;
 }
+
+/** Pages left out of the results because their passage reads the same as this one's: how many, and their URLs on hover. */
+const sameText = (urls: readonly string[] | undefined) =>
+  urls?.length ? html` <span class="same-text" title="${urls.join('\n')}">same text at ${plural(urls.length, 'other page')}</span>` : '';
 
 /** The search's note (words no page holds, a query of common words only), under the count. */
 const noteOf = (note: string | undefined) => (note ? html`<p class="hint search-note">${note}</p>` : '');
