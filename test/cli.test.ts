@@ -148,6 +148,9 @@ describe('doctor demo (the quickstart)', () => {
     assert.equal(new Set(scores(second.stdout)).size, 3, scores(second.stdout).join(', '));
     const search = await doctor(dir, 'search', 'retries backoff jitter', '--tags', 'kettle', '--max-results', '3');
     assert.equal(new Set(scores(search.stdout)).size, 3, search.stdout);
+    // -n is --max-results (what `head -n`, `git log -n` users type)
+    const short = await doctor(dir, 'search', 'retries backoff jitter', '--tags', 'kettle', '-n', '2');
+    assert.equal(scores(short.stdout).length, 2, short.stdout);
   });
 });
 

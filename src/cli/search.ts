@@ -10,7 +10,7 @@ export function registerSearch(program: Command): void {
     .description('search the indexed documentation')
     .argument('<query>', 'what to look for (words, identifiers, a question)')
     .option('--tags <tags>', 'only pages with any of these comma-separated tags')
-    .option('--max-results <n>', 'pages to return, 1..100', intOption('--max-results'), 10)
+    .option('-n, --max-results <n>', 'pages to return, 1..100', intOption('--max-results'), 10)
     .option('--mode <mode>', 'hybrid | vector | keyword', 'hybrid')
     .option('--full', 'print the whole page text of each result')
     .option('--json', 'print the raw JSON result')
