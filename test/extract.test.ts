@@ -100,6 +100,19 @@ describe('HTML documentation page', () => {
     assert.equal(page.title, 'Install');
   });
 
+  it("title is not the site's name when that is the only <h1>, in the page's header (mdBook)", () => {
+    const book = html(
+      '<html><head><title>What is Ownership? - The Rust Programming Language</title></head><body>' +
+        '<nav id="sidebar" class="sidebar"><ol class="chapter"><li><a href="ch04-01.html">What is Ownership?</a></li></ol></nav>' +
+        '<div id="page-wrapper" class="page-wrapper"><div class="page"><div id="menu-bar" class="menu-bar"><h1 class="menu-title">The Rust Programming Language</h1></div>' +
+        '<div id="content" class="content"><main><h2 id="what-is-ownership"><a class="header" href="#what-is-ownership">What Is Ownership?</a></h2>' +
+        '<p><em>Ownership</em> is a set of rules that governs how a Rust program manages memory.</p></main></div></div></div></body></html>',
+      'https://doc.rust-lang.org/book/ch04-01-what-is-ownership.html',
+    );
+    assert.equal(book.title, 'What is Ownership?');
+    assert.match(book.markdown, /^## \[What Is Ownership\?\]/);
+  });
+
   it('returns every http(s) link of the document (navigation too), absolute, without fragments, de-duplicated, in order', () => {
     const expected = [
       'https://docs.acme.test/',

@@ -103,8 +103,9 @@ function extractWithDom(html: string, pageUrl: string): ExtractedPage {
   removeChrome(root, chrome, lengths); // keeps `lengths` true for what stays
   root = narrow(root, containers, lengths);
 
-  const h1 = headingText(firstByTag(root, 'h1') ?? firstByTag(body, 'h1'));
-  const title = chooseTitle(docTitle, h1) || titleFromUrl(pageUrl);
+  const contentH1 = firstByTag(root, 'h1');
+  const h1 = headingText(contentH1 ?? firstByTag(body, 'h1'));
+  const title = chooseTitle(docTitle, h1, !contentH1) || titleFromUrl(pageUrl);
 
   prepare(root, resolve);
   let markdown: string;
@@ -335,11 +336,16 @@ function headingText(h: Element | null): string {
 }
 
 /** `<title>`, or the `<h1>` when the title is that heading plus a site name ("Install — Acme Docs"). */
-function chooseTitle(docTitle: string, h1: string): string {
+function chooseTitle(docTitle: string, h1: string, h1OutsideContent = false): string {
   if (docTitle && h1 && docTitle !== h1) {
     const sep = /^\s*[-–—|:·•»]\s*\S/;
     if (docTitle.startsWith(h1) && sep.test(docTitle.slice(h1.length))) return h1;
-    if (docTitle.endsWith(h1) && /\S\s*[-–—|:·•«]\s*$/.test(docTitle.slice(0, -h1.length))) return h1;
+    const before = docTitle.slice(0, -h1.length);
+    if (docTitle.endsWith(h1) && /\S\s*[-–—|:·•«]\s*$/.test(before)) {
+      // An <h1> outside the content that ends the <title> is the site's name in its header (mdBook's menu bar:
+      // "What is Ownership? - The Rust Programming Language"): the page's title is what comes before it.
+      return h1OutsideContent ? before.replace(/\s*[-–—|:·•«]\s*$/, '') : h1;
+    }
   }
   return docTitle || h1;
 }
