@@ -113,6 +113,20 @@ describe('HTML documentation page', () => {
     assert.match(book.markdown, /^## \[What Is Ownership\?\]/);
   });
 
+  it("title is not the site's name when the site's <h1> comes first in the content and the page's heading after it (Django's theme)", () => {
+    const django = html(
+      '<html><head><title>Validators &#8212; Django 3.2.25 documentation</title></head><body><div id="custom-doc">' +
+        '<div id="hd"><h1><a href="../index.html">Django 3.2.25 documentation</a></h1></div>' +
+        '<div id="bd"><div class="yui-g" id="ref-validators"><div class="section" id="s-module-django.core.validators"><h1>Validators</h1>' +
+        '<p>A validator is a callable that takes a value and raises a ValidationError if it does not meet some criteria.</p></div></div></div>' +
+        '</div></body></html>',
+      'https://docs.djangoproject.com/en/3.2/ref/validators.html',
+    );
+    assert.equal(django.title, 'Validators');
+    // a page titled after the site, whose first <h1> is its own heading, keeps that heading
+    assert.equal(html('<html><head><title>Docs | Install</title></head><body><main><h1>Install</h1><p>Run the installer.</p></main></body></html>').title, 'Install');
+  });
+
   it('returns every http(s) link of the document (navigation too), absolute, without fragments, de-duplicated, in order', () => {
     const expected = [
       'https://docs.acme.test/',

@@ -105,7 +105,8 @@ function extractWithDom(html: string, pageUrl: string): ExtractedPage {
 
   const contentH1 = firstByTag(root, 'h1');
   const h1 = headingText(contentH1 ?? firstByTag(body, 'h1'));
-  const title = chooseTitle(docTitle, h1, !contentH1) || titleFromUrl(pageUrl);
+  const headings = () => elementsWhere(root, (el) => el.name === 'h1' || el.name === 'h2' || el.name === 'h3').map(headingText);
+  const title = chooseTitle(docTitle, h1, !contentH1, headings) || titleFromUrl(pageUrl);
 
   prepare(root, resolve);
   let markdown: string;
@@ -336,15 +337,20 @@ function headingText(h: Element | null): string {
 }
 
 /** `<title>`, or the `<h1>` when the title is that heading plus a site name ("Install — Acme Docs"). */
-function chooseTitle(docTitle: string, h1: string, h1OutsideContent = false): string {
+function chooseTitle(docTitle: string, h1: string, h1OutsideContent = false, headings: () => string[] = () => []): string {
   if (docTitle && h1 && docTitle !== h1) {
     const sep = /^\s*[-–—|:·•»]\s*\S/;
     if (docTitle.startsWith(h1) && sep.test(docTitle.slice(h1.length))) return h1;
     const before = docTitle.slice(0, -h1.length);
     if (docTitle.endsWith(h1) && /\S\s*[-–—|:·•«]\s*$/.test(before)) {
-      // An <h1> outside the content that ends the <title> is the site's name in its header (mdBook's menu bar:
-      // "What is Ownership? - The Rust Programming Language"): the page's title is what comes before it.
-      return h1OutsideContent ? before.replace(/\s*[-–—|:·•«]\s*$/, '') : h1;
+      // The <h1> that ends the <title> may be the site's name in the page's header rather than the page's
+      // heading: when it is outside the content (mdBook's menu bar: "What is Ownership? - The Rust Programming
+      // Language"), or when a heading of the page holds what comes before it (Django's theme: "Validators — Django
+      // 3.2.25 documentation", with the site's <h1> first). The page's title is then what comes before it.
+      const page = before.replace(/\s*[-–—|:·•«]\s*$/, '');
+      if (h1OutsideContent) return page;
+      const lower = page.toLowerCase();
+      return lower.length >= 3 && headings().some((h) => h.toLowerCase().includes(lower)) ? page : h1;
     }
   }
   return docTitle || h1;
