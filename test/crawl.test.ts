@@ -121,6 +121,21 @@ describe('crawling a documentation site', () => {
     assert.equal(orphans!.n, 0);
   });
 
+  it('a page stored with a title the extractor now reads differently gets the new title in its search results on re-crawl', async () => {
+    // as a Doctor whose title rule was wrong stored it (the site's name for every page of a Django-themed site)
+    const url = `${site.url}/docs/index.html`;
+    await ctx.store.db.run("UPDATE pages SET title = 'Widget Docs site' WHERE url = ?", [url]);
+    await ctx.store.db.run("UPDATE document_embeddings SET title = 'Widget Docs site' WHERE url = ?", [url]);
+    const stored = (await ctx.store.pages.getByUrl(url))!;
+    const job = await fetchUrl(ctx, { url, tags: ['widget'], max_pages: 1, max_depth: 0 });
+    assert.equal((await ctx.runner!.waitFor(job.job_id)).status, 'completed');
+    const page = (await ctx.store.pages.getByUrl(url))!;
+    assert.notEqual(page.title, 'Widget Docs site');
+    assert.equal(page.id, stored.id, "the same page, updated in place");
+    const titles = await ctx.store.db.all<{ title: string }>('SELECT DISTINCT title FROM document_embeddings WHERE page_id = ?', [page.id]);
+    assert.deepEqual(titles.map((t) => t.title), [page.title]);
+  });
+
   it('a crawl that stores nothing fails with the reason', async () => {
     const res = await fetchUrl(ctx, { url: `${site.url}/nothing/missing.html`, max_pages: 5 });
     const job = await ctx.runner!.waitFor(res.job_id);

@@ -94,7 +94,9 @@ export async function writePage(deps: PageWriterDeps, p: PageToStore): Promise<P
     path: pathOf(url),
     content_hash: hash,
   };
-  if (existing && existing.content_hash === hash && sameTags(existing.tags, tags)) {
+  // Same text, tags and title: the chunks stay. A title read differently (a fix of the title rules) is in every
+  // chunk's row and embedded text, so the page is chunked and embedded again like a changed one.
+  if (existing && existing.content_hash === hash && sameTags(existing.tags, tags) && existing.title === page.title) {
     p.beforeWrite?.();
     const t = performance.now();
     await deps.writer.write(async (tx) => {
