@@ -41,32 +41,83 @@ function inlineRules(s: string): string {
  */
 export const inlineStart = (md: string): string => md.replace(/^(\s*\d+)\\([.)])(?=\s|$)/, '$1$2');
 
-/** A code span (a backtick run, its text and a closing run of the same length): brackets inside it are text. */
-const CODE_SPAN = /(?<!`)(`+)(?!`)[\s\S]*?(?<!`)\1(?!`)/g;
-
 /**
  * A link's text with its brackets escaped when they do not pair up: rustdoc links the brackets of an array type
  * apart (`<a>[</a>T<a>; N]</a>`), and `[[](…)T[; N]](…)` is no longer two links. Paired brackets (`a[0]`) and
- * those in code spans stay as they are.
+ * those in code spans stay as they are. Linear in the text's length, however its backticks fall.
  */
 export function linkText(md: string): string {
   if (!md.includes('[') && !md.includes(']')) return md;
-  const outside = md.replace(CODE_SPAN, '');
+  const spans = codeSpans(md);
   let depth = 0;
-  for (let i = 0; i < outside.length && depth >= 0; i++) {
-    const c = outside[i];
-    if (c === '\\') i++;
-    else if (c === '[') depth++;
-    else if (c === ']') depth--;
-  }
-  if (depth === 0) return md;
+  let balanced = true;
+  forEachOutside(md, spans, (from, to) => {
+    for (let i = from; i < to && balanced; i++) {
+      const c = md.charCodeAt(i);
+      if (c === BACKSLASH) i++;
+      else if (c === OPEN) depth++;
+      else if (c === CLOSE && --depth < 0) balanced = false;
+    }
+  });
+  if (balanced && depth === 0) return md;
   let out = '';
-  let last = 0;
-  for (const m of md.matchAll(CODE_SPAN)) {
-    out += escapeBrackets(md.slice(last, m.index)) + m[0];
-    last = m.index + m[0].length;
-  }
-  return out + escapeBrackets(md.slice(last));
+  forEachOutside(md, spans, (from, to, span) => {
+    out += md.slice(from, to).replace(/(\\[\s\S])|([[\]])/g, (m, escaped: string | undefined) => escaped ?? `\\${m}`);
+    if (span) out += md.slice(span[0], span[1]);
+  });
+  return out;
 }
 
-const escapeBrackets = (s: string): string => s.replace(/(\\[\s\S])|([[\]])/g, (m, escaped: string | undefined) => escaped ?? `\\${m}`);
+const BACKSLASH = 0x5c;
+const OPEN = 0x5b;
+const CLOSE = 0x5d;
+const BACKTICK = 0x60;
+
+/**
+ * The code spans of `md` as [start, end) pairs: a backtick run opens one, and the next run of the same length
+ * closes it (CommonMark); a run that nothing closes is text. One pass over the runs, each length's runs
+ * visited once.
+ */
+function codeSpans(md: string): [number, number][] {
+  const runs: { start: number; len: number }[] = [];
+  for (let i = 0; i < md.length; i++) {
+    if (md.charCodeAt(i) !== BACKTICK) continue;
+    const start = i;
+    while (i + 1 < md.length && md.charCodeAt(i + 1) === BACKTICK) i++;
+    runs.push({ start, len: i - start + 1 });
+  }
+  if (runs.length < 2) return [];
+  const byLen = new Map<number, number[]>();
+  runs.forEach((r, k) => {
+    const list = byLen.get(r.len);
+    if (list) list.push(k);
+    else byLen.set(r.len, [k]);
+  });
+  const next = new Map<number, number>(); // per length: index in byLen's list of the first run not yet passed
+  const spans: [number, number][] = [];
+  for (let k = 0; k < runs.length; ) {
+    const { start, len } = runs[k]!;
+    const list = byLen.get(len)!;
+    let p = next.get(len) ?? 0;
+    while (p < list.length && list[p]! <= k) p++;
+    next.set(len, p);
+    if (p === list.length) {
+      k++;
+      continue;
+    }
+    const close = list[p]!;
+    spans.push([start, runs[close]!.start + len]);
+    k = close + 1;
+  }
+  return spans;
+}
+
+/** Calls `f` for each stretch of `md` outside `spans`, with the span that follows it (none after the last). */
+function forEachOutside(md: string, spans: readonly [number, number][], f: (from: number, to: number, span?: [number, number]) => void): void {
+  let last = 0;
+  for (const span of spans) {
+    f(last, span[0], span);
+    last = span[1];
+  }
+  f(last, md.length);
+}
