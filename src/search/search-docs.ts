@@ -22,11 +22,11 @@
  * checked on the other half (bench/eval/, bench/results/retrieval-tuning.md).
  *
  * `max_results` pages come back whenever that many pages match: each list is asked for pages, not
- * chunks, so a page with many matching chunks cannot crowd others out. A page whose best passage reads the same
- * (links as their text) as that of a page ranked above it is left out, its URL listed in that result's `same_text_urls`: a
- * site that publishes one text at several URLs (rustdoc's re-exports: `std::collections::HashMap` and
- * `std::collections::hash_map::HashMap`; a docs version that did not change a page) would otherwise fill the
- * results with copies. With `return_full_document_text`,
+ * chunks, so a page with many matching chunks cannot crowd others out. A page whose best passage reads the
+ * same (links as their text) as that of a page ranked above it is left out, its URL listed in that result's
+ * `same_text_urls`: a site that publishes one text at several URLs (rustdoc's re-exports:
+ * `std::collections::HashMap` and `std::collections::hash_map::HashMap`; a docs version that did not change
+ * a page) would otherwise fill the results with copies. With `return_full_document_text`,
  * `chunk_text` holds the whole page text (as the Python service did) and `full_document` is true.
  */
 import { EmbeddingError, type Embedder } from '../embed/embedder.js';
@@ -98,7 +98,7 @@ export interface SearchDocResult {
   /** True when chunk_text holds the page text (all of it, unless `truncated`). */
   full_document: boolean;
   /**
-   * URLs of lower-ranked pages whose best passage is this same text, left out of the results (at most
+   * URLs of lower-ranked pages whose best passage reads the same, left out of the results (at most
    * MAX_SAME_TEXT_URLS); absent when there are none.
    */
   same_text_urls?: string[];
@@ -270,8 +270,8 @@ interface Chosen {
 
 /**
  * The first `maxResults` of `ranked` whose chunk still exists and whose text is not that of a result above it
- * (whose `same` then gets its URL): the same text once links are read as their text. Payloads are read a window at a time: one read unless copies or deleted
- * chunks use up the first window.
+ * (whose `same` then gets its URL), texts compared with their links read as their text. Payloads are read a
+ * window at a time: one read unless copies or deleted chunks use up the first window.
  */
 async function distinctResults(store: Store, ranked: readonly PageCandidate[], maxResults: number): Promise<Chosen[]> {
   const chosen: Chosen[] = [];

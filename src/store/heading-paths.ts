@@ -5,8 +5,8 @@
  *    Sphinx puts a module's summary in the title of the link in every module page's heading, so 62 of 300
  *    pages of Python's library reference had paths such as `optparse") — Parser for command line options`;
  * 2. only the first 400 characters of a heading line were read, so a link crossing that point stayed as
- *    markup: rustdoc links every type in a method's signature, and 1 in ~40 of the headings of Rust's
- *    standard library read like `fn try_into(self) -> Result<U, <U as TryFrom<T>>::[Error](http://…`.
+ *    markup: rustdoc links every type in a method's signature, and 18,447 of 48,673 chunks of 400 pages of
+ *    Rust's standard library had paths such as `fn try_into(self) -> Result<U, <U as TryFrom<T>>::[Error](http://…`.
  *
  * The repair reads each such page's stored
  * Markdown, works out what the old and the current rules make of each of its headings, and puts the
