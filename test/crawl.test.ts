@@ -426,3 +426,47 @@ describe('pages served without a Content-Type, or as application/octet-stream', 
     }
   });
 });
+
+describe('<meta name="robots">', () => {
+  it('noindex pages are skipped and nofollow pages lead nowhere, as robots.txt is honoured; respect_robots false stores and follows them', async () => {
+    const page = (title: string, meta: string, body: string) =>
+      `<!DOCTYPE html><html><head><title>${title}</title>${meta}</head><body><main><h1>${title}</h1>${body}</main></body></html>`;
+    const server = createServer((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      const send = (html: string) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+      switch (path) {
+        case '/book/':
+          return send(page('Book', '', '<p>The book starts here.</p><a href="/book/ch1.html">Chapter 1</a> <a href="/book/print.html">Print</a> <a href="/book/links.html">Links</a>'));
+        case '/book/ch1.html':
+          return send(page('Chapter 1', '<meta name="robots" content="index, follow">', '<p>Ownership rules of the first chapter.</p>'));
+        // mdBook's print.html: every chapter again, marked so that search engines leave it out
+        case '/book/print.html':
+          return send(page('Book', '<meta name="robots" content="noindex" />', '<p>Ownership rules of the first chapter.</p><p>The book starts here.</p>'));
+        case '/book/links.html':
+          return send(page('Links', '<META NAME="Robots" CONTENT="NoFollow">', '<p>Links we do not vouch for.</p><a href="/book/hidden.html">hidden</a>'));
+        case '/book/hidden.html':
+          return send(page('Hidden', '', '<p>Reached only through a nofollow page.</p>'));
+        default:
+          return res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const site = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const ctx = await makeContext({ config: { render: 'never' } });
+    try {
+      const urls = async () => (await ctx.store.db.all<{ url: string }>('SELECT url FROM pages ORDER BY url')).map((p) => p.url.slice(site.length));
+      const job = await ctx.runner!.waitFor((await fetchUrl(ctx, { url: `${site}/book/`, max_pages: 10 })).job_id);
+      assert.equal(job.status, 'completed', job.error_message ?? '');
+      assert.deepEqual(await urls(), ['/book/', '/book/ch1.html', '/book/links.html']);
+      const skipped = (await jobProgress(ctx, { job_id: job.job_id })).skipped.map((s: { url: string; reason: string }) => [s.url.slice(site.length), s.reason]);
+      assert.deepEqual(skipped, [['/book/print.html', 'noindex: its <meta name="robots"> asks not to index it']]);
+
+      const all = await ctx.runner!.waitFor((await fetchUrl(ctx, { url: `${site}/book/`, max_pages: 10, respect_robots: false })).job_id);
+      assert.equal(all.status, 'completed', all.error_message ?? '');
+      assert.deepEqual(await urls(), ['/book/', '/book/ch1.html', '/book/hidden.html', '/book/links.html', '/book/print.html']);
+    } finally {
+      await ctx.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

@@ -104,6 +104,7 @@ describe('forged results in Redis', () => {
       'no outcome': async (d) => ({ v: PROTOCOL_VERSION, request: d.request, worker: 'forger' }),
       'markdown not a string': altered((o) => ((o as unknown as { markdown: unknown }).markdown = { a: 1 })),
       'links not strings': altered((o) => ((o as unknown as { links: unknown }).links = [1, null, {}])),
+      'robots not booleans': altered((o) => ((o as unknown as { robots: unknown }).robots = { noindex: 'yes', nofollow: [] })),
     });
     assert.deepEqual(stored, ['start'], `only the honest page is stored: ${JSON.stringify(done)}`);
     const expect: Record<string, RegExp> = {
@@ -117,6 +118,7 @@ describe('forged results in Redis', () => {
       'no outcome': /a result without an outcome/,
       'markdown not a string': /the Markdown as object, not a string/,
       'links not strings': /links that are not a list of strings/,
+      'robots not booleans': /robots directives that are not \{noindex, nofollow\} booleans/,
     };
     for (const [name, re] of Object.entries(expect)) {
       assert.match(reasons[name] ?? '(not skipped)', re, name);

@@ -54,7 +54,7 @@ export function registerCrawl(program: Command): void {
     .option('--include <pattern>', 'only URLs matching (glob with *, or /regex/); repeatable', collect)
     .option('--exclude <pattern>', 'skip URLs matching (glob with *, or /regex/); repeatable', collect)
     .option('--render <mode>', 'JavaScript rendering: never | auto | always')
-    .option('--no-robots', 'ignore robots.txt')
+    .option('--no-robots', 'ignore robots.txt and <meta name="robots"> noindex/nofollow')
     .option('--no-wait', 'return the job id at once')
     .option('--allow-hosts <hosts>', 'hosts/IPs/CIDRs to allow despite the SSRF guard, e.g. 127.0.0.1 (local runs)')
     .option('--json', 'print the final job as JSON')

@@ -80,7 +80,7 @@ const FIELD_DOCS: Record<string, string> = {
   include: 'Only follow URLs matching one of these patterns.',
   exclude: 'Never follow URLs matching one of these patterns.',
   render: 'Render pages in a headless browser: never, auto (when a page looks empty without it) or always.',
-  respect_robots: "Honour the site's robots.txt (default true).",
+  respect_robots: "Honour the site's robots.txt and its pages' <meta name=\"robots\"> noindex / nofollow (default true).",
   job_id: 'A job id from fetch_url, or its first 8 or more characters.',
   domain: 'Delete every page of this domain (host name).',
   page_ids: 'Delete these pages.',

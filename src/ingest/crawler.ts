@@ -381,8 +381,11 @@ export class Crawl {
     // The page id is known before its links are queued, so pages found on it can name it as parent.
     const existing = await this.deps.store.pages.getByUrl(finalUrl);
     const pageId = existing?.id ?? randomUUID();
+    // The page's <meta name="robots">, honoured as robots.txt is (not with --no-robots).
+    const robots = this.options.respectRobots ? page.robots : undefined;
     // Links first: even a page with no text of its own can lead to others.
-    if (entry.depth < this.maxDepth) this.enqueueLinks(page.links, entry, pageId);
+    if (entry.depth < this.maxDepth && !robots?.nofollow) this.enqueueLinks(page.links, entry, pageId);
+    if (robots?.noindex) return { kind: 'skipped', reason: 'noindex: its <meta name="robots"> asks not to index it' };
     if (page.markdown.trim().length === 0) return { kind: 'skipped', reason: 'no text content' };
     // A page with the text of one already stored by this run (a "not found" page served with 200 for every
     // URL, one page under two URLs) is stored once: its twins would repeat every search hit, and identical

@@ -104,7 +104,7 @@ const fetchUrlShape = {
     exclude: 'Never crawl URLs matching one of these patterns: globs with * or /regular expressions/.',
     render:
       'Run JavaScript in a headless browser before extracting: auto (server default) = only for pages that look empty without it; never; always (slow).',
-    respect_robots: "Obey the site's robots.txt (server default: true).",
+    respect_robots: "Obey the site's robots.txt and its pages' <meta name=\"robots\"> noindex / nofollow (server default: true).",
   }),
   wait: z
     .boolean()

@@ -4,7 +4,7 @@
  * a DOM in reasonable time degrade to plain text (with paragraph breaks), and markup nested deeper than
  * MAX_DEPTH is flattened to paragraphs of its text, instead of hanging or throwing.
  */
-import type { ExtractedPage } from './extracted-page.js';
+import { robotsDirectives, type ExtractedPage, type PageRobots } from './extracted-page.js';
 import {
   Element, Text, attr, elementsWhere, firstByTag, firstWhere, hasAncestorOrSelf, hasChildren, hasClassIn, isOneClass, isTag, isText, isWithin,
   nextInTree, parseHtml, removeNode, replaceNode, setChildren, simpleSelector, walkTree, type AnyNode, type ChildNode, type Document,
@@ -117,7 +117,7 @@ function extractWithDom(html: string, pageUrl: string): ExtractedPage {
     markdown = escapeMarkupText(domText(root));
   }
   markdown = tidyMarkdown(hasTableMarker(markdown) ? markdown.replace(TABLE_MARKERS, ' ') : markdown);
-  return { title, markdown, links, textLength: found.textLength };
+  return { title, markdown, links, textLength: found.textLength, ...(found.robots ? { robots: found.robots } : {}) };
 }
 
 function textOfElement(el: Element): string {
@@ -416,6 +416,8 @@ interface Survey {
   baseHref: string | null;
   /** The first <title> outside SVG. */
   title: Element | null;
+  /** What `<meta name="robots">` tags ask (all of them together), when they ask anything. */
+  robots?: PageRobots;
   /** Visible text length of the body: scripts, styles and templates excluded, whitespace runs count one. */
   textLength: number;
   /** Checkboxes inside list items, in the body (task lists: replaced by [x] / [ ]). */
@@ -461,6 +463,9 @@ function survey(document: Document, body: ParentNode): Survey {
         if ((attr(node, 'http-equiv') ?? '').trim().toLowerCase() === 'refresh') {
           const target = refreshTarget(attr(node, 'content') ?? '');
           if (target !== null) out.hrefs.push(target);
+        } else if ((attr(node, 'name') ?? '').trim().toLowerCase() === 'robots') {
+          const asked = robotsDirectives(attr(node, 'content') ?? '');
+          if (asked) out.robots = { noindex: asked.noindex || !!out.robots?.noindex, nofollow: asked.nofollow || !!out.robots?.nofollow };
         }
       } else if (tag === 'base') {
         if (!baseSeen && attr(node, 'href') !== null) {

@@ -275,7 +275,10 @@ export class PageWorker {
     const { page } = processed;
     const unchanged = d.known_hash !== undefined && finalUrl === d.url && contentHash(page.markdown) === d.known_hash;
     const chunks = unchanged ? [] : processed.chunks;
-    const extracted = { final_url: finalUrl, title: page.title, markdown: page.markdown, links: page.links, text_length: page.textLength };
+    const extracted = {
+      final_url: finalUrl, title: page.title, markdown: page.markdown, links: page.links, text_length: page.textLength,
+      ...(page.robots ? { robots: page.robots } : {}),
+    };
     let vectors: Float32Array[];
     try {
       vectors = chunks.length === 0 ? [] : (processed.vectors ?? (await this.o.embedder.embed(chunks.map((c) => chunkSearchText(c, page.title)))));

@@ -7,6 +7,7 @@
 import type { EmbeddingErrorCode } from '../../embed/embedder.js';
 import type { EmbeddingIdentity } from '../../store/embedding-identity.js';
 import type { Chunk } from '../extract/chunker.js';
+import type { PageRobots } from '../extract/extracted-page.js';
 import type { Scope } from '../fetch/url.js';
 
 /** 2: a page the worker could not embed comes back as `embed_failed` (1 failed the page job, retried as any error). */
@@ -64,6 +65,8 @@ export interface ExtractedFields {
   markdown: string;
   links: string[];
   text_length: number;
+  /** The page's `<meta name="robots">` directives, when it has any (optional: workers before it do not send it). */
+  robots?: PageRobots;
 }
 
 export type ResultOutcome =

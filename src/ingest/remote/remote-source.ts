@@ -263,7 +263,7 @@ export class RedisPageSource implements PageSource {
     }
     const o = checkOutcome(r.outcome, request, want.dimension);
     if (o.kind === 'skipped') return o;
-    const page = { title: o.title, markdown: o.markdown, links: o.links, textLength: o.text_length };
+    const page = { title: o.title, markdown: o.markdown, links: o.links, textLength: o.text_length, ...(o.robots ? { robots: o.robots } : {}) };
     if (o.kind === 'embed_failed') {
       // the crawl counts it as a page it failed to embed itself, naming the worker whose settings to check
       const message = `crawl worker ${worker}: ${o.error.message}`;

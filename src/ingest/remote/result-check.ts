@@ -10,6 +10,7 @@ import type { EmbeddingErrorCode } from '../../embed/embedder.js';
 import { checkVector } from '../../store/validation.js';
 import { clip, MAX_LINKS, MAX_TITLE_CHARS } from '../extract/bounds.js';
 import { chunkMarkdown, type Chunk } from '../extract/chunker.js';
+import type { PageRobots } from '../extract/extracted-page.js';
 import { MAX_URL_LENGTH } from '../fetch/url.js';
 import { decodeVectors, type PageRequest } from './protocol.js';
 
@@ -39,6 +40,7 @@ interface Extracted {
   markdown: string;
   links: string[];
   text_length: number;
+  robots?: PageRobots;
 }
 
 /**
@@ -66,7 +68,14 @@ export function checkOutcome(outcome: unknown, request: PageRequest, dimension: 
   if (links.length > MAX_LINKS) throw new InvalidResult(`${links.length} links (extraction keeps ${MAX_LINKS})`);
   const textLength = outcome.text_length;
   if (typeof textLength !== 'number' || !Number.isFinite(textLength) || textLength < 0) throw new InvalidResult('a text length that is not a number');
-  const extracted: Extracted = { final_url: finalUrl, title, markdown, links: links as string[], text_length: textLength };
+  const robots = outcome.robots;
+  if (robots !== undefined && !(isObject(robots) && typeof robots.noindex === 'boolean' && typeof robots.nofollow === 'boolean')) {
+    throw new InvalidResult('robots directives that are not {noindex, nofollow} booleans');
+  }
+  const extracted: Extracted = {
+    final_url: finalUrl, title, markdown, links: links as string[], text_length: textLength,
+    ...(robots ? { robots: { noindex: robots.noindex as boolean, nofollow: robots.nofollow as boolean } } : {}),
+  };
 
   if (outcome.kind === 'embed_failed') {
     const error = isObject(outcome.error) ? outcome.error : {};
