@@ -3,7 +3,7 @@
  * defaults and messages are the same everywhere.
  */
 import { z } from 'zod';
-import { checkUrlPattern } from '../ingest/fetch/url.js';
+import { checkUrlPattern, MAX_URL_LENGTH } from '../ingest/fetch/url.js';
 import { closestName } from '../closest-name.js';
 import { JOB_STATUSES } from '../store/jobs.js';
 import { MAX_PAGE_ID_CHARS } from '../store/validation.js';
@@ -150,7 +150,7 @@ export const getDocPageInput = z
   .object({
     page_id: textField('page_id', MAX_PAGE_ID_CHARS).min(1, 'page_id must not be empty').optional(),
     // the page by its URL instead (as search_docs and list_doc_pages give it, or as it was crawled)
-    url: textField('url', 2048).min(1, 'url must not be empty').optional(),
+    url: textField('url', MAX_URL_LENGTH).min(1, 'url must not be empty').optional(),
     starting_line: intField('starting_line', 1, Number.MAX_SAFE_INTEGER).default(1),
     ending_line: intField('ending_line', -1, Number.MAX_SAFE_INTEGER)
       .refine((n) => n !== 0, 'ending_line must be -1 (to the end of the page) or a line number from 1')
