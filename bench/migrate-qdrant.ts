@@ -8,10 +8,11 @@
  * in the same session, interleaved with this one, for before/after figures on the same machine load.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import ts from 'typescript';
 import { machineDescription, median } from './machine.js';
 
 const { values } = parseArgs({
@@ -48,9 +49,20 @@ interface Run {
   serverUs: number;
 }
 
+// The child runs as plain JavaScript, as \`doctor\` runs: under tsx's loader every module the migration loads
+// (the gRPC client, its protobuf descriptors) and its page reader thread loads again went through tsx's hooks,
+// ~0.25 s more at the start of each run than a user's \`doctor migrate qdrant\` takes.
+const childDir = mkdtempSync(join(tmpdir(), 'doctor-migrate-child-'));
+const childScript = join(childDir, 'migrate-child.mjs');
+writeFileSync(
+  childScript,
+  ts.transpileModule(readFileSync(join(here, 'bench/migrate-child.ts'), 'utf8'), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText,
+);
+process.on('exit', () => rmSync(childDir, { recursive: true, force: true }));
+
 function child(args: string[]): Promise<Record<string, unknown>> {
   return new Promise((resolvePromise, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(here, 'bench/migrate-child.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: here });
+    const p = spawn(process.execPath, [childScript, ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: here });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.on('exit', (code) => (code === 0 ? resolvePromise(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`child exited ${code}`))));

@@ -82,7 +82,8 @@ describe('doctor migrate qdrant --grpc-url', () => {
 
   it('validation: dimension, distance (Dot accepted with a note, Euclid only with --force), unknown collection, foreign ids', async () => {
     const q = await startFakeQdrantGrpc({
-      big: { vectors: { size: 128, distance: 'Cosine' }, points: [] },
+      // its points have the database's dimension, so the page reader (started before the check) reads them well
+      big: { vectors: { size: 128, distance: 'Cosine' }, points: points(10) },
       euclid: { vectors: { size: DIM, distance: 'Euclid' }, points: points(10) },
       dot: { vectors: { size: DIM, distance: 'Dot' }, points: points(10) },
     });
@@ -90,6 +91,7 @@ describe('doctor migrate qdrant --grpc-url', () => {
     try {
       await assert.rejects(migrateQdrant(store, base(q.url, { collection: 'big' })), /128-dimensional vectors but this database stores 64/);
       await assert.rejects(migrateQdrant(store, base(q.url, { collection: 'euclid' })), /Euclid distance.*--force/);
+      assert.equal(await store.chunks.count(), 0, 'a refused collection writes nothing');
       assert.equal((await migrateQdrant(store, base(q.url, { collection: 'euclid', force: true }))).written, 10);
       await assert.rejects(migrateQdrant(store, base(q.url, { collection: 'dot' })), /point 0: this id already belongs to a chunk from qdrant:euclid/);
       const clash = await migrateQdrant(store, base(q.url, { collection: 'dot', onError: 'skip' }));

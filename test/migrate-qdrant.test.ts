@@ -104,7 +104,8 @@ describe('doctor migrate qdrant', () => {
 
   it('refuses a dimension mismatch, and a non-cosine distance unless forced; Dot is accepted with a note', async () => {
     const q = await startFakeQdrant({
-      big: { vectors: { size: 128, distance: 'Cosine' }, points: [] },
+      // its points have the database's dimension, so the page reader (started before the check) reads them well
+      big: { vectors: { size: 128, distance: 'Cosine' }, points: points(10) },
       euclid: { vectors: { size: DIM, distance: 'Euclid' }, points: points(10) },
       dot: { vectors: { size: DIM, distance: 'Dot' }, points: points(10) },
     });
@@ -112,6 +113,7 @@ describe('doctor migrate qdrant', () => {
     try {
       await assert.rejects(migrateQdrant(store, base(q.url, { collection: 'big' })), /128-dimensional vectors but this database stores 64/);
       await assert.rejects(migrateQdrant(store, base(q.url, { collection: 'euclid' })), /Euclid distance.*--force/);
+      assert.equal(await count(store), 0, 'a refused collection writes nothing');
       assert.equal((await migrateQdrant(store, base(q.url, { collection: 'euclid', force: true }))).written, 10);
       // 'dot' reuses the ids of 'euclid': its points must not overwrite the chunks migrated from there
       await assert.rejects(migrateQdrant(store, base(q.url, { collection: 'dot' })), /point 0: this id already belongs to a chunk from qdrant:euclid \(10 such point\(s\).*own database/);

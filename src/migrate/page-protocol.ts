@@ -9,7 +9,6 @@ import type { PointId } from './points.js';
 import type { SourceConfig } from './source.js';
 
 export interface ReadJob {
-  config: SourceConfig;
   collection: string;
   vectorName?: string;
   dimension: number;
@@ -34,5 +33,9 @@ export interface DecodedPage {
   bad: { id: string; reason: string }[];
 }
 
-export type ToReader = { type: 'start'; job: ReadJob } | { type: 'ack' };
+/**
+ * `open` comes first, as the migration starts: the reader loads its client library and opens the source
+ * while the main thread reads the collection's parameters; `start` follows once the job is known.
+ */
+export type ToReader = { type: 'open'; config: SourceConfig } | { type: 'start'; job: ReadJob } | { type: 'ack' };
 export type FromReader = { type: 'page'; page: DecodedPage } | { type: 'error'; message: string; migration: boolean };

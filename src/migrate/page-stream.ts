@@ -3,6 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker-thread.js';
 import { MigrationError } from './errors.js';
 import type { DecodedPage, FromReader, ReadJob, ToReader } from './page-protocol.js';
+import type { SourceConfig } from './source.js';
 
 export class PageStream {
   private readonly worker: Worker;
@@ -10,8 +11,13 @@ export class PageStream {
   private failure: Error | undefined;
   private waiter: { resolve: (p: DecodedPage) => void; reject: (e: Error) => void } | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
-  constructor(job: ReadJob) {
+  /**
+   * Starts the reader thread and has it open `config` (loading the client library) right away, in parallel
+   * with what the caller does before it knows the job; the pages come after `start`.
+   */
+  constructor(config: SourceConfig) {
     this.worker = startWorker(import.meta.url, 'page-reader-worker');
     this.worker.on('message', (m: FromReader) => {
       if (m.type === 'page') this.deliver(m.page);
@@ -21,6 +27,10 @@ export class PageStream {
     this.worker.on('exit', (code) => {
       if (!this.closed) this.fail(new Error(`the page reader stopped (exit code ${code})`));
     });
+    this.worker.postMessage({ type: 'open', config } satisfies ToReader);
+  }
+
+  start(job: ReadJob): void {
     this.worker.postMessage({ type: 'start', job } satisfies ToReader);
   }
 
@@ -51,9 +61,12 @@ export class PageStream {
     if (!this.closed) this.worker.postMessage({ type: 'ack' } satisfies ToReader);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.worker.terminate();
+  /** Ends the reader thread; every call waits for the same end. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      await this.worker.terminate().catch(() => undefined);
+    })();
+    return this.closing;
   }
 }

@@ -143,17 +143,39 @@ export async function migrateQdrant(
   hooks: { onProgress?: (p: MigrationProgress) => void; onNote?: (note: string) => void } = {},
 ): Promise<MigrationReport> {
   const started = performance.now();
-  const source = await openSource(sourceConfig(opts));
+  const config = sourceConfig(opts);
+  // The page reader starts first: it loads its client and asks for the first pages on the other core while
+  // this thread loads its own and checks the collection (a gRPC client takes ~0.15 s to load). It reads
+  // vectors of the database's dimension; a collection of another dimension stops the run below, before any
+  // page is written.
+  const reader = new PageStream(config);
   try {
-    return await migrate(store, source, opts, hooks, started);
+    const saved = opts.resume ? await loadState(store, opts.collection) : undefined;
+    reader.start({
+      collection: opts.collection,
+      vectorName: opts.vectorName,
+      dimension: store.embedding.dimension,
+      batchSize: opts.batchSize,
+      offset: (saved && !saved.done ? saved.next_offset : undefined) ?? null,
+      maxRetries: opts.maxRetries ?? 5,
+      window: 2,
+    });
+    const source = await openSource(config);
+    try {
+      return await migrate(store, source, reader, saved, opts, hooks, started);
+    } finally {
+      source.close();
+    }
   } finally {
-    source.close();
+    await reader.close();
   }
 }
 
 async function migrate(
   store: Store,
   source: QdrantSource,
+  reader: PageStream,
+  saved: ResumeState | undefined,
   opts: QdrantMigrationOptions,
   hooks: { onProgress?: (p: MigrationProgress) => void; onNote?: (note: string) => void },
   started: number,
@@ -169,7 +191,6 @@ async function migrate(
   for (const n of info.notes) hooks.onNote?.(n);
   const total = await withRetries('counting points', source, () => source.count(opts.collection), retries);
 
-  const saved = opts.resume ? await loadState(store, opts.collection) : undefined;
   if (opts.resume && !saved) hooks.onNote?.('nothing to resume: starting from the beginning');
   if (saved?.done) hooks.onNote?.('the previous run had finished: reading the collection again (rows are replaced, not duplicated)');
   const state: ResumeState = saved && !saved.done ? { ...saved } : { next_offset: null, read: 0, written: 0, skipped: 0, done: false };
@@ -242,16 +263,6 @@ async function migrate(
     done: g.next === null,
   });
 
-  const reader = new PageStream({
-    config: source.config,
-    collection: opts.collection,
-    vectorName: opts.vectorName,
-    dimension: info.size,
-    batchSize: opts.batchSize,
-    offset: resumedFrom ?? null,
-    maxRetries: retries,
-    window: 2,
-  });
   let writing: Promise<void> | undefined; // the previous group's transaction
   try {
     let group = newGroup();
@@ -282,9 +293,9 @@ async function migrate(
     // The transaction in flight settles first: its own failure is the one to report; else the reader's.
     if (writing) await writing;
     throw e;
-  } finally {
-    await reader.close();
   }
+  // The reader has delivered the last page: its thread ends while the checkpoint runs (awaited by the caller).
+  void reader.close();
   if (!opts.dryRun) await store.db.checkpoint();
 
   const report: MigrationReport = {
