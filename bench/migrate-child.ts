@@ -29,7 +29,8 @@ function threadCpu(): Record<string, { name: string; us: number }> {
 
 const { values } = parseArgs({ options: { root: { type: 'string' }, kind: { type: 'string', default: 'rest' }, url: { type: 'string' }, db: { type: 'string' }, batch: { type: 'string', default: '256' }, group: { type: 'string' }, rebuild: { type: 'string' }, dim: { type: 'string', default: '1536' } } });
 const root = values.root ?? process.cwd();
-// The compiled code (dist/, what `doctor` runs) when it is built, else the sources through tsx.
+// The compiled code (dist/, what `doctor` runs) when it is built (the benchmark builds it and runs this file
+// with plain node), else the sources (run this file with `node --import tsx` then).
 const built = existsSync(join(root, 'dist', 'migrate', 'qdrant.js'));
 const load = (p: string) => import(pathToFileURL(join(root, built ? p.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js') : p)).href);
 const dimension = Number(values.dim);
@@ -68,7 +69,14 @@ if (values.rebuild) {
   const t0 = performance.now();
   // when the last batch has committed: what follows is the final checkpoint and the verification
   let lastCommit = { cpu: c0, t: t0 };
-  const hooks = { onProgress: () => (lastCommit = { cpu: process.cpuUsage(), t: performance.now() }) };
+  // when the first batch has committed: the start (loading the clients, checking the collection, the first pages)
+  let firstCommitSeconds: number | undefined;
+  const hooks = {
+    onProgress: () => {
+      lastCommit = { cpu: process.cpuUsage(), t: performance.now() };
+      firstCommitSeconds ??= (lastCommit.t - t0) / 1000;
+    },
+  };
   // versions before the gRPC source took a client object
   const report = mod.createQdrantClient
     ? await mod.migrateQdrant(store, mod.createQdrantClient(opts), opts, hooks)
@@ -87,5 +95,5 @@ if (values.rebuild) {
   }
   await store.close();
   const v = report.verification;
-  console.log(JSON.stringify({ seconds, cpuUs: cpu.user + cpu.system, read: report.read, verified: !!v?.countsMatch && v.sampleMismatches.length === 0, tail, threads, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+  console.log(JSON.stringify({ seconds, cpuUs: cpu.user + cpu.system, read: report.read, verified: !!v?.countsMatch && v.sampleMismatches.length === 0, firstCommitSeconds, tail, threads, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
 }

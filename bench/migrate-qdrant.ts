@@ -45,6 +45,9 @@ interface Run {
   otherUs: number;
   /** CPU µs of the final checkpoint and the verification */
   tailUs: number;
+  /** Seconds from the start to the first committed batch, and from the last one to the report (checkpoint, verification) */
+  firstCommitSeconds: number;
+  tailSeconds: number;
   /** CPU µs the benchmark's Qdrant-compatible server used during the run (its own process) */
   serverUs: number;
 }
@@ -110,6 +113,8 @@ for (let r = 0; r < Number(values.runs); r++) {
       variant: v.name, seconds: out.seconds as number, cpuUs: out.cpuUs as number, maxRssMb: out.maxRssMb as number, verified: out.verified as boolean, load,
       mainUs: sum((k) => k.startsWith('main')), readerUs: sum((k) => k.startsWith('new')), otherUs: sum((k) => k.startsWith('existing')),
       tailUs: (out.tail as { cpuUs: number } | undefined)?.cpuUs ?? NaN,
+      firstCommitSeconds: (out.firstCommitSeconds as number | undefined) ?? NaN,
+      tailSeconds: (out.tail as { seconds: number } | undefined)?.seconds ?? NaN,
       serverUs,
     });
     log(`${v.name} run ${r + 1}: ${(N / (out.seconds as number)).toFixed(0)} points/s, ${((out.cpuUs as number) / N).toFixed(0)} µs CPU/point, verified ${String(out.verified)}`);
@@ -131,9 +136,10 @@ const md = write();
 console.log(md);
 
 function write(): string {
+const ms = (s: number) => (Number.isFinite(s) ? `${Math.round(s * 1000)} ms` : '-');
 const perPoint = (us: number) => (Number.isFinite(us) && us > 0 ? `${Math.round(us / N)} µs` : '-');
 const row = (r: Run, i: number) =>
-  `| ${r.variant} | ${i + 1} | ${r.seconds.toFixed(1)} s | ${Math.round(N / r.seconds).toLocaleString('en')} | ${Math.round(r.cpuUs / N)} µs | ${perPoint(r.mainUs)} | ${perPoint(r.readerUs)} | ${perPoint(r.otherUs)} | ${perPoint(r.tailUs)} | ${perPoint(r.serverUs)} | ${Math.round(r.maxRssMb)} MB | ${r.load.toFixed(1)} | ${r.verified ? 'yes' : 'NO'} |`;
+  `| ${r.variant} | ${i + 1} | ${r.seconds.toFixed(1)} s | ${ms(r.firstCommitSeconds)} | ${ms(r.tailSeconds)} | ${Math.round(N / r.seconds).toLocaleString('en')} | ${Math.round(r.cpuUs / N)} µs | ${perPoint(r.mainUs)} | ${perPoint(r.readerUs)} | ${perPoint(r.otherUs)} | ${perPoint(r.tailUs)} | ${perPoint(r.serverUs)} | ${Math.round(r.maxRssMb)} MB | ${r.load.toFixed(1)} | ${r.verified ? 'yes' : 'NO'} |`;
 const byVariant = variants.map((v) => {
   const rs = runs.filter((r) => r.variant === v.name);
   return { name: v.name, rs, rate: median(rs.map((r) => N / r.seconds)), cpu: median(rs.map((r) => r.cpuUs / N)) };
@@ -145,15 +151,16 @@ ${machineDescription()}
 - Load average (1 min) at the start of each run is in the table: this machine is shared, so compare the CPU time per point (the migrating process's own, every thread) more than the wall-clock rate.
 - Data: ${N.toLocaleString('en')} points x ${DIM}-d embedding-like vectors (\`topicSpace\`), integer and UUID ids mixed, payloads like the Python Doctor's with unicode text (plus an unknown field on every fifth point), served by Qdrant-compatible REST and gRPC servers on 127.0.0.1 in their own process (bench/qdrant-server-process.ts). REST prints vector components as Qdrant does (serde_json: the shortest decimal that reads back as the same f32, e.g. \`0.0435315892\`); gRPC sends packed floats. Every page is encoded once before the runs, and gRPC scroll answers are written from those bytes as they are (a Rust server's cost, not connect-node's: its per-answer copies kept V8's garbage collector busy on both cores, 50-260 µs of CPU per point); the server's CPU per point served, on the same two cores, is in the table.
 - Each run: \`migrateQdrant\` (the compiled code in dist/) with batches of ${values.batch}, in its own process, into a fresh database file opened as \`doctor migrate qdrant\` opens it (2,048-row row groups, transactions of 2,048 points, DuckDB's default threads), including the final checkpoint and the verification (count + 20 vectors compared element by element).
+- First commit: from the call of \`migrateQdrant\` to its first committed transaction (loading the clients, checking the collection, reading and writing the first 2,048 points). Last commit to report: the final checkpoint and the verification.
 - CPU per thread comes from /proc/self/task/*/stat (10 ms ticks), sampled every 200 ms so that the page reader, which ends before the run does, is counted; a variant that predates the per-thread figures shows '-'.
 
-| variant | run | time | points/s | CPU of the migrating process per point | of which main thread (the writer) | page reader thread | other threads (DuckDB, libuv pool, V8 GC helpers) | final checkpoint + verification (all threads) | the server (its own process) | peak RSS | load average | verified |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| variant | run | time | first commit | last commit to report | points/s | CPU of the migrating process per point | of which main thread (the writer) | page reader thread | other threads (DuckDB, libuv pool, V8 GC helpers) | final checkpoint + verification (all threads) | the server (its own process) | peak RSS | load average | verified |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${byVariant.flatMap((v) => v.rs.map(row)).join('\n')}
 
-| variant | median points/s | median CPU per point | target |
-|---|---|---|---|
-${byVariant.map((v) => `| ${v.name} | **${Math.round(v.rate).toLocaleString('en')}** | ${Math.round(v.cpu)} µs | ${targets[v.name] ? `>= ${targets[v.name]!.toLocaleString('en')} points/s` : '-'} |`).join('\n')}
+| variant | median points/s | median CPU per point | median first commit | median last commit to report | target |
+|---|---|---|---|---|---|
+${byVariant.map((v) => `| ${v.name} | **${Math.round(v.rate).toLocaleString('en')}** | ${Math.round(v.cpu)} µs | ${ms(median(v.rs.map((r) => r.firstCommitSeconds)))} | ${ms(median(v.rs.map((r) => r.tailSeconds)))} | ${targets[v.name] ? `>= ${targets[v.name]!.toLocaleString('en')} points/s` : '-'} |`).join('\n')}
 ${
   rebuild
     ? `

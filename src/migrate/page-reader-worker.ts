@@ -8,7 +8,7 @@ import { decodePage } from './decode-page.js';
 import { MigrationError } from './errors.js';
 import type { FromReader, ReadJob, ToReader } from './page-protocol.js';
 import { openSource } from './open-source.js';
-import type { QdrantSource, SourceConfig } from './source.js';
+import type { QdrantSource } from './source.js';
 import { termBuffers } from '../text/packed-terms.js';
 import { idProblem, type PointId } from './points.js';
 import { withRetries } from './source.js';
@@ -19,12 +19,11 @@ const post = (m: FromReader, transfer: ArrayBuffer[] = []) => port.postMessage(m
 
 let credits = 0;
 let wake: (() => void) | undefined;
-let opened: { config: SourceConfig; source: Promise<QdrantSource> } | undefined;
+let opened: Promise<QdrantSource> | undefined;
 port.on('message', (m: ToReader) => {
   if (m.type === 'open') {
-    const source = openSource(m.config);
-    source.catch(() => {}); // awaited by run
-    opened = { config: m.config, source };
+    opened = openSource(m.config);
+    opened.catch(() => {}); // awaited by run
   } else if (m.type === 'start') {
     credits = m.job.window;
     run(m.job).catch((e: unknown) => post({ type: 'error', message: (e as Error)?.message ?? String(e), migration: e instanceof MigrationError }));
@@ -36,8 +35,7 @@ port.on('message', (m: ToReader) => {
 
 async function run(job: ReadJob): Promise<void> {
   if (!opened) throw new Error('the page reader was started before its source was opened');
-  const { config } = opened;
-  const source = await opened.source;
+  const source = await opened;
   const request = (from: PointId | null) => {
     const answer = withRetries(`reading points after offset ${from ?? 'start'}`, source, () =>
       source.scroll(job.collection, { offset: from, limit: job.batchSize, vectorName: job.vectorName, dimension: job.dimension }),
@@ -64,14 +62,14 @@ async function run(job: ReadJob): Promise<void> {
         if (bad) {
           const shown = (JSON.stringify(typeof answer.next === 'bigint' ? String(answer.next) : answer.next) ?? String(answer.next)).slice(0, 80);
           throw new MigrationError(
-            `Qdrant at ${config.url} returned the page offset ${shown}, which is not a point id (${bad}), so paging cannot go on. ` +
+            `Qdrant at ${source.config.url} returned the page offset ${shown}, which is not a point id (${bad}), so paging cannot go on. ` +
               'Nothing after the last committed batch was written. Check what answers at that address (Qdrant sends the id of the next point, or null at the end).',
           );
         }
         const next = String(answer.next);
         if (asked.has(next)) {
           throw new MigrationError(
-            `Qdrant at ${config.url} returned the page offset ${next} a second time (after ${read} points of this run): its scroll goes round in a circle, so the migration would never end. ` +
+            `Qdrant at ${source.config.url} returned the page offset ${next} a second time (after ${read} points of this run): its scroll goes round in a circle, so the migration would never end. ` +
               "Nothing after the last committed batch was written. Check what answers at that address (a proxy that drops the scroll's offset does this), then run again with --resume.",
           );
         }

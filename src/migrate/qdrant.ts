@@ -16,7 +16,7 @@ import { PageStream } from './page-stream.js';
 import { termsAt } from '../text/packed-terms.js';
 import { sourceTag, type PointId } from './points.js';
 import { openSource } from './open-source.js';
-import { withRetries, type QdrantSource, type SourceConfig } from './source.js';
+import { MAX_RETRIES, withRetries, type QdrantSource, type SourceConfig } from './source.js';
 
 export { MigrationError } from './errors.js';
 export { sourceTag } from './points.js';
@@ -89,6 +89,8 @@ const loadStateText = (raw: string) =>
     v && typeof v === 'object' && 'bigint' in v && typeof (v as { bigint: unknown }).bigint === 'string' ? BigInt((v as { bigint: string }).bigint) : v,
   ) as ResumeState;
 const stateKey = (collection: string) => `migration:qdrant:${collection}`;
+/** Where an unfinished earlier run stopped (undefined: start from the beginning). */
+const resumePoint = (saved: ResumeState | undefined) => (saved && !saved.done ? saved.next_offset : undefined);
 
 interface ResumeState {
   next_offset: PointId | null;
@@ -156,8 +158,8 @@ export async function migrateQdrant(
       vectorName: opts.vectorName,
       dimension: store.embedding.dimension,
       batchSize: opts.batchSize,
-      offset: (saved && !saved.done ? saved.next_offset : undefined) ?? null,
-      maxRetries: opts.maxRetries ?? 5,
+      offset: resumePoint(saved) ?? null,
+      maxRetries: opts.maxRetries ?? MAX_RETRIES,
       window: 2,
     });
     const source = await openSource(config);
@@ -180,7 +182,7 @@ async function migrate(
   hooks: { onProgress?: (p: MigrationProgress) => void; onNote?: (note: string) => void },
   started: number,
 ): Promise<MigrationReport> {
-  const retries = opts.maxRetries ?? 5;
+  const retries = opts.maxRetries ?? MAX_RETRIES;
   const info = await withRetries(`reading collection "${opts.collection}"`, source, () => inspectCollection(source, opts), retries);
   if (info.size !== store.embedding.dimension) {
     throw new MigrationError(
@@ -194,7 +196,7 @@ async function migrate(
   if (opts.resume && !saved) hooks.onNote?.('nothing to resume: starting from the beginning');
   if (saved?.done) hooks.onNote?.('the previous run had finished: reading the collection again (rows are replaced, not duplicated)');
   const state: ResumeState = saved && !saved.done ? { ...saved } : { next_offset: null, read: 0, written: 0, skipped: 0, done: false };
-  const resumedFrom = saved && !saved.done ? saved.next_offset : undefined;
+  const resumedFrom = resumePoint(saved);
   const skippedPoints: { id: string; reason: string }[] = [];
 
   // Ids can only collide when chunks are already stored (an earlier run, another collection): only then
@@ -355,7 +357,7 @@ async function verify(store: Store, source: QdrantSource, opts: QdrantMigrationO
       const n = Number(s.id);
       return Number.isSafeInteger(n) || (source.config.kind === 'rest' && !('rawJSON' in JSON)) ? n : BigInt(s.id);
     });
-    const points = await withRetries('reading sample points', source, () => source.retrieve(opts.collection, ids, opts.vectorName), opts.maxRetries ?? 5);
+    const points = await withRetries('reading sample points', source, () => source.retrieve(opts.collection, ids, opts.vectorName), opts.maxRetries ?? MAX_RETRIES);
     const byId = new Map(points.map((p) => [String(p.id), p]));
     for (const s of sample) {
       const v = byId.get(s.id)?.vector;

@@ -76,8 +76,11 @@ export function pickVector<T>(vector: T | Record<string, T> | null | undefined, 
   return vectorName ? (vector as Record<string, T>)[vectorName] : undefined;
 }
 
+/** Retries of a failed request to Qdrant, unless the options say otherwise. */
+export const MAX_RETRIES = 5;
+
 /** Retries transient failures (timeouts, network errors, 5xx, 429, UNAVAILABLE) with backoff. */
-export async function withRetries<T>(what: string, source: Pick<QdrantSource, 'config' | 'classify'>, fn: () => Promise<T>, maxRetries = 5): Promise<T> {
+export async function withRetries<T>(what: string, source: Pick<QdrantSource, 'config' | 'classify'>, fn: () => Promise<T>, maxRetries = MAX_RETRIES): Promise<T> {
   const url = source.config.url;
   for (let attempt = 0; ; attempt++) {
     try {
