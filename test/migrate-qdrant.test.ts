@@ -275,6 +275,27 @@ describe('doctor migrate qdrant', () => {
     }
   });
 
+  it('collection info, count and the verification sample are retried like pages (the reader thread asks them), and named when they fail for good', async () => {
+    const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: points(300) } });
+    const store = await newStore();
+    try {
+      const other = () => q.requests.filter((r) => !r.path.endsWith('/scroll')).length;
+      // each of the three requests may take all three failures: maxRetries is 3
+      q.failOther.push(503, 503, 503);
+      const r = await migrateQdrant(store, base(q.url));
+      assert.deepEqual([r.written, r.total, r.verification!.countsMatch, r.verification!.sampled, r.verification!.sampleMismatches], [300, 300, true, 20, []]);
+      assert.equal(other(), 3 + 3, 'info, count and the sample, plus the three failed attempts');
+      q.failOther.push(503);
+      const before = other();
+      await assert.rejects(migrateQdrant(store, base(q.url, { maxRetries: 0, resume: true })), /^MigrationError: (reading collection "doctor_chunks"|counting points): Qdrant answered 503 .*after 1 attempts/);
+      assert.equal(other() - before, 2, 'info and count were asked once each');
+      assert.equal(await count(store), 300, 'what was migrated is intact');
+    } finally {
+      await store.close();
+      await q.close();
+    }
+  });
+
   it('malformed Qdrant answers are retried, then reported', async () => {
     const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: points(50) } });
     q.malformedScroll = true;

@@ -1,8 +1,7 @@
 /** `doctor migrate qdrant`: move a Qdrant collection into Doctor's DuckDB file. */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { inspectCollection, migrateQdrant, migrationRowGroupSize, sourceConfig, withRetries, type MigrationReport } from '../migrate/qdrant.js';
-import { openSource } from '../migrate/open-source.js';
+import { inspectCollection, migrateQdrant, migrationRowGroupSize, openReader, type MigrationReport } from '../migrate/qdrant.js';
 import { readServerInfo } from '../app/server-info.js';
 import { openStore } from '../store/store.js';
 import { configFrom } from './global.js';
@@ -46,14 +45,22 @@ export function registerMigrate(program: Command): void {
       const server = await readServerInfo(config);
       if (server) throw new Error(`a Doctor server (pid ${server.pid}, ${server.url}) holds ${config.dbPath}: stop it, migrate, then start it again.`);
       if (o.grpcUrl && !/^https?:\/\//.test(o.grpcUrl)) throw new Error(`--grpc-url must start with http:// or https:// (got ${o.grpcUrl}), e.g. http://localhost:6334`);
-      const source = await openSource(sourceConfig(o));
-      const info = await withRetries(`reading collection "${o.collection}"`, source, () => inspectCollection(source, o)).finally(() => source.close());
-      const store = await openStore({
-        path: config.dbPath,
-        embedding: { provider: 'openai', model: o.model, dimension: info.size },
-        rowGroupSize: migrationRowGroupSize(o.batchSize),
-        threads: config.duckdbThreads,
-      });
+      // The migration's page reader thread starts here: it loads the client library and reads the collection's
+      // dimension, which the database is opened with; migrateQdrant then reads its pages (and closes it).
+      const reader = openReader(o);
+      let store: Awaited<ReturnType<typeof openStore>>;
+      try {
+        const info = await inspectCollection(reader, o);
+        store = await openStore({
+          path: config.dbPath,
+          embedding: { provider: 'openai', model: o.model, dimension: info.size },
+          rowGroupSize: migrationRowGroupSize(o.batchSize),
+          threads: config.duckdbThreads,
+        });
+      } catch (e) {
+        await reader.close();
+        throw e;
+      }
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar({ format: 'migrating [{bar}] {value}/{total} points | {rate} points/s | ETA {eta_formatted} | skipped {skipped}', stream: process.stderr }, cliProgress.Presets.shades_classic)
         : undefined;
@@ -61,22 +68,27 @@ export function registerMigrate(program: Command): void {
       let lastLog = -Infinity; // the first progress line comes with the first commit
       let barStarted = false;
       try {
-        const report = await migrateQdrant(store, { ...o, onError: o.onError }, {
-          onNote: (n) => process.stderr.write(`note: ${n}\n`),
-          onProgress: (p) => {
-            const rate = Math.round(p.read / Math.max((performance.now() - t0) / 1000, 0.001));
-            if (bar) {
-              if (!barStarted) {
-                bar.start(p.total, 0, { rate, skipped: 0 });
-                barStarted = true;
+        const report = await migrateQdrant(
+          store,
+          { ...o, onError: o.onError },
+          {
+            onNote: (n) => process.stderr.write(`note: ${n}\n`),
+            onProgress: (p) => {
+              const rate = Math.round(p.read / Math.max((performance.now() - t0) / 1000, 0.001));
+              if (bar) {
+                if (!barStarted) {
+                  bar.start(p.total, 0, { rate, skipped: 0 });
+                  barStarted = true;
+                }
+                bar.update(p.read, { rate, skipped: p.skipped });
+              } else if (performance.now() - lastLog > 2000 || p.read >= p.total) {
+                lastLog = performance.now();
+                process.stderr.write(`migrated ${p.read}/${p.total} points (${rate} points/s, ${p.skipped} skipped)\n`);
               }
-              bar.update(p.read, { rate, skipped: p.skipped });
-            } else if (performance.now() - lastLog > 2000 || p.read >= p.total) {
-              lastLog = performance.now();
-              process.stderr.write(`migrated ${p.read}/${p.total} points (${rate} points/s, ${p.skipped} skipped)\n`);
-            }
+            },
           },
-        });
+          reader,
+        );
         bar?.stop();
         if (o.json) printJson(report);
         else printReport(report);

@@ -15,12 +15,10 @@ import type { DecodedPage } from './page-protocol.js';
 import { PageStream } from './page-stream.js';
 import { termsAt } from '../text/packed-terms.js';
 import { sourceTag, type PointId } from './points.js';
-import { openSource } from './open-source.js';
-import { MAX_RETRIES, withRetries, type QdrantSource, type SourceConfig } from './source.js';
+import { MAX_RETRIES, type SourceCalls, type SourceConfig } from './source.js';
 
 export { MigrationError } from './errors.js';
 export { sourceTag } from './points.js';
-export { withRetries } from './source.js';
 
 export interface QdrantMigrationOptions {
   /** Qdrant's REST URL (read when `grpcUrl` is not given; also the URL named in messages). */
@@ -106,8 +104,17 @@ export function sourceConfig(opts: Pick<QdrantMigrationOptions, 'url' | 'grpcUrl
   return opts.grpcUrl ? { kind: 'grpc', url: opts.grpcUrl, ...common } : { kind: 'rest', url: opts.url, ...common };
 }
 
+/**
+ * Starts the page reader thread of a migration with these options: it opens the source (loading its client
+ * library) at once, and answers the migration's requests to Qdrant. Pass it to inspectCollection and then to
+ * migrateQdrant, which closes it.
+ */
+export function openReader(opts: Pick<QdrantMigrationOptions, 'url' | 'grpcUrl' | 'apiKey' | 'timeoutMs' | 'maxRetries'>): PageStream {
+  return new PageStream(sourceConfig(opts), opts.maxRetries ?? MAX_RETRIES);
+}
+
 /** Reads the collection's vector parameters, checking size and distance. */
-export async function inspectCollection(source: QdrantSource, opts: Pick<QdrantMigrationOptions, 'collection' | 'vectorName' | 'force'>) {
+export async function inspectCollection(source: Pick<SourceCalls, 'collectionInfo'>, opts: Pick<QdrantMigrationOptions, 'collection' | 'vectorName' | 'force'>) {
   const info = await source.collectionInfo(opts.collection);
   const vectors = info.vectors;
   let params: { size: number; distance: string } | undefined;
@@ -139,18 +146,22 @@ export async function inspectCollection(source: QdrantSource, opts: Pick<QdrantM
   return { size: Number(params.size), distance, pointsCount: info.pointsCount, notes };
 }
 
+/**
+ * Migrates the collection into `store`. `reader`: the run's page reader (openReader with the same options),
+ * when the caller has started it already (to inspect the collection first); else one is started here. Either
+ * way it is closed when this returns.
+ */
 export async function migrateQdrant(
   store: Store,
   opts: QdrantMigrationOptions,
   hooks: { onProgress?: (p: MigrationProgress) => void; onNote?: (note: string) => void } = {},
+  reader: PageStream = openReader(opts),
 ): Promise<MigrationReport> {
   const started = performance.now();
-  const config = sourceConfig(opts);
-  // The page reader starts first: it loads its client and asks for the first pages on the other core while
-  // this thread loads its own and checks the collection (a gRPC client takes ~0.15 s to load). It reads
-  // vectors of the database's dimension; a collection of another dimension stops the run below, before any
-  // page is written.
-  const reader = new PageStream(config);
+  // The page reader starts first: it loads its client (a gRPC client takes ~0.15 s) and asks for the first
+  // pages, while this thread reads the resume point; this thread loads no client: the reader also answers its
+  // requests to Qdrant. It reads vectors of the database's dimension; a collection of another dimension stops
+  // the run below, before any page is written.
   try {
     const saved = opts.resume ? await loadState(store, opts.collection) : undefined;
     reader.start({
@@ -159,15 +170,9 @@ export async function migrateQdrant(
       dimension: store.embedding.dimension,
       batchSize: opts.batchSize,
       offset: resumePoint(saved) ?? null,
-      maxRetries: opts.maxRetries ?? MAX_RETRIES,
       window: 2,
     });
-    const source = await openSource(config);
-    try {
-      return await migrate(store, source, reader, saved, opts, hooks, started);
-    } finally {
-      source.close();
-    }
+    return await migrate(store, reader, saved, opts, hooks, started);
   } finally {
     await reader.close();
   }
@@ -175,15 +180,15 @@ export async function migrateQdrant(
 
 async function migrate(
   store: Store,
-  source: QdrantSource,
   reader: PageStream,
   saved: ResumeState | undefined,
   opts: QdrantMigrationOptions,
   hooks: { onProgress?: (p: MigrationProgress) => void; onNote?: (note: string) => void },
   started: number,
 ): Promise<MigrationReport> {
-  const retries = opts.maxRetries ?? MAX_RETRIES;
-  const info = await withRetries(`reading collection "${opts.collection}"`, source, () => inspectCollection(source, opts), retries);
+  const counting = reader.count(opts.collection);
+  counting.catch(() => {}); // awaited below, once the collection is known to fit
+  const info = await inspectCollection(reader, opts);
   if (info.size !== store.embedding.dimension) {
     throw new MigrationError(
       `collection "${opts.collection}" holds ${info.size}-dimensional vectors but this database stores ${store.embedding.dimension}-dimensional ones. ` +
@@ -191,7 +196,7 @@ async function migrate(
     );
   }
   for (const n of info.notes) hooks.onNote?.(n);
-  const total = await withRetries('counting points', source, () => source.count(opts.collection), retries);
+  const total = await counting;
 
   if (opts.resume && !saved) hooks.onNote?.('nothing to resume: starting from the beginning');
   if (saved?.done) hooks.onNote?.('the previous run had finished: reading the collection again (rows are replaced, not duplicated)');
@@ -296,8 +301,6 @@ async function migrate(
     if (writing) await writing;
     throw e;
   }
-  // The reader has delivered the last page: its thread ends while the checkpoint runs (awaited by the caller).
-  void reader.close();
   if (!opts.dryRun) await store.db.checkpoint();
 
   const report: MigrationReport = {
@@ -315,7 +318,8 @@ async function migrate(
     resumedFrom: typeof resumedFrom === 'bigint' ? String(resumedFrom) : resumedFrom,
     dryRun: !!opts.dryRun,
   };
-  if (!opts.dryRun) report.verification = await verify(store, source, opts, total, state.skipped);
+  // the verification's sample is the reader's last request (its thread is closed by migrateQdrant)
+  if (!opts.dryRun) report.verification = await verify(store, reader, opts, total, state.skipped);
   // The time includes the final checkpoint and the verification.
   report.elapsedSeconds = (performance.now() - started) / 1000;
   report.pointsPerSecond = state.read / Math.max(report.elapsedSeconds, 1e-9);
@@ -339,7 +343,7 @@ async function loadState(store: Store, collection: string): Promise<ResumeState 
 }
 
 /** Qdrant's count equals the rows migrated from this collection (plus skipped), and a sample matches exactly. */
-async function verify(store: Store, source: QdrantSource, opts: QdrantMigrationOptions, qdrantCount: number, skipped: number) {
+async function verify(store: Store, source: PageStream, opts: QdrantMigrationOptions, qdrantCount: number, skipped: number) {
   const [row] = await store.db.all<{ n: number }>(
     "SELECT count(*)::INTEGER AS n FROM document_embeddings WHERE json_extract_string(extra, '$._source') = ?",
     [sourceTag(opts.collection)],
@@ -357,7 +361,7 @@ async function verify(store: Store, source: QdrantSource, opts: QdrantMigrationO
       const n = Number(s.id);
       return Number.isSafeInteger(n) || (source.config.kind === 'rest' && !('rawJSON' in JSON)) ? n : BigInt(s.id);
     });
-    const points = await withRetries('reading sample points', source, () => source.retrieve(opts.collection, ids, opts.vectorName), opts.maxRetries ?? MAX_RETRIES);
+    const points = await source.retrieve(opts.collection, ids, opts.vectorName);
     const byId = new Map(points.map((p) => [String(p.id), p]));
     for (const s of sample) {
       const v = byId.get(s.id)?.vector;

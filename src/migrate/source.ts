@@ -1,6 +1,6 @@
 /**
  * Where a migration reads from: Qdrant over REST (port 6333) or gRPC (port 6334). Both give the same
- * shapes, so one pipeline (pipeline.ts) serves both; only decoding and error classes differ.
+ * shapes, so one pipeline (qdrant.ts and its page reader) serves both; only decoding and error classes differ.
  */
 import { MigrationError } from './errors.js';
 import type { PointId } from './points.js';
@@ -54,17 +54,21 @@ export interface ScrollAnswer {
   points(): RawPage;
 }
 
-export interface QdrantSource {
-  readonly config: SourceConfig;
+/** The requests a migration makes besides scroll (answered by its page reader thread, see page-stream.ts). */
+export interface SourceCalls {
   collectionInfo(collection: string): Promise<CollectionInfo>;
   count(collection: string): Promise<number>;
+  retrieve(collection: string, ids: PointId[], vectorName?: string): Promise<RawPoint[]>;
+}
+
+export interface QdrantSource extends SourceCalls {
+  readonly config: SourceConfig;
   /**
    * One scroll page. The answer's next offset is known before its points are decoded (`points()`), so the
    * reader can ask for the next page first and decode this one while that answer travels. `dimension`: the
    * expected vector length (a hint for buffers).
    */
   scroll(collection: string, args: { offset: PointId | null; limit: number; vectorName?: string; dimension?: number }): Promise<ScrollAnswer>;
-  retrieve(collection: string, ids: PointId[], vectorName?: string): Promise<RawPoint[]>;
   classify(e: unknown): ErrorClass;
   close(): void;
 }

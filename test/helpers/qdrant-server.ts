@@ -28,6 +28,8 @@ export interface FakeQdrant {
   requests: { method: string; path: string }[];
   /** Statuses to answer scroll requests with before succeeding (e.g. [503, 503]). */
   failScroll: number[];
+  /** Statuses to answer the other requests (collection info, count, retrieve) with before succeeding. */
+  failOther: number[];
   /** After this many successful scroll answers, the server dies (connections dropped, port closed). */
   dieAfterScrolls?: number;
   /** Delay before answering each scroll (ms), to stop a client mid-run. */
@@ -64,7 +66,9 @@ function pickVector(p: QPoint, withVector: unknown): QPoint['vector'] | undefine
   if (!withVector) return undefined;
   if (withVector === true) return p.vector;
   if (Array.isArray(withVector) && !Array.isArray(p.vector) && !ArrayBuffer.isView(p.vector)) {
-    return Object.fromEntries(withVector.map((n: string) => [n, (p.vector as Record<string, number[]>)[n]]));
+    // names the point does not have are left out
+    const named = p.vector as Record<string, number[]>;
+    return Object.fromEntries(withVector.filter((n: string) => n in named).map((n: string) => [n, named[n]]));
   }
   return p.vector;
 }
@@ -76,6 +80,7 @@ export async function startFakeQdrant(collections: Record<string, QCollection> =
     collections: new Map(Object.entries(collections).map(([k, v]) => [k, { ...v, points: sortPoints(v.points) }])),
     requests: [],
     failScroll: [],
+    failOther: [],
     warm: async () => {},
     close: async () => {},
   };
@@ -115,6 +120,7 @@ export async function startFakeQdrant(collections: Record<string, QCollection> =
     if (!m) return send(404, `Not found: ${path}`);
     if (!col) return send(404, `Not found: Collection \`${name}\` doesn't exist!`);
     const args = body ? (JSON.parse(body) as Record<string, any>) : {};
+    if (m[3] !== 'scroll' && fake.failOther.length) return send(fake.failOther.shift()!, 'Service Unavailable');
     if (req.method === 'GET' && !m[2]) {
       return send(200, { status: 'green', optimizer_status: 'ok', points_count: col.points.length, segments_count: 1, config: { params: { vectors: col.vectors, shard_number: 1 } }, payload_schema: {} });
     }
