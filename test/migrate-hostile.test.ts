@@ -18,6 +18,7 @@ interface Routes {
   info?: Handler;
   count?: Handler;
   scroll?: Handler;
+  retrieve?: Handler;
 }
 
 const send = (res: ServerResponse, result: unknown) => {
@@ -45,6 +46,7 @@ async function hostileQdrant(routes: Routes): Promise<{ url: string; scrolls: nu
       const ids = Array.from({ length: Math.min(5, 10 - from) }, (_, k) => from + k);
       return send(res, { points: ids.map((id) => ({ id, vector: vector(id), payload: { text: `point ${id}` } })), next_page_offset: from + 5 < 10 ? from + 5 : null });
     }
+    if (routes.retrieve) return routes.retrieve(req, res, body);
     return send(res, ((body.ids as number[]) ?? []).map((id) => ({ id, vector: vector(id) })));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -157,6 +159,26 @@ describe('doctor migrate qdrant from a hostile server', () => {
       assert.deepEqual(r.skippedPoints, [{ id: '2', reason: 'payload nested more than 64 levels deep' }]);
       assert.deepEqual(await snapshot(), stored);
     } finally {
+      await q.close();
+    }
+  });
+
+  it('fields Doctor does not read, nested 200,000 levels deep in the collection info and in the sample\'s answer, do not stop the run', async () => {
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    const raw = (res: ServerResponse, result: string) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"result":${result},"status":"ok","time":0}`);
+    };
+    const q = await hostileQdrant({
+      info: (_q, res) => raw(res, `{"points_count":10,"config":{"params":{"vectors":{"size":${DIM},"distance":"Cosine","hnsw_config":${deep}}}}}`),
+      retrieve: (_q, res, body) => raw(res, `[${(body.ids as number[]).map((id) => `{"id":${id},"vector":${JSON.stringify(vector(id))},"payload":{"x":${deep}}}`).join(',')}]`),
+    });
+    const own = await openStore({ path: join(tempDir(), 'deep.duckdb'), embedding: { provider: 'openai', model: 'text-embedding-ada-002', dimension: DIM } });
+    try {
+      const r = await migrateQdrant(own, options(q.url));
+      assert.deepEqual([r.read, r.written, r.verification!.countsMatch, r.verification!.sampled, r.verification!.sampleMismatches], [10, 10, true, 10, []]);
+    } finally {
+      await own.close();
       await q.close();
     }
   });

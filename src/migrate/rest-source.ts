@@ -10,6 +10,17 @@ import type { PointId } from './points.js';
 import { parseRetrieveAnswer, parseScrollAnswer } from './rest-json.js';
 import type { CollectionInfo, ErrorClass, QdrantSource, RawPoint, SourceConfig, VectorParams } from './source.js';
 
+/**
+ * A vector's size and distance as the collection info gives them, and nothing else of it: the info goes to
+ * the migration's main thread as a message, and a hostile answer's other fields may be nested too deep to copy.
+ * A value that is not a plain one (an object where a number or a name belongs) is named by its kind.
+ */
+function vectorParams(v: unknown): VectorParams {
+  const o = (v !== null && typeof v === 'object' ? v : {}) as Record<string, unknown>;
+  const plain = (x: unknown) => (x !== null && typeof x === 'object' ? (Array.isArray(x) ? '(an array)' : '(an object)') : x);
+  return { size: plain(o.size), distance: plain(o.distance) } as VectorParams;
+}
+
 /** An HTTP answer other than 200, with its status for the retry policy. */
 export class QdrantHttpError extends Error {
   constructor(
@@ -145,8 +156,8 @@ export class RestSource implements QdrantSource {
     if (!info || typeof info !== 'object') throw new SyntaxError(`the collection info is ${JSON.stringify(info)}, not an object`);
     const vectors = info.config?.params?.vectors;
     let out: CollectionInfo['vectors'];
-    if (vectors && typeof vectors === 'object' && 'size' in vectors) out = vectors as VectorParams;
-    else if (vectors && typeof vectors === 'object') out = vectors as Record<string, VectorParams>;
+    if (vectors && typeof vectors === 'object' && 'size' in vectors) out = vectorParams(vectors);
+    else if (vectors && typeof vectors === 'object') out = Object.fromEntries(Object.entries(vectors).map(([k, v]) => [k, vectorParams(v)]));
     return { vectors: out, pointsCount: Number(info.points_count ?? 0) };
   }
 
