@@ -119,7 +119,8 @@ describe('SIGKILL in the middle of the work', () => {
 
   it('a Qdrant migration: only whole batches are committed, and --resume completes it', async () => {
     const DIM = 32;
-    const points = randomVectors(3000, DIM, 9).map((v, i) => ({ id: i, vector: Array.from(v), payload: { text: `p${i}`, tags: ['t'] } }));
+    // 5,000 points: a transaction of 2,100 (whole pages of 100), then the last one with the 2,900 left
+    const points = randomVectors(5000, DIM, 9).map((v, i) => ({ id: i, vector: Array.from(v), payload: { text: `p${i}`, tags: ['t'] } }));
     const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points } });
     q.scrollDelayMs = 60;
     const dir = tempDir();
@@ -135,7 +136,7 @@ describe('SIGKILL in the middle of the work', () => {
         assert.equal(rows, state.written, 'rows and the saved resume point agree');
         assert.equal(state.next_offset, rows, 'the resume point is the first id not written');
         const report = await migrateQdrant(store, { url: q.url, collection: 'doctor_chunks', batchSize: 100, onError: 'stop', resume: true });
-        assert.equal(await store.chunks.count(), 3000);
+        assert.equal(await store.chunks.count(), 5000);
         assert.equal(report.verification!.countsMatch, true);
         assert.equal(report.verification!.sampleMismatches.length, 0);
       } finally {

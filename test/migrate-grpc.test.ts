@@ -161,7 +161,8 @@ describe('doctor migrate qdrant --grpc-url', () => {
   });
 
   it('the CLI: --grpc-url end to end; killed (SIGKILL) halfway, then --resume completes it', async () => {
-    const q = await startFakeQdrantGrpc({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: points(3000) } });
+    // 5,000 points: a transaction of 2,100 (whole pages of 100), then the last one with the 2,900 left
+    const q = await startFakeQdrantGrpc({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: points(5000) } });
     q.scrollDelayMs = 60;
     const dir = tempDir();
     const args = ['--data-dir', dir, 'migrate', 'qdrant', '--grpc-url', q.url, '--batch-size', '100'];
@@ -172,15 +173,15 @@ describe('doctor migrate qdrant --grpc-url', () => {
       // the progress line comes after a committed group
       let stderr = '';
       child.stderr!.on('data', (d) => (stderr += d));
-      for (let i = 0; i < 2400 && !/migrated \d+\/3000/.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));
-      assert.match(stderr, /migrated \d+\/3000/, 'the migration was under way');
+      for (let i = 0; i < 2400 && !/migrated \d+\/5000/.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(stderr, /migrated \d+\/5000/, 'the migration was under way');
       child.kill('SIGKILL');
       await exited;
       const store: Store = await openStore({ path: join(dir, 'doctor.duckdb'), embedding: model });
       try {
         const rows = await store.chunks.count();
         const state = JSON.parse((await getMeta(store.db, 'migration:qdrant:doctor_chunks'))!) as { written: number };
-        assert.ok(rows > 0 && rows < 3000, 'killed halfway, with whole batches committed');
+        assert.ok(rows > 0 && rows < 5000, 'killed halfway, with whole batches committed');
         assert.equal(rows, state.written, 'rows and the saved resume point agree');
       } finally {
         await store.close();
@@ -188,9 +189,9 @@ describe('doctor migrate qdrant --grpc-url', () => {
       q.scrollDelayMs = 0;
       const out = await promisify(execFile)(process.execPath, [...CLI, ...args, '--resume', '--json'], { env });
       const report = JSON.parse(out.stdout);
-      assert.deepEqual([report.read, report.written, report.verification.countsMatch, report.verification.sampleMismatches], [3000, 3000, true, []]);
+      assert.deepEqual([report.read, report.written, report.verification.countsMatch, report.verification.sampleMismatches], [5000, 5000, true, []]);
       const again = await openStore({ path: join(dir, 'doctor.duckdb'), embedding: model });
-      assert.equal(await again.chunks.count(), 3000);
+      assert.equal(await again.chunks.count(), 5000);
       await again.close();
     } finally {
       await q.close();

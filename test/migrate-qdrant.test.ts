@@ -231,7 +231,7 @@ describe('doctor migrate qdrant', () => {
     }
   });
 
-  it("as the CLI writes (2,048-point transactions into 2,048-row groups): whole groups skip the WAL, a kill-free stop resumes, a plain open reads every point", async () => {
+  it("as the CLI writes (2,048-point transactions into 2,048-row groups): whole groups skip the WAL, the rest joins the last one, a kill-free stop resumes, a plain open reads every point", async () => {
     const D = 256;
     const vs = clusteredVectors(5000, D, 10, 3);
     const pts: QPoint[] = vs.map((v, i) => ({ id: i % 2 ? uuid(i) : i, vector: Array.from(v), payload: { text: `chunk ${i} ünïcödé`, page_id: `p${i % 50}`, tags: ['py'] } }));
@@ -252,7 +252,14 @@ describe('doctor migrate qdrant', () => {
       assert.ok(wal < 512 * 1024, `WAL ${wal} bytes`);
       const q2 = await startFakeQdrant(collection);
       try {
-        const r = await migrateQdrant(store, opts(q2.url, { resume: true }));
+        // the 2,952 points left are one transaction (not 2,048 then 904 through the WAL): when it commits,
+        // before the final checkpoint, the WAL is still small
+        const walAtLastCommit: number[] = [];
+        const r = await migrateQdrant(store, opts(q2.url, { resume: true }), {
+          onProgress: (p) => walAtLastCommit.push(p.read === 5000 && existsSync(`${path}.wal`) ? statSync(`${path}.wal`).size : -1),
+        });
+        assert.equal(walAtLastCommit.length, 1, 'one transaction');
+        assert.ok(walAtLastCommit[0]! < 512 * 1024, `WAL ${walAtLastCommit[0]} bytes`);
         assert.equal(r.read, 5000);
         assert.equal(r.verification!.countsMatch, true);
         assert.equal(r.verification!.sampleMismatches.length, 0);

@@ -270,6 +270,22 @@ async function migrate(
     done: g.next === null,
   });
 
+  let handed = state.read; // points read, in groups handed over to commit (state.read counts committed ones)
+  /**
+   * Whether a group (not the collection's last) is ready to commit: once it holds `groupRows` points. When
+   * groups fill whole row groups (as the CLI writes), the points left (by Qdrant's count) that would make a
+   * smaller last group join this one instead, up to twice `groupRows`: a transaction smaller than a row group
+   * is not written straight into the file, its rows go through the WAL and the final checkpoint writes them
+   * again (a final checkpoint of ~140 ms after the last 848 of 50,000 1536-d points, ~20 ms without them).
+   */
+  const rowGroup = store.db.rowGroupSize;
+  const tailJoins = rowGroup !== undefined && groupRows >= rowGroup;
+  const groupDone = (g: Group): boolean => {
+    const size = g.rows + g.skipped;
+    if (size < groupRows) return false;
+    const left = total - (handed + g.read);
+    return !tailJoins || left <= 0 || left >= groupRows || size >= 2 * groupRows;
+  };
   let writing: Promise<void> | undefined; // the previous group's transaction
   try {
     let group = newGroup();
@@ -288,8 +304,9 @@ async function migrate(
       group.skipped += page.bad.length;
       group.read += page.read;
       group.next = page.next;
-      if (group.rows + group.skipped < groupRows && page.next !== null) continue;
+      if (page.next !== null && !groupDone(group)) continue;
       if (writing) await writing; // groups commit in order: the resume point only moves forward
+      handed += group.read;
       writing = commit(group);
       writing.catch(() => {}); // awaited before the next commit, at the end, or on failure below
       group = newGroup();
