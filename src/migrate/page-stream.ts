@@ -97,6 +97,11 @@ export class PageStream implements SourceCalls {
   private die(e: Error): void {
     this.dead ??= e;
     this.fail(e);
+    this.rejectCalls(e);
+  }
+
+  /** Every call still waiting for an answer fails with `e`. */
+  private rejectCalls(e: Error): void {
     const waiting = [...this.calls.values()];
     this.calls.clear();
     for (const w of waiting) w.reject(e);
@@ -118,9 +123,7 @@ export class PageStream implements SourceCalls {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.closed = true;
-      const waiting = [...this.calls.values()];
-      this.calls.clear();
-      for (const w of waiting) w.reject(new Error('the page reader is closed'));
+      this.rejectCalls(new Error('the page reader is closed'));
       await this.worker.terminate().catch(() => undefined);
     })();
     return this.closing;
