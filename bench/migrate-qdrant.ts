@@ -3,7 +3,9 @@
  * bench/qdrant-server-process.ts, its own process) into a fresh database file, each run in its own process
  * (bench/migrate-child.ts) so that its CPU time is the migration's alone; then `doctor index rebuild` of the
  * migrated rows (usearch with the configured parameters): rows/s and CPU per row.
- * Run: `npm run bench:migrate [-- --points 50000 --runs 3 --batch 256 --baseline DIR --rebuild-rows 0]`
+ * Then `doctor migrate qdrant` itself, end to end (`--cli-runs` per variant): the wall time from the process's
+ * start to its exit, and the rate its report gives.
+ * Run: `npm run bench:migrate [-- --points 50000 --runs 3 --cli-runs 3 --batch 256 --baseline DIR --no-rebuild]`
  * `--baseline DIR` also runs an earlier checkout, interleaved, for each kind (its node_modules must be installed or linked)
  * in the same session, interleaved with this one, for before/after figures on the same machine load.
  */
@@ -20,6 +22,7 @@ const { values } = parseArgs({
   options: {
     points: { type: 'string', default: '50000' },
     runs: { type: 'string', default: '3' },
+    'cli-runs': { type: 'string', default: '3' },
     batch: { type: 'string', default: '256' },
     baseline: { type: 'string' },
     kinds: { type: 'string', default: 'rest,grpc' },
@@ -97,6 +100,14 @@ const variants: { name: string; root: string; kind: 'rest' | 'grpc' }[] = [
   ]),
 ];
 const runs: Run[] = [];
+/** `doctor migrate qdrant` end to end, as a user runs it: wall time from the process's start to its exit. */
+interface CliRun {
+  variant: string;
+  seconds: number;
+  reportedRate: number;
+  verified: boolean;
+}
+const cliRuns: CliRun[] = [];
 let keptDb: string | undefined;
 let rebuild: { seconds: number; cpuUs: number; rows: number; params: Record<string, unknown>; load: number } | undefined;
 for (let r = 0; r < Number(values.runs); r++) {
@@ -121,6 +132,33 @@ for (let r = 0; r < Number(values.runs); r++) {
     write(); // partial results survive an interrupted benchmark
     if (!keptDb && v.root === here && values.rebuild) keptDb = db;
     else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function cli(root: string, kind: 'rest' | 'grpc', dataDir: string): Promise<CliRun> {
+  const url = kind === 'grpc' ? ['--grpc-url', urls.grpc] : ['--url', urls.rest];
+  const args = [join(root, 'bin/doctor.js'), '--data-dir', dataDir, 'migrate', 'qdrant', ...url, '--collection', 'doctor_chunks', '--batch-size', values.batch!, '--json'];
+  return new Promise((ok, fail) => {
+    const t0 = performance.now();
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'], cwd: here });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.on('exit', (code) => {
+      const seconds = (performance.now() - t0) / 1000;
+      if (code !== 0) return fail(new Error(`doctor migrate qdrant exited ${code}`));
+      const report = JSON.parse(out) as { pointsPerSecond: number; verification?: { countsMatch: boolean; sampleMismatches: string[] } };
+      ok({ variant: '', seconds, reportedRate: report.pointsPerSecond, verified: !!report.verification?.countsMatch && report.verification.sampleMismatches.length === 0 });
+    });
+  });
+}
+for (let r = 0; r < Number(values['cli-runs']); r++) {
+  for (const v of variants) {
+    const dir = mkdtempSync(join(tmpdir(), 'doctor-migrate-cli-'));
+    const run = { ...(await cli(v.root, v.kind, dir)), variant: v.name };
+    rmSync(dir, { recursive: true, force: true });
+    cliRuns.push(run);
+    log(`${v.name} CLI run ${r + 1}: ${run.seconds.toFixed(2)} s, report ${Math.round(run.reportedRate)} points/s`);
+    write();
   }
 }
 serverProcess.kill('SIGTERM');
@@ -162,6 +200,25 @@ ${byVariant.flatMap((v) => v.rs.map(row)).join('\n')}
 |---|---|---|---|---|---|
 ${byVariant.map((v) => `| ${v.name} | **${Math.round(v.rate).toLocaleString('en')}** | ${Math.round(v.cpu)} µs | ${ms(median(v.rs.map((r) => r.firstCommitSeconds)))} | ${ms(median(v.rs.map((r) => r.tailSeconds)))} | ${targets[v.name] ? `>= ${targets[v.name]!.toLocaleString('en')} points/s` : '-'} |`).join('\n')}
 ${
+  cliRuns.length
+    ? `
+## \`doctor migrate qdrant\` end to end
+
+The command as a user runs it (\`node bin/doctor.js --data-dir <fresh directory> migrate qdrant --url|--grpc-url <the same server> --collection doctor_chunks --batch-size ${values.batch} --json\`), ${values['cli-runs']} runs per variant, interleaved: the wall time from the process's start to its exit (loading Doctor, reading the collection, opening the database, the migration, its checkpoint and verification), and the rate the command's report gives (points read over the time from the migration's start, after the database is open, to its report).
+
+| variant | runs | median wall time | median reported points/s | best reported points/s | verified |
+|---|---|---|---|---|---|
+${variants
+  .map((v) => {
+    const rs = cliRuns.filter((r) => r.variant === v.name);
+    if (!rs.length) return '';
+    return `| ${v.name} | ${rs.length} | ${median(rs.map((r) => r.seconds)).toFixed(2)} s | ${Math.round(median(rs.map((r) => r.reportedRate))).toLocaleString('en')} | ${Math.round(Math.max(...rs.map((r) => r.reportedRate))).toLocaleString('en')} | ${rs.every((r) => r.verified) ? 'yes' : 'NO'} |`;
+  })
+  .filter(Boolean)
+  .join('\n')}
+`
+    : ''
+}${
   rebuild
     ? `
 ## Index rebuild after the migration
