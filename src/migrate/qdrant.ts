@@ -212,49 +212,64 @@ async function migrate(
   // pages (about `writeGroupRows` rows) each in one transaction, one commit in flight while the next group
   // fills. Large groups mean fewer commits (each costs a WAL sync); groups of whole row groups skip the WAL.
   const groupRows = Math.max(opts.batchSize, opts.writeGroupRows ?? WRITE_GROUP_ROWS);
-  type Group = { pages: DecodedPage[]; rows: number; read: number; skipped: number; next: PointId | null };
-  const newGroup = (): Group => ({ pages: [], rows: 0, read: 0, skipped: 0, next: null });
+  /**
+   * Writes pages' good points inside `tx`, leaving out (or stopping at) ids that already belong to chunks from
+   * elsewhere; returns how many were written.
+   */
+  const writePages = async (tx: Tx, pages: readonly DecodedPage[], foreignSkips: { id: string; reason: string }[]): Promise<number> => {
+    // views on each page's buffers: vectors and keyword terms (computed by the reader) are not copied here
+    let vectors: Float32Array[] = [];
+    let payloads: ChunkPayload[] = [];
+    let ids: string[] = [];
+    for (const page of pages) {
+      for (let i = 0; i < page.ids.length; i++) {
+        vectors.push(page.vectors.subarray(i * info.size, (i + 1) * info.size));
+        const payload = page.payloads[i]!;
+        payload.keyword_terms = termsAt(page.terms, i);
+        payloads.push(payload);
+        ids.push(page.ids[i]!);
+      }
+    }
+    if (replace && ids.length) {
+      // An id already used by a chunk from elsewhere (a crawl, another collection) is not overwritten.
+      const foreign = await foreignIds(tx, ids, sourceTag(opts.collection));
+      if (foreign.size) {
+        const [firstId, firstSource] = foreign.entries().next().value!;
+        if (opts.onError === 'stop') {
+          throw new MigrationError(
+            `point ${firstId}: this id already belongs to a chunk from ${firstSource} (${foreign.size} such point(s) in this batch); ` +
+              'overwriting it would lose that chunk. Migrate this collection into its own database (DOCTOR_DB_PATH), ' +
+              'or pass --on-error skip to leave such points out. Nothing after the last committed batch was written.',
+          );
+        }
+        const keep = ids.map((id) => !foreign.has(id));
+        for (const [id, src] of foreign) foreignSkips.push({ id, reason: `id already used by a chunk from ${src}` });
+        vectors = vectors.filter((_, i) => keep[i]);
+        payloads = payloads.filter((_, i) => keep[i]);
+        ids = ids.filter((_, i) => keep[i]);
+      }
+    }
+    if (ids.length) await store.chunks.writeBatch(tx, vectors, payloads, ids, { replace });
+    return ids.length;
+  };
 
-  /** Writes one group with the resume point after it, in one transaction; then counts it as committed. */
-  const commit = async (g: Group): Promise<void> => {
+  /**
+   * Writes one group with the resume point after it, in one transaction, once the previous group has
+   * committed; then counts it as committed. An `eager` group appends its pages as they arrive and commits when
+   * the group is complete; else it waits for the whole group and appends it at once (one appender flush).
+   */
+  const commit = async (feed: GroupFeed, eager: boolean): Promise<void> => {
+    const g = feed.group;
     const foreignSkips: { id: string; reason: string }[] = [];
-    let written = g.rows;
-    if (!opts.dryRun) {
+    let written = 0;
+    if (opts.dryRun) {
+      await feed.take(true);
+      written = g.rows;
+    } else {
       await store.db.transaction(async (tx) => {
-        // views on each page's buffers: vectors and keyword terms (computed by the reader) are not copied here
-        let vectors: Float32Array[] = [];
-        let payloads: ChunkPayload[] = [];
-        let ids: string[] = [];
-        for (const page of g.pages) {
-          for (let i = 0; i < page.ids.length; i++) {
-            vectors.push(page.vectors.subarray(i * info.size, (i + 1) * info.size));
-            const payload = page.payloads[i]!;
-            payload.keyword_terms = termsAt(page.terms, i);
-            payloads.push(payload);
-            ids.push(page.ids[i]!);
-          }
+        for (let pages = await feed.take(!eager); pages.length; pages = await feed.take(!eager)) {
+          written += await writePages(tx, pages, foreignSkips);
         }
-        if (replace && ids.length) {
-          // An id already used by a chunk from elsewhere (a crawl, another collection) is not overwritten.
-          const foreign = await foreignIds(tx, ids, sourceTag(opts.collection));
-          if (foreign.size) {
-            const [firstId, firstSource] = foreign.entries().next().value!;
-            if (opts.onError === 'stop') {
-              throw new MigrationError(
-                `point ${firstId}: this id already belongs to a chunk from ${firstSource} (${foreign.size} such point(s) in this batch); ` +
-                  'overwriting it would lose that chunk. Migrate this collection into its own database (DOCTOR_DB_PATH), ' +
-                  'or pass --on-error skip to leave such points out. Nothing after the last committed batch was written.',
-              );
-            }
-            const keep = ids.map((id) => !foreign.has(id));
-            for (const [id, src] of foreign) foreignSkips.push({ id, reason: `id already used by a chunk from ${src}` });
-            vectors = vectors.filter((_, i) => keep[i]);
-            payloads = payloads.filter((_, i) => keep[i]);
-            ids = ids.filter((_, i) => keep[i]);
-          }
-        }
-        written = ids.length;
-        if (ids.length) await store.chunks.writeBatch(tx, vectors, payloads, ids, { replace });
         await setMeta(tx, stateKey(opts.collection), saveState(after(g, written, foreignSkips.length)));
       });
     }
@@ -286,36 +301,49 @@ async function migrate(
     const left = total - (handed + g.read);
     return !tailJoins || left <= 0 || left >= groupRows || size >= 2 * groupRows;
   };
-  let writing: Promise<void> | undefined; // the previous group's transaction
+  // The group being filled (its transaction waits for the previous one, then for its pages), and the last one
+  // handed over (committing, or about to).
+  let filling: { feed: GroupFeed; committed: Promise<void> } | undefined;
+  let previous: Promise<void> = Promise.resolve();
+  let first = true;
   try {
-    let group = newGroup();
     for (;;) {
       const page = await reader.next();
       reader.ack();
       if (page.bad.length) {
-        const first = page.bad[0]!;
+        const firstBad = page.bad[0]!;
         if (opts.onError === 'stop') {
-          throw new MigrationError(`point ${first.id}: ${first.reason}. Nothing after the last committed batch was written; pass --on-error skip to skip such points, then --resume.`);
+          throw new MigrationError(`point ${firstBad.id}: ${firstBad.reason}. Nothing after the last committed batch was written; pass --on-error skip to skip such points, then --resume.`);
         }
         for (const b of page.bad) if (skippedPoints.length < 1000) skippedPoints.push(b);
       }
-      group.pages.push(page);
-      group.rows += page.ids.length;
-      group.skipped += page.bad.length;
-      group.read += page.read;
-      group.next = page.next;
-      if (page.next !== null && !groupDone(group)) continue;
-      if (writing) await writing; // groups commit in order: the resume point only moves forward
-      handed += group.read;
-      writing = commit(group);
-      writing.catch(() => {}); // awaited before the next commit, at the end, or on failure below
-      group = newGroup();
+      if (!filling) {
+        // Groups commit in order (the resume point only moves forward). The run's first transaction appends
+        // pages as they arrive, while the reader is still starting up and the database would otherwise wait;
+        // later ones find most of their pages read already and append them with one flush.
+        const feed = new GroupFeed();
+        const eager = first;
+        first = false;
+        const committed = previous.then(() => commit(feed, eager));
+        committed.catch(() => {}); // awaited when the next group is complete, at the end, or on failure below
+        filling = { feed, committed };
+      }
+      filling.feed.add(page);
+      if (page.next !== null && !groupDone(filling.feed.group)) continue;
+      filling.feed.close();
+      await previous; // one group committing while the next fills, at most
+      handed += filling.feed.group.read;
+      previous = filling.committed;
+      filling = undefined;
       if (page.next === null) break;
     }
-    await writing;
+    await previous;
   } catch (e) {
-    // The transaction in flight settles first: its own failure is the one to report; else the reader's.
-    if (writing) await writing;
+    // The transaction in flight settles first: its own failure is the one to report; else the reader's. The
+    // group being filled is rolled back (nothing of it is committed).
+    filling?.feed.abort(e);
+    await previous;
+    await filling?.committed.catch(() => {});
     throw e;
   }
   if (!opts.dryRun) await store.db.checkpoint();
@@ -341,6 +369,53 @@ async function migrate(
   report.elapsedSeconds = (performance.now() - started) / 1000;
   report.pointsPerSecond = state.read / Math.max(report.elapsedSeconds, 1e-9);
   return report;
+}
+
+type Group = { rows: number; read: number; skipped: number; next: PointId | null };
+
+/**
+ * One write group's pages, as its transaction takes them: what has arrived since the last take, or everything
+ * once the group is complete; aborted when the run stops before the group is complete.
+ */
+class GroupFeed {
+  readonly group: Group = { rows: 0, read: 0, skipped: 0, next: null };
+  private queued: DecodedPage[] = [];
+  private complete = false;
+  private failure: { error: unknown } | undefined;
+  private wake: (() => void) | undefined;
+
+  add(page: DecodedPage): void {
+    const g = this.group;
+    g.rows += page.ids.length;
+    g.skipped += page.bad.length;
+    g.read += page.read;
+    g.next = page.next;
+    this.queued.push(page);
+    this.wake?.();
+  }
+
+  close(): void {
+    this.complete = true;
+    this.wake?.();
+  }
+
+  abort(error: unknown): void {
+    this.failure = { error };
+    this.wake?.();
+  }
+
+  /**
+   * The pages not taken yet: once at least one is there (or, `whole`, once the group is complete); none once
+   * the group is complete and everything was taken. Throws the run's error when it was aborted.
+   */
+  async take(whole: boolean): Promise<DecodedPage[]> {
+    while (!this.failure && !this.complete && (whole || this.queued.length === 0)) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    this.wake = undefined;
+    if (this.failure) throw this.failure.error;
+    return this.queued.splice(0);
+  }
 }
 
 /** Ids among `ids` already stored for another source than `source` (id -> that source). */
