@@ -122,6 +122,31 @@ describe('doctor migrate qdrant --grpc-url', () => {
     }
   });
 
+  it("a skipped point leaves every other vector of its page exact (read straight into the page's array, or copied when one has another length)", async () => {
+    const spoilers: [string, (v: number[]) => void][] = [
+      ['a non-finite value', (v) => (v[9] = Number.NaN)],
+      ['a missing component', (v) => v.pop()],
+    ];
+    for (const [what, spoil] of spoilers) {
+      const pts = points(300);
+      spoil(pts[40]!.vector as number[]); // id 40: the 21st point of the first page
+      spoil(pts[3]!.vector as number[]);
+      const q = await startFakeQdrantGrpc({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: pts } });
+      const store = await newStore();
+      try {
+        const r = await migrateQdrant(store, base(q.url, { onError: 'skip' }));
+        assert.deepEqual(r.skippedPoints.map((s) => s.id).sort(), ['40', uuid(3)].sort(), what);
+        const rows = await store.db.all<{ id: string; e: number[] }>('SELECT id, embedding AS e FROM document_embeddings');
+        assert.equal(rows.length, 298, what);
+        const sent = new Map(pts.map((p) => [String(p.id), p.vector]));
+        for (const row of rows) assert.deepEqual(row.e, sent.get(row.id), `${what}: the vector of ${row.id}`);
+      } finally {
+        await store.close();
+        await q.close();
+      }
+    }
+  });
+
   it('integer ids above 2^53 arrive exactly (uint64), page offsets included', async () => {
     const pts: QPoint[] = points(20).filter((p) => typeof p.id === 'number');
     pts[3]!.id = 2 ** 60; // sorts last: it is also the offset of the second page

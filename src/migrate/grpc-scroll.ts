@@ -67,8 +67,17 @@ export function decodePointId(bytes: Uint8Array): GrpcPointId | undefined {
 
 const LITTLE_ENDIAN = endianness() === 'LE';
 
-/** One encoded RetrievedPoint: id and payload decoded by the client's schema, the vector read here. */
-export function decodeRetrievedPoint(bytes: Uint8Array, vectorName: string | undefined): { point: RetrievedPoint; vector: Float32Array | undefined } {
+/**
+ * Where a dense vector of `n` floats is copied to (a row of the page's one Float32Array), or undefined for a
+ * new array of its own (a vector of another length, reported by the page's checks).
+ */
+export type VectorTarget = (n: number) => Float32Array | undefined;
+
+/**
+ * One encoded RetrievedPoint: id and payload decoded by the client's schema, the vector read here (into
+ * `into`'s array when given, else in place where aligned, else into a new array).
+ */
+export function decodeRetrievedPoint(bytes: Uint8Array, vectorName: string | undefined, into?: VectorTarget): { point: RetrievedPoint; vector: Float32Array | undefined } {
   const r = new WireReader(bytes);
   let vectors: Uint8Array | undefined;
   const rest: Uint8Array[] = [];
@@ -85,17 +94,17 @@ export function decodeRetrievedPoint(bytes: Uint8Array, vectorName: string | und
   }
   if (restStart < bytes.length) rest.push(bytes.subarray(restStart));
   const meta = rest.length === 1 ? rest[0]! : Buffer.concat(rest);
-  return { point: fromBinary(RetrievedPointSchema, meta), vector: vectors ? vectorOf(vectors, vectorName) : undefined };
+  return { point: fromBinary(RetrievedPointSchema, meta), vector: vectors ? vectorOf(vectors, vectorName, into) : undefined };
 }
 
 /** The dense vector in a VectorsOutput: its unnamed vector, or the one named `vectorName`. */
-function vectorOf(bytes: Uint8Array, vectorName: string | undefined): Float32Array | undefined {
+function vectorOf(bytes: Uint8Array, vectorName: string | undefined, into: VectorTarget | undefined): Float32Array | undefined {
   const r = new WireReader(bytes);
   while (r.pos < bytes.length) {
     const { no, wire } = r.tag();
     const value = r.skip(wire);
     if (wire !== 2) continue;
-    if (no === 1) return dense(value);
+    if (no === 1) return dense(value, into);
     if (no === 2 && vectorName !== undefined) {
       // NamedVectorsOutput: map<string, VectorOutput> vectors = 1 (entries: key = 1, value = 2)
       const m = new WireReader(value);
@@ -112,7 +121,7 @@ function vectorOf(bytes: Uint8Array, vectorName: string | undefined): Float32Arr
           if (f.no === 1) key = Buffer.from(v).toString('utf8');
           else if (f.no === 2) out = v;
         }
-        if (key === vectorName) return out ? dense(out) : undefined;
+        if (key === vectorName) return out ? dense(out, into) : undefined;
       }
     }
   }
@@ -120,7 +129,7 @@ function vectorOf(bytes: Uint8Array, vectorName: string | undefined): Float32Arr
 }
 
 /** VectorOutput: `dense` (101: DenseVector, floats in field 1), else the deprecated `data` (1) when it is dense. */
-function dense(bytes: Uint8Array): Float32Array | undefined {
+function dense(bytes: Uint8Array, into: VectorTarget | undefined): Float32Array | undefined {
   const r = new WireReader(bytes);
   let legacy: number[] | Float32Array | undefined;
   let sparseOrMulti = false;
@@ -133,8 +142,8 @@ function dense(bytes: Uint8Array): Float32Array | undefined {
       continue;
     }
     const value = r.skip(wire);
-    if (no === 101 && wire === 2) return floatsOf(value);
-    if (no === 1 && wire === 2) legacy = floatsOf(value);
+    if (no === 101 && wire === 2) return floatsOf(value, into);
+    if (no === 1 && wire === 2) legacy = floatsOf(value, into);
     else if (no === 2 || no === 3 || no === 102 || no === 103) sparseOrMulti = true;
   }
   if (sparseOrMulti || legacy === undefined || legacy.length === 0) return undefined;
@@ -142,23 +151,24 @@ function dense(bytes: Uint8Array): Float32Array | undefined {
 }
 
 /** DenseVector (repeated float data = 1, packed), or a bare packed float run. */
-function floatsOf(bytes: Uint8Array): Float32Array {
+function floatsOf(bytes: Uint8Array, into: VectorTarget | undefined): Float32Array {
   // A DenseVector message: its one field is the packed floats.
   const r = new WireReader(bytes);
   const first = bytes.length ? r.tag() : undefined;
   if (first && first.no === 1 && first.wire === 2) {
     const packed = r.skip(2);
-    if (r.pos === bytes.length) return packedFloats(packed);
+    if (r.pos === bytes.length) return packedFloats(packed, into);
   }
-  return packedFloats(bytes);
+  return packedFloats(bytes, into);
 }
 
-function packedFloats(bytes: Uint8Array): Float32Array {
+function packedFloats(bytes: Uint8Array, into: VectorTarget | undefined): Float32Array {
   const n = bytes.length >>> 2;
-  // aligned little-endian floats are read in place (the page's decoder copies them once, into its own buffer)
-  if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
-  const out = new Float32Array(n);
-  if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes.subarray(0, n * 4));
+  const target = into?.(n);
+  // without a target, aligned little-endian floats are read in place (the page's decoder copies them once, into its own buffer)
+  if (!target && LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
+  const out = target ?? new Float32Array(n);
+  if (LITTLE_ENDIAN) new Uint8Array(out.buffer, out.byteOffset, n * 4).set(bytes.subarray(0, n * 4));
   else {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);

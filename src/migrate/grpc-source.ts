@@ -37,7 +37,7 @@ export class GrpcSource implements QdrantSource {
     return Number(res.result?.count ?? 0n);
   }
 
-  async scroll(collection: string, args: { offset: PointId | null; limit: number; vectorName?: string }) {
+  async scroll(collection: string, args: { offset: PointId | null; limit: number; vectorName?: string; dimension?: number }) {
     const res = await this.rawScroll({
       collectionName: collection,
       offset: args.offset === null ? undefined : toGrpcId(args.offset),
@@ -48,13 +48,20 @@ export class GrpcSource implements QdrantSource {
     const offset = decodePointId(res.nextPageOffset);
     const next = offset ? fromGrpcId(offset) : null;
     // points decoded on demand: the reader asks for the next page first
-    const points = (): RawPage => ({
-      next,
-      points: res.result.map((bytes) => {
-        const { point, vector } = decodeRetrievedPoint(bytes, args.vectorName);
-        return { id: point.id ? fromGrpcId(point.id) : '', vector, payload: fromPayload(point.payload) };
-      }),
-    });
+    const points = (): RawPage => {
+      // Vectors of the expected dimension are copied straight into one array for the page, row i for point i
+      // (as the REST reader parses them): the page's checks then read them in place, with no array per point.
+      const dim = args.dimension;
+      const slab = dim ? new Float32Array(res.result.length * dim) : undefined;
+      return {
+        next,
+        points: res.result.map((bytes, i) => {
+          const into = slab && ((n: number) => (n === dim ? slab.subarray(i * dim, (i + 1) * dim) : undefined));
+          const { point, vector } = decodeRetrievedPoint(bytes, args.vectorName, into);
+          return { id: point.id ? fromGrpcId(point.id) : '', vector, payload: fromPayload(point.payload) };
+        }),
+      };
+    };
     return { next, points };
   }
 
