@@ -3,9 +3,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { JobRunner } from '../src/ingest/job-runner.js';
-import { migrateQdrant } from '../src/migrate/qdrant.js';
+import { migrateQdrant, resumeState } from '../src/migrate/qdrant.js';
 import { openStore } from '../src/store/store.js';
-import { getMeta } from '../src/db/meta.js';
 import { createServer } from 'node:http';
 import { makeContext } from './helpers/context.js';
 import { startFakeQdrant } from './helpers/qdrant-server.js';
@@ -131,7 +130,7 @@ describe('SIGKILL in the middle of the work', () => {
       const store = await openStore({ path: join(dir, 'doctor.duckdb'), embedding: identity });
       try {
         const rows = await store.chunks.count();
-        const state = JSON.parse((await getMeta(store.db, 'migration:qdrant:doctor_chunks'))!) as { written: number; next_offset: number };
+        const state = (await resumeState(store, 'doctor_chunks'))!;
         assert.ok(rows > 0, 'at least one group committed');
         assert.equal(rows, state.written, 'rows and the saved resume point agree');
         assert.equal(state.next_offset, rows, 'the resume point is the first id not written');

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { Code } from '@connectrpc/connect';
-import { getMeta } from '../src/db/meta.js';
-import { migrateQdrant, MigrationError, type QdrantMigrationOptions } from '../src/migrate/qdrant.js';
+import { migrateQdrant, MigrationError, resumeState, type QdrantMigrationOptions } from '../src/migrate/qdrant.js';
 import { openStore, type Store } from '../src/store/store.js';
 import { DIM, points, uuid } from './helpers/qdrant-fixtures.js';
 import { startFakeQdrantGrpc } from './helpers/qdrant-grpc-server.js';
@@ -205,7 +204,7 @@ describe('doctor migrate qdrant --grpc-url', () => {
       const store: Store = await openStore({ path: join(dir, 'doctor.duckdb'), embedding: model });
       try {
         const rows = await store.chunks.count();
-        const state = JSON.parse((await getMeta(store.db, 'migration:qdrant:doctor_chunks'))!) as { written: number };
+        const state = (await resumeState(store, 'doctor_chunks'))!;
         assert.ok(rows > 0 && rows < 5000, 'killed halfway, with whole batches committed');
         assert.equal(rows, state.written, 'rows and the saved resume point agree');
       } finally {

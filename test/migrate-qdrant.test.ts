@@ -4,7 +4,8 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
-import { migrateQdrant, migrationRowGroupSize, MigrationError, WRITE_GROUP_ROWS, type QdrantMigrationOptions } from '../src/migrate/qdrant.js';
+import { setMeta } from '../src/db/meta.js';
+import { migrateQdrant, migrationRowGroupSize, MigrationError, resumeState, WRITE_GROUP_ROWS, type QdrantMigrationOptions, type ResumeState } from '../src/migrate/qdrant.js';
 import { openStore, EmbeddingMismatchError, type Store } from '../src/store/store.js';
 import { startFakeQdrant, type QPoint } from './helpers/qdrant-server.js';
 import { clusteredVectors } from './helpers/vectors.js';
@@ -16,6 +17,7 @@ const base = (url: string, over: Partial<QdrantMigrationOptions> = {}): QdrantMi
 const model = { provider: 'openai', model: 'text-embedding-ada-002', dimension: DIM };
 const newStore = () => openStore({ path: join(tempDir(), 'm.duckdb'), embedding: model });
 const count = async (s: Store) => s.chunks.count();
+const pick = (st: ResumeState | undefined) => st && { written: st.written, next_offset: st.next_offset, done: st.done };
 
 describe('doctor migrate qdrant', () => {
   it('copies every point: integer and UUID ids, payload fields, missing and extra fields, unicode; Qdrant only read', async () => {
@@ -258,6 +260,48 @@ describe('doctor migrate qdrant', () => {
       }
     } finally {
       await store.close();
+    }
+  });
+
+  it('the resume point is read back whichever of its two keys the last transaction wrote, and an earlier version\'s is resumed from', async () => {
+    const collection = () => ({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' as const }, points: points(2000) } });
+    const store = await newStore();
+    const servers: Awaited<ReturnType<typeof startFakeQdrant>>[] = [];
+    const server = async (dieAfter?: number) => {
+      const q = await startFakeQdrant(collection());
+      q.dieAfterScrolls = dieAfter;
+      servers.push(q);
+      return q.url;
+    };
+    try {
+      // one transaction per page of 256: 2 committed, then 3 more (the last one written to the other key)
+      await assert.rejects(migrateQdrant(store, base(await server(2), { maxRetries: 0 })), /--resume/);
+      assert.equal(await count(store), 512);
+      assert.deepEqual(pick(await resumeState(store, 'doctor_chunks')), { written: 512, next_offset: 1024, done: false });
+      await assert.rejects(migrateQdrant(store, base(await server(3), { resume: true, maxRetries: 0 })), /--resume/);
+      assert.equal(await count(store), 1280);
+      // the 1,000 even integer ids come first, then the UUIDs of the odd ones: the 1,281st point is uuid(561)
+      assert.deepEqual(pick(await resumeState(store, 'doctor_chunks')), { written: 1280, next_offset: uuid(561), done: false });
+      const r = await migrateQdrant(store, base(await server(), { resume: true }));
+      assert.equal(r.resumedFrom, uuid(561));
+      assert.equal(await count(store), 2000);
+      assert.equal(r.verification!.countsMatch, true);
+      assert.deepEqual(pick(await resumeState(store, 'doctor_chunks')), { written: 2000, next_offset: null, done: true });
+    } finally {
+      await store.close();
+    }
+    // a resume point as versions before this one saved it: one key, no serial
+    const legacy = await newStore();
+    try {
+      await setMeta(legacy.db, 'migration:qdrant:doctor_chunks', JSON.stringify({ next_offset: 1536, read: 768, written: 768, skipped: 0, done: false }));
+      const r = await migrateQdrant(legacy, base(await server(), { resume: true }));
+      assert.equal(r.resumedFrom, 1536);
+      assert.equal(r.read, 2000, 'cumulative over both runs');
+      assert.equal(await count(legacy), 2000 - 768, 'only the points after the saved offset were read');
+      assert.deepEqual(pick(await resumeState(legacy, 'doctor_chunks')), { written: 2000, next_offset: null, done: true });
+    } finally {
+      await legacy.close();
+      for (const q of servers) await q.close();
     }
   });
 

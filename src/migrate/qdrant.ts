@@ -6,7 +6,7 @@
  * continues after the last committed batch. Re-running replaces rows by id (idempotent).
  */
 import { LIST, VARCHAR, listValue } from '../db/duckdb.js';
-import type { Tx } from '../db/database.js';
+import type { Tx, TxPipeline } from '../db/database.js';
 import type { Store } from '../store/store.js';
 import { getMeta, setMeta } from '../db/meta.js';
 import type { ChunkPayload } from '../store/embeddings.js';
@@ -50,6 +50,21 @@ export interface QdrantMigrationOptions {
 export const WRITE_GROUP_ROWS = 2048;
 
 /**
+ * Decoded pages the reader thread may hand over before this thread has taken them (beyond them, one answer
+ * waits to be decoded). This thread still stops for a few milliseconds at a time (appender flushes, the
+ * keyword index's update after a commit): with 2, the reader then stopped too, and a gRPC run of 50,000
+ * 1536-d points took ~5% longer than with 3 (4 gained nothing more).
+ */
+export const READ_AHEAD_PAGES = 3;
+
+/**
+ * Rows a group's transaction appends at once (or what is left of the group): each append has a fixed cost
+ * (sequence numbers, two appenders) on this thread; page by page (256 rows) used ~0.3 s more CPU per 50,000
+ * points, and the REST run, whose reader thread is the slower one, lost ~5%.
+ */
+const TAKE_ROWS = 1024;
+
+/**
  * The row group size to open the migration's store with (OpenOptions.rowGroupSize), or undefined for
  * Doctor's default (DEFAULT_ROW_GROUP_SIZE, also 2,048 rows since crawls commit whole row groups too). With
  * scroll pages that tile WRITE_GROUP_ROWS (the default 256 does), every full transaction appends whole row
@@ -86,11 +101,19 @@ const loadStateText = (raw: string) =>
   JSON.parse(raw, (_k, v: unknown) =>
     v && typeof v === 'object' && 'bigint' in v && typeof (v as { bigint: unknown }).bigint === 'string' ? BigInt((v as { bigint: string }).bigint) : v,
   ) as ResumeState;
-const stateKey = (collection: string) => `migration:qdrant:${collection}`;
+/**
+ * The meta keys of a collection's resume point. Transactions write it in turn to one key and the other (by
+ * `serial`): two of them may be open at once (Database.pipelined), and DuckDB fails the later of two open
+ * transactions that write the same row. The first key is the one earlier versions wrote (without a serial).
+ */
+const stateKeys = (collection: string) => [`migration:qdrant:${collection}`, `migration:qdrant@2:${collection}`] as const;
+const stateKey = (collection: string, serial: number) => stateKeys(collection)[serial % 2]!;
 /** Where an unfinished earlier run stopped (undefined: start from the beginning). */
 const resumePoint = (saved: ResumeState | undefined) => (saved && !saved.done ? saved.next_offset : undefined);
 
-interface ResumeState {
+export interface ResumeState {
+  /** Counts the transactions that wrote a resume point for this collection (0 in earlier versions' states). */
+  serial: number;
   next_offset: PointId | null;
   read: number;
   written: number;
@@ -163,14 +186,14 @@ export async function migrateQdrant(
   // requests to Qdrant. It reads vectors of the database's dimension; a collection of another dimension stops
   // the run below, before any page is written.
   try {
-    const saved = opts.resume ? await loadState(store, opts.collection) : undefined;
+    const saved = opts.resume ? await resumeState(store, opts.collection) : undefined;
     reader.start({
       collection: opts.collection,
       vectorName: opts.vectorName,
       dimension: store.embedding.dimension,
       batchSize: opts.batchSize,
       offset: resumePoint(saved) ?? null,
-      window: 2,
+      window: READ_AHEAD_PAGES,
     });
     return await migrate(store, reader, saved, opts, hooks, started);
   } finally {
@@ -200,7 +223,8 @@ async function migrate(
 
   if (opts.resume && !saved) hooks.onNote?.('nothing to resume: starting from the beginning');
   if (saved?.done) hooks.onNote?.('the previous run had finished: reading the collection again (rows are replaced, not duplicated)');
-  const state: ResumeState = saved && !saved.done ? { ...saved } : { next_offset: null, read: 0, written: 0, skipped: 0, done: false };
+  const serial = saved?.serial ?? 0;
+  const state: ResumeState = saved && !saved.done ? { ...saved, serial } : { serial, next_offset: null, read: 0, written: 0, skipped: 0, done: false };
   const resumedFrom = resumePoint(saved);
   const skippedPoints: { id: string; reason: string }[] = [];
 
@@ -208,9 +232,10 @@ async function migrate(
   // are existing rows replaced by id (deleting first costs a lookup per batch).
   const replace = (await store.chunks.count()) > 0;
   // A pipeline with bounded memory: a worker thread fetches, decodes and checks pages (the next request in
-  // flight while this thread writes; at most two decoded pages waiting), and this thread writes groups of
-  // pages (about `writeGroupRows` rows) each in one transaction, one commit in flight while the next group
-  // fills. Large groups mean fewer commits (each costs a WAL sync); groups of whole row groups skip the WAL.
+  // flight while this thread writes; at most READ_AHEAD_PAGES decoded pages waiting), and this thread writes
+  // groups of pages (about `writeGroupRows` rows) each in one transaction: one group committing while the next
+  // one's transaction appends its pages. Large groups mean fewer commits (each costs a WAL sync); groups of
+  // whole row groups skip the WAL.
   const groupRows = Math.max(opts.batchSize, opts.writeGroupRows ?? WRITE_GROUP_ROWS);
   /**
    * Writes pages' good points inside `tx`, leaving out (or stopping at) ids that already belong to chunks from
@@ -253,35 +278,52 @@ async function migrate(
     return ids.length;
   };
 
+  // The state after the last group handed over: each group's resume point builds on the one before it, whose
+  // transaction may still be committing.
+  let lastState: Promise<ResumeState> = Promise.resolve({ ...state });
   /**
-   * Writes one group with the resume point after it, in one transaction, once the previous group has
-   * committed; then counts it as committed. An `eager` group appends its pages as they arrive and commits when
-   * the group is complete; else it waits for the whole group and appends it at once (one appender flush).
+   * Writes one group with the resume point after it, in one transaction that appends its pages as they arrive
+   * and commits after the previous group's, once the group is complete; then counts it as committed. Without
+   * `pipe` (a dry run), nothing is written.
    */
-  const commit = async (feed: GroupFeed, eager: boolean): Promise<void> => {
+  const commit = async (feed: GroupFeed, pipe: TxPipeline | undefined): Promise<void> => {
     const g = feed.group;
+    const before = lastState;
+    let settle!: { resolve: (s: ResumeState) => void; reject: (e: unknown) => void };
+    lastState = new Promise<ResumeState>((resolve, reject) => (settle = { resolve, reject }));
+    lastState.catch(() => {}); // the next group awaits it
     const foreignSkips: { id: string; reason: string }[] = [];
-    let written = 0;
-    if (opts.dryRun) {
-      await feed.take(true);
-      written = g.rows;
-    } else {
-      await store.db.transaction(async (tx) => {
-        for (let pages = await feed.take(!eager); pages.length; pages = await feed.take(!eager)) {
-          written += await writePages(tx, pages, foreignSkips);
+    const write = async (tx: Tx | undefined): Promise<ResumeState> => {
+      try {
+        let written = 0;
+        if (tx) {
+          for (let pages = await feed.take(); pages.length; pages = await feed.take()) {
+            written += await writePages(tx, pages, foreignSkips);
+          }
+        } else {
+          while ((await feed.take()).length);
+          written = g.rows;
         }
-        await setMeta(tx, stateKey(opts.collection), saveState(after(g, written, foreignSkips.length)));
-      });
-    }
-    Object.assign(state, after(g, written, foreignSkips.length));
+        const next = after(await before, g, written, foreignSkips.length);
+        settle.resolve(next);
+        if (tx) await setMeta(tx, stateKey(opts.collection, next.serial), saveState(next));
+        return next;
+      } catch (e) {
+        settle.reject(e);
+        throw e;
+      }
+    };
+    const next = pipe ? await pipe.transaction(write) : await write(undefined);
+    if (next.serial > state.serial) Object.assign(state, next);
     for (const f of foreignSkips) if (skippedPoints.length < 1000) skippedPoints.push(f);
     hooks.onProgress?.({ read: state.read, written: state.written, skipped: state.skipped, total });
   };
-  const after = (g: Group, written: number, foreign: number): ResumeState => ({
+  const after = (prev: ResumeState, g: Group, written: number, foreign: number): ResumeState => ({
+    serial: prev.serial + 1,
     next_offset: g.next,
-    read: state.read + g.read,
-    written: state.written + written,
-    skipped: state.skipped + g.skipped + foreign,
+    read: prev.read + g.read,
+    written: prev.written + written,
+    skipped: prev.skipped + g.skipped + foreign,
     done: g.next === null,
   });
 
@@ -301,51 +343,52 @@ async function migrate(
     const left = total - (handed + g.read);
     return !tailJoins || left <= 0 || left >= groupRows || size >= 2 * groupRows;
   };
-  // The group being filled (its transaction waits for the previous one, then for its pages), and the last one
-  // handed over (committing, or about to).
+  // The group being filled (its transaction appends its pages as they arrive, then waits for the previous
+  // group's COMMIT before its own), and the last one handed over (committing, or about to).
   let filling: { feed: GroupFeed; committed: Promise<void> } | undefined;
   let previous: Promise<void> = Promise.resolve();
-  let first = true;
-  try {
-    for (;;) {
-      const page = await reader.next();
-      reader.ack();
-      if (page.bad.length) {
-        const firstBad = page.bad[0]!;
-        if (opts.onError === 'stop') {
-          throw new MigrationError(`point ${firstBad.id}: ${firstBad.reason}. Nothing after the last committed batch was written; pass --on-error skip to skip such points, then --resume.`);
+  const run = async (pipe: TxPipeline | undefined): Promise<void> => {
+    try {
+      for (;;) {
+        const page = await reader.next();
+        reader.ack();
+        if (page.bad.length) {
+          const firstBad = page.bad[0]!;
+          if (opts.onError === 'stop') {
+            throw new MigrationError(`point ${firstBad.id}: ${firstBad.reason}. Nothing after the last committed batch was written; pass --on-error skip to skip such points, then --resume.`);
+          }
+          for (const b of page.bad) if (skippedPoints.length < 1000) skippedPoints.push(b);
         }
-        for (const b of page.bad) if (skippedPoints.length < 1000) skippedPoints.push(b);
+        if (!filling) {
+          // Groups commit in order (the resume point only moves forward). Each group's transaction appends its
+          // pages as they arrive, while the one before it commits (Database.pipelined): this thread never blocks
+          // in one long appender flush, so pages keep coming from the reader, and the COMMIT (compressing and
+          // writing the row group, on a DuckDB thread) overlaps the next group's appends.
+          const feed = new GroupFeed();
+          const committed = commit(feed, pipe);
+          committed.catch(() => {}); // awaited when the next group is complete, at the end, or on failure below
+          filling = { feed, committed };
+        }
+        filling.feed.add(page);
+        if (page.next !== null && !groupDone(filling.feed.group)) continue;
+        filling.feed.close();
+        await previous; // one group committing while the next one's transaction appends, at most
+        handed += filling.feed.group.read;
+        previous = filling.committed;
+        filling = undefined;
+        if (page.next === null) break;
       }
-      if (!filling) {
-        // Groups commit in order (the resume point only moves forward). The run's first transaction appends
-        // pages as they arrive, while the reader is still starting up and the database would otherwise wait;
-        // later ones find most of their pages read already and append them with one flush.
-        const feed = new GroupFeed();
-        const eager = first;
-        first = false;
-        const committed = previous.then(() => commit(feed, eager));
-        committed.catch(() => {}); // awaited when the next group is complete, at the end, or on failure below
-        filling = { feed, committed };
-      }
-      filling.feed.add(page);
-      if (page.next !== null && !groupDone(filling.feed.group)) continue;
-      filling.feed.close();
-      await previous; // one group committing while the next fills, at most
-      handed += filling.feed.group.read;
-      previous = filling.committed;
-      filling = undefined;
-      if (page.next === null) break;
+      await previous;
+    } catch (e) {
+      // The transaction in flight settles first: its own failure is the one to report; else the reader's. The
+      // group being filled is rolled back (nothing of it is committed).
+      filling?.feed.abort(e);
+      await previous;
+      await filling?.committed.catch(() => {});
+      throw e;
     }
-    await previous;
-  } catch (e) {
-    // The transaction in flight settles first: its own failure is the one to report; else the reader's. The
-    // group being filled is rolled back (nothing of it is committed).
-    filling?.feed.abort(e);
-    await previous;
-    await filling?.committed.catch(() => {});
-    throw e;
-  }
+  };
+  await (opts.dryRun ? run(undefined) : store.db.pipelined(run));
   if (!opts.dryRun) await store.db.checkpoint();
 
   const report: MigrationReport = {
@@ -374,8 +417,8 @@ async function migrate(
 type Group = { rows: number; read: number; skipped: number; next: PointId | null };
 
 /**
- * One write group's pages, as its transaction takes them: what has arrived since the last take, or everything
- * once the group is complete; aborted when the run stops before the group is complete.
+ * One write group's pages, as its transaction takes them: what has arrived since the last take; aborted when
+ * the run stops before the group is complete.
  */
 class GroupFeed {
   readonly group: Group = { rows: 0, read: 0, skipped: 0, next: null };
@@ -394,6 +437,13 @@ class GroupFeed {
     this.wake?.();
   }
 
+  /** Rows waiting (a page of only skipped points counts as one, so that it is taken too). */
+  private queuedRows(): number {
+    let n = 0;
+    for (const p of this.queued) n += p.ids.length;
+    return n || (this.queued.length ? 1 : 0);
+  }
+
   close(): void {
     this.complete = true;
     this.wake?.();
@@ -405,11 +455,11 @@ class GroupFeed {
   }
 
   /**
-   * The pages not taken yet: once at least one is there (or, `whole`, once the group is complete); none once
-   * the group is complete and everything was taken. Throws the run's error when it was aborted.
+   * The pages not taken yet, once they hold TAKE_ROWS rows or the group is complete; none once the group is
+   * complete and everything was taken. Throws the run's error when it was aborted.
    */
-  async take(whole: boolean): Promise<DecodedPage[]> {
-    while (!this.failure && !this.complete && (whole || this.queued.length === 0)) {
+  async take(): Promise<DecodedPage[]> {
+    while (!this.failure && !this.complete && this.queuedRows() < TAKE_ROWS) {
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
     this.wake = undefined;
@@ -429,9 +479,17 @@ async function foreignIds(tx: Tx, ids: readonly string[], source: string): Promi
   return new Map(rows.map((r) => [r.id, r.src ?? 'a crawl or an upgraded database']));
 }
 
-async function loadState(store: Store, collection: string): Promise<ResumeState | undefined> {
-  const raw = await getMeta(store.db, stateKey(collection));
-  return raw ? loadStateText(raw) : undefined;
+/** The collection's resume point: the last one committed (undefined when no run has committed any). */
+export async function resumeState(store: Store, collection: string): Promise<ResumeState | undefined> {
+  let latest: ResumeState | undefined;
+  for (const key of stateKeys(collection)) {
+    const raw = await getMeta(store.db, key);
+    if (!raw) continue;
+    const st = loadStateText(raw);
+    st.serial ??= 0;
+    if (!latest || st.serial > latest.serial) latest = st;
+  }
+  return latest;
 }
 
 /** Qdrant's count equals the rows migrated from this collection (plus skipped), and a sample matches exactly. */

@@ -51,11 +51,22 @@ function compare(a: QPointId, b: QPointId): number {
   return va < vb ? -1 : va > vb ? 1 : 0;
 }
 
-/** Index of the first point at or after `offset` (Qdrant's order: integers, then UUIDs). */
+/**
+ * Index of the first point at or after `offset` in `points` sorted as Qdrant orders them (integers, then
+ * UUIDs; see sortPoints). A binary search, as Qdrant finds an offset through its id index: scanning from the
+ * start made each page of a 50,000-point benchmark cost the server more CPU than the one before (up to half
+ * a core of the two the migration runs on, near the end).
+ */
 export function scrollStart(points: readonly QPoint[], offset: QPointId | null | undefined): number {
   if (offset === undefined || offset === null) return 0;
-  const i = points.findIndex((p) => compare(p.id, offset) >= 0);
-  return i < 0 ? points.length : i;
+  let lo = 0;
+  let hi = points.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare(points[mid]!.id, offset) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export function sortPoints(points: readonly QPoint[]): QPoint[] {
