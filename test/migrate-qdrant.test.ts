@@ -164,26 +164,27 @@ describe('doctor migrate qdrant', () => {
     }
   });
 
-  it('a run that stops inside its first transaction (appended page by page as pages arrive) leaves none of it, and --resume reads it again', async () => {
-    const pts = points(2000);
-    // integer ids come first in Qdrant's order: id 1200 is the 601st point, in the third page of the first group
-    (pts[1200]!.vector as number[])[7] = Number.NaN;
-    const opts = (url: string, over: Partial<QdrantMigrationOptions> = {}) => base(url, { writeGroupRows: 1024, ...over });
+  it('a run that stops inside its first transaction (appended as its pages arrive, TAKE_ROWS at a time) leaves none of it, and --resume reads it again', async () => {
+    const pts = points(4000);
+    // integer ids come first in Qdrant's order: id 2400 is the 1,201st point, in the fifth page of the first
+    // group, after the transaction has appended the first four (1,024 rows)
+    (pts[2400]!.vector as number[])[7] = Number.NaN;
+    const opts = (url: string, over: Partial<QdrantMigrationOptions> = {}) => base(url, { writeGroupRows: 4096, ...over });
     const q = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: pts } });
     const store = await newStore();
     try {
-      await assert.rejects(migrateQdrant(store, opts(q.url)), /point 1200: non-finite value/);
-      assert.equal(await count(store), 0, 'the two pages before the bad one are rolled back with their transaction');
-      q.dieAfterScrolls = q.requests.filter((x) => x.path.endsWith('/scroll')).length + 3;
+      await assert.rejects(migrateQdrant(store, opts(q.url)), /point 2400: non-finite value/);
+      assert.equal(await count(store), 0, 'the four pages before the bad one are rolled back with their transaction');
+      q.dieAfterScrolls = q.requests.filter((x) => x.path.endsWith('/scroll')).length + 6;
       await assert.rejects(migrateQdrant(store, opts(q.url, { onError: 'skip', maxRetries: 1 })), /--resume/);
       assert.equal(await count(store), 0, 'a server that dies within the first group: nothing of it committed');
       const q2 = await startFakeQdrant({ doctor_chunks: { vectors: { size: DIM, distance: 'Cosine' }, points: pts } });
       try {
         const r = await migrateQdrant(store, opts(q2.url, { onError: 'skip', resume: true }));
         assert.equal(r.resumedFrom, undefined, 'nothing to resume from');
-        assert.equal(r.read, 2000);
-        assert.deepEqual(r.skippedPoints.map((s) => s.id), ['1200']);
-        assert.equal(await count(store), 1999);
+        assert.equal(r.read, 4000);
+        assert.deepEqual(r.skippedPoints.map((s) => s.id), ['2400']);
+        assert.equal(await count(store), 3999);
         assert.equal(r.verification!.countsMatch, true);
       } finally {
         await q2.close();
