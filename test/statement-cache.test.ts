@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Database } from '../src/db/database.js';
 import { LIST, VARCHAR, listValue } from '../src/db/duckdb.js';
+import { buildHttpApp } from '../src/http/app.js';
+import { makeContext } from './helpers/context.js';
+import { addPages } from './helpers/pages.js';
 import { tempDir } from './helpers/tmp.js';
 
 describe('prepared statements reused per connection', () => {
@@ -87,5 +90,57 @@ describe('prepared statements reused per connection', () => {
     assert.ok(kept.length <= 200, `${kept.length} statements kept`);
     assert.ok(kept.includes('SELECT ? + 259 AS x'), 'the most recent ones are kept');
     assert.ok(!kept.includes('SELECT ? + 0 AS x'), 'the least recently used went first');
+  });
+});
+
+// DuckDB 1.5 plans a statement prepared without parameters with the table statistics of that moment, and a
+// reused plan keeps them: over a file just opened (its row groups stored, none deleted), `count(*)` became
+// a constant, and a join or filter was cut to the rows then stored. Such statements run afresh each time.
+describe('statements without parameters, over a database opened again', () => {
+  it('counts, maxima and joins follow rows written after their first run (with {} or [] as values too)', async () => {
+    const path = join(tempDir(), 'stats.duckdb');
+    let db = await Database.open(path, { readers: 1 });
+    await db.run('CREATE TABLE a (k BIGINT, x INTEGER)');
+    await db.run('CREATE TABLE b (k BIGINT)');
+    await db.run('INSERT INTO a SELECT i, 1 FROM range(1000) r(i)');
+    await db.run('INSERT INTO b SELECT i FROM range(10) r(i)');
+    await db.close();
+    db = await Database.open(path, { readers: 1 });
+    try {
+      const ask = async () => [
+        await db.all('SELECT count(*)::INTEGER AS n FROM b', {}),
+        await db.all('SELECT max(k)::INTEGER AS m FROM b', []),
+        await db.all('SELECT count(*)::INTEGER AS n FROM a JOIN b ON a.k = b.k', {}),
+        await db.all('SELECT count(*)::INTEGER AS n FROM b WHERE k >= 500'),
+      ];
+      for (let i = 0; i < 2; i++) assert.deepEqual(await ask(), [[{ n: 10 }], [{ m: 9 }], [{ n: 10 }], [{ n: 0 }]]);
+      await db.run('INSERT INTO b SELECT i FROM range(500, 600) r(i)');
+      assert.deepEqual(await ask(), [[{ n: 110 }], [{ m: 599 }], [{ n: 110 }], [{ n: 100 }]]);
+      assert.deepEqual(db.cachedStatements().readers[0], [], 'none of them is kept prepared');
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('GET /list_doc_pages counts the pages stored since the server started', async () => {
+    const dbPath = join(tempDir(), 'doctor.duckdb');
+    const page = (id: string) => ({ id, title: id, markdown: `# ${id}\n\nText of ${id}.` });
+    let ctx = await makeContext({ dbPath });
+    await addPages(ctx, Array.from({ length: 8 }, (_, i) => page(`first-${i}`)));
+    await ctx.close();
+    ctx = await makeContext({ dbPath }); // as `doctor serve` opens the database a crawl wrote
+    const app = await buildHttpApp(ctx, {});
+    try {
+      const total = async () => (await app.inject({ url: '/list_doc_pages' })).json().total_docs as number;
+      for (let i = 0; i < 3; i++) assert.equal(await total(), 8);
+      await addPages(ctx, Array.from({ length: 120 }, (_, i) => page(`later-${i}`)));
+      for (let i = 0; i < 3; i++) assert.equal(await total(), 128);
+      const last = (await app.inject({ url: '/list_doc_pages?page=2' })).json();
+      assert.equal(last.listing_pages, 2);
+      assert.equal(last.doc_pages.length, 28);
+    } finally {
+      await app.close();
+      await ctx.close();
+    }
   });
 });

@@ -6,7 +6,8 @@
  * thread).
  *
  * A cached statement keeps working when the schema changes under it (DuckDB binds it again); one that fails
- * is dropped, so the next run prepares afresh. Statements without parameters, and SQL holding several
+ * is dropped, so the next run prepares afresh. Statements without parameters (even when given `{}`: DuckDB
+ * would keep answers computed from the statistics of their first run, see prepare()), and SQL holding several
  * statements, run as they are. A statement already running on this connection (two statements in flight at
  * once) is not shared: the second runs uncached.
  */
@@ -30,7 +31,7 @@ class StatementCache {
   constructor(private readonly connection: DuckDBConnection) {}
 
   kept(): string[] {
-    return [...this.entries.keys()];
+    return [...this.entries].filter(([, e]) => e.statement).map(([sql]) => sql);
   }
 
   async run(sql: string, params: Params | undefined, types: ParamTypes | undefined): Promise<DuckDBMaterializedResult> {
@@ -91,7 +92,16 @@ class StatementCache {
 
   private async prepare(sql: string): Promise<DuckDBPreparedStatement | undefined> {
     const extracted = await this.connection.extractStatements(sql);
-    return extracted.count === 1 ? extracted.prepare(0) : undefined;
+    if (extracted.count !== 1) return undefined;
+    const statement = await extracted.prepare(0);
+    // Without parameters, DuckDB 1.5 plans with the table's statistics of the moment and keeps that plan:
+    // `SELECT count(*) FROM pages` became the constant of its first run, a join or a filter pruned by the
+    // row ranges then. Run such a statement afresh each time (given `{}` or `[]` as its values, too).
+    if (statement.parameterCount === 0) {
+      statement.destroySync();
+      return undefined;
+    }
+    return statement;
   }
 
   private drop(sql: string, entry: Entry): void {
