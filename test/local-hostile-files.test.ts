@@ -1,7 +1,7 @@
 /**
  * Hostile local files for `doctor add` / add_local: files whose reading took the main thread (the server's,
- * which then answered nothing else) seconds to minutes. Each is added through the service with a real
- * DuckDB file and must be read in a moment, with the page a user expects.
+ * which then answered nothing else) seconds to minutes, and a name that stopped the whole run. Each is added
+ * through the service with a real DuckDB file and must be read in a moment, with the page a user expects.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -31,6 +31,24 @@ describe('doctor add: hostile local files are read quickly', () => {
     const page = (await listDocPages(ctx, {})).doc_pages.find((p) => p.url === pathToFileURL(join(dir, name)).href);
     return { summary, seconds, page };
   };
+
+  it('a file or directory whose name is not UTF-8 is skipped with its reason; the rest is indexed (the run failed with ENOENT)', async () => {
+    const dir = join(tempDir(), 'names');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'good.md'), '# Good\n\nThe gamma ray section.\n');
+    const bad = Buffer.concat([Buffer.from(dir + '/c'), Buffer.from([0xff, 0xfe]), Buffer.from('.md')]);
+    writeFileSync(bad, '# Bad name\n\nText.\n');
+    const badDir = Buffer.concat([Buffer.from(dir + '/d'), Buffer.from([0xe9])]);
+    mkdirSync(badDir);
+    writeFileSync(Buffer.concat([badDir, Buffer.from('/inner.md')]), '# Inner\n\nText.\n');
+    const summary = await addLocal(ctx, { path: dir, tags: ['names'] });
+    assert.equal(summary.added, 1);
+    const reasons = new Map(summary.skipped_files.map((s) => [s.path, s.reason]));
+    assert.equal(reasons.get('c\ufffd\ufffd.md'), 'its name is not valid UTF-8 (rename it to index it)');
+    assert.equal(reasons.get('d\ufffd'), 'its name is not valid UTF-8 (rename it to index it)');
+    const pages = (await listDocPages(ctx, { tags: ['names'] })).doc_pages;
+    assert.deepEqual(pages.map((p) => p.url), [pathToFileURL(join(dir, 'good.md')).href]);
+  });
 
   it('an AsciiDoc heading line with a long run of spaces inside (3,000 spaces took seconds of the main thread)', async () => {
     const { summary, seconds, page } = await addOne(

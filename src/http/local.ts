@@ -34,7 +34,7 @@ export function registerLocalRoutes(app: FastifyInstance, ctx: DoctorContext, op
       // Refused paths are answered with their status before the stream starts.
       await service.resolveLocalPath(input.path, restricted ? ctx.config.allowLocal : undefined);
       const body = (req.body ?? {}) as service.AddLocalInput;
-      return streamOperation<LocalProgress>(ctx, reply, (onProgress) => service.addLocal(ctx, body, { onProgress, restricted }));
+      return streamOperation<LocalProgress>(ctx, reply, 'add_local', (onProgress) => service.addLocal(ctx, body, { onProgress, restricted }));
     },
   );
 }

@@ -57,20 +57,23 @@ export function registerPortableRoutes(app: FastifyInstance, ctx: DoctorContext,
 
   app.post('/export_index', { preHandler: localOnly, schema: doc('Export the index (local CLI only)', 'Writes pages, chunks and vectors as Parquet with a manifest to a path on the server.') }, async (req, reply) => {
     const input = parseInput(service.exportIndexInput, req.body ?? {});
-    return streamOperation(ctx, reply, (onProgress) => service.exportIndex(ctx, input, onProgress));
+    return streamOperation(ctx, reply, 'export', (onProgress) => service.exportIndex(ctx, input, onProgress));
   });
   app.post(
     '/import_index',
     { preHandler: [localOnly, writeGuard], schema: doc('Import an export (local CLI only)', 'Merges an export (a .tar or directory on the server) into the database, in one transaction.') },
     async (req, reply) => {
       const input = parseInput(service.importIndexInput, req.body ?? {});
-      return streamOperation(ctx, reply, (onProgress) => service.importIndex(ctx, input, onProgress));
+      return streamOperation(ctx, reply, 'import', (onProgress) => service.importIndex(ctx, input, onProgress));
     },
   );
 }
 
-/** Streams an operation's progress and then its result or error as NDJSON (see above); shared by add_local. */
-export function streamOperation<P>(ctx: DoctorContext, reply: FastifyReply, run: (onProgress: (p: P) => void) => Promise<unknown>) {
+/**
+ * Streams an operation's progress and then its result or error as NDJSON (see above); shared by add_local.
+ * `what` names the operation in the log line of an unexpected error.
+ */
+export function streamOperation<P>(ctx: DoctorContext, reply: FastifyReply, what: string, run: (onProgress: (p: P) => void) => Promise<unknown>) {
   const out = new PassThrough();
   const line = (v: unknown) => out.write(JSON.stringify(v) + '\n');
   let last: P | null = null;
@@ -84,7 +87,7 @@ export function streamOperation<P>(ctx: DoctorContext, reply: FastifyReply, run:
       (result) => line({ result }),
       (e: unknown) => {
         const status = errorStatus(e);
-        if (status === 500) ctx.log.error({ err: (e as Error).message, stack: (e as Error).stack }, 'export/import failed');
+        if (status === 500) ctx.log.error({ err: (e as Error).message, stack: (e as Error).stack }, `${what} failed`);
         line({ error: { status, detail: status === 500 ? `internal error: ${(e as Error).message}` : (e as Error).message } });
       },
     )

@@ -5,6 +5,7 @@
  * and a link to a directory (whose target, inside the tree, is walked under its own path: no loops, no
  * double walks) are skipped with their reason.
  */
+import type { Dirent } from 'node:fs';
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isInside } from './inside.js';
@@ -24,19 +25,25 @@ export async function walkDirectory(root: string, excludes: readonly string[], l
     const dir = stack.pop()!;
     const gitignore = await readFile(join(dir.real, '.gitignore'), 'utf8').catch(() => undefined);
     if (gitignore !== undefined) rules.addGitignore(dir.rel, gitignore);
-    let entries;
+    let entries: (Dirent<Buffer> & { text: string })[] = [];
     try {
-      entries = (await readdir(dir.real, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? 1 : -1));
+      // Names as bytes: one that is not UTF-8 read as a string would name another file (its bytes replaced).
+      for (const entry of await readdir(dir.real, { withFileTypes: true, encoding: 'buffer' })) {
+        const text = utf8Name(entry.name);
+        if (text !== undefined) entries.push(Object.assign(entry, { text }));
+        else skipped.add(join(dir.rel, entry.name.toString('utf8')), 'its name is not valid UTF-8 (rename it to index it)');
+      }
+      entries = entries.sort((a, b) => (a.text < b.text ? 1 : -1));
     } catch (e) {
       if (dir.rel === '') throw e;
       // A directory this process may not read is skipped; the rest of the tree is still indexed.
       skipped.add(`${dir.rel}/`, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       continue;
     }
-    for (const entry of entries) rules.sawFile(dir.rel, entry.name);
+    for (const entry of entries) rules.sawFile(dir.rel, entry.text);
     for (const entry of entries) {
-      const rel = dir.rel ? `${dir.rel}/${entry.name}` : entry.name;
-      let path = join(dir.real, entry.name);
+      const rel = dir.rel ? `${dir.rel}/${entry.text}` : entry.text;
+      let path = join(dir.real, entry.text);
       let isDir = entry.isDirectory();
       let isFile = entry.isFile();
       if (entry.isSymbolicLink()) {
@@ -65,7 +72,7 @@ export async function walkDirectory(root: string, excludes: readonly string[], l
       const leftOut = rules.reason(rel, isDir);
       if (leftOut) {
         // .gitignore files themselves are read above, not reported
-        if (entry.name !== '.gitignore') skipped.add(isDir ? `${rel}/` : rel, isDir ? `${leftOut} (directory)` : leftOut);
+        if (entry.text !== '.gitignore') skipped.add(isDir ? `${rel}/` : rel, isDir ? `${leftOut} (directory)` : leftOut);
         continue;
       }
       if (isDir) {
@@ -93,4 +100,15 @@ export async function walkDirectory(root: string, excludes: readonly string[], l
   }
   files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   return { files, skipped };
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A file name's bytes as text, or undefined when they are not UTF-8. */
+function utf8Name(bytes: Buffer): string | undefined {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
