@@ -451,6 +451,28 @@ describe('hostile input', () => {
     assert.ok(value.startsWith('\\[`x``x'), value.slice(0, 20));
   });
 
+  it('long runs of whitespace with text after them (in <pre>, no-break spaces, a quote, a list) are converted quickly', () => {
+    // Each took time quadratic in the run's length (/\s+$/ and the like): 1M newlines in a <pre> held a server for hours.
+    const n = 300_000;
+    const cases: [string, string, RegExp][] = [
+      ['pre', `<pre>${'\n'.repeat(n)}the end</pre>`, /\n\n\nthe end\n```$/],
+      ['nbsp', `<p>a${'&nbsp;'.repeat(n)}the end</p>`, /the end$/],
+      ['ideographic spaces', `<p>a${'\u3000'.repeat(n)}b</p><p>the end</p>`, /the end$/],
+      ['quote', `<blockquote><pre>x${'\n'.repeat(n)}y</pre>z</blockquote><p>the end</p>`, /the end$/],
+      ['list item', `<ul><li><pre>x${'\n'.repeat(n)}y</pre>z</li></ul><p>the end</p>`, /the end$/],
+      ['inline code', `<p><code> ${'a '.repeat(n)}b</code></p><p>the end</p>`, /the end$/],
+    ];
+    for (const [name, body, end] of cases) {
+      const { value: p, ms } = cpuMs(() => html(`<html><head><title>Runs</title></head><body><main>${body}</main></body></html>`));
+      assert.ok(ms < 3000, `${name}: took ${ms} ms of CPU`);
+      assert.match(p.markdown, end, name);
+    }
+    const front = `---\ntitle: "Runs ${' '.repeat(19_000)}guide"\n---\n\nText.`;
+    const { value: md, ms } = cpuMs(() => extractPage({ body: front, contentType: 'text/markdown', url: 'https://d.test/runs.md' }));
+    assert.ok(ms < 300, `front matter title: took ${ms} ms of CPU (~800 with one regular expression)`);
+    assert.match(md.title, /^Runs\b/);
+  });
+
   it('a 5 MB single line of text is converted quickly', () => {
     const line = 'word '.repeat(1_000_000);
     const { value: p, ms } = cpuMs(() => html(`<html><body><main><p>${line}</p><p><b>unclosed <i>tags</main>`));

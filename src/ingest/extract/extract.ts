@@ -60,12 +60,24 @@ function extractAny(input: ExtractInput): ExtractedPage {
   }
 }
 
+/**
+ * The value of front matter's `title:` line, without its quotes. (Not one regex: /^title:\s*["']?(.+?)["']?\s*$/m
+ * took time quadratic in a run of spaces inside the value, ~0.8 s for 19,000.)
+ */
+function frontMatterTitle(front: string): string | undefined {
+  let value = /^title:\s*(.+)$/m.exec(front)?.[1].trimEnd();
+  if (!value) return undefined;
+  if (value.length > 1 && (value[0] === '"' || value[0] === "'")) value = value.slice(1);
+  if (value.length > 1 && (value.endsWith('"') || value.endsWith("'"))) value = value.slice(0, -1);
+  return value;
+}
+
 /** Markdown passes through; the title is the front-matter title or first `# ` heading; links are collected. */
 export function extractMarkdown(raw: string, url: string): ExtractedPage {
   const md = raw.replace(/\r\n?/g, '\n').trim();
   const prose = withoutFencedCode(md);
   const front = /^---\n([\s\S]*?)\n---\n/.exec(md.slice(0, 20_000))?.[1];
-  const frontTitle = front ? /^title:\s*["']?(.+?)["']?\s*$/m.exec(front)?.[1] : undefined;
+  const frontTitle = front ? frontMatterTitle(front) : undefined;
   const atx = /^ {0,3}# +(.*)$/m.exec(prose)?.[1];
   const setext = /^(\S[^\n]*)\n=+ *$/m.exec(prose)?.[1];
   const heading = (frontTitle ?? atx ?? setext ?? '').slice(0, 500).replace(/\s+#+\s*$/, '');

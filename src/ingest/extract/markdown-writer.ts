@@ -22,7 +22,7 @@ import { escapeMarkupText, isJsSpace } from './extract-text.js';
 export function toMarkdown(root: ParentNode): string {
   collapseWhitespace(root);
   const writer = new Writer();
-  return writer.children(root, false).replace(/^[\t\r\n]+/, '').replace(/[\t\r\n\s]+$/, '');
+  return writer.children(root, false).replace(/^[\t\r\n]+/, '').trimEnd();
 }
 
 /** Appends `replacement` to `out`, with at most two newlines where the two meet (turndown's join). */
@@ -142,7 +142,7 @@ class Writer {
       case 'p':
         return `\n\n${content}\n\n`;
       case 'blockquote': {
-        const body = content.replace(/^\n+/, '').replace(/\n+$/, '');
+        const body = withoutTrailing(content.replace(/^\n+/, ''), '\n');
         // past MAX_MARKER_NESTING quotes, inner ones add no further '> ' (see there)
         return `\n\n${nestedIn(el, 'blockquote') >= MAX_MARKER_NESTING ? body : body.replace(/^/gm, '> ')}\n\n`;
       }
@@ -189,7 +189,8 @@ class Writer {
       // A Markdown list number has 1 to 9 digits and no sign: "-3." or "1e+21." would be a line of text.
       prefix = `${Math.min(Math.max(n, 0), MAX_LIST_NUMBER)}. `;
     }
-    const trimmed = content.replace(/^\n+/, '').replace(/\n+$/, '\n');
+    const lead = content.replace(/^\n+/, '');
+    const trimmed = lead.endsWith('\n') ? `${withoutTrailing(lead, '\n')}\n` : lead;
     // past MAX_MARKER_NESTING items, inner ones indent no further (see there)
     const body = nestedIn(li, 'li') >= MAX_MARKER_NESTING ? trimmed : trimmed.replace(/\n/g, `\n${' '.repeat(prefix.length)}`);
     return prefix + body + (li.next && !body.endsWith('\n') ? '\n' : '');
@@ -286,8 +287,8 @@ function trailingWhitespace(el: Element): string {
   let ws = '';
   for (let node: AnyNode | null = lastLeaf(el); node && node !== el; node = previousInTree(node, el)) {
     if (!isText(node)) continue;
-    const m = /\s*$/.exec(node.data)!;
-    if (m.index > 0) return node.data.slice(m.index) + ws;
+    const end = node.data.trimEnd().length;
+    if (end > 0) return node.data.slice(end) + ws;
     ws = node.data + ws;
   }
   return ws;
@@ -347,7 +348,7 @@ function isEmptyLink(a: Element): boolean {
 }
 
 function fencedCode(pre: Element): string {
-  const code = textOf(pre).replace(/^\n/, '').replace(/\s+$/, '');
+  const code = textOf(pre).replace(/^\n/, '').trimEnd();
   if (!code.trim()) return '';
   const fence = fenceFor(code);
   return `\n\n${fence}${codeLanguage(pre)}\n${code}\n${fence}\n\n`;
@@ -365,7 +366,9 @@ function image(img: Element): string {
 function inlineCode(content: string): string {
   if (!content) return '';
   const code = content.replace(/\r?\n|\r/g, ' ');
-  const extraSpace = /^`|^ .*?[^ ].* $|`$/.test(code) ? ' ' : '';
+  // CommonMark strips one space from each end of a span that starts and ends with one (and is not all spaces)
+  const padded = code.startsWith(' ') && code.endsWith(' ') && /[^ ]/.test(code);
+  const extraSpace = code.startsWith('`') || code.endsWith('`') || padded ? ' ' : '';
   let delimiter = '`';
   const runs: string[] = code.match(/`+/gm) ?? [];
   while (runs.includes(delimiter)) delimiter += '`';
@@ -379,4 +382,11 @@ function cleanAttribute(value: string | null): string {
 function linkDestination(href: string): string {
   const escaped = href.replace(/([<>()])/g, '\\$1');
   return escaped.includes(' ') ? `<${escaped}>` : escaped;
+}
+
+/** `s` without the run of `ch` at its end (a loop: a regex such as /\n+$/ takes time quadratic in a long run that text follows). */
+function withoutTrailing(s: string, ch: string): string {
+  let end = s.length;
+  while (end > 0 && s[end - 1] === ch) end--;
+  return s.slice(0, end);
 }
