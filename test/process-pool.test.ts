@@ -89,15 +89,45 @@ describe('page processing in worker threads', () => {
     }
   });
 
-  it('pages that arrive while the workers start are processed on the calling thread', async () => {
+  // ~8 MB of HTML: about a second of extraction, chunking and terms
+  const bigPage = () => input({ body: `<main>${Array.from({ length: 100_000 }, (_, i) => `<div><p>word ${i} of <b>bold ${i % 97}</b> <a href="/x${i}">x</a></p></div>`).join('')}</main>` });
+
+  it('pages that arrive while the workers start wait for them: the calling thread (the server) goes on answering', async () => {
     const fresh = new ProcessPool({ size: 1 });
+    let longestGap = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 5);
     try {
-      const first = await fresh.process(input()); // the worker is still loading its code
-      assert.equal(first.page.title, 'Files');
-      await fresh.ready();
-      assert.deepEqual((await fresh.process(input())).chunks, first.chunks);
+      const started = performance.now();
+      const first = await fresh.process(bigPage()); // the worker is still loading its code
+      const took = performance.now() - started;
+      assert.ok(first.chunks.length > 100, `${first.chunks.length} chunks`);
+      longestGap = Math.max(longestGap, performance.now() - last);
+      assert.ok(longestGap < Math.min(400, took / 2), `the event loop stopped for ${Math.round(longestGap)} ms of ${Math.round(took)}`);
+      assert.deepEqual((await fresh.process(input())).chunks, processPage(input()).chunks);
     } finally {
+      clearInterval(ticker);
       await fresh.close();
+    }
+  });
+
+  it('a page worked on past the deadline fails with the reason; the pages behind it and later ones are processed', async () => {
+    const strict = new ProcessPool({ size: 1, pageDeadlineMs: 100 });
+    try {
+      await strict.ready();
+      const slow = strict.process(bigPage());
+      const behind = [strict.process(input()), strict.process(input({ url: 'https://acme.test/docs/b.html' }))];
+      assert.deepEqual(strict.loads, [3], 'all three with the one worker');
+      await assert.rejects(slow, /processing the page took longer than 0\.1 s \(DOCTOR_EXTRACT_TIMEOUT_MS\); it was stopped/);
+      const done = await Promise.all(behind);
+      assert.deepEqual(done.map((r) => r.page.title), ['Files', 'Files']);
+      assert.equal((await strict.process(input({ body: '<main><h1>Later</h1><p>text</p></main>' }))).page.title, 'Later');
+    } finally {
+      await strict.close();
     }
   });
 

@@ -111,6 +111,8 @@ const settings = {
   // Worker threads extracting and chunking crawled pages (src/ingest/process-pool.ts); unset: one per core but
   // one (at least one), 0: on the main thread.
   extractWorkers: { env: 'DOCTOR_EXTRACT_WORKERS', schema: int(0, 64).optional(), default: undefined },
+  // Longest a worker thread may work on one page before the page fails and the worker is replaced.
+  extractTimeoutMs: { env: 'DOCTOR_EXTRACT_TIMEOUT_MS', schema: int(100, 3_600_000), default: 120_000 },
   // DuckDB's worker threads (src/db/database.ts); unset: one per core but one (at least one).
   duckdbThreads: { env: 'DOCTOR_DUCKDB_THREADS', schema: int(1, 256).optional(), default: undefined },
   perHostConcurrency: { env: 'DOCTOR_PER_HOST_CONCURRENCY', schema: int(1, 64), default: 4 },

@@ -216,7 +216,7 @@ export class JobRunner {
         dispatcher: this.dispatcher,
         renderer: this.renderer.available ? this.renderer : undefined,
         // Pages from a remote source come processed: no extraction threads then.
-        pool: this.pageSource ? undefined : (this.pool ??= new ProcessPool({ size: this.ctx.config.extractWorkers })),
+        pool: this.pageSource ? undefined : (this.pool ??= new ProcessPool({ size: this.ctx.config.extractWorkers, pageDeadlineMs: this.ctx.config.extractTimeoutMs })),
         onProgress: (j) => this.publish(j),
         pageSource: this.pageSource,
       }, signal);
