@@ -85,6 +85,7 @@ before(async () => {
       case '/binary': return send(res, 200, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52]));
       case '/bad-utf8': return send(res, 200, Buffer.concat([Buffer.from('<p>caf'), Buffer.from([0xc3, 0x28]), Buffer.from(' ok</p>')]));
       case '/latin1': return send(res, 200, Buffer.from('<p>caf\xe9 na\xefve</p>', 'latin1'), { 'content-type': 'text/html; charset=ISO-8859-1' });
+      case '/meta-utf16': return send(res, 200, Buffer.from('<html><head><meta charset="utf-16"><title>Caf\u00e9 guide</title></head><body><p>the text</p></body></html>', 'utf8'), { 'content-type': 'text/html' });
       case '/meta-charset': return send(res, 200, Buffer.from('<html><head><meta charset="windows-1252"></head><body>\x93quoted\x94</body></html>', 'latin1'), { 'content-type': 'text/html' });
       case '/utf16': return send(res, 200, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<p>wide text</p>', 'utf16le')]), { 'content-type': 'text/html' });
       case '/slow': return setTimeout(() => { if (!res.destroyed) send(res, 200, 'late'); }, 2000);
@@ -272,6 +273,9 @@ describe('Fetcher: bodies', () => {
     assert.ok(meta.ok && meta.body.includes('\u201cquoted\u201d'), JSON.stringify(meta));
     const wide = await fetcher.fetch(`${base}/utf16`);
     assert.ok(wide.ok && wide.body === '<p>wide text</p>' && wide.charset === 'utf-16le', JSON.stringify(wide));
+    // <meta charset="utf-16"> in a page whose bytes read as ASCII: UTF-8, as browsers read it (it was stored as CJK)
+    const said16 = await fetcher.fetch(`${base}/meta-utf16`);
+    assert.ok(said16.ok && said16.body.includes('<title>Caf\u00e9 guide</title>') && said16.charset === 'utf-8', JSON.stringify(said16).slice(0, 300));
   });
 });
 

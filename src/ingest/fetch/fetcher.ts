@@ -565,8 +565,17 @@ function bomCharset(buf: Buffer): string | undefined {
   return undefined;
 }
 
-/** `<meta charset>` / `<meta http-equiv content="...; charset=">` in HTML, `<?xml encoding=?>` in XML. */
+/**
+ * `<meta charset>` / `<meta http-equiv content="...; charset=">` in HTML, `<?xml encoding=?>` in XML. A UTF-16
+ * label read this way means UTF-8, as the HTML standard's prescan says: text whose declaration reads as ASCII
+ * is not UTF-16 (decoded as UTF-16, a page said "the" as "格浥").
+ */
 function sniffCharset(buf: Buffer, contentType: string): string | undefined {
+  const label = declaredInContent(buf, contentType);
+  return label && utf16Charset(label) ? 'utf-8' : label;
+}
+
+function declaredInContent(buf: Buffer, contentType: string): string | undefined {
   const head = buf.subarray(0, 4096).toString('latin1');
   if (contentType === '' || contentType === 'text/html' || contentType === 'application/xhtml+xml') {
     const m = /<meta\b[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)/i.exec(head);
