@@ -112,6 +112,14 @@ describe('a hostile site: every page skipped with a reason or stored within boun
     }
   });
 
+  it('a page of 10,000 distinct links: the crawl queues at most 20 per page it may store (+1,000), not every link', async () => {
+    const { job } = await crawlOne('/link-farm', { max_pages: 2, max_depth: 1 });
+    assert.equal(job.status, 'completed', job.error_message ?? '');
+    const visited = [...site.hits.keys()].filter((p) => p.startsWith('/farm/')).length;
+    assert.equal(visited, 2 * 20 + 1_000 - 1, 'the start page is one of the URLs queued');
+    assert.equal(site.hits.get('/farm/9999/' + 'x'.repeat(40)), undefined);
+  });
+
   it('UTF-16LE declared in the header, without a byte-order mark, is decoded (not refused as binary)', async () => {
     const { job } = await crawlOne('/utf16');
     assert.equal(job.status, 'completed', job.error_message ?? '');

@@ -112,6 +112,13 @@ const STORE_BACKLOG_FACTOR = 4;
 const GROUP_BACKLOG = 96;
 /** Queued frontier entries read at once. */
 const READ_AHEAD = 64;
+/**
+ * URLs a crawl queues at most: max_pages times this, plus FRONTIER_SPARE. A crawl stores at most max_pages pages
+ * and visits the rest of its queue only as pages are skipped (not found, duplicates, no text); a site whose pages
+ * each link 10,000 distinct generated URLs made a 100-page crawl queue 1,000,000 of them and hold 2.9 GB.
+ */
+const FRONTIER_PER_PAGE = 20;
+const FRONTIER_SPARE = 1_000;
 
 export class Crawl {
   readonly stages: StageTimes = { fetch: 0, render: 0, extract: 0, chunk: 0, embed: 0, store: 0 };
@@ -152,6 +159,8 @@ export class Crawl {
   private wake: (() => void) | undefined;
   /** URLs already in the frontier: most links (navigation) repeat on every page. */
   private known = new Set<string>();
+  /** The frontier holds as many URLs as this crawl queues (FRONTIER_PER_PAGE): further links are dropped. */
+  private frontierFull = false;
   /** The URL each page text of this job was stored under (hash of its Markdown; before a resume too): a twin is skipped. */
   private readonly stored = new Map<string, string>();
 
@@ -288,7 +297,19 @@ export class Crawl {
    * found on, since writes commit in order. Resolves when they are committed.
    */
   private addToFrontier(entries: FrontierEntry[]): Promise<void> {
-    const fresh = dedupe(entries).filter((e) => !this.known.has(e.url));
+    let fresh = dedupe(entries).filter((e) => !this.known.has(e.url));
+    const room = this.job.max_pages * FRONTIER_PER_PAGE + FRONTIER_SPARE - this.known.size;
+    if (fresh.length > room) {
+      if (!this.frontierFull) {
+        this.frontierFull = true;
+        this.deps.log.warn(
+          { job_id: this.job.job_id, queued: this.known.size },
+          `the crawl has queued ${this.known.size} URLs, its most (${FRONTIER_PER_PAGE} per page it may store, max_pages ` +
+            `${this.job.max_pages}, and ${FRONTIER_SPARE} more); links found from now on are not followed`,
+        );
+      }
+      fresh = fresh.slice(0, Math.max(0, room));
+    }
     if (fresh.length === 0) return Promise.resolve();
     for (const e of fresh) {
       this.known.add(e.url);

@@ -1,7 +1,8 @@
 /**
  * A hostile documentation site on 127.0.0.1 (issue 20): content codings Doctor cannot decode, bodies that
  * stream or trickle forever, a declared 50 MB body, huge titles and headings, 50,000 headings, a 9 MB
- * word, UTF-16 without a byte-order mark, NUL bytes, markup shown as text, and pages of long links.
+ * word, UTF-16 without a byte-order mark, NUL bytes, markup shown as text, pages of long links, and a page of
+ * 10,000 links that are not found.
  */
 import { createServer, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
@@ -87,6 +88,12 @@ export async function startHostileSite(): Promise<HostileSite> {
         const links = Array.from({ length: 200 }, (_, i) => `<a href="/links/${'seg-'.repeat(20)}${i}">link ${i}</a>`).join(' ');
         res.writeHead(200, { 'content-type': 'text/html' });
         return res.end(html('Links', `<p>A page of links.</p>${links}`));
+      }
+      case '/link-farm': {
+        // 10,000 distinct links a page, none of them found: each page of such a site queued 10,000 more URLs
+        const links = Array.from({ length: 10_000 }, (_, i) => `<a href="/farm/${i}/${'x'.repeat(40)}">${i}</a>`).join(' ');
+        res.writeHead(200, { 'content-type': 'text/html' });
+        return res.end(html('Farm', `<p>A page of generated links.</p>${links}`));
       }
       default:
         if (path.startsWith('/links/')) {
