@@ -4,7 +4,8 @@ import { DomUtils, parseDocument } from 'htmlparser2';
 import { marked } from 'marked';
 import { extractPage, looksLikeJsOnly } from '../src/ingest/extract/extract.js';
 import { chunkMarkdown } from '../src/ingest/extract/chunker.js';
-import { queryTerms, snippet } from '../src/text/highlight.js';
+import { plainText, queryTerms, snippet } from '../src/text/highlight.js';
+import { linksToText } from '../src/text/markdown-links.js';
 import { MAX_DOM_TAGS } from '../src/ingest/extract/extract-html.js';
 import { MAX_MARKER_NESTING } from '../src/ingest/extract/markdown-writer.js';
 import { linkText } from '../src/ingest/extract/markdown-escape.js';
@@ -467,10 +468,34 @@ describe('hostile input', () => {
       assert.ok(ms < 3000, `${name}: took ${ms} ms of CPU`);
       assert.match(p.markdown, end, name);
     }
+    // inside inline markup, table cells and deep trees, where other steps trimmed or joined the whitespace
+    const more: [string, string, RegExp][] = [
+      ['bold pre', `<p>a<b>x<pre>y${' '.repeat(n)}\u00a0</pre></b>c the end</p>`, /the end$/],
+      ['table cell', `<table><tr><td>${'\u00a0'.repeat(n)}x</td><td>b</td></tr><tr><td>c</td><td>d</td></tr></table><p>the end</p>`, /the end$/],
+      ['deep pre', `${'<div>'.repeat(105)}<pre>${' '.repeat(n)}x</pre>${'</div>'.repeat(105)}<p>the end</p>`, /the end$/],
+    ];
+    for (const [name, body, end] of more) {
+      const { value: p, ms } = cpuMs(() => html(`<html><head><title>Runs</title></head><body><main>${body}</main></body></html>`));
+      assert.ok(ms < 3000, `${name}: took ${ms} ms of CPU`);
+      assert.match(p.markdown, end, name);
+    }
     const front = `---\ntitle: "Runs ${' '.repeat(19_000)}guide"\n---\n\nText.`;
     const { value: md, ms } = cpuMs(() => extractPage({ body: front, contentType: 'text/markdown', url: 'https://d.test/runs.md' }));
     assert.ok(ms < 300, `front matter title: took ${ms} ms of CPU (~800 with one regular expression)`);
     assert.match(md.title, /^Runs\b/);
+  });
+
+  it('search passages of chunks with long blank or space runs, and links left open, are made quickly', () => {
+    // snippet() runs on the server's thread for each search result: a chunk of 2,000 blank lines took 2.7 s
+    const blank = `Intro text.\n${'\n'.repeat(20_000)}| a | b |\n|---|:-:|\n| retry | backoff |`;
+    const { value: s, ms } = cpuMs(() => snippet(blank, queryTerms('retry')).segments.map((x) => x.text).join(''));
+    assert.ok(ms < 500, `blank lines: took ${ms} ms of CPU`);
+    assert.equal(s, 'Intro text. a b retry backoff |');
+    const open = `See [the guide](${' '.repeat(20_000)}x y and [retry](<a b.html> "Retry ( policy )") here.`;
+    const { value: t, ms: ms2 } = cpuMs(() => plainText(open));
+    assert.ok(ms2 < 500, `an unclosed link: took ${ms2} ms of CPU`);
+    assert.match(t, /^See \[the guide\]\( x y and retry here\.$/);
+    assert.equal(linksToText('[a](  x  "t"  ) [b](\ty\t) [c]( )'), 'a b c');
   });
 
   it('a 5 MB single line of text is converted quickly', () => {

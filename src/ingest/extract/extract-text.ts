@@ -56,11 +56,23 @@ export function domText(root: AnyNode): string {
 
 /** Trims line ends and collapses runs of blank lines. */
 export function tidyText(s: string): string {
-  return s
-    .replace(/[ \t]+\n/g, '\n')
+  return withoutSpacesBeforeBreaks(s)
     .replace(/\n (?! )/g, '\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
+}
+
+/** Spaces and tabs at the end of each line removed (a loop: /[ \t]+\n/g took time quadratic in a long run of spaces). */
+function withoutSpacesBeforeBreaks(s: string): string {
+  if (!s.includes(' \n') && !s.includes('\t\n')) return s;
+  const lines = s.split('\n');
+  for (let i = 0; i < lines.length - 1; i++) {
+    const line = lines[i]!;
+    let end = line.length;
+    while (end > 0 && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
+    if (end < line.length) lines[i] = line.slice(0, end);
+  }
+  return lines.join('\n');
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', ndash: '–', mdash: '—', hellip: '…', copy: '©' };

@@ -11,7 +11,10 @@ export const CELL = '\uE000';
 export const ROW = '\uE001';
 
 function cellText(raw: string): string {
-  return inlineStart(raw.replace(/\s*\n+\s*/g, ' ').replace(/\|/g, '\\|').trim());
+  // Lines joined by one space, whitespace around the breaks dropped. (Not /\s*\n+\s*/g: a long run of no-break
+  // spaces without a line break took time quadratic in its length.)
+  const oneLine = raw.includes('\n') ? raw.split('\n').map((line) => line.trim()).filter(Boolean).join(' ') : raw;
+  return inlineStart(oneLine.replace(/\|/g, '\\|').trim());
 }
 
 /** The Markdown of a table whose converted content is `caption ROW CELL a CELL b ROW CELL c ...`. */

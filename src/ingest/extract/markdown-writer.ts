@@ -230,7 +230,25 @@ function isBlank(el: Element): boolean {
   return true;
 }
 
-const EDGE_WS = /^(([ \t\r\n]*)(\s*))(?:(?=\S)[\s\S]*\S)?((\s*?)([ \t\r\n]*))$/;
+/** ASCII whitespace, which Markdown collapses (a no-break space it keeps). */
+const isAsciiSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
+
+/**
+ * The whitespace at the two edges of `t` (all of it leading when `t` is only whitespace): each as its ASCII
+ * part on the outer side and the rest. (Scanned, not /^(([ \t\r\n]*)(\s*))(?:(?=\S)[\s\S]*\S)?((\s*?)([ \t\r\n]*))$/,
+ * which took time quadratic in a long trailing run ending in a no-break space.)
+ */
+function edges(t: string): { leading: string; leadAscii: string; leadRest: string; trailing: string; trailRest: string; trailAscii: string } {
+  let a = 0;
+  while (a < t.length && isAsciiSpace(t.charCodeAt(a))) a++;
+  let b = a;
+  while (b < t.length && isJsSpace(t.charCodeAt(b))) b++;
+  let e = t.length;
+  while (e > b && isAsciiSpace(t.charCodeAt(e - 1))) e--;
+  let d = e;
+  while (d > b && isJsSpace(t.charCodeAt(d - 1))) d--;
+  return { leading: t.slice(0, b), leadAscii: t.slice(0, a), leadRest: t.slice(a, b), trailing: t.slice(d), trailRest: t.slice(d, e), trailAscii: t.slice(e) };
+}
 
 /**
  * The whitespace at the edges of an inline element's text, kept outside its Markdown (`a<b> x </b>y` ->
@@ -241,11 +259,11 @@ function flankingWhitespace(el: Element): readonly [string, string] {
   const lead = leadingWhitespace(el);
   const trail = lead.all ? '' : trailingWhitespace(el);
   if (!lead.ws && !trail) return NO_FLANK;
-  const m = EDGE_WS.exec(lead.all ? lead.ws : `${lead.ws}x${trail}`)!;
-  let leading = m[1]!;
-  let trailing = m[4]!;
-  if (m[2] && flankedLeft(el)) leading = m[3]!;
-  if (m[6] && flankedRight(el)) trailing = m[5]!;
+  const m = edges(lead.all ? lead.ws : `${lead.ws}x${trail}`);
+  let leading = m.leading;
+  let trailing = m.trailing;
+  if (m.leadAscii && flankedLeft(el)) leading = m.leadRest;
+  if (m.trailAscii && flankedRight(el)) trailing = m.trailRest;
   return [leading, trailing];
 }
 
