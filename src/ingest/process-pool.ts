@@ -72,10 +72,6 @@ class PoolWorker {
     return this.pending.size;
   }
 
-  run(id: number, input: ProcessPageInput): Promise<ProcessedPage> {
-    return new Promise((resolve, reject) => this.take(id, { input, resolve, reject }));
-  }
-
   /** Hands a page (new, or one that waited behind a page of a worker now gone) to this worker. */
   take(id: number, p: Pending): void {
     if (this.pending.size === 0) this.worker.ref();
