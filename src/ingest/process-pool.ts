@@ -171,10 +171,8 @@ export class ProcessPool {
   }
 
   /** Processes one page in a worker (or inline when the pool has no workers). */
-  async process(input: ProcessPageInput): Promise<ProcessedPage> {
-    return new Promise((resolve, reject) => {
-      this.dispatch({ input, resolve, reject });
-    });
+  process(input: ProcessPageInput): Promise<ProcessedPage> {
+    return new Promise((resolve, reject) => this.dispatch({ input, resolve, reject }));
   }
 
   /** Gives a page to a worker, once one has loaded its code (~50 ms built, ~1 s under tsx). */

@@ -62,17 +62,22 @@ export function tidyText(s: string): string {
     .trim();
 }
 
-/** Spaces and tabs at the end of each line removed (a loop: /[ \t]+\n/g took time quadratic in a long run of spaces). */
+/** Spaces and tabs at the end of each line removed (/[ \t]+\n/g took time quadratic in a long run of spaces). */
 function withoutSpacesBeforeBreaks(s: string): string {
   if (!s.includes(' \n') && !s.includes('\t\n')) return s;
   const lines = s.split('\n');
-  for (let i = 0; i < lines.length - 1; i++) {
-    const line = lines[i]!;
-    let end = line.length;
-    while (end > 0 && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
-    if (end < line.length) lines[i] = line.slice(0, end);
-  }
+  for (let i = 0; i < lines.length - 1; i++) lines[i] = trimEndWhile(lines[i]!, (c) => c === 32 || c === 9);
   return lines.join('\n');
+}
+
+/**
+ * `s` without the characters at its end that pass `test` (a loop: a regex such as /\n+$/ tries every start in
+ * the run, time quadratic in a long run that other text follows).
+ */
+export function trimEndWhile(s: string, test: (c: number) => boolean): string {
+  let end = s.length;
+  while (end > 0 && test(s.charCodeAt(end - 1))) end--;
+  return end === s.length ? s : s.slice(0, end);
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', ndash: '–', mdash: '—', hellip: '…', copy: '©' };

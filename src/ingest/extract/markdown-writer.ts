@@ -16,7 +16,7 @@ import { collapseWhitespace } from './collapse-whitespace.js';
 import { escapeText, inlineStart, linkText } from './markdown-escape.js';
 import { BLOCK_TAGS, MEANINGFUL_WHEN_BLANK, VOID_TAGS } from './markdown-tags.js';
 import { CELL, ROW, tableMarkdown } from './markdown-table.js';
-import { escapeMarkupText, isJsSpace } from './extract-text.js';
+import { escapeMarkupText, isJsSpace, trimEndWhile } from './extract-text.js';
 
 /** The Markdown of `root`'s content (root's own tag is not converted). Collapses `root`'s whitespace in place. */
 export function toMarkdown(root: ParentNode): string {
@@ -142,7 +142,7 @@ class Writer {
       case 'p':
         return `\n\n${content}\n\n`;
       case 'blockquote': {
-        const body = withoutTrailing(content.replace(/^\n+/, ''), '\n');
+        const body = trimEndWhile(content.replace(/^\n+/, ''), isNewline);
         // past MAX_MARKER_NESTING quotes, inner ones add no further '> ' (see there)
         return `\n\n${nestedIn(el, 'blockquote') >= MAX_MARKER_NESTING ? body : body.replace(/^/gm, '> ')}\n\n`;
       }
@@ -190,7 +190,7 @@ class Writer {
       prefix = `${Math.min(Math.max(n, 0), MAX_LIST_NUMBER)}. `;
     }
     const lead = content.replace(/^\n+/, '');
-    const trimmed = lead.endsWith('\n') ? `${withoutTrailing(lead, '\n')}\n` : lead;
+    const trimmed = lead.endsWith('\n') ? `${trimEndWhile(lead, isNewline)}\n` : lead;
     // past MAX_MARKER_NESTING items, inner ones indent no further (see there)
     const body = nestedIn(li, 'li') >= MAX_MARKER_NESTING ? trimmed : trimmed.replace(/\n/g, `\n${' '.repeat(prefix.length)}`);
     return prefix + body + (li.next && !body.endsWith('\n') ? '\n' : '');
@@ -232,6 +232,7 @@ function isBlank(el: Element): boolean {
 
 /** ASCII whitespace, which Markdown collapses (a no-break space it keeps). */
 const isAsciiSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
+const isNewline = (c: number) => c === 10;
 
 /**
  * The whitespace at the two edges of `t` (all of it leading when `t` is only whitespace): each as its ASCII
@@ -400,11 +401,4 @@ function cleanAttribute(value: string | null): string {
 function linkDestination(href: string): string {
   const escaped = href.replace(/([<>()])/g, '\\$1');
   return escaped.includes(' ') ? `<${escaped}>` : escaped;
-}
-
-/** `s` without the run of `ch` at its end (a loop: a regex such as /\n+$/ takes time quadratic in a long run that text follows). */
-function withoutTrailing(s: string, ch: string): string {
-  let end = s.length;
-  while (end > 0 && s[end - 1] === ch) end--;
-  return s.slice(0, end);
 }
